@@ -1,0 +1,71 @@
+/**
+ * What the rest of the service may know about RunPod on-demand pods. Two adapters implement it: REST v2
+ * (default) and the deprecated GraphQL API. Nothing outside `runpod/` sees a RunPod wire format.
+ *
+ * Error contract (every method): `RunPodAuthError` for 401/403, `RunPodRateLimitError` when 429 persists
+ * after retries, `RunPodUnavailableError` for network errors / timeouts / 5xx that persist after retries,
+ * `RunPodRequestError` for any other rejected request. Messages never contain the API key.
+ */
+export const PODS_API = Symbol('PODS_API');
+
+/** REST v2 `PodStatus`. GraphQL's `desiredStatus` is mapped onto it (RUNNING/EXITED/TERMINATED). */
+export type RunPodPodStatus = 'PROVISIONING' | 'STARTING' | 'RUNNING' | 'EXITED' | 'ERROR' | 'TERMINATED';
+
+export type RunPodCloudType = 'SECURE' | 'COMMUNITY';
+
+export interface CreatePodSpec {
+  /** Unique name carrying CLOUD_POD_NAME_PREFIX, so the sweeper can find what we own. */
+  name: string;
+  imageName: string;
+  /** Exact RunPod GPU type id, e.g. "NVIDIA GeForce RTX 3090". */
+  gpuTypeId: string;
+  cloudType: RunPodCloudType;
+  /** e.g. ["8188/http"] */
+  ports: string[];
+  containerDiskInGb: number;
+  env: Record<string, string>;
+}
+
+export interface RunPodPod {
+  id: string;
+  name: string;
+  status: RunPodPodStatus;
+  /** USD per hour as RunPod reports it (REST v2 `cost`, GraphQL `costPerHr`). */
+  costPerHour: number;
+  gpuTypeId: string | null;
+  /** When RunPod created the pod (REST v2 `createdAt`); null when the API does not say (GraphQL). */
+  createdAt: Date | null;
+  /** True once RunPod reports a `runtime` (null while the container is starting). Not the same as ComfyUI answering. */
+  hasRuntime: boolean;
+}
+
+export interface GpuTypeInfo {
+  id: string;
+  displayName: string;
+  memoryInGb: number | null;
+  /** Lowest on-demand USD/h RunPod quotes for one GPU, when it says. */
+  pricePerHour: number | null;
+}
+
+export interface PodsApi {
+  /** Which wire API this adapter speaks, for logs and status. */
+  readonly kind: 'rest' | 'graphql';
+
+  /**
+   * Creates an on-demand pod. Throws `GpuCapacityError` when RunPod has no instance of that GPU type
+   * ("There are no longer any instances available..."), so the caller can try the next type.
+   */
+  create(spec: CreatePodSpec): Promise<RunPodPod>;
+
+  /** Returns the pod, or null when RunPod does not know it (never created, or terminated and gone). */
+  get(podId: string): Promise<RunPodPod | null>;
+
+  /** Every pod of this account whose name starts with `prefix`. */
+  listByNamePrefix(prefix: string): Promise<RunPodPod[]>;
+
+  /** Terminates the pod. Idempotent: a pod RunPod no longer knows counts as terminated (no error). */
+  terminate(podId: string): Promise<void>;
+
+  /** GPU types with their on-demand prices. */
+  listGpuTypes(): Promise<GpuTypeInfo[]>;
+}
