@@ -1,0 +1,70 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InvalidInputError } from '../common/domain-errors';
+import { APP_CONFIG, AppConfig } from '../config/config.module';
+import { PodEntity } from '../persistence/entities/pod.entity';
+import { resolveGpuTypeId } from '../runpod/gpu-catalog';
+import { CloudSettingsService } from './cloud-settings.service';
+import { CloudViewService } from './cloud-view.service';
+import { CloudConfigDto, UpdateCloudConfigDto } from './dto/cloud-config.dto';
+import { ShutdownResultDto, SpawnResultDto, TerminateResultDto } from './dto/pod.dto';
+import { PodLifecycleService } from './pod-lifecycle.service';
+
+/** Operator actions behind the cloud routes: one call per route. */
+@Injectable()
+export class CloudAdminService {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly lifecycle: PodLifecycleService,
+    private readonly settings: CloudSettingsService,
+    private readonly view: CloudViewService,
+  ) {}
+
+  async spawn(gpuType: string | undefined, wait: boolean): Promise<SpawnResultDto> {
+    let pod = await this.lifecycle.spawn({ gpuType, origin: 'manual' });
+    if (wait) {
+      // A little past the boot deadline: the control loop fails the pod at the deadline and that ends the wait.
+      pod = await this.lifecycle.waitUntilReady(pod.name, this.config.cloud.bootTimeoutMs + 2 * this.config.cloud.tickIntervalMs);
+    }
+    return { success: true, pod: this.spawned(pod) };
+  }
+
+  async terminate(podId: string): Promise<TerminateResultDto> {
+    const pod = await this.lifecycle.terminateById(podId, 'terminated by operator');
+    return { success: true, podId: pod.runpodId ?? pod.name, status: pod.state, cost: pod.costUsd };
+  }
+
+  async shutdownAll(): Promise<ShutdownResultDto> {
+    const result = await this.lifecycle.shutdownAll('emergency shutdown by operator');
+    return { success: result.failed.length === 0, ...result };
+  }
+
+  async updateConfig(update: UpdateCloudConfigDto): Promise<CloudConfigDto> {
+    let gpuTypeId: string | undefined;
+    if (update.gpuType !== undefined) {
+      try {
+        gpuTypeId = resolveGpuTypeId(update.gpuType);
+      } catch (error) {
+        throw new InvalidInputError(`gpuType: ${(error as Error).message}`);
+      }
+    }
+    const settings = await this.settings.update({
+      maxPods: update.maxPods,
+      idleTimeoutMs: update.idleTimeout,
+      autoScaleThreshold: update.autoScaleThreshold,
+      preferServerless: update.preferServerless,
+      gpuTypeId,
+    });
+    return this.view.configView(settings);
+  }
+
+  private spawned(pod: PodEntity) {
+    return {
+      id: pod.runpodId ?? pod.name,
+      name: pod.name,
+      url: pod.url ?? '',
+      status: pod.state === 'busy' ? 'ready' : pod.state,
+      costPerHour: pod.costPerHour,
+      gpuType: pod.gpuTypeId,
+    };
+  }
+}

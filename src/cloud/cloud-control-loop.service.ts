@@ -1,0 +1,153 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { Clock } from '../common/clock';
+import { APP_CONFIG, AppConfig } from '../config/config.module';
+import { PodsRepository } from '../persistence/pods.repository';
+import { CLOUD_DEMAND, CloudDemand } from './cloud-demand';
+import { CloudSettingsService } from './cloud-settings.service';
+import { CostLedgerService } from './cost-ledger.service';
+import { decideScale, ScaleDecision } from './policy/autoscale.policy';
+import { decideReaping } from './policy/reaper.policy';
+import { PodLifecycleService } from './pod-lifecycle.service';
+
+const INTERVAL_NAME = 'cloud-control-loop';
+
+/**
+ * The cloud's reconcile loop. Each tick: advance booting pods, enforce the boot deadline, retry stuck
+ * terminations, accrue cost, autoscale, reap idle pods. Decisions come from the pure policies in
+ * `policy/`; this class gathers their inputs and applies their outputs. The interval only calls `tick()`.
+ */
+@Injectable()
+export class CloudControlLoop implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+  private readonly logger = new Logger('CloudControlLoop');
+  private ticking: Promise<void> | null = null;
+  private stopped = false;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOUD_DEMAND) private readonly demand: CloudDemand,
+    private readonly lifecycle: PodLifecycleService,
+    private readonly ledger: CostLedgerService,
+    private readonly pods: PodsRepository,
+    private readonly settings: CloudSettingsService,
+    private readonly clock: Clock,
+    private readonly scheduler: SchedulerRegistry,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.lifecycle.isAvailable()) {
+      this.logger.warn('RUNPOD_API_KEY is not set: cloud workers are off; local work goes on');
+      return;
+    }
+    const interval = setInterval(() => void this.tick(), this.config.cloud.tickIntervalMs);
+    this.scheduler.addInterval(INTERVAL_NAME, interval);
+  }
+
+  /** Stops the loop and waits for a tick in progress, so shutdown does not race a spawn. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.scheduler.doesExist('interval', INTERVAL_NAME)) this.scheduler.deleteInterval(INTERVAL_NAME);
+    await this.ticking;
+  }
+
+  /**
+   * On SIGTERM/SIGINT: stop the loop first (no spawn may start behind our back), then terminate our pods
+   * unless CLOUD_TERMINATE_ON_SHUTDOWN=false. A plain `app.close()` (no signal) leaves pods running.
+   */
+  async beforeApplicationShutdown(signal?: string): Promise<void> {
+    await this.stop();
+    if (!signal || !this.lifecycle.isAvailable()) return;
+    if (!this.config.cloud.terminateOnShutdown) {
+      this.logger.warn(`${signal}: leaving pods running (CLOUD_TERMINATE_ON_SHUTDOWN=false)`);
+      return;
+    }
+    this.logger.log(`${signal}: terminating our pods before exit`);
+    const { terminated, failed } = await this.lifecycle.shutdownAll(`service shutdown (${signal})`);
+    this.logger.log(`Shutdown: ${terminated.length} pod(s) terminated, ${failed.length} failed`);
+    for (const failure of failed) this.logger.error(`Pod ${failure.id} could not be terminated: ${failure.error}`);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.stop();
+  }
+
+  /** One reconcile pass. Overlapping calls share the pass in progress instead of running twice. */
+  tick(): Promise<void> {
+    if (this.stopped || !this.lifecycle.isAvailable()) return Promise.resolve();
+    this.ticking ??= this.runTick().finally(() => (this.ticking = null));
+    return this.ticking;
+  }
+
+  private async runTick(): Promise<void> {
+    await this.step('refresh booting pods', () => this.lifecycle.refreshBooting());
+    await this.step('boot deadline', () => this.lifecycle.enforceBootDeadline());
+    await this.step('retry terminations', () => this.lifecycle.retryTerminating());
+    await this.step('accrue cost', async () =>
+      this.ledger.accrueAll((await this.pods.findLive()).filter((pod) => pod.runpodId !== null), this.clock.now()),
+    );
+    await this.step('autoscale', () => this.autoscale());
+    await this.step('reap idle pods', () => this.reapIdle());
+  }
+
+  /** Each step fails alone: a RunPod outage while scaling must not stop the reaper. */
+  private async step(name: string, work: () => Promise<unknown>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      this.logger.error(`Tick step "${name}" failed: ${(error as Error).message}`);
+    }
+  }
+
+  async autoscale(): Promise<ScaleDecision> {
+    const settings = this.settings.get();
+    const live = await this.pods.findLive();
+    const counts = await this.demand.current();
+    const decision = decideScale(
+      {
+        ...counts,
+        starting: live.filter((pod) => pod.state === 'requested' || pod.state === 'starting').length,
+        ready: live.filter((pod) => pod.state === 'ready').length,
+        busy: live.filter((pod) => pod.state === 'busy').length,
+      },
+      settings,
+    );
+    if (decision.spawn === 0) {
+      if (decision.cappedByMaxPods) {
+        this.logger.debug(`Queue wants ${decision.wanted} pod(s) but CLOUD_MAX_PODS (${settings.maxPods}) is reached`);
+      }
+      return decision;
+    }
+    if (!this.lifecycle.canSpawnPods()) return decision;
+    this.logger.log(`Auto-scaling: Queue length ${counts.waitingForCloud}, spawning ${decision.spawn} pod(s)`);
+    for (let i = 0; i < decision.spawn; i++) {
+      try {
+        await this.lifecycle.spawn({ origin: 'autoscale' });
+      } catch (error) {
+        this.logger.error(`Auto-scaling spawn failed: ${(error as Error).message}`);
+        break;
+      }
+    }
+    return decision;
+  }
+
+  async reapIdle(): Promise<void> {
+    const now = this.clock.now();
+    const candidates = await this.pods.findInStates(['ready', 'busy']);
+    const decision = decideReaping(candidates, now, this.settings.get().idleTimeoutMs);
+    for (const name of decision.mark) {
+      await this.pods.transition(name, ['ready'], { idleMarkedAt: now });
+    }
+    for (const name of decision.unmark) await this.pods.update(name, { idleMarkedAt: null });
+    for (const { name, idleMs } of decision.terminate) {
+      const pod = candidates.find((candidate) => candidate.name === name)!;
+      // The re-check: only a pod still ready and still carrying the same mark is taken. A router that
+      // reserved it since the mark cleared the mark, so this compare-and-set fails and the pod lives.
+      const claimed = await this.pods.transition(name, ['ready'], { state: 'terminating' }, { idleMarkedAt: pod.idleMarkedAt! });
+      if (!claimed) continue;
+      this.logger.log(`Pod ${pod.runpodId} idle for ${Math.round(idleMs / 1000)}s, terminating...`);
+      await this.lifecycle.terminate(name, `idle for ${Math.round(idleMs / 1000)}s`, 'terminated').catch((error: Error) =>
+        this.logger.error(`Could not terminate idle pod ${pod.runpodId}: ${error.message} (will retry)`),
+      );
+    }
+  }
+}

@@ -1,0 +1,99 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Clock } from '../common/clock';
+import { APP_CONFIG, AppConfig } from '../config/config.module';
+import { PodEntity } from '../persistence/entities/pod.entity';
+import { PodsRepository } from '../persistence/pods.repository';
+import { CloudSettings, CloudSettingsService } from './cloud-settings.service';
+import { roundUsd } from './cost-ledger.service';
+import { CostLedgerService } from './cost-ledger.service';
+import { CloudConfigDto } from './dto/cloud-config.dto';
+import { CloudCostDto, CloudStatusDto } from './dto/cloud-status.dto';
+import { PodListDto, PodSummaryDto } from './dto/pod.dto';
+import { PodLifecycleService } from './pod-lifecycle.service';
+import { podCost } from './policy/pod-cost';
+
+/** Read models for the cloud API, in the seed's field names. */
+@Injectable()
+export class CloudViewService {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly pods: PodsRepository,
+    private readonly ledger: CostLedgerService,
+    private readonly settings: CloudSettingsService,
+    private readonly lifecycle: PodLifecycleService,
+    private readonly clock: Clock,
+  ) {}
+
+  async status(): Promise<CloudStatusDto> {
+    const live = await this.pods.findLive();
+    const [totalJobsProcessed, totalCost] = await Promise.all([this.pods.totalJobsProcessed(), this.ledger.totalUsd()]);
+    return {
+      available: this.lifecycle.isAvailable(),
+      podsEnabled: this.lifecycle.canSpawnPods(),
+      serverlessEnabled: this.lifecycle.isAvailable() && Boolean(this.config.runpod.serverlessEndpointId),
+      podApi: this.config.runpod.podApi,
+      activePods: live.filter((pod) => pod.state !== 'terminating').length,
+      busyPods: live.filter((pod) => pod.state === 'busy').length,
+      startingPods: live.filter((pod) => pod.state === 'requested' || pod.state === 'starting').length,
+      totalJobsProcessed,
+      totalCost: roundUsd(totalCost),
+      pods: live.map((pod) => this.summarize(pod)),
+      config: this.configView(this.settings.get()),
+    };
+  }
+
+  async cost(): Promise<CloudCostDto> {
+    const live = await this.pods.findLive();
+    const [totalJobsProcessed, totalCost, costByPod] = await Promise.all([
+      this.pods.totalJobsProcessed(),
+      this.ledger.totalUsd(),
+      this.ledger.totalsBySource(),
+    ]);
+    return {
+      available: this.lifecycle.isAvailable(),
+      totalCost: roundUsd(totalCost),
+      costByPod,
+      activePods: live.filter((pod) => pod.state !== 'terminating').length,
+      totalJobsProcessed,
+      avgCostPerJob: totalJobsProcessed > 0 ? roundUsd(totalCost / totalJobsProcessed) : 0,
+    };
+  }
+
+  async listPods(includeEnded: boolean, limit: number): Promise<PodListDto> {
+    const pods = includeEnded ? await this.pods.findRecent(limit) : await this.pods.findLive();
+    return { count: pods.length, pods: pods.map((pod) => this.summarize(pod)) };
+  }
+
+  configView(settings: CloudSettings): CloudConfigDto {
+    return {
+      maxPods: settings.maxPods,
+      idleTimeout: settings.idleTimeoutMs,
+      autoScaleThreshold: settings.autoScaleThreshold,
+      preferServerless: settings.preferServerless,
+      gpuType: settings.gpuTypeId,
+    };
+  }
+
+  summarize(pod: PodEntity): PodSummaryDto {
+    const now = this.clock.now();
+    const ended = pod.terminatedAt ?? now;
+    const live = pod.state !== 'terminated' && pod.state !== 'failed';
+    // While live, show cost up to this moment even between ticks; the ledger catches up on the next tick.
+    const costUsd = live && pod.createdAt !== null ? podCost(pod.costPerHour, pod.createdAt, now) : pod.costUsd;
+    return {
+      id: pod.runpodId ?? pod.name,
+      name: pod.name,
+      status: pod.state === 'busy' ? 'ready' : pod.state,
+      state: pod.state,
+      busy: pod.state === 'busy',
+      gpuType: pod.gpuTypeId,
+      jobsProcessed: pod.jobsProcessed,
+      costPerHour: pod.costPerHour,
+      costUsd: roundUsd(costUsd),
+      uptime: pod.createdAt !== null ? Math.max(0, ended - pod.createdAt) : 0,
+      idleTime: pod.state === 'ready' && pod.lastBusyAt !== null ? Math.max(0, now - pod.lastBusyAt) : 0,
+      url: pod.url,
+      failureReason: pod.failureReason,
+    };
+  }
+}

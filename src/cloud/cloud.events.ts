@@ -1,0 +1,40 @@
+/** Event names (the seed's) and their payloads, emitted through @nestjs/event-emitter. */
+export const CloudEvents = {
+  PodSpawned: 'podSpawned',
+  PodReady: 'podReady',
+  PodTerminated: 'podTerminated',
+  PodFailed: 'podFailed',
+  CostUpdated: 'costUpdated',
+} as const;
+
+export interface PodSpawnedEvent {
+  podId: string;
+  name: string;
+  gpuTypeId: string;
+  costPerHour: number;
+  origin: 'manual' | 'autoscale';
+}
+
+export interface PodReadyEvent {
+  podId: string;
+  url: string;
+  bootMs: number;
+}
+
+export interface PodTerminatedEvent {
+  podId: string;
+  /** Total USD this pod cost, boot included. */
+  cost: number;
+  reason: string;
+}
+
+export interface PodFailedEvent {
+  podId: string | null;
+  name: string;
+  reason: string;
+  cost: number;
+}
+
+export interface CostUpdatedEvent {
+  totalCost: number;
+}

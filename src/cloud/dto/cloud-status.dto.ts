@@ -1,0 +1,63 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { CloudConfigDto } from './cloud-config.dto';
+import { PodSummaryDto } from './pod.dto';
+
+export class CloudStatusDto {
+  @ApiProperty({ example: true, description: 'false without RUNPOD_API_KEY: cloud is off, local work goes on' })
+  available!: boolean;
+
+  @ApiProperty({ example: true, description: 'Pods can be spawned (RUNPOD_API_KEY and RUNPOD_DOCKER_IMAGE set)' })
+  podsEnabled!: boolean;
+
+  @ApiProperty({ example: true, description: 'A serverless endpoint is configured' })
+  serverlessEnabled!: boolean;
+
+  @ApiProperty({ example: 'rest', enum: ['rest', 'graphql'] })
+  podApi!: string;
+
+  @ApiProperty({ example: 2, description: 'Pods requested, starting, ready or busy' })
+  activePods!: number;
+
+  @ApiProperty({ example: 1 })
+  busyPods!: number;
+
+  @ApiProperty({ example: 0, description: 'Pods requested or booting' })
+  startingPods!: number;
+
+  @ApiProperty({ example: 156 })
+  totalJobsProcessed!: number;
+
+  @ApiProperty({ example: 2.34, description: 'USD, all time (pods + serverless)' })
+  totalCost!: number;
+
+  @ApiProperty({ type: [PodSummaryDto] })
+  pods!: PodSummaryDto[];
+
+  @ApiProperty({ type: CloudConfigDto })
+  config!: CloudConfigDto;
+}
+
+export class CloudCostDto {
+  @ApiProperty({ example: true })
+  available!: boolean;
+
+  @ApiProperty({ example: 2.34, description: 'USD, all time' })
+  totalCost!: number;
+
+  @ApiProperty({
+    example: { x9k2mq81vd0a3c: 1.2, b7d0e4r2t9y1u3: 0.89, serverless: 0.25 },
+    description: 'USD per RunPod pod id, and `serverless`',
+    type: 'object',
+    additionalProperties: { type: 'number' },
+  })
+  costByPod!: Record<string, number>;
+
+  @ApiProperty({ example: 2 })
+  activePods!: number;
+
+  @ApiProperty({ example: 156 })
+  totalJobsProcessed!: number;
+
+  @ApiProperty({ example: 0.015, description: 'totalCost / totalJobsProcessed (0 before the first job)' })
+  avgCostPerJob!: number;
+}

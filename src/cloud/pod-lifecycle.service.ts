@@ -1,0 +1,363 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { randomBytes } from 'node:crypto';
+import { AsyncMutex } from '../common/async-mutex';
+import { Clock } from '../common/clock';
+import { ConflictError, InvalidInputError, NotFoundError, UnavailableError } from '../common/domain-errors';
+import { ComfyUiHealthProbe } from '../comfyui/comfyui-health';
+import { APP_CONFIG, AppConfig } from '../config/config.module';
+import { PodEntity, PodOrigin, PodState } from '../persistence/entities/pod.entity';
+import { PodsRepository } from '../persistence/pods.repository';
+import { resolveGpuTypeId } from '../runpod/gpu-catalog';
+import { PODS_API, PodsApi, RunPodPod } from '../runpod/pods-api';
+import { GpuCapacityError, RunPodUnavailableError } from '../runpod/runpod.errors';
+import { CloudEvents, PodFailedEvent, PodReadyEvent, PodSpawnedEvent, PodTerminatedEvent } from './cloud.events';
+import { CloudSettingsService } from './cloud-settings.service';
+import { CostLedgerService } from './cost-ledger.service';
+import { podsPastBootDeadline } from './policy/boot.policy';
+import { PodReadinessWaiters } from './pod-readiness-waiters';
+
+/** The port ComfyUI listens on inside our pods, exposed through RunPod's HTTP proxy. */
+const COMFYUI_PORT = '8188/http';
+
+export interface SpawnRequest {
+  /** Display name or exact id; default: the configured GPU type. */
+  gpuType?: string;
+  origin: PodOrigin;
+}
+
+/**
+ * Pod lifecycle: spawn (write-ahead row, then RunPod create with GPU fallbacks), readiness (RunPod runtime
+ * AND ComfyUI answering), boot deadline, busy/idle bookkeeping for the router, and termination with the
+ * cost settled. Every state change goes to the database first; deadlines derive from stored timestamps.
+ */
+@Injectable()
+export class PodLifecycleService {
+  private readonly logger = new Logger('CloudPods');
+  private readonly spawnMutex = new AsyncMutex();
+  private readonly waiters = new PodReadinessWaiters();
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(PODS_API) private readonly podsApi: PodsApi,
+    private readonly pods: PodsRepository,
+    private readonly settings: CloudSettingsService,
+    private readonly ledger: CostLedgerService,
+    private readonly probe: ComfyUiHealthProbe,
+    private readonly clock: Clock,
+    private readonly events: EventEmitter2,
+  ) {}
+
+  /** Cloud features need RUNPOD_API_KEY; without it the service runs local work only. */
+  isAvailable(): boolean {
+    return Boolean(this.config.runpod.apiKey);
+  }
+
+  canSpawnPods(): boolean {
+    return this.isAvailable() && Boolean(this.config.runpod.dockerImage);
+  }
+
+  podUrl(runpodId: string): string {
+    return this.config.runpod.podUrlTemplate.replace('{podId}', runpodId);
+  }
+
+  /**
+   * Creates a pod and returns once RunPod accepted it (state `starting`). Throws ConflictError at
+   * CLOUD_MAX_PODS, UnavailableError when no GPU type in the fallback list has capacity.
+   */
+  async spawn(request: SpawnRequest): Promise<PodEntity> {
+    if (!this.isAvailable()) throw new UnavailableError('Cloud workers are not available: RUNPOD_API_KEY is not set');
+    if (!this.config.runpod.dockerImage) {
+      throw new UnavailableError('Pods cannot be spawned: RUNPOD_DOCKER_IMAGE is not set (an image serving ComfyUI on 8188)');
+    }
+    const candidates = this.gpuCandidates(request.gpuType);
+    const row = await this.spawnMutex.run(() => this.writeAhead(candidates[0], request.origin));
+    this.logger.log(`Spawning new cloud pod... (${row.name}, ${candidates.join(' -> ')})`);
+
+    let created: RunPodPod;
+    try {
+      created = await this.createWithFallback(row, candidates);
+    } catch (error) {
+      const found = error instanceof RunPodUnavailableError ? await this.findByNameSafely(row.name) : null;
+      if (!found) {
+        await this.fail(row, `spawn failed: ${(error as Error).message}`);
+        throw error;
+      }
+      this.logger.warn(`Create for ${row.name} failed with an unknown outcome, but RunPod has it as ${found.id}; attaching`);
+      created = found;
+    }
+    return this.attach(row, created, request.origin);
+  }
+
+  /** Resolves when the pod is ready; rejects when it fails or `timeoutMs` passes. */
+  async waitUntilReady(name: string, timeoutMs: number): Promise<PodEntity> {
+    const pending = this.waiters.wait(name, timeoutMs);
+    const pod = await this.pods.findByName(name);
+    if (pod?.state === 'ready' || pod?.state === 'busy') this.waiters.resolve(name, pod);
+    else if (!pod || pod.state === 'failed' || pod.state === 'terminated') {
+      this.waiters.reject(name, new UnavailableError(`Pod ${name} did not come up: ${pod?.failureReason ?? 'gone'}`));
+    }
+    return pending;
+  }
+
+  /** Polls booting pods: ready when RunPod reports a runtime and ComfyUI answers /system_stats. */
+  async refreshBooting(): Promise<void> {
+    for (const pod of await this.pods.findInStates(['starting'])) {
+      let remote: RunPodPod | null;
+      try {
+        remote = await this.podsApi.get(pod.runpodId!);
+      } catch (error) {
+        this.logger.warn(`Could not check pod ${pod.runpodId}: ${(error as Error).message}`);
+        continue;
+      }
+      if (!remote || remote.status === 'TERMINATED') {
+        await this.closeGone(pod, 'pod disappeared at RunPod while booting');
+        continue;
+      }
+      if (remote.status === 'EXITED' || remote.status === 'ERROR') {
+        await this.terminate(pod.name, `pod ${remote.status.toLowerCase()} while booting`, 'failed');
+        continue;
+      }
+      if (pod.costPerHour === 0 && remote.costPerHour > 0) {
+        await this.pods.update(pod.name, { costPerHour: remote.costPerHour });
+      }
+      if (remote.status === 'RUNNING' && remote.hasRuntime && (await this.probe.isUp(pod.url!))) {
+        await this.markReady(pod);
+      }
+    }
+  }
+
+  /** Terminates and fails pods not ready within CLOUD_BOOT_TIMEOUT: we do not pay for pods that never come up. */
+  async enforceBootDeadline(): Promise<void> {
+    const now = this.clock.now();
+    const booting = await this.pods.findInStates(['requested', 'starting']);
+    for (const name of podsPastBootDeadline(booting, now, this.config.cloud.bootTimeoutMs)) {
+      const seconds = Math.round(this.config.cloud.bootTimeoutMs / 1000);
+      this.logger.warn(`Pod ${name} not ready after ${seconds}s (CLOUD_BOOT_TIMEOUT); terminating`);
+      await this.terminate(name, `boot timeout: not ready within ${seconds}s`, 'failed').catch((error: Error) =>
+        this.logger.error(`Could not terminate ${name} after boot timeout: ${error.message}`),
+      );
+    }
+  }
+
+  /** Pods left in `terminating` (RunPod failed to answer) are retried every tick: no pod is left billing. */
+  async retryTerminating(): Promise<void> {
+    for (const pod of await this.pods.findInStates(['terminating'])) {
+      await this.terminate(pod.name, pod.failureReason ?? 'retrying termination', pod.failureReason ? 'failed' : 'terminated').catch(
+        (error: Error) => this.logger.warn(`Termination of ${pod.runpodId ?? pod.name} still failing: ${error.message}`),
+      );
+    }
+  }
+
+  /** Terminates a pod we own, by RunPod id or name. NotFoundError for a pod that is not ours. */
+  async terminateById(idOrName: string, reason: string): Promise<PodEntity> {
+    const pod = await this.pods.findByIdOrName(idOrName);
+    if (!pod) throw new NotFoundError(`No pod ${idOrName} is managed by this service`);
+    return this.terminate(pod.name, reason, 'terminated');
+  }
+
+  /**
+   * Terminates at RunPod (idempotent there), settles the cost to this moment and records the final state.
+   * If RunPod cannot be reached the row stays `terminating` and the next tick tries again.
+   */
+  async terminate(name: string, reason: string, finalState: 'terminated' | 'failed'): Promise<PodEntity> {
+    const pod = await this.pods.findByName(name);
+    if (!pod) throw new NotFoundError(`No pod ${name} is managed by this service`);
+    if (pod.state === 'terminated' || pod.state === 'failed') return pod;
+
+    const failureReason = finalState === 'failed' ? reason : null;
+    await this.pods.update(name, { state: 'terminating', failureReason, idleMarkedAt: null });
+    pod.state = 'terminating';
+    if (!pod.runpodId) {
+      const found = await this.podsApi.listByNamePrefix(pod.name).then((list) => list.find((p) => p.name === pod.name));
+      if (found) {
+        await this.pods.update(name, { runpodId: found.id, createdAt: found.createdAt?.getTime() ?? pod.requestedAt });
+        Object.assign(pod, { runpodId: found.id, createdAt: found.createdAt?.getTime() ?? pod.requestedAt });
+      }
+    }
+    if (pod.runpodId) await this.podsApi.terminate(pod.runpodId);
+
+    const terminatedAt = this.clock.now();
+    const cost = await this.ledger.accruePod(pod, terminatedAt);
+    await this.pods.update(name, { state: finalState, terminatedAt, busySince: null });
+    Object.assign(pod, { state: finalState, terminatedAt, failureReason });
+    const podId = pod.runpodId ?? pod.name;
+    this.logger.log(`Pod ${podId} terminated. Cost: $${cost.toFixed(4)}`);
+    const terminated: PodTerminatedEvent = { podId, cost, reason };
+    this.events.emit(CloudEvents.PodTerminated, terminated);
+    if (finalState === 'failed') this.emitFailed(pod, reason, cost);
+    this.waiters.reject(name, new UnavailableError(`Pod ${podId} was terminated: ${reason}`));
+    await this.ledger.reportTotal();
+    return pod;
+  }
+
+  /** Terminates every pod we own (the seed's emergency shutdown). */
+  async shutdownAll(reason: string): Promise<{ terminated: string[]; failed: Array<{ id: string; error: string }> }> {
+    const live = await this.pods.findLive();
+    const results = await Promise.allSettled(live.map((pod) => this.terminate(pod.name, reason, 'terminated')));
+    const terminated: string[] = [];
+    const failed: Array<{ id: string; error: string }> = [];
+    results.forEach((result, index) => {
+      const id = live[index].runpodId ?? live[index].name;
+      if (result.status === 'fulfilled') terminated.push(id);
+      else failed.push({ id, error: (result.reason as Error).message });
+    });
+    return { terminated, failed };
+  }
+
+  /**
+   * Claims an idle ready pod for one job (compare-and-set, so the reaper cannot take it at the same time).
+   * Prefers the most recently used pod so the others can go idle and be reaped.
+   */
+  async reserveIdlePod(): Promise<PodEntity | null> {
+    const ready = (await this.pods.findInStates(['ready'])).sort((a, b) => (b.lastBusyAt ?? 0) - (a.lastBusyAt ?? 0));
+    for (const pod of ready) {
+      const now = this.clock.now();
+      if (await this.pods.transition(pod.name, ['ready'], { state: 'busy', busySince: now, idleMarkedAt: null })) {
+        return { ...pod, state: 'busy', busySince: now, idleMarkedAt: null };
+      }
+    }
+    return null;
+  }
+
+  /** Returns a pod to the idle pool after a job; its idle clock restarts now. */
+  async releasePod(name: string, jobCompleted: boolean): Promise<void> {
+    const pod = await this.pods.findByName(name);
+    if (!pod) return;
+    const jobsProcessed = pod.jobsProcessed + (jobCompleted ? 1 : 0);
+    const now = this.clock.now();
+    await this.pods.transition(name, ['busy'], { state: 'ready', busySince: null, lastBusyAt: now, jobsProcessed });
+  }
+
+  private gpuCandidates(requested: string | undefined): string[] {
+    let first: string;
+    try {
+      first = requested ? resolveGpuTypeId(requested) : this.settings.get().gpuTypeId;
+    } catch (error) {
+      throw new InvalidInputError(`gpuType: ${(error as Error).message}`);
+    }
+    return [...new Set([first, ...this.config.cloud.gpuFallbacks])];
+  }
+
+  private async writeAhead(gpuTypeId: string, origin: PodOrigin): Promise<PodEntity> {
+    const { maxPods } = this.settings.get();
+    const live = await this.pods.findLive();
+    if (live.length >= maxPods) {
+      throw new ConflictError(`CLOUD_MAX_PODS reached: ${live.length} of ${maxPods} pods are live`, {
+        livePods: live.length,
+        maxPods,
+      });
+    }
+    const row = Object.assign(new PodEntity(), {
+      name: `${this.config.cloud.podNamePrefix}-${randomBytes(5).toString('hex')}`,
+      runpodId: null,
+      state: 'requested' as PodState,
+      origin,
+      gpuTypeId,
+      costPerHour: 0,
+      url: null,
+      requestedAt: this.clock.now(),
+      createdAt: null,
+      readyAt: null,
+      lastBusyAt: null,
+      busySince: null,
+      idleMarkedAt: null,
+      terminatedAt: null,
+      billedThrough: null,
+      costUsd: 0,
+      jobsProcessed: 0,
+      failureReason: null,
+    });
+    await this.pods.insert(row);
+    return row;
+  }
+
+  private async createWithFallback(row: PodEntity, candidates: string[]): Promise<RunPodPod> {
+    const noCapacity: string[] = [];
+    for (const gpuTypeId of candidates) {
+      if (gpuTypeId !== row.gpuTypeId) {
+        await this.pods.update(row.name, { gpuTypeId });
+        row.gpuTypeId = gpuTypeId;
+      }
+      try {
+        return await this.podsApi.create({
+          name: row.name,
+          imageName: this.config.runpod.dockerImage!,
+          gpuTypeId,
+          cloudType: this.config.runpod.cloudType,
+          ports: [COMFYUI_PORT],
+          containerDiskInGb: this.config.runpod.containerDiskInGb,
+          env: {},
+        });
+      } catch (error) {
+        if (!(error instanceof GpuCapacityError)) throw error;
+        noCapacity.push(gpuTypeId);
+        this.logger.warn(`No RunPod capacity for ${gpuTypeId}${candidates.length > noCapacity.length ? '; trying the next GPU type' : ''}`);
+      }
+    }
+    throw new UnavailableError(`No GPU capacity at RunPod for: ${noCapacity.join(', ')}`, { gpuTypesTried: noCapacity });
+  }
+
+  private async attach(row: PodEntity, created: RunPodPod, origin: PodOrigin): Promise<PodEntity> {
+    const createdAt = created.createdAt?.getTime() ?? this.clock.now();
+    const patch = {
+      runpodId: created.id,
+      state: 'starting' as const,
+      gpuTypeId: created.gpuTypeId ?? row.gpuTypeId,
+      costPerHour: created.costPerHour,
+      url: this.podUrl(created.id),
+      createdAt,
+      billedThrough: createdAt,
+    };
+    await this.pods.update(row.name, patch);
+    Object.assign(row, patch);
+    const spawned: PodSpawnedEvent = {
+      podId: created.id,
+      name: row.name,
+      gpuTypeId: row.gpuTypeId,
+      costPerHour: row.costPerHour,
+      origin,
+    };
+    this.events.emit(CloudEvents.PodSpawned, spawned);
+    return row;
+  }
+
+  private async markReady(pod: PodEntity): Promise<void> {
+    const now = this.clock.now();
+    const moved = await this.pods.transition(pod.name, ['starting'], { state: 'ready', readyAt: now, lastBusyAt: now });
+    if (!moved) return;
+    Object.assign(pod, { state: 'ready', readyAt: now, lastBusyAt: now });
+    this.logger.log(`Pod ${pod.runpodId} spawned and ready`);
+    const ready: PodReadyEvent = { podId: pod.runpodId!, url: pod.url!, bootMs: now - pod.requestedAt };
+    this.events.emit(CloudEvents.PodReady, ready);
+    this.waiters.resolve(pod.name, pod);
+  }
+
+  /** RunPod no longer has the pod (terminated outside this service): settle its cost and close the row. */
+  private async closeGone(pod: PodEntity, reason: string): Promise<void> {
+    const now = this.clock.now();
+    const cost = await this.ledger.accruePod(pod, now);
+    await this.pods.update(pod.name, { state: 'failed', terminatedAt: now, failureReason: reason });
+    this.logger.warn(`Pod ${pod.runpodId} closed: ${reason}. Cost: $${cost.toFixed(4)}`);
+    this.emitFailed(pod, reason, cost);
+    this.waiters.reject(pod.name, new UnavailableError(`Pod ${pod.runpodId} failed: ${reason}`));
+  }
+
+  private async fail(row: PodEntity, reason: string): Promise<void> {
+    await this.pods.update(row.name, { state: 'failed', failureReason: reason, terminatedAt: this.clock.now() });
+    this.emitFailed(row, reason, 0);
+  }
+
+  private emitFailed(pod: PodEntity, reason: string, cost: number): void {
+    const failed: PodFailedEvent = { podId: pod.runpodId, name: pod.name, reason, cost };
+    this.events.emit(CloudEvents.PodFailed, failed);
+  }
+
+  private async findByNameSafely(name: string): Promise<RunPodPod | null> {
+    try {
+      return (await this.podsApi.listByNamePrefix(name)).find((pod) => pod.name === name) ?? null;
+    } catch {
+      return null;
+    }
+  }
+}

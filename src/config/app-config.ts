@@ -1,0 +1,155 @@
+import { resolveGpuTypeId } from '../runpod/gpu-catalog';
+import {
+  ConfigError,
+  Env,
+  readBoolean,
+  readEnum,
+  readInt,
+  readList,
+  readNumber,
+  readOptionalString,
+  readString,
+  readUrl,
+} from './env-parsers';
+
+export type PodApiKind = 'rest' | 'graphql';
+export type CloudType = 'SECURE' | 'COMMUNITY';
+
+export interface RunPodConfig {
+  /** Absent: cloud endpoints answer `available: false`; local work goes on. */
+  apiKey: string | undefined;
+  serverlessEndpointId: string | undefined;
+  /** Absent: pods cannot be spawned (serverless may still be used). */
+  dockerImage: string | undefined;
+  podApi: PodApiKind;
+  restUrl: string;
+  graphqlUrl: string;
+  serverlessUrl: string;
+  /** `{podId}` is replaced by the RunPod pod id. */
+  podUrlTemplate: string;
+  cloudType: CloudType;
+  serverlessPricePerSecond: number;
+  requestTimeoutMs: number;
+  maxRetries: number;
+  retryBaseDelayMs: number;
+  containerDiskInGb: number;
+}
+
+/** Defaults for the settings an operator may change at run time (PUT /api/cloud/config). */
+export interface CloudDefaults {
+  maxPods: number;
+  idleTimeoutMs: number;
+  autoScaleThreshold: number;
+  preferServerless: boolean;
+  /** Exact RunPod GPU type id. */
+  gpuTypeId: string;
+}
+
+export interface CloudConfig {
+  defaults: CloudDefaults;
+  /** Exact RunPod GPU type ids tried in order after the first has no capacity. */
+  gpuFallbacks: string[];
+  podNamePrefix: string;
+  bootTimeoutMs: number;
+  tickIntervalMs: number;
+  terminateOnShutdown: boolean;
+}
+
+export interface AppConfig {
+  port: number;
+  /** 127.0.0.1 unless API_KEY is set (or HOST says otherwise). */
+  host: string;
+  apiKey: string | undefined;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  /** PostgreSQL schema to use (tests give each run its own). */
+  databaseSchema: string | undefined;
+  runpod: RunPodConfig;
+  cloud: CloudConfig;
+}
+
+function readGpuType(env: Env, name: string, fallback: string): string {
+  const value = readString(env, name, fallback);
+  try {
+    return resolveGpuTypeId(value);
+  } catch (error) {
+    throw new ConfigError(name, (error as Error).message);
+  }
+}
+
+function readGpuList(env: Env, name: string): string[] {
+  return readList(env, name).map((value) => {
+    try {
+      return resolveGpuTypeId(value);
+    } catch (error) {
+      throw new ConfigError(name, (error as Error).message);
+    }
+  });
+}
+
+export const DEFAULT_GPU_TYPE = 'NVIDIA GeForce RTX 3090';
+
+/** Builds the one typed configuration object from the environment. Throws ConfigError naming the variable. */
+export function loadConfig(env: Env): AppConfig {
+  const apiKey = readOptionalString(env, 'API_KEY');
+  const databaseUrl = readOptionalString(env, 'DATABASE_URL');
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL', 'must be a postgres:// URL (leave it unset for the embedded SQLite)');
+  }
+  const schema = readOptionalString(env, 'DATABASE_SCHEMA');
+  if (schema && !/^[a-z_][a-z0-9_]*$/.test(schema)) {
+    throw new ConfigError('DATABASE_SCHEMA', 'must be a lower-case SQL identifier');
+  }
+  const podNamePrefix = readString(env, 'CLOUD_POD_NAME_PREFIX', 'comfyui-worker');
+  if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,40}$/.test(podNamePrefix)) {
+    throw new ConfigError('CLOUD_POD_NAME_PREFIX', 'must be 1-41 letters, digits, "-" or "_"');
+  }
+  const podUrlTemplate = readUrl(env, 'RUNPOD_POD_URL_TEMPLATE', 'https://{podId}-8188.proxy.runpod.net');
+  if (!podUrlTemplate.includes('{podId}')) {
+    throw new ConfigError('RUNPOD_POD_URL_TEMPLATE', 'must contain {podId}');
+  }
+
+  const host = readString(env, 'HOST', apiKey ? '0.0.0.0' : '127.0.0.1');
+  if (!apiKey && !['127.0.0.1', 'localhost', '::1'].includes(host)) {
+    throw new ConfigError('HOST', `is ${host}, but without API_KEY the unauthenticated API listens on 127.0.0.1 only`);
+  }
+
+  return {
+    port: readInt(env, 'PORT', 8000, 0, 65535),
+    host,
+    apiKey,
+    dataDir: readString(env, 'DATA_DIR', './data'),
+    databaseUrl,
+    databaseSchema: schema,
+    runpod: {
+      apiKey: readOptionalString(env, 'RUNPOD_API_KEY'),
+      serverlessEndpointId: readOptionalString(env, 'RUNPOD_SERVERLESS_ENDPOINT_ID'),
+      dockerImage: readOptionalString(env, 'RUNPOD_DOCKER_IMAGE'),
+      podApi: readEnum(env, 'RUNPOD_POD_API', ['rest', 'graphql'] as const, 'rest'),
+      restUrl: readUrl(env, 'RUNPOD_REST_URL', 'https://api.runpod.io/v2'),
+      graphqlUrl: readUrl(env, 'RUNPOD_GRAPHQL_URL', 'https://api.runpod.io/graphql'),
+      serverlessUrl: readUrl(env, 'RUNPOD_SERVERLESS_URL', 'https://api.runpod.ai/v2'),
+      podUrlTemplate,
+      cloudType: readEnum(env, 'RUNPOD_CLOUD_TYPE', ['SECURE', 'COMMUNITY'] as const, 'SECURE'),
+      serverlessPricePerSecond: readNumber(env, 'RUNPOD_SERVERLESS_PRICE_PER_SECOND', 0.00034, 0),
+      requestTimeoutMs: readInt(env, 'RUNPOD_REQUEST_TIMEOUT', 30000, 100),
+      maxRetries: readInt(env, 'RUNPOD_MAX_RETRIES', 4, 0, 20),
+      retryBaseDelayMs: readInt(env, 'RUNPOD_RETRY_BASE_DELAY', 500, 1),
+      containerDiskInGb: readInt(env, 'RUNPOD_CONTAINER_DISK_GB', 50, 10, 2000),
+    },
+    cloud: {
+      defaults: {
+        maxPods: readInt(env, 'CLOUD_MAX_PODS', 5, 0, 1000),
+        idleTimeoutMs: readInt(env, 'CLOUD_IDLE_TIMEOUT', 300000, 1000),
+        autoScaleThreshold: readInt(env, 'CLOUD_AUTOSCALE_THRESHOLD', 5, 1),
+        preferServerless: readBoolean(env, 'CLOUD_PREFER_SERVERLESS', true),
+        gpuTypeId: readGpuType(env, 'RUNPOD_GPU_TYPE', DEFAULT_GPU_TYPE),
+      },
+      gpuFallbacks: readGpuList(env, 'CLOUD_GPU_FALLBACKS'),
+      podNamePrefix,
+      bootTimeoutMs: readInt(env, 'CLOUD_BOOT_TIMEOUT', 600000, 1000),
+      tickIntervalMs: readInt(env, 'CLOUD_TICK_INTERVAL', 5000, 10),
+      terminateOnShutdown: readBoolean(env, 'CLOUD_TERMINATE_ON_SHUTDOWN', true),
+    },
+  };
+}

@@ -1,0 +1,38 @@
+import { Global, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { Client } from 'pg';
+import { APP_CONFIG, AppConfig } from '../config/config.module';
+import { dataSourceOptions, ENTITIES } from './data-source-options';
+import { LedgerRepository } from './ledger.repository';
+import { PodsRepository } from './pods.repository';
+import { SettingsRepository } from './settings.repository';
+
+/** PostgreSQL does not create a schema on connect; migrations need it to exist. */
+async function ensurePostgresSchema(url: string, schema: string): Promise<void> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+  } finally {
+    await client.end();
+  }
+}
+
+@Global()
+@Module({
+  imports: [
+    TypeOrmModule.forRootAsync({
+      inject: [APP_CONFIG],
+      useFactory: async (config: AppConfig) => {
+        if (config.databaseUrl && config.databaseSchema) {
+          await ensurePostgresSchema(config.databaseUrl, config.databaseSchema);
+        }
+        return { ...dataSourceOptions(config), retryAttempts: 3, retryDelay: 1000 };
+      },
+    }),
+    TypeOrmModule.forFeature(ENTITIES),
+  ],
+  providers: [PodsRepository, LedgerRepository, SettingsRepository],
+  exports: [PodsRepository, LedgerRepository, SettingsRepository],
+})
+export class PersistenceModule {}

@@ -1,0 +1,61 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { FindOptionsWhere, In, Repository } from 'typeorm';
+import { LIVE_POD_STATES, PodEntity, PodState } from './entities/pod.entity';
+
+/** The only code that queries the pods table. */
+@Injectable()
+export class PodsRepository {
+  constructor(@InjectRepository(PodEntity) private readonly pods: Repository<PodEntity>) {}
+
+  async insert(pod: PodEntity): Promise<void> {
+    await this.pods.insert(pod);
+  }
+
+  async update(name: string, patch: Partial<PodEntity>): Promise<void> {
+    await this.pods.update({ name }, patch);
+  }
+
+  /**
+   * Compare-and-set: applies `patch` only while the pod is in one of `from`. Returns whether it applied.
+   * This is how a reaper and a router racing for the same idle pod never both win.
+   */
+  async transition(
+    name: string,
+    from: readonly PodState[],
+    patch: Partial<PodEntity>,
+    alsoRequire: FindOptionsWhere<PodEntity> = {},
+  ): Promise<boolean> {
+    const result = await this.pods.update({ ...alsoRequire, name, state: In([...from]) }, patch);
+    return (result.affected ?? 0) > 0;
+  }
+
+  async findByName(name: string): Promise<PodEntity | null> {
+    return this.pods.findOneBy({ name });
+  }
+
+  /** Looks a pod up by RunPod id or by our name. */
+  async findByIdOrName(idOrName: string): Promise<PodEntity | null> {
+    return (await this.pods.findOneBy({ runpodId: idOrName })) ?? (await this.pods.findOneBy({ name: idOrName }));
+  }
+
+  async findLive(): Promise<PodEntity[]> {
+    return this.pods.find({ where: { state: In([...LIVE_POD_STATES]) }, order: { requestedAt: 'ASC' } });
+  }
+
+  async findInStates(states: readonly PodState[]): Promise<PodEntity[]> {
+    return this.pods.find({ where: { state: In([...states]) }, order: { requestedAt: 'ASC' } });
+  }
+
+  async findRecent(limit: number): Promise<PodEntity[]> {
+    return this.pods.find({ order: { requestedAt: 'DESC' }, take: limit });
+  }
+
+  async totalJobsProcessed(): Promise<number> {
+    const row = await this.pods
+      .createQueryBuilder('pod')
+      .select('COALESCE(SUM(pod.jobs_processed), 0)', 'total')
+      .getRawOne<{ total: string | number }>();
+    return Number(row?.total ?? 0);
+  }
+}

@@ -1,0 +1,67 @@
+import { Global, Module } from '@nestjs/common';
+import { UnavailableError } from '../common/domain-errors';
+import { APP_CONFIG, AppConfig } from '../config/config.module';
+import { GraphqlPodsApi } from './graphql-pods-api';
+import { PODS_API, PodsApi } from './pods-api';
+import { RestV2PodsApi } from './rest-v2-pods-api';
+import { RunPodHttp } from './runpod-http';
+import { RunPodServerlessClient } from './serverless-client';
+
+/** Without RUNPOD_API_KEY nothing may call RunPod; callers check availability first, this is the backstop. */
+class DisabledPodsApi implements PodsApi {
+  readonly kind = 'rest' as const;
+  private fail(): never {
+    throw new UnavailableError('Cloud workers are not available: RUNPOD_API_KEY is not set');
+  }
+  create = () => this.fail();
+  get = () => this.fail();
+  listByNamePrefix = () => this.fail();
+  terminate = () => this.fail();
+  listGpuTypes = () => this.fail();
+}
+
+export const SERVERLESS_CLIENT = Symbol('SERVERLESS_CLIENT');
+
+function httpFor(config: AppConfig): RunPodHttp {
+  return new RunPodHttp({
+    apiKey: config.runpod.apiKey!,
+    timeoutMs: config.runpod.requestTimeoutMs,
+    maxRetries: config.runpod.maxRetries,
+    retryBaseDelayMs: config.runpod.retryBaseDelayMs,
+  });
+}
+
+@Global()
+@Module({
+  providers: [
+    {
+      provide: RunPodHttp,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => (config.runpod.apiKey ? httpFor(config) : null),
+    },
+    {
+      provide: PODS_API,
+      inject: [APP_CONFIG, RunPodHttp],
+      useFactory: (config: AppConfig, http: RunPodHttp | null): PodsApi => {
+        if (!http) return new DisabledPodsApi();
+        return config.runpod.podApi === 'graphql'
+          ? new GraphqlPodsApi({ url: config.runpod.graphqlUrl, http })
+          : new RestV2PodsApi({ baseUrl: config.runpod.restUrl, http });
+      },
+    },
+    {
+      provide: SERVERLESS_CLIENT,
+      inject: [APP_CONFIG, RunPodHttp],
+      useFactory: (config: AppConfig, http: RunPodHttp | null): RunPodServerlessClient | null =>
+        http && config.runpod.serverlessEndpointId
+          ? new RunPodServerlessClient({
+              baseUrl: config.runpod.serverlessUrl,
+              endpointId: config.runpod.serverlessEndpointId,
+              http,
+            })
+          : null,
+    },
+  ],
+  exports: [PODS_API, SERVERLESS_CLIENT],
+})
+export class RunPodModule {}
