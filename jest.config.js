@@ -1,7 +1,14 @@
-/** Two tiers: fast unit specs beside the code, and e2e specs that boot the app against the simulators. */
+/**
+ * NestJS 12 packages are ESM-only, and Jest loads ESM only in its native ESM mode (node --experimental-vm-modules,
+ * see package.json). So tests run as ESM through ts-jest, while the production build stays CommonJS and loads
+ * Nest through Node's require(esm).
+ * Two tiers: fast unit specs beside the code, and e2e specs that boot the app against the simulators.
+ */
 const common = {
   moduleFileExtensions: ['js', 'json', 'ts'],
-  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] },
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.jest.json' }] },
   testEnvironment: 'node',
 };
 module.exports = {

@@ -6,7 +6,7 @@ import { CloudModule } from './cloud/cloud.module';
 import { ApiKeyGuard } from './common/api-key.guard';
 import { Clock, SystemClock } from './common/clock';
 import { HttpErrorFilter } from './common/http-error.filter';
-import { AppConfig } from './config/app-config';
+import type { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { HealthController } from './health/health.controller';
 import { PersistenceModule } from './persistence/persistence.module';

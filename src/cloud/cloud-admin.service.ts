@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InvalidInputError } from '../common/domain-errors';
-import { APP_CONFIG, AppConfig } from '../config/config.module';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
 import { PodEntity } from '../persistence/entities/pod.entity';
 import { resolveGpuTypeId } from '../runpod/gpu-catalog';
 import { CloudSettingsService } from './cloud-settings.service';

@@ -1,9 +1,10 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { Clock } from '../common/clock';
-import { APP_CONFIG, AppConfig } from '../config/config.module';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
 import { PodsRepository } from '../persistence/pods.repository';
-import { CLOUD_DEMAND, CloudDemand } from './cloud-demand';
+import { CLOUD_DEMAND, type CloudDemand } from './cloud-demand';
 import { CloudSettingsService } from './cloud-settings.service';
 import { CostLedgerService } from './cost-ledger.service';
 import { decideScale, ScaleDecision } from './policy/autoscale.policy';

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { CloudDefaults } from '../config/app-config';
-import { APP_CONFIG, AppConfig } from '../config/config.module';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
 import { SettingsRepository } from '../persistence/settings.repository';
 
 /** The settings an operator may change at run time; the next tick uses them. */

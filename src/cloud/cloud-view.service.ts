@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
-import { APP_CONFIG, AppConfig } from '../config/config.module';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
 import { PodEntity } from '../persistence/entities/pod.entity';
 import { PodsRepository } from '../persistence/pods.repository';
 import { CloudSettings, CloudSettingsService } from './cloud-settings.service';

@@ -5,11 +5,12 @@ import { AsyncMutex } from '../common/async-mutex';
 import { Clock } from '../common/clock';
 import { ConflictError, InvalidInputError, NotFoundError, UnavailableError } from '../common/domain-errors';
 import { ComfyUiHealthProbe } from '../comfyui/comfyui-health';
-import { APP_CONFIG, AppConfig } from '../config/config.module';
-import { PodEntity, PodOrigin, PodState } from '../persistence/entities/pod.entity';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { PodEntity, type PodOrigin } from '../persistence/entities/pod.entity';
 import { PodsRepository } from '../persistence/pods.repository';
 import { resolveGpuTypeId } from '../runpod/gpu-catalog';
-import { PODS_API, PodsApi, RunPodPod } from '../runpod/pods-api';
+import { PODS_API, type PodsApi, type RunPodPod } from '../runpod/pods-api';
 import { GpuCapacityError, RunPodUnavailableError } from '../runpod/runpod.errors';
 import { CloudEvents, PodFailedEvent, PodReadyEvent, PodSpawnedEvent, PodTerminatedEvent } from './cloud.events';
 import { CloudSettingsService } from './cloud-settings.service';
@@ -251,7 +252,7 @@ export class PodLifecycleService {
     const row = Object.assign(new PodEntity(), {
       name: `${this.config.cloud.podNamePrefix}-${randomBytes(5).toString('hex')}`,
       runpodId: null,
-      state: 'requested' as PodState,
+      state: 'requested',
       origin,
       gpuTypeId,
       costPerHour: 0,

@@ -1,4 +1,4 @@
-import { PodEntity } from '../persistence/entities/pod.entity';
+import { type PodEntity } from '../persistence/entities/pod.entity';
 import { TimedOutError } from '../common/domain-errors';
 
 interface Waiter {

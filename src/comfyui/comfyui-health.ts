@@ -13,7 +13,7 @@ export class ComfyUiHealthProbe {
         await response.body?.cancel();
         return false;
       }
-      const body = (await response.json()) as unknown;
+      const body = (await response.json());
       return typeof body === 'object' && body !== null;
     } catch {
       return false;

@@ -58,7 +58,7 @@ export class HttpErrorFilter implements ExceptionFilter {
       const payload = exception.getResponse();
       let message = exception.message;
       if (typeof payload === 'object' && payload !== null && 'message' in payload) {
-        const raw = (payload as { message: unknown }).message;
+        const raw = (payload).message;
         message = Array.isArray(raw) ? raw.join('; ') : String(raw);
       }
       return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message };

@@ -1,7 +1,7 @@
 import { resolveGpuTypeId } from '../runpod/gpu-catalog';
 import {
   ConfigError,
-  Env,
+  type Env,
   readBoolean,
   readEnum,
   readInt,

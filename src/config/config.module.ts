@@ -1,5 +1,5 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
-import { AppConfig as AppConfigShape } from './app-config';
+import type { AppConfig as AppConfigShape } from './app-config';
 
 /** Injection token for the validated configuration (an interface cannot be a token). */
 export const APP_CONFIG = Symbol('APP_CONFIG');

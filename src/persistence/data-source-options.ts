@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DataSourceOptions } from 'typeorm';
-import { AppConfig } from '../config/app-config';
+import { type DataSourceOptions } from 'typeorm';
+import { type AppConfig } from '../config/app-config';
 import { LedgerEntryEntity } from './entities/ledger-entry.entity';
 import { PodEntity } from './entities/pod.entity';
 import { SettingEntity } from './entities/setting.entity';

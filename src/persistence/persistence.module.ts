@@ -1,7 +1,8 @@
 import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { Client } from 'pg';
-import { APP_CONFIG, AppConfig } from '../config/config.module';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
 import { dataSourceOptions, ENTITIES } from './data-source-options';
 import { LedgerRepository } from './ledger.repository';
 import { PodsRepository } from './pods.repository';

@@ -1,8 +1,9 @@
-import { Global, Module } from '@nestjs/common';
+import { Global, Logger, Module } from '@nestjs/common';
 import { UnavailableError } from '../common/domain-errors';
-import { APP_CONFIG, AppConfig } from '../config/config.module';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
 import { GraphqlPodsApi } from './graphql-pods-api';
-import { PODS_API, PodsApi } from './pods-api';
+import { PODS_API, type PodsApi } from './pods-api';
 import { RestV2PodsApi } from './rest-v2-pods-api';
 import { RunPodHttp } from './runpod-http';
 import { RunPodServerlessClient } from './serverless-client';
@@ -28,6 +29,7 @@ function httpFor(config: AppConfig): RunPodHttp {
     timeoutMs: config.runpod.requestTimeoutMs,
     maxRetries: config.runpod.maxRetries,
     retryBaseDelayMs: config.runpod.retryBaseDelayMs,
+    logger: new Logger('RunPod'),
   });
 }
 

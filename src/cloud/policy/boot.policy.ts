@@ -1,4 +1,4 @@
-import { PodState } from '../../persistence/entities/pod.entity';
+import { type PodState } from '../../persistence/entities/pod.entity';
 
 export interface BootingPod {
   name: string;

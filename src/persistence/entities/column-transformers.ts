@@ -1,4 +1,4 @@
-import { ValueTransformer } from 'typeorm';
+import { type ValueTransformer } from 'typeorm';
 
 /** PostgreSQL returns BIGINT as a string; timestamps are epoch milliseconds, well inside 2^53. */
 export const epochMs: ValueTransformer = {

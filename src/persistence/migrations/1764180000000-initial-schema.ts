@@ -1,4 +1,4 @@
-import { MigrationInterface, QueryRunner, Table, TableIndex } from 'typeorm';
+import { type MigrationInterface, type QueryRunner, Table, TableIndex } from 'typeorm';
 
 /** Pods, cost ledger and runtime settings. Written with the Table API so it runs on SQLite and PostgreSQL. */
 export class InitialSchema1764180000000 implements MigrationInterface {
