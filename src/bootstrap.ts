@@ -1,11 +1,13 @@
-import { type INestApplication, Logger, ValidationPipe } from '@nestjs/common';
+import { type INestApplication, Logger, type LoggerService, type LogLevel, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule, type AppModuleOptions } from './app.module';
 
 /** Builds the configured Nest application (not yet listening). Shared by main.ts and the e2e tests. */
-export async function createApp(options: AppModuleOptions & { logger?: false | Array<'log' | 'error' | 'warn' | 'debug' | 'verbose'> }): Promise<INestApplication> {
+export async function createApp(
+  options: AppModuleOptions & { logger?: false | LogLevel[] | LoggerService },
+): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(options), {
     logger: options.logger ?? ['log', 'warn', 'error'],
     bodyParser: true,

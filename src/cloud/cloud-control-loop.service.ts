@@ -84,7 +84,10 @@ export class CloudControlLoop implements OnApplicationBootstrap, BeforeApplicati
     await this.step('boot deadline', () => this.lifecycle.enforceBootDeadline());
     await this.step('retry terminations', () => this.lifecycle.retryTerminating());
     await this.step('accrue cost', async () =>
-      this.ledger.accrueAll((await this.pods.findLive()).filter((pod) => pod.runpodId !== null), this.clock.now()),
+      this.ledger.accrueAll(
+        (await this.pods.findLive()).filter((pod) => pod.runpodId !== null).map((pod) => pod.name),
+        this.clock.now(),
+      ),
     );
     await this.step('autoscale', () => this.autoscale());
     await this.step('reap idle pods', () => this.reapIdle());

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { KeyedMutex } from '../common/async-mutex';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { LedgerEntryEntity } from '../persistence/entities/ledger-entry.entity';
 import { PodEntity } from '../persistence/entities/pod.entity';
@@ -19,6 +20,7 @@ export function roundUsd(amount: number): number {
 @Injectable()
 export class CostLedgerService {
   private lastReportedTotal = -1;
+  private readonly perPod = new KeyedMutex();
 
   constructor(
     private readonly ledger: LedgerRepository,
@@ -26,11 +28,39 @@ export class CostLedgerService {
     private readonly events: EventEmitter2,
   ) {}
 
-  /** Brings the pod's ledger rows up to `until` and returns its total cost so far. */
-  async accruePod(pod: PodEntity, until: number): Promise<number> {
+  /**
+   * Brings the pod's ledger rows up to `until` (never past its termination) and returns its total cost.
+   * Reads the pod fresh under a per-pod lock, so a tick's accrual and a termination's settlement of the
+   * same pod cannot interleave and bill past the end.
+   */
+  async accruePod(name: string, until: number): Promise<number> {
+    return this.perPod.run(name, async () => {
+      const pod = await this.pods.findByName(name);
+      if (!pod) return 0;
+      return this.write(pod, pod.terminatedAt ?? until);
+    });
+  }
+
+  /** Records the termination instant (the first one wins) and bills the pod exactly up to it. */
+  async settlePod(name: string, terminatedAt: number): Promise<number> {
+    return this.perPod.run(name, async () => {
+      const pod = await this.pods.findByName(name);
+      if (!pod) return 0;
+      pod.terminatedAt ??= terminatedAt;
+      await this.pods.update(name, { terminatedAt: pod.terminatedAt });
+      return this.write(pod, pod.terminatedAt);
+    });
+  }
+
+  async accrueAll(names: string[], until: number): Promise<void> {
+    for (const name of names) await this.accruePod(name, until);
+    await this.reportTotal();
+  }
+
+  private async write(pod: PodEntity, until: number): Promise<number> {
     if (!pod.runpodId || pod.createdAt === null) return pod.costUsd;
-    const from = pod.billedThrough ?? pod.createdAt;
-    const end = Math.max(until, from);
+    const from = Math.min(pod.billedThrough ?? pod.createdAt, until);
+    const end = Math.max(until, pod.createdAt);
     const entries = podCostByDay(pod.costPerHour, pod.createdAt, end, from).map((slice) =>
       Object.assign(new LedgerEntryEntity(), {
         key: `pod:${pod.runpodId}:${slice.day}`,
@@ -44,14 +74,7 @@ export class CostLedgerService {
     const costUsd = podCost(pod.costPerHour, pod.createdAt, end);
     await this.ledger.upsert(entries);
     await this.pods.update(pod.name, { billedThrough: end, costUsd });
-    pod.billedThrough = end;
-    pod.costUsd = costUsd;
     return costUsd;
-  }
-
-  async accrueAll(pods: PodEntity[], until: number): Promise<void> {
-    for (const pod of pods) await this.accruePod(pod, until);
-    await this.reportTotal();
   }
 
   async totalUsd(): Promise<number> {

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { randomBytes } from 'node:crypto';
-import { AsyncMutex } from '../common/async-mutex';
+import { AsyncMutex, KeyedMutex } from '../common/async-mutex';
 import { Clock } from '../common/clock';
 import { ConflictError, InvalidInputError, NotFoundError, UnavailableError } from '../common/domain-errors';
 import { ComfyUiHealthProbe } from '../comfyui/comfyui-health';
@@ -10,7 +10,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { PodEntity, type PodOrigin } from '../persistence/entities/pod.entity';
 import { PodsRepository } from '../persistence/pods.repository';
 import { resolveGpuTypeId } from '../runpod/gpu-catalog';
-import { PODS_API, type PodsApi, type RunPodPod } from '../runpod/pods-api';
+import { type CreatePodSpec, PODS_API, type PodsApi, type RunPodPod } from '../runpod/pods-api';
 import { GpuCapacityError, RunPodUnavailableError } from '../runpod/runpod.errors';
 import { CloudEvents, PodFailedEvent, PodReadyEvent, PodSpawnedEvent, PodTerminatedEvent } from './cloud.events';
 import { CloudSettingsService } from './cloud-settings.service';
@@ -20,6 +20,10 @@ import { PodReadinessWaiters } from './pod-readiness-waiters';
 
 /** The port ComfyUI listens on inside our pods, exposed through RunPod's HTTP proxy. */
 const COMFYUI_PORT = '8188/http';
+const MAX_CREATE_ATTEMPTS = 3;
+
+/** RunPod failed mid-create and could not be asked afterwards: the pod may or may not exist. */
+export class SpawnOutcomeUnknownError extends UnavailableError {}
 
 export interface SpawnRequest {
   /** Display name or exact id; default: the configured GPU type. */
@@ -36,6 +40,7 @@ export interface SpawnRequest {
 export class PodLifecycleService {
   private readonly logger = new Logger('CloudPods');
   private readonly spawnMutex = new AsyncMutex();
+  private readonly terminations = new KeyedMutex();
   private readonly waiters = new PodReadinessWaiters();
 
   constructor(
@@ -79,13 +84,13 @@ export class PodLifecycleService {
     try {
       created = await this.createWithFallback(row, candidates);
     } catch (error) {
-      const found = error instanceof RunPodUnavailableError ? await this.findByNameSafely(row.name) : null;
-      if (!found) {
-        await this.fail(row, `spawn failed: ${(error as Error).message}`);
+      if (error instanceof SpawnOutcomeUnknownError) {
+        // Keep the row `requested`: the boot deadline looks the name up again and terminates what it finds.
+        this.logger.error(`${error.message}; ${row.name} stays recorded and will be resolved by name`);
         throw error;
       }
-      this.logger.warn(`Create for ${row.name} failed with an unknown outcome, but RunPod has it as ${found.id}; attaching`);
-      created = found;
+      await this.fail(row, `spawn failed: ${(error as Error).message}`);
+      throw error;
     }
     return this.attach(row, created, request.origin);
   }
@@ -162,6 +167,12 @@ export class PodLifecycleService {
    * If RunPod cannot be reached the row stays `terminating` and the next tick tries again.
    */
   async terminate(name: string, reason: string, finalState: 'terminated' | 'failed'): Promise<PodEntity> {
+    // The reaper, the boot deadline, an operator and shutdown may all reach for one pod at once: one wins,
+    // the others then find it ended.
+    return this.terminations.run(name, () => this.terminateOnce(name, reason, finalState));
+  }
+
+  private async terminateOnce(name: string, reason: string, finalState: 'terminated' | 'failed'): Promise<PodEntity> {
     const pod = await this.pods.findByName(name);
     if (!pod) throw new NotFoundError(`No pod ${name} is managed by this service`);
     if (pod.state === 'terminated' || pod.state === 'failed') return pod;
@@ -179,9 +190,9 @@ export class PodLifecycleService {
     if (pod.runpodId) await this.podsApi.terminate(pod.runpodId);
 
     const terminatedAt = this.clock.now();
-    const cost = await this.ledger.accruePod(pod, terminatedAt);
-    await this.pods.update(name, { state: finalState, terminatedAt, busySince: null });
-    Object.assign(pod, { state: finalState, terminatedAt, failureReason });
+    const cost = await this.ledger.settlePod(name, terminatedAt);
+    await this.pods.update(name, { state: finalState, busySince: null });
+    Object.assign(pod, { state: finalState, terminatedAt, failureReason, costUsd: cost });
     const podId = pod.runpodId ?? pod.name;
     this.logger.log(`Pod ${podId} terminated. Cost: $${cost.toFixed(4)}`);
     const terminated: PodTerminatedEvent = { podId, cost, reason };
@@ -281,7 +292,7 @@ export class PodLifecycleService {
         row.gpuTypeId = gpuTypeId;
       }
       try {
-        return await this.podsApi.create({
+        return await this.createConfirmingAbsence({
           name: row.name,
           imageName: this.config.runpod.dockerImage!,
           gpuTypeId,
@@ -297,6 +308,33 @@ export class PodLifecycleService {
       }
     }
     throw new UnavailableError(`No GPU capacity at RunPod for: ${noCapacity.join(', ')}`, { gpuTypesTried: noCapacity });
+  }
+
+  /**
+   * The transport does not repeat a create after a timeout or 500/502/504, because RunPod may have created
+   * the pod before failing to answer. Here we look the unique name up first and only create again when
+   * RunPod confirms it has no such pod. If even the lookup fails, the outcome is unknown.
+   */
+  private async createConfirmingAbsence(spec: CreatePodSpec): Promise<RunPodPod> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.podsApi.create(spec);
+      } catch (error) {
+        if (!(error instanceof RunPodUnavailableError)) throw error;
+        let existing: RunPodPod | undefined;
+        try {
+          existing = (await this.podsApi.listByNamePrefix(spec.name)).find((pod) => pod.name === spec.name);
+        } catch {
+          throw new SpawnOutcomeUnknownError(`Create of ${spec.name} failed (${error.message}) and RunPod could not be asked whether it exists`);
+        }
+        if (existing) {
+          this.logger.warn(`Create of ${spec.name} failed (${error.message}) but RunPod has it as ${existing.id}; attaching`);
+          return existing;
+        }
+        if (attempt >= MAX_CREATE_ATTEMPTS) throw error;
+        this.logger.warn(`Create of ${spec.name} failed (${error.message}); RunPod has no such pod, trying again`);
+      }
+    }
   }
 
   private async attach(row: PodEntity, created: RunPodPod, origin: PodOrigin): Promise<PodEntity> {
@@ -336,9 +374,8 @@ export class PodLifecycleService {
 
   /** RunPod no longer has the pod (terminated outside this service): settle its cost and close the row. */
   private async closeGone(pod: PodEntity, reason: string): Promise<void> {
-    const now = this.clock.now();
-    const cost = await this.ledger.accruePod(pod, now);
-    await this.pods.update(pod.name, { state: 'failed', terminatedAt: now, failureReason: reason });
+    const cost = await this.ledger.settlePod(pod.name, this.clock.now());
+    await this.pods.update(pod.name, { state: 'failed', failureReason: reason });
     this.logger.warn(`Pod ${pod.runpodId} closed: ${reason}. Cost: $${cost.toFixed(4)}`);
     this.emitFailed(pod, reason, cost);
     this.waiters.reject(pod.name, new UnavailableError(`Pod ${pod.runpodId} failed: ${reason}`));
@@ -354,11 +391,4 @@ export class PodLifecycleService {
     this.events.emit(CloudEvents.PodFailed, failed);
   }
 
-  private async findByNameSafely(name: string): Promise<RunPodPod | null> {
-    try {
-      return (await this.podsApi.listByNamePrefix(name)).find((pod) => pod.name === name) ?? null;
-    } catch {
-      return null;
-    }
-  }
 }

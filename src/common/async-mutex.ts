@@ -8,3 +8,19 @@ export class AsyncMutex {
     return result;
   }
 }
+
+/** One AsyncMutex per key (e.g. per pod), created on demand and dropped when idle. */
+export class KeyedMutex {
+  private readonly locks = new Map<string, { mutex: AsyncMutex; users: number }>();
+
+  async run<T>(key: string, section: () => Promise<T>): Promise<T> {
+    const entry = this.locks.get(key) ?? { mutex: new AsyncMutex(), users: 0 };
+    entry.users++;
+    this.locks.set(key, entry);
+    try {
+      return await entry.mutex.run(section);
+    } finally {
+      if (--entry.users === 0) this.locks.delete(key);
+    }
+  }
+}

@@ -1,0 +1,135 @@
+import type { INestApplication } from '@nestjs/common';
+import { CloudControlLoop } from '../../src/cloud/cloud-control-loop.service';
+import { CLOUD_DEMAND, type ManualCloudDemand } from '../../src/cloud/cloud-demand';
+import { PodLifecycleService } from '../../src/cloud/pod-lifecycle.service';
+import { createApp, listen } from '../../src/bootstrap';
+import { FakeClock } from '../../src/common/clock';
+import { loadConfig } from '../../src/config/app-config';
+import { FakeRunPod, type FakeRunPodOptions } from '../sim/runpod/fake-runpod';
+import { CapturedLogger } from './captured-logger';
+import { TestDatabase } from './test-database';
+
+export interface HarnessOptions {
+  podApi?: 'rest' | 'graphql';
+  env?: Record<string, string>;
+  sim?: FakeRunPodOptions;
+}
+
+export interface HttpAnswer<T = any> {
+  status: number;
+  body: T;
+}
+
+/**
+ * The service booted for real (HTTP on an ephemeral port) against an in-process FakeRunPod over real
+ * sockets. Both share one FakeClock that follows real time, so the sim's boot delays elapse normally and a
+ * test can still jump minutes ahead to cross an idle or boot timeout without sleeping.
+ */
+export class CloudHarness {
+  readonly clock = new FakeClock(Date.now(), true);
+  readonly db = new TestDatabase();
+  readonly fake: FakeRunPod;
+  logger = new CapturedLogger();
+  app?: INestApplication;
+  url = '';
+
+  private constructor(private readonly options: HarnessOptions) {
+    this.fake = new FakeRunPod({ bootMs: 300, clock: this.clock, ...options.sim });
+  }
+
+  static async start(options: HarnessOptions = {}): Promise<CloudHarness> {
+    const harness = new CloudHarness(options);
+    await harness.fake.start();
+    await harness.startApp();
+    return harness;
+  }
+
+  env(extra: Record<string, string> = {}): Record<string, string> {
+    return {
+      RUNPOD_API_KEY: this.fake.apiKey,
+      RUNPOD_POD_API: this.options.podApi ?? 'rest',
+      RUNPOD_REST_URL: this.fake.restV2Url,
+      RUNPOD_GRAPHQL_URL: this.fake.graphqlUrl,
+      RUNPOD_SERVERLESS_URL: this.fake.serverlessBaseUrl,
+      RUNPOD_POD_URL_TEMPLATE: this.fake.podUrlTemplate,
+      RUNPOD_DOCKER_IMAGE: 'example/comfyui:latest',
+      RUNPOD_RETRY_BASE_DELAY: '5',
+      RUNPOD_REQUEST_TIMEOUT: '5000',
+      // Ticks are driven by the tests (tick()); the interval is only a backstop.
+      CLOUD_TICK_INTERVAL: '60000',
+      PORT: '0',
+      ...this.db.env(),
+      ...this.options.env,
+      ...extra,
+    };
+  }
+
+  /** Boots (or reboots, on the same database) the service. */
+  async startApp(extraEnv: Record<string, string> = {}): Promise<void> {
+    this.logger = new CapturedLogger();
+    const config = loadConfig(this.env(extraEnv));
+    this.app = await createApp({ config, clock: this.clock, logger: this.logger });
+    this.url = await listen(this.app, 0, '127.0.0.1');
+  }
+
+  /** Closes the service without a signal: pods keep running, as after a crash. */
+  async stopApp(): Promise<void> {
+    await this.app?.close();
+    this.app = undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.stopApp();
+    await this.fake.stop();
+    await this.db.drop();
+  }
+
+  get loop(): CloudControlLoop {
+    return this.app!.get(CloudControlLoop);
+  }
+
+  get demand(): ManualCloudDemand {
+    return this.app!.get<ManualCloudDemand>(CLOUD_DEMAND);
+  }
+
+  get lifecycle(): PodLifecycleService {
+    return this.app!.get(PodLifecycleService);
+  }
+
+  async tick(times = 1): Promise<void> {
+    for (let i = 0; i < times; i++) await this.loop.tick();
+  }
+
+  /** Ticks until `done()` holds (pods boot in real milliseconds in the sim). */
+  async tickUntil(done: () => boolean | Promise<boolean>, timeoutMs = 10000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await done())) {
+      if (Date.now() > deadline) throw new Error('tickUntil: condition not met in time');
+      await this.tick();
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
+  async request<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpAnswer<T>> {
+    const response = await fetch(`${this.url}${path}`, {
+      method,
+      headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      body: body !== undefined ? JSON.stringify(body) : undefined,
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? (JSON.parse(text) as T) : (undefined as T) };
+  }
+
+  get = <T = any>(path: string, headers?: Record<string, string>) => this.request<T>('GET', path, undefined, headers);
+  post = <T = any>(path: string, body?: unknown) => this.request<T>('POST', path, body ?? {});
+  put = <T = any>(path: string, body: unknown) => this.request<T>('PUT', path, body);
+
+  /** Spawns through the API without waiting, then ticks until the pod is ready. */
+  async spawnReadyPod(body: Record<string, unknown> = {}): Promise<string> {
+    const answer = await this.post('/api/cloud/spawn?wait=false', body);
+    if (answer.status !== 202) throw new Error(`spawn answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+    const id = answer.body.pod.id as string;
+    await this.tickUntil(async () => (await this.get('/api/cloud/pods')).body.pods.some((p: any) => p.id === id && p.state === 'ready'));
+    return id;
+  }
+}
