@@ -14,7 +14,6 @@ export async function createApp(
   });
   app.useBodyParser('json', { limit: '25mb' });
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, transform: true, forbidNonWhitelisted: true }));
-  app.enableShutdownHooks();
 
   const document = SwaggerModule.createDocument(
     app,

@@ -17,6 +17,8 @@ async function main(): Promise<void> {
   }
   const logger = new Logger('Bootstrap');
   const app = await createApp({ config });
+  // SIGTERM/SIGINT: stop the loops, handle pods per CLOUD_TERMINATE_ON_SHUTDOWN, then exit 0.
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   if (!config.apiKey) {
     logger.warn('API_KEY is not set: the API is unauthenticated, so it listens on 127.0.0.1 only');
   }
