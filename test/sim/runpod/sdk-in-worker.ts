@@ -1,6 +1,5 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- untyped JSON bodies from the wire */
 import { Worker } from 'node:worker_threads';
-import { pathToFileURL } from 'node:url';
 
 /**
  * Runs the OFFICIAL runpod-sdk (npm 1.1.2, an ES module) inside a worker thread. Jest's CommonJS module system
@@ -9,8 +8,10 @@ import { pathToFileURL } from 'node:url';
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
+const { pathToFileURL } = require('node:url');
 console.log = () => {}; // runSync prints progress lines
-const sdkPromise = import(workerData.sdkUrl).then((m) => m.default);
+const sdkPath = require.resolve('runpod-sdk', { paths: [workerData.cwd] });
+const sdkPromise = import(pathToFileURL(sdkPath).href).then((m) => m.default);
 parentPort.on('message', async ({ id, apiKey, baseUrl, endpointId, method, args }) => {
   try {
     const sdk = await sdkPromise;
@@ -37,8 +38,8 @@ export class RunpodSdkInWorker {
   private readonly pending = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
 
   constructor() {
-    const sdkUrl = pathToFileURL(require.resolve('runpod-sdk')).href;
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { sdkUrl } });
+    // Resolved inside the worker from the cwd (works whether jest runs the specs as CommonJS or native ESM).
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { cwd: process.cwd() } });
     this.worker.on('message', (m: { id: number; result?: unknown; error?: string }) => {
       const p = this.pending.get(m.id);
       if (!p) return;

@@ -1,17 +1,26 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- untyped JSON bodies from the wire */
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { FakeRunPod } from './fake-runpod';
 
 /**
  * Test helpers for the FakeRunPod specs. `fixtures/runpod-rest-v2.openapi.json` is a verbatim copy of
  * reference/runpod-rest-v2.openapi.json (RunPod docs `api-reference-v2/openapi.json`).
  */
-const spec = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'runpod-rest-v2.openapi.json'), 'utf8')) as {
-  components: Record<string, unknown>;
-};
+// Works under both CommonJS and native-ESM jest: no __dirname / import.meta, the path is found from the cwd.
+function findSpecFile(): string {
+  const rel = join('test', 'sim', 'runpod', 'fixtures', 'runpod-rest-v2.openapi.json');
+  let dir = process.cwd();
+  for (let i = 0; i < 6; i++) {
+    const candidate = join(dir, rel);
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  throw new Error(`cannot find ${rel} above ${process.cwd()}`);
+}
+const spec = JSON.parse(readFileSync(findSpecFile(), 'utf8')) as { components: Record<string, unknown> };
 
 const ajv = new Ajv2020({ strict: false, allErrors: true });
 addFormats(ajv);
