@@ -1,0 +1,73 @@
+/**
+ * `npm run demo`: the whole system on one machine, no RunPod account needed. Starts the fake RunPod (REST v2,
+ * GraphQL, serverless, pod proxy), a fake local ComfyUI, and the service pointed at them, then prints where
+ * to look. Ctrl-C terminates the demo's (simulated) pods and exits.
+ */
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { createApp, listen } from '../src/bootstrap';
+import { loadConfig } from '../src/config/app-config';
+import { FakeComfyUI } from '../test/sim/comfyui/fake-comfyui';
+import { FakeRunPod } from '../test/sim/runpod/fake-runpod';
+
+async function main(): Promise<void> {
+  const logger = new Logger('Demo');
+  const port = Number(process.env.PORT ?? 8000);
+  const fake = new FakeRunPod({ bootMs: Number(process.env.SIM_BOOT_MS ?? 8000) });
+  await fake.start(Number(process.env.SIM_PORT ?? 8189));
+  const localComfy = new FakeComfyUI();
+  const localUrl = await localComfy.listen(Number(process.env.SIM_COMFYUI_PORT ?? 8190));
+
+  const env: Record<string, string | undefined> = {
+    RUNPOD_API_KEY: fake.apiKey,
+    RUNPOD_SERVERLESS_ENDPOINT_ID: fake.serverlessEndpointIds[0],
+    RUNPOD_REST_URL: fake.restV2Url,
+    RUNPOD_GRAPHQL_URL: fake.graphqlUrl,
+    RUNPOD_SERVERLESS_URL: fake.serverlessBaseUrl,
+    RUNPOD_POD_URL_TEMPLATE: fake.podUrlTemplate,
+    RUNPOD_DOCKER_IMAGE: 'demo/comfyui:latest',
+    LOCAL_COMFYUI_URLS: localUrl,
+    DATA_DIR: './data/demo',
+    CLOUD_TICK_INTERVAL: '1000',
+    CLOUD_IDLE_TIMEOUT: '120000',
+    ...process.env,
+    PORT: String(port),
+  };
+  const app = await createApp({ config: loadConfig(env) });
+  const url = await listen(app, port, '127.0.0.1');
+
+  const lines = [
+    '',
+    'ComfyUI Cloud Workers demo is running against a simulated RunPod (nothing here costs money).',
+    `  Swagger UI:        ${url}/api/docs`,
+    `  Simulated RunPod:  ${fake.url}   (pods boot in ${(Number(process.env.SIM_BOOT_MS ?? 8000) / 1000).toFixed(0)} s)`,
+    `  Local ComfyUI:     ${localUrl}`,
+    '',
+    'Try:',
+    `  curl ${url}/api/cloud/status`,
+    `  curl -X POST ${url}/api/cloud/spawn -H 'Content-Type: application/json' -d '{"gpuType": "NVIDIA RTX 4090"}'`,
+    `  curl ${url}/api/cloud/pods`,
+    `  curl ${url}/api/cloud/cost`,
+    `  curl -X PUT ${url}/api/cloud/config -H 'Content-Type: application/json' -d '{"idleTimeout": 60000}'`,
+    `  curl -X POST ${url}/api/cloud/shutdown-all`,
+    '',
+    'Idle pods are reaped after CLOUD_IDLE_TIMEOUT (120 s in the demo). Ctrl-C stops everything.',
+    '',
+  ];
+  console.log(lines.join('\n'));
+
+  const stop = async (signal: string): Promise<void> => {
+    logger.log(`${signal}: stopping the demo`);
+    await app.close(signal);
+    await localComfy.close();
+    await fake.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  console.error('Demo failed:', error instanceof Error ? error.message : error);
+  process.exit(1);
+});
