@@ -4,14 +4,12 @@
  * to look. Ctrl-C terminates the demo's (simulated) pods and exits.
  */
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
 import { createApp, listen } from '../src/bootstrap';
 import { loadConfig } from '../src/config/app-config';
 import { FakeComfyUI } from '../test/sim/comfyui/fake-comfyui';
 import { FakeRunPod } from '../test/sim/runpod/fake-runpod';
 
 async function main(): Promise<void> {
-  const logger = new Logger('Demo');
   const port = Number(process.env.PORT ?? 8000);
   const fake = new FakeRunPod({ bootMs: Number(process.env.SIM_BOOT_MS ?? 8000) });
   await fake.start(Number(process.env.SIM_PORT ?? 8189));
@@ -56,15 +54,8 @@ async function main(): Promise<void> {
   ];
   console.log(lines.join('\n'));
 
-  const stop = async (signal: string): Promise<void> => {
-    logger.log(`${signal}: stopping the demo`);
-    await app.close(signal);
-    await localComfy.close();
-    await fake.stop();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  // Ctrl-C: the service terminates its (simulated) pods as it would real ones, then the process exits.
+  app.enableShutdownHooks(['SIGINT', 'SIGTERM'], { useProcessExit: true });
 }
 
 main().catch((error: unknown) => {
