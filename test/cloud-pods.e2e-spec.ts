@@ -1,3 +1,5 @@
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { CloudEvents } from '../src/cloud/cloud.events';
 import { MINUTE } from '../src/common/clock';
 import { CloudHarness } from './support/cloud-harness';
 
@@ -71,6 +73,24 @@ describe.each(['rest', 'graphql'] as const)('cloud pods over RUNPOD_POD_API=%s',
     expect(pods.body.count).toBe(1);
     expect(pods.body.pods[0]).toMatchObject({ id: pod.id, status: 'ready', busy: false, jobsProcessed: 0 });
     expect(pods.body.pods[0].uptime).toBeGreaterThan(0);
+  });
+
+  it('emits podSpawned, podReady, podTerminated {podId, cost} and costUpdated {totalCost}', async () => {
+    const events = h.app!.get(EventEmitter2);
+    const seen: Array<[string, any]> = [];
+    for (const name of Object.values(CloudEvents)) events.on(name, (payload: unknown) => seen.push([name, payload]));
+    const id = await h.spawnReadyPod();
+    h.clock.advance(MINUTE);
+    await h.post(`/api/cloud/terminate/${id}`);
+    const names = seen.map(([name]) => name);
+    expect(names).toEqual(expect.arrayContaining(['podSpawned', 'podReady', 'podTerminated', 'costUpdated']));
+    expect(names.indexOf('podSpawned')).toBeLessThan(names.indexOf('podReady'));
+    expect(names.indexOf('podReady')).toBeLessThan(names.indexOf('podTerminated'));
+    const terminated = seen.find(([name]) => name === 'podTerminated')![1];
+    expect(terminated).toMatchObject({ podId: id, cost: expect.any(Number) });
+    expect(terminated.cost).toBeCloseTo(h.fake.getPod(id)!.billedUsd(), 5);
+    const lastCost = seen.filter(([name]) => name === 'costUpdated').pop()![1];
+    expect(lastCost.totalCost).toBeCloseTo(terminated.cost, 5);
   });
 
   it('answers 202 at once with ?wait=false; the control loop brings the pod to ready', async () => {
