@@ -10,6 +10,7 @@ import type { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { HealthController } from './health/health.controller';
 import { PersistenceModule } from './persistence/persistence.module';
+import { RoutingModule } from './routing/routing.module';
 import { RunPodModule } from './runpod/runpod.module';
 
 export interface AppModuleOptions {
@@ -39,6 +40,7 @@ export class AppModule {
         PersistenceModule,
         RunPodModule,
         CloudModule,
+        RoutingModule,
       ],
       controllers: [HealthController],
       providers: [

@@ -1,5 +1,6 @@
 import { type INestApplication, Logger, type LoggerService, type LogLevel, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NextFunction, Request, Response } from 'express';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule, type AppModuleOptions } from './app.module';
@@ -12,7 +13,9 @@ export async function createApp(
     logger: options.logger ?? ['log', 'warn', 'error'],
     bodyParser: true,
   });
-  app.useBodyParser('json', { limit: '25mb' });
+  app.useBodyParser('json', { limit: options.config.jobs.maxBodyBytes });
+  // Body-parser fails before any route (and so before Nest's filters): answer in the one error shape.
+  app.use(bodyParserErrors(options.config.jobs.maxBodyBytes));
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, transform: true, forbidNonWhitelisted: true }));
 
   const document = SwaggerModule.createDocument(
@@ -32,6 +35,25 @@ export async function createApp(
   );
   SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });
   return app;
+}
+
+function bodyParserErrors(limitBytes: number) {
+  return (error: { status?: number; type?: string; message?: string }, _req: Request, res: Response, next: NextFunction) => {
+    if (error?.type === 'entity.too.large') {
+      const limitMb = Math.round(limitBytes / 1024 / 1024);
+      res.status(413).json({
+        statusCode: 413,
+        error: 'Payload Too Large',
+        message: `Request body is larger than ${limitMb} MB (MAX_REQUEST_BODY_MB); send smaller input images`,
+      });
+      return;
+    }
+    if (error?.type === 'entity.parse.failed') {
+      res.status(400).json({ statusCode: 400, error: 'Bad Request', message: `Body is not valid JSON: ${error.message}` });
+      return;
+    }
+    next(error);
+  };
 }
 
 export async function listen(app: INestApplication, port: number, host: string): Promise<string> {

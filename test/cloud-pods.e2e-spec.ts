@@ -141,7 +141,7 @@ describe.each(['rest', 'graphql'] as const)('cloud pods over RUNPOD_POD_API=%s',
   });
 
   it('spawns ceil(queue / threshold) pods when the queue is long, without double-spawning while they boot', async () => {
-    h.demand.set({ waitingForCloud: 8 });
+    h.demand.publish({ waitingForCloud: 8 }, 'test');
     await h.tick();
     expect(h.logger.has(/Auto-scaling: Queue length 8, spawning 2 pod\(s\)/)).toBe(true);
     expect(h.fake.runningPods()).toHaveLength(2);
@@ -155,7 +155,7 @@ describe.each(['rest', 'graphql'] as const)('cloud pods over RUNPOD_POD_API=%s',
   });
 
   it('caps autoscaling at maxPods, and the next tick uses a changed maxPods', async () => {
-    h.demand.set({ waitingForCloud: 100 });
+    h.demand.publish({ waitingForCloud: 100 }, 'test');
     await h.tick();
     expect(h.fake.runningPods()).toHaveLength(5);
 
@@ -165,7 +165,7 @@ describe.each(['rest', 'graphql'] as const)('cloud pods over RUNPOD_POD_API=%s',
   });
 
   it('does not leave a pod-only job waiting below the threshold', async () => {
-    h.demand.set({ waitingForCloud: 1, waitingForPodOnly: 1 });
+    h.demand.publish({ waitingForCloud: 1, waitingForPodOnly: 1 }, 'test');
     await h.tick();
     expect(h.fake.runningPods()).toHaveLength(1);
     await h.tick();
@@ -222,10 +222,10 @@ describe.each(['rest', 'graphql'] as const)('cloud pods over RUNPOD_POD_API=%s',
   });
 
   it('reports cost that matches the simulator billing of the same pods within 1%', async () => {
-    h.demand.set({ waitingForCloud: 12 });
+    h.demand.publish({ waitingForCloud: 12 }, 'test');
     await h.tick();
     await h.tickUntil(async () => (await h.get('/api/cloud/status')).body.pods.every((p: any) => p.status === 'ready'));
-    h.demand.set({ waitingForCloud: 0 });
+    h.demand.publish({ waitingForCloud: 0 }, 'test');
     h.clock.advance(37 * MINUTE);
     await h.tick();
     const [first] = h.fake.runningPods();

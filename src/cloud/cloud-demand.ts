@@ -1,6 +1,6 @@
 /**
- * How many jobs wait for cloud capacity: the autoscaler's input. The jobs/routing module implements it;
- * until it is wired, `ManualCloudDemand` lets tests and operators feed numbers directly.
+ * How many jobs wait for cloud capacity: the autoscaler's input. The dispatcher publishes the counts on
+ * every pass (`CloudDemandBoard`); the control loop reads them.
  */
 export const CLOUD_DEMAND = Symbol('CLOUD_DEMAND');
 
@@ -15,14 +15,22 @@ export interface CloudDemand {
   current(): Promise<CloudDemandCounts> | CloudDemandCounts;
 }
 
-export class ManualCloudDemand implements CloudDemand {
-  private counts: CloudDemandCounts = { waitingForCloud: 0, waitingForPodOnly: 0 };
+/** Demand published by named sources (the dispatcher; tests), summed for the autoscaler. */
+export class CloudDemandBoard implements CloudDemand {
+  private readonly bySource = new Map<string, CloudDemandCounts>();
 
-  set(counts: Partial<CloudDemandCounts>): void {
-    this.counts = { ...this.counts, ...counts };
+  publish(counts: Partial<CloudDemandCounts>, source = 'jobs'): void {
+    const previous = this.bySource.get(source) ?? { waitingForCloud: 0, waitingForPodOnly: 0 };
+    this.bySource.set(source, { ...previous, ...counts });
   }
 
   current(): CloudDemandCounts {
-    return this.counts;
+    let waitingForCloud = 0;
+    let waitingForPodOnly = 0;
+    for (const counts of this.bySource.values()) {
+      waitingForCloud += counts.waitingForCloud;
+      waitingForPodOnly += counts.waitingForPodOnly;
+    }
+    return { waitingForCloud, waitingForPodOnly };
   }
 }

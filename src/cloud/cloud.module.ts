@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
-import { ComfyUiHealthProbe } from '../comfyui/comfyui-health';
+import { ComfyUiModule } from '../comfyui/comfyui.module';
 import { CloudAdminService } from './cloud-admin.service';
 import { CloudControlLoop } from './cloud-control-loop.service';
-import { CLOUD_DEMAND, ManualCloudDemand } from './cloud-demand';
+import { CLOUD_DEMAND, CloudDemandBoard } from './cloud-demand';
 import { CloudSettingsService } from './cloud-settings.service';
 import { CloudViewService } from './cloud-view.service';
 import { CloudController } from './cloud.controller';
@@ -10,6 +10,7 @@ import { CostLedgerService } from './cost-ledger.service';
 import { PodLifecycleService } from './pod-lifecycle.service';
 
 @Module({
+  imports: [ComfyUiModule],
   controllers: [CloudController],
   providers: [
     CloudSettingsService,
@@ -18,9 +19,8 @@ import { PodLifecycleService } from './pod-lifecycle.service';
     CloudControlLoop,
     CloudViewService,
     CloudAdminService,
-    ComfyUiHealthProbe,
-    // Until the jobs/routing module provides real demand, the queue length is fed directly.
-    { provide: CLOUD_DEMAND, useClass: ManualCloudDemand },
+    // The dispatcher publishes the queue's demand here; the control loop reads it.
+    { provide: CLOUD_DEMAND, useClass: CloudDemandBoard },
   ],
   exports: [PodLifecycleService, CloudSettingsService, CostLedgerService, CloudControlLoop, CLOUD_DEMAND],
 })

@@ -6,7 +6,8 @@ import { PodEntity } from '../persistence/entities/pod.entity';
 import { LedgerRepository } from '../persistence/ledger.repository';
 import { PodsRepository } from '../persistence/pods.repository';
 import { CloudEvents, CostUpdatedEvent } from './cloud.events';
-import { podCost, podCostByDay } from './policy/pod-cost';
+import { podCost, podCostByDay, utcDay } from './policy/pod-cost';
+import { Clock } from '../common/clock';
 
 /** Rounds to a tenth of a cent-hundredth for display; the ledger keeps full precision. */
 export function roundUsd(amount: number): number {
@@ -26,6 +27,7 @@ export class CostLedgerService {
     private readonly ledger: LedgerRepository,
     private readonly pods: PodsRepository,
     private readonly events: EventEmitter2,
+    private readonly clock: Clock,
   ) {}
 
   /**
@@ -75,6 +77,22 @@ export class CostLedgerService {
     await this.ledger.upsert(entries);
     await this.pods.update(pod.name, { billedThrough: end, costUsd });
     return costUsd;
+  }
+
+  /** Records one serverless attempt's billed cost (idempotent per key). */
+  async recordServerless(attemptKey: string, amountUsd: number): Promise<void> {
+    const now = this.clock.now();
+    await this.ledger.upsert([
+      Object.assign(new LedgerEntryEntity(), {
+        key: `serverless:${attemptKey}`,
+        kind: 'serverless' as const,
+        source: 'serverless',
+        day: utcDay(now),
+        amountUsd,
+        updatedAt: now,
+      }),
+    ]);
+    await this.reportTotal();
   }
 
   async totalUsd(): Promise<number> {

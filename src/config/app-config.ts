@@ -55,6 +55,28 @@ export interface CloudConfig {
   terminateOnShutdown: boolean;
 }
 
+export interface LocalConfig {
+  /** Local ComfyUI servers from LOCAL_COMFYUI_URLS (more can be registered at run time). */
+  urls: string[];
+  /** Jobs one local worker runs at once. */
+  concurrency: number;
+  healthIntervalMs: number;
+}
+
+export interface JobsConfig {
+  maxAttempts: number;
+  /** Backstop period of the dispatcher; it also runs at once when a job arrives or a worker frees up. */
+  dispatchIntervalMs: number;
+  /** Largest accepted request body (workflow + base64 images). */
+  maxBodyBytes: number;
+  /** First and longest wait between serverless status polls (backoff doubles in between). */
+  serverlessPollMs: number;
+  serverlessPollMaxMs: number;
+  comfyRequestTimeoutMs: number;
+  /** A job still running after this long is stopped and failed. */
+  executionTimeoutMs: number;
+}
+
 export interface AppConfig {
   port: number;
   /** 127.0.0.1 unless API_KEY is set (or HOST says otherwise). */
@@ -66,6 +88,8 @@ export interface AppConfig {
   databaseSchema: string | undefined;
   runpod: RunPodConfig;
   cloud: CloudConfig;
+  local: LocalConfig;
+  jobs: JobsConfig;
 }
 
 function readGpuType(env: Env, name: string, fallback: string): string {
@@ -114,6 +138,16 @@ export function loadConfig(env: Env): AppConfig {
     throw new ConfigError('HOST', `is ${host}, but without API_KEY the unauthenticated API listens on 127.0.0.1 only`);
   }
 
+  const localUrls = readList(env, 'LOCAL_COMFYUI_URLS').map((url, index) => {
+    try {
+      const parsed = new URL(url);
+      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('not http(s)');
+    } catch {
+      throw new ConfigError('LOCAL_COMFYUI_URLS', `entry ${index + 1} is not an http(s) URL: "${url}"`);
+    }
+    return url.replace(/\/+$/, '');
+  });
+
   return {
     port: readInt(env, 'PORT', 8000, 0, 65535),
     host,
@@ -150,6 +184,20 @@ export function loadConfig(env: Env): AppConfig {
       bootTimeoutMs: readInt(env, 'CLOUD_BOOT_TIMEOUT', 600000, 1000),
       tickIntervalMs: readInt(env, 'CLOUD_TICK_INTERVAL', 5000, 10),
       terminateOnShutdown: readBoolean(env, 'CLOUD_TERMINATE_ON_SHUTDOWN', true),
+    },
+    local: {
+      urls: localUrls,
+      concurrency: readInt(env, 'LOCAL_WORKER_CONCURRENCY', 1, 1, 64),
+      healthIntervalMs: readInt(env, 'LOCAL_HEALTH_INTERVAL', 5000, 10),
+    },
+    jobs: {
+      maxAttempts: readInt(env, 'JOBS_MAX_ATTEMPTS', 3, 1, 20),
+      dispatchIntervalMs: readInt(env, 'JOBS_DISPATCH_INTERVAL', 1000, 10),
+      maxBodyBytes: readInt(env, 'MAX_REQUEST_BODY_MB', 25, 1, 1024) * 1024 * 1024,
+      serverlessPollMs: readInt(env, 'SERVERLESS_POLL_INTERVAL', 1000, 10),
+      serverlessPollMaxMs: readInt(env, 'SERVERLESS_POLL_MAX_INTERVAL', 5000, 10),
+      comfyRequestTimeoutMs: readInt(env, 'COMFYUI_REQUEST_TIMEOUT', 30000, 100),
+      executionTimeoutMs: readInt(env, 'JOBS_EXECUTION_TIMEOUT', 3600000, 1000),
     },
   };
 }

@@ -4,7 +4,9 @@ import { Client } from 'pg';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { dataSourceOptions, ENTITIES } from './data-source-options';
+import { JobsRepository } from './jobs.repository';
 import { LedgerRepository } from './ledger.repository';
+import { LocalWorkersRepository } from './local-workers.repository';
 import { PodsRepository } from './pods.repository';
 import { SettingsRepository } from './settings.repository';
 
@@ -33,7 +35,7 @@ async function ensurePostgresSchema(url: string, schema: string): Promise<void> 
     }),
     TypeOrmModule.forFeature(ENTITIES),
   ],
-  providers: [PodsRepository, LedgerRepository, SettingsRepository],
-  exports: [PodsRepository, LedgerRepository, SettingsRepository],
+  providers: [PodsRepository, LedgerRepository, SettingsRepository, JobsRepository, LocalWorkersRepository],
+  exports: [PodsRepository, LedgerRepository, SettingsRepository, JobsRepository, LocalWorkersRepository],
 })
 export class PersistenceModule {}

@@ -1,6 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { CloudControlLoop } from '../../src/cloud/cloud-control-loop.service';
-import { CLOUD_DEMAND, type ManualCloudDemand } from '../../src/cloud/cloud-demand';
+import { CLOUD_DEMAND, type CloudDemandBoard } from '../../src/cloud/cloud-demand';
 import { PodLifecycleService } from '../../src/cloud/pod-lifecycle.service';
 import { createApp, listen } from '../../src/bootstrap';
 import { FakeClock } from '../../src/common/clock';
@@ -88,8 +88,8 @@ export class CloudHarness {
     return this.app!.get(CloudControlLoop);
   }
 
-  get demand(): ManualCloudDemand {
-    return this.app!.get<ManualCloudDemand>(CLOUD_DEMAND);
+  get demand(): CloudDemandBoard {
+    return this.app!.get<CloudDemandBoard>(CLOUD_DEMAND);
   }
 
   get lifecycle(): PodLifecycleService {

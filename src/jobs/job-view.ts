@@ -1,0 +1,40 @@
+import type { JobEntity, JobError, JobOutputRecord, JobProgress } from '../persistence/entities/job.entity';
+import type { JobDto } from './dto/job.dto';
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+export function parseJson<T>(text: string | null, fallback: T): T {
+  if (text === null) return fallback;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return fallback;
+  }
+}
+
+/** The API's view of a job row. */
+export function toJobDto(job: JobEntity): JobDto {
+  const outputs = parseJson<JobOutputRecord[]>(job.outputs, []);
+  return {
+    id: job.id,
+    status: job.status,
+    requestedBackend: job.requestedBackend,
+    backend: job.backend,
+    workerId: job.workerId,
+    attempts: job.attempts,
+    priority: job.priority,
+    progress: parseJson<JobProgress | null>(job.progress, null),
+    waitingReason: job.status === 'queued' ? job.waitingReason : null,
+    createdAt: iso(job.createdAt)!,
+    startedAt: iso(job.startedAt),
+    completedAt: iso(job.completedAt),
+    durationMs: job.startedAt !== null && job.completedAt !== null ? job.completedAt - job.startedAt : null,
+    costUsd: job.costUsd,
+    outputs: outputs.map((output) => ({
+      ...output,
+      url: `/api/jobs/${job.id}/outputs/${encodeURIComponent(output.filename)}`,
+    })),
+    error: parseJson<JobError | null>(job.error, null),
+    metadata: parseJson<Record<string, unknown>>(job.metadata, {}),
+  };
+}

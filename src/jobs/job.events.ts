@@ -1,0 +1,52 @@
+import type { JobBackend, JobError, JobProgress, JobStatus } from '../persistence/entities/job.entity';
+
+/** Job event names (the seed's `jobCompleted` among them) and payloads, emitted through @nestjs/event-emitter. */
+export const JobEvents = {
+  Queued: 'jobQueued',
+  Started: 'jobStarted',
+  Progress: 'jobProgress',
+  Completed: 'jobCompleted',
+  Failed: 'jobFailed',
+  Cancelled: 'jobCancelled',
+  /** Internal: a running job should stop (the dispatcher that runs it listens). */
+  CancelRequested: 'jobCancelRequested',
+  /** Internal: a job went back to the queue to be retried elsewhere. */
+  Requeued: 'jobRequeued',
+} as const;
+
+export interface JobQueuedEvent {
+  jobId: string;
+  priority: number;
+  backend: string;
+}
+
+export interface JobStartedEvent {
+  jobId: string;
+  backend: JobBackend;
+  workerId: string;
+  attempt: number;
+}
+
+export interface JobProgressEvent {
+  jobId: string;
+  progress: JobProgress;
+}
+
+export interface JobCompletedEvent {
+  jobId: string;
+  backend: JobBackend;
+  durationMs: number;
+  /** USD this job cost (serverless billed seconds; 0 on local and pod, whose cost is the pod's). */
+  cost: number;
+}
+
+export interface JobFailedEvent {
+  jobId: string;
+  backend: JobBackend | null;
+  error: JobError;
+}
+
+export interface JobStatusEvent {
+  jobId: string;
+  status: JobStatus;
+}

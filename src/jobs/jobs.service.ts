@@ -1,0 +1,144 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { randomUUID } from 'node:crypto';
+import { Clock } from '../common/clock';
+import { InvalidInputError, NotFoundError } from '../common/domain-errors';
+import { validateApiWorkflow } from '../comfyui/comfyui-workflow';
+import {
+  JobEntity,
+  type JobError,
+  type JobInputImage,
+  type JobStatus,
+  type RequestedBackend,
+  TERMINAL_JOB_STATUSES,
+} from '../persistence/entities/job.entity';
+import { JobsRepository } from '../persistence/jobs.repository';
+import type { JobDto } from './dto/job.dto';
+import { JobEvents, type JobQueuedEvent, type JobStatusEvent } from './job.events';
+import { toJobDto } from './job-view';
+import { OutputStore } from './output-store';
+
+/** What a caller (HTTP or another Nest service through WorkerRouter) submits. */
+export interface JobSpec {
+  /** ComfyUI API-format workflow. */
+  workflow: Record<string, unknown>;
+  /** Input images: base64, with or without a data URI prefix. */
+  images?: Array<{ name: string; image: string }>;
+  priority?: number;
+  backend?: RequestedBackend;
+  metadata?: Record<string, unknown>;
+}
+
+function decodeImage(name: string, image: string): Buffer {
+  const comma = image.startsWith('data:') ? image.indexOf(',') : -1;
+  const base64 = (comma >= 0 ? image.slice(comma + 1) : image).replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(base64) || base64.length === 0) {
+    throw new InvalidInputError(`images: "${name}" is not valid base64 (a data URI prefix is allowed)`);
+  }
+  return Buffer.from(base64, 'base64');
+}
+
+/** The job state machine and its storage: create, read, cancel. Running jobs are the dispatcher's. */
+@Injectable()
+export class JobsService {
+  private readonly logger = new Logger('Jobs');
+
+  constructor(
+    private readonly jobs: JobsRepository,
+    private readonly store: OutputStore,
+    private readonly clock: Clock,
+    private readonly events: EventEmitter2,
+  ) {}
+
+  /** Validates and queues a job. Throws InvalidInputError with a message the caller can act on. */
+  async create(spec: JobSpec): Promise<JobDto> {
+    const problem = validateApiWorkflow(spec.workflow);
+    if (problem) throw new InvalidInputError(`workflow: ${problem}`);
+    const images = (spec.images ?? []).map((image) => ({ name: image.name, data: decodeImage(image.name, image.image) }));
+    const names = new Set<string>();
+    for (const image of images) {
+      if (names.has(image.name)) throw new InvalidInputError(`images: the name "${image.name}" is used twice`);
+      names.add(image.name);
+    }
+
+    const id = `job-${randomUUID()}`;
+    for (const image of images) await this.store.saveInput(id, image.name, image.data);
+    const inputImages: JobInputImage[] = images.map((image) => ({ name: image.name, size: image.data.length }));
+    const job = Object.assign(new JobEntity(), {
+      id,
+      status: 'queued' as const,
+      requestedBackend: spec.backend ?? 'auto',
+      backend: null,
+      workerId: null,
+      priority: spec.priority ?? 0,
+      attempts: 0,
+      workflow: JSON.stringify(spec.workflow),
+      inputImages: JSON.stringify(inputImages),
+      metadata: JSON.stringify(spec.metadata ?? {}),
+      progress: null,
+      remoteId: null,
+      podOnly: spec.backend === 'pod',
+      failedWorkers: '[]',
+      waitingReason: null,
+      cancelRequested: false,
+      createdAt: this.clock.now(),
+      startedAt: null,
+      completedAt: null,
+      costUsd: 0,
+      outputs: '[]',
+      error: null,
+    });
+    await this.jobs.insert(job);
+    const queued: JobQueuedEvent = { jobId: id, priority: job.priority, backend: job.requestedBackend };
+    this.events.emit(JobEvents.Queued, queued);
+    return toJobDto(job);
+  }
+
+  async get(id: string): Promise<JobDto> {
+    return toJobDto(await this.find(id));
+  }
+
+  async find(id: string): Promise<JobEntity> {
+    const job = await this.jobs.findById(id);
+    if (!job) throw new NotFoundError(`No job ${id}`);
+    return job;
+  }
+
+  async list(status: JobStatus | undefined, limit: number): Promise<JobDto[]> {
+    return (await this.jobs.list(status, limit)).map(toJobDto);
+  }
+
+  /**
+   * Cancels a job: a queued one at once; a running one is flagged and its dispatcher interrupts it on the
+   * worker (or cancels it at RunPod) and then marks it cancelled. Ended jobs are returned unchanged.
+   */
+  async cancel(id: string): Promise<JobDto> {
+    const job = await this.find(id);
+    if (TERMINAL_JOB_STATUSES.includes(job.status)) return toJobDto(job);
+    const error: JobError = { message: 'Cancelled by request', kind: 'cancelled' };
+    const now = this.clock.now();
+    if (await this.jobs.transition(id, ['queued'], { status: 'cancelled', completedAt: now, error: JSON.stringify(error) })) {
+      this.logger.log(`Job ${id} cancelled while queued`);
+      this.emitCancelled(id);
+      return this.get(id);
+    }
+    if (await this.jobs.transition(id, ['running'], { cancelRequested: true })) {
+      this.events.emit(JobEvents.CancelRequested, { jobId: id });
+    }
+    return this.get(id);
+  }
+
+  async openOutput(id: string, filename: string) {
+    const job = await this.find(id);
+    const output = (JSON.parse(job.outputs) as Array<{ filename: string; contentType: string }>).find(
+      (candidate) => candidate.filename === filename,
+    );
+    if (!output) throw new NotFoundError(`Job ${id} has no output ${filename}`);
+    return { ...(await this.store.openOutput(id, filename)), contentType: output.contentType };
+  }
+
+  emitCancelled(jobId: string): void {
+    const event: JobStatusEvent = { jobId, status: 'cancelled' };
+    this.events.emit(JobEvents.Cancelled, event);
+  }
+}

@@ -1,0 +1,184 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { createHash } from 'node:crypto';
+import { Clock } from '../common/clock';
+import { ConflictError, InvalidInputError, NotFoundError } from '../common/domain-errors';
+import { ComfyUiHealthProbe } from '../comfyui/comfyui-health';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { LocalWorkerEntity } from '../persistence/entities/local-worker.entity';
+import { LocalWorkersRepository } from '../persistence/local-workers.repository';
+
+export interface LocalWorker {
+  id: string;
+  name: string;
+  url: string;
+  /** `env` = from LOCAL_COMFYUI_URLS; `api` = registered through POST /api/local/workers (persisted). */
+  source: 'env' | 'api';
+  maxConcurrent: number;
+  healthy: boolean;
+  /** Jobs running on it now. */
+  running: number;
+  jobsCompleted: number;
+  lastCheckedAt: number | null;
+  lastError: string | null;
+}
+
+/** Emitted when a worker has a free slot again (after a job or on recovering), so dispatch runs at once. */
+export const LOCAL_WORKER_FREED = 'localWorkerFreed';
+
+const HEALTH_INTERVAL = 'local-workers-health';
+
+/** A stable id from the URL, so a restart (or a reordered LOCAL_COMFYUI_URLS) keeps jobs attached to the same server. */
+export function localWorkerId(url: string): string {
+  return `local-${createHash('sha256').update(url).digest('hex').slice(0, 10)}`;
+}
+
+/**
+ * The local ComfyUI servers: from LOCAL_COMFYUI_URLS plus those registered at run time. A health tick
+ * probes each; an unhealthy worker gets no work until it answers again. Logs only on state changes.
+ */
+@Injectable()
+export class LocalWorkersService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('LocalWorkers');
+  private readonly workers = new Map<string, LocalWorker>();
+  private checking: Promise<void> | null = null;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly repository: LocalWorkersRepository,
+    private readonly probe: ComfyUiHealthProbe,
+    private readonly clock: Clock,
+    private readonly scheduler: SchedulerRegistry,
+    private readonly events: EventEmitter2,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    for (const url of this.config.local.urls) {
+      this.add({ id: localWorkerId(url), name: new URL(url).host, url, source: 'env', maxConcurrent: this.config.local.concurrency });
+    }
+    for (const row of await this.repository.findAll()) {
+      this.add({ id: row.id, name: row.name, url: row.url, source: 'api', maxConcurrent: row.maxConcurrent });
+    }
+    await this.checkHealth();
+    const interval = setInterval(() => void this.checkHealth(), this.config.local.healthIntervalMs);
+    this.scheduler.addInterval(HEALTH_INTERVAL, interval);
+  }
+
+  onApplicationShutdown(): void {
+    if (this.scheduler.doesExist('interval', HEALTH_INTERVAL)) this.scheduler.deleteInterval(HEALTH_INTERVAL);
+  }
+
+  list(): LocalWorker[] {
+    return [...this.workers.values()].map((worker) => ({ ...worker }));
+  }
+
+  get(id: string): LocalWorker | undefined {
+    const worker = this.workers.get(id);
+    return worker ? { ...worker } : undefined;
+  }
+
+  async register(url: string, name: string | undefined, maxConcurrent: number | undefined): Promise<LocalWorker> {
+    let normalized: string;
+    try {
+      const parsed = new URL(url);
+      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('not http(s)');
+      normalized = url.replace(/\/+$/, '');
+    } catch {
+      throw new InvalidInputError(`url must be an http(s) URL of a ComfyUI server, got "${url}"`);
+    }
+    const id = localWorkerId(normalized);
+    if (this.workers.has(id)) throw new ConflictError(`A local worker with url ${normalized} is already registered (${id})`);
+    const row = Object.assign(new LocalWorkerEntity(), {
+      id,
+      name: name ?? new URL(normalized).host,
+      url: normalized,
+      maxConcurrent: maxConcurrent ?? this.config.local.concurrency,
+      createdAt: this.clock.now(),
+    });
+    await this.repository.insert(row);
+    this.add({ id, name: row.name, url: row.url, source: 'api', maxConcurrent: row.maxConcurrent });
+    await this.checkOne(this.workers.get(id)!);
+    return this.get(id)!;
+  }
+
+  async remove(id: string): Promise<void> {
+    const worker = this.workers.get(id);
+    if (!worker) throw new NotFoundError(`No local worker ${id}`);
+    if (worker.source === 'env') {
+      throw new ConflictError(`Local worker ${id} comes from LOCAL_COMFYUI_URLS; remove it there and restart`);
+    }
+    await this.repository.delete(id);
+    this.workers.delete(id);
+    this.logger.log(`Local worker ${worker.name} (${id}) removed`);
+  }
+
+  /** Healthy workers with a free slot, least loaded first, skipping `exclude`. */
+  available(exclude: readonly string[] = []): LocalWorker[] {
+    return [...this.workers.values()]
+      .filter((worker) => worker.healthy && worker.running < worker.maxConcurrent && !exclude.includes(worker.id))
+      .sort((a, b) => a.running / a.maxConcurrent - b.running / b.maxConcurrent)
+      .map((worker) => ({ ...worker }));
+  }
+
+  /** Takes a slot on a worker for one job; false if it has none free (or is unhealthy). */
+  reserve(id: string): boolean {
+    const worker = this.workers.get(id);
+    if (!worker || !worker.healthy || worker.running >= worker.maxConcurrent) return false;
+    worker.running++;
+    return true;
+  }
+
+  /** Re-attaching a job after a restart: the slot is taken whatever the health says. */
+  reserveForReattach(id: string): boolean {
+    const worker = this.workers.get(id);
+    if (!worker) return false;
+    worker.running++;
+    return true;
+  }
+
+  release(id: string, completed: boolean): void {
+    const worker = this.workers.get(id);
+    if (!worker) return;
+    worker.running = Math.max(0, worker.running - 1);
+    if (completed) worker.jobsCompleted++;
+    this.events.emit(LOCAL_WORKER_FREED, { workerId: id });
+  }
+
+  /** A job lost its worker mid-run: mark it unhealthy now instead of waiting for the next health tick. */
+  markUnhealthy(id: string, reason: string): void {
+    const worker = this.workers.get(id);
+    if (!worker || !worker.healthy) return;
+    worker.healthy = false;
+    worker.lastError = reason;
+    this.logger.warn(`Local worker ${worker.name} (${id}) marked unhealthy: ${reason}`);
+  }
+
+  /** Probes every worker; overlapping calls share the pass in progress. */
+  checkHealth(): Promise<void> {
+    this.checking ??= Promise.all([...this.workers.values()].map((worker) => this.checkOne(worker)))
+      .then(() => undefined)
+      .finally(() => (this.checking = null));
+    return this.checking;
+  }
+
+  private async checkOne(worker: LocalWorker): Promise<void> {
+    const healthy = await this.probe.isUp(worker.url, 5000);
+    worker.lastCheckedAt = this.clock.now();
+    if (healthy === worker.healthy) return;
+    worker.healthy = healthy;
+    worker.lastError = healthy ? null : 'GET /system_stats did not answer';
+    if (healthy) {
+      this.logger.log(`Local worker ${worker.name} (${worker.url}) is healthy`);
+      this.events.emit(LOCAL_WORKER_FREED, { workerId: worker.id });
+    } else {
+      this.logger.warn(`Local worker ${worker.name} (${worker.url}) is not answering; it gets no work until it does`);
+    }
+  }
+
+  private add(worker: Omit<LocalWorker, 'healthy' | 'running' | 'jobsCompleted' | 'lastCheckedAt' | 'lastError'>): void {
+    if (this.workers.has(worker.id)) return;
+    this.workers.set(worker.id, { ...worker, healthy: false, running: 0, jobsCompleted: 0, lastCheckedAt: null, lastError: null });
+  }
+}

@@ -1,0 +1,373 @@
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { CloudEvents } from '../cloud/cloud.events';
+import { CLOUD_DEMAND, type CloudDemandBoard } from '../cloud/cloud-demand';
+import { CloudSettingsService } from '../cloud/cloud-settings.service';
+import { PodLifecycleService } from '../cloud/pod-lifecycle.service';
+import { Clock } from '../common/clock';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { JobEvents, type JobCompletedEvent, type JobFailedEvent, type JobProgressEvent, type JobStartedEvent } from '../jobs/job.events';
+import { JobsService } from '../jobs/jobs.service';
+import { LOCAL_WORKER_FREED, LocalWorkersService } from '../local/local-workers.service';
+import type { JobBackend, JobEntity, JobError, JobProgress } from '../persistence/entities/job.entity';
+import { JobsRepository } from '../persistence/jobs.repository';
+import { PodsRepository } from '../persistence/pods.repository';
+import { ComfyExecutor } from './executors/comfy-executor';
+import { ExecutionError, type ExecutionContext, type ExecutionResult } from './executors/execution';
+import { ServerlessExecutor } from './executors/serverless-executor';
+import { WorkerReleaser } from './worker-releaser';
+import { decideRoute, type FleetSnapshot } from './routing.policy';
+
+const INTERVAL_NAME = 'job-dispatcher';
+/** How many queued jobs one pass looks at. */
+const PASS_SIZE = 500;
+/** Progress is saved at most this often per job (events go out every time). */
+const PROGRESS_SAVE_MS = 1000;
+
+interface Placement {
+  backend: JobBackend;
+  workerId: string;
+  /** ComfyUI base URL for local and pod placements. */
+  url: string | null;
+}
+
+interface InFlight {
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+/**
+ * Takes queued jobs in priority order, asks the routing policy where each goes, claims the worker and runs
+ * the job; on an infrastructure failure the job goes back to the queue to be retried elsewhere (at most
+ * JOBS_MAX_ATTEMPTS), on a workflow failure it fails at once. Publishes the jobs waiting for pods as the
+ * autoscaler's demand. Runs when a job arrives or a worker frees up, and on a backstop interval.
+ */
+@Injectable()
+export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('Dispatcher');
+  private readonly inFlight = new Map<string, InFlight>();
+  private pass: Promise<void> | null = null;
+  private passAgain = false;
+  private stopped = false;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOUD_DEMAND) private readonly demand: CloudDemandBoard,
+    private readonly jobs: JobsRepository,
+    private readonly jobsService: JobsService,
+    private readonly local: LocalWorkersService,
+    private readonly lifecycle: PodLifecycleService,
+    private readonly pods: PodsRepository,
+    private readonly settings: CloudSettingsService,
+    private readonly comfy: ComfyExecutor,
+    private readonly serverless: ServerlessExecutor,
+    private readonly releaser: WorkerReleaser,
+    private readonly clock: Clock,
+    private readonly events: EventEmitter2,
+    private readonly scheduler: SchedulerRegistry,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.recoverRunningJobs();
+    const interval = setInterval(() => void this.dispatch(), this.config.jobs.dispatchIntervalMs);
+    this.scheduler.addInterval(INTERVAL_NAME, interval);
+    void this.dispatch();
+  }
+
+  /**
+   * Stops dispatching and the waits of in-flight jobs. Their rows stay `running` with the remote prompt / job
+   * id, so the next start re-attaches to them (or retries them if their worker lost them).
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    if (this.scheduler.doesExist('interval', INTERVAL_NAME)) this.scheduler.deleteInterval(INTERVAL_NAME);
+    await this.pass;
+    for (const flight of this.inFlight.values()) flight.controller.abort('shutdown');
+    await Promise.allSettled([...this.inFlight.values()].map((flight) => flight.done));
+  }
+
+  @OnEvent(JobEvents.Queued)
+  @OnEvent(LOCAL_WORKER_FREED)
+  @OnEvent(CloudEvents.PodReady)
+  onCapacityOrWork(): void {
+    void this.dispatch();
+  }
+
+  @OnEvent(JobEvents.CancelRequested)
+  onCancelRequested({ jobId }: { jobId: string }): void {
+    this.inFlight.get(jobId)?.controller.abort('cancel');
+  }
+
+  /** One dispatch pass; a call during a pass schedules exactly one more pass after it. */
+  dispatch(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.pass) {
+      this.passAgain = true;
+      return this.pass;
+    }
+    this.pass = this.runPass()
+      .catch((error: Error) => this.logger.error(`Dispatch pass failed: ${error.message}`))
+      .finally(() => {
+        this.pass = null;
+        if (this.passAgain) {
+          this.passAgain = false;
+          void this.dispatch();
+        }
+      });
+    return this.pass;
+  }
+
+  /** Jobs this process is running now. */
+  runningCount(): number {
+    return this.inFlight.size;
+  }
+
+  private async runPass(): Promise<void> {
+    const queued = await this.jobs.findQueued(PASS_SIZE);
+    const settings = this.settings.get();
+    let idlePods = queued.length > 0 ? (await this.pods.findInStates(['ready'])).length : 0;
+    const freeSlots = new Map(this.local.available().map((worker) => [worker.id, worker.maxConcurrent - worker.running]));
+    const base: Omit<FleetSnapshot, 'idleLocalWorkers' | 'idlePods'> = {
+      localWorkersExist: this.local.list().length > 0,
+      podsPossible: this.lifecycle.canSpawnPods() && settings.maxPods > 0,
+      serverlessAvailable: this.serverless.available && this.lifecycle.isAvailable(),
+      preferServerless: settings.preferServerless,
+    };
+    let waitingForCloud = 0;
+    let waitingForPodOnly = 0;
+
+    for (const job of queued) {
+      if (this.stopped) return;
+      const failedWorkers = JSON.parse(job.failedWorkers) as string[];
+      const idleLocalWorkers = [...freeSlots].filter(([id, free]) => free > 0 && !failedWorkers.includes(id)).map(([id]) => id);
+      const decision = decideRoute(job, { ...base, idleLocalWorkers, idlePods });
+      switch (decision.kind) {
+        case 'local': {
+          const worker = this.local.get(decision.workerId);
+          freeSlots.set(decision.workerId, (freeSlots.get(decision.workerId) ?? 1) - 1);
+          if (worker && this.local.reserve(worker.id)) {
+            await this.start(job, { backend: 'local', workerId: worker.id, url: worker.url });
+          }
+          break;
+        }
+        case 'pod': {
+          const pod = await this.lifecycle.reserveIdlePod();
+          if (!pod) {
+            idlePods = 0;
+            waitingForCloud++;
+            break;
+          }
+          idlePods--;
+          await this.start(job, { backend: 'pod', workerId: pod.name, url: pod.url });
+          break;
+        }
+        case 'serverless':
+          await this.start(job, { backend: 'serverless', workerId: this.config.runpod.serverlessEndpointId!, url: null });
+          break;
+        case 'wait':
+          if (decision.forPod) waitingForCloud++;
+          if (decision.podOnly) waitingForPodOnly++;
+          if (job.waitingReason !== decision.reason) await this.jobs.update(job.id, { waitingReason: decision.reason });
+          break;
+        case 'reject':
+          await this.finish(job, 'failed', { message: decision.reason, kind: 'unroutable' }, null);
+          break;
+      }
+    }
+    this.demand.publish({ waitingForCloud, waitingForPodOnly });
+  }
+
+  /** Claims the job (compare-and-set queued -> running) and runs it; gives the worker back if the claim fails. */
+  private async start(job: JobEntity, placement: Placement): Promise<void> {
+    const now = this.clock.now();
+    const patch = {
+      status: 'running' as const,
+      backend: placement.backend,
+      workerId: placement.workerId,
+      attempts: job.attempts + 1,
+      startedAt: job.startedAt ?? now,
+      waitingReason: null,
+      remoteId: null,
+      progress: null,
+    };
+    if (!(await this.jobs.transition(job.id, ['queued'], patch))) {
+      await this.releaser.release(placement, false);
+      return;
+    }
+    Object.assign(job, patch);
+    const prefix = placement.backend === 'serverless' ? '☁️ ' : '';
+    this.logger.log(`${prefix}Processing job ${job.id} with ${placement.backend}...`);
+    const started: JobStartedEvent = { jobId: job.id, backend: placement.backend, workerId: placement.workerId, attempt: job.attempts };
+    this.events.emit(JobEvents.Started, started);
+    this.launch(job, placement, false);
+  }
+
+  private launch(job: JobEntity, placement: Placement, reattach: boolean): void {
+    const controller = new AbortController();
+    const done = this.execute(job, placement, controller.signal, reattach)
+      .catch((error: Error) => this.logger.error(`Job ${job.id}: ${error.message}`))
+      .finally(() => {
+        this.inFlight.delete(job.id);
+        void this.dispatch();
+      });
+    this.inFlight.set(job.id, { controller, done });
+    if (job.cancelRequested) controller.abort('cancel');
+  }
+
+  private async execute(job: JobEntity, placement: Placement, signal: AbortSignal, reattach: boolean): Promise<void> {
+    let lastSaved = 0;
+    const ctx: ExecutionContext = {
+      job,
+      signal,
+      reattach,
+      onRemoteId: async (remoteId) => {
+        job.remoteId = remoteId;
+        await this.jobs.update(job.id, { remoteId });
+      },
+      onProgress: (progress: JobProgress) => {
+        const event: JobProgressEvent = { jobId: job.id, progress };
+        this.events.emit(JobEvents.Progress, event);
+        const now = this.clock.now();
+        if (now - lastSaved >= PROGRESS_SAVE_MS) {
+          lastSaved = now;
+          this.jobs.update(job.id, { progress: JSON.stringify(progress) }).catch(() => undefined);
+        }
+      },
+    };
+
+    let result: ExecutionResult;
+    try {
+      result =
+        placement.backend === 'serverless' ? await this.serverless.execute(ctx) : await this.comfy.execute(placement.url!, ctx);
+    } catch (error) {
+      if (signal.aborted && signal.reason === 'shutdown') return; // re-attached or retried at the next start
+      const failure = error instanceof ExecutionError ? error : new ExecutionError(String(error), 'infrastructure');
+      await this.handleFailure(job, placement, failure);
+      return;
+    }
+    await this.complete(job, placement.backend, result);
+    await this.releaser.release(placement, true);
+  }
+
+  private async complete(job: JobEntity, backend: JobBackend, result: ExecutionResult): Promise<void> {
+    const completedAt = this.clock.now();
+    const costUsd = job.costUsd + result.costUsd;
+    const done = await this.jobs.transition(job.id, ['running'], {
+      status: 'completed',
+      completedAt,
+      outputs: JSON.stringify(result.outputs),
+      costUsd,
+      progress: JSON.stringify({ value: 1, max: 1, percent: 100, nodeId: null }),
+    });
+    if (!done) return;
+    const durationMs = completedAt - (job.startedAt ?? completedAt);
+    this.logger.log(`✅ Job completed. Duration: ${Math.round(durationMs / 1000)}s, Cost: $${costUsd.toFixed(4)}`);
+    const event: JobCompletedEvent = { jobId: job.id, backend, durationMs, cost: costUsd };
+    this.events.emit(JobEvents.Completed, event);
+  }
+
+  private async handleFailure(job: JobEntity, placement: Placement, failure: ExecutionError): Promise<void> {
+    job.costUsd += failure.costUsd;
+    if (failure.kind === 'cancelled') {
+      await this.releaser.release(placement, false);
+      await this.finish(job, 'cancelled', { message: 'Cancelled by request', kind: 'cancelled' }, placement.backend);
+      return;
+    }
+    if (failure.kind === 'workflow') {
+      await this.releaser.release(placement, false);
+      this.logger.warn(`Job ${job.id} failed (workflow): ${failure.message}`);
+      await this.finish(job, 'failed', { message: failure.message, kind: 'workflow', details: failure.details }, placement.backend);
+      return;
+    }
+
+    await this.releaser.releaseAfterInfrastructureFailure(placement, failure.message);
+    if (job.attempts >= this.config.jobs.maxAttempts) {
+      const message = `Failed after ${job.attempts} attempt(s); last: ${failure.message}`;
+      this.logger.warn(`Job ${job.id}: ${message}`);
+      await this.finish(job, 'failed', { message, kind: 'infrastructure', details: failure.details }, placement.backend);
+      return;
+    }
+    const failedWorkers = [...new Set([...(JSON.parse(job.failedWorkers) as string[]), placement.workerId])];
+    // The seed's "fallback to on-demand if serverless fails": after an infrastructure failure on serverless
+    // only a pod may run the job.
+    const podOnly = job.podOnly || placement.backend === 'serverless';
+    const requeued = await this.jobs.transition(job.id, ['running'], {
+      status: 'queued',
+      backend: null,
+      workerId: null,
+      remoteId: null,
+      progress: null,
+      costUsd: job.costUsd,
+      failedWorkers: JSON.stringify(failedWorkers),
+      podOnly,
+      waitingReason: `retrying after ${placement.backend} failure: ${failure.message}`,
+    });
+    if (!requeued) return;
+    this.logger.warn(`Job ${job.id} lost on ${placement.backend} ${placement.workerId} (${failure.message}); retrying elsewhere`);
+    this.events.emit(JobEvents.Requeued, { jobId: job.id });
+  }
+
+  private async finish(job: JobEntity, status: 'failed' | 'cancelled', error: JobError, backend: JobBackend | null): Promise<void> {
+    const moved = await this.jobs.transition(job.id, ['queued', 'running'], {
+      status,
+      completedAt: this.clock.now(),
+      error: JSON.stringify(error),
+      costUsd: job.costUsd,
+    });
+    if (!moved) return;
+    if (status === 'cancelled') {
+      this.logger.log(`Job ${job.id} cancelled`);
+      this.jobsService.emitCancelled(job.id);
+      return;
+    }
+    const event: JobFailedEvent = { jobId: job.id, backend, error };
+    this.events.emit(JobEvents.Failed, event);
+  }
+
+  /**
+   * After a restart: jobs still `running` are re-attached to their worker's prompt (or serverless job) when
+   * we know it, otherwise put back in the queue. Nothing is lost and nothing runs twice to completion.
+   */
+  private async recoverRunningJobs(): Promise<void> {
+    for (const job of await this.jobs.findByStatus('running')) {
+      const placement = await this.placementForReattach(job);
+      if (placement) {
+        this.logger.log(`Re-attaching job ${job.id} to ${placement.backend} ${placement.workerId} (${job.remoteId})`);
+        this.launch(job, placement, true);
+        continue;
+      }
+      const placementForRelease = { backend: job.backend ?? 'local', workerId: job.workerId ?? '', url: null } as Placement;
+      await this.handleFailure(job, placementForRelease, new ExecutionError('lost in a service restart before it reached a worker', 'infrastructure'));
+    }
+  }
+
+  private async placementForReattach(job: JobEntity): Promise<Placement | null> {
+    if (!job.remoteId || !job.workerId) return null;
+    switch (job.backend) {
+      case 'local': {
+        const worker = this.local.get(job.workerId);
+        if (!worker || !this.local.reserveForReattach(worker.id)) return null;
+        return { backend: 'local', workerId: worker.id, url: worker.url };
+      }
+      case 'pod': {
+        const pod = await this.pods.findByName(job.workerId);
+        if (!pod || (pod.state !== 'busy' && !(await this.pods.transition(pod.name, ['ready'], { state: 'busy', busySince: this.clock.now() })))) {
+          return null;
+        }
+        return { backend: 'pod', workerId: pod.name, url: pod.url };
+      }
+      case 'serverless':
+        return this.serverless.available ? { backend: 'serverless', workerId: job.workerId, url: null } : null;
+      case null:
+        return null;
+    }
+  }
+}

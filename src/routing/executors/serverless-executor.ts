@@ -1,0 +1,138 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { contentTypeForFilename } from '../../comfyui/comfyui-outputs';
+import { CostLedgerService } from '../../cloud/cost-ledger.service';
+import type { AppConfig } from '../../config/app-config';
+import { APP_CONFIG } from '../../config/config.module';
+import type { JobInputImage, JobOutputRecord } from '../../persistence/entities/job.entity';
+import { OutputStore } from '../../jobs/output-store';
+import { SERVERLESS_CLIENT } from '../../runpod/runpod.module';
+import { isTerminalServerlessState, type RunPodServerlessClient, type ServerlessJobStatus } from '../../runpod/serverless-client';
+import { ExecutionError, type ExecutionContext, type ExecutionResult } from './execution';
+import { isServerlessWorkflowError, readableServerlessError } from './serverless-errors';
+
+interface WorkerComfyImage {
+  filename?: string;
+  type?: string;
+  data?: string;
+}
+
+/**
+ * Runs a job on the RunPod serverless endpoint (worker-comfyui): `POST /run {input: {workflow, images}}`,
+ * poll `/status` with backoff, decode `output.images` (base64, or download `s3_url`). Cost = billed seconds
+ * (executionTime rounded up) x RUNPOD_SERVERLESS_PRICE_PER_SECOND, written to the ledger under `serverless`.
+ */
+@Injectable()
+export class ServerlessExecutor {
+  private readonly logger = new Logger('Serverless');
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(SERVERLESS_CLIENT) private readonly client: RunPodServerlessClient | null,
+    private readonly store: OutputStore,
+    private readonly ledger: CostLedgerService,
+  ) {}
+
+  get available(): boolean {
+    return this.client !== null;
+  }
+
+  async execute(ctx: ExecutionContext): Promise<ExecutionResult> {
+    const client = this.client;
+    if (!client) throw new ExecutionError('No serverless endpoint is configured', 'infrastructure');
+    const { job } = ctx;
+    let remoteId = ctx.reattach ? job.remoteId : null;
+    try {
+      if (!remoteId) {
+        const inputs = JSON.parse(job.inputImages) as JobInputImage[];
+        const images = await Promise.all(
+          inputs.map(async (input) => ({
+            name: input.name,
+            image: (await this.store.readInput(job.id, input.name)).toString('base64'),
+          })),
+        );
+        const submitted = await client.run({ workflow: JSON.parse(job.workflow), images });
+        remoteId = submitted.id;
+        await ctx.onRemoteId(remoteId);
+      }
+      const final = await this.pollUntilDone(client, remoteId, ctx);
+      const costUsd = await this.bill(job.id, job.attempts, final);
+      return { outputs: await this.collect(final, ctx, costUsd), costUsd };
+    } catch (error) {
+      if (error instanceof ExecutionError) throw error;
+      if (ctx.signal.aborted) throw new ExecutionError('Cancelled', 'cancelled');
+      throw new ExecutionError(`serverless: ${(error as Error).message}`, 'infrastructure');
+    }
+  }
+
+  private async pollUntilDone(client: RunPodServerlessClient, remoteId: string, ctx: ExecutionContext): Promise<ServerlessJobStatus> {
+    let delay = this.config.jobs.serverlessPollMs;
+    let cancelSent = false;
+    for (;;) {
+      if (ctx.signal.aborted && ctx.signal.reason === 'cancel' && !cancelSent) {
+        cancelSent = true;
+        await client.cancel(remoteId).catch((error: Error) => this.logger.warn(`Cancel of ${remoteId} failed: ${error.message}`));
+      }
+      const status = await client.status(remoteId);
+      if (isTerminalServerlessState(status.status)) return status;
+      ctx.onProgress({ value: status.status === 'IN_PROGRESS' ? 1 : 0, max: 2, percent: status.status === 'IN_PROGRESS' ? 50 : 0, nodeId: null });
+      if (ctx.signal.aborted && ctx.signal.reason !== 'cancel') throw new ExecutionError('Service shutting down', 'infrastructure');
+      await sleep(delay, undefined, { signal: cancelSent ? undefined : ctx.signal }).catch(() => undefined);
+      delay = Math.min(delay * 2, this.config.jobs.serverlessPollMaxMs);
+    }
+  }
+
+  /** RunPod bills from start to stop, rounded up to the second, whatever the outcome. */
+  private async bill(jobId: string, attempt: number, status: ServerlessJobStatus): Promise<number> {
+    const seconds = status.executionTime ? Math.ceil(status.executionTime / 1000) : 0;
+    if (seconds === 0) return 0;
+    const cost = seconds * this.config.runpod.serverlessPricePerSecond;
+    await this.ledger.recordServerless(`${jobId}:${attempt}`, cost);
+    return cost;
+  }
+
+  private async collect(status: ServerlessJobStatus, ctx: ExecutionContext, costUsd: number): Promise<JobOutputRecord[]> {
+    switch (status.status) {
+      case 'COMPLETED':
+        break;
+      case 'CANCELLED':
+        if (ctx.signal.aborted) throw new ExecutionError('Cancelled', 'cancelled', undefined, costUsd);
+        throw new ExecutionError('serverless job was cancelled at RunPod', 'infrastructure', undefined, costUsd);
+      case 'TIMED_OUT':
+        throw new ExecutionError('serverless job timed out at RunPod', 'infrastructure', undefined, costUsd);
+      case 'FAILED': {
+        const message = readableServerlessError(status.error);
+        const kind = isServerlessWorkflowError(status.error, status.output) ? 'workflow' : 'infrastructure';
+        throw new ExecutionError(`serverless: ${message}`, kind, { output: status.output }, costUsd);
+      }
+      case 'IN_QUEUE':
+      case 'IN_PROGRESS':
+        throw new ExecutionError(`serverless job ended in ${status.status}`, 'infrastructure', undefined, costUsd);
+    }
+    const output = (status.output ?? {}) as { images?: WorkerComfyImage[]; errors?: string[]; message?: string; status?: string };
+    if (output.errors?.length) this.logger.warn(`Serverless job ${status.id} reported: ${output.errors.join('; ')}`);
+    // worker-comfyui < 5.0 returned one image as `message` (base64 or URL).
+    const images: WorkerComfyImage[] = output.images ?? (output.message ? [{ filename: 'output.png', type: output.message.startsWith('http') ? 's3_url' : 'base64', data: output.message }] : []);
+
+    await this.store.clearOutputs(ctx.job.id);
+    const taken = new Set<string>();
+    const records: JobOutputRecord[] = [];
+    for (const [index, image] of images.entries()) {
+      const filename = image.filename ?? `output_${index + 1}.png`;
+      const data = await this.decode(image, ctx.signal);
+      records.push(await this.store.saveOutput(ctx.job.id, filename, data, contentTypeForFilename(filename), taken));
+    }
+    return records;
+  }
+
+  private async decode(image: WorkerComfyImage, signal: AbortSignal): Promise<Buffer> {
+    if (!image.data) throw new ExecutionError('serverless output image has no data', 'infrastructure');
+    if (image.type === 's3_url') {
+      const response = await fetch(image.data, { signal });
+      if (!response.ok) throw new ExecutionError(`could not download serverless output (${response.status})`, 'infrastructure');
+      return Buffer.from(await response.arrayBuffer());
+    }
+    const comma = image.data.startsWith('data:') ? image.data.indexOf(',') : -1;
+    return Buffer.from(comma >= 0 ? image.data.slice(comma + 1) : image.data, 'base64');
+  }
+}

@@ -1,0 +1,86 @@
+import { decideRoute, type FleetSnapshot, type RoutableJob } from './routing.policy';
+
+const busyFleet: FleetSnapshot = {
+  idleLocalWorkers: [],
+  localWorkersExist: true,
+  idlePods: 0,
+  podsPossible: true,
+  serverlessAvailable: true,
+  preferServerless: true,
+};
+const auto: RoutableJob = { requestedBackend: 'auto', podOnly: false };
+
+describe('decideRoute', () => {
+  it('prefers an idle local worker: it is free', () => {
+    expect(decideRoute(auto, { ...busyFleet, idleLocalWorkers: ['local-a', 'local-b'], idlePods: 2 })).toEqual({
+      kind: 'local',
+      workerId: 'local-a',
+    });
+  });
+
+  it('uses an idle ready pod when local is busy', () => {
+    expect(decideRoute(auto, { ...busyFleet, idlePods: 1 })).toEqual({ kind: 'pod' });
+  });
+
+  it('prefers serverless for one-off jobs when no pod is idle', () => {
+    expect(decideRoute(auto, busyFleet)).toEqual({ kind: 'serverless' });
+  });
+
+  it('waits for pods (the autoscaler demand) when serverless is not preferred', () => {
+    expect(decideRoute(auto, { ...busyFleet, preferServerless: false })).toMatchObject({ kind: 'wait', forPod: true, podOnly: false });
+  });
+
+  it('counts a job as pod-only when nothing but a pod could take it', () => {
+    const noLocalNoServerless = { ...busyFleet, localWorkersExist: false, serverlessAvailable: false };
+    expect(decideRoute(auto, noLocalNoServerless)).toMatchObject({ kind: 'wait', forPod: true, podOnly: true });
+  });
+
+  it('uses serverless even when not preferred if pods are impossible', () => {
+    expect(decideRoute(auto, { ...busyFleet, preferServerless: false, podsPossible: false })).toEqual({ kind: 'serverless' });
+  });
+
+  it('waits for a local worker when no cloud is configured', () => {
+    const localOnly = { ...busyFleet, podsPossible: false, serverlessAvailable: false };
+    expect(decideRoute(auto, localOnly)).toMatchObject({ kind: 'wait', forPod: false });
+  });
+
+  it('rejects a job nothing could ever run', () => {
+    const nothing = { ...busyFleet, localWorkersExist: false, podsPossible: false, serverlessAvailable: false };
+    expect(decideRoute(auto, nothing).kind).toBe('reject');
+  });
+
+  it('sends a job serverless failed over only to a pod (the seed: fallback to on-demand)', () => {
+    const failedOver: RoutableJob = { requestedBackend: 'auto', podOnly: true };
+    expect(decideRoute(failedOver, { ...busyFleet, idleLocalWorkers: ['local-a'] })).toMatchObject({ kind: 'wait', podOnly: true });
+    expect(decideRoute(failedOver, { ...busyFleet, idlePods: 1 })).toEqual({ kind: 'pod' });
+  });
+
+  describe('honours the backend override', () => {
+    it('local: never goes to the cloud', () => {
+      const job: RoutableJob = { requestedBackend: 'local', podOnly: false };
+      expect(decideRoute(job, { ...busyFleet, idlePods: 3 })).toMatchObject({ kind: 'wait', forPod: false });
+      expect(decideRoute(job, { ...busyFleet, localWorkersExist: false }).kind).toBe('reject');
+    });
+
+    it('serverless: goes to serverless even with idle local workers', () => {
+      const job: RoutableJob = { requestedBackend: 'serverless', podOnly: false };
+      expect(decideRoute(job, { ...busyFleet, idleLocalWorkers: ['local-a'] })).toEqual({ kind: 'serverless' });
+      expect(decideRoute(job, { ...busyFleet, serverlessAvailable: false }).kind).toBe('reject');
+    });
+
+    it('pod: waits for a pod as pod-only demand, or rejects when pods are impossible', () => {
+      const job: RoutableJob = { requestedBackend: 'pod', podOnly: false };
+      expect(decideRoute(job, busyFleet)).toMatchObject({ kind: 'wait', podOnly: true });
+      expect(decideRoute(job, { ...busyFleet, podsPossible: false }).kind).toBe('reject');
+    });
+
+    it('cloud: skips local workers', () => {
+      const job: RoutableJob = { requestedBackend: 'cloud', podOnly: false };
+      expect(decideRoute(job, { ...busyFleet, idleLocalWorkers: ['local-a'] })).toEqual({ kind: 'serverless' });
+      expect(decideRoute(job, { ...busyFleet, idleLocalWorkers: ['local-a'], preferServerless: false })).toMatchObject({
+        kind: 'wait',
+        forPod: true,
+      });
+    });
+  });
+});

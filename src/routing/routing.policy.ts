@@ -1,0 +1,81 @@
+import type { RequestedBackend } from '../persistence/entities/job.entity';
+
+/** What routing sees of the fleet at one dispatch pass. */
+export interface FleetSnapshot {
+  /** Healthy local workers with a free slot, best first (already without this job's failed workers). */
+  idleLocalWorkers: string[];
+  /** Any local worker registered at all (busy or not). */
+  localWorkersExist: boolean;
+  /** Ready pods with no job. */
+  idlePods: number;
+  /** Pods can be spawned (RunPod key + image, maxPods > 0). */
+  podsPossible: boolean;
+  /** A serverless endpoint is configured. */
+  serverlessAvailable: boolean;
+  /** The seed's "prefer serverless for one-off jobs". */
+  preferServerless: boolean;
+}
+
+export interface RoutableJob {
+  requestedBackend: RequestedBackend;
+  /** Serverless failed it for infrastructure reasons, or the caller asked for a pod: only a pod may run it. */
+  podOnly: boolean;
+}
+
+export type RouteDecision =
+  | { kind: 'local'; workerId: string }
+  | { kind: 'pod' }
+  | { kind: 'serverless' }
+  /** Stay queued. `forPod`: the job counts as demand for the autoscaler; `podOnly`: nothing but a pod can take it. */
+  | { kind: 'wait'; reason: string; forPod: boolean; podOnly: boolean }
+  /** Nothing configured could ever run it. */
+  | { kind: 'reject'; reason: string };
+
+const waitForPod = (podOnly: boolean, reason = 'waiting for a pod to become ready'): RouteDecision => ({
+  kind: 'wait',
+  reason,
+  forPod: true,
+  podOnly,
+});
+
+function podRoute(fleet: FleetSnapshot): RouteDecision {
+  if (fleet.idlePods > 0) return { kind: 'pod' };
+  if (!fleet.podsPossible) return { kind: 'reject', reason: 'this job needs a pod, but pods cannot be spawned (RUNPOD_API_KEY, RUNPOD_DOCKER_IMAGE, maxPods)' };
+  return waitForPod(true);
+}
+
+/**
+ * Where a job goes now. Local first (free); when local is busy: an idle ready pod; else serverless when
+ * configured and preferred; else wait for pods (the autoscaler's demand). The job's `backend` override wins.
+ */
+export function decideRoute(job: RoutableJob, fleet: FleetSnapshot): RouteDecision {
+  if (job.podOnly || job.requestedBackend === 'pod') return podRoute(fleet);
+
+  switch (job.requestedBackend) {
+    case 'local':
+      if (fleet.idleLocalWorkers.length > 0) return { kind: 'local', workerId: fleet.idleLocalWorkers[0] };
+      if (!fleet.localWorkersExist) return { kind: 'reject', reason: 'backend "local" was asked for, but no local worker is registered' };
+      return { kind: 'wait', reason: 'waiting for a local worker', forPod: false, podOnly: false };
+
+    case 'serverless':
+      if (fleet.serverlessAvailable) return { kind: 'serverless' };
+      return { kind: 'reject', reason: 'backend "serverless" was asked for, but RUNPOD_SERVERLESS_ENDPOINT_ID is not set' };
+
+    case 'cloud':
+      if (fleet.idlePods > 0) return { kind: 'pod' };
+      if (fleet.serverlessAvailable && (fleet.preferServerless || !fleet.podsPossible)) return { kind: 'serverless' };
+      if (fleet.podsPossible) return waitForPod(!fleet.serverlessAvailable);
+      return { kind: 'reject', reason: 'backend "cloud" was asked for, but neither pods nor serverless are configured' };
+
+    case 'auto':
+      if (fleet.idleLocalWorkers.length > 0) return { kind: 'local', workerId: fleet.idleLocalWorkers[0] };
+      if (fleet.idlePods > 0) return { kind: 'pod' };
+      if (fleet.serverlessAvailable && (fleet.preferServerless || !fleet.podsPossible)) return { kind: 'serverless' };
+      if (fleet.podsPossible) {
+        // Only a pod can take it when there is no local worker to wait for and serverless is off.
+        return waitForPod(!fleet.localWorkersExist && !fleet.serverlessAvailable, 'waiting for a local worker or a pod');
+      }
+      if (fleet.localWorkersExist) return { kind: 'wait', reason: 'waiting for a local worker', forPod: false, podOnly: false };
+      return { kind: 'reject', reason: 'no worker can run this job: no local worker, no RunPod pods or serverless endpoint' };
+  }
+}
