@@ -53,9 +53,13 @@ export class WorkerRouter {
     return new Promise<JobDto>((resolve, reject) => {
       let settled = false;
       const check = () => {
-        this.jobs.get(jobId).then((job) => {
-          if (!settled && TERMINAL_JOB_STATUSES.includes(job.status as JobStatus)) finish(() => resolve(job));
-        }, (error: unknown) => finish(() => reject(error)));
+        this.jobs.get(jobId).then(
+          (job) => {
+            if (!settled && TERMINAL_JOB_STATUSES.includes(job.status as JobStatus))
+              finish(() => resolve(job));
+          },
+          (error: unknown) => finish(() => reject(error instanceof Error ? error : new Error(String(error)))),
+        );
       };
       const onEvent = (payload: { jobId: string }) => {
         if (payload.jobId === jobId) check();
