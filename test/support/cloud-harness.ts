@@ -5,6 +5,7 @@ import { PodLifecycleService } from '../../src/cloud/pod-lifecycle.service';
 import { createApp, listen } from '../../src/bootstrap';
 import { FakeClock } from '../../src/common/clock';
 import { loadConfig } from '../../src/config/app-config';
+import { FakeComfyUI, type FakeComfyUIOptions } from '../sim/comfyui/fake-comfyui';
 import { FakeRunPod, type FakeRunPodOptions } from '../sim/runpod/fake-runpod';
 import { CapturedLogger } from './captured-logger';
 import { TestDatabase } from './test-database';
@@ -13,6 +14,11 @@ export interface HarnessOptions {
   podApi?: 'rest' | 'graphql';
   env?: Record<string, string>;
   sim?: FakeRunPodOptions;
+  /** Local ComfyUI workers (fakes) to start and list in LOCAL_COMFYUI_URLS. */
+  localWorkers?: number;
+  localComfy?: FakeComfyUIOptions;
+  /** Configure the fake's serverless endpoint (RUNPOD_SERVERLESS_ENDPOINT_ID). */
+  serverless?: boolean;
 }
 
 export interface HttpAnswer<T = any> {
@@ -29,6 +35,7 @@ export class CloudHarness {
   readonly clock = new FakeClock(Date.now(), true);
   readonly db = new TestDatabase();
   readonly fake: FakeRunPod;
+  readonly locals: FakeComfyUI[] = [];
   logger = new CapturedLogger();
   app?: INestApplication;
   url = '';
@@ -40,6 +47,11 @@ export class CloudHarness {
   static async start(options: HarnessOptions = {}): Promise<CloudHarness> {
     const harness = new CloudHarness(options);
     await harness.fake.start();
+    for (let i = 0; i < (options.localWorkers ?? 0); i++) {
+      const comfy = new FakeComfyUI(options.localComfy);
+      await comfy.listen();
+      harness.locals.push(comfy);
+    }
     await harness.startApp();
     return harness;
   }
@@ -57,6 +69,12 @@ export class CloudHarness {
       RUNPOD_REQUEST_TIMEOUT: '5000',
       // Ticks are driven by the tests (tick()); the interval is only a backstop.
       CLOUD_TICK_INTERVAL: '60000',
+      LOCAL_COMFYUI_URLS: this.locals.map((comfy) => comfy.url).join(','),
+      ...(this.options.serverless ? { RUNPOD_SERVERLESS_ENDPOINT_ID: this.fake.serverlessEndpointIds[0] } : {}),
+      JOBS_DISPATCH_INTERVAL: '200',
+      LOCAL_HEALTH_INTERVAL: '200',
+      SERVERLESS_POLL_INTERVAL: '20',
+      SERVERLESS_POLL_MAX_INTERVAL: '100',
       PORT: '0',
       ...this.db.env(),
       ...this.options.env,
@@ -81,6 +99,7 @@ export class CloudHarness {
   async close(): Promise<void> {
     await this.stopApp();
     await this.fake.stop();
+    for (const comfy of this.locals) await comfy.close();
     await this.db.drop();
   }
 
@@ -123,6 +142,37 @@ export class CloudHarness {
   get = <T = any>(path: string, headers?: Record<string, string>) => this.request<T>('GET', path, undefined, headers);
   post = <T = any>(path: string, body?: unknown) => this.request<T>('POST', path, body ?? {});
   put = <T = any>(path: string, body: unknown) => this.request<T>('PUT', path, body);
+
+  /** Waits (real time; jobs run in real milliseconds on the fakes) until the job has ended. */
+  async waitForJob(id: string, timeoutMs = 15000): Promise<any> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const job = (await this.get(`/api/jobs/${id}`)).body;
+      if (['completed', 'failed', 'cancelled'].includes(job.status)) return job;
+      if (Date.now() > deadline) throw new Error(`job ${id} still ${job.status} after ${timeoutMs} ms: ${JSON.stringify(job)}`);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+    }
+  }
+
+  /** Waits until `done()` holds, without ticking the cloud loop. */
+  async until(done: () => boolean | Promise<boolean>, timeoutMs = 10000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await done())) {
+      if (Date.now() > deadline) throw new Error('until: condition not met in time');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  async submit(body: Record<string, unknown>): Promise<string> {
+    const answer = await this.post('/api/jobs', body);
+    if (answer.status !== 202) throw new Error(`submit answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+    return answer.body.id as string;
+  }
+
+  async outputBytes(jobId: string, filename: string): Promise<{ status: number; type: string | null; data: Buffer }> {
+    const response = await fetch(`${this.url}/api/jobs/${jobId}/outputs/${encodeURIComponent(filename)}`);
+    return { status: response.status, type: response.headers.get('content-type'), data: Buffer.from(await response.arrayBuffer()) };
+  }
 
   /** Spawns through the API without waiting, then ticks until the pod is ready. */
   async spawnReadyPod(body: Record<string, unknown> = {}): Promise<string> {

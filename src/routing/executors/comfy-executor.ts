@@ -31,11 +31,6 @@ export class ComfyExecutor {
     let promptId: string | null = ctx.reattach ? job.remoteId : null;
     const onProgress = (progress: { value: number; max: number; nodeId?: string | null }) =>
       ctx.onProgress({ value: progress.value, max: progress.max, percent: percentOf(progress.value, progress.max), nodeId: progress.nodeId ?? null });
-    const stopOnAbort = () => {
-      if (promptId) client.cancel(promptId).catch(() => undefined);
-    };
-    ctx.signal.addEventListener('abort', stopOnAbort, { once: true });
-
     try {
       let result: ComfyPromptResult;
       const wait = { onProgress, signal: ctx.signal, timeoutMs: this.config.jobs.executionTimeoutMs };
@@ -66,9 +61,12 @@ export class ComfyExecutor {
       }
       return { outputs, costUsd: 0 };
     } catch (error) {
+      // Only a cancel stops the prompt on the worker (before the job is called cancelled); on shutdown it
+      // keeps running and the next start re-attaches to it.
+      if (promptId && ctx.signal.aborted && ctx.signal.reason === 'cancel') {
+        await client.cancel(promptId).catch(() => undefined);
+      }
       throw toExecutionError(error, ctx.signal);
-    } finally {
-      ctx.signal.removeEventListener('abort', stopOnAbort);
     }
   }
 }
