@@ -1,4 +1,10 @@
-import { type INestApplication, Logger, type LoggerService, type LogLevel, ValidationPipe } from '@nestjs/common';
+import {
+  type INestApplication,
+  Logger,
+  type LoggerService,
+  type LogLevel,
+  ValidationPipe,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NextFunction, Request, Response } from 'express';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -38,7 +44,12 @@ export async function createApp(
 }
 
 function bodyParserErrors(limitBytes: number) {
-  return (error: { status?: number; type?: string; message?: string }, _req: Request, res: Response, next: NextFunction) => {
+  return (
+    error: { status?: number; type?: string; message?: string },
+    _req: Request,
+    res: Response,
+    next: NextFunction,
+  ) => {
     if (error?.type === 'entity.too.large') {
       const limitMb = Math.round(limitBytes / 1024 / 1024);
       res.status(413).json({
@@ -49,7 +60,9 @@ function bodyParserErrors(limitBytes: number) {
       return;
     }
     if (error?.type === 'entity.parse.failed') {
-      res.status(400).json({ statusCode: 400, error: 'Bad Request', message: `Body is not valid JSON: ${error.message}` });
+      res
+        .status(400)
+        .json({ statusCode: 400, error: 'Bad Request', message: `Body is not valid JSON: ${error.message}` });
       return;
     }
     next(error);

@@ -7,7 +7,11 @@ describe('PUT /api/cloud/config', () => {
   afterEach(async () => h.close());
 
   it('updates part of the settings, resolving GPU display names', async () => {
-    const answer = await h.put('/api/cloud/config', { idleTimeout: 180000, gpuType: 'NVIDIA RTX 4090', preferServerless: false });
+    const answer = await h.put('/api/cloud/config', {
+      idleTimeout: 180000,
+      gpuType: 'NVIDIA RTX 4090',
+      preferServerless: false,
+    });
     expect(answer.status).toBe(200);
     expect(answer.body).toEqual({
       maxPods: 5,
@@ -25,7 +29,10 @@ describe('PUT /api/cloud/config', () => {
     [{ idleTimeout: 5 }, /idleTimeout must not be less than 1000/],
     [{ autoScaleThreshold: 0 }, /autoScaleThreshold must not be less than 1/],
     [{ preferServerless: 'yes' }, /preferServerless must be a boolean/],
-    [{ gpuType: 'RTX 3091' }, /gpuType: Unknown RunPod GPU type "RTX 3091". Did you mean: "NVIDIA GeForce RTX 3090"/],
+    [
+      { gpuType: 'RTX 3091' },
+      /gpuType: Unknown RunPod GPU type "RTX 3091". Did you mean: "NVIDIA GeForce RTX 3090"/,
+    ],
     [{ budget: 3 }, /property budget should not exist/],
   ])('rejects %j with a 400 naming the field', async (body, message) => {
     const answer = await h.put('/api/cloud/config', body);

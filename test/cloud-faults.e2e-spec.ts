@@ -84,7 +84,11 @@ describe.each(['rest', 'graphql'] as const)('RunPod faults over RUNPOD_POD_API=%
     const truth = h.fake.getPod(id)!;
     expect(truth.terminatedAt).not.toBeNull();
     const pods = (await h.get('/api/cloud/pods?all=true')).body.pods;
-    expect(pods[0]).toMatchObject({ id, state: 'failed', failureReason: 'boot timeout: not ready within 600s' });
+    expect(pods[0]).toMatchObject({
+      id,
+      state: 'failed',
+      failureReason: 'boot timeout: not ready within 600s',
+    });
     expect(pods[0].costUsd).toBeGreaterThan(0);
     expect(pods[0].costUsd).toBeCloseTo(truth.billedUsd(), 4);
     expect((await h.get('/api/cloud/cost')).body.costByPod[id]).toBeCloseTo(truth.billedUsd(), 4);

@@ -58,7 +58,11 @@ describe.each(['rest', 'graphql'] as const)('cloud pods over RUNPOD_POD_API=%s',
     expect(spawn.status).toBe(201);
     const pod = spawn.body.pod;
     expect(spawn.body.success).toBe(true);
-    expect(pod).toMatchObject({ status: 'ready', gpuType: 'NVIDIA GeForce RTX 4090', url: h.fake.podUrl(pod.id) });
+    expect(pod).toMatchObject({
+      status: 'ready',
+      gpuType: 'NVIDIA GeForce RTX 4090',
+      url: h.fake.podUrl(pod.id),
+    });
     expect(pod.costPerHour).toBeGreaterThan(0);
     expect(pod.name).toMatch(/^comfyui-worker-[0-9a-f]{10}$/);
 
@@ -78,7 +82,8 @@ describe.each(['rest', 'graphql'] as const)('cloud pods over RUNPOD_POD_API=%s',
   it('emits podSpawned, podReady, podTerminated {podId, cost} and costUpdated {totalCost}', async () => {
     const events = h.app!.get(EventEmitter2);
     const seen: Array<[string, any]> = [];
-    for (const name of Object.values(CloudEvents)) events.on(name, (payload: unknown) => seen.push([name, payload]));
+    for (const name of Object.values(CloudEvents))
+      events.on(name, (payload: unknown) => seen.push([name, payload]));
     const id = await h.spawnReadyPod();
     h.clock.advance(MINUTE);
     await h.post(`/api/cloud/terminate/${id}`);
@@ -149,7 +154,9 @@ describe.each(['rest', 'graphql'] as const)('cloud pods over RUNPOD_POD_API=%s',
     await h.tick(3);
     expect(h.fake.runningPods()).toHaveLength(2);
 
-    await h.tickUntil(async () => (await h.get('/api/cloud/status')).body.pods.every((p: any) => p.status === 'ready'));
+    await h.tickUntil(async () =>
+      (await h.get('/api/cloud/status')).body.pods.every((p: any) => p.status === 'ready'),
+    );
     const status = (await h.get('/api/cloud/status')).body;
     expect(status.activePods).toBe(2);
   });
@@ -224,7 +231,9 @@ describe.each(['rest', 'graphql'] as const)('cloud pods over RUNPOD_POD_API=%s',
   it('reports cost that matches the simulator billing of the same pods within 1%', async () => {
     h.demand.publish({ waitingForCloud: 12 }, 'test');
     await h.tick();
-    await h.tickUntil(async () => (await h.get('/api/cloud/status')).body.pods.every((p: any) => p.status === 'ready'));
+    await h.tickUntil(async () =>
+      (await h.get('/api/cloud/status')).body.pods.every((p: any) => p.status === 'ready'),
+    );
     h.demand.publish({ waitingForCloud: 0 }, 'test');
     h.clock.advance(37 * MINUTE);
     await h.tick();

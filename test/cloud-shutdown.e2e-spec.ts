@@ -3,7 +3,11 @@ import { ServiceProcess } from './support/service-process';
 import { TestDatabase } from './support/test-database';
 
 async function json(url: string, method = 'GET'): Promise<any> {
-  const response = await fetch(url, { method, headers: { 'content-type': 'application/json' }, body: method === 'POST' ? '{}' : undefined });
+  const response = await fetch(url, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: method === 'POST' ? '{}' : undefined,
+  });
   return response.json();
 }
 

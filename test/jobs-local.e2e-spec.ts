@@ -11,21 +11,43 @@ describe('jobs on local workers', () => {
 
   describe('with two workers', () => {
     beforeEach(async () => {
-      h = await CloudHarness.start({ localWorkers: 2, localComfy: { samplerStepMs: 40 }, env: { RUNPOD_API_KEY: '' } });
+      h = await CloudHarness.start({
+        localWorkers: 2,
+        localComfy: { samplerStepMs: 40 },
+        env: { RUNPOD_API_KEY: '' },
+      });
     });
 
     it('runs a PNG workflow and serves the output byte-identical to what the worker wrote', async () => {
       const submit = await h.post('/api/jobs', { workflow: pngWorkflow('cat'), metadata: { user: 'alice' } });
       expect(submit.status).toBe(202);
-      expect(submit.body).toMatchObject({ id: expect.stringMatching(/^job-/), status: 'queued', requestedBackend: 'auto' });
+      expect(submit.body).toMatchObject({
+        id: expect.stringMatching(/^job-/),
+        status: 'queued',
+        requestedBackend: 'auto',
+      });
 
       const job = await h.waitForJob(submit.body.id);
-      expect(job).toMatchObject({ status: 'completed', backend: 'local', attempts: 1, costUsd: 0, error: null, metadata: { user: 'alice' } });
+      expect(job).toMatchObject({
+        status: 'completed',
+        backend: 'local',
+        attempts: 1,
+        costUsd: 0,
+        error: null,
+        metadata: { user: 'alice' },
+      });
       expect(job.durationMs).toBeGreaterThanOrEqual(0);
       expect(job.outputs).toEqual([
-        { filename: 'cat_00001_.png', contentType: 'image/png', size: expect.any(Number), url: `/api/jobs/${job.id}/outputs/cat_00001_.png` },
+        {
+          filename: 'cat_00001_.png',
+          contentType: 'image/png',
+          size: expect.any(Number),
+          url: `/api/jobs/${job.id}/outputs/cat_00001_.png`,
+        },
       ]);
-      const worker = h.locals.find((comfy) => comfy.url === (h.lifecycle && undefined) || comfy.readFile('cat_00001_.png'))!;
+      const worker = h.locals.find(
+        (comfy) => comfy.url === (h.lifecycle && undefined) || comfy.readFile('cat_00001_.png'),
+      )!;
       const written = worker.readFile('cat_00001_.png')!;
       const served = await h.outputBytes(job.id, 'cat_00001_.png');
       expect(served.status).toBe(200);
@@ -47,7 +69,12 @@ describe('jobs on local workers', () => {
     });
 
     it('uploads input images before the prompt', async () => {
-      const png = (await h.outputBytes(await h.waitForJob(await h.submit({ workflow: pngWorkflow('src') })).then((j) => j.id), 'src_00001_.png')).data;
+      const png = (
+        await h.outputBytes(
+          await h.waitForJob(await h.submit({ workflow: pngWorkflow('src') })).then((j) => j.id),
+          'src_00001_.png',
+        )
+      ).data;
       const job = await h.waitForJob(
         await h.submit({
           workflow: {
@@ -62,7 +89,7 @@ describe('jobs on local workers', () => {
       expect(job.outputs[0].filename).toBe('inverted_00001_.png');
     });
 
-    it('fails a workflow with an unknown node with ComfyUI\'s message, without retrying', async () => {
+    it("fails a workflow with an unknown node with ComfyUI's message, without retrying", async () => {
       const job = await h.waitForJob(await h.submit({ workflow: UNKNOWN_NODE_WORKFLOW }));
       expect(job.status).toBe('failed');
       expect(job.attempts).toBe(1);
@@ -71,15 +98,23 @@ describe('jobs on local workers', () => {
     });
 
     it('rejects the UI format with a pointer to "Save (API)", and an oversized body with 413', async () => {
-      const ui = await h.post('/api/jobs', { workflow: { nodes: [{ id: 1, type: 'SaveImage' }], links: [] } });
+      const ui = await h.post('/api/jobs', {
+        workflow: { nodes: [{ id: 1, type: 'SaveImage' }], links: [] },
+      });
       expect(ui.status).toBe(400);
       expect(ui.body.message).toMatch(/Save \(API\)/);
       const missing = await h.post('/api/jobs', {});
       expect(missing.status).toBe(400);
       expect(missing.body.message).toMatch(/workflow/);
-      const huge = await h.post('/api/jobs', { workflow: pngWorkflow(), images: [{ name: 'big.png', image: 'A'.repeat(26 * 1024 * 1024) }] });
+      const huge = await h.post('/api/jobs', {
+        workflow: pngWorkflow(),
+        images: [{ name: 'big.png', image: 'A'.repeat(26 * 1024 * 1024) }],
+      });
       expect(huge.status).toBe(413);
-      expect(huge.body).toMatchObject({ statusCode: 413, message: expect.stringMatching(/larger than 25 MB/) });
+      expect(huge.body).toMatchObject({
+        statusCode: 413,
+        message: expect.stringMatching(/larger than 25 MB/),
+      });
     });
 
     it('cancels a queued job at once and a running job on its worker', async () => {
@@ -97,14 +132,22 @@ describe('jobs on local workers', () => {
       const cancelled = await h.waitForJob(a);
       expect(cancelled).toMatchObject({ status: 'cancelled', error: { kind: 'cancelled' } });
       // The prompt was interrupted on the worker, not just forgotten by us.
-      const worker = h.locals.find((comfy) => comfy.prompts.some((prompt: any) => prompt.body?.client_id === a))!;
+      const worker = h.locals.find((comfy) =>
+        comfy.prompts.some((prompt: any) => prompt.body?.client_id === a),
+      )!;
       const promptId = worker.prompts.find((prompt: any) => prompt.body?.client_id === a)!.promptId;
-      await h.until(() => worker.runningPromptId !== promptId && !JSON.stringify(worker.queue).includes(promptId!), 1500);
+      await h.until(
+        () => worker.runningPromptId !== promptId && !JSON.stringify(worker.queue).includes(promptId!),
+        1500,
+      );
       expect((await h.waitForJob(b)).status).toBe('completed');
     });
 
     it('runs higher priority first', async () => {
-      const blockers = [await h.submit({ workflow: slowWorkflow(10) }), await h.submit({ workflow: slowWorkflow(10, 3) })];
+      const blockers = [
+        await h.submit({ workflow: slowWorkflow(10) }),
+        await h.submit({ workflow: slowWorkflow(10, 3) }),
+      ];
       await h.until(async () => (await h.get('/api/jobs?status=running')).body.count === 2);
       const low = await h.submit({ workflow: pngWorkflow('low'), priority: 0 });
       const high = await h.submit({ workflow: pngWorkflow('high'), priority: 10 });
@@ -153,7 +196,11 @@ describe('jobs on local workers', () => {
 
   describe('registry and restart', () => {
     beforeEach(async () => {
-      h = await CloudHarness.start({ localWorkers: 1, localComfy: { samplerStepMs: 30 }, env: { RUNPOD_API_KEY: '' } });
+      h = await CloudHarness.start({
+        localWorkers: 1,
+        localComfy: { samplerStepMs: 30 },
+        env: { RUNPOD_API_KEY: '' },
+      });
     });
 
     it('registers, lists and removes workers at run time, and keeps them across a restart', async () => {

@@ -24,7 +24,10 @@ export class CloudAdminService {
     let pod = await this.lifecycle.spawn({ gpuType, origin: 'manual' });
     if (wait) {
       // A little past the boot deadline: the control loop fails the pod at the deadline and that ends the wait.
-      pod = await this.lifecycle.waitUntilReady(pod.name, this.config.cloud.bootTimeoutMs + 2 * this.config.cloud.tickIntervalMs);
+      pod = await this.lifecycle.waitUntilReady(
+        pod.name,
+        this.config.cloud.bootTimeoutMs + 2 * this.config.cloud.tickIntervalMs,
+      );
     }
     return { success: true, pod: this.spawned(pod) };
   }

@@ -1,4 +1,11 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+} from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { Clock } from '../common/clock';
 import type { AppConfig } from '../config/app-config';
@@ -19,7 +26,9 @@ const INTERVAL_NAME = 'cloud-control-loop';
  * `policy/`; this class gathers their inputs and applies their outputs. The interval only calls `tick()`.
  */
 @Injectable()
-export class CloudControlLoop implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+export class CloudControlLoop
+  implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
+{
   private readonly logger = new Logger('CloudControlLoop');
   private ticking: Promise<void> | null = null;
   private stopped = false;
@@ -65,7 +74,8 @@ export class CloudControlLoop implements OnApplicationBootstrap, BeforeApplicati
     this.logger.log(`${signal}: terminating our pods before exit`);
     const { terminated, failed } = await this.lifecycle.shutdownAll(`service shutdown (${signal})`);
     this.logger.log(`Shutdown: ${terminated.length} pod(s) terminated, ${failed.length} failed`);
-    for (const failure of failed) this.logger.error(`Pod ${failure.id} could not be terminated: ${failure.error}`);
+    for (const failure of failed)
+      this.logger.error(`Pod ${failure.id} could not be terminated: ${failure.error}`);
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -117,12 +127,16 @@ export class CloudControlLoop implements OnApplicationBootstrap, BeforeApplicati
     );
     if (decision.spawn === 0) {
       if (decision.cappedByMaxPods) {
-        this.logger.debug(`Queue wants ${decision.wanted} pod(s) but CLOUD_MAX_PODS (${settings.maxPods}) is reached`);
+        this.logger.debug(
+          `Queue wants ${decision.wanted} pod(s) but CLOUD_MAX_PODS (${settings.maxPods}) is reached`,
+        );
       }
       return decision;
     }
     if (!this.lifecycle.canSpawnPods()) return decision;
-    this.logger.log(`Auto-scaling: Queue length ${counts.waitingForCloud}, spawning ${decision.spawn} pod(s)`);
+    this.logger.log(
+      `Auto-scaling: Queue length ${counts.waitingForCloud}, spawning ${decision.spawn} pod(s)`,
+    );
     for (let i = 0; i < decision.spawn; i++) {
       try {
         await this.lifecycle.spawn({ origin: 'autoscale' });
@@ -146,12 +160,19 @@ export class CloudControlLoop implements OnApplicationBootstrap, BeforeApplicati
       const pod = candidates.find((candidate) => candidate.name === name)!;
       // The re-check: only a pod still ready and still carrying the same mark is taken. A router that
       // reserved it since the mark cleared the mark, so this compare-and-set fails and the pod lives.
-      const claimed = await this.pods.transition(name, ['ready'], { state: 'terminating' }, { idleMarkedAt: pod.idleMarkedAt! });
+      const claimed = await this.pods.transition(
+        name,
+        ['ready'],
+        { state: 'terminating' },
+        { idleMarkedAt: pod.idleMarkedAt! },
+      );
       if (!claimed) continue;
       this.logger.log(`Pod ${pod.runpodId} idle for ${Math.round(idleMs / 1000)}s, terminating...`);
-      await this.lifecycle.terminate(name, `idle for ${Math.round(idleMs / 1000)}s`, 'terminated').catch((error: Error) =>
-        this.logger.error(`Could not terminate idle pod ${pod.runpodId}: ${error.message} (will retry)`),
-      );
+      await this.lifecycle
+        .terminate(name, `idle for ${Math.round(idleMs / 1000)}s`, 'terminated')
+        .catch((error: Error) =>
+          this.logger.error(`Could not terminate idle pod ${pod.runpodId}: ${error.message} (will retry)`),
+        );
     }
   }
 }

@@ -42,7 +42,9 @@ export class CloudSettingsService implements OnModuleInit {
     const defined = Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined));
     const next = { ...this.current, ...defined };
     const overrides = Object.fromEntries(
-      Object.entries(next).filter(([key, value]) => this.config.cloud.defaults[key as keyof CloudSettings] !== value),
+      Object.entries(next).filter(
+        ([key, value]) => this.config.cloud.defaults[key as keyof CloudSettings] !== value,
+      ),
     );
     await this.settings.setMany({ [SETTINGS_KEY]: overrides });
     this.current = next;

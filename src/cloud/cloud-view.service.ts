@@ -3,6 +3,7 @@ import { Clock } from '../common/clock';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { PodEntity } from '../persistence/entities/pod.entity';
+import { JobsRepository } from '../persistence/jobs.repository';
 import { PodsRepository } from '../persistence/pods.repository';
 import { CloudSettings, CloudSettingsService } from './cloud-settings.service';
 import { roundUsd } from './cost-ledger.service';
@@ -19,6 +20,7 @@ export class CloudViewService {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly pods: PodsRepository,
+    private readonly jobs: JobsRepository,
     private readonly ledger: CostLedgerService,
     private readonly settings: CloudSettingsService,
     private readonly lifecycle: PodLifecycleService,
@@ -27,7 +29,10 @@ export class CloudViewService {
 
   async status(): Promise<CloudStatusDto> {
     const live = await this.pods.findLive();
-    const [totalJobsProcessed, totalCost] = await Promise.all([this.pods.totalJobsProcessed(), this.ledger.totalUsd()]);
+    const [totalJobsProcessed, totalCost] = await Promise.all([
+      this.totalJobsProcessed(),
+      this.ledger.totalUsd(),
+    ]);
     return {
       available: this.lifecycle.isAvailable(),
       podsEnabled: this.lifecycle.canSpawnPods(),
@@ -46,7 +51,7 @@ export class CloudViewService {
   async cost(): Promise<CloudCostDto> {
     const live = await this.pods.findLive();
     const [totalJobsProcessed, totalCost, costByPod] = await Promise.all([
-      this.pods.totalJobsProcessed(),
+      this.totalJobsProcessed(),
       this.ledger.totalUsd(),
       this.ledger.totalsBySource(),
     ]);
@@ -65,6 +70,15 @@ export class CloudViewService {
     return { count: pods.length, pods: pods.map((pod) => this.summarize(pod)) };
   }
 
+  /** Jobs completed in the cloud: on our pods and on serverless. */
+  private async totalJobsProcessed(): Promise<number> {
+    const [onPods, byBackend] = await Promise.all([
+      this.pods.totalJobsProcessed(),
+      this.jobs.countBy('backend', { status: 'completed' }),
+    ]);
+    return onPods + (byBackend.find((row) => row.key === 'serverless')?.count ?? 0);
+  }
+
   configView(settings: CloudSettings): CloudConfigDto {
     return {
       maxPods: settings.maxPods,
@@ -80,7 +94,8 @@ export class CloudViewService {
     const ended = pod.terminatedAt ?? now;
     const live = pod.state !== 'terminated' && pod.state !== 'failed';
     // While live, show cost up to this moment even between ticks; the ledger catches up on the next tick.
-    const costUsd = live && pod.createdAt !== null ? podCost(pod.costPerHour, pod.createdAt, now) : pod.costUsd;
+    const costUsd =
+      live && pod.createdAt !== null ? podCost(pod.costPerHour, pod.createdAt, now) : pod.costUsd;
     return {
       id: pod.runpodId ?? pod.name,
       name: pod.name,

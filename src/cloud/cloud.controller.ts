@@ -1,12 +1,42 @@
-import { Body, Controller, DefaultValuePipe, Get, HttpCode, HttpStatus, Param, ParseBoolPipe, ParseIntPipe, Post, Put, Query, Res } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiConflictResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import {
+  Body,
+  Controller,
+  DefaultValuePipe,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Param,
+  ParseBoolPipe,
+  ParseIntPipe,
+  Post,
+  Put,
+  Query,
+  Res,
+} from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiQuery,
+  ApiResponse,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ErrorResponseDto } from '../common/error-response.dto';
 import { CloudAdminService } from './cloud-admin.service';
 import { CloudViewService } from './cloud-view.service';
 import { CloudConfigDto, UpdateCloudConfigDto } from './dto/cloud-config.dto';
 import { CloudCostDto, CloudStatusDto } from './dto/cloud-status.dto';
-import { PodListDto, ShutdownResultDto, SpawnPodDto, SpawnResultDto, TerminateResultDto } from './dto/pod.dto';
+import {
+  PodListDto,
+  ShutdownResultDto,
+  SpawnPodDto,
+  SpawnResultDto,
+  TerminateResultDto,
+} from './dto/pod.dto';
 
 @ApiTags('cloud')
 @Controller('api/cloud')
@@ -45,7 +75,8 @@ export class CloudController {
   @Post('spawn')
   @ApiOperation({
     summary: 'Spawn a pod manually',
-    description: 'Waits until the pod is ready (RunPod runtime + ComfyUI answering). With ?wait=false answers 202 at once.',
+    description:
+      'Waits until the pod is ready (RunPod runtime + ComfyUI answering). With ?wait=false answers 202 at once.',
   })
   @ApiQuery({ name: 'wait', required: false, type: Boolean })
   @ApiOkResponse({ type: SpawnResultDto, description: 'Pod ready' })

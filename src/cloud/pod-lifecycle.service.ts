@@ -12,7 +12,13 @@ import { PodsRepository } from '../persistence/pods.repository';
 import { resolveGpuTypeId } from '../runpod/gpu-catalog';
 import { type CreatePodSpec, PODS_API, type PodsApi, type RunPodPod } from '../runpod/pods-api';
 import { GpuCapacityError, RunPodUnavailableError } from '../runpod/runpod.errors';
-import { CloudEvents, PodFailedEvent, PodReadyEvent, PodSpawnedEvent, PodTerminatedEvent } from './cloud.events';
+import {
+  CloudEvents,
+  PodFailedEvent,
+  PodReadyEvent,
+  PodSpawnedEvent,
+  PodTerminatedEvent,
+} from './cloud.events';
 import { CloudSettingsService } from './cloud-settings.service';
 import { CostLedgerService } from './cost-ledger.service';
 import { podsPastBootDeadline } from './policy/boot.policy';
@@ -72,9 +78,12 @@ export class PodLifecycleService {
    * CLOUD_MAX_PODS, UnavailableError when no GPU type in the fallback list has capacity.
    */
   async spawn(request: SpawnRequest): Promise<PodEntity> {
-    if (!this.isAvailable()) throw new UnavailableError('Cloud workers are not available: RUNPOD_API_KEY is not set');
+    if (!this.isAvailable())
+      throw new UnavailableError('Cloud workers are not available: RUNPOD_API_KEY is not set');
     if (!this.config.runpod.dockerImage) {
-      throw new UnavailableError('Pods cannot be spawned: RUNPOD_DOCKER_IMAGE is not set (an image serving ComfyUI on 8188)');
+      throw new UnavailableError(
+        'Pods cannot be spawned: RUNPOD_DOCKER_IMAGE is not set (an image serving ComfyUI on 8188)',
+      );
     }
     const candidates = this.gpuCandidates(request.gpuType);
     const row = await this.spawnMutex.run(() => this.writeAhead(candidates[0], request.origin));
@@ -101,7 +110,10 @@ export class PodLifecycleService {
     const pod = await this.pods.findByName(name);
     if (pod?.state === 'ready' || pod?.state === 'busy') this.waiters.resolve(name, pod);
     else if (!pod || pod.state === 'failed' || pod.state === 'terminated') {
-      this.waiters.reject(name, new UnavailableError(`Pod ${name} did not come up: ${pod?.failureReason ?? 'gone'}`));
+      this.waiters.reject(
+        name,
+        new UnavailableError(`Pod ${name} did not come up: ${pod?.failureReason ?? 'gone'}`),
+      );
     }
     return pending;
   }
@@ -140,8 +152,9 @@ export class PodLifecycleService {
     for (const name of podsPastBootDeadline(booting, now, this.config.cloud.bootTimeoutMs)) {
       const seconds = Math.round(this.config.cloud.bootTimeoutMs / 1000);
       this.logger.warn(`Pod ${name} not ready after ${seconds}s (CLOUD_BOOT_TIMEOUT); terminating`);
-      await this.terminate(name, `boot timeout: not ready within ${seconds}s`, 'failed').catch((error: Error) =>
-        this.logger.error(`Could not terminate ${name} after boot timeout: ${error.message}`),
+      await this.terminate(name, `boot timeout: not ready within ${seconds}s`, 'failed').catch(
+        (error: Error) =>
+          this.logger.error(`Could not terminate ${name} after boot timeout: ${error.message}`),
       );
     }
   }
@@ -149,8 +162,12 @@ export class PodLifecycleService {
   /** Pods left in `terminating` (RunPod failed to answer) are retried every tick: no pod is left billing. */
   async retryTerminating(): Promise<void> {
     for (const pod of await this.pods.findInStates(['terminating'])) {
-      await this.terminate(pod.name, pod.failureReason ?? 'retrying termination', pod.failureReason ? 'failed' : 'terminated').catch(
-        (error: Error) => this.logger.warn(`Termination of ${pod.runpodId ?? pod.name} still failing: ${error.message}`),
+      await this.terminate(
+        pod.name,
+        pod.failureReason ?? 'retrying termination',
+        pod.failureReason ? 'failed' : 'terminated',
+      ).catch((error: Error) =>
+        this.logger.warn(`Termination of ${pod.runpodId ?? pod.name} still failing: ${error.message}`),
       );
     }
   }
@@ -172,7 +189,11 @@ export class PodLifecycleService {
     return this.terminations.run(name, () => this.terminateOnce(name, reason, finalState));
   }
 
-  private async terminateOnce(name: string, reason: string, finalState: 'terminated' | 'failed'): Promise<PodEntity> {
+  private async terminateOnce(
+    name: string,
+    reason: string,
+    finalState: 'terminated' | 'failed',
+  ): Promise<PodEntity> {
     const pod = await this.pods.findByName(name);
     if (!pod) throw new NotFoundError(`No pod ${name} is managed by this service`);
     if (pod.state === 'terminated' || pod.state === 'failed') return pod;
@@ -181,9 +202,14 @@ export class PodLifecycleService {
     await this.pods.update(name, { state: 'terminating', failureReason, idleMarkedAt: null });
     pod.state = 'terminating';
     if (!pod.runpodId) {
-      const found = await this.podsApi.listByNamePrefix(pod.name).then((list) => list.find((p) => p.name === pod.name));
+      const found = await this.podsApi
+        .listByNamePrefix(pod.name)
+        .then((list) => list.find((p) => p.name === pod.name));
       if (found) {
-        await this.pods.update(name, { runpodId: found.id, createdAt: found.createdAt?.getTime() ?? pod.requestedAt });
+        await this.pods.update(name, {
+          runpodId: found.id,
+          createdAt: found.createdAt?.getTime() ?? pod.requestedAt,
+        });
         Object.assign(pod, { runpodId: found.id, createdAt: found.createdAt?.getTime() ?? pod.requestedAt });
       }
     }
@@ -204,9 +230,13 @@ export class PodLifecycleService {
   }
 
   /** Terminates every pod we own (the seed's emergency shutdown). */
-  async shutdownAll(reason: string): Promise<{ terminated: string[]; failed: Array<{ id: string; error: string }> }> {
+  async shutdownAll(
+    reason: string,
+  ): Promise<{ terminated: string[]; failed: Array<{ id: string; error: string }> }> {
     const live = await this.pods.findLive();
-    const results = await Promise.allSettled(live.map((pod) => this.terminate(pod.name, reason, 'terminated')));
+    const results = await Promise.allSettled(
+      live.map((pod) => this.terminate(pod.name, reason, 'terminated')),
+    );
     const terminated: string[] = [];
     const failed: Array<{ id: string; error: string }> = [];
     results.forEach((result, index) => {
@@ -222,10 +252,14 @@ export class PodLifecycleService {
    * Prefers the most recently used pod so the others can go idle and be reaped.
    */
   async reserveIdlePod(): Promise<PodEntity | null> {
-    const ready = (await this.pods.findInStates(['ready'])).sort((a, b) => (b.lastBusyAt ?? 0) - (a.lastBusyAt ?? 0));
+    const ready = (await this.pods.findInStates(['ready'])).sort(
+      (a, b) => (b.lastBusyAt ?? 0) - (a.lastBusyAt ?? 0),
+    );
     for (const pod of ready) {
       const now = this.clock.now();
-      if (await this.pods.transition(pod.name, ['ready'], { state: 'busy', busySince: now, idleMarkedAt: null })) {
+      if (
+        await this.pods.transition(pod.name, ['ready'], { state: 'busy', busySince: now, idleMarkedAt: null })
+      ) {
         return { ...pod, state: 'busy', busySince: now, idleMarkedAt: null };
       }
     }
@@ -238,7 +272,12 @@ export class PodLifecycleService {
     if (!pod) return;
     const jobsProcessed = pod.jobsProcessed + (jobCompleted ? 1 : 0);
     const now = this.clock.now();
-    await this.pods.transition(name, ['busy'], { state: 'ready', busySince: null, lastBusyAt: now, jobsProcessed });
+    await this.pods.transition(name, ['busy'], {
+      state: 'ready',
+      busySince: null,
+      lastBusyAt: now,
+      jobsProcessed,
+    });
   }
 
   private gpuCandidates(requested: string | undefined): string[] {
@@ -304,10 +343,14 @@ export class PodLifecycleService {
       } catch (error) {
         if (!(error instanceof GpuCapacityError)) throw error;
         noCapacity.push(gpuTypeId);
-        this.logger.warn(`No RunPod capacity for ${gpuTypeId}${candidates.length > noCapacity.length ? '; trying the next GPU type' : ''}`);
+        this.logger.warn(
+          `No RunPod capacity for ${gpuTypeId}${candidates.length > noCapacity.length ? '; trying the next GPU type' : ''}`,
+        );
       }
     }
-    throw new UnavailableError(`No GPU capacity at RunPod for: ${noCapacity.join(', ')}`, { gpuTypesTried: noCapacity });
+    throw new UnavailableError(`No GPU capacity at RunPod for: ${noCapacity.join(', ')}`, {
+      gpuTypesTried: noCapacity,
+    });
   }
 
   /**
@@ -325,14 +368,20 @@ export class PodLifecycleService {
         try {
           existing = (await this.podsApi.listByNamePrefix(spec.name)).find((pod) => pod.name === spec.name);
         } catch {
-          throw new SpawnOutcomeUnknownError(`Create of ${spec.name} failed (${error.message}) and RunPod could not be asked whether it exists`);
+          throw new SpawnOutcomeUnknownError(
+            `Create of ${spec.name} failed (${error.message}) and RunPod could not be asked whether it exists`,
+          );
         }
         if (existing) {
-          this.logger.warn(`Create of ${spec.name} failed (${error.message}) but RunPod has it as ${existing.id}; attaching`);
+          this.logger.warn(
+            `Create of ${spec.name} failed (${error.message}) but RunPod has it as ${existing.id}; attaching`,
+          );
           return existing;
         }
         if (attempt >= MAX_CREATE_ATTEMPTS) throw error;
-        this.logger.warn(`Create of ${spec.name} failed (${error.message}); RunPod has no such pod, trying again`);
+        this.logger.warn(
+          `Create of ${spec.name} failed (${error.message}); RunPod has no such pod, trying again`,
+        );
       }
     }
   }
@@ -363,7 +412,11 @@ export class PodLifecycleService {
 
   private async markReady(pod: PodEntity): Promise<void> {
     const now = this.clock.now();
-    const moved = await this.pods.transition(pod.name, ['starting'], { state: 'ready', readyAt: now, lastBusyAt: now });
+    const moved = await this.pods.transition(pod.name, ['starting'], {
+      state: 'ready',
+      readyAt: now,
+      lastBusyAt: now,
+    });
     if (!moved) return;
     Object.assign(pod, { state: 'ready', readyAt: now, lastBusyAt: now });
     this.logger.log(`Pod ${pod.runpodId} spawned and ready`);
@@ -382,7 +435,11 @@ export class PodLifecycleService {
   }
 
   private async fail(row: PodEntity, reason: string): Promise<void> {
-    await this.pods.update(row.name, { state: 'failed', failureReason: reason, terminatedAt: this.clock.now() });
+    await this.pods.update(row.name, {
+      state: 'failed',
+      failureReason: reason,
+      terminatedAt: this.clock.now(),
+    });
     this.emitFailed(row, reason, 0);
   }
 
@@ -390,5 +447,4 @@ export class PodLifecycleService {
     const failed: PodFailedEvent = { podId: pod.runpodId, name: pod.name, reason, cost };
     this.events.emit(CloudEvents.PodFailed, failed);
   }
-
 }

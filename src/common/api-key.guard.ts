@@ -22,6 +22,8 @@ export class ApiKeyGuard implements CanActivate {
     const xApiKey = request.headers['x-api-key'];
     const presented = bearer ?? (typeof xApiKey === 'string' ? xApiKey : undefined);
     if (presented && safeEqual(presented, this.apiKey)) return true;
-    throw new UnauthorizedException('Missing or invalid API key: send Authorization: Bearer <API_KEY> or X-API-Key');
+    throw new UnauthorizedException(
+      'Missing or invalid API key: send Authorization: Bearer <API_KEY> or X-API-Key',
+    );
   }
 }

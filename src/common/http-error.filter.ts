@@ -8,7 +8,14 @@ import {
   RunPodRateLimitError,
   RunPodUnavailableError,
 } from '../runpod/runpod.errors';
-import { ConflictError, DomainError, InvalidInputError, NotFoundError, TimedOutError, UnavailableError } from './domain-errors';
+import {
+  ConflictError,
+  DomainError,
+  InvalidInputError,
+  NotFoundError,
+  TimedOutError,
+  UnavailableError,
+} from './domain-errors';
 
 /** The one error shape every route answers with. */
 export interface ErrorBody {
@@ -24,14 +31,16 @@ function statusFor(error: unknown): number {
   if (error instanceof InvalidInputError) return HttpStatus.BAD_REQUEST;
   if (error instanceof UnavailableError) return HttpStatus.SERVICE_UNAVAILABLE;
   if (error instanceof TimedOutError) return HttpStatus.GATEWAY_TIMEOUT;
-  if (error instanceof GpuCapacityError || error instanceof RunPodRateLimitError) return HttpStatus.SERVICE_UNAVAILABLE;
+  if (error instanceof GpuCapacityError || error instanceof RunPodRateLimitError)
+    return HttpStatus.SERVICE_UNAVAILABLE;
   if (error instanceof RunPodUnavailableError) return HttpStatus.BAD_GATEWAY;
   if (error instanceof RunPodAuthError || error instanceof RunPodError) return HttpStatus.BAD_GATEWAY;
   return HttpStatus.INTERNAL_SERVER_ERROR;
 }
 
 function messageFor(error: unknown): string {
-  if (error instanceof RunPodAuthError) return `RunPod rejected the API key (check RUNPOD_API_KEY): ${error.message}`;
+  if (error instanceof RunPodAuthError)
+    return `RunPod rejected the API key (check RUNPOD_API_KEY): ${error.message}`;
   if (error instanceof RunPodError || error instanceof DomainError) return error.message;
   return 'Internal server error';
 }
@@ -58,13 +67,17 @@ export class HttpErrorFilter implements ExceptionFilter {
       const payload = exception.getResponse();
       let message = exception.message;
       if (typeof payload === 'object' && payload !== null && 'message' in payload) {
-        const raw = (payload).message;
+        const raw = payload.message;
         message = Array.isArray(raw) ? raw.join('; ') : String(raw);
       }
       return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message };
     }
     const statusCode = statusFor(exception);
-    const body: ErrorBody = { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message: messageFor(exception) };
+    const body: ErrorBody = {
+      statusCode,
+      error: STATUS_CODES[statusCode] ?? 'Error',
+      message: messageFor(exception),
+    };
     if (exception instanceof DomainError && exception.details) body.details = exception.details;
     return body;
   }

@@ -28,7 +28,9 @@ describe('loadConfig', () => {
   });
 
   it("accepts the seed's GPU display name as an alias of the exact RunPod id", () => {
-    expect(loadConfig({ RUNPOD_GPU_TYPE: 'NVIDIA RTX 3090' }).cloud.defaults.gpuTypeId).toBe('NVIDIA GeForce RTX 3090');
+    expect(loadConfig({ RUNPOD_GPU_TYPE: 'NVIDIA RTX 3090' }).cloud.defaults.gpuTypeId).toBe(
+      'NVIDIA GeForce RTX 3090',
+    );
     expect(loadConfig({ CLOUD_GPU_FALLBACKS: 'RTX 4090, NVIDIA RTX A5000' }).cloud.gpuFallbacks).toEqual([
       'NVIDIA GeForce RTX 4090',
       'NVIDIA RTX A5000',

@@ -118,7 +118,10 @@ export function loadConfig(env: Env): AppConfig {
   const apiKey = readOptionalString(env, 'API_KEY');
   const databaseUrl = readOptionalString(env, 'DATABASE_URL');
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    throw new ConfigError('DATABASE_URL', 'must be a postgres:// URL (leave it unset for the embedded SQLite)');
+    throw new ConfigError(
+      'DATABASE_URL',
+      'must be a postgres:// URL (leave it unset for the embedded SQLite)',
+    );
   }
   const schema = readOptionalString(env, 'DATABASE_SCHEMA');
   if (schema && !/^[a-z_][a-z0-9_]*$/.test(schema)) {
@@ -135,7 +138,10 @@ export function loadConfig(env: Env): AppConfig {
 
   const host = readString(env, 'HOST', apiKey ? '0.0.0.0' : '127.0.0.1');
   if (!apiKey && !['127.0.0.1', 'localhost', '::1'].includes(host)) {
-    throw new ConfigError('HOST', `is ${host}, but without API_KEY the unauthenticated API listens on 127.0.0.1 only`);
+    throw new ConfigError(
+      'HOST',
+      `is ${host}, but without API_KEY the unauthenticated API listens on 127.0.0.1 only`,
+    );
   }
 
   const localUrls = readList(env, 'LOCAL_COMFYUI_URLS').map((url, index) => {

@@ -1,5 +1,30 @@
-import { Body, Controller, DefaultValuePipe, Delete, Get, HttpCode, HttpStatus, type MessageEvent, Param, ParseIntPipe, Post, Query, Res, Sse } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiPayloadTooLargeResponse, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
+import {
+  Body,
+  Controller,
+  DefaultValuePipe,
+  Delete,
+  Get,
+  HttpCode,
+  HttpStatus,
+  type MessageEvent,
+  Param,
+  ParseIntPipe,
+  Post,
+  Query,
+  Res,
+  Sse,
+} from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBadRequestResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiPayloadTooLargeResponse,
+  ApiProduces,
+  ApiQuery,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { Response } from 'express';
 import type { Observable } from 'rxjs';
 import { InvalidInputError } from '../common/domain-errors';
@@ -20,9 +45,14 @@ export class JobsController {
 
   @Post()
   @HttpCode(HttpStatus.ACCEPTED)
-  @ApiOperation({ summary: 'Submit a ComfyUI workflow (API format); it runs on a local worker first, else in the cloud' })
+  @ApiOperation({
+    summary: 'Submit a ComfyUI workflow (API format); it runs on a local worker first, else in the cloud',
+  })
   @ApiAcceptedResponse({ type: JobDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Not an API-format workflow, bad images, ...' })
+  @ApiBadRequestResponse({
+    type: ErrorResponseDto,
+    description: 'Not an API-format workflow, bad images, ...',
+  })
   @ApiPayloadTooLargeResponse({ type: ErrorResponseDto, description: 'Body over MAX_REQUEST_BODY_MB' })
   submit(@Body() body: SubmitJobDto): Promise<JobDto> {
     return this.jobs.create(body);
@@ -52,7 +82,9 @@ export class JobsController {
   }
 
   @Delete(':id')
-  @ApiOperation({ summary: 'Cancel: a queued job at once; a running one is interrupted on its worker, then cancelled' })
+  @ApiOperation({
+    summary: 'Cancel: a queued job at once; a running one is interrupted on its worker, then cancelled',
+  })
   @ApiOkResponse({ type: JobDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   cancel(@Param('id') id: string): Promise<JobDto> {
@@ -63,7 +95,11 @@ export class JobsController {
   @ApiOperation({ summary: 'The bytes of one output file' })
   @ApiProduces('image/png', 'video/mp4', 'application/octet-stream')
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  async output(@Param('id') id: string, @Param('filename') filename: string, @Res() response: Response): Promise<void> {
+  async output(
+    @Param('id') id: string,
+    @Param('filename') filename: string,
+    @Res() response: Response,
+  ): Promise<void> {
     const { stream, size, contentType } = await this.jobs.openOutput(id, filename);
     response.status(200).set({
       'Content-Type': contentType,
@@ -75,7 +111,7 @@ export class JobsController {
   }
 
   @Sse(':id/events')
-  @ApiOperation({ summary: 'Server-Sent Events: the job\'s status and progress until it ends' })
+  @ApiOperation({ summary: "Server-Sent Events: the job's status and progress until it ends" })
   @ApiProduces('text/event-stream')
   async events(@Param('id') id: string): Promise<Observable<MessageEvent>> {
     const job = await this.jobs.get(id);

@@ -54,16 +54,23 @@ export class JobsService {
   async create(spec: JobSpec): Promise<JobDto> {
     const problem = validateApiWorkflow(spec.workflow);
     if (problem) throw new InvalidInputError(`workflow: ${problem}`);
-    const images = (spec.images ?? []).map((image) => ({ name: image.name, data: decodeImage(image.name, image.image) }));
+    const images = (spec.images ?? []).map((image) => ({
+      name: image.name,
+      data: decodeImage(image.name, image.image),
+    }));
     const names = new Set<string>();
     for (const image of images) {
-      if (names.has(image.name)) throw new InvalidInputError(`images: the name "${image.name}" is used twice`);
+      if (names.has(image.name))
+        throw new InvalidInputError(`images: the name "${image.name}" is used twice`);
       names.add(image.name);
     }
 
     const id = `job-${randomUUID()}`;
     for (const image of images) await this.store.saveInput(id, image.name, image.data);
-    const inputImages: JobInputImage[] = images.map((image) => ({ name: image.name, size: image.data.length }));
+    const inputImages: JobInputImage[] = images.map((image) => ({
+      name: image.name,
+      size: image.data.length,
+    }));
     const job = Object.assign(new JobEntity(), {
       id,
       status: 'queued' as const,
@@ -117,7 +124,13 @@ export class JobsService {
     if (TERMINAL_JOB_STATUSES.includes(job.status)) return toJobDto(job);
     const error: JobError = { message: 'Cancelled by request', kind: 'cancelled' };
     const now = this.clock.now();
-    if (await this.jobs.transition(id, ['queued'], { status: 'cancelled', completedAt: now, error: JSON.stringify(error) })) {
+    if (
+      await this.jobs.transition(id, ['queued'], {
+        status: 'cancelled',
+        completedAt: now,
+        error: JSON.stringify(error),
+      })
+    ) {
       this.logger.log(`Job ${id} cancelled while queued`);
       this.emitCancelled(id);
       return this.get(id);

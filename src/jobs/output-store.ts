@@ -35,7 +35,13 @@ export class OutputStore {
   }
 
   /** Stores one output; a name already taken in this job gets a numeric suffix. */
-  async saveOutput(jobId: string, filename: string, data: Buffer, contentType: string, taken: Set<string>): Promise<JobOutputRecord> {
+  async saveOutput(
+    jobId: string,
+    filename: string,
+    data: Buffer,
+    contentType: string,
+    taken: Set<string>,
+  ): Promise<JobOutputRecord> {
     const folder = this.folder('outputs', jobId);
     await mkdir(folder, { recursive: true });
     let name = filename;

@@ -1,5 +1,11 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post } from '@nestjs/common';
-import { ApiConflictResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiConflictResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import { ErrorResponseDto } from '../common/error-response.dto';
 import { LocalWorkerDto, LocalWorkerListDto, RegisterLocalWorkerDto } from './dto/local-worker.dto';
 import { type LocalWorker, LocalWorkersService } from './local-workers.service';

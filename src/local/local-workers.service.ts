@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { createHash } from 'node:crypto';
@@ -56,7 +62,13 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
 
   async onApplicationBootstrap(): Promise<void> {
     for (const url of this.config.local.urls) {
-      this.add({ id: localWorkerId(url), name: new URL(url).host, url, source: 'env', maxConcurrent: this.config.local.concurrency });
+      this.add({
+        id: localWorkerId(url),
+        name: new URL(url).host,
+        url,
+        source: 'env',
+        maxConcurrent: this.config.local.concurrency,
+      });
     }
     for (const row of await this.repository.findAll()) {
       this.add({ id: row.id, name: row.name, url: row.url, source: 'api', maxConcurrent: row.maxConcurrent });
@@ -79,7 +91,11 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
     return worker ? { ...worker } : undefined;
   }
 
-  async register(url: string, name: string | undefined, maxConcurrent: number | undefined): Promise<LocalWorker> {
+  async register(
+    url: string,
+    name: string | undefined,
+    maxConcurrent: number | undefined,
+  ): Promise<LocalWorker> {
     let normalized: string;
     try {
       const parsed = new URL(url);
@@ -89,7 +105,8 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
       throw new InvalidInputError(`url must be an http(s) URL of a ComfyUI server, got "${url}"`);
     }
     const id = localWorkerId(normalized);
-    if (this.workers.has(id)) throw new ConflictError(`A local worker with url ${normalized} is already registered (${id})`);
+    if (this.workers.has(id))
+      throw new ConflictError(`A local worker with url ${normalized} is already registered (${id})`);
     const row = Object.assign(new LocalWorkerEntity(), {
       id,
       name: name ?? new URL(normalized).host,
@@ -107,7 +124,9 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
     const worker = this.workers.get(id);
     if (!worker) throw new NotFoundError(`No local worker ${id}`);
     if (worker.source === 'env') {
-      throw new ConflictError(`Local worker ${id} comes from LOCAL_COMFYUI_URLS; remove it there and restart`);
+      throw new ConflictError(
+        `Local worker ${id} comes from LOCAL_COMFYUI_URLS; remove it there and restart`,
+      );
     }
     await this.repository.delete(id);
     this.workers.delete(id);
@@ -117,7 +136,9 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
   /** Healthy workers with a free slot, least loaded first, skipping `exclude`. */
   available(exclude: readonly string[] = []): LocalWorker[] {
     return [...this.workers.values()]
-      .filter((worker) => worker.healthy && worker.running < worker.maxConcurrent && !exclude.includes(worker.id))
+      .filter(
+        (worker) => worker.healthy && worker.running < worker.maxConcurrent && !exclude.includes(worker.id),
+      )
       .sort((a, b) => a.running / a.maxConcurrent - b.running / b.maxConcurrent)
       .map((worker) => ({ ...worker }));
   }
@@ -173,12 +194,23 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
       this.logger.log(`Local worker ${worker.name} (${worker.url}) is healthy`);
       this.events.emit(LOCAL_WORKER_FREED, { workerId: worker.id });
     } else {
-      this.logger.warn(`Local worker ${worker.name} (${worker.url}) is not answering; it gets no work until it does`);
+      this.logger.warn(
+        `Local worker ${worker.name} (${worker.url}) is not answering; it gets no work until it does`,
+      );
     }
   }
 
-  private add(worker: Omit<LocalWorker, 'healthy' | 'running' | 'jobsCompleted' | 'lastCheckedAt' | 'lastError'>): void {
+  private add(
+    worker: Omit<LocalWorker, 'healthy' | 'running' | 'jobsCompleted' | 'lastCheckedAt' | 'lastError'>,
+  ): void {
     if (this.workers.has(worker.id)) return;
-    this.workers.set(worker.id, { ...worker, healthy: false, running: 0, jobsCompleted: 0, lastCheckedAt: null, lastError: null });
+    this.workers.set(worker.id, {
+      ...worker,
+      healthy: false,
+      running: 0,
+      jobsCompleted: 0,
+      lastCheckedAt: null,
+      lastError: null,
+    });
   }
 }

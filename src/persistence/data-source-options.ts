@@ -19,7 +19,12 @@ export function sqliteFile(config: AppConfig): string {
 
 /** SQLite under DATA_DIR by default; PostgreSQL when DATABASE_URL is set. Migrations, never synchronize. */
 export function dataSourceOptions(config: AppConfig): DataSourceOptions {
-  const common = { entities: ENTITIES, migrations: MIGRATIONS, migrationsRun: true, synchronize: false } as const;
+  const common = {
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsRun: true,
+    synchronize: false,
+  } as const;
   if (config.databaseUrl) {
     return {
       ...common,

@@ -38,7 +38,11 @@ export class JobsRepository {
 
   /** Queued jobs in dispatch order: priority (higher first), then oldest first. */
   async findQueued(limit: number): Promise<JobEntity[]> {
-    return this.jobs.find({ where: { status: 'queued' }, order: { priority: 'DESC', createdAt: 'ASC' }, take: limit });
+    return this.jobs.find({
+      where: { status: 'queued' },
+      order: { priority: 'DESC', createdAt: 'ASC' },
+      take: limit,
+    });
   }
 
   async findByStatus(status: JobStatus): Promise<JobEntity[]> {

@@ -36,7 +36,9 @@ export class PodsRepository {
 
   /** Looks a pod up by RunPod id or by our name. */
   async findByIdOrName(idOrName: string): Promise<PodEntity | null> {
-    return (await this.pods.findOneBy({ runpodId: idOrName })) ?? (await this.pods.findOneBy({ name: idOrName }));
+    return (
+      (await this.pods.findOneBy({ runpodId: idOrName })) ?? (await this.pods.findOneBy({ name: idOrName }))
+    );
   }
 
   async findLive(): Promise<PodEntity[]> {

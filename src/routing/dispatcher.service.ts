@@ -14,7 +14,13 @@ import { PodLifecycleService } from '../cloud/pod-lifecycle.service';
 import { Clock } from '../common/clock';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { JobEvents, type JobCompletedEvent, type JobFailedEvent, type JobProgressEvent, type JobStartedEvent } from '../jobs/job.events';
+import {
+  JobEvents,
+  type JobCompletedEvent,
+  type JobFailedEvent,
+  type JobProgressEvent,
+  type JobStartedEvent,
+} from '../jobs/job.events';
 import { JobsService } from '../jobs/jobs.service';
 import { LOCAL_WORKER_FREED, LocalWorkersService } from '../local/local-workers.service';
 import type { JobBackend, JobEntity, JobError, JobProgress } from '../persistence/entities/job.entity';
@@ -134,7 +140,9 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     const queued = await this.jobs.findQueued(PASS_SIZE);
     const settings = this.settings.get();
     let idlePods = queued.length > 0 ? (await this.pods.findInStates(['ready'])).length : 0;
-    const freeSlots = new Map(this.local.available().map((worker) => [worker.id, worker.maxConcurrent - worker.running]));
+    const freeSlots = new Map(
+      this.local.available().map((worker) => [worker.id, worker.maxConcurrent - worker.running]),
+    );
     const base: Omit<FleetSnapshot, 'idleLocalWorkers' | 'idlePods'> = {
       localWorkersExist: this.local.list().length > 0,
       podsPossible: this.lifecycle.canSpawnPods() && settings.maxPods > 0,
@@ -147,7 +155,9 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     for (const job of queued) {
       if (this.stopped) return;
       const failedWorkers = JSON.parse(job.failedWorkers) as string[];
-      const idleLocalWorkers = [...freeSlots].filter(([id, free]) => free > 0 && !failedWorkers.includes(id)).map(([id]) => id);
+      const idleLocalWorkers = [...freeSlots]
+        .filter(([id, free]) => free > 0 && !failedWorkers.includes(id))
+        .map(([id]) => id);
       const decision = decideRoute(job, { ...base, idleLocalWorkers, idlePods });
       switch (decision.kind) {
         case 'local': {
@@ -170,12 +180,17 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
           break;
         }
         case 'serverless':
-          await this.start(job, { backend: 'serverless', workerId: this.config.runpod.serverlessEndpointId!, url: null });
+          await this.start(job, {
+            backend: 'serverless',
+            workerId: this.config.runpod.serverlessEndpointId!,
+            url: null,
+          });
           break;
         case 'wait':
           if (decision.forPod) waitingForCloud++;
           if (decision.podOnly) waitingForPodOnly++;
-          if (job.waitingReason !== decision.reason) await this.jobs.update(job.id, { waitingReason: decision.reason });
+          if (job.waitingReason !== decision.reason)
+            await this.jobs.update(job.id, { waitingReason: decision.reason });
           break;
         case 'reject':
           await this.finish(job, 'failed', { message: decision.reason, kind: 'unroutable' }, null);
@@ -205,7 +220,12 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     Object.assign(job, patch);
     const prefix = placement.backend === 'serverless' ? '☁️ ' : '';
     this.logger.log(`${prefix}Processing job ${job.id} with ${placement.backend}...`);
-    const started: JobStartedEvent = { jobId: job.id, backend: placement.backend, workerId: placement.workerId, attempt: job.attempts };
+    const started: JobStartedEvent = {
+      jobId: job.id,
+      backend: placement.backend,
+      workerId: placement.workerId,
+      attempt: job.attempts,
+    };
     this.events.emit(JobEvents.Started, started);
     this.launch(job, placement, false);
   }
@@ -222,7 +242,12 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     if (job.cancelRequested) controller.abort('cancel');
   }
 
-  private async execute(job: JobEntity, placement: Placement, signal: AbortSignal, reattach: boolean): Promise<void> {
+  private async execute(
+    job: JobEntity,
+    placement: Placement,
+    signal: AbortSignal,
+    reattach: boolean,
+  ): Promise<void> {
     let lastSaved = 0;
     const ctx: ExecutionContext = {
       job,
@@ -246,10 +271,13 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     let result: ExecutionResult;
     try {
       result =
-        placement.backend === 'serverless' ? await this.serverless.execute(ctx) : await this.comfy.execute(placement.url!, ctx);
+        placement.backend === 'serverless'
+          ? await this.serverless.execute(ctx)
+          : await this.comfy.execute(placement.url!, ctx);
     } catch (error) {
       if (signal.aborted && signal.reason === 'shutdown') return; // re-attached or retried at the next start
-      const failure = error instanceof ExecutionError ? error : new ExecutionError(String(error), 'infrastructure');
+      const failure =
+        error instanceof ExecutionError ? error : new ExecutionError(String(error), 'infrastructure');
       await this.handleFailure(job, placement, failure);
       return;
     }
@@ -269,7 +297,9 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     });
     if (!done) return;
     const durationMs = completedAt - (job.startedAt ?? completedAt);
-    this.logger.log(`✅ Job completed. Duration: ${Math.round(durationMs / 1000)}s, Cost: $${costUsd.toFixed(4)}`);
+    this.logger.log(
+      `✅ Job completed. Duration: ${Math.round(durationMs / 1000)}s, Cost: $${costUsd.toFixed(4)}`,
+    );
     const event: JobCompletedEvent = { jobId: job.id, backend, durationMs, cost: costUsd };
     this.events.emit(JobEvents.Completed, event);
   }
@@ -278,13 +308,23 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     job.costUsd += failure.costUsd;
     if (failure.kind === 'cancelled') {
       await this.releaser.release(placement, false);
-      await this.finish(job, 'cancelled', { message: 'Cancelled by request', kind: 'cancelled' }, placement.backend);
+      await this.finish(
+        job,
+        'cancelled',
+        { message: 'Cancelled by request', kind: 'cancelled' },
+        placement.backend,
+      );
       return;
     }
     if (failure.kind === 'workflow') {
       await this.releaser.release(placement, false);
       this.logger.warn(`Job ${job.id} failed (workflow): ${failure.message}`);
-      await this.finish(job, 'failed', { message: failure.message, kind: 'workflow', details: failure.details }, placement.backend);
+      await this.finish(
+        job,
+        'failed',
+        { message: failure.message, kind: 'workflow', details: failure.details },
+        placement.backend,
+      );
       return;
     }
 
@@ -292,7 +332,12 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     if (job.attempts >= this.config.jobs.maxAttempts) {
       const message = `Failed after ${job.attempts} attempt(s); last: ${failure.message}`;
       this.logger.warn(`Job ${job.id}: ${message}`);
-      await this.finish(job, 'failed', { message, kind: 'infrastructure', details: failure.details }, placement.backend);
+      await this.finish(
+        job,
+        'failed',
+        { message, kind: 'infrastructure', details: failure.details },
+        placement.backend,
+      );
       return;
     }
     const failedWorkers = [...new Set([...(JSON.parse(job.failedWorkers) as string[]), placement.workerId])];
@@ -311,11 +356,18 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
       waitingReason: `retrying after ${placement.backend} failure: ${failure.message}`,
     });
     if (!requeued) return;
-    this.logger.warn(`Job ${job.id} lost on ${placement.backend} ${placement.workerId} (${failure.message}); retrying elsewhere`);
+    this.logger.warn(
+      `Job ${job.id} lost on ${placement.backend} ${placement.workerId} (${failure.message}); retrying elsewhere`,
+    );
     this.events.emit(JobEvents.Requeued, { jobId: job.id });
   }
 
-  private async finish(job: JobEntity, status: 'failed' | 'cancelled', error: JobError, backend: JobBackend | null): Promise<void> {
+  private async finish(
+    job: JobEntity,
+    status: 'failed' | 'cancelled',
+    error: JobError,
+    backend: JobBackend | null,
+  ): Promise<void> {
     const moved = await this.jobs.transition(job.id, ['queued', 'running'], {
       status,
       completedAt: this.clock.now(),
@@ -340,12 +392,22 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     for (const job of await this.jobs.findByStatus('running')) {
       const placement = await this.placementForReattach(job);
       if (placement) {
-        this.logger.log(`Re-attaching job ${job.id} to ${placement.backend} ${placement.workerId} (${job.remoteId})`);
+        this.logger.log(
+          `Re-attaching job ${job.id} to ${placement.backend} ${placement.workerId} (${job.remoteId})`,
+        );
         this.launch(job, placement, true);
         continue;
       }
-      const placementForRelease = { backend: job.backend ?? 'local', workerId: job.workerId ?? '', url: null } as Placement;
-      await this.handleFailure(job, placementForRelease, new ExecutionError('lost in a service restart before it reached a worker', 'infrastructure'));
+      const placementForRelease = {
+        backend: job.backend ?? 'local',
+        workerId: job.workerId ?? '',
+        url: null,
+      } as Placement;
+      await this.handleFailure(
+        job,
+        placementForRelease,
+        new ExecutionError('lost in a service restart before it reached a worker', 'infrastructure'),
+      );
     }
   }
 
@@ -359,13 +421,22 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
       }
       case 'pod': {
         const pod = await this.pods.findByName(job.workerId);
-        if (!pod || (pod.state !== 'busy' && !(await this.pods.transition(pod.name, ['ready'], { state: 'busy', busySince: this.clock.now() })))) {
+        if (
+          !pod ||
+          (pod.state !== 'busy' &&
+            !(await this.pods.transition(pod.name, ['ready'], {
+              state: 'busy',
+              busySince: this.clock.now(),
+            })))
+        ) {
           return null;
         }
         return { backend: 'pod', workerId: pod.name, url: pod.url };
       }
       case 'serverless':
-        return this.serverless.available ? { backend: 'serverless', workerId: job.workerId, url: null } : null;
+        return this.serverless.available
+          ? { backend: 'serverless', workerId: job.workerId, url: null }
+          : null;
       case null:
         return null;
     }

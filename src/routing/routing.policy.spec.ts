@@ -12,7 +12,9 @@ const auto: RoutableJob = { requestedBackend: 'auto', podOnly: false };
 
 describe('decideRoute', () => {
   it('prefers an idle local worker: it is free', () => {
-    expect(decideRoute(auto, { ...busyFleet, idleLocalWorkers: ['local-a', 'local-b'], idlePods: 2 })).toEqual({
+    expect(
+      decideRoute(auto, { ...busyFleet, idleLocalWorkers: ['local-a', 'local-b'], idlePods: 2 }),
+    ).toEqual({
       kind: 'local',
       workerId: 'local-a',
     });
@@ -27,16 +29,26 @@ describe('decideRoute', () => {
   });
 
   it('waits for pods (the autoscaler demand) when serverless is not preferred', () => {
-    expect(decideRoute(auto, { ...busyFleet, preferServerless: false })).toMatchObject({ kind: 'wait', forPod: true, podOnly: false });
+    expect(decideRoute(auto, { ...busyFleet, preferServerless: false })).toMatchObject({
+      kind: 'wait',
+      forPod: true,
+      podOnly: false,
+    });
   });
 
   it('counts a job as pod-only when nothing but a pod could take it', () => {
     const noLocalNoServerless = { ...busyFleet, localWorkersExist: false, serverlessAvailable: false };
-    expect(decideRoute(auto, noLocalNoServerless)).toMatchObject({ kind: 'wait', forPod: true, podOnly: true });
+    expect(decideRoute(auto, noLocalNoServerless)).toMatchObject({
+      kind: 'wait',
+      forPod: true,
+      podOnly: true,
+    });
   });
 
   it('uses serverless even when not preferred if pods are impossible', () => {
-    expect(decideRoute(auto, { ...busyFleet, preferServerless: false, podsPossible: false })).toEqual({ kind: 'serverless' });
+    expect(decideRoute(auto, { ...busyFleet, preferServerless: false, podsPossible: false })).toEqual({
+      kind: 'serverless',
+    });
   });
 
   it('waits for a local worker when no cloud is configured', () => {
@@ -45,13 +57,21 @@ describe('decideRoute', () => {
   });
 
   it('rejects a job nothing could ever run', () => {
-    const nothing = { ...busyFleet, localWorkersExist: false, podsPossible: false, serverlessAvailable: false };
+    const nothing = {
+      ...busyFleet,
+      localWorkersExist: false,
+      podsPossible: false,
+      serverlessAvailable: false,
+    };
     expect(decideRoute(auto, nothing).kind).toBe('reject');
   });
 
   it('sends a job serverless failed over only to a pod (the seed: fallback to on-demand)', () => {
     const failedOver: RoutableJob = { requestedBackend: 'auto', podOnly: true };
-    expect(decideRoute(failedOver, { ...busyFleet, idleLocalWorkers: ['local-a'] })).toMatchObject({ kind: 'wait', podOnly: true });
+    expect(decideRoute(failedOver, { ...busyFleet, idleLocalWorkers: ['local-a'] })).toMatchObject({
+      kind: 'wait',
+      podOnly: true,
+    });
     expect(decideRoute(failedOver, { ...busyFleet, idlePods: 1 })).toEqual({ kind: 'pod' });
   });
 
@@ -64,7 +84,9 @@ describe('decideRoute', () => {
 
     it('serverless: goes to serverless even with idle local workers', () => {
       const job: RoutableJob = { requestedBackend: 'serverless', podOnly: false };
-      expect(decideRoute(job, { ...busyFleet, idleLocalWorkers: ['local-a'] })).toEqual({ kind: 'serverless' });
+      expect(decideRoute(job, { ...busyFleet, idleLocalWorkers: ['local-a'] })).toEqual({
+        kind: 'serverless',
+      });
       expect(decideRoute(job, { ...busyFleet, serverlessAvailable: false }).kind).toBe('reject');
     });
 
@@ -76,8 +98,12 @@ describe('decideRoute', () => {
 
     it('cloud: skips local workers', () => {
       const job: RoutableJob = { requestedBackend: 'cloud', podOnly: false };
-      expect(decideRoute(job, { ...busyFleet, idleLocalWorkers: ['local-a'] })).toEqual({ kind: 'serverless' });
-      expect(decideRoute(job, { ...busyFleet, idleLocalWorkers: ['local-a'], preferServerless: false })).toMatchObject({
+      expect(decideRoute(job, { ...busyFleet, idleLocalWorkers: ['local-a'] })).toEqual({
+        kind: 'serverless',
+      });
+      expect(
+        decideRoute(job, { ...busyFleet, idleLocalWorkers: ['local-a'], preferServerless: false }),
+      ).toMatchObject({
         kind: 'wait',
         forPod: true,
       });

@@ -38,10 +38,18 @@ const waitForPod = (podOnly: boolean, reason = 'waiting for a pod to become read
   podOnly,
 });
 
-function podRoute(fleet: FleetSnapshot): RouteDecision {
+function podRoute(job: RoutableJob, fleet: FleetSnapshot): RouteDecision {
   if (fleet.idlePods > 0) return { kind: 'pod' };
-  if (!fleet.podsPossible) return { kind: 'reject', reason: 'this job needs a pod, but pods cannot be spawned (RUNPOD_API_KEY, RUNPOD_DOCKER_IMAGE, maxPods)' };
-  return waitForPod(true);
+  if (!fleet.podsPossible)
+    return {
+      kind: 'reject',
+      reason:
+        'this job needs a pod, but pods cannot be spawned (RUNPOD_API_KEY, RUNPOD_DOCKER_IMAGE, maxPods)',
+    };
+  return waitForPod(
+    true,
+    job.requestedBackend === 'pod' ? undefined : 'serverless failed; waiting for an on-demand pod',
+  );
 }
 
 /**
@@ -49,33 +57,49 @@ function podRoute(fleet: FleetSnapshot): RouteDecision {
  * configured and preferred; else wait for pods (the autoscaler's demand). The job's `backend` override wins.
  */
 export function decideRoute(job: RoutableJob, fleet: FleetSnapshot): RouteDecision {
-  if (job.podOnly || job.requestedBackend === 'pod') return podRoute(fleet);
+  if (job.podOnly || job.requestedBackend === 'pod') return podRoute(job, fleet);
 
   switch (job.requestedBackend) {
     case 'local':
       if (fleet.idleLocalWorkers.length > 0) return { kind: 'local', workerId: fleet.idleLocalWorkers[0] };
-      if (!fleet.localWorkersExist) return { kind: 'reject', reason: 'backend "local" was asked for, but no local worker is registered' };
+      if (!fleet.localWorkersExist)
+        return { kind: 'reject', reason: 'backend "local" was asked for, but no local worker is registered' };
       return { kind: 'wait', reason: 'waiting for a local worker', forPod: false, podOnly: false };
 
     case 'serverless':
       if (fleet.serverlessAvailable) return { kind: 'serverless' };
-      return { kind: 'reject', reason: 'backend "serverless" was asked for, but RUNPOD_SERVERLESS_ENDPOINT_ID is not set' };
+      return {
+        kind: 'reject',
+        reason: 'backend "serverless" was asked for, but RUNPOD_SERVERLESS_ENDPOINT_ID is not set',
+      };
 
     case 'cloud':
       if (fleet.idlePods > 0) return { kind: 'pod' };
-      if (fleet.serverlessAvailable && (fleet.preferServerless || !fleet.podsPossible)) return { kind: 'serverless' };
+      if (fleet.serverlessAvailable && (fleet.preferServerless || !fleet.podsPossible))
+        return { kind: 'serverless' };
       if (fleet.podsPossible) return waitForPod(!fleet.serverlessAvailable);
-      return { kind: 'reject', reason: 'backend "cloud" was asked for, but neither pods nor serverless are configured' };
+      return {
+        kind: 'reject',
+        reason: 'backend "cloud" was asked for, but neither pods nor serverless are configured',
+      };
 
     case 'auto':
       if (fleet.idleLocalWorkers.length > 0) return { kind: 'local', workerId: fleet.idleLocalWorkers[0] };
       if (fleet.idlePods > 0) return { kind: 'pod' };
-      if (fleet.serverlessAvailable && (fleet.preferServerless || !fleet.podsPossible)) return { kind: 'serverless' };
+      if (fleet.serverlessAvailable && (fleet.preferServerless || !fleet.podsPossible))
+        return { kind: 'serverless' };
       if (fleet.podsPossible) {
         // Only a pod can take it when there is no local worker to wait for and serverless is off.
-        return waitForPod(!fleet.localWorkersExist && !fleet.serverlessAvailable, 'waiting for a local worker or a pod');
+        return waitForPod(
+          !fleet.localWorkersExist && !fleet.serverlessAvailable,
+          'waiting for a local worker or a pod',
+        );
       }
-      if (fleet.localWorkersExist) return { kind: 'wait', reason: 'waiting for a local worker', forPod: false, podOnly: false };
-      return { kind: 'reject', reason: 'no worker can run this job: no local worker, no RunPod pods or serverless endpoint' };
+      if (fleet.localWorkersExist)
+        return { kind: 'wait', reason: 'waiting for a local worker', forPod: false, podOnly: false };
+      return {
+        kind: 'reject',
+        reason: 'no worker can run this job: no local worker, no RunPod pods or serverless endpoint',
+      };
   }
 }

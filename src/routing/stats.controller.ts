@@ -9,7 +9,9 @@ export class StatsController {
   constructor(private readonly stats: StatsService) {}
 
   @Get()
-  @ApiOperation({ summary: 'Combined statistics: local workers, cloud pods and serverless, jobs, total cost' })
+  @ApiOperation({
+    summary: 'Combined statistics: local workers, cloud pods and serverless, jobs, total cost',
+  })
   @ApiOkResponse({ type: StatsDto })
   get(): Promise<StatsDto> {
     return this.stats.stats();

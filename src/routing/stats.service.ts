@@ -30,7 +30,14 @@ export class StatsService {
       this.jobs.findByStatus('running'),
       this.ledger.totalUsd(),
     ]);
-    const jobsByStatus = { queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0, ...Object.fromEntries(byStatus.map((row) => [row.key, row.count])) };
+    const jobsByStatus = {
+      queued: 0,
+      running: 0,
+      completed: 0,
+      failed: 0,
+      cancelled: 0,
+      ...Object.fromEntries(byStatus.map((row) => [row.key, row.count])),
+    };
     return {
       local: {
         workers: workers.length,
@@ -47,7 +54,12 @@ export class StatsService {
       jobs: {
         total: Object.values(jobsByStatus).reduce((sum, count) => sum + count, 0),
         byStatus: jobsByStatus,
-        completedByBackend: { local: 0, serverless: 0, pod: 0, ...Object.fromEntries(byBackend.map((row) => [row.key, row.count])) },
+        completedByBackend: {
+          local: 0,
+          serverless: 0,
+          pod: 0,
+          ...Object.fromEntries(byBackend.map((row) => [row.key, row.count])),
+        },
       },
       totalCost: roundUsd(totalCost),
     };

@@ -49,7 +49,9 @@ export class WorkerReleaser {
         this.logger.warn(`Pod ${pod.runpodId ?? pod.name} stopped answering (${reason}); terminating it`);
         await this.lifecycle
           .terminate(pod.name, `ComfyUI stopped answering: ${reason}`, 'failed')
-          .catch((error: Error) => this.logger.error(`Could not terminate pod ${pod.name}: ${error.message}`));
+          .catch((error: Error) =>
+            this.logger.error(`Could not terminate pod ${pod.name}: ${error.message}`),
+          );
         return;
       }
     }

@@ -70,7 +70,9 @@ export class CloudHarness {
       // Ticks are driven by the tests (tick()); the interval is only a backstop.
       CLOUD_TICK_INTERVAL: '60000',
       LOCAL_COMFYUI_URLS: this.locals.map((comfy) => comfy.url).join(','),
-      ...(this.options.serverless ? { RUNPOD_SERVERLESS_ENDPOINT_ID: this.fake.serverlessEndpointIds[0] } : {}),
+      ...(this.options.serverless
+        ? { RUNPOD_SERVERLESS_ENDPOINT_ID: this.fake.serverlessEndpointIds[0] }
+        : {}),
       JOBS_DISPATCH_INTERVAL: '200',
       LOCAL_HEALTH_INTERVAL: '200',
       SERVERLESS_POLL_INTERVAL: '20',
@@ -129,7 +131,12 @@ export class CloudHarness {
     }
   }
 
-  async request<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpAnswer<T>> {
+  async request<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<HttpAnswer<T>> {
     const response = await fetch(`${this.url}${path}`, {
       method,
       headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
@@ -139,7 +146,8 @@ export class CloudHarness {
     return { status: response.status, body: text ? (JSON.parse(text) as T) : (undefined as T) };
   }
 
-  get = <T = any>(path: string, headers?: Record<string, string>) => this.request<T>('GET', path, undefined, headers);
+  get = <T = any>(path: string, headers?: Record<string, string>) =>
+    this.request<T>('GET', path, undefined, headers);
   post = <T = any>(path: string, body?: unknown) => this.request<T>('POST', path, body ?? {});
   put = <T = any>(path: string, body: unknown) => this.request<T>('PUT', path, body);
 
@@ -149,7 +157,8 @@ export class CloudHarness {
     for (;;) {
       const job = (await this.get(`/api/jobs/${id}`)).body;
       if (['completed', 'failed', 'cancelled'].includes(job.status)) return job;
-      if (Date.now() > deadline) throw new Error(`job ${id} still ${job.status} after ${timeoutMs} ms: ${JSON.stringify(job)}`);
+      if (Date.now() > deadline)
+        throw new Error(`job ${id} still ${job.status} after ${timeoutMs} ms: ${JSON.stringify(job)}`);
       await new Promise((resolve) => setTimeout(resolve, 30));
     }
   }
@@ -165,21 +174,32 @@ export class CloudHarness {
 
   async submit(body: Record<string, unknown>): Promise<string> {
     const answer = await this.post('/api/jobs', body);
-    if (answer.status !== 202) throw new Error(`submit answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+    if (answer.status !== 202)
+      throw new Error(`submit answered ${answer.status}: ${JSON.stringify(answer.body)}`);
     return answer.body.id as string;
   }
 
-  async outputBytes(jobId: string, filename: string): Promise<{ status: number; type: string | null; data: Buffer }> {
+  async outputBytes(
+    jobId: string,
+    filename: string,
+  ): Promise<{ status: number; type: string | null; data: Buffer }> {
     const response = await fetch(`${this.url}/api/jobs/${jobId}/outputs/${encodeURIComponent(filename)}`);
-    return { status: response.status, type: response.headers.get('content-type'), data: Buffer.from(await response.arrayBuffer()) };
+    return {
+      status: response.status,
+      type: response.headers.get('content-type'),
+      data: Buffer.from(await response.arrayBuffer()),
+    };
   }
 
   /** Spawns through the API without waiting, then ticks until the pod is ready. */
   async spawnReadyPod(body: Record<string, unknown> = {}): Promise<string> {
     const answer = await this.post('/api/cloud/spawn?wait=false', body);
-    if (answer.status !== 202) throw new Error(`spawn answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+    if (answer.status !== 202)
+      throw new Error(`spawn answered ${answer.status}: ${JSON.stringify(answer.body)}`);
     const id = answer.body.pod.id as string;
-    await this.tickUntil(async () => (await this.get('/api/cloud/pods')).body.pods.some((p: any) => p.id === id && p.state === 'ready'));
+    await this.tickUntil(async () =>
+      (await this.get('/api/cloud/pods')).body.pods.some((p: any) => p.id === id && p.state === 'ready'),
+    );
     return id;
   }
 }

@@ -16,11 +16,21 @@ export class ServiceProcess {
   constructor(private readonly env: Record<string, string>) {}
 
   async start(timeoutMs = 30000): Promise<string> {
-    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(ROOT, 'src', 'main.ts')], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', TS_NODE_PROJECT: join(ROOT, 'tsconfig.json'), ...this.env, PORT: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['-r', 'ts-node/register/transpile-only', join(ROOT, 'src', 'main.ts')],
+      {
+        cwd: ROOT,
+        env: {
+          PATH: process.env.PATH ?? '',
+          NODE_ENV: 'test',
+          TS_NODE_PROJECT: join(ROOT, 'tsconfig.json'),
+          ...this.env,
+          PORT: '0',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     this.child = child;
     child.stdout.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
@@ -28,7 +38,8 @@ export class ServiceProcess {
     while (Date.now() < deadline) {
       const match = /Listening on (http:\/\/[\d.]+:\d+)/.exec(this.output);
       if (match) return (this.url = match[1]);
-      if (child.exitCode !== null) throw new Error(`service exited early (${child.exitCode}):\n${this.output}`);
+      if (child.exitCode !== null)
+        throw new Error(`service exited early (${child.exitCode}):\n${this.output}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     throw new Error(`service did not start in time:\n${this.output}`);

@@ -11,7 +11,9 @@ import { Client } from 'pg';
 export class TestDatabase {
   readonly dataDir = mkdtempSync(join(tmpdir(), 'cloud-workers-test-'));
   readonly databaseUrl = process.env.DATABASE_URL || undefined;
-  readonly schema = this.databaseUrl ? `t_${process.pid}_${Math.random().toString(36).slice(2, 10)}` : undefined;
+  readonly schema = this.databaseUrl
+    ? `t_${process.pid}_${Math.random().toString(36).slice(2, 10)}`
+    : undefined;
 
   env(): Record<string, string> {
     const env: Record<string, string> = { DATA_DIR: this.dataDir };

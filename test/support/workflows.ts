@@ -11,7 +11,10 @@ export function videoWorkflow(prefix = 'clip'): Record<string, unknown> {
   return {
     '1': { class_type: 'EmptyImage', inputs: { width: 16, height: 16, batch_size: 4, color: 0x00ff00 } },
     '2': { class_type: 'CreateVideo', inputs: { images: ['1', 0], fps: 24 } },
-    '3': { class_type: 'SaveVideo', inputs: { video: ['2', 0], filename_prefix: prefix, format: 'auto', codec: 'auto' } },
+    '3': {
+      class_type: 'SaveVideo',
+      inputs: { video: ['2', 0], filename_prefix: prefix, format: 'auto', codec: 'auto' },
+    },
   };
 }
 

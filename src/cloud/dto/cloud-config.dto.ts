@@ -2,19 +2,34 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsInt, IsOptional, IsString, Max, Min, MinLength } from 'class-validator';
 
 export class CloudConfigDto {
-  @ApiProperty({ example: 5, description: 'Most pods alive at once (autoscaled and manual alike). CLOUD_MAX_PODS' })
+  @ApiProperty({
+    example: 5,
+    description: 'Most pods alive at once (autoscaled and manual alike). CLOUD_MAX_PODS',
+  })
   maxPods!: number;
 
-  @ApiProperty({ example: 300000, description: 'A ready pod with no job for this many ms is terminated. CLOUD_IDLE_TIMEOUT' })
+  @ApiProperty({
+    example: 300000,
+    description: 'A ready pod with no job for this many ms is terminated. CLOUD_IDLE_TIMEOUT',
+  })
   idleTimeout!: number;
 
-  @ApiProperty({ example: 5, description: 'Jobs waiting for cloud capacity per pod before scaling up. CLOUD_AUTOSCALE_THRESHOLD' })
+  @ApiProperty({
+    example: 5,
+    description: 'Jobs waiting for cloud capacity per pod before scaling up. CLOUD_AUTOSCALE_THRESHOLD',
+  })
   autoScaleThreshold!: number;
 
-  @ApiProperty({ example: true, description: 'Send one-off jobs to serverless before waiting for pods. CLOUD_PREFER_SERVERLESS' })
+  @ApiProperty({
+    example: true,
+    description: 'Send one-off jobs to serverless before waiting for pods. CLOUD_PREFER_SERVERLESS',
+  })
   preferServerless!: boolean;
 
-  @ApiProperty({ example: 'NVIDIA GeForce RTX 3090', description: 'Exact RunPod GPU type id for new pods. RUNPOD_GPU_TYPE' })
+  @ApiProperty({
+    example: 'NVIDIA GeForce RTX 3090',
+    description: 'Exact RunPod GPU type id for new pods. RUNPOD_GPU_TYPE',
+  })
   gpuType!: string;
 }
 
@@ -44,7 +59,10 @@ export class UpdateCloudConfigDto {
   @IsBoolean()
   preferServerless?: boolean;
 
-  @ApiPropertyOptional({ example: 'NVIDIA RTX 4090', description: 'Exact id or display name ("RTX 4090", "NVIDIA RTX 4090")' })
+  @ApiPropertyOptional({
+    example: 'NVIDIA RTX 4090',
+    description: 'Exact id or display name ("RTX 4090", "NVIDIA RTX 4090")',
+  })
   @IsOptional()
   @IsString()
   @MinLength(2)

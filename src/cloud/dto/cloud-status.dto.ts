@@ -3,10 +3,16 @@ import { CloudConfigDto } from './cloud-config.dto';
 import { PodSummaryDto } from './pod.dto';
 
 export class CloudStatusDto {
-  @ApiProperty({ example: true, description: 'false without RUNPOD_API_KEY: cloud is off, local work goes on' })
+  @ApiProperty({
+    example: true,
+    description: 'false without RUNPOD_API_KEY: cloud is off, local work goes on',
+  })
   available!: boolean;
 
-  @ApiProperty({ example: true, description: 'Pods can be spawned (RUNPOD_API_KEY and RUNPOD_DOCKER_IMAGE set)' })
+  @ApiProperty({
+    example: true,
+    description: 'Pods can be spawned (RUNPOD_API_KEY and RUNPOD_DOCKER_IMAGE set)',
+  })
   podsEnabled!: boolean;
 
   @ApiProperty({ example: true, description: 'A serverless endpoint is configured' })

@@ -4,13 +4,20 @@ import { POD_STATES, PodState } from '../../persistence/entities/pod.entity';
 
 /** One pod as the seed reports it, plus what an operator needs to find it at RunPod. */
 export class PodSummaryDto {
-  @ApiProperty({ example: 'x9k2mq81vd0a3c', description: 'RunPod pod id (our name until RunPod assigned one)' })
+  @ApiProperty({
+    example: 'x9k2mq81vd0a3c',
+    description: 'RunPod pod id (our name until RunPod assigned one)',
+  })
   id!: string;
 
   @ApiProperty({ example: 'comfyui-worker-3fa9c01b2e' })
   name!: string;
 
-  @ApiProperty({ example: 'ready', description: 'Seed status: requested, starting, ready, terminating, terminated, failed (busy pods are "ready" with busy=true)' })
+  @ApiProperty({
+    example: 'ready',
+    description:
+      'Seed status: requested, starting, ready, terminating, terminated, failed (busy pods are "ready" with busy=true)',
+  })
   status!: string;
 
   @ApiProperty({ enum: POD_STATES, example: 'busy', description: 'Lifecycle state, busy included' })
@@ -55,7 +62,8 @@ export class PodListDto {
 export class SpawnPodDto {
   @ApiPropertyOptional({
     example: 'NVIDIA RTX 4090',
-    description: 'GPU type: exact RunPod id or display name. Default: the configured gpuType; CLOUD_GPU_FALLBACKS follow.',
+    description:
+      'GPU type: exact RunPod id or display name. Default: the configured gpuType; CLOUD_GPU_FALLBACKS follow.',
   })
   @IsOptional()
   @IsString()
@@ -114,7 +122,10 @@ export class ShutdownFailureDto {
 }
 
 export class ShutdownResultDto {
-  @ApiProperty({ example: true, description: 'false when some pod could not be terminated yet (it is retried every tick)' })
+  @ApiProperty({
+    example: true,
+    description: 'false when some pod could not be terminated yet (it is retried every tick)',
+  })
   success!: boolean;
 
   @ApiProperty({ example: ['x9k2mq81vd0a3c'], type: [String] })

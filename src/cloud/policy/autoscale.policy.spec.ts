@@ -5,7 +5,10 @@ const settings = { maxPods: 5, autoScaleThreshold: 5 };
 
 describe('decideScale', () => {
   it('spawns ceil(waiting / threshold) pods when the queue exceeds the threshold (seed: 8 waiting -> 2 pods)', () => {
-    expect(decideScale({ ...idleFleet, waitingForCloud: 8 }, settings)).toMatchObject({ spawn: 2, reason: 'queue-length' });
+    expect(decideScale({ ...idleFleet, waitingForCloud: 8 }, settings)).toMatchObject({
+      spawn: 2,
+      reason: 'queue-length',
+    });
     expect(decideScale({ ...idleFleet, waitingForCloud: 11 }, settings).spawn).toBe(3);
   });
 
@@ -38,12 +41,21 @@ describe('decideScale', () => {
   });
 
   it('does not spawn for a pod-only job when a pod is already starting or ready', () => {
-    expect(decideScale({ ...idleFleet, waitingForCloud: 1, waitingForPodOnly: 1, starting: 1 }, settings).spawn).toBe(0);
-    expect(decideScale({ ...idleFleet, waitingForCloud: 1, waitingForPodOnly: 1, ready: 1 }, settings).spawn).toBe(0);
+    expect(
+      decideScale({ ...idleFleet, waitingForCloud: 1, waitingForPodOnly: 1, starting: 1 }, settings).spawn,
+    ).toBe(0);
+    expect(
+      decideScale({ ...idleFleet, waitingForCloud: 1, waitingForPodOnly: 1, ready: 1 }, settings).spawn,
+    ).toBe(0);
   });
 
   it('respects maxPods for pod-only jobs too', () => {
-    expect(decideScale({ ...idleFleet, waitingForCloud: 1, waitingForPodOnly: 1, busy: 5 }, settings).spawn).toBe(0);
-    expect(decideScale({ ...idleFleet, waitingForCloud: 1, waitingForPodOnly: 1 }, { ...settings, maxPods: 0 }).spawn).toBe(0);
+    expect(
+      decideScale({ ...idleFleet, waitingForCloud: 1, waitingForPodOnly: 1, busy: 5 }, settings).spawn,
+    ).toBe(0);
+    expect(
+      decideScale({ ...idleFleet, waitingForCloud: 1, waitingForPodOnly: 1 }, { ...settings, maxPods: 0 })
+        .spawn,
+    ).toBe(0);
   });
 });

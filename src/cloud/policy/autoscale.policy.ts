@@ -45,7 +45,12 @@ export function decideScale(snapshot: ScaleSnapshot, settings: ScaleSettings): S
   }
 
   if (snapshot.waitingForPodOnly > 0 && snapshot.starting + snapshot.ready === 0) {
-    return { spawn: Math.min(1, room), reason: room > 0 ? 'pod-only-job' : 'none', wanted: 1, cappedByMaxPods: room === 0 };
+    return {
+      spawn: Math.min(1, room),
+      reason: room > 0 ? 'pod-only-job' : 'none',
+      wanted: 1,
+      cappedByMaxPods: room === 0,
+    };
   }
 
   return NONE;

@@ -12,6 +12,9 @@ export interface BootingPod {
  */
 export function podsPastBootDeadline(pods: BootingPod[], now: number, bootTimeoutMs: number): string[] {
   return pods
-    .filter((pod) => (pod.state === 'starting' || pod.state === 'requested') && now - pod.requestedAt >= bootTimeoutMs)
+    .filter(
+      (pod) =>
+        (pod.state === 'starting' || pod.state === 'requested') && now - pod.requestedAt >= bootTimeoutMs,
+    )
     .map((pod) => pod.name);
 }

@@ -33,7 +33,11 @@ export function podCostByDay(
   touchedFrom: number = billingStart,
 ): DayAmount[] {
   const amounts: DayAmount[] = [];
-  for (let dayStart = startOfUtcDay(Math.max(billingStart, touchedFrom)); dayStart < billedUntil; dayStart += DAY) {
+  for (
+    let dayStart = startOfUtcDay(Math.max(billingStart, touchedFrom));
+    dayStart < billedUntil;
+    dayStart += DAY
+  ) {
     const from = Math.max(billingStart, dayStart);
     const to = Math.min(billedUntil, dayStart + DAY);
     amounts.push({ day: utcDay(dayStart), amountUsd: podCost(costPerHour, from, to) });

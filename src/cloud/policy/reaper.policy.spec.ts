@@ -36,9 +36,18 @@ describe('decideReaping', () => {
   });
 
   it('clears the mark of a pod that got work between the mark and the re-check', () => {
-    const marked: ReapCandidate = { name: 'c', state: 'busy', lastBusyAt: clock.now(), idleMarkedAt: clock.now() };
+    const marked: ReapCandidate = {
+      name: 'c',
+      state: 'busy',
+      lastBusyAt: clock.now(),
+      idleMarkedAt: clock.now(),
+    };
     clock.advance(10 * SECOND);
-    expect(decideReaping([marked], clock.now(), IDLE_TIMEOUT)).toEqual({ mark: [], unmark: ['c'], terminate: [] });
+    expect(decideReaping([marked], clock.now(), IDLE_TIMEOUT)).toEqual({
+      mark: [],
+      unmark: ['c'],
+      terminate: [],
+    });
   });
 
   it('clears the mark of a pod whose idle clock restarted after a job', () => {
@@ -58,6 +67,10 @@ describe('decideReaping', () => {
   it('ignores pods that are not ready yet', () => {
     const booting: ReapCandidate = { name: 'f', state: 'starting', lastBusyAt: null, idleMarkedAt: null };
     clock.advance(10 * IDLE_TIMEOUT);
-    expect(decideReaping([booting], clock.now(), IDLE_TIMEOUT)).toEqual({ mark: [], unmark: [], terminate: [] });
+    expect(decideReaping([booting], clock.now(), IDLE_TIMEOUT)).toEqual({
+      mark: [],
+      unmark: [],
+      terminate: [],
+    });
   });
 });

@@ -50,7 +50,12 @@ export class JobDto {
   @ApiProperty({ enum: REQUESTED_BACKENDS, example: 'auto', description: 'What the caller asked for' })
   requestedBackend!: string;
 
-  @ApiPropertyOptional({ enum: JOB_BACKENDS, example: 'local', nullable: true, description: 'Where it runs or ran' })
+  @ApiPropertyOptional({
+    enum: JOB_BACKENDS,
+    example: 'local',
+    nullable: true,
+    description: 'Where it runs or ran',
+  })
   backend!: string | null;
 
   @ApiPropertyOptional({ example: 'local-3fa9c01b2e', nullable: true })
@@ -80,7 +85,10 @@ export class JobDto {
   @ApiPropertyOptional({ example: 18000, nullable: true })
   durationMs!: number | null;
 
-  @ApiProperty({ example: 0.0061, description: 'USD (serverless billed seconds; local and pod jobs show 0: pods are billed per pod)' })
+  @ApiProperty({
+    example: 0.0061,
+    description: 'USD (serverless billed seconds; local and pod jobs show 0: pods are billed per pod)',
+  })
   costUsd!: number;
 
   @ApiProperty({ type: [JobOutputDto] })

@@ -11,7 +11,11 @@ export class LocalWorkerDto {
   @ApiProperty({ example: 'http://192.168.1.20:8188' })
   url!: string;
 
-  @ApiProperty({ enum: ['env', 'api'], example: 'api', description: 'env = LOCAL_COMFYUI_URLS; api = registered here' })
+  @ApiProperty({
+    enum: ['env', 'api'],
+    example: 'api',
+    description: 'env = LOCAL_COMFYUI_URLS; api = registered here',
+  })
   source!: string;
 
   @ApiProperty({ example: true, description: 'Answered GET /system_stats on the last health check' })
@@ -47,7 +51,12 @@ export class RegisterLocalWorkerDto {
   @MaxLength(128)
   name?: string;
 
-  @ApiPropertyOptional({ example: 1, minimum: 1, maximum: 64, description: 'Jobs at once (default LOCAL_WORKER_CONCURRENCY)' })
+  @ApiPropertyOptional({
+    example: 1,
+    minimum: 1,
+    maximum: 64,
+    description: 'Jobs at once (default LOCAL_WORKER_CONCURRENCY)',
+  })
   @IsOptional()
   @IsInt()
   @Min(1)

@@ -5,7 +5,15 @@ import { epochMs, float } from './column-transformers';
  * Lifecycle: requested -> starting -> ready <-> busy -> terminating -> terminated, or failed.
  * A row is written in `requested` (with its unique name) before RunPod's create is called.
  */
-export const POD_STATES = ['requested', 'starting', 'ready', 'busy', 'terminating', 'terminated', 'failed'] as const;
+export const POD_STATES = [
+  'requested',
+  'starting',
+  'ready',
+  'busy',
+  'terminating',
+  'terminated',
+  'failed',
+] as const;
 export type PodState = (typeof POD_STATES)[number];
 
 /** States in which a pod may be billing and counts against CLOUD_MAX_PODS. */

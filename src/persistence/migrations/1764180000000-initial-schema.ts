@@ -46,7 +46,10 @@ export class InitialSchema1764180000000 implements MigrationInterface {
         ],
       }),
     );
-    await queryRunner.createIndex('cost_ledger', new TableIndex({ name: 'idx_cost_ledger_day', columnNames: ['day'] }));
+    await queryRunner.createIndex(
+      'cost_ledger',
+      new TableIndex({ name: 'idx_cost_ledger_day', columnNames: ['day'] }),
+    );
 
     await queryRunner.createTable(
       new Table({

@@ -37,10 +37,18 @@ export class JobStatsDto {
   @ApiProperty({ example: 120 })
   total!: number;
 
-  @ApiProperty({ example: { queued: 4, running: 3, completed: 110, failed: 2, cancelled: 1 }, type: 'object', additionalProperties: { type: 'number' } })
+  @ApiProperty({
+    example: { queued: 4, running: 3, completed: 110, failed: 2, cancelled: 1 },
+    type: 'object',
+    additionalProperties: { type: 'number' },
+  })
   byStatus!: Record<string, number>;
 
-  @ApiProperty({ example: { local: 80, serverless: 12, pod: 18 }, type: 'object', additionalProperties: { type: 'number' } })
+  @ApiProperty({
+    example: { local: 80, serverless: 12, pod: 18 },
+    type: 'object',
+    additionalProperties: { type: 'number' },
+  })
   completedByBackend!: Record<string, number>;
 }
 

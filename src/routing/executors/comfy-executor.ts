@@ -30,7 +30,12 @@ export class ComfyExecutor {
     const { job } = ctx;
     let promptId: string | null = ctx.reattach ? job.remoteId : null;
     const onProgress = (progress: { value: number; max: number; nodeId?: string | null }) =>
-      ctx.onProgress({ value: progress.value, max: progress.max, percent: percentOf(progress.value, progress.max), nodeId: progress.nodeId ?? null });
+      ctx.onProgress({
+        value: progress.value,
+        max: progress.max,
+        percent: percentOf(progress.value, progress.max),
+        nodeId: progress.nodeId ?? null,
+      });
     try {
       let result: ComfyPromptResult;
       const wait = { onProgress, signal: ctx.signal, timeoutMs: this.config.jobs.executionTimeoutMs };
@@ -39,7 +44,10 @@ export class ComfyExecutor {
       } else {
         const inputs = JSON.parse(job.inputImages) as JobInputImage[];
         const images = await Promise.all(
-          inputs.map(async (input) => ({ name: input.name, data: await this.store.readInput(job.id, input.name) })),
+          inputs.map(async (input) => ({
+            name: input.name,
+            data: await this.store.readInput(job.id, input.name),
+          })),
         );
         result = await client.run(JSON.parse(job.workflow), {
           ...wait,
@@ -57,7 +65,9 @@ export class ComfyExecutor {
       const outputs = [];
       for (const file of result.outputs.filter((output) => !output.temp)) {
         const download = await client.download(file, ctx.signal);
-        outputs.push(await this.store.saveOutput(job.id, file.filename, download.data, download.contentType, taken));
+        outputs.push(
+          await this.store.saveOutput(job.id, file.filename, download.data, download.contentType, taken),
+        );
       }
       return { outputs, costUsd: 0 };
     } catch (error) {
@@ -84,7 +94,12 @@ function toExecutionError(error: unknown, signal: AbortSignal): ExecutionError {
     return new ExecutionError(
       `Node ${error.nodeId} (${error.nodeType}) failed: ${error.exceptionMessage}`,
       'workflow',
-      { node_id: error.nodeId, node_type: error.nodeType, exception_message: error.exceptionMessage, exception_type: error.exceptionType },
+      {
+        node_id: error.nodeId,
+        node_type: error.nodeType,
+        exception_message: error.exceptionMessage,
+        exception_type: error.exceptionType,
+      },
     );
   }
   if (signal.aborted || error instanceof ComfyInterruptedError) {

@@ -1,4 +1,9 @@
-import type { JobEntity, JobErrorKind, JobOutputRecord, JobProgress } from '../../persistence/entities/job.entity';
+import type {
+  JobEntity,
+  JobErrorKind,
+  JobOutputRecord,
+  JobProgress,
+} from '../../persistence/entities/job.entity';
 
 /** What an executor gets for one attempt of one job. */
 export interface ExecutionContext {

@@ -7,7 +7,11 @@ import { APP_CONFIG } from '../../config/config.module';
 import type { JobInputImage, JobOutputRecord } from '../../persistence/entities/job.entity';
 import { OutputStore } from '../../jobs/output-store';
 import { SERVERLESS_CLIENT } from '../../runpod/runpod.module';
-import { isTerminalServerlessState, type RunPodServerlessClient, type ServerlessJobStatus } from '../../runpod/serverless-client';
+import {
+  isTerminalServerlessState,
+  type RunPodServerlessClient,
+  type ServerlessJobStatus,
+} from '../../runpod/serverless-client';
 import { ExecutionError, type ExecutionContext, type ExecutionResult } from './execution';
 import { isServerlessWorkflowError, readableServerlessError } from './serverless-errors';
 
@@ -65,39 +69,64 @@ export class ServerlessExecutor {
     }
   }
 
-  private async pollUntilDone(client: RunPodServerlessClient, remoteId: string, ctx: ExecutionContext): Promise<ServerlessJobStatus> {
+  private async pollUntilDone(
+    client: RunPodServerlessClient,
+    remoteId: string,
+    ctx: ExecutionContext,
+  ): Promise<ServerlessJobStatus> {
     let delay = this.config.jobs.serverlessPollMs;
     let cancelSent = false;
     for (;;) {
       if (ctx.signal.aborted && ctx.signal.reason === 'cancel' && !cancelSent) {
         cancelSent = true;
-        await client.cancel(remoteId).catch((error: Error) => this.logger.warn(`Cancel of ${remoteId} failed: ${error.message}`));
+        await client
+          .cancel(remoteId)
+          .catch((error: Error) => this.logger.warn(`Cancel of ${remoteId} failed: ${error.message}`));
       }
       const status = await client.status(remoteId);
       if (isTerminalServerlessState(status.status)) return status;
-      ctx.onProgress({ value: status.status === 'IN_PROGRESS' ? 1 : 0, max: 2, percent: status.status === 'IN_PROGRESS' ? 50 : 0, nodeId: null });
-      if (ctx.signal.aborted && ctx.signal.reason !== 'cancel') throw new ExecutionError('Service shutting down', 'infrastructure');
+      ctx.onProgress({
+        value: status.status === 'IN_PROGRESS' ? 1 : 0,
+        max: 2,
+        percent: status.status === 'IN_PROGRESS' ? 50 : 0,
+        nodeId: null,
+      });
+      if (ctx.signal.aborted && ctx.signal.reason !== 'cancel')
+        throw new ExecutionError('Service shutting down', 'infrastructure');
       await sleep(delay, undefined, { signal: cancelSent ? undefined : ctx.signal }).catch(() => undefined);
       delay = Math.min(delay * 2, this.config.jobs.serverlessPollMaxMs);
     }
   }
 
-  /** RunPod bills from start to stop, rounded up to the second, whatever the outcome. */
+  /**
+   * RunPod bills from start to stop, rounded up to the second, whatever the outcome; a job that started
+   * bills at least one second. A job that never left the queue has no executionTime and costs nothing.
+   */
   private async bill(jobId: string, attempt: number, status: ServerlessJobStatus): Promise<number> {
-    const seconds = status.executionTime ? Math.ceil(status.executionTime / 1000) : 0;
+    const seconds =
+      status.executionTime === undefined ? 0 : Math.max(1, Math.ceil(status.executionTime / 1000));
     if (seconds === 0) return 0;
     const cost = seconds * this.config.runpod.serverlessPricePerSecond;
     await this.ledger.recordServerless(`${jobId}:${attempt}`, cost);
     return cost;
   }
 
-  private async collect(status: ServerlessJobStatus, ctx: ExecutionContext, costUsd: number): Promise<JobOutputRecord[]> {
+  private async collect(
+    status: ServerlessJobStatus,
+    ctx: ExecutionContext,
+    costUsd: number,
+  ): Promise<JobOutputRecord[]> {
     switch (status.status) {
       case 'COMPLETED':
         break;
       case 'CANCELLED':
         if (ctx.signal.aborted) throw new ExecutionError('Cancelled', 'cancelled', undefined, costUsd);
-        throw new ExecutionError('serverless job was cancelled at RunPod', 'infrastructure', undefined, costUsd);
+        throw new ExecutionError(
+          'serverless job was cancelled at RunPod',
+          'infrastructure',
+          undefined,
+          costUsd,
+        );
       case 'TIMED_OUT':
         throw new ExecutionError('serverless job timed out at RunPod', 'infrastructure', undefined, costUsd);
       case 'FAILED': {
@@ -107,12 +136,33 @@ export class ServerlessExecutor {
       }
       case 'IN_QUEUE':
       case 'IN_PROGRESS':
-        throw new ExecutionError(`serverless job ended in ${status.status}`, 'infrastructure', undefined, costUsd);
+        throw new ExecutionError(
+          `serverless job ended in ${status.status}`,
+          'infrastructure',
+          undefined,
+          costUsd,
+        );
     }
-    const output = (status.output ?? {}) as { images?: WorkerComfyImage[]; errors?: string[]; message?: string; status?: string };
-    if (output.errors?.length) this.logger.warn(`Serverless job ${status.id} reported: ${output.errors.join('; ')}`);
+    const output = (status.output ?? {}) as {
+      images?: WorkerComfyImage[];
+      errors?: string[];
+      message?: string;
+      status?: string;
+    };
+    if (output.errors?.length)
+      this.logger.warn(`Serverless job ${status.id} reported: ${output.errors.join('; ')}`);
     // worker-comfyui < 5.0 returned one image as `message` (base64 or URL).
-    const images: WorkerComfyImage[] = output.images ?? (output.message ? [{ filename: 'output.png', type: output.message.startsWith('http') ? 's3_url' : 'base64', data: output.message }] : []);
+    const images: WorkerComfyImage[] =
+      output.images ??
+      (output.message
+        ? [
+            {
+              filename: 'output.png',
+              type: output.message.startsWith('http') ? 's3_url' : 'base64',
+              data: output.message,
+            },
+          ]
+        : []);
 
     await this.store.clearOutputs(ctx.job.id);
     const taken = new Set<string>();
@@ -120,7 +170,9 @@ export class ServerlessExecutor {
     for (const [index, image] of images.entries()) {
       const filename = image.filename ?? `output_${index + 1}.png`;
       const data = await this.decode(image, ctx.signal);
-      records.push(await this.store.saveOutput(ctx.job.id, filename, data, contentTypeForFilename(filename), taken));
+      records.push(
+        await this.store.saveOutput(ctx.job.id, filename, data, contentTypeForFilename(filename), taken),
+      );
     }
     return records;
   }
@@ -129,7 +181,11 @@ export class ServerlessExecutor {
     if (!image.data) throw new ExecutionError('serverless output image has no data', 'infrastructure');
     if (image.type === 's3_url') {
       const response = await fetch(image.data, { signal });
-      if (!response.ok) throw new ExecutionError(`could not download serverless output (${response.status})`, 'infrastructure');
+      if (!response.ok)
+        throw new ExecutionError(
+          `could not download serverless output (${response.status})`,
+          'infrastructure',
+        );
       return Buffer.from(await response.arrayBuffer());
     }
     const comma = image.data.startsWith('data:') ? image.data.indexOf(',') : -1;

@@ -1,0 +1,172 @@
+import { MINUTE } from '../src/common/clock';
+import { WorkerRouter } from '../src/routing/worker-router.service';
+import type { FakeComfyUI } from './sim/comfyui/fake-comfyui';
+import { CloudHarness } from './support/cloud-harness';
+import { pngWorkflow, slowWorkflow, videoWorkflow } from './support/workflows';
+
+/** Smart routing across local, serverless and pods, against the fake RunPod and fake ComfyUIs. */
+describe('jobs across the hybrid fleet', () => {
+  let h: CloudHarness;
+
+  afterEach(async () => {
+    await h.close();
+  });
+
+  describe('one local worker and a serverless endpoint', () => {
+    beforeEach(async () => {
+      h = await CloudHarness.start({ localWorkers: 1, localComfy: { samplerStepMs: 40 }, serverless: true });
+    });
+
+    it('prefers local, and sends a job to serverless when local is busy (cost = billed seconds x price)', async () => {
+      const onLocal = await h.submit({ workflow: slowWorkflow(25) });
+      await h.until(async () => (await h.get(`/api/jobs/${onLocal}`)).body.status === 'running');
+      const burst = await h.submit({ workflow: pngWorkflow('burst') });
+
+      const serverlessJob = await h.waitForJob(burst);
+      expect(serverlessJob).toMatchObject({ status: 'completed', backend: 'serverless', attempts: 1 });
+      const [truth] = h.fake.serverlessJobs();
+      const expectedCost = truth.billedSeconds * 0.00034;
+      expect(serverlessJob.costUsd).toBeCloseTo(expectedCost, 10);
+      expect((await h.get('/api/cloud/cost')).body.costByPod.serverless).toBeCloseTo(expectedCost, 6);
+      expect(h.logger.has(new RegExp(`Processing job ${burst} with serverless\\.\\.\\.`))).toBe(true);
+      expect(
+        h.logger.has(
+          new RegExp(
+            `Job completed\\. Duration: \\d+s, Cost: \\$${expectedCost.toFixed(4).replace('.', '\\.')}`,
+          ),
+        ),
+      ).toBe(true);
+
+      const worker = h.fake.serverlessWorkers(h.fake.serverlessEndpointIds[0])[0].comfy as FakeComfyUI;
+      const served = await h.outputBytes(burst, 'burst_00001_.png');
+      expect(served.data.equals(worker.readFile('burst_00001_.png')!)).toBe(true);
+      expect((await h.waitForJob(onLocal)).backend).toBe('local');
+
+      const stats = (await h.get('/api/stats')).body;
+      expect(stats.jobs.completedByBackend).toEqual({ local: 1, serverless: 1, pod: 0 });
+      expect(stats.local).toMatchObject({ workers: 1, healthy: 1, busy: 0 });
+      expect(stats.totalCost).toBeCloseTo(expectedCost, 6);
+      expect((await h.get('/api/cloud/status')).body.totalJobsProcessed).toBe(1);
+    });
+
+    it('returns a SaveVideo .mp4 from serverless byte-identical', async () => {
+      const job = await h.waitForJob(
+        await h.submit({ workflow: videoWorkflow('sv'), backend: 'serverless' }),
+      );
+      expect(job).toMatchObject({ status: 'completed', backend: 'serverless' });
+      const worker = h.fake.serverlessWorkers(h.fake.serverlessEndpointIds[0])[0].comfy as FakeComfyUI;
+      const served = await h.outputBytes(job.id, 'sv_00001_.mp4');
+      expect(served.type).toBe('video/mp4');
+      expect(served.data.equals(worker.readFile('sv_00001_.mp4')!)).toBe(true);
+    });
+
+    it('fails a workflow error on serverless at once, everywhere', async () => {
+      h.fake.faults.failNextJobs(1, 'workflow');
+      const job = await h.waitForJob(await h.submit({ workflow: pngWorkflow(), backend: 'cloud' }));
+      expect(job).toMatchObject({
+        status: 'failed',
+        backend: 'serverless',
+        attempts: 1,
+        error: { kind: 'workflow' },
+      });
+      expect(job.error.message).toMatch(/Workflow validation failed/);
+      expect(h.fake.listAllPods()).toEqual([]);
+    });
+
+    it('falls back to an on-demand pod when serverless fails for infrastructure reasons', async () => {
+      h.fake.faults.failNextJobs(1, 'infrastructure');
+      const id = await h.submit({ workflow: videoWorkflow('fallback'), backend: 'cloud' });
+      await h.until(async () => {
+        const job = (await h.get(`/api/jobs/${id}`)).body;
+        return job.attempts === 1 && job.status === 'queued';
+      });
+      await h.until(async () =>
+        /serverless failed; waiting for an on-demand pod/.test(
+          (await h.get(`/api/jobs/${id}`)).body.waitingReason,
+        ),
+      );
+
+      await h.tick(); // the autoscaler sees a pod-only job and spawns one pod
+      expect(h.fake.runningPods()).toHaveLength(1);
+      await h.tickUntil(async () => (await h.get(`/api/jobs/${id}`)).body.status === 'completed');
+      const job = (await h.get(`/api/jobs/${id}`)).body;
+      expect(job).toMatchObject({ backend: 'pod', attempts: 2 });
+      // The failed serverless attempt was billed, as RunPod bills it.
+      expect(job.costUsd).toBeCloseTo(h.fake.totalServerlessBilledSeconds() * 0.00034, 10);
+      expect(job.costUsd).toBeGreaterThan(0);
+
+      const [pod] = h.fake.runningPods();
+      const served = await h.outputBytes(id, 'fallback_00001_.mp4');
+      expect(
+        served.data.equals((h.fake.podComfy(pod.id) as FakeComfyUI).readFile('fallback_00001_.mp4')!),
+      ).toBe(true);
+      const status = (await h.get('/api/cloud/status')).body;
+      expect(status.pods[0]).toMatchObject({ id: pod.id, jobsProcessed: 1, busy: false });
+    });
+
+    it('lets other Nest services run workflows in-process through WorkerRouter.processJobSmart', async () => {
+      const router = h.app!.get(WorkerRouter);
+      const job = await router.processJobSmart({ workflow: pngWorkflow('inproc') });
+      expect(job).toMatchObject({ status: 'completed', backend: 'local' });
+      await expect(
+        router.processJobSmart({ workflow: { '1': { class_type: 'Nope', inputs: {} } } }),
+      ).rejects.toThrow(/failed/);
+    });
+  });
+
+  describe('no local worker, pods only', () => {
+    beforeEach(async () => {
+      h = await CloudHarness.start({
+        sim: { comfy: { samplerStepMs: 30 } },
+        env: { CLOUD_PREFER_SERVERLESS: 'false', CLOUD_AUTOSCALE_THRESHOLD: '4' },
+      });
+    });
+
+    it('spawns pods for a long queue and runs jobs on several pods at once', async () => {
+      const ids: string[] = [];
+      for (let i = 0; i < 12; i++) ids.push(await h.submit({ workflow: slowWorkflow(10, i) }));
+      await h.until(async () => (await h.get(`/api/jobs/${ids[11]}`)).body.waitingReason !== null);
+      await h.tick();
+      expect(h.logger.has(/Auto-scaling: Queue length 12, spawning 3 pod\(s\)/)).toBe(true);
+
+      let maxBusy = 0;
+      await h.tickUntil(async () => {
+        const status = (await h.get('/api/cloud/status')).body;
+        maxBusy = Math.max(maxBusy, status.busyPods);
+        return (await h.get('/api/jobs?status=completed')).body.count === 12;
+      }, 20000);
+      expect(maxBusy).toBeGreaterThanOrEqual(2);
+
+      // Three pods for the queue; while all are busy, a waiting pod-only job may bring one more (never past maxPods).
+      const jobs = (await h.get('/api/jobs?limit=20')).body.jobs;
+      const podsUsed = new Set(jobs.map((job: any) => job.workerId)).size;
+      expect(podsUsed).toBeGreaterThanOrEqual(3);
+      expect(h.fake.listAllPods().length).toBeLessThanOrEqual(5);
+      const status = (await h.get('/api/cloud/status')).body;
+      expect(status.totalJobsProcessed).toBe(12);
+      expect(status.pods.reduce((sum: number, pod: any) => sum + pod.jobsProcessed, 0)).toBe(12);
+
+      // Drained: the pods idle out.
+      h.clock.advance(6 * MINUTE);
+      await h.tick(2);
+      expect(h.fake.runningPods()).toEqual([]);
+      const cost = (await h.get('/api/cloud/cost')).body;
+      expect(Math.abs(cost.totalCost - h.fake.totalPodBilledUsd()) / h.fake.totalPodBilledUsd()).toBeLessThan(
+        0.01,
+      );
+      expect(cost.avgCostPerJob).toBeCloseTo(cost.totalCost / 12, 6);
+    });
+
+    it('retries a job on another pod when its pod dies mid-job, and terminates the dead pod', async () => {
+      const first = await h.spawnReadyPod();
+      const id = await h.submit({ workflow: slowWorkflow(60) });
+      await h.until(async () => (await h.get(`/api/jobs/${id}`)).body.progress?.value > 0);
+      await h.fake.faults.killPod(first);
+      await h.until(async () => (await h.get(`/api/jobs/${id}`)).body.status === 'queued');
+      expect(h.fake.getPod(first)!.terminatedAt).not.toBeNull();
+      await h.tickUntil(async () => (await h.get(`/api/jobs/${id}`)).body.status === 'completed', 15000);
+      const job = (await h.get(`/api/jobs/${id}`)).body;
+      expect(job.attempts).toBe(2);
+    });
+  });
+});
