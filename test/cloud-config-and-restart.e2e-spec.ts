@@ -1,5 +1,6 @@
 import { MINUTE } from '../src/common/clock';
 import { CloudHarness } from './support/cloud-harness';
+import { pngWorkflow } from './support/workflows';
 
 describe('PUT /api/cloud/config', () => {
   let h: CloudHarness;
@@ -126,5 +127,12 @@ describe('without RUNPOD_API_KEY', () => {
     expect(spawn.status).toBe(503);
     expect(spawn.body.message).toMatch(/RUNPOD_API_KEY is not set/);
     expect(h.fake.requests()).toEqual([]);
+  });
+
+  it('fails a job no worker could ever run, with the reason, instead of queueing it forever', async () => {
+    const id = await h.submit({ workflow: pngWorkflow() });
+    const job = await h.waitForJob(id);
+    expect(job).toMatchObject({ status: 'failed', error: { kind: 'unroutable' } });
+    expect(job.error.message).toMatch(/no worker can run this job/);
   });
 });

@@ -36,9 +36,27 @@ export class JobsRepository {
     return (result.affected ?? 0) > 0;
   }
 
-  /** Queued jobs in dispatch order: priority (higher first), then oldest first. */
-  async findQueued(limit: number): Promise<JobEntity[]> {
+  /**
+   * Queued jobs in dispatch order: priority (higher first), then oldest first. Only the columns routing
+   * needs (no workflow or images): a dispatch pass reads many rows often, and the big ones are read once,
+   * when the job starts.
+   */
+  async findQueuedForRouting(limit: number): Promise<JobEntity[]> {
     return this.jobs.find({
+      select: {
+        id: true,
+        status: true,
+        priority: true,
+        requestedBackend: true,
+        podOnly: true,
+        failedWorkers: true,
+        waitingReason: true,
+        attempts: true,
+        startedAt: true,
+        costUsd: true,
+        cancelRequested: true,
+        createdAt: true,
+      },
       where: { status: 'queued' },
       order: { priority: 'DESC', createdAt: 'ASC' },
       take: limit,

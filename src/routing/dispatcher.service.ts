@@ -137,9 +137,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
   }
 
   private async runPass(): Promise<void> {
-    const queued = await this.jobs.findQueued(PASS_SIZE);
     const settings = this.settings.get();
-    let idlePods = queued.length > 0 ? (await this.pods.findInStates(['ready'])).length : 0;
     const freeSlots = new Map(
       this.local.available().map((worker) => [worker.id, worker.maxConcurrent - worker.running]),
     );
@@ -149,6 +147,13 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
       serverlessAvailable: this.serverless.available && this.lifecycle.isAvailable(),
       preferServerless: settings.preferServerless,
     };
+    let idlePods = base.podsPossible ? (await this.pods.findInStates(['ready'])).length : 0;
+    const freeLocal = [...freeSlots.values()].reduce((sum, free) => sum + free, 0);
+    // Nothing can start and nobody needs the demand count: a pass would only re-read the queue. When only
+    // local slots are free, a page a little larger than the free slots is enough (overrides may skip some).
+    const mustSeeWholeQueue = base.podsPossible || base.serverlessAvailable || idlePods > 0 || !base.localWorkersExist;
+    if (!mustSeeWholeQueue && freeLocal === 0) return;
+    const queued = await this.jobs.findQueuedForRouting(mustSeeWholeQueue ? PASS_SIZE : Math.min(PASS_SIZE, freeLocal + 50));
     let waitingForCloud = 0;
     let waitingForPodOnly = 0;
 
@@ -201,7 +206,8 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
   }
 
   /** Claims the job (compare-and-set queued -> running) and runs it; gives the worker back if the claim fails. */
-  private async start(job: JobEntity, placement: Placement): Promise<void> {
+  private async start(queued: JobEntity, placement: Placement): Promise<void> {
+    let job = queued;
     const now = this.clock.now();
     const patch = {
       status: 'running' as const,
@@ -213,11 +219,12 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
       remoteId: null,
       progress: null,
     };
-    if (!(await this.jobs.transition(job.id, ['queued'], patch))) {
+    const claimed = (await this.jobs.transition(job.id, ['queued'], patch)) ? await this.jobs.findById(job.id) : null;
+    if (!claimed) {
       await this.releaser.release(placement, false);
       return;
     }
-    Object.assign(job, patch);
+    job = claimed;
     const prefix = placement.backend === 'serverless' ? '☁️ ' : '';
     this.logger.log(`${prefix}Processing job ${job.id} with ${placement.backend}...`);
     const started: JobStartedEvent = {
