@@ -50,7 +50,11 @@ async function closedLoop(url: string): Promise<{ rate: number; count: number; e
   let errors = 0;
   const client = async () => {
     while (performance.now() < deadline) {
-      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY });
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: BODY,
+      });
       await response.arrayBuffer();
       if (response.status < 300) count++;
       else errors++;
@@ -62,13 +66,17 @@ async function closedLoop(url: string): Promise<{ rate: number; count: number; e
 }
 
 function percentile(sorted: number[], p: number): number {
-  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+  return sorted.length === 0
+    ? NaN
+    : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 async function waitForIdle(app: INestApplication): Promise<void> {
   const deadline = Date.now() + 120000;
   while (Date.now() < deadline) {
-    const stats = (await (await fetch(`${await app.getUrl()}/api/stats`)).json()) as { jobs: { byStatus: Record<string, number> } };
+    const stats = (await (await fetch(`${await app.getUrl()}/api/stats`)).json()) as {
+      jobs: { byStatus: Record<string, number> };
+    };
     if (stats.jobs.byStatus.queued === 0 && stats.jobs.byStatus.running === 0) return;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
@@ -76,9 +84,13 @@ async function waitForIdle(app: INestApplication): Promise<void> {
 
 /** The fake workers run in a child process, so only the service's own work shares this event loop. */
 async function startWorkers(count: number): Promise<{ urls: string[]; process: ChildProcess }> {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join('scripts', 'bench-workers.ts'), String(count)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['-r', 'ts-node/register/transpile-only', join('scripts', 'bench-workers.ts'), String(count)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   let output = '';
   for await (const chunk of child.stdout!) {
     output += String(chunk);
@@ -106,8 +118,16 @@ async function main(): Promise<void> {
 
   // Warm both paths (JIT, connection pools, SQLite statement cache).
   for (let i = 0; i < 200; i++) {
-    await fetch(`${bareUrl}/bench/bare`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY });
-    await fetch(`${serviceUrl}/api/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY });
+    await fetch(`${bareUrl}/bench/bare`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: BODY,
+    });
+    await fetch(`${serviceUrl}/api/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: BODY,
+    });
   }
   await waitForIdle(app);
 
@@ -134,7 +154,11 @@ async function main(): Promise<void> {
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     const sent = performance.now();
     pending.push(
-      fetch(`${serviceUrl}/api/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY }).then(async (response) => {
+      fetch(`${serviceUrl}/api/jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: BODY,
+      }).then(async (response) => {
         await response.arrayBuffer();
         submitLatencies.push(performance.now() - sent);
       }),
@@ -148,15 +172,32 @@ async function main(): Promise<void> {
   submitLatencies.sort((a, b) => a - b);
   const ratio = submitResult.rate / bareResult.rate;
   const result = {
-    setup: { concurrency: CONCURRENCY, durationS: DURATION_S, workers: 4, slotsPerWorker: 8, database: config.databaseUrl ? 'postgres' : 'sqlite' },
+    setup: {
+      concurrency: CONCURRENCY,
+      durationS: DURATION_S,
+      workers: 4,
+      slotsPerWorker: 8,
+      database: config.databaseUrl ? 'postgres' : 'sqlite',
+    },
     bareRoute: { requestsPerSecond: Math.round(bareResult.rate), errors: bareResult.errors },
-    submitRoute: { requestsPerSecond: Math.round(submitResult.rate), errors: submitResult.errors, ratioToBare: Number(ratio.toFixed(3)) },
+    submitRoute: {
+      requestsPerSecond: Math.round(submitResult.rate),
+      errors: submitResult.errors,
+      ratioToBare: Number(ratio.toFixed(3)),
+    },
     steadyLoad: {
       targetRate: RATE,
       achievedRate: Number(achievedRate.toFixed(1)),
       jobs: overheads.length,
-      submitLatencyMs: { p50: Number(percentile(submitLatencies, 50).toFixed(2)), p99: Number(percentile(submitLatencies, 99).toFixed(2)) },
-      dispatchOverheadMs: { p50: Number(percentile(overheads, 50).toFixed(2)), p99: Number(percentile(overheads, 99).toFixed(2)), max: Number((overheads.at(-1) ?? NaN).toFixed(2)) },
+      submitLatencyMs: {
+        p50: Number(percentile(submitLatencies, 50).toFixed(2)),
+        p99: Number(percentile(submitLatencies, 99).toFixed(2)),
+      },
+      dispatchOverheadMs: {
+        p50: Number(percentile(overheads, 50).toFixed(2)),
+        p99: Number(percentile(overheads, 99).toFixed(2)),
+        max: Number((overheads.at(-1) ?? NaN).toFixed(2)),
+      },
     },
     targets: {
       submitAtLeastHalfOfBare: ratio >= 0.5,

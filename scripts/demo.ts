@@ -4,12 +4,17 @@
  * to look. Ctrl-C terminates the demo's (simulated) pods and exits.
  */
 import 'reflect-metadata';
+import { rmSync } from 'node:fs';
 import { createApp, listen } from '../src/bootstrap';
 import { loadConfig } from '../src/config/app-config';
 import { FakeComfyUI } from '../test/sim/comfyui/fake-comfyui';
 import { FakeRunPod } from '../test/sim/runpod/fake-runpod';
 
+const DEMO_DATA_DIR = './data/demo';
+
 async function main(): Promise<void> {
+  // The simulated RunPod starts empty every time, so the demo's database starts empty too.
+  rmSync(DEMO_DATA_DIR, { recursive: true, force: true });
   const port = Number(process.env.PORT ?? 8000);
   const fake = new FakeRunPod({ bootMs: Number(process.env.SIM_BOOT_MS ?? 8000) });
   await fake.start(Number(process.env.SIM_PORT ?? 8189));
@@ -25,7 +30,7 @@ async function main(): Promise<void> {
     RUNPOD_POD_URL_TEMPLATE: fake.podUrlTemplate,
     RUNPOD_DOCKER_IMAGE: 'demo/comfyui:latest',
     LOCAL_COMFYUI_URLS: localUrl,
-    DATA_DIR: './data/demo',
+    DATA_DIR: DEMO_DATA_DIR,
     CLOUD_TICK_INTERVAL: '1000',
     CLOUD_IDLE_TIMEOUT: '120000',
     ...process.env,
@@ -34,6 +39,12 @@ async function main(): Promise<void> {
   const app = await createApp({ config: loadConfig(env) });
   const url = await listen(app, port, '127.0.0.1');
 
+  const workflow = JSON.stringify({
+    workflow: {
+      '1': { class_type: 'EmptyImage', inputs: { width: 512, height: 512, batch_size: 1, color: 16744448 } },
+      '2': { class_type: 'SaveImage', inputs: { images: ['1', 0], filename_prefix: 'demo' } },
+    },
+  });
   const lines = [
     '',
     'ComfyUI Cloud Workers demo is running against a simulated RunPod (nothing here costs money).',
@@ -42,6 +53,9 @@ async function main(): Promise<void> {
     `  Local ComfyUI:     ${localUrl}`,
     '',
     'Try:',
+    `  curl -X POST ${url}/api/jobs -H 'Content-Type: application/json' -d '${workflow}'`,
+    `  curl ${url}/api/jobs                 # then GET /api/jobs/<id> and /api/jobs/<id>/outputs/demo_00001_.png`,
+    `  curl ${url}/api/stats`,
     `  curl ${url}/api/cloud/status`,
     `  curl -X POST ${url}/api/cloud/spawn -H 'Content-Type: application/json' -d '{"gpuType": "NVIDIA RTX 4090"}'`,
     `  curl ${url}/api/cloud/pods`,

@@ -151,9 +151,12 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     const freeLocal = [...freeSlots.values()].reduce((sum, free) => sum + free, 0);
     // Nothing can start and nobody needs the demand count: a pass would only re-read the queue. When only
     // local slots are free, a page a little larger than the free slots is enough (overrides may skip some).
-    const mustSeeWholeQueue = base.podsPossible || base.serverlessAvailable || idlePods > 0 || !base.localWorkersExist;
+    const mustSeeWholeQueue =
+      base.podsPossible || base.serverlessAvailable || idlePods > 0 || !base.localWorkersExist;
     if (!mustSeeWholeQueue && freeLocal === 0) return;
-    const queued = await this.jobs.findQueuedForRouting(mustSeeWholeQueue ? PASS_SIZE : Math.min(PASS_SIZE, freeLocal + 50));
+    const queued = await this.jobs.findQueuedForRouting(
+      mustSeeWholeQueue ? PASS_SIZE : Math.min(PASS_SIZE, freeLocal + 50),
+    );
     let waitingForCloud = 0;
     let waitingForPodOnly = 0;
 
@@ -219,7 +222,9 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
       remoteId: null,
       progress: null,
     };
-    const claimed = (await this.jobs.transition(job.id, ['queued'], patch)) ? await this.jobs.findById(job.id) : null;
+    const claimed = (await this.jobs.transition(job.id, ['queued'], patch))
+      ? await this.jobs.findById(job.id)
+      : null;
     if (!claimed) {
       await this.releaser.release(placement, false);
       return;
