@@ -92,7 +92,7 @@ async function startWorkers(count: number): Promise<{ urls: string[]; process: C
     },
   );
   let output = '';
-  for await (const chunk of child.stdout!) {
+  for await (const chunk of child.stdout) {
     output += String(chunk);
     const line = output.split('\n').find((candidate) => candidate.startsWith('{'));
     if (line) return { urls: (JSON.parse(line) as { urls: string[] }).urls, process: child };
