@@ -12,7 +12,7 @@ export interface PodSpawnedEvent {
   name: string;
   gpuTypeId: string;
   costPerHour: number;
-  origin: 'manual' | 'autoscale';
+  origin: 'manual' | 'autoscale' | 'adopted';
 }
 
 export interface PodReadyEvent {

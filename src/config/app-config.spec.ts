@@ -24,7 +24,26 @@ describe('loadConfig', () => {
     expect(config.cloud.bootTimeoutMs).toBe(600000);
     expect(config.cloud.tickIntervalMs).toBe(5000);
     expect(config.cloud.terminateOnShutdown).toBe(true);
+    expect(config.cloud.sweepIntervalMs).toBe(60000);
+    expect(config.cloud.orphanPolicy).toBe('terminate');
+    expect(config.cloud.maxPodLifetimeMs).toBeUndefined();
     expect(config.dataDir).toBe('./data');
+  });
+
+  it('reads the sweeper and pod lifetime settings, and rejects an unknown orphan policy', () => {
+    const config = loadConfig({
+      CLOUD_SWEEP_INTERVAL: '30000',
+      CLOUD_ORPHAN_POLICY: 'adopt',
+      CLOUD_MAX_POD_LIFETIME: '7200000',
+    });
+    expect(config.cloud).toMatchObject({
+      sweepIntervalMs: 30000,
+      orphanPolicy: 'adopt',
+      maxPodLifetimeMs: 7200000,
+    });
+    expect(() => loadConfig({ CLOUD_ORPHAN_POLICY: 'ignore' })).toThrow(
+      'Invalid configuration: CLOUD_ORPHAN_POLICY must be one of terminate, adopt, got "ignore"',
+    );
   });
 
   it("accepts the seed's GPU display name as an alias of the exact RunPod id", () => {

@@ -7,6 +7,7 @@ import {
   readInt,
   readList,
   readNumber,
+  readOptionalInt,
   readOptionalString,
   readString,
   readUrl,
@@ -43,16 +44,28 @@ export interface CloudDefaults {
   preferServerless: boolean;
   /** Exact RunPod GPU type id. */
   gpuTypeId: string;
+  /** Hard daily (UTC) cloud spend limit in USD; 0 = no limit. */
+  dailyBudgetUsd: number;
 }
+
+export type OrphanPolicy = 'terminate' | 'adopt';
 
 export interface CloudConfig {
   defaults: CloudDefaults;
   /** Exact RunPod GPU type ids tried in order after the first has no capacity. */
   gpuFallbacks: string[];
   podNamePrefix: string;
+  /** How long a job is assumed to keep a pod or serverless worker busy, when projecting spend against the budget. */
+  budgetJobEstimateMs: number;
   bootTimeoutMs: number;
   tickIntervalMs: number;
   terminateOnShutdown: boolean;
+  /** Period of the sweeper that diffs RunPod's pods (by name prefix) with our rows. */
+  sweepIntervalMs: number;
+  /** What the sweeper does with a prefixed pod at RunPod that has no row of ours. */
+  orphanPolicy: OrphanPolicy;
+  /** A pod older than this (from its creation at RunPod) is drained and terminated; undefined: no limit. */
+  maxPodLifetimeMs: number | undefined;
 }
 
 export interface LocalConfig {
@@ -184,12 +197,17 @@ export function loadConfig(env: Env): AppConfig {
         autoScaleThreshold: readInt(env, 'CLOUD_AUTOSCALE_THRESHOLD', 5, 1),
         preferServerless: readBoolean(env, 'CLOUD_PREFER_SERVERLESS', true),
         gpuTypeId: readGpuType(env, 'RUNPOD_GPU_TYPE', DEFAULT_GPU_TYPE),
+        dailyBudgetUsd: readNumber(env, 'CLOUD_DAILY_BUDGET_USD', 10, 0),
       },
+      budgetJobEstimateMs: readInt(env, 'CLOUD_BUDGET_JOB_ESTIMATE', 300000, 0),
       gpuFallbacks: readGpuList(env, 'CLOUD_GPU_FALLBACKS'),
       podNamePrefix,
       bootTimeoutMs: readInt(env, 'CLOUD_BOOT_TIMEOUT', 600000, 1000),
       tickIntervalMs: readInt(env, 'CLOUD_TICK_INTERVAL', 5000, 10),
       terminateOnShutdown: readBoolean(env, 'CLOUD_TERMINATE_ON_SHUTDOWN', true),
+      sweepIntervalMs: readInt(env, 'CLOUD_SWEEP_INTERVAL', 60000, 10),
+      orphanPolicy: readEnum(env, 'CLOUD_ORPHAN_POLICY', ['terminate', 'adopt'] as const, 'terminate'),
+      maxPodLifetimeMs: readOptionalInt(env, 'CLOUD_MAX_POD_LIFETIME', 1000),
     },
     local: {
       urls: localUrls,

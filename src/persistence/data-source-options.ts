@@ -7,11 +7,12 @@ import { PodEntity } from './entities/pod.entity';
 import { SettingEntity } from './entities/setting.entity';
 import { InitialSchema1764180000000 } from './migrations/1764180000000-initial-schema';
 import { JobsAndLocalWorkers1764190000000 } from './migrations/1764190000000-jobs-and-local-workers';
+import { PodDrain1764200000000 } from './migrations/1764200000000-pod-drain';
 import { JobEntity } from './entities/job.entity';
 import { LocalWorkerEntity } from './entities/local-worker.entity';
 
 export const ENTITIES = [PodEntity, LedgerEntryEntity, SettingEntity, JobEntity, LocalWorkerEntity];
-export const MIGRATIONS = [InitialSchema1764180000000, JobsAndLocalWorkers1764190000000];
+export const MIGRATIONS = [InitialSchema1764180000000, JobsAndLocalWorkers1764190000000, PodDrain1764200000000];
 
 export function sqliteFile(config: AppConfig): string {
   return join(resolve(config.dataDir), 'cloud-workers.sqlite');

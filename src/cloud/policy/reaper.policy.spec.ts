@@ -1,5 +1,5 @@
-import { FakeClock, MINUTE, SECOND } from '../../common/clock';
-import { decideReaping, type ReapCandidate } from './reaper.policy';
+import { FakeClock, HOUR, MINUTE, SECOND } from '../../common/clock';
+import { type AgingPod, decideLifetime, decideReaping, type ReapCandidate } from './reaper.policy';
 
 const IDLE_TIMEOUT = 5 * MINUTE;
 
@@ -72,5 +72,52 @@ describe('decideReaping', () => {
       unmark: [],
       terminate: [],
     });
+  });
+});
+
+describe('decideLifetime', () => {
+  const LIFETIME = 2 * HOUR;
+  let clock: FakeClock;
+  beforeEach(() => (clock = new FakeClock()));
+
+  const aging = (
+    name: string,
+    state: AgingPod['state'],
+    drainRequestedAt: number | null = null,
+  ): AgingPod => ({
+    name,
+    state,
+    createdAt: clock.now(),
+    drainRequestedAt,
+  });
+
+  it('does nothing without CLOUD_MAX_POD_LIFETIME', () => {
+    const pods = [aging('a', 'ready')];
+    clock.advance(100 * HOUR);
+    expect(decideLifetime(pods, clock.now(), undefined)).toEqual({ terminate: [], drain: [] });
+  });
+
+  it('terminates a ready pod older than the lifetime, and not one a second younger', () => {
+    const pods = [aging('a', 'ready')];
+    clock.advance(LIFETIME - SECOND);
+    expect(decideLifetime(pods, clock.now(), LIFETIME)).toEqual({ terminate: [], drain: [] });
+    clock.advance(SECOND);
+    expect(decideLifetime(pods, clock.now(), LIFETIME)).toEqual({ terminate: ['a'], drain: [] });
+  });
+
+  it('drains a busy pod past the lifetime once, and terminates it when it is ready again', () => {
+    const pod = aging('a', 'busy');
+    clock.advance(LIFETIME);
+    expect(decideLifetime([pod], clock.now(), LIFETIME)).toEqual({ terminate: [], drain: ['a'] });
+    pod.drainRequestedAt = clock.now();
+    expect(decideLifetime([pod], clock.now(), LIFETIME)).toEqual({ terminate: [], drain: [] });
+    pod.state = 'ready';
+    expect(decideLifetime([pod], clock.now(), LIFETIME)).toEqual({ terminate: ['a'], drain: [] });
+  });
+
+  it('leaves booting pods to the boot deadline', () => {
+    const pods = [aging('a', 'starting'), { ...aging('b', 'requested'), createdAt: null }];
+    clock.advance(10 * LIFETIME);
+    expect(decideLifetime(pods, clock.now(), LIFETIME)).toEqual({ terminate: [], drain: [] });
   });
 });

@@ -35,3 +35,38 @@ export function decideReaping(pods: ReapCandidate[], now: number, idleTimeoutMs:
   }
   return decision;
 }
+
+export interface AgingPod {
+  name: string;
+  state: PodState;
+  /** When RunPod created the pod; null while it is not created yet. */
+  createdAt: number | null;
+  drainRequestedAt: number | null;
+}
+
+export interface LifetimeDecision {
+  /** Past the lifetime and not busy: terminate now (after a compare-and-set from ready). */
+  terminate: string[];
+  /** Past the lifetime but busy: stop giving it work; it is terminated once its job ends. */
+  drain: string[];
+}
+
+/**
+ * CLOUD_MAX_POD_LIFETIME: a pod older than `maxLifetimeMs` (from its creation at RunPod) is drained and
+ * terminated. A ready pod goes at once; a busy one is marked draining and goes when it is ready again.
+ * Booting pods are left to the boot deadline. `maxLifetimeMs` undefined: no limit.
+ */
+export function decideLifetime(
+  pods: AgingPod[],
+  now: number,
+  maxLifetimeMs: number | undefined,
+): LifetimeDecision {
+  const decision: LifetimeDecision = { terminate: [], drain: [] };
+  if (maxLifetimeMs === undefined) return decision;
+  for (const pod of pods) {
+    if (pod.createdAt === null || now - pod.createdAt < maxLifetimeMs) continue;
+    if (pod.state === 'ready') decision.terminate.push(pod.name);
+    else if (pod.state === 'busy' && pod.drainRequestedAt === null) decision.drain.push(pod.name);
+  }
+  return decision;
+}

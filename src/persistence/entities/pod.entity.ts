@@ -19,7 +19,8 @@ export type PodState = (typeof POD_STATES)[number];
 /** States in which a pod may be billing and counts against CLOUD_MAX_PODS. */
 export const LIVE_POD_STATES: readonly PodState[] = ['requested', 'starting', 'ready', 'busy', 'terminating'];
 
-export type PodOrigin = 'manual' | 'autoscale';
+/** `adopted`: found at RunPod by the sweeper with our name prefix but no row, and taken over (CLOUD_ORPHAN_POLICY=adopt). */
+export type PodOrigin = 'manual' | 'autoscale' | 'adopted';
 
 @Entity({ name: 'pods' })
 export class PodEntity {
@@ -66,6 +67,13 @@ export class PodEntity {
   /** First step of two-step reaping: set when found idle, cleared when the pod gets work. */
   @Column({ name: 'idle_marked_at', type: 'bigint', nullable: true, transformer: epochMs })
   idleMarkedAt!: number | null;
+
+  /**
+   * Set when the pod must take no new work and end once idle (CLOUD_MAX_POD_LIFETIME). The router skips it;
+   * the control loop terminates it as soon as it is ready (not busy).
+   */
+  @Column({ name: 'drain_requested_at', type: 'bigint', nullable: true, transformer: epochMs })
+  drainRequestedAt!: number | null;
 
   @Column({ name: 'terminated_at', type: 'bigint', nullable: true, transformer: epochMs })
   terminatedAt!: number | null;
