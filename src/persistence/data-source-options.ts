@@ -12,7 +12,11 @@ import { JobEntity } from './entities/job.entity';
 import { LocalWorkerEntity } from './entities/local-worker.entity';
 
 export const ENTITIES = [PodEntity, LedgerEntryEntity, SettingEntity, JobEntity, LocalWorkerEntity];
-export const MIGRATIONS = [InitialSchema1764180000000, JobsAndLocalWorkers1764190000000, PodDrain1764200000000];
+export const MIGRATIONS = [
+  InitialSchema1764180000000,
+  JobsAndLocalWorkers1764190000000,
+  PodDrain1764200000000,
+];
 
 export function sqliteFile(config: AppConfig): string {
   return join(resolve(config.dataDir), 'cloud-workers.sqlite');
