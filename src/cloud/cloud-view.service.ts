@@ -45,6 +45,11 @@ export class CloudViewService {
       totalCost: roundUsd(totalCost),
       pods: live.map((pod) => this.summarize(pod)),
       config: this.configView(this.settings.get()),
+      gpuBackoff: this.lifecycle.gpuBackoff().map((entry) => ({
+        gpuType: entry.gpuType,
+        until: new Date(entry.until).toISOString(),
+        failures: entry.failures,
+      })),
     };
   }
 

@@ -22,6 +22,7 @@ import {
 import { CloudSettingsService } from './cloud-settings.service';
 import { CostLedgerService } from './cost-ledger.service';
 import { podsPastBootDeadline } from './policy/boot.policy';
+import { type GpuBackoffEntry, GpuCapacityBackoff } from './policy/capacity-backoff.policy';
 import { PodReadinessWaiters } from './pod-readiness-waiters';
 
 /** The port ComfyUI listens on inside our pods, exposed through RunPod's HTTP proxy. */
@@ -48,6 +49,8 @@ export class PodLifecycleService {
   private readonly spawnMutex = new AsyncMutex();
   private readonly terminations = new KeyedMutex();
   private readonly waiters = new PodReadinessWaiters();
+  /** GPU types that answered "no capacity" lately. In memory: a restart forgets it (one extra try per type). */
+  private readonly capacity = new GpuCapacityBackoff();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -67,6 +70,11 @@ export class PodLifecycleService {
 
   canSpawnPods(): boolean {
     return this.isAvailable() && Boolean(this.config.runpod.dockerImage);
+  }
+
+  /** GPU types spawns skip for now because RunPod had no capacity for them. */
+  gpuBackoff(): GpuBackoffEntry[] {
+    return this.capacity.active(this.clock.now());
   }
 
   podUrl(runpodId: string): string {
@@ -252,13 +260,18 @@ export class PodLifecycleService {
    * Prefers the most recently used pod so the others can go idle and be reaped.
    */
   async reserveIdlePod(): Promise<PodEntity | null> {
-    const ready = (await this.pods.findInStates(['ready'])).sort(
-      (a, b) => (b.lastBusyAt ?? 0) - (a.lastBusyAt ?? 0),
-    );
+    // A draining pod (past CLOUD_MAX_POD_LIFETIME) takes no new work.
+    const ready = (await this.pods.findInStates(['ready']))
+      .filter((pod) => pod.drainRequestedAt === null)
+      .sort((a, b) => (b.lastBusyAt ?? 0) - (a.lastBusyAt ?? 0));
     for (const pod of ready) {
       const now = this.clock.now();
       if (
-        await this.pods.transition(pod.name, ['ready'], { state: 'busy', busySince: now, idleMarkedAt: null })
+        await this.pods.transitionUndrained(pod.name, ['ready'], {
+          state: 'busy',
+          busySince: now,
+          idleMarkedAt: null,
+        })
       ) {
         return { ...pod, state: 'busy', busySince: now, idleMarkedAt: null };
       }
@@ -287,7 +300,21 @@ export class PodLifecycleService {
     } catch (error) {
       throw new InvalidInputError(`gpuType: ${(error as Error).message}`);
     }
-    return [...new Set([first, ...this.config.cloud.gpuFallbacks])];
+    const candidates = [...new Set([first, ...this.config.cloud.gpuFallbacks])];
+    const now = this.clock.now();
+    const available = candidates.filter((gpuTypeId) => !this.capacity.isBackedOff(gpuTypeId, now));
+    if (available.length === 0) {
+      // Fail fast: RunPod said "no capacity" for every type lately; asking again now would only hammer it.
+      const backedOff = this.capacity.active(now).filter((entry) => candidates.includes(entry.gpuType));
+      const list = backedOff.map(
+        (entry) => `${entry.gpuType} (until ${new Date(entry.until).toISOString()})`,
+      );
+      throw new UnavailableError(`No GPU capacity at RunPod for: ${list.join(', ')}`, {
+        gpuTypesTried: [],
+        gpuBackoff: backedOff.map((entry) => ({ ...entry, until: new Date(entry.until).toISOString() })),
+      });
+    }
+    return available;
   }
 
   private async writeAhead(gpuTypeId: string, origin: PodOrigin): Promise<PodEntity> {
@@ -313,6 +340,7 @@ export class PodLifecycleService {
       lastBusyAt: null,
       busySince: null,
       idleMarkedAt: null,
+      drainRequestedAt: null,
       terminatedAt: null,
       billedThrough: null,
       costUsd: 0,
@@ -331,7 +359,7 @@ export class PodLifecycleService {
         row.gpuTypeId = gpuTypeId;
       }
       try {
-        return await this.createConfirmingAbsence({
+        const created = await this.createConfirmingAbsence({
           name: row.name,
           imageName: this.config.runpod.dockerImage!,
           gpuTypeId,
@@ -340,9 +368,15 @@ export class PodLifecycleService {
           containerDiskInGb: this.config.runpod.containerDiskInGb,
           env: {},
         });
+        this.capacity.recordSuccess(gpuTypeId);
+        return created;
       } catch (error) {
         if (!(error instanceof GpuCapacityError)) throw error;
         noCapacity.push(gpuTypeId);
+        const backoff = this.capacity.recordNoCapacity(gpuTypeId, this.clock.now());
+        this.logger.warn(
+          `Skipping ${gpuTypeId} for spawns until ${new Date(backoff.until).toISOString()} (no capacity ${backoff.failures} time(s) in a row)`,
+        );
         this.logger.warn(
           `No RunPod capacity for ${gpuTypeId}${candidates.length > noCapacity.length ? '; trying the next GPU type' : ''}`,
         );

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { FindOptionsWhere, In, Repository } from 'typeorm';
+import { FindOptionsWhere, In, IsNull, Repository } from 'typeorm';
 import { LIVE_POD_STATES, PodEntity, PodState } from './entities/pod.entity';
 
 /** The only code that queries the pods table. */
@@ -28,6 +28,15 @@ export class PodsRepository {
   ): Promise<boolean> {
     const result = await this.pods.update({ ...alsoRequire, name, state: In([...from]) }, patch);
     return (result.affected ?? 0) > 0;
+  }
+
+  /** `transition` that also requires the pod not to be draining (past CLOUD_MAX_POD_LIFETIME). */
+  async transitionUndrained(
+    name: string,
+    from: readonly PodState[],
+    patch: Partial<PodEntity>,
+  ): Promise<boolean> {
+    return this.transition(name, from, patch, { drainRequestedAt: IsNull() });
   }
 
   async findByName(name: string): Promise<PodEntity | null> {

@@ -2,6 +2,23 @@ import { ApiProperty } from '@nestjs/swagger';
 import { CloudConfigDto } from './cloud-config.dto';
 import { PodSummaryDto } from './pod.dto';
 
+export class GpuBackoffDto {
+  @ApiProperty({ example: 'NVIDIA GeForce RTX 4090', description: 'RunPod GPU type id' })
+  gpuType!: string;
+
+  @ApiProperty({
+    example: '2026-01-01T12:04:00.000Z',
+    description: 'Spawns skip this type until then (it answered "no capacity")',
+  })
+  until!: string;
+
+  @ApiProperty({
+    example: 3,
+    description: '"No capacity" answers in a row; the wait doubles each time (1 min, capped at 30 min)',
+  })
+  failures!: number;
+}
+
 export class CloudStatusDto {
   @ApiProperty({
     example: true,
@@ -41,6 +58,13 @@ export class CloudStatusDto {
 
   @ApiProperty({ type: CloudConfigDto })
   config!: CloudConfigDto;
+
+  @ApiProperty({
+    type: [GpuBackoffDto],
+    description:
+      'GPU types skipped for now after RunPod had no capacity for them (in memory: a restart clears it)',
+  })
+  gpuBackoff!: GpuBackoffDto[];
 }
 
 export class CloudCostDto {
