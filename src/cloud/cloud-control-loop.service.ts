@@ -15,7 +15,7 @@ import { CLOUD_DEMAND, type CloudDemand } from './cloud-demand';
 import { CloudSettingsService } from './cloud-settings.service';
 import { CostLedgerService } from './cost-ledger.service';
 import { decideScale, ScaleDecision } from './policy/autoscale.policy';
-import { decideReaping } from './policy/reaper.policy';
+import { decideLifetime, decideReaping } from './policy/reaper.policy';
 import { PodLifecycleService } from './pod-lifecycle.service';
 
 const INTERVAL_NAME = 'cloud-control-loop';
@@ -101,6 +101,7 @@ export class CloudControlLoop
     );
     await this.step('autoscale', () => this.autoscale());
     await this.step('reap idle pods', () => this.reapIdle());
+    await this.step('pod lifetime', () => this.enforceLifetime());
   }
 
   /** Each step fails alone: a RunPod outage while scaling must not stop the reaper. */
@@ -146,6 +147,41 @@ export class CloudControlLoop
       }
     }
     return decision;
+  }
+
+  /**
+   * CLOUD_MAX_POD_LIFETIME: a ready pod past it is claimed (compare-and-set ready -> terminating, so a
+   * router reserving it at the same moment wins or loses cleanly) and terminated; a busy one is marked
+   * draining (the router skips it) and goes on the first tick after its job ends.
+   */
+  async enforceLifetime(): Promise<void> {
+    const maxLifetimeMs = this.config.cloud.maxPodLifetimeMs;
+    if (maxLifetimeMs === undefined) return;
+    const now = this.clock.now();
+    const pods = await this.pods.findInStates(['ready', 'busy']);
+    const decision = decideLifetime(pods, now, maxLifetimeMs);
+    const lifetime = `${Math.round(maxLifetimeMs / 1000)}s`;
+    for (const name of decision.drain) {
+      if (await this.pods.transition(name, ['busy'], { drainRequestedAt: now })) {
+        this.logger.log(
+          `Pod ${name} is older than CLOUD_MAX_POD_LIFETIME (${lifetime}); draining after its job`,
+        );
+      }
+    }
+    for (const name of decision.terminate) {
+      const pod = pods.find((candidate) => candidate.name === name)!;
+      if (!(await this.pods.transition(name, ['ready'], { state: 'terminating' }))) continue;
+      this.logger.log(
+        `Pod ${pod.runpodId} is older than CLOUD_MAX_POD_LIFETIME (${lifetime}), terminating...`,
+      );
+      await this.lifecycle
+        .terminate(name, `reached CLOUD_MAX_POD_LIFETIME (${lifetime})`, 'terminated')
+        .catch((error: Error) =>
+          this.logger.error(
+            `Could not terminate pod ${pod.runpodId} at its lifetime: ${error.message} (will retry)`,
+          ),
+        );
+    }
   }
 
   async reapIdle(): Promise<void> {

@@ -8,6 +8,7 @@ import { CloudViewService } from './cloud-view.service';
 import { CloudController } from './cloud.controller';
 import { CostLedgerService } from './cost-ledger.service';
 import { PodLifecycleService } from './pod-lifecycle.service';
+import { PodSweeper } from './pod-sweeper.service';
 
 @Module({
   imports: [ComfyUiModule],
@@ -17,11 +18,19 @@ import { PodLifecycleService } from './pod-lifecycle.service';
     CostLedgerService,
     PodLifecycleService,
     CloudControlLoop,
+    PodSweeper,
     CloudViewService,
     CloudAdminService,
     // The dispatcher publishes the queue's demand here; the control loop reads it.
     { provide: CLOUD_DEMAND, useClass: CloudDemandBoard },
   ],
-  exports: [PodLifecycleService, CloudSettingsService, CostLedgerService, CloudControlLoop, CLOUD_DEMAND],
+  exports: [
+    PodSweeper,
+    PodLifecycleService,
+    CloudSettingsService,
+    CostLedgerService,
+    CloudControlLoop,
+    CLOUD_DEMAND,
+  ],
 })
 export class CloudModule {}

@@ -50,6 +50,10 @@ export class PodsRepository {
     );
   }
 
+  async findByNames(names: readonly string[]): Promise<PodEntity[]> {
+    return names.length === 0 ? [] : this.pods.findBy({ name: In([...names]) });
+  }
+
   async findLive(): Promise<PodEntity[]> {
     return this.pods.find({ where: { state: In([...LIVE_POD_STATES]) }, order: { requestedAt: 'ASC' } });
   }
