@@ -15,8 +15,6 @@ describe('never lose a pod', () => {
 
   async function start(env: Record<string, string> = {}): Promise<CloudHarness> {
     h = await CloudHarness.start({ env });
-    // Let the startup sweep finish so each test starts from a quiet sweeper.
-    await sweeper().sweep();
     return h;
   }
 
@@ -103,6 +101,15 @@ describe('never lose a pod', () => {
         ),
       ).toBe(true);
       expect(await allPods()).toEqual([]);
+    });
+
+    it('sweeps once at startup: an orphan left while the service was down is terminated on boot', async () => {
+      await start();
+      await h!.stopApp();
+      const orphan = await createAtRunPod('comfyui-worker-orphan0003');
+      await h!.startApp();
+      expect(h!.fake.getPod(orphan.id)!.terminatedAt).not.toBeNull();
+      expect(h!.logger.has(new RegExp(`Orphan pod ${orphan.id} .* terminating it`))).toBe(true);
     });
 
     it('with CLOUD_ORPHAN_POLICY=adopt takes the orphan over: it gets ready, is billed from creation and reaped', async () => {

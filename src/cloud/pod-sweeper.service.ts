@@ -84,6 +84,11 @@ export class PodSweeper implements OnApplicationBootstrap, BeforeApplicationShut
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.scheduler.doesExist('interval', INTERVAL_NAME)) this.scheduler.deleteInterval(INTERVAL_NAME);
+    await this.settled();
+  }
+
+  /** Resolves when no sweep is running or queued (e.g. the startup sweep has finished). */
+  async settled(): Promise<void> {
     await this.queued;
     await this.running;
   }

@@ -2,6 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { CloudControlLoop } from '../../src/cloud/cloud-control-loop.service';
 import { CLOUD_DEMAND, type CloudDemandBoard } from '../../src/cloud/cloud-demand';
 import { PodLifecycleService } from '../../src/cloud/pod-lifecycle.service';
+import { PodSweeper } from '../../src/cloud/pod-sweeper.service';
 import { createApp, listen } from '../../src/bootstrap';
 import { FakeClock } from '../../src/common/clock';
 import { loadConfig } from '../../src/config/app-config';
@@ -90,6 +91,8 @@ export class CloudHarness {
     const config = loadConfig(this.env(extraEnv));
     this.app = await createApp({ config, clock: this.clock, logger: this.logger });
     this.url = await listen(this.app, 0, '127.0.0.1');
+    // The startup sweep talks to the fake RunPod: let it finish so it cannot take a test's injected fault.
+    await this.app.get(PodSweeper).settled();
   }
 
   /** Closes the service without a signal: pods keep running, as after a crash. */
