@@ -20,6 +20,7 @@ describe('PUT /api/cloud/config', () => {
       autoScaleThreshold: 5,
       preferServerless: false,
       gpuType: 'NVIDIA GeForce RTX 4090',
+      dailyBudgetUsd: 10,
     });
     expect((await h.get('/api/cloud/status')).body.config).toEqual(answer.body);
   });
@@ -35,6 +36,8 @@ describe('PUT /api/cloud/config', () => {
       /gpuType: Unknown RunPod GPU type "RTX 3091". Did you mean: "NVIDIA GeForce RTX 3090"/,
     ],
     [{ budget: 3 }, /property budget should not exist/],
+    [{ dailyBudgetUsd: -1 }, /dailyBudgetUsd must not be less than 0/],
+    [{ dailyBudgetUsd: 'ten' }, /dailyBudgetUsd must be a number/],
   ])('rejects %j with a 400 naming the field', async (body, message) => {
     const answer = await h.put('/api/cloud/config', body);
     expect(answer.status).toBe(400);

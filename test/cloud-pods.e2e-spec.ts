@@ -35,6 +35,7 @@ describe.each(['rest', 'graphql'] as const)('cloud pods over RUNPOD_POD_API=%s',
         autoScaleThreshold: 5,
         preferServerless: true,
         gpuType: 'NVIDIA GeForce RTX 3090',
+        dailyBudgetUsd: 10,
       },
     });
     const cost = await h.get('/api/cloud/cost');
@@ -46,6 +47,7 @@ describe.each(['rest', 'graphql'] as const)('cloud pods over RUNPOD_POD_API=%s',
       activePods: 0,
       totalJobsProcessed: 0,
       avgCostPerJob: 0,
+      budget: { limitUsd: 10, spentTodayUsd: 0, remainingUsd: 10 },
     });
   });
 

@@ -57,6 +57,7 @@ export class CloudAdminService {
       autoScaleThreshold: update.autoScaleThreshold,
       preferServerless: update.preferServerless,
       gpuTypeId,
+      dailyBudgetUsd: update.dailyBudgetUsd,
     });
     return this.view.configView(settings);
   }

@@ -12,6 +12,7 @@ import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { PodsRepository } from '../persistence/pods.repository';
 import { CLOUD_DEMAND, type CloudDemand } from './cloud-demand';
+import { BudgetService } from './budget.service';
 import { CloudSettingsService } from './cloud-settings.service';
 import { CostLedgerService } from './cost-ledger.service';
 import { decideScale, ScaleDecision } from './policy/autoscale.policy';
@@ -40,6 +41,7 @@ export class CloudControlLoop
     private readonly ledger: CostLedgerService,
     private readonly pods: PodsRepository,
     private readonly settings: CloudSettingsService,
+    private readonly budget: BudgetService,
     private readonly clock: Clock,
     private readonly scheduler: SchedulerRegistry,
   ) {}
@@ -99,7 +101,9 @@ export class CloudControlLoop
         this.clock.now(),
       ),
     );
-    await this.step('autoscale', () => this.autoscale());
+    const overBudget = await this.budget.checkReached().catch(() => false);
+    if (overBudget) await this.step('budget', () => this.stopForBudget());
+    else await this.step('autoscale', () => this.autoscale());
     await this.step('reap idle pods', () => this.reapIdle());
     await this.step('pod lifetime', () => this.enforceLifetime());
   }
@@ -147,6 +151,24 @@ export class CloudControlLoop
       }
     }
     return decision;
+  }
+
+  /**
+   * Today's spend reached CLOUD_DAILY_BUDGET_USD: pods that are not working are terminated at once; busy pods
+   * finish their job (the dispatcher gives them no new one) and go on the next tick.
+   */
+  async stopForBudget(): Promise<void> {
+    // `requested` rows are left alone: their create may be in flight; once attached they are `starting`.
+    for (const pod of await this.pods.findInStates(['starting', 'ready'])) {
+      if (!(await this.pods.transition(pod.name, [pod.state], { state: 'terminating' }))) continue;
+      await this.lifecycle
+        .terminate(pod.name, 'daily budget reached', 'terminated')
+        .catch((error: Error) =>
+          this.logger.error(
+            `Could not terminate ${pod.runpodId ?? pod.name} at the budget limit: ${error.message} (will retry)`,
+          ),
+        );
+    }
   }
 
   /**

@@ -5,6 +5,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { PodEntity } from '../persistence/entities/pod.entity';
 import { JobsRepository } from '../persistence/jobs.repository';
 import { PodsRepository } from '../persistence/pods.repository';
+import { BudgetService } from './budget.service';
 import { CloudSettings, CloudSettingsService } from './cloud-settings.service';
 import { roundUsd } from './cost-ledger.service';
 import { CostLedgerService } from './cost-ledger.service';
@@ -23,6 +24,7 @@ export class CloudViewService {
     private readonly jobs: JobsRepository,
     private readonly ledger: CostLedgerService,
     private readonly settings: CloudSettingsService,
+    private readonly budget: BudgetService,
     private readonly lifecycle: PodLifecycleService,
     private readonly clock: Clock,
   ) {}
@@ -55,10 +57,11 @@ export class CloudViewService {
 
   async cost(): Promise<CloudCostDto> {
     const live = await this.pods.findLive();
-    const [totalJobsProcessed, totalCost, costByPod] = await Promise.all([
+    const [totalJobsProcessed, totalCost, costByPod, budget] = await Promise.all([
       this.totalJobsProcessed(),
       this.ledger.totalUsd(),
       this.ledger.totalsBySource(),
+      this.budget.status(),
     ]);
     return {
       available: this.lifecycle.isAvailable(),
@@ -67,6 +70,7 @@ export class CloudViewService {
       activePods: live.filter((pod) => pod.state !== 'terminating').length,
       totalJobsProcessed,
       avgCostPerJob: totalJobsProcessed > 0 ? roundUsd(totalCost / totalJobsProcessed) : 0,
+      budget,
     };
   }
 
@@ -91,6 +95,7 @@ export class CloudViewService {
       autoScaleThreshold: settings.autoScaleThreshold,
       preferServerless: settings.preferServerless,
       gpuType: settings.gpuTypeId,
+      dailyBudgetUsd: settings.dailyBudgetUsd,
     };
   }
 

@@ -5,6 +5,7 @@ export const CloudEvents = {
   PodTerminated: 'podTerminated',
   PodFailed: 'podFailed',
   CostUpdated: 'costUpdated',
+  BudgetExceeded: 'budgetExceeded',
 } as const;
 
 export interface PodSpawnedEvent {
@@ -37,4 +38,9 @@ export interface PodFailedEvent {
 
 export interface CostUpdatedEvent {
   totalCost: number;
+}
+
+export interface BudgetExceededEvent {
+  limitUsd: number;
+  spentTodayUsd: number;
 }

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ComfyUiModule } from '../comfyui/comfyui.module';
+import { BudgetService } from './budget.service';
 import { CloudAdminService } from './cloud-admin.service';
 import { CloudControlLoop } from './cloud-control-loop.service';
 import { CLOUD_DEMAND, CloudDemandBoard } from './cloud-demand';
@@ -16,6 +17,7 @@ import { PodSweeper } from './pod-sweeper.service';
   providers: [
     CloudSettingsService,
     CostLedgerService,
+    BudgetService,
     PodLifecycleService,
     CloudControlLoop,
     PodSweeper,
@@ -26,6 +28,7 @@ import { PodSweeper } from './pod-sweeper.service';
   ],
   exports: [
     PodSweeper,
+    BudgetService,
     PodLifecycleService,
     CloudSettingsService,
     CostLedgerService,

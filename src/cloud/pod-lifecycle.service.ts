@@ -19,6 +19,7 @@ import {
   PodSpawnedEvent,
   PodTerminatedEvent,
 } from './cloud.events';
+import { BudgetService } from './budget.service';
 import { CloudSettingsService } from './cloud-settings.service';
 import { CostLedgerService } from './cost-ledger.service';
 import { podsPastBootDeadline } from './policy/boot.policy';
@@ -58,6 +59,7 @@ export class PodLifecycleService {
     private readonly pods: PodsRepository,
     private readonly settings: CloudSettingsService,
     private readonly ledger: CostLedgerService,
+    private readonly budget: BudgetService,
     private readonly probe: ComfyUiHealthProbe,
     private readonly clock: Clock,
     private readonly events: EventEmitter2,
@@ -94,6 +96,7 @@ export class PodLifecycleService {
       );
     }
     const candidates = this.gpuCandidates(request.gpuType);
+    await this.budget.assertCanSpawn(candidates[0]);
     const row = await this.spawnMutex.run(() => this.writeAhead(candidates[0], request.origin));
     this.logger.log(`Spawning new cloud pod... (${row.name}, ${candidates.join(' -> ')})`);
 

@@ -19,6 +19,7 @@ describe('loadConfig', () => {
       autoScaleThreshold: 5,
       preferServerless: true,
       gpuTypeId: 'NVIDIA GeForce RTX 3090',
+      dailyBudgetUsd: 10,
     });
     expect(config.cloud.podNamePrefix).toBe('comfyui-worker');
     expect(config.cloud.bootTimeoutMs).toBe(600000);

@@ -44,6 +44,8 @@ export interface CloudDefaults {
   preferServerless: boolean;
   /** Exact RunPod GPU type id. */
   gpuTypeId: string;
+  /** Hard daily (UTC) cloud spend limit in USD; 0 = no limit. */
+  dailyBudgetUsd: number;
 }
 
 export type OrphanPolicy = 'terminate' | 'adopt';
@@ -53,6 +55,8 @@ export interface CloudConfig {
   /** Exact RunPod GPU type ids tried in order after the first has no capacity. */
   gpuFallbacks: string[];
   podNamePrefix: string;
+  /** How long a job is assumed to keep a pod or serverless worker busy, when projecting spend against the budget. */
+  budgetJobEstimateMs: number;
   bootTimeoutMs: number;
   tickIntervalMs: number;
   terminateOnShutdown: boolean;
@@ -193,7 +197,9 @@ export function loadConfig(env: Env): AppConfig {
         autoScaleThreshold: readInt(env, 'CLOUD_AUTOSCALE_THRESHOLD', 5, 1),
         preferServerless: readBoolean(env, 'CLOUD_PREFER_SERVERLESS', true),
         gpuTypeId: readGpuType(env, 'RUNPOD_GPU_TYPE', DEFAULT_GPU_TYPE),
+        dailyBudgetUsd: readNumber(env, 'CLOUD_DAILY_BUDGET_USD', 10, 0),
       },
+      budgetJobEstimateMs: readInt(env, 'CLOUD_BUDGET_JOB_ESTIMATE', 300000, 0),
       gpuFallbacks: readGpuList(env, 'CLOUD_GPU_FALLBACKS'),
       podNamePrefix,
       bootTimeoutMs: readInt(env, 'CLOUD_BOOT_TIMEOUT', 600000, 1000),

@@ -9,6 +9,7 @@ import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CloudEvents } from '../cloud/cloud.events';
 import { CLOUD_DEMAND, type CloudDemandBoard } from '../cloud/cloud-demand';
+import { BudgetService } from '../cloud/budget.service';
 import { CloudSettingsService } from '../cloud/cloud-settings.service';
 import { PodLifecycleService } from '../cloud/pod-lifecycle.service';
 import { Clock } from '../common/clock';
@@ -73,6 +74,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     private readonly lifecycle: PodLifecycleService,
     private readonly pods: PodsRepository,
     private readonly settings: CloudSettingsService,
+    private readonly budget: BudgetService,
     private readonly comfy: ComfyExecutor,
     private readonly serverless: ServerlessExecutor,
     private readonly releaser: WorkerReleaser,
@@ -146,6 +148,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
       podsPossible: this.lifecycle.canSpawnPods() && settings.maxPods > 0,
       serverlessAvailable: this.serverless.available && this.lifecycle.isAvailable(),
       preferServerless: settings.preferServerless,
+      cloudBlockedReason: null,
     };
     let idlePods = base.podsPossible ? (await this.pods.findInStates(['ready'])).length : 0;
     const freeLocal = [...freeSlots.values()].reduce((sum, free) => sum + free, 0);
@@ -154,6 +157,8 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     const mustSeeWholeQueue =
       base.podsPossible || base.serverlessAvailable || idlePods > 0 || !base.localWorkersExist;
     if (!mustSeeWholeQueue && freeLocal === 0) return;
+    if (base.podsPossible || base.serverlessAvailable)
+      base.cloudBlockedReason = await this.budget.cloudJobBlockedReason();
     const queued = await this.jobs.findQueuedForRouting(
       mustSeeWholeQueue ? PASS_SIZE : Math.min(PASS_SIZE, freeLocal + 50),
     );

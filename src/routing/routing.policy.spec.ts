@@ -7,6 +7,7 @@ const busyFleet: FleetSnapshot = {
   podsPossible: true,
   serverlessAvailable: true,
   preferServerless: true,
+  cloudBlockedReason: null,
 };
 const auto: RoutableJob = { requestedBackend: 'auto', podOnly: false };
 
@@ -73,6 +74,27 @@ describe('decideRoute', () => {
       podOnly: true,
     });
     expect(decideRoute(failedOver, { ...busyFleet, idlePods: 1 })).toEqual({ kind: 'pod' });
+  });
+
+  it('keeps local work going and holds cloud-only jobs with the reason when the budget blocks the cloud', () => {
+    const blocked = { ...busyFleet, idlePods: 2, cloudBlockedReason: 'Daily budget reached' };
+    expect(decideRoute(auto, { ...blocked, idleLocalWorkers: ['local-a'] })).toEqual({
+      kind: 'local',
+      workerId: 'local-a',
+    });
+    expect(decideRoute(auto, blocked)).toEqual({
+      kind: 'wait',
+      reason: 'Daily budget reached',
+      forPod: false,
+      podOnly: false,
+    });
+    expect(decideRoute({ requestedBackend: 'serverless', podOnly: false }, blocked)).toMatchObject({
+      kind: 'wait',
+    });
+    expect(decideRoute({ requestedBackend: 'pod', podOnly: false }, blocked)).toMatchObject({
+      kind: 'wait',
+      forPod: false,
+    });
   });
 
   describe('honours the backend override', () => {

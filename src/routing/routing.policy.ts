@@ -14,6 +14,8 @@ export interface FleetSnapshot {
   serverlessAvailable: boolean;
   /** The seed's "prefer serverless for one-off jobs". */
   preferServerless: boolean;
+  /** Set when the daily budget forbids new cloud work: only local workers may take jobs. */
+  cloudBlockedReason: string | null;
 }
 
 export interface RoutableJob {
@@ -57,6 +59,13 @@ function podRoute(job: RoutableJob, fleet: FleetSnapshot): RouteDecision {
  * configured and preferred; else wait for pods (the autoscaler's demand). The job's `backend` override wins.
  */
 export function decideRoute(job: RoutableJob, fleet: FleetSnapshot): RouteDecision {
+  if (fleet.cloudBlockedReason && job.requestedBackend !== 'local') {
+    // Jobs that may run locally keep running locally; cloud-only jobs stay queued with the reason.
+    if (job.requestedBackend === 'auto' && !job.podOnly && fleet.idleLocalWorkers.length > 0) {
+      return { kind: 'local', workerId: fleet.idleLocalWorkers[0] };
+    }
+    return { kind: 'wait', reason: fleet.cloudBlockedReason, forPod: false, podOnly: false };
+  }
   if (job.podOnly || job.requestedBackend === 'pod') return podRoute(job, fleet);
 
   switch (job.requestedBackend) {

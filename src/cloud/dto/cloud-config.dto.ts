@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsInt, IsOptional, IsString, Max, Min, MinLength } from 'class-validator';
+import { IsBoolean, IsInt, IsNumber, IsOptional, IsString, Max, Min, MinLength } from 'class-validator';
 
 export class CloudConfigDto {
   @ApiProperty({
@@ -31,6 +31,12 @@ export class CloudConfigDto {
     description: 'Exact RunPod GPU type id for new pods. RUNPOD_GPU_TYPE',
   })
   gpuType!: string;
+
+  @ApiProperty({
+    example: 10,
+    description: 'Hard daily (UTC) cloud spend limit, USD; 0 = none. CLOUD_DAILY_BUDGET_USD',
+  })
+  dailyBudgetUsd!: number;
 }
 
 /** Partial update; every field optional, each validated. Saved, and used from the next tick on. */
@@ -67,4 +73,11 @@ export class UpdateCloudConfigDto {
   @IsString()
   @MinLength(2)
   gpuType?: string;
+
+  @ApiPropertyOptional({ example: 25, minimum: 0, description: 'USD per UTC day; 0 = no limit' })
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false, maxDecimalPlaces: 4 })
+  @Min(0)
+  @Max(1000000)
+  dailyBudgetUsd?: number;
 }

@@ -67,6 +67,17 @@ export class CloudStatusDto {
   gpuBackoff!: GpuBackoffDto[];
 }
 
+export class BudgetDto {
+  @ApiProperty({ example: 10, description: 'CLOUD_DAILY_BUDGET_USD (0 = no limit)' })
+  limitUsd!: number;
+
+  @ApiProperty({ example: 2.34, description: 'USD spent today (UTC), pods and serverless' })
+  spentTodayUsd!: number;
+
+  @ApiProperty({ example: 7.66, nullable: true, description: 'null when there is no limit' })
+  remainingUsd!: number | null;
+}
+
 export class CloudCostDto {
   @ApiProperty({ example: true })
   available!: boolean;
@@ -90,4 +101,7 @@ export class CloudCostDto {
 
   @ApiProperty({ example: 0.015, description: 'totalCost / totalJobsProcessed (0 before the first job)' })
   avgCostPerJob!: number;
+
+  @ApiProperty({ type: BudgetDto })
+  budget!: BudgetDto;
 }

@@ -1,0 +1,73 @@
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { MINUTE } from '../src/common/clock';
+import { CloudHarness } from './support/cloud-harness';
+import { pngWorkflow } from './support/workflows';
+
+/** CLOUD_DAILY_BUDGET_USD is a hard stop for cloud work; local work goes on. */
+describe('the daily budget', () => {
+  let h: CloudHarness;
+
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it('refuses a spawn that would cross the budget, and creates nothing at RunPod', async () => {
+    h = await CloudHarness.start({ env: { CLOUD_DAILY_BUDGET_USD: '0.01' } });
+    const spawn = await h.post('/api/cloud/spawn?wait=false');
+    expect(spawn.status).toBe(409);
+    expect(spawn.body.message).toMatch(
+      /Daily budget \(CLOUD_DAILY_BUDGET_USD \$0\.01\): a new pod .* would cross it/,
+    );
+    expect(spawn.body.details).toMatchObject({ limitUsd: 0.01 });
+    expect(h.fake.listAllPods()).toEqual([]);
+  });
+
+  it('at the limit terminates idle pods, fires budgetExceeded, and reports the budget', async () => {
+    h = await CloudHarness.start({ env: { CLOUD_DAILY_BUDGET_USD: '0.5' } });
+    const seen: any[] = [];
+    h.app!.get(EventEmitter2).on('budgetExceeded', (payload: unknown) => seen.push(payload));
+    const id = await h.spawnReadyPod(); // $0.34/h
+    h.clock.advance(60 * MINUTE);
+    await h.tick();
+    let cost = (await h.get('/api/cloud/cost')).body;
+    expect(cost.budget.limitUsd).toBe(0.5);
+    expect(cost.budget.spentTodayUsd).toBeCloseTo(h.fake.getPod(id)!.billedUsd(), 3);
+    expect(h.fake.getPod(id)!.terminatedAt).toBeNull();
+
+    h.clock.advance(30 * MINUTE); // now past $0.50
+    await h.tick();
+    expect(h.fake.getPod(id)!.terminatedAt).not.toBeNull();
+    expect(seen).toEqual([{ limitUsd: 0.5, spentTodayUsd: expect.any(Number) }]);
+    expect(seen[0].spentTodayUsd).toBeGreaterThanOrEqual(0.5);
+    cost = (await h.get('/api/cloud/cost')).body;
+    expect(cost.budget.remainingUsd).toBe(0);
+    expect(h.logger.has(/Daily budget reached/)).toBe(true);
+
+    h.demand.publish({ waitingForCloud: 20 }, 'test');
+    await h.tick(2);
+    expect(h.fake.runningPods()).toEqual([]);
+  });
+
+  it('keeps local work running and holds cloud-only jobs with the reason visible', async () => {
+    h = await CloudHarness.start({
+      localWorkers: 1,
+      serverless: true,
+      env: { CLOUD_DAILY_BUDGET_USD: '0.001' },
+    });
+    const local = await h.waitForJob(await h.submit({ workflow: pngWorkflow('local') }));
+    expect(local).toMatchObject({ status: 'completed', backend: 'local' });
+
+    const cloudOnly = await h.submit({ workflow: pngWorkflow('cloud'), backend: 'serverless' });
+    await h.until(async () =>
+      /Daily budget/.test((await h.get(`/api/jobs/${cloudOnly}`)).body.waitingReason ?? ''),
+    );
+    const job = (await h.get(`/api/jobs/${cloudOnly}`)).body;
+    expect(job.status).toBe('queued');
+    expect(h.fake.serverlessJobs()).toEqual([]);
+
+    // Raising the budget lets it run.
+    expect((await h.put('/api/cloud/config', { dailyBudgetUsd: 5 })).body.dailyBudgetUsd).toBe(5);
+    await h.post('/api/jobs', { workflow: pngWorkflow('kick'), backend: 'local' }); // any arrival triggers a pass
+    expect((await h.waitForJob(cloudOnly)).backend).toBe('serverless');
+  });
+});
