@@ -18,6 +18,8 @@ export async function createApp(
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(options), {
     logger: options.logger ?? ['log', 'warn', 'error'],
     bodyParser: true,
+    // Report boot failures (bad database, SQLite file in use) to the caller instead of exiting the process.
+    abortOnError: false,
   });
   app.useBodyParser('json', { limit: options.config.jobs.maxBodyBytes });
   // Body-parser fails before any route (and so before Nest's filters): answer in the one error shape.

@@ -18,6 +18,46 @@ export const MIGRATIONS = [
   PodDrain1764200000000,
 ];
 
+interface SqliteHandle {
+  pragma(source: string): unknown;
+  exec(source: string): unknown;
+}
+
+/** A second service instance on the same SQLite file: refused, because only one may run the loops. */
+export class SqliteInUseError extends Error {
+  constructor(file: string) {
+    super(
+      `Another instance is using ${file}. SQLite mode runs one instance per DATA_DIR; ` +
+        'for several instances set DATABASE_URL to a PostgreSQL database.',
+    );
+    this.name = 'SqliteInUseError';
+  }
+}
+
+/**
+ * Takes the file for this process alone: exclusive locking mode holds the lock from the first write until the
+ * connection closes, and the operating system drops it if the process dies (no stale lock after a crash).
+ * WAL in exclusive mode needs no shared-memory file.
+ */
+export function claimSqliteFile(db: SqliteHandle, file: string): void {
+  db.pragma('locking_mode = EXCLUSIVE');
+  db.pragma('busy_timeout = 1000');
+  try {
+    db.pragma('journal_mode = WAL');
+    db.exec('BEGIN IMMEDIATE; COMMIT;');
+  } catch (error) {
+    if (
+      /SQLITE_BUSY|database is locked/i.test(
+        String((error as { code?: string }).code ?? '') + (error as Error).message,
+      )
+    ) {
+      throw new SqliteInUseError(file);
+    }
+    throw error;
+  }
+  db.pragma('busy_timeout = 5000');
+}
+
 export function sqliteFile(config: AppConfig): string {
   return join(resolve(config.dataDir), 'cloud-workers.sqlite');
 }
@@ -44,10 +84,6 @@ export function dataSourceOptions(config: AppConfig): DataSourceOptions {
     ...common,
     type: 'better-sqlite3',
     database: sqliteFile(config),
-    // WAL lets the API read while a tick writes; busy_timeout rides out short write locks.
-    prepareDatabase: (db: { pragma(source: string): unknown }) => {
-      db.pragma('journal_mode = WAL');
-      db.pragma('busy_timeout = 5000');
-    },
+    prepareDatabase: (db: SqliteHandle) => claimSqliteFile(db, sqliteFile(config)),
   };
 }

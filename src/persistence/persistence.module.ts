@@ -30,7 +30,8 @@ async function ensurePostgresSchema(url: string, schema: string): Promise<void> 
         if (config.databaseUrl && config.databaseSchema) {
           await ensurePostgresSchema(config.databaseUrl, config.databaseSchema);
         }
-        return { ...dataSourceOptions(config), retryAttempts: 3, retryDelay: 1000 };
+        // PostgreSQL may still be starting; a SQLite file that is in use will not free itself by waiting.
+        return { ...dataSourceOptions(config), retryAttempts: config.databaseUrl ? 3 : 0, retryDelay: 1000 };
       },
     }),
     TypeOrmModule.forFeature(ENTITIES),
