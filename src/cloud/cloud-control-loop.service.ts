@@ -10,6 +10,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { Clock } from '../common/clock';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { LeaderElection } from '../persistence/leader-election.service';
 import { PodsRepository } from '../persistence/pods.repository';
 import { CLOUD_DEMAND, type CloudDemand } from './cloud-demand';
 import { BudgetService } from './budget.service';
@@ -42,6 +43,7 @@ export class CloudControlLoop
     private readonly pods: PodsRepository,
     private readonly settings: CloudSettingsService,
     private readonly budget: BudgetService,
+    private readonly leader: LeaderElection,
     private readonly clock: Clock,
     private readonly scheduler: SchedulerRegistry,
   ) {}
@@ -86,7 +88,8 @@ export class CloudControlLoop
 
   /** One reconcile pass. Overlapping calls share the pass in progress instead of running twice. */
   tick(): Promise<void> {
-    if (this.stopped || !this.lifecycle.isAvailable()) return Promise.resolve();
+    // Only the leader (PostgreSQL advisory lock; always, with SQLite) runs the loop.
+    if (this.stopped || !this.lifecycle.isAvailable() || !this.leader.isLeader()) return Promise.resolve();
     this.ticking ??= this.runTick().finally(() => (this.ticking = null));
     return this.ticking;
   }

@@ -115,10 +115,24 @@ export class PodLifecycleService {
     return this.attach(row, created, request.origin);
   }
 
-  /** Resolves when the pod is ready; rejects when it fails or `timeoutMs` passes. */
+  /**
+   * Resolves when the pod is ready; rejects when it fails or `timeoutMs` passes. Also reads the pod's row every
+   * second: with several instances, the leader (another process) may be the one that marks it ready.
+   */
   async waitUntilReady(name: string, timeoutMs: number): Promise<PodEntity> {
     const pending = this.waiters.wait(name, timeoutMs);
-    const pod = await this.pods.findByName(name);
+    const poll = setInterval(() => void this.settleWaiterFromRow(name), 1000);
+    try {
+      await this.settleWaiterFromRow(name);
+      return await pending;
+    } finally {
+      clearInterval(poll);
+    }
+  }
+
+  private async settleWaiterFromRow(name: string): Promise<void> {
+    const pod = await this.pods.findByName(name).catch(() => undefined);
+    if (pod === undefined) return;
     if (pod?.state === 'ready' || pod?.state === 'busy') this.waiters.resolve(name, pod);
     else if (!pod || pod.state === 'failed' || pod.state === 'terminated') {
       this.waiters.reject(
@@ -126,7 +140,6 @@ export class PodLifecycleService {
         new UnavailableError(`Pod ${name} did not come up: ${pod?.failureReason ?? 'gone'}`),
       );
     }
-    return pending;
   }
 
   /** Polls booting pods: ready when RunPod reports a runtime and ComfyUI answers /system_stats. */

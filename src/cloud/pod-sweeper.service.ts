@@ -12,6 +12,7 @@ import { Clock } from '../common/clock';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { PodEntity } from '../persistence/entities/pod.entity';
+import { LeaderElection } from '../persistence/leader-election.service';
 import { PodsRepository } from '../persistence/pods.repository';
 import { PODS_API, type PodsApi, type RunPodPod } from '../runpod/pods-api';
 import { CloudEvents, type PodFailedEvent, type PodSpawnedEvent } from './cloud.events';
@@ -63,6 +64,7 @@ export class PodSweeper implements OnApplicationBootstrap, BeforeApplicationShut
     private readonly clock: Clock,
     private readonly scheduler: SchedulerRegistry,
     private readonly events: EventEmitter2,
+    private readonly leader: LeaderElection,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -98,7 +100,8 @@ export class PodSweeper implements OnApplicationBootstrap, BeforeApplicationShut
    * before the caller's change), one more runs after it; concurrent callers share that one. Never rejects.
    */
   sweep(): Promise<SweepReport> {
-    if (this.stopped || !this.lifecycle.isAvailable()) return Promise.resolve(emptyReport());
+    if (this.stopped || !this.lifecycle.isAvailable() || !this.leader.isLeader())
+      return Promise.resolve(emptyReport());
     if (!this.running) {
       this.running = this.runSweep().finally(() => (this.running = null));
       return this.running;

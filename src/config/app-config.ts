@@ -99,6 +99,8 @@ export interface AppConfig {
   databaseUrl: string | undefined;
   /** PostgreSQL schema to use (tests give each run its own). */
   databaseSchema: string | undefined;
+  /** How often a follower tries to become leader (and the leader checks its lock), PostgreSQL mode. */
+  leaderElectionIntervalMs: number;
   runpod: RunPodConfig;
   cloud: CloudConfig;
   local: LocalConfig;
@@ -174,6 +176,7 @@ export function loadConfig(env: Env): AppConfig {
     dataDir: readString(env, 'DATA_DIR', './data'),
     databaseUrl,
     databaseSchema: schema,
+    leaderElectionIntervalMs: readInt(env, 'LEADER_ELECTION_INTERVAL', 5000, 100),
     runpod: {
       apiKey: readOptionalString(env, 'RUNPOD_API_KEY'),
       serverlessEndpointId: readOptionalString(env, 'RUNPOD_SERVERLESS_ENDPOINT_ID'),

@@ -63,6 +63,11 @@ export class JobsRepository {
     });
   }
 
+  /** Running jobs somebody asked to cancel (possibly through another instance). */
+  async findCancelRequested(): Promise<JobEntity[]> {
+    return this.jobs.find({ select: { id: true }, where: { status: 'running', cancelRequested: true } });
+  }
+
   async findByStatus(status: JobStatus): Promise<JobEntity[]> {
     return this.jobs.find({ where: { status }, order: { createdAt: 'ASC' } });
   }

@@ -5,6 +5,7 @@ import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { dataSourceOptions, ENTITIES } from './data-source-options';
 import { JobsRepository } from './jobs.repository';
+import { LeaderElection } from './leader-election.service';
 import { LedgerRepository } from './ledger.repository';
 import { LocalWorkersRepository } from './local-workers.repository';
 import { PodsRepository } from './pods.repository';
@@ -36,7 +37,21 @@ async function ensurePostgresSchema(url: string, schema: string): Promise<void> 
     }),
     TypeOrmModule.forFeature(ENTITIES),
   ],
-  providers: [PodsRepository, LedgerRepository, SettingsRepository, JobsRepository, LocalWorkersRepository],
-  exports: [PodsRepository, LedgerRepository, SettingsRepository, JobsRepository, LocalWorkersRepository],
+  providers: [
+    PodsRepository,
+    LedgerRepository,
+    SettingsRepository,
+    JobsRepository,
+    LocalWorkersRepository,
+    LeaderElection,
+  ],
+  exports: [
+    PodsRepository,
+    LedgerRepository,
+    SettingsRepository,
+    JobsRepository,
+    LocalWorkersRepository,
+    LeaderElection,
+  ],
 })
 export class PersistenceModule {}

@@ -26,6 +26,7 @@ import { JobsService } from '../jobs/jobs.service';
 import { LOCAL_WORKER_FREED, LocalWorkersService } from '../local/local-workers.service';
 import type { JobBackend, JobEntity, JobError, JobProgress } from '../persistence/entities/job.entity';
 import { JobsRepository } from '../persistence/jobs.repository';
+import { LeaderElection, LeaderEvents } from '../persistence/leader-election.service';
 import { PodsRepository } from '../persistence/pods.repository';
 import { ComfyExecutor } from './executors/comfy-executor';
 import { ExecutionError, type ExecutionContext, type ExecutionResult } from './executors/execution';
@@ -64,6 +65,8 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
   private pass: Promise<void> | null = null;
   private passAgain = false;
   private stopped = false;
+  private recovered = false;
+  private bootstrapped = false;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -81,10 +84,13 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     private readonly clock: Clock,
     private readonly events: EventEmitter2,
     private readonly scheduler: SchedulerRegistry,
+    private readonly leader: LeaderElection,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.recoverRunningJobs();
+    // Local workers are loaded by now (their module boots first), so re-attaching can find them.
+    this.bootstrapped = true;
+    if (this.leader.isLeader()) await this.takeOver();
     const interval = setInterval(() => void this.dispatch(), this.config.jobs.dispatchIntervalMs);
     this.scheduler.addInterval(INTERVAL_NAME, interval);
     void this.dispatch();
@@ -109,6 +115,20 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     void this.dispatch();
   }
 
+  /**
+   * Becoming the leader (at start, or when the previous leader died): re-attach or retry the jobs it left
+   * running, then dispatch.
+   */
+  @OnEvent(LeaderEvents.Acquired)
+  async takeOver(): Promise<void> {
+    if (!this.bootstrapped || this.recovered || this.stopped) return;
+    this.recovered = true;
+    await this.recoverRunningJobs().catch((error: Error) =>
+      this.logger.error(`Recovery failed: ${error.message}`),
+    );
+    void this.dispatch();
+  }
+
   @OnEvent(JobEvents.CancelRequested)
   onCancelRequested({ jobId }: { jobId: string }): void {
     this.inFlight.get(jobId)?.controller.abort('cancel');
@@ -116,7 +136,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
 
   /** One dispatch pass; a call during a pass schedules exactly one more pass after it. */
   dispatch(): Promise<void> {
-    if (this.stopped) return Promise.resolve();
+    if (this.stopped || !this.leader.isLeader() || !this.recovered) return Promise.resolve();
     if (this.pass) {
       this.passAgain = true;
       return this.pass;
@@ -139,6 +159,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
   }
 
   private async runPass(): Promise<void> {
+    await this.abortCancelledElsewhere();
     const settings = this.settings.get();
     const freeSlots = new Map(
       this.local.available().map((worker) => [worker.id, worker.maxConcurrent - worker.running]),
@@ -211,6 +232,13 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
       }
     }
     this.demand.publish({ waitingForCloud, waitingForPodOnly });
+  }
+
+  /** A cancel sent to another instance only sets the flag in the database; the leader acts on it here. */
+  private async abortCancelledElsewhere(): Promise<void> {
+    if (this.inFlight.size === 0) return;
+    for (const job of await this.jobs.findCancelRequested())
+      this.inFlight.get(job.id)?.controller.abort('cancel');
   }
 
   /** Claims the job (compare-and-set queued -> running) and runs it; gives the worker back if the claim fails. */
