@@ -6,6 +6,7 @@ import { CloudModule } from './cloud/cloud.module';
 import { ApiKeyGuard } from './common/api-key.guard';
 import { Clock, SystemClock } from './common/clock';
 import { HttpErrorFilter } from './common/http-error.filter';
+import { ShutdownState } from './common/shutdown-state';
 import type { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { HealthController } from './health/health.controller';
@@ -23,7 +24,11 @@ export interface AppModuleOptions {
 @Module({})
 class ClockModule {
   static forRoot(clock: Clock): DynamicModule {
-    return { module: ClockModule, providers: [{ provide: Clock, useValue: clock }], exports: [Clock] };
+    return {
+      module: ClockModule,
+      providers: [{ provide: Clock, useValue: clock }, ShutdownState],
+      exports: [Clock, ShutdownState],
+    };
   }
 }
 

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp, listen } from './bootstrap';
+import { ShutdownState } from './common/shutdown-state';
 import { loadConfig } from './config/app-config';
 import { ConfigError } from './config/env-parsers';
 
@@ -17,7 +18,19 @@ async function main(): Promise<void> {
   }
   const logger = new Logger('Bootstrap');
   const app = await createApp({ config });
-  // SIGTERM/SIGINT: stop the loops, handle pods per CLOUD_TERMINATE_ON_SHUTDOWN, then exit 0.
+  // SIGTERM/SIGINT: take no new jobs (503), let running jobs finish within SHUTDOWN_GRACE_PERIOD (or hand them
+  // back), stop the loops, handle pods per CLOUD_TERMINATE_ON_SHUTDOWN, then exit 0. If anything hangs past
+  // the bound, exit anyway (1) rather than linger.
+  const shutdown = app.get(ShutdownState);
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      shutdown.beginDraining();
+      setTimeout(() => {
+        logger.error(`Shutdown did not finish within ${config.jobs.shutdownGraceMs + 30000} ms; exiting`);
+        process.exit(1);
+      }, config.jobs.shutdownGraceMs + 30000).unref();
+    });
+  }
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   if (!config.apiKey) {
     logger.warn('API_KEY is not set: the API is unauthenticated, so it listens on 127.0.0.1 only');

@@ -1,6 +1,17 @@
 import { FakeRunPod } from './sim/runpod/fake-runpod';
+import { FakeComfyUI } from './sim/comfyui/fake-comfyui';
 import { ServiceProcess } from './support/service-process';
+import { slowWorkflow } from './support/workflows';
 import { TestDatabase } from './support/test-database';
+
+async function jsonBody(url: string, body: unknown): Promise<any> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return response.json();
+}
 
 async function json(url: string, method = 'GET'): Promise<any> {
   const response = await fetch(url, {
@@ -15,16 +26,20 @@ async function json(url: string, method = 'GET'): Promise<any> {
 describe('SIGTERM', () => {
   let fake: FakeRunPod;
   let db: TestDatabase;
+  let worker: FakeComfyUI;
   let service: ServiceProcess | undefined;
 
   beforeEach(async () => {
     fake = new FakeRunPod({ bootMs: 200 });
     await fake.start();
+    worker = new FakeComfyUI({ samplerStepMs: 50 });
+    await worker.listen();
     db = new TestDatabase();
   });
 
   afterEach(async () => {
     service?.kill();
+    await worker.close();
     await fake.stop();
     await db.drop();
   });
@@ -38,6 +53,8 @@ describe('SIGTERM', () => {
       RUNPOD_POD_URL_TEMPLATE: fake.podUrlTemplate,
       RUNPOD_DOCKER_IMAGE: 'example/comfyui:latest',
       CLOUD_TICK_INTERVAL: '100',
+      JOBS_DISPATCH_INTERVAL: '100',
+      LOCAL_COMFYUI_URLS: worker.url,
       ...db.env(),
       ...extra,
     };
@@ -69,5 +86,47 @@ describe('SIGTERM', () => {
     expect(status.pods).toEqual([expect.objectContaining({ id: spawn.pod.id, status: 'ready' })]);
     expect(await service.signal('SIGTERM')).toBe(0);
     expect(fake.runningPods()).toEqual([]);
+  });
+
+  it('takes no new job while draining (503), lets the running job finish, then exits 0', async () => {
+    service = new ServiceProcess(env({ SHUTDOWN_GRACE_PERIOD: '20000' }));
+    const url = await service.start();
+    const job = await jsonBody(`${url}/api/jobs`, { workflow: slowWorkflow(30) });
+    while ((await json(`${url}/api/jobs/${job.id}`)).status !== 'running')
+      await new Promise((r) => setTimeout(r, 50));
+
+    const exited = service.signal('SIGTERM');
+    await new Promise((r) => setTimeout(r, 200));
+    const refused = await fetch(`${url}/api/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ workflow: slowWorkflow(1) }),
+    });
+    expect(refused.status).toBe(503);
+    expect(((await refused.json()) as any).message).toMatch(/shutting down/);
+    expect(await exited).toBe(0);
+
+    service = new ServiceProcess(env());
+    const again = await service.start();
+    expect(await json(`${again}/api/jobs/${job.id}`)).toMatchObject({ status: 'completed', attempts: 1 });
+  });
+
+  it('hands a job that outlives the grace period to the next start, which re-attaches it (not run twice)', async () => {
+    service = new ServiceProcess(env({ SHUTDOWN_GRACE_PERIOD: '100' }));
+    const url = await service.start();
+    const job = await jsonBody(`${url}/api/jobs`, { workflow: slowWorkflow(60) });
+    while (((await json(`${url}/api/jobs/${job.id}`)).progress?.value ?? 0) === 0)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(await service.signal('SIGTERM')).toBe(0);
+
+    service = new ServiceProcess(env());
+    const again = await service.start();
+    let final: any;
+    do {
+      await new Promise((r) => setTimeout(r, 100));
+      final = await json(`${again}/api/jobs/${job.id}`);
+    } while (final.status === 'running' || final.status === 'queued');
+    expect(final).toMatchObject({ status: 'completed', attempts: 1 });
+    expect(worker.prompts.filter((prompt: any) => prompt.status === 200)).toHaveLength(1);
   });
 });

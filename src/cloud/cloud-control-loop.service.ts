@@ -8,6 +8,7 @@ import {
 } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { Clock } from '../common/clock';
+import { ShutdownState } from '../common/shutdown-state';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { LeaderElection } from '../persistence/leader-election.service';
@@ -44,6 +45,7 @@ export class CloudControlLoop
     private readonly settings: CloudSettingsService,
     private readonly budget: BudgetService,
     private readonly leader: LeaderElection,
+    private readonly shutdown: ShutdownState,
     private readonly clock: Clock,
     private readonly scheduler: SchedulerRegistry,
   ) {}
@@ -71,6 +73,8 @@ export class CloudControlLoop
   async beforeApplicationShutdown(signal?: string): Promise<void> {
     await this.stop();
     if (!signal || !this.lifecycle.isAvailable()) return;
+    // Jobs first: a pod is not terminated under a job that may still finish in the grace period.
+    await this.shutdown.whenJobsDrained(this.config.jobs.shutdownGraceMs + 5000);
     if (!this.config.cloud.terminateOnShutdown) {
       this.logger.warn(`${signal}: leaving pods running (CLOUD_TERMINATE_ON_SHUTDOWN=false)`);
       return;

@@ -88,6 +88,8 @@ export interface JobsConfig {
   comfyRequestTimeoutMs: number;
   /** A job still running after this long is stopped and failed. */
   executionTimeoutMs: number;
+  /** On SIGTERM, how long running jobs may take to finish before they are handed back (re-attached later). */
+  shutdownGraceMs: number;
 }
 
 export interface AppConfig {
@@ -225,6 +227,7 @@ export function loadConfig(env: Env): AppConfig {
       serverlessPollMaxMs: readInt(env, 'SERVERLESS_POLL_MAX_INTERVAL', 5000, 10),
       comfyRequestTimeoutMs: readInt(env, 'COMFYUI_REQUEST_TIMEOUT', 30000, 100),
       executionTimeoutMs: readInt(env, 'JOBS_EXECUTION_TIMEOUT', 3600000, 1000),
+      shutdownGraceMs: readInt(env, 'SHUTDOWN_GRACE_PERIOD', 30000, 0),
     },
   };
 }

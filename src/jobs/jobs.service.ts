@@ -2,7 +2,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { randomUUID } from 'node:crypto';
 import { Clock } from '../common/clock';
-import { InvalidInputError, NotFoundError } from '../common/domain-errors';
+import { InvalidInputError, NotFoundError, UnavailableError } from '../common/domain-errors';
+import { ShutdownState } from '../common/shutdown-state';
 import { validateApiWorkflow } from '../comfyui/comfyui-workflow';
 import {
   JobEntity,
@@ -48,10 +49,16 @@ export class JobsService {
     private readonly store: OutputStore,
     private readonly clock: Clock,
     private readonly events: EventEmitter2,
+    private readonly shutdown: ShutdownState,
   ) {}
 
   /** Validates and queues a job. Throws InvalidInputError with a message the caller can act on. */
   async create(spec: JobSpec): Promise<JobDto> {
+    if (this.shutdown.isDraining) {
+      throw new UnavailableError(
+        'This instance is shutting down and takes no new jobs; retry in a moment or on another instance',
+      );
+    }
     const problem = validateApiWorkflow(spec.workflow);
     if (problem) throw new InvalidInputError(`workflow: ${problem}`);
     const images = (spec.images ?? []).map((image) => ({

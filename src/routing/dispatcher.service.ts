@@ -13,6 +13,7 @@ import { BudgetService } from '../cloud/budget.service';
 import { CloudSettingsService } from '../cloud/cloud-settings.service';
 import { PodLifecycleService } from '../cloud/pod-lifecycle.service';
 import { Clock } from '../common/clock';
+import { ShutdownState } from '../common/shutdown-state';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import {
@@ -85,6 +86,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     private readonly events: EventEmitter2,
     private readonly scheduler: SchedulerRegistry,
     private readonly leader: LeaderElection,
+    private readonly shutdown: ShutdownState,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -100,12 +102,32 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
    * Stops dispatching and the waits of in-flight jobs. Their rows stay `running` with the remote prompt / job
    * id, so the next start re-attaches to them (or retries them if their worker lost them).
    */
-  async beforeApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(signal?: string): Promise<void> {
+    this.shutdown.beginDraining();
     this.stopped = true;
     if (this.scheduler.doesExist('interval', INTERVAL_NAME)) this.scheduler.deleteInterval(INTERVAL_NAME);
     await this.pass;
+    if (signal && this.inFlight.size > 0) {
+      this.logger.log(
+        `${signal}: waiting up to ${this.config.jobs.shutdownGraceMs} ms for ${this.inFlight.size} running job(s)`,
+      );
+      await this.allSettledWithin(
+        [...this.inFlight.values()].map((flight) => flight.done),
+        this.config.jobs.shutdownGraceMs,
+      );
+    }
     for (const flight of this.inFlight.values()) flight.controller.abort('shutdown');
     await Promise.allSettled([...this.inFlight.values()].map((flight) => flight.done));
+    this.shutdown.jobsDrained();
+  }
+
+  private async allSettledWithin(promises: Promise<unknown>[], ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled(promises),
+      new Promise((resolve) => (timer = setTimeout(resolve, ms))),
+    ]);
+    clearTimeout(timer);
   }
 
   @OnEvent(JobEvents.Queued)
@@ -320,7 +342,10 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
           ? await this.serverless.execute(ctx)
           : await this.comfy.execute(placement.url!, ctx);
     } catch (error) {
-      if (signal.aborted && signal.reason === 'shutdown') return; // re-attached or retried at the next start
+      if (signal.aborted && signal.reason === 'shutdown') {
+        await this.handBack(job, placement);
+        return;
+      }
       const failure =
         error instanceof ExecutionError ? error : new ExecutionError(String(error), 'infrastructure');
       await this.handleFailure(job, placement, failure);
@@ -328,6 +353,24 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     }
     await this.complete(job, placement.backend, result);
     await this.releaser.release(placement, true);
+  }
+
+  /**
+   * Shutdown cut the wait short. A job whose prompt / serverless job already runs on a worker stays `running`
+   * with that id: the next leader re-attaches to it, so it is neither lost nor run twice. One that had not
+   * reached a worker yet goes back to the queue.
+   */
+  private async handBack(job: JobEntity, placement: Placement): Promise<void> {
+    if (job.remoteId) return;
+    await this.releaser.release(placement, false);
+    const requeued = await this.jobs.transition(job.id, ['running'], {
+      status: 'queued',
+      backend: null,
+      workerId: null,
+      attempts: Math.max(0, job.attempts - 1),
+      waitingReason: 'handed back at shutdown before it reached a worker',
+    });
+    if (requeued) this.logger.log(`Job ${job.id} handed back to the queue at shutdown`);
   }
 
   private async complete(job: JobEntity, backend: JobBackend, result: ExecutionResult): Promise<void> {
