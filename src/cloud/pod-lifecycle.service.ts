@@ -223,7 +223,15 @@ export class PodLifecycleService {
     if (pod.state === 'terminated' || pod.state === 'failed') return pod;
 
     const failureReason = finalState === 'failed' ? reason : null;
-    await this.pods.update(name, { state: 'terminating', failureReason, idleMarkedAt: null });
+    // A row that already carries a request is a retry (a failed call, or a crash after RunPod acted).
+    const retrying = pod.terminateRequestedAt !== null;
+    const terminateRequestedAt = pod.terminateRequestedAt ?? this.clock.now();
+    await this.pods.update(name, {
+      state: 'terminating',
+      failureReason,
+      idleMarkedAt: null,
+      terminateRequestedAt,
+    });
     pod.state = 'terminating';
     if (!pod.runpodId) {
       const found = await this.podsApi
@@ -237,9 +245,14 @@ export class PodLifecycleService {
         Object.assign(pod, { runpodId: found.id, createdAt: found.createdAt?.getTime() ?? pod.requestedAt });
       }
     }
-    if (pod.runpodId) await this.podsApi.terminate(pod.runpodId);
-
-    const terminatedAt = this.clock.now();
+    let terminatedAt: number;
+    if (pod.runpodId && retrying && (await this.isGoneAtRunPod(pod.runpodId))) {
+      // RunPod terminated it when we first asked (we died before recording that): billing stopped then.
+      terminatedAt = terminateRequestedAt;
+    } else {
+      if (pod.runpodId) await this.podsApi.terminate(pod.runpodId);
+      terminatedAt = this.clock.now();
+    }
     const cost = await this.ledger.settlePod(name, terminatedAt);
     await this.pods.update(name, { state: finalState, busySince: null });
     Object.assign(pod, { state: finalState, terminatedAt, failureReason, costUsd: cost });
@@ -251,6 +264,11 @@ export class PodLifecycleService {
     this.waiters.reject(name, new UnavailableError(`Pod ${podId} was terminated: ${reason}`));
     await this.ledger.reportTotal();
     return pod;
+  }
+
+  private async isGoneAtRunPod(runpodId: string): Promise<boolean> {
+    const remote = await this.podsApi.get(runpodId);
+    return remote === null || remote.status === 'TERMINATED';
   }
 
   /** Terminates every pod we own (the seed's emergency shutdown). */
@@ -357,6 +375,7 @@ export class PodLifecycleService {
       busySince: null,
       idleMarkedAt: null,
       drainRequestedAt: null,
+      terminateRequestedAt: null,
       terminatedAt: null,
       billedThrough: null,
       costUsd: 0,

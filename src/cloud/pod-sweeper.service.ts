@@ -221,6 +221,7 @@ export class PodSweeper implements OnApplicationBootstrap, BeforeApplicationShut
       busySince: null,
       idleMarkedAt: null,
       drainRequestedAt: null,
+      terminateRequestedAt: null,
       terminatedAt: null,
       billedThrough: createdAt,
       costUsd: 0,

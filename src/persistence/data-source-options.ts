@@ -5,6 +5,7 @@ import { type AppConfig } from '../config/app-config';
 import { LedgerEntryEntity } from './entities/ledger-entry.entity';
 import { PodEntity } from './entities/pod.entity';
 import { SettingEntity } from './entities/setting.entity';
+import { PodTerminateRequested1764210000000 } from './migrations/1764210000000-pod-terminate-requested';
 import { InitialSchema1764180000000 } from './migrations/1764180000000-initial-schema';
 import { JobsAndLocalWorkers1764190000000 } from './migrations/1764190000000-jobs-and-local-workers';
 import { PodDrain1764200000000 } from './migrations/1764200000000-pod-drain';
@@ -16,6 +17,7 @@ export const MIGRATIONS = [
   InitialSchema1764180000000,
   JobsAndLocalWorkers1764190000000,
   PodDrain1764200000000,
+  PodTerminateRequested1764210000000,
 ];
 
 interface SqliteHandle {

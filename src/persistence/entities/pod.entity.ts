@@ -75,6 +75,10 @@ export class PodEntity {
   @Column({ name: 'drain_requested_at', type: 'bigint', nullable: true, transformer: epochMs })
   drainRequestedAt!: number | null;
 
+  /** When we first asked RunPod to terminate it; a retry after a crash that finds it gone bills up to here. */
+  @Column({ name: 'terminate_requested_at', type: 'bigint', nullable: true, transformer: epochMs })
+  terminateRequestedAt!: number | null;
+
   @Column({ name: 'terminated_at', type: 'bigint', nullable: true, transformer: epochMs })
   terminatedAt!: number | null;
 
