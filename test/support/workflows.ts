@@ -1,3 +1,5 @@
+import { samplerWorkflow } from '../../src/comfyui/testing/comfyui-test-kit';
+
 /** API-format workflows the fake ComfyUI runs without model files. */
 export function pngWorkflow(prefix = 'test', color = 0xff0000): Record<string, unknown> {
   return {
@@ -18,31 +20,9 @@ export function videoWorkflow(prefix = 'clip'): Record<string, unknown> {
   };
 }
 
-/** A job that takes `steps` sampler steps (progress events), with simulated model nodes. */
+/** A job that takes `steps` sampler steps (progress events), with the fake's simulated model nodes. */
 export function slowWorkflow(steps: number, seed = 1): Record<string, unknown> {
-  return {
-    '4': { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: 'v1-5-pruned-emaonly.safetensors' } },
-    '5': { class_type: 'EmptyLatentImage', inputs: { width: 64, height: 64, batch_size: 1 } },
-    '6': { class_type: 'CLIPTextEncode', inputs: { text: 'a cat', clip: ['4', 1] } },
-    '7': { class_type: 'CLIPTextEncode', inputs: { text: '', clip: ['4', 1] } },
-    '3': {
-      class_type: 'KSampler',
-      inputs: {
-        seed,
-        steps,
-        cfg: 7,
-        sampler_name: 'euler',
-        scheduler: 'normal',
-        denoise: 1,
-        model: ['4', 0],
-        positive: ['6', 0],
-        negative: ['7', 0],
-        latent_image: ['5', 0],
-      },
-    },
-    '8': { class_type: 'VAEDecode', inputs: { samples: ['3', 0], vae: ['4', 2] } },
-    '9': { class_type: 'SaveImage', inputs: { images: ['8', 0], filename_prefix: 'slow' } },
-  };
+  return samplerWorkflow(steps, seed);
 }
 
 export const UNKNOWN_NODE_WORKFLOW = {
