@@ -11,7 +11,7 @@ import {
 } from './runpod.errors';
 
 export interface GraphqlPodsApiOptions {
-  /** e.g. `https://api.runpod.io/graphql`. The key goes in the Authorization header, never `?api_key=`. */
+  /** e.g. `https://api.runpod.io/graphql`. The key goes in the Authorization header, never in the query string. */
   url: string;
   http: RunPodHttp;
 }
