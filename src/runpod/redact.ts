@@ -5,7 +5,7 @@ const MIN_SECRET_LENGTH = 4;
 
 /** A credential-looking word after "Bearer" (long enough that "missing bearer token" stays readable). */
 const BEARER_TOKEN = /(bearer\s+)[A-Za-z0-9._~+/=-]{12,}/gi;
-const API_KEY_QUERY = /([?&]api_key\=)[^&\s"']+/gi;
+const API_KEY_QUERY = /([?&]api_key[=])[^&\s"']+/gi;
 
 /**
  * Removes `secret` from `text`, plus anything shaped like a bearer token or an `api_key` query parameter,
