@@ -40,6 +40,8 @@ const INTERVAL_NAME = 'job-dispatcher';
 const PASS_SIZE = 500;
 /** Progress is saved at most this often per job (events go out every time). */
 const PROGRESS_SAVE_MS = 1000;
+/** How often a pass reads cancel flags set through other instances. */
+const CANCEL_CHECK_MS = 250;
 
 interface Placement {
   backend: JobBackend;
@@ -68,6 +70,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
   private stopped = false;
   private recovered = false;
   private bootstrapped = false;
+  private lastCancelCheck = 0;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -258,7 +261,10 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
 
   /** A cancel sent to another instance only sets the flag in the database; the leader acts on it here. */
   private async abortCancelledElsewhere(): Promise<void> {
-    if (this.inFlight.size === 0) return;
+    // Passes run on every arrival; reading the flags a few times a second is enough for a remote cancel.
+    const now = this.clock.now();
+    if (this.inFlight.size === 0 || now - this.lastCancelCheck < CANCEL_CHECK_MS) return;
+    this.lastCancelCheck = now;
     for (const job of await this.jobs.findCancelRequested())
       this.inFlight.get(job.id)?.controller.abort('cancel');
   }
