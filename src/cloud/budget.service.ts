@@ -57,10 +57,10 @@ export class BudgetService implements OnApplicationBootstrap {
     const now = this.clock.now();
     const today = utcDay(now);
     const startOfDay = Date.parse(`${today}T00:00:00.000Z`);
-    const [ledgerToday, live, running] = await Promise.all([
+    const [ledgerToday, live, serverlessInFlight] = await Promise.all([
       this.ledger.totalForDay(today),
       this.pods.findLive(),
-      this.jobs.findByStatus('running'),
+      this.jobs.countRunningOn('serverless'),
     ]);
     // The ledger is written every tick; add what live pods accrued since, so the check is never a tick behind.
     let unbilled = 0;
@@ -73,7 +73,7 @@ export class BudgetService implements OnApplicationBootstrap {
       limitUsd: this.settings.get().dailyBudgetUsd,
       spentTodayUsd: ledgerToday + unbilled,
       livePods: live.map((pod) => ({ state: pod.state, costPerHour: pod.costPerHour })),
-      serverlessInFlight: running.filter((job) => job.backend === 'serverless').length,
+      serverlessInFlight,
       serverlessPricePerSecond: this.config.runpod.serverlessPricePerSecond,
       tickIntervalMs: this.config.cloud.tickIntervalMs,
       jobEstimateMs: this.config.cloud.budgetJobEstimateMs,

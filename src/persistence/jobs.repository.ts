@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { type FindOptionsWhere, In, Repository } from 'typeorm';
-import { JobEntity, type JobStatus } from './entities/job.entity';
+import { type JobBackend, JobEntity, type JobStatus } from './entities/job.entity';
 
 export interface CountRow {
   key: string;
@@ -75,6 +75,11 @@ export class JobsRepository {
   /** Newest first. */
   async list(status: JobStatus | undefined, limit: number): Promise<JobEntity[]> {
     return this.jobs.find({ where: status ? { status } : {}, order: { createdAt: 'DESC' }, take: limit });
+  }
+
+  /** Jobs running now on one backend (a count; no rows are loaded). */
+  async countRunningOn(backend: JobBackend): Promise<number> {
+    return this.jobs.countBy({ status: 'running', backend });
   }
 
   async countBy(column: 'status' | 'backend', where: FindOptionsWhere<JobEntity> = {}): Promise<CountRow[]> {

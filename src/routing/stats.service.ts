@@ -24,10 +24,10 @@ export class StatsService {
     const live = await this.pods.findLive();
     const podsByState = Object.fromEntries(POD_STATES.map((state) => [state, 0])) as Record<string, number>;
     for (const pod of live) podsByState[pod.state]++;
-    const [byStatus, byBackend, running, totalCost] = await Promise.all([
+    const [byStatus, byBackend, serverlessInFlight, totalCost] = await Promise.all([
       this.jobs.countBy('status'),
       this.jobs.countBy('backend', { status: 'completed' }),
-      this.jobs.findByStatus('running'),
+      this.jobs.countRunningOn('serverless'),
       this.ledger.totalUsd(),
     ]);
     const jobsByStatus = {
@@ -48,7 +48,7 @@ export class StatsService {
       cloud: {
         pods: podsByState,
         activePods: live.filter((pod) => pod.state !== 'terminating').length,
-        serverlessInFlight: running.filter((job) => job.backend === 'serverless').length,
+        serverlessInFlight,
         maxPods: this.settings.get().maxPods,
       },
       jobs: {
