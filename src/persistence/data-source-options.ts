@@ -9,6 +9,7 @@ import { PodTerminateRequested1764210000000 } from './migrations/1764210000000-p
 import { InitialSchema1764180000000 } from './migrations/1764180000000-initial-schema';
 import { JobsAndLocalWorkers1764190000000 } from './migrations/1764190000000-jobs-and-local-workers';
 import { PodDrain1764200000000 } from './migrations/1764200000000-pod-drain';
+import { JobsDispatchOrderIndex1764220000000 } from './migrations/1764220000000-jobs-dispatch-order-index';
 import { JobEntity } from './entities/job.entity';
 import { LocalWorkerEntity } from './entities/local-worker.entity';
 
@@ -18,6 +19,7 @@ export const MIGRATIONS = [
   JobsAndLocalWorkers1764190000000,
   PodDrain1764200000000,
   PodTerminateRequested1764210000000,
+  JobsDispatchOrderIndex1764220000000,
 ];
 
 interface SqliteHandle {

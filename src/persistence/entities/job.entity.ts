@@ -1,4 +1,4 @@
-import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { epochMs, float } from './column-transformers';
 
 export const JOB_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
@@ -41,8 +41,11 @@ export interface JobProgress {
   nodeId?: string | null;
 }
 
+/**
+ * Indexed in the migrations only: `idx_jobs_dispatch_order` (status, priority DESC, created_at ASC) serves the
+ * dispatcher's queue read; TypeORM's @Index cannot express a descending column.
+ */
 @Entity({ name: 'jobs' })
-@Index('idx_jobs_status_priority', ['status', 'priority', 'createdAt'])
 export class JobEntity {
   @PrimaryColumn({ type: 'varchar', length: 64 })
   id!: string;
