@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { type FindOptionsWhere, In, Repository } from 'typeorm';
+import { type FindOptionsWhere, Repository } from 'typeorm';
+import { EntitySql } from './entity-sql';
 import { type JobBackend, JobEntity, type JobStatus } from './entities/job.entity';
 
 export interface CountRow {
@@ -8,59 +9,111 @@ export interface CountRow {
   count: number;
 }
 
-/** The only code that queries the jobs table. */
+/** Columns a dispatch pass reads: no workflow, images or outputs (a pass reads many rows, often). */
+const ROUTING_COLUMNS = [
+  'id',
+  'status',
+  'priority',
+  'requestedBackend',
+  'podOnly',
+  'failedWorkers',
+  'waitingReason',
+  'attempts',
+  'startedAt',
+  'costUsd',
+  'cancelRequested',
+  'createdAt',
+] as const satisfies ReadonlyArray<keyof JobEntity>;
+
+/**
+ * The only code that queries the jobs table. The queue's hot path (insert, claim, transitions, the dispatch
+ * read) is hand-written SQL through EntitySql; the rest goes through TypeORM's repository.
+ */
 @Injectable()
 export class JobsRepository {
-  constructor(@InjectRepository(JobEntity) private readonly jobs: Repository<JobEntity>) {}
+  private readonly sql: EntitySql<JobEntity>;
+
+  constructor(@InjectRepository(JobEntity) private readonly jobs: Repository<JobEntity>) {
+    this.sql = new EntitySql(jobs);
+  }
 
   async insert(job: JobEntity): Promise<void> {
-    await this.jobs.insert(job);
+    const properties = Object.keys(job).sort() as Array<keyof JobEntity>;
+    const sql = this.sql.statement(`insert:${properties.join()}`, () => {
+      const columns = properties.map((property) => this.sql.column(property)).join(', ');
+      const values = properties.map(() => '?').join(', ');
+      return `INSERT INTO ${this.sql.tableName} (${columns}) VALUES (${values})`;
+    });
+    await this.sql.run(
+      sql,
+      properties.map((property) => this.sql.toDatabase(property, job[property])),
+    );
   }
 
   async findById(id: string): Promise<JobEntity | null> {
-    return this.jobs.findOneBy({ id });
+    const sql = this.sql.statement(
+      'findById',
+      () => `SELECT * FROM ${this.sql.tableName} WHERE ${this.sql.column('id')} = ?`,
+    );
+    const { rows } = await this.sql.run(sql, [id]);
+    return rows.length > 0 ? this.sql.fromRow(rows[0]) : null;
   }
 
   async update(id: string, patch: Partial<JobEntity>): Promise<void> {
-    await this.jobs.update({ id }, patch);
+    await this.patch(id, null, patch, false);
   }
 
   /** Compare-and-set on status: applies `patch` only while the job is in one of `from`. */
-  async transition(
-    id: string,
-    from: readonly JobStatus[],
-    patch: Partial<JobEntity>,
-    alsoRequire: FindOptionsWhere<JobEntity> = {},
-  ): Promise<boolean> {
-    const result = await this.jobs.update({ ...alsoRequire, id, status: In([...from]) }, patch);
-    return (result.affected ?? 0) > 0;
+  async transition(id: string, from: readonly JobStatus[], patch: Partial<JobEntity>): Promise<boolean> {
+    return (await this.patch(id, from, patch, false)).affected > 0;
   }
 
   /**
-   * Queued jobs in dispatch order: priority (higher first), then oldest first. Only the columns routing
-   * needs (no workflow or images): a dispatch pass reads many rows often, and the big ones are read once,
-   * when the job starts.
+   * `transition` that also returns the whole updated row, in one statement (UPDATE ... RETURNING, in SQLite
+   * since 3.35 and in PostgreSQL): the dispatcher's claim of a queued job, which then needs its workflow.
+   */
+  async claim(id: string, from: readonly JobStatus[], patch: Partial<JobEntity>): Promise<JobEntity | null> {
+    const { rows } = await this.patch(id, from, patch, true);
+    return rows.length > 0 ? this.sql.fromRow(rows[0]) : null;
+  }
+
+  private async patch(
+    id: string,
+    from: readonly JobStatus[] | null,
+    patch: Partial<JobEntity>,
+    returning: boolean,
+  ) {
+    const properties = (Object.keys(patch) as Array<keyof JobEntity>).filter(
+      (property) => patch[property] !== undefined,
+    );
+    if (properties.length === 0) throw new Error('JobsRepository: an update needs at least one column');
+    const key = `patch:${properties.join()}:${from?.length ?? 0}:${returning}`;
+    const sql = this.sql.statement(key, () => {
+      const set = properties.map((property) => `${this.sql.column(property)} = ?`).join(', ');
+      const status = from ? ` AND ${this.sql.column('status')} IN (${from.map(() => '?').join(', ')})` : '';
+      return (
+        `UPDATE ${this.sql.tableName} SET ${set} WHERE ${this.sql.column('id')} = ?${status}` +
+        (returning ? ' RETURNING *' : '')
+      );
+    });
+    const values = properties.map((property) => this.sql.toDatabase(property, patch[property]));
+    return this.sql.run(sql, [...values, id, ...(from ?? [])]);
+  }
+
+  /**
+   * Queued jobs in dispatch order: priority (higher first), then oldest first, served by the index
+   * idx_jobs_dispatch_order. Only the columns routing needs.
    */
   async findQueuedForRouting(limit: number): Promise<JobEntity[]> {
-    return this.jobs.find({
-      select: {
-        id: true,
-        status: true,
-        priority: true,
-        requestedBackend: true,
-        podOnly: true,
-        failedWorkers: true,
-        waitingReason: true,
-        attempts: true,
-        startedAt: true,
-        costUsd: true,
-        cancelRequested: true,
-        createdAt: true,
-      },
-      where: { status: 'queued' },
-      order: { priority: 'DESC', createdAt: 'ASC' },
-      take: limit,
+    const sql = this.sql.statement('findQueuedForRouting', () => {
+      const columns = ROUTING_COLUMNS.map((property) => this.sql.column(property)).join(', ');
+      return (
+        `SELECT ${columns} FROM ${this.sql.tableName} WHERE ${this.sql.column('status')} = ? ` +
+        `ORDER BY ${this.sql.column('priority')} DESC, ${this.sql.column('createdAt')} ASC LIMIT ?`
+      );
     });
+    const { rows } = await this.sql.run(sql, ['queued', limit]);
+    return rows.map((row) => this.sql.fromRow(row));
   }
 
   /** Running jobs somebody asked to cancel (possibly through another instance). */
