@@ -11,7 +11,13 @@ import type { AppConfig } from '../../config/app-config';
 import { APP_CONFIG } from '../../config/config.module';
 import type { JobInputImage } from '../../persistence/entities/job.entity';
 import { OutputStore } from '../../jobs/output-store';
-import { ExecutionError, type ExecutionContext, type ExecutionResult, percentOf } from './execution';
+import {
+  ExecutionError,
+  type ExecutionContext,
+  type ExecutionResult,
+  mayHaveEarlierOutputs,
+  percentOf,
+} from './execution';
 
 /**
  * Runs a job on one ComfyUI server (a local worker or a pod's proxy URL): upload inputs, submit, follow the
@@ -60,7 +66,7 @@ export class ComfyExecutor {
         });
       }
 
-      await this.store.clearOutputs(job.id);
+      if (mayHaveEarlierOutputs(ctx)) await this.store.clearOutputs(job.id);
       const taken = new Set<string>();
       const outputs = [];
       for (const file of result.outputs.filter((output) => !output.temp)) {

@@ -40,6 +40,14 @@ export class ExecutionError extends Error {
   }
 }
 
+/**
+ * Only an earlier attempt of this job (a retry, or the attempt being re-attached after a restart) can have
+ * left outputs in its folder; a first attempt skips the clean-up, which costs several file system calls.
+ */
+export function mayHaveEarlierOutputs(ctx: ExecutionContext): boolean {
+  return ctx.reattach || ctx.job.attempts > 1;
+}
+
 export function percentOf(value: number, max: number): number {
   return max > 0 ? Math.min(100, Math.round((value / max) * 1000) / 10) : 0;
 }

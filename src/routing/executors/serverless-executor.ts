@@ -12,7 +12,12 @@ import {
   type RunPodServerlessClient,
   type ServerlessJobStatus,
 } from '../../runpod/serverless-client';
-import { ExecutionError, type ExecutionContext, type ExecutionResult } from './execution';
+import {
+  ExecutionError,
+  type ExecutionContext,
+  type ExecutionResult,
+  mayHaveEarlierOutputs,
+} from './execution';
 import { isServerlessWorkflowError, readableServerlessError } from './serverless-errors';
 
 interface WorkerComfyImage {
@@ -164,7 +169,7 @@ export class ServerlessExecutor {
           ]
         : []);
 
-    await this.store.clearOutputs(ctx.job.id);
+    if (mayHaveEarlierOutputs(ctx)) await this.store.clearOutputs(ctx.job.id);
     const taken = new Set<string>();
     const records: JobOutputRecord[] = [];
     for (const [index, image] of images.entries()) {
