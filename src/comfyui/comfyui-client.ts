@@ -117,7 +117,7 @@ export class ComfyUiClient {
           ? Math.max(1, options.timeoutMs - (Date.now() - startedAt))
           : undefined;
       handedOver = true;
-      const result = await this.watch(submitted.promptId, clientId, socket, { ...options, timeoutMs });
+      const result = await this.watch(submitted.promptId, clientId, socket, { ...options, timeoutMs }, true);
       return { ...result, clientId, uploadedImages, nodeErrors: submitted.nodeErrors };
     } finally {
       if (!handedOver) socket.close();
@@ -280,8 +280,8 @@ export class ComfyUiClient {
       },
       async (response) => {
         await this.http.ensureOk({ method: 'GET', path: '/view' }, response);
-        const data = Buffer.from(await response.arrayBuffer());
-        const header = response.headers.get('content-type')?.trim();
+        const data = await response.buffer();
+        const header = response.header('content-type')?.trim();
         const generic = !header || header.toLowerCase().startsWith('application/octet-stream');
         return { data, contentType: generic ? contentTypeForFilename(ref.filename) : header };
       },
@@ -366,6 +366,7 @@ export class ComfyUiClient {
     clientId: string,
     socket: ComfySocket,
     options: ComfyWaitOptions,
+    submittedOnOpenSocket = false,
   ): Promise<ComfyPromptResult> {
     const settings: PromptWatchSettings = this.settings;
     const watch = new PromptWatch(
@@ -384,7 +385,7 @@ export class ComfyUiClient {
     set.add(watch);
     this.watches.set(promptId, set);
     try {
-      const { entry, completedVia } = await watch.start(socket);
+      const { entry, completedVia } = await watch.start(socket, submittedOnOpenSocket);
       return { promptId, outputs: extractOutputFiles(entry), history: entry, completedVia };
     } finally {
       set.delete(watch);

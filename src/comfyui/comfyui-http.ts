@@ -1,3 +1,5 @@
+import http, { type IncomingMessage } from 'node:http';
+import https from 'node:https';
 import { ComfyAbortedError, ComfyError, ComfyRequestError, ComfyUnavailableError } from './comfyui.errors';
 
 export interface HttpCall {
@@ -6,19 +8,52 @@ export interface HttpCall {
   query?: Record<string, string>;
   /** JSON body (sent with `content-type: application/json`). */
   json?: unknown;
-  /** Any other body (e.g. FormData: fetch sets the multipart boundary). */
+  /** A multipart body (uploads); encoded with its boundary by the platform's Response. */
   body?: FormData;
   timeoutMs: number;
   signal?: AbortSignal;
 }
 
+/** One answer. The body is read at most once; an unread body is drained so the connection can be reused. */
+export interface ComfyResponse {
+  readonly status: number;
+  readonly ok: boolean;
+  header(name: string): string | undefined;
+  text(): Promise<string>;
+  buffer(): Promise<Buffer>;
+}
+
 /**
- * The HTTP side of one ComfyUI server over Node's fetch. Every call has a timeout that also covers reading the
- * body, and is mapped to typed errors:
+ * Free keep-alive sockets are closed after this long. Well below the keep-alive of aiohttp, which serves
+ * ComfyUI (75 s by aiohttp's default; not in reference/comfyui.md, so UNVERIFIED), so a request rarely goes out
+ * on a socket the server has just closed; when a GET does, it is retried once on a new socket (below).
+ */
+const FREE_SOCKET_TIMEOUT_MS = 4000;
+
+/**
+ * One keep-alive pool per protocol, shared by every client in the process: the dispatcher makes a client per
+ * job, and a connection per request would cost a TCP handshake each time. Node's fetch costs several times
+ * the CPU of a plain http.request per call (measured by bench:dispatch, see the README).
+ */
+const AGENTS = {
+  'http:': new http.Agent({ keepAlive: true, timeout: FREE_SOCKET_TIMEOUT_MS }),
+  'https:': new https.Agent({ keepAlive: true, timeout: FREE_SOCKET_TIMEOUT_MS }),
+};
+
+interface Payload {
+  bytes: Buffer;
+  contentType: string;
+}
+
+/** The request went out on a kept-alive socket that the server had closed; nothing reached the server. */
+class StaleSocketError extends Error {}
+
+/**
+ * The HTTP side of one ComfyUI server over node:http with keep-alive. Every call has a timeout that also covers
+ * reading the body, and is mapped to typed errors:
  * - network failure, timeout, 5xx → `ComfyUnavailableError`;
  * - the caller's signal → `ComfyAbortedError`;
  * - any other non-2xx, when the caller asked for `ok` → `ComfyRequestError`.
- * Responses are always read or cancelled, so no socket is left half-used.
  */
 export class ComfyHttp {
   constructor(readonly baseUrl: string) {}
@@ -32,57 +67,36 @@ export class ComfyHttp {
    * Sends the call and hands the response (any status) to `read`, under the same timeout.
    * @throws ComfyUnavailableError | ComfyAbortedError, or whatever `read` throws.
    */
-  async send<T>(call: HttpCall, read: (response: Response) => Promise<T>): Promise<T> {
+  async send<T>(call: HttpCall, read: (response: ComfyResponse) => Promise<T>): Promise<T> {
     const what = `${call.method} ${call.path}`;
     if (call.signal?.aborted) throw new ComfyAbortedError(call.signal.reason);
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, call.timeoutMs);
-    const onAbort = () => controller.abort();
-    call.signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      const headers: Record<string, string> = {};
-      let body: string | FormData | undefined = call.body;
-      if (call.json !== undefined) {
-        headers['content-type'] = 'application/json';
-        body = JSON.stringify(call.json);
-      }
-      const response = await fetch(this.url(call.path, call.query), {
-        method: call.method,
-        headers,
-        body,
-        signal: controller.signal,
-      });
+    const payload = await encodeBody(call);
+    for (let attempt = 1; ; attempt++) {
+      const outcome = { timedOut: false };
       try {
-        return await read(response);
-      } finally {
-        if (!response.bodyUsed) await response.body?.cancel().catch(() => undefined);
-      }
-    } catch (error) {
-      if (error instanceof ComfyError) throw error;
-      if (call.signal?.aborted) throw new ComfyAbortedError(call.signal.reason);
-      if (timedOut)
+        return await this.exchange(call, payload, read, outcome);
+      } catch (error) {
+        if (error instanceof ComfyError) throw error;
+        if (call.signal?.aborted) throw new ComfyAbortedError(call.signal.reason);
+        // Only a GET is sent again: a POST the server might have read must not run twice.
+        if (error instanceof StaleSocketError && call.method === 'GET' && attempt === 1) continue;
+        if (outcome.timedOut) {
+          throw new ComfyUnavailableError(
+            `ComfyUI ${what} timed out after ${call.timeoutMs} ms`,
+            undefined,
+            'TIMEOUT',
+            { cause: error },
+          );
+        }
+        const cause = error instanceof StaleSocketError ? error.cause : error;
+        const code = networkCode(cause);
         throw new ComfyUnavailableError(
-          `ComfyUI ${what} timed out after ${call.timeoutMs} ms`,
+          `ComfyUI ${what} failed: ${code ?? (cause instanceof Error ? cause.message : String(cause))}`,
           undefined,
-          'TIMEOUT',
-          {
-            cause: error,
-          },
+          code,
+          { cause },
         );
-      const code = networkCode(error);
-      throw new ComfyUnavailableError(
-        `ComfyUI ${what} failed: ${code ?? (error instanceof Error ? error.message : String(error))}`,
-        undefined,
-        code,
-        { cause: error },
-      );
-    } finally {
-      clearTimeout(timer);
-      call.signal?.removeEventListener('abort', onAbort);
+      }
     }
   }
 
@@ -106,21 +120,138 @@ export class ComfyHttp {
   empty(call: HttpCall): Promise<void> {
     return this.send(call, async (response) => {
       await this.ensureOk(call, response);
-      await response.arrayBuffer();
+      await response.buffer();
     });
   }
 
-  async ensureOk(call: Pick<HttpCall, 'method' | 'path'>, response: Response): Promise<void> {
+  async ensureOk(call: Pick<HttpCall, 'method' | 'path'>, response: ComfyResponse): Promise<void> {
     if (response.ok) return;
     const text = await response.text().catch(() => '');
     const what = `ComfyUI ${call.method} ${call.path} answered ${response.status}${text ? `: ${text.slice(0, 300)}` : ''}`;
     if (response.status >= 500) throw new ComfyUnavailableError(what, response.status);
     throw new ComfyRequestError(what, response.status, text);
   }
+
+  /** One request and its answer; rejects with the raw error (mapped by `send`). */
+  private exchange<T>(
+    call: HttpCall,
+    payload: Payload | undefined,
+    read: (response: ComfyResponse) => Promise<T>,
+    outcome: { timedOut: boolean },
+  ): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const url = new URL(this.url(call.path, call.query));
+      const transport = url.protocol === 'https:' ? https : http;
+      const headers: Record<string, string | number> = {};
+      if (payload) {
+        headers['content-type'] = payload.contentType;
+        headers['content-length'] = payload.bytes.length;
+      }
+      let settled = false;
+      let responded = false;
+      const request = transport.request(url, {
+        method: call.method,
+        headers,
+        agent: url.protocol === 'https:' ? AGENTS['https:'] : AGENTS['http:'],
+      });
+      const timer = setTimeout(() => {
+        outcome.timedOut = true;
+        request.destroy(new Error('timeout'));
+      }, call.timeoutMs);
+      const onAbort = () => request.destroy(new Error('aborted by the caller'));
+      call.signal?.addEventListener('abort', onAbort, { once: true });
+      const settle = (error: unknown, value?: T) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        call.signal?.removeEventListener('abort', onAbort);
+        if (error === undefined) resolve(value as T);
+        else reject(error instanceof Error ? error : new Error('the request failed', { cause: error }));
+      };
+      request.on('error', (error: NodeJS.ErrnoException) => {
+        const stale =
+          !responded && request.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE');
+        settle(stale ? new StaleSocketError('stale keep-alive socket', { cause: error }) : error);
+      });
+      request.on('response', (message: IncomingMessage) => {
+        responded = true;
+        const response = new NodeComfyResponse(message);
+        read(response).then(
+          (value) => {
+            response.drain();
+            settle(undefined, value);
+          },
+          (error: unknown) => {
+            response.drain();
+            settle(error);
+          },
+        );
+      });
+      request.end(payload?.bytes);
+    });
+  }
+}
+
+class NodeComfyResponse implements ComfyResponse {
+  readonly status: number;
+  readonly ok: boolean;
+  private used = false;
+
+  constructor(private readonly message: IncomingMessage) {
+    this.status = message.statusCode ?? 0;
+    this.ok = this.status >= 200 && this.status < 300;
+  }
+
+  header(name: string): string | undefined {
+    const value = this.message.headers[name.toLowerCase()];
+    return Array.isArray(value) ? value.join(', ') : value;
+  }
+
+  async text(): Promise<string> {
+    return (await this.buffer()).toString('utf8');
+  }
+
+  buffer(): Promise<Buffer> {
+    if (this.used) return Promise.reject(new Error('the response body was already read'));
+    this.used = true;
+    const message = this.message;
+    return new Promise<Buffer>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      message.on('data', (chunk: Buffer) => chunks.push(chunk));
+      message.on('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+      message.on('error', reject);
+      message.on('close', () => {
+        if (!message.complete) reject(new Error('the connection closed before the body was complete'));
+      });
+    });
+  }
+
+  /** Reads and drops a body nobody asked for, so the keep-alive socket goes back to the pool. */
+  drain(): void {
+    if (this.used) return;
+    this.used = true;
+    this.message.on('error', () => undefined);
+    this.message.resume();
+  }
+}
+
+async function encodeBody(call: HttpCall): Promise<Payload | undefined> {
+  if (call.json !== undefined) {
+    return { bytes: Buffer.from(JSON.stringify(call.json)), contentType: 'application/json' };
+  }
+  if (call.body) {
+    // The platform writes the multipart boundary and parts exactly as fetch would send them.
+    const encoded = new Response(call.body);
+    return {
+      bytes: Buffer.from(await encoded.arrayBuffer()),
+      contentType: encoded.headers.get('content-type') ?? 'multipart/form-data',
+    };
+  }
+  return undefined;
 }
 
 function networkCode(error: unknown): string | undefined {
-  // undici: TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } }); some errors nest one level deeper.
+  // Node's errors carry `code` (ECONNREFUSED, ...); some wrap it one level deeper in `cause`.
   let current: unknown = error;
   for (let depth = 0; depth < 4 && current; depth++) {
     const code = (current as { code?: unknown }).code;
