@@ -58,6 +58,8 @@ describe('ComfyUiClient against the fake ComfyUI', () => {
     const file = await client.download(result.outputs[0]);
     expect(file.contentType).toBe('image/png');
     expect(file.data.equals(fake.readFile('unit_00001_.png')!)).toBe(true);
+    // Submitted on an open socket: no poll before the final `executing`, one history read after it.
+    expect(fake.requests).toEqual(['POST /prompt', `GET /history/${result.promptId}`, 'GET /view']);
   });
 
   it('lists a core SaveVideo .mp4 (images + animated) and downloads it byte-identical as video/mp4', async () => {

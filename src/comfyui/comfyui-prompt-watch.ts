@@ -84,8 +84,11 @@ export class PromptWatch {
   /**
    * Starts watching. `socket` is an already opened (or opening) socket for this prompt's clientId, or undefined
    * to run on polling alone. The watch closes the socket when it ends.
+   * `submittedOnOpenSocket`: the prompt was submitted after `socket` opened, so every event for it arrives
+   * there and the first poll can wait for the slow safety-net interval. Otherwise (a re-attach, or no socket)
+   * the prompt may already be finished or unknown, so the first poll goes out at once.
    */
-  start(socket: ComfySocket | undefined): Promise<PromptWatchOutcome> {
+  start(socket: ComfySocket | undefined, submittedOnOpenSocket = false): Promise<PromptWatchOutcome> {
     const done = new Promise<PromptWatchOutcome>((resolve, reject) => {
       this.resolveFn = resolve;
       this.rejectFn = reject;
@@ -101,8 +104,7 @@ export class PromptWatch {
       this.deadlineTimer = setTimeout(() => this.finish(new ComfyDeadlineError(this.promptId, ms)), ms);
     }
     if (socket) this.attach(socket);
-    // Right away: the prompt may already be finished (re-attach after a restart) or unknown.
-    this.schedulePoll(0);
+    this.schedulePoll(submittedOnOpenSocket && socket?.isOpen ? this.settings.connectedPollIntervalMs : 0);
     return done;
   }
 

@@ -69,6 +69,7 @@ export class FakeComfyUI {
   private readonly env: CatalogueEnv;
   private readonly flavor: Flavor;
   private readonly receivedPrompts: ReceivedPrompt[] = [];
+  private readonly receivedRequests: string[] = [];
   private readonly frees: unknown[] = [];
   private responseDelay: number | Record<string, number>;
   private historyWriteDelayMs: number;
@@ -205,6 +206,11 @@ export class FakeComfyUI {
   /** Every POST /prompt received (body, HTTP status, response). */
   get prompts(): readonly ReceivedPrompt[] {
     return this.receivedPrompts;
+  }
+
+  /** Every HTTP request received, as "METHOD /path" (no query), in order. */
+  get requests(): readonly string[] {
+    return this.receivedRequests;
   }
 
   /** Current queue as wire tuples; `pending` sorted by number (the wire shows raw heap order). */
@@ -352,6 +358,7 @@ export class FakeComfyUI {
         return;
       }
       const url = new URL(req.url ?? '/', 'http://x');
+      this.receivedRequests.push(`${req.method} ${url.pathname}`);
       const path = url.pathname.startsWith('/api/')
         ? url.pathname.slice(4)
         : url.pathname === '/api'
