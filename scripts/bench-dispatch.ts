@@ -1,18 +1,22 @@
 /**
  * `npm run bench:dispatch`: how fast the job API takes submissions, and how long a queued job waits before
- * it is dispatched to a free worker, with instant simulated workers (fake ComfyUI, 0 ms per node).
+ * it is dispatched to a free worker, with simulated ComfyUI workers (the fake ComfyUI) in a child process.
  *
- * 1. Submit rate: closed loop, CONCURRENCY clients for DURATION_S, POST /api/jobs vs. a bare Nest route
- *    (same framework, same body parser and validation pipe, no work) in the same run.
- * 2. Dispatch overhead at a steady 100 submits/s: from the job's `jobQueued` event to its `jobStarted`
- *    event (the dispatcher chose a worker, claimed the job in the database and sent it), p50 / p99.
- * The service, the bare app and the load generator share this process; the fake workers run in a child process.
+ * Closed loops (CONCURRENCY clients for DURATION_S each, ROUNDS times in turn; medians), driven from a separate load-generator process
+ * (scripts/bench-load.ts, node:http keep-alive) so the service's process does only the service's work:
+ * 1. a bare Nest route: same framework, body parser and validation pipe, no work;
+ * 2. POST /api/jobs while every worker slot is busy: the submit path (validate, persist, queue, the dispatch
+ *    pass each arrival triggers) with a growing backlog, the state a burst leaves the service in;
+ * 3. POST /api/jobs with instant workers: the same process also runs every accepted job (websocket, /prompt,
+ *    /history, /view, the output file, the job's row updates); jobs completed per second are reported too.
+ * Then, at a steady RATE submits/s to instant workers: submit latency and dispatch overhead, from a job's
+ * `jobQueued` event to its `jobStarted` event (the dispatcher chose a worker, claimed the job, sent it).
  */
 import 'reflect-metadata';
 import { Body, Controller, type INestApplication, Module, Post, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +30,9 @@ const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const RATE = Number(process.env.BENCH_RATE ?? 100);
 const RATE_DURATION_S = Number(process.env.BENCH_RATE_DURATION_S ?? 10);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const WORKERS = 4;
+const SLOTS_PER_WORKER = 8;
 
 const WORKFLOW = {
   '1': { class_type: 'EmptyImage', inputs: { width: 8, height: 8, batch_size: 1, color: 0 } },
@@ -44,25 +51,44 @@ class BareController {
 @Module({ controllers: [BareController] })
 class BareModule {}
 
-async function closedLoop(url: string): Promise<{ rate: number; count: number; errors: number }> {
-  const deadline = performance.now() + DURATION_S * 1000;
-  let count = 0;
-  let errors = 0;
-  const client = async () => {
-    while (performance.now() < deadline) {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: BODY,
-      });
-      await response.arrayBuffer();
-      if (response.status < 300) count++;
-      else errors++;
-    }
-  };
-  const started = performance.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, client));
-  return { rate: count / ((performance.now() - started) / 1000), count, errors };
+interface LoopResult {
+  rate: number;
+  count: number;
+  errors: number;
+  /** The load generator's CPU time over wall time: near 1 means it, not the service, set the rate. */
+  busy: number;
+}
+
+/** One closed loop, run by the load-generator process. */
+function closedLoop(url: string): Promise<LoopResult> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [
+        '-r',
+        'ts-node/register/transpile-only',
+        join('scripts', 'bench-load.ts'),
+        url,
+        String(DURATION_S),
+        String(CONCURRENCY),
+        BODY,
+      ],
+      (error, stdout) => {
+        if (error) reject(new Error(`the load generator failed: ${error.message}`));
+        else resolve(JSON.parse(stdout) as LoopResult);
+      },
+    );
+  });
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+/** The run with the median rate (its error count and load with it). */
+function medianRun(runs: LoopResult[]): LoopResult {
+  return [...runs].sort((a, b) => a.rate - b.rate)[Math.floor(runs.length / 2)];
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -82,61 +108,66 @@ async function waitForIdle(app: INestApplication): Promise<void> {
   }
 }
 
-/** The fake workers run in a child process, so only the service's own work shares this event loop. */
-async function startWorkers(count: number): Promise<{ urls: string[]; process: ChildProcess }> {
+interface Workers {
+  instant: string[];
+  busy: string[];
+  process: ChildProcess;
+}
+
+/** The fake workers run in a child process, so only the service's own work shares its event loop. */
+async function startWorkers(instant: number, busy: number): Promise<Workers> {
   const child = spawn(
     process.execPath,
-    ['-r', 'ts-node/register/transpile-only', join('scripts', 'bench-workers.ts'), String(count)],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
+    [
+      '-r',
+      'ts-node/register/transpile-only',
+      join('scripts', 'bench-workers.ts'),
+      String(instant),
+      String(busy),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let output = '';
   for await (const chunk of child.stdout) {
     output += String(chunk);
     const line = output.split('\n').find((candidate) => candidate.startsWith('{'));
-    if (line) return { urls: (JSON.parse(line) as { urls: string[] }).urls, process: child };
+    if (line) return { ...(JSON.parse(line) as { instant: string[]; busy: string[] }), process: child };
   }
   throw new Error('bench workers did not start');
 }
 
-async function main(): Promise<void> {
+interface Service {
+  app: INestApplication;
+  url: string;
+  dataDir: string;
+  database: string;
+}
+
+async function startService(workerUrls: string[]): Promise<Service> {
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-dispatch-'));
-  const workers = await startWorkers(4);
   const config = loadConfig({
     DATA_DIR: dataDir,
     DATABASE_URL: process.env.DATABASE_URL,
-    LOCAL_COMFYUI_URLS: process.env.BENCH_NO_WORKERS ? '' : workers.urls.join(','),
-    LOCAL_WORKER_CONCURRENCY: '8',
+    LOCAL_COMFYUI_URLS: workerUrls.join(','),
+    LOCAL_WORKER_CONCURRENCY: String(SLOTS_PER_WORKER),
   });
   const app = await createApp({ config, logger: ['error'] });
-  const serviceUrl = await listen(app, 0, '127.0.0.1');
+  const url = await listen(app, 0, '127.0.0.1');
+  return { app, url, dataDir, database: config.databaseUrl ? 'postgres' : 'sqlite' };
+}
 
-  const bare = await NestFactory.create(BareModule, { logger: ['error'] });
-  bare.useGlobalPipes(new ValidationPipe({ whitelist: true, transform: true, forbidNonWhitelisted: true }));
-  const bareUrl = await listen(bare, 0, '127.0.0.1');
+async function post(url: string): Promise<void> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: BODY,
+  });
+  await response.arrayBuffer();
+}
 
-  // Warm both paths (JIT, connection pools, SQLite statement cache).
-  for (let i = 0; i < 200; i++) {
-    await fetch(`${bareUrl}/bench/bare`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: BODY,
-    });
-    await fetch(`${serviceUrl}/api/jobs`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: BODY,
-    });
-  }
-  await waitForIdle(app);
-
-  const bareResult = await closedLoop(`${bareUrl}/bench/bare`);
-  const submitResult = await closedLoop(`${serviceUrl}/api/jobs`);
-  await waitForIdle(app);
-
-  // Dispatch overhead at a steady rate.
-  const events = app.get(EventEmitter2);
+/** Dispatch overhead and submit latency at a steady rate. */
+async function steadyLoad(service: Service) {
+  const events = service.app.get(EventEmitter2);
   const queuedAt = new Map<string, number>();
   const overheads: number[] = [];
   const submitLatencies: number[] = [];
@@ -154,62 +185,109 @@ async function main(): Promise<void> {
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     const sent = performance.now();
     pending.push(
-      fetch(`${serviceUrl}/api/jobs`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: BODY,
-      }).then(async (response) => {
-        await response.arrayBuffer();
-        submitLatencies.push(performance.now() - sent);
-      }),
+      post(`${service.url}/api/jobs`).then(() => void submitLatencies.push(performance.now() - sent)),
     );
   }
   await Promise.all(pending);
-  await waitForIdle(app);
+  await waitForIdle(service.app);
   const achievedRate = total / ((performance.now() - start) / 1000);
-
   overheads.sort((a, b) => a - b);
   submitLatencies.sort((a, b) => a - b);
-  const ratio = submitResult.rate / bareResult.rate;
+  const round = (value: number) => Number(value.toFixed(2));
+  return {
+    targetRate: RATE,
+    achievedRate: Number(achievedRate.toFixed(1)),
+    jobs: overheads.length,
+    submitLatencyMs: {
+      p50: round(percentile(submitLatencies, 50)),
+      p99: round(percentile(submitLatencies, 99)),
+    },
+    dispatchOverheadMs: {
+      p50: round(percentile(overheads, 50)),
+      p99: round(percentile(overheads, 99)),
+      max: round(overheads.at(-1) ?? NaN),
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const workers = await startWorkers(WORKERS, WORKERS);
+  const backlog = await startService(workers.busy);
+  const instant = await startService(workers.instant);
+  const bare = await NestFactory.create(BareModule, { logger: ['error'] });
+  bare.useGlobalPipes(new ValidationPipe({ whitelist: true, transform: true, forbidNonWhitelisted: true }));
+  const bareUrl = await listen(bare, 0, '127.0.0.1');
+
+  // Warm every path (JIT, connection pools, SQLite statement cache).
+  for (let i = 0; i < 200; i++) {
+    await post(`${bareUrl}/bench/bare`);
+    await post(`${backlog.url}/api/jobs`);
+    await post(`${instant.url}/api/jobs`);
+  }
+  await waitForIdle(instant.app);
+
+  // The three loops in turn, ROUNDS times, so drift on the machine touches each alike; medians reported.
+  const bareRuns: LoopResult[] = [];
+  const backlogRuns: LoopResult[] = [];
+  const executingRuns: LoopResult[] = [];
+  const completedPerSecond: number[] = [];
+  const events = instant.app.get(EventEmitter2);
+  for (let round = 0; round < ROUNDS; round++) {
+    bareRuns.push(await closedLoop(`${bareUrl}/bench/bare`));
+    backlogRuns.push(await closedLoop(`${backlog.url}/api/jobs`));
+    let completed = 0;
+    const countCompleted = () => void completed++;
+    events.on(JobEvents.Completed, countCompleted);
+    executingRuns.push(await closedLoop(`${instant.url}/api/jobs`));
+    events.off(JobEvents.Completed, countCompleted);
+    completedPerSecond.push(completed / DURATION_S);
+    await waitForIdle(instant.app);
+  }
+  const bareResult = medianRun(bareRuns);
+  const backlogResult = medianRun(backlogRuns);
+  const executingResult = medianRun(executingRuns);
+  const completed = median(completedPerSecond);
+
+  const steady = await steadyLoad(instant);
+
+  const ratio = (result: LoopResult) => Number((result.rate / bareResult.rate).toFixed(3));
   const result = {
     setup: {
+      loadGenerator: 'separate process, node:http keep-alive',
       concurrency: CONCURRENCY,
       durationS: DURATION_S,
-      workers: 4,
-      slotsPerWorker: 8,
-      database: config.databaseUrl ? 'postgres' : 'sqlite',
+      rounds: ROUNDS,
+      workers: WORKERS,
+      slotsPerWorker: SLOTS_PER_WORKER,
+      database: instant.database,
     },
-    bareRoute: { requestsPerSecond: Math.round(bareResult.rate), errors: bareResult.errors },
-    submitRoute: {
-      requestsPerSecond: Math.round(submitResult.rate),
-      errors: submitResult.errors,
-      ratioToBare: Number(ratio.toFixed(3)),
+    bareRoute: {
+      requestsPerSecond: Math.round(bareResult.rate),
+      errors: bareResult.errors,
+      loadGeneratorBusy: Number(bareResult.busy.toFixed(2)),
     },
-    steadyLoad: {
-      targetRate: RATE,
-      achievedRate: Number(achievedRate.toFixed(1)),
-      jobs: overheads.length,
-      submitLatencyMs: {
-        p50: Number(percentile(submitLatencies, 50).toFixed(2)),
-        p99: Number(percentile(submitLatencies, 99).toFixed(2)),
-      },
-      dispatchOverheadMs: {
-        p50: Number(percentile(overheads, 50).toFixed(2)),
-        p99: Number(percentile(overheads, 99).toFixed(2)),
-        max: Number((overheads.at(-1) ?? NaN).toFixed(2)),
-      },
+    submitWithBacklog: {
+      requestsPerSecond: Math.round(backlogResult.rate),
+      errors: backlogResult.errors,
+      ratioToBare: ratio(backlogResult),
     },
+    submitWhileExecuting: {
+      requestsPerSecond: Math.round(executingResult.rate),
+      errors: executingResult.errors,
+      ratioToBare: ratio(executingResult),
+      jobsCompletedPerSecond: Math.round(completed),
+    },
+    steadyLoad: steady,
     targets: {
-      submitAtLeastHalfOfBare: ratio >= 0.5,
-      dispatchP99Below20ms: percentile(overheads, 99) < 20,
+      submitPathAtLeastHalfOfBare: ratio(backlogResult) >= 0.5,
+      dispatchP99Below20ms: steady.dispatchOverheadMs.p99 < 20,
     },
   };
   console.log(JSON.stringify(result, null, 2));
 
-  await app.close();
-  await bare.close();
+  await Promise.all([backlog.app.close(), instant.app.close(), bare.close()]);
   workers.process.kill('SIGTERM');
-  rmSync(dataDir, { recursive: true, force: true });
+  for (const service of [backlog, instant]) rmSync(service.dataDir, { recursive: true, force: true });
 }
 
 main().catch((error: unknown) => {

@@ -1,21 +1,29 @@
 /**
- * Instant simulated ComfyUI workers for `bench:dispatch`, in their own process so they do not share the
- * service's event loop. Prints one JSON line `{"urls": [...]}` once listening; exits on SIGTERM.
+ * Simulated ComfyUI workers for `bench:dispatch`, in their own process so they do not share the service's
+ * event loop. `bench-workers.ts <instant> <busy>`: `instant` workers run a prompt at once (0 ms per node);
+ * `busy` workers take an hour per node, so every job sent to them stays running for the whole benchmark.
+ * Prints one JSON line `{"instant": [...urls], "busy": [...urls]}` once listening; exits on SIGTERM.
  */
 import { FakeComfyUI } from '../test/sim/comfyui/fake-comfyui';
 
-async function main(): Promise<void> {
-  const count = Number(process.argv[2] ?? 4);
-  const workers = await Promise.all(
+async function start(count: number, executionMsPerNode: number): Promise<FakeComfyUI[]> {
+  return Promise.all(
     Array.from({ length: count }, async () => {
-      const comfy = new FakeComfyUI({ executionMsPerNode: 0 });
+      const comfy = new FakeComfyUI({ executionMsPerNode });
       await comfy.listen();
       return comfy;
     }),
   );
-  console.log(JSON.stringify({ urls: workers.map((worker) => worker.url) }));
+}
+
+async function main(): Promise<void> {
+  const instant = await start(Number(process.argv[2] ?? 4), 0);
+  const busy = await start(Number(process.argv[3] ?? 0), 3_600_000);
+  console.log(
+    JSON.stringify({ instant: instant.map((worker) => worker.url), busy: busy.map((worker) => worker.url) }),
+  );
   process.once('SIGTERM', () => {
-    void Promise.all(workers.map((worker) => worker.close())).then(() => process.exit(0));
+    void Promise.all([...instant, ...busy].map((worker) => worker.close())).then(() => process.exit(0));
   });
 }
 
