@@ -9,7 +9,8 @@
  *    pass each arrival triggers) with a growing backlog, the state a burst leaves the service in;
  * 3. POST /api/jobs with instant workers: the same process also runs every accepted job (websocket, /prompt,
  *    /history, /view, the output file, the job's row updates); jobs completed per second are reported too.
- * Then, at a steady RATE submits/s to instant workers: submit latency and dispatch overhead, from a job's
+ * Then EXECUTION_JOBS jobs queued in-process and run by the instant workers (what running a job costs), and
+ * at a steady RATE submits/s to instant workers: submit latency and dispatch overhead, from a job's
  * `jobQueued` event to its `jobStarted` event (the dispatcher chose a worker, claimed the job, sent it).
  */
 import 'reflect-metadata';
@@ -25,12 +26,14 @@ import { createApp, listen } from '../src/bootstrap';
 import { loadConfig } from '../src/config/app-config';
 import { SubmitJobDto } from '../src/jobs/dto/submit-job.dto';
 import { JobEvents } from '../src/jobs/job.events';
+import { JobsService } from '../src/jobs/jobs.service';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const RATE = Number(process.env.BENCH_RATE ?? 100);
 const RATE_DURATION_S = Number(process.env.BENCH_RATE_DURATION_S ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const EXECUTION_JOBS = 2000;
 const WORKERS = 4;
 const SLOTS_PER_WORKER = 8;
 
@@ -59,8 +62,18 @@ interface LoopResult {
   busy: number;
 }
 
-/** One closed loop, run by the load-generator process. */
-function closedLoop(url: string): Promise<LoopResult> {
+/**
+ * One closed loop, run by the load-generator process. `eventLoopUs`: this process's event-loop time per
+ * accepted request (everything in this process, the service's job execution included).
+ */
+async function closedLoop(url: string): Promise<LoopResult & { eventLoopUs: number }> {
+  const before = performance.eventLoopUtilization();
+  const result = await runLoadGenerator(url);
+  const active = performance.eventLoopUtilization(before).active;
+  return { ...result, eventLoopUs: (active * 1000) / Math.max(1, result.count) };
+}
+
+function runLoadGenerator(url: string): Promise<LoopResult> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
@@ -87,7 +100,7 @@ function median(values: number[]): number {
 }
 
 /** The run with the median rate (its error count and load with it). */
-function medianRun(runs: LoopResult[]): LoopResult {
+function medianRun<T extends LoopResult>(runs: T[]): T {
   return [...runs].sort((a, b) => a.rate - b.rate)[Math.floor(runs.length / 2)];
 }
 
@@ -165,6 +178,34 @@ async function post(url: string): Promise<void> {
   await response.arrayBuffer();
 }
 
+/**
+ * What running a job costs the service, without HTTP submissions competing: EXECUTION_JOBS jobs queued
+ * in-process at once, then run by the instant workers. Event-loop time per job (its submission included).
+ */
+async function executionOnly(service: Service) {
+  const jobs = service.app.get(JobsService);
+  const events = service.app.get(EventEmitter2);
+  let completed = 0;
+  let allDone: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => (allDone = resolve));
+  const onCompleted = () => {
+    if (++completed === EXECUTION_JOBS) allDone();
+  };
+  events.on(JobEvents.Completed, onCompleted);
+  const before = performance.eventLoopUtilization();
+  const started = performance.now();
+  for (let i = 0; i < EXECUTION_JOBS; i++) await jobs.create({ workflow: WORKFLOW });
+  await done;
+  const seconds = (performance.now() - started) / 1000;
+  const active = performance.eventLoopUtilization(before).active;
+  events.off(JobEvents.Completed, onCompleted);
+  return {
+    jobs: EXECUTION_JOBS,
+    jobsPerSecond: Math.round(EXECUTION_JOBS / seconds),
+    eventLoopUsPerJob: Math.round((active * 1000) / EXECUTION_JOBS),
+  };
+}
+
 /** Dispatch overhead and submit latency at a steady rate. */
 async function steadyLoad(service: Service) {
   const events = service.app.get(EventEmitter2);
@@ -227,9 +268,10 @@ async function main(): Promise<void> {
   await waitForIdle(instant.app);
 
   // The three loops in turn, ROUNDS times, so drift on the machine touches each alike; medians reported.
-  const bareRuns: LoopResult[] = [];
-  const backlogRuns: LoopResult[] = [];
-  const executingRuns: LoopResult[] = [];
+  type Run = Awaited<ReturnType<typeof closedLoop>>;
+  const bareRuns: Run[] = [];
+  const backlogRuns: Run[] = [];
+  const executingRuns: Run[] = [];
   const completedPerSecond: number[] = [];
   const events = instant.app.get(EventEmitter2);
   for (let round = 0; round < ROUNDS; round++) {
@@ -248,6 +290,7 @@ async function main(): Promise<void> {
   const executingResult = medianRun(executingRuns);
   const completed = median(completedPerSecond);
 
+  const execution = await executionOnly(instant);
   const steady = await steadyLoad(instant);
 
   const ratio = (result: LoopResult) => Number((result.rate / bareResult.rate).toFixed(3));
@@ -265,11 +308,13 @@ async function main(): Promise<void> {
       requestsPerSecond: Math.round(bareResult.rate),
       errors: bareResult.errors,
       loadGeneratorBusy: Number(bareResult.busy.toFixed(2)),
+      eventLoopUsPerRequest: Math.round(bareResult.eventLoopUs),
     },
     submitWithBacklog: {
       requestsPerSecond: Math.round(backlogResult.rate),
       errors: backlogResult.errors,
       ratioToBare: ratio(backlogResult),
+      eventLoopUsPerRequest: Math.round(backlogResult.eventLoopUs),
     },
     submitWhileExecuting: {
       requestsPerSecond: Math.round(executingResult.rate),
@@ -277,6 +322,7 @@ async function main(): Promise<void> {
       ratioToBare: ratio(executingResult),
       jobsCompletedPerSecond: Math.round(completed),
     },
+    executionOnly: execution,
     steadyLoad: steady,
     targets: {
       submitPathAtLeastHalfOfBare: ratio(backlogResult) >= 0.5,

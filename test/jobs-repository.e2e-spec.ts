@@ -84,6 +84,18 @@ describe('JobsRepository (hand-written queue SQL)', () => {
     expect(await jobs.findById('job-missing')).toBeNull();
   });
 
+  it('leaves columns a caller does not set to the table defaults', async () => {
+    const partial = job('job-defaults');
+    for (const property of ['outputs', 'metadata', 'podOnly', 'costUsd'] as const) delete partial[property];
+    await jobs.insert(partial);
+    expect(await jobs.findById('job-defaults')).toMatchObject({
+      outputs: '[]',
+      metadata: '{}',
+      podOnly: false,
+      costUsd: 0,
+    });
+  });
+
   it('transitions only from the given states, and a claim returns the whole updated row', async () => {
     await jobs.insert(job('job-b'));
 

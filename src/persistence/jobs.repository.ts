@@ -38,7 +38,10 @@ export class JobsRepository {
   }
 
   async insert(job: JobEntity): Promise<void> {
-    const properties = Object.keys(job).sort() as Array<keyof JobEntity>;
+    // Columns left undefined take the table's defaults, as with TypeORM's insert.
+    const properties = (Object.keys(job) as Array<keyof JobEntity>)
+      .filter((property) => job[property] !== undefined)
+      .sort();
     const sql = this.sql.statement(`insert:${properties.join()}`, () => {
       const columns = properties.map((property) => this.sql.column(property)).join(', ');
       const values = properties.map(() => '?').join(', ');
