@@ -3,6 +3,7 @@ import { FakeRunPod } from './sim/runpod/fake-runpod';
 import { ServiceProcess } from './support/service-process';
 import { TestDatabase } from './support/test-database';
 import { slowWorkflow } from './support/workflows';
+import { jobIdOfPrompt } from './support/prompts';
 
 /**
  * Crash matrix (issue 4, section 3): the real service as its own process is SIGKILLed at the worst moments,
@@ -56,7 +57,7 @@ async function mustReach(what: string, done: () => boolean | Promise<boolean>, t
 /** Every ComfyUI the fake starts (pods and serverless workers), and which prompts completed on them. */
 class ComfyRecorder {
   readonly instances: Array<{ kind: 'pod' | 'serverless'; id: string; comfy: FakeComfyUI }> = [];
-  /** promptId -> client_id, for prompts whose history says success. Kept after the ComfyUI closes. */
+  /** promptId -> job id, for prompts whose history says success. Kept after the ComfyUI closes. */
   private readonly completed = new Map<string, string>();
   private timer?: NodeJS.Timeout;
   /** Called inside the fake's pod create (after the request was read, before the pod is stored and answered). */
@@ -91,25 +92,25 @@ class ComfyRecorder {
   record(): void {
     for (const { comfy } of this.instances) {
       for (const prompt of comfy.prompts) {
-        const clientId = (prompt.body as { client_id?: string } | undefined)?.client_id;
-        if (!prompt.promptId || !clientId || this.completed.has(prompt.promptId)) continue;
+        const jobId = jobIdOfPrompt(prompt);
+        if (!prompt.promptId || !jobId || this.completed.has(prompt.promptId)) continue;
         if (comfy.history.get(prompt.promptId)?.status?.status_str === 'success')
-          this.completed.set(prompt.promptId, clientId);
+          this.completed.set(prompt.promptId, jobId);
       }
     }
   }
 
-  /** Prompts of this job (our client_id is the job id) that ran to completion on any fake ComfyUI. */
+  /** Prompts of this job that ran to completion on any fake ComfyUI. */
   completionsOf(jobId: string): number {
     this.record();
-    return [...this.completed.values()].filter((clientId) => clientId === jobId).length;
+    return [...this.completed.values()].filter((owner) => owner === jobId).length;
   }
 
   /** Prompts of this job that a ComfyUI accepted. */
   submissionsOf(jobId: string): number {
     return this.instances
       .flatMap(({ comfy }) => comfy.prompts)
-      .filter((p) => p.status === 200 && (p.body as { client_id?: string })?.client_id === jobId).length;
+      .filter((p) => p.status === 200 && jobIdOfPrompt(p) === jobId).length;
   }
 }
 

@@ -1,5 +1,6 @@
 import { CloudHarness } from './support/cloud-harness';
 import { pngWorkflow, slowWorkflow, UNKNOWN_NODE_WORKFLOW, videoWorkflow } from './support/workflows';
+import { jobIdOfPrompt } from './support/prompts';
 
 /** Jobs on local ComfyUI workers (fakes over real sockets); no RunPod key, so nothing can go to the cloud. */
 describe('jobs on local workers', () => {
@@ -132,10 +133,8 @@ describe('jobs on local workers', () => {
       const cancelled = await h.waitForJob(a);
       expect(cancelled).toMatchObject({ status: 'cancelled', error: { kind: 'cancelled' } });
       // The prompt was interrupted on the worker, not just forgotten by us.
-      const worker = h.locals.find((comfy) =>
-        comfy.prompts.some((prompt: any) => prompt.body?.client_id === a),
-      )!;
-      const promptId = worker.prompts.find((prompt: any) => prompt.body?.client_id === a)!.promptId;
+      const worker = h.locals.find((comfy) => comfy.prompts.some((prompt) => jobIdOfPrompt(prompt) === a))!;
+      const promptId = worker.prompts.find((prompt) => jobIdOfPrompt(prompt) === a)!.promptId;
       await h.until(
         () => worker.runningPromptId !== promptId && !JSON.stringify(worker.queue).includes(promptId!),
         1500,

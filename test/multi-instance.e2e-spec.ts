@@ -3,6 +3,7 @@ import { FakeRunPod } from './sim/runpod/fake-runpod';
 import { ServiceProcess } from './support/service-process';
 import { TestDatabase } from './support/test-database';
 import { slowWorkflow } from './support/workflows';
+import { jobIdOfPrompt } from './support/prompts';
 
 // Several instances need PostgreSQL (SQLite refuses a second instance; see sqlite-single-instance).
 const postgresOnly = process.env.DATABASE_URL ? describe : describe.skip;
@@ -99,7 +100,7 @@ postgresOnly('two instances on one PostgreSQL', () => {
       const comfyUis = [...workers, ...fake.listAllPods().map((pod) => fake.podComfy(pod.id) as FakeComfyUI)];
       const prompts = comfyUis
         .flatMap((comfy) => comfy.prompts)
-        .filter((p: any) => p.status === 200 && p.body?.client_id === id);
+        .filter((p) => p.status === 200 && jobIdOfPrompt(p) === id);
       expect(prompts.length).toBeGreaterThanOrEqual(1);
       expect(prompts.length).toBeLessThanOrEqual(job.attempts);
     }

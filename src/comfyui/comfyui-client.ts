@@ -10,6 +10,7 @@ import { ComfyHttp } from './comfyui-http';
 import { contentTypeForFilename, extractOutputFiles } from './comfyui-outputs';
 import { PromptWatch, type PromptWatchSettings } from './comfyui-prompt-watch';
 import { ComfySocket } from './comfyui-socket';
+import type { ComfyEventSource, ComfySocketHub, ComfySocketHubs } from './comfyui-socket-hub';
 import { assertApiWorkflow } from './comfyui-workflow';
 import type {
   ComfyCancelOutcome,
@@ -60,6 +61,7 @@ export class ComfyUiClient {
   private readonly settings: typeof DEFAULTS;
   private readonly websocketBase: string;
   private readonly logger: ComfyLogger;
+  private readonly socketHubs?: ComfySocketHubs;
   /** Watches in progress in this instance, so `cancel()` can end them with ComfyInterruptedError. */
   private readonly watches = new Map<string, Set<PromptWatch>>();
 
@@ -72,6 +74,7 @@ export class ComfyUiClient {
     this.settings.maxPollFailures = Math.max(1, this.settings.maxPollFailures);
     this.websocketBase = (options.websocketUrl ?? this.baseUrl).replace(/\/+$/, '').replace(/^http/i, 'ws');
     this.logger = options.logger ?? new Logger('ComfyUiClient');
+    this.socketHubs = options.socketHubs;
   }
 
   // ------------------------------------------------------------------ the whole job
@@ -91,12 +94,14 @@ export class ComfyUiClient {
   async run(workflow: unknown, options: ComfyRunOptions = {}): Promise<ComfyRunResult> {
     assertApiWorkflow(workflow);
     const startedAt = Date.now();
-    const clientId = options.clientId ?? randomUUID();
+    const hub = options.clientId === undefined ? this.hub() : undefined;
+    const clientId = hub?.clientId ?? options.clientId ?? randomUUID();
     const uploadedImages: ComfyUploadedImage[] = [];
     for (const image of options.images ?? [])
       uploadedImages.push(await this.uploadImage(image, options.signal));
 
-    const socket = this.openSocket(clientId);
+    const openSocket = hub ? () => hub.subscribe() : () => this.openSocket(clientId);
+    const socket = openSocket();
     let handedOver = false;
     try {
       await socket.ready;
@@ -118,7 +123,13 @@ export class ComfyUiClient {
           ? Math.max(1, options.timeoutMs - (Date.now() - startedAt))
           : undefined;
       handedOver = true;
-      const result = await this.watch(submitted.promptId, clientId, socket, { ...options, timeoutMs }, true);
+      const result = await this.watch(
+        submitted.promptId,
+        socket,
+        openSocket,
+        { ...options, timeoutMs },
+        true,
+      );
       return { ...result, clientId, uploadedImages, nodeErrors: submitted.nodeErrors };
     } finally {
       if (!handedOver) socket.close();
@@ -207,9 +218,10 @@ export class ComfyUiClient {
   }
 
   /**
-   * Waits for a submitted prompt, also one submitted by an earlier process (re-attach): connects the websocket
-   * with `clientId` (events only arrive if it is the id the prompt was submitted with; otherwise polling does
-   * the work) and checks `/history` + `/queue` right away and periodically. History present = done.
+   * Waits for a submitted prompt, also one submitted by an earlier process (re-attach). With the `clientId`
+   * the prompt was submitted with, it connects the websocket under that id and follows the events (ComfyUI
+   * sends them to the newest socket of that id); without one it polls. Either way it checks `/history` +
+   * `/queue` right away and periodically. History present = done.
    * @returns the output files and history entry.
    * @throws ComfyExecutionError, ComfyInterruptedError, ComfyPromptLostError (in neither queue nor history),
    *   ComfyUnavailableError (server unreachable for `maxPollFailures` polls), ComfyDeadlineError (`timeoutMs`),
@@ -217,11 +229,13 @@ export class ComfyUiClient {
    */
   async waitForCompletion(
     promptId: string,
-    clientId: string = randomUUID(),
+    clientId?: string,
     options: ComfyWaitOptions = {},
   ): Promise<ComfyPromptResult> {
     if (options.signal?.aborted) throw new ComfyAbortedError(options.signal.reason);
-    return this.watch(promptId, clientId, this.openSocket(clientId), options);
+    if (clientId === undefined) return this.watch(promptId, undefined, undefined, options);
+    const openSocket = () => this.openSocket(clientId);
+    return this.watch(promptId, openSocket(), openSocket, options);
   }
 
   /**
@@ -362,10 +376,15 @@ export class ComfyUiClient {
     );
   }
 
+  private hub(): ComfySocketHub | undefined {
+    return this.socketHubs?.get(this.websocketBase, this.settings.websocketConnectTimeoutMs);
+  }
+
+  /** `socket` and `openSocket` (for reconnects) are undefined for a wait on polling alone. */
   private async watch(
     promptId: string,
-    clientId: string,
-    socket: ComfySocket,
+    socket: ComfyEventSource | undefined,
+    openSocket: (() => ComfyEventSource) | undefined,
     options: ComfyWaitOptions,
     submittedOnOpenSocket = false,
   ): Promise<ComfyPromptResult> {
@@ -375,7 +394,7 @@ export class ComfyUiClient {
       {
         getHistory: (id) => this.getHistory(id),
         getQueue: () => this.getQueue(),
-        openSocket: () => this.openSocket(clientId),
+        openSocket,
         logger: this.logger,
         baseUrl: this.baseUrl,
       },

@@ -7,7 +7,8 @@ import {
   ComfyPromptLostError,
   ComfyUnavailableError,
 } from './comfyui.errors';
-import type { ComfySocket, ComfyWsMessage } from './comfyui-socket';
+import type { ComfyWsMessage } from './comfyui-socket';
+import type { ComfyEventSource } from './comfyui-socket-hub';
 import type {
   ComfyCompletionSource,
   ComfyHistoryEntry,
@@ -21,8 +22,8 @@ import type {
 export interface PromptWatchDeps {
   getHistory(promptId: string): Promise<ComfyHistoryEntry | null>;
   getQueue(): Promise<ComfyQueueState>;
-  /** Opens a new socket for a reconnect (same clientId). */
-  openSocket(): ComfySocket;
+  /** Opens a new socket for a reconnect (same clientId); undefined: the wait runs on polling alone. */
+  openSocket: (() => ComfyEventSource) | undefined;
   logger: ComfyLogger;
   baseUrl: string;
 }
@@ -59,8 +60,8 @@ export class PromptWatch {
   private settled = false;
   private resolveFn!: (outcome: PromptWatchOutcome) => void;
   private rejectFn!: (error: Error) => void;
-  private socket?: ComfySocket;
-  private readonly ownsSockets: ComfySocket[] = [];
+  private socket?: ComfyEventSource;
+  private readonly ownsSockets: ComfyEventSource[] = [];
   private pollTimer?: NodeJS.Timeout;
   private pollDueAt = Infinity;
   private reconnectTimer?: NodeJS.Timeout;
@@ -88,7 +89,7 @@ export class PromptWatch {
    * there and the first poll can wait for the slow safety-net interval. Otherwise (a re-attach, or no socket)
    * the prompt may already be finished or unknown, so the first poll goes out at once.
    */
-  start(socket: ComfySocket | undefined, submittedOnOpenSocket = false): Promise<PromptWatchOutcome> {
+  start(socket: ComfyEventSource | undefined, submittedOnOpenSocket = false): Promise<PromptWatchOutcome> {
     const done = new Promise<PromptWatchOutcome>((resolve, reject) => {
       this.resolveFn = resolve;
       this.rejectFn = reject;
@@ -122,7 +123,7 @@ export class PromptWatch {
 
   // ------------------------------------------------------------------ websocket
 
-  private attach(socket: ComfySocket): void {
+  private attach(socket: ComfyEventSource): void {
     this.socket = socket;
     socket.onMessage((message) => this.onMessage(message));
     socket.onClose(() => this.onSocketClosed(socket));
@@ -132,7 +133,7 @@ export class PromptWatch {
     });
   }
 
-  private onSocketClosed(socket: ComfySocket): void {
+  private onSocketClosed(socket: ComfyEventSource): void {
     if (this.settled || this.socket !== socket) return;
     this.socket = undefined;
     this.deps.logger.debug?.(
@@ -140,12 +141,13 @@ export class PromptWatch {
     );
     // Missed messages are not replayed (reference §4.3): history/queue polling now carries the wait.
     this.schedulePoll(0);
-    if (this.reconnectFailures < this.settings.websocketReconnectAttempts) {
+    const openSocket = this.deps.openSocket;
+    if (openSocket && this.reconnectFailures < this.settings.websocketReconnectAttempts) {
       this.reconnectFailures++;
       this.reconnectTimer = setTimeout(() => {
         this.reconnectTimer = undefined;
         if (this.settled) return;
-        const next = this.deps.openSocket();
+        const next = openSocket();
         this.ownsSockets.push(next);
         this.attach(next);
       }, this.settings.websocketReconnectDelayMs);

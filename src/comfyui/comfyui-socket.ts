@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import type { ComfyEventSource } from './comfyui-socket-hub';
 
 /** A text frame from `/ws`: `{"type": <event>, "data": {...}}` (reference §4). */
 export interface ComfyWsMessage {
@@ -12,7 +13,7 @@ export interface ComfyWsMessage {
  * kept and handed over when it is (so nothing is lost between opening the socket and submitting the prompt).
  * Binary frames (previews) are ignored. `close()` is idempotent and leaves no timer or socket behind.
  */
-export class ComfySocket {
+export class ComfySocket implements ComfyEventSource {
   readonly ready: Promise<boolean>;
   private ws?: WebSocket;
   private open = false;

@@ -1,3 +1,4 @@
+import type { ComfySocketHubs } from './comfyui-socket-hub';
 import type { LoggerService } from '@nestjs/common';
 
 /**
@@ -154,6 +155,12 @@ export interface ComfyUiClientOptions {
   maxPollFailures?: number;
   /** Where warnings go. Default: Nest `Logger('ComfyUiClient')`. */
   logger?: ComfyLogger;
+  /**
+   * Share one websocket per server between runs (`ComfyUiClientFactory` passes its own): a `run()` without a
+   * `clientId` then submits under the hub's client id and follows its prompt on the shared socket. Without
+   * hubs every run opens a socket of its own.
+   */
+  socketHubs?: ComfySocketHubs;
 }
 
 export interface ComfyWaitOptions {
@@ -167,7 +174,10 @@ export interface ComfyWaitOptions {
 export interface ComfyRunOptions extends ComfyWaitOptions {
   /** Uploaded (overwrite=true) before the prompt is submitted. */
   images?: ComfyInputImage[];
-  /** The websocket client id; default a fresh UUID. Use one per job: ComfyUI routes events to the newest socket of an id. */
+  /**
+   * The websocket client id. Default: the shared socket's (with `socketHubs`), else a fresh UUID. A run with its
+   * own id opens its own socket: ComfyUI routes events to the newest socket of an id, so use one id per job.
+   */
   clientId?: string;
   /** Extra `extra_data` keys for `POST /prompt` (e.g. `extra_pnginfo`); `client_id` is set by the client. */
   extraData?: Record<string, unknown>;

@@ -46,7 +46,8 @@ export class ComfyExecutor {
       let result: ComfyPromptResult;
       const wait = { onProgress, signal: ctx.signal, timeoutMs: this.config.jobs.executionTimeoutMs };
       if (promptId) {
-        result = await client.waitForCompletion(promptId, job.id, wait);
+        // Submitted by an earlier process under its socket's client id: no events reach us, so poll.
+        result = await client.waitForCompletion(promptId, undefined, wait);
       } else {
         const inputs = JSON.parse(job.inputImages) as JobInputImage[];
         const images = await Promise.all(
@@ -58,7 +59,8 @@ export class ComfyExecutor {
         result = await client.run(JSON.parse(job.workflow), {
           ...wait,
           images,
-          clientId: job.id,
+          // Tags the prompt in ComfyUI's queue and history with the job it belongs to.
+          extraData: { cloud_workers_job_id: job.id },
           onSubmitted: async (id) => {
             promptId = id;
             await ctx.onRemoteId(id);

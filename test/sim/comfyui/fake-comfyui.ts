@@ -70,6 +70,7 @@ export class FakeComfyUI {
   private readonly flavor: Flavor;
   private readonly receivedPrompts: ReceivedPrompt[] = [];
   private readonly receivedRequests: string[] = [];
+  private websocketUpgrades = 0;
   private readonly frees: unknown[] = [];
   private responseDelay: number | Record<string, number>;
   private historyWriteDelayMs: number;
@@ -236,6 +237,11 @@ export class FakeComfyUI {
   }
 
   /** sids currently registered on /ws. */
+  /** Websocket connections accepted since start (open or closed). */
+  get websocketConnections(): number {
+    return this.websocketUpgrades;
+  }
+
   get connectedClients(): string[] {
     return this.rt?.hub.connectedSids ?? [];
   }
@@ -346,6 +352,7 @@ export class FakeComfyUI {
       return;
     }
     rt.sockets.add(socket);
+    this.websocketUpgrades++;
     socket.on('close', () => rt.sockets.delete(socket));
     rt.hub.handleUpgrade(req, socket, head);
   }
