@@ -2,6 +2,9 @@
  * `npm run bench:dispatch`: how fast the job API takes submissions, and how long a queued job waits before
  * it is dispatched to a free worker, with simulated ComfyUI workers (the fake ComfyUI) in a child process.
  *
+ * Env: BENCH_DURATION_S (5), BENCH_CONCURRENCY (16), BENCH_ROUNDS (3), BENCH_RATE (100), BENCH_RATE_DURATION_S
+ * (10), BENCH_SLOTS_PER_WORKER (8), DATABASE_URL (PostgreSQL instead of SQLite).
+ *
  * Closed loops (CONCURRENCY clients for DURATION_S each, ROUNDS times in turn; medians), driven from a separate load-generator process
  * (scripts/bench-load.ts, node:http keep-alive) so the service's process does only the service's work:
  * 1. a bare Nest route: same framework, body parser and validation pipe, no work;
@@ -35,7 +38,7 @@ const RATE_DURATION_S = Number(process.env.BENCH_RATE_DURATION_S ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const EXECUTION_JOBS = 2000;
 const WORKERS = 4;
-const SLOTS_PER_WORKER = 8;
+const SLOTS_PER_WORKER = Number(process.env.BENCH_SLOTS_PER_WORKER ?? 8);
 
 const WORKFLOW = {
   '1': { class_type: 'EmptyImage', inputs: { width: 8, height: 8, batch_size: 1, color: 0 } },
