@@ -1,4 +1,5 @@
 import { MINUTE } from '../src/common/clock';
+import { JobsRepository } from '../src/persistence/jobs.repository';
 import { WorkerRouter } from '../src/routing/worker-router.service';
 import type { FakeComfyUI } from './sim/comfyui/fake-comfyui';
 import { CloudHarness } from './support/cloud-harness';
@@ -155,6 +156,29 @@ describe('jobs across the hybrid fleet', () => {
         0.01,
       );
       expect(cost.avgCostPerJob).toBeCloseTo(cost.totalCost / 12, 5);
+    });
+
+    it('a burst behind a queue waiting for pods costs a few dispatch passes, and every arrival is counted', async () => {
+      const repository = h.app!.get(JobsRepository);
+      const readQueue = repository.findQueuedForRouting.bind(repository);
+      let reads = 0;
+      repository.findQueuedForRouting = (limit: number) => {
+        reads++;
+        return readQueue(limit);
+      };
+      const ids = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => h.submit({ workflow: slowWorkflow(10, i) })),
+      );
+      await h.until(async () => {
+        const queued = (await h.get('/api/jobs?status=queued&limit=100')).body.jobs;
+        return (
+          queued.length === 40 && queued.every((job: { waitingReason: string | null }) => job.waitingReason)
+        );
+      });
+      expect(h.demand.current()).toMatchObject({ waitingForCloud: 40, waitingForPodOnly: 40 });
+      // Nothing could start, so passes only refreshed the demand: a few per second, not one per arrival.
+      expect(reads).toBeLessThan(10);
+      expect(ids).toHaveLength(40);
     });
 
     it('retries a job on another pod when its pod dies mid-job, and terminates the dead pod', async () => {
