@@ -9,7 +9,8 @@
  * (scripts/bench-load.ts, node:http keep-alive) so the service's process does only the service's work:
  * 1. a bare Nest route: same framework, body parser and validation pipe, no work;
  * 2. POST /api/jobs while every worker slot is busy: the submit path (validate, persist, queue, the dispatch
- *    pass each arrival triggers) with a growing backlog, the state a burst leaves the service in;
+ *    pass each arrival triggers) with a growing backlog, the state a burst leaves the service in; and the
+ *    same with RunPod configured (the fake RunPod) and no local worker, every job waiting for a pod;
  * 3. POST /api/jobs with instant workers: the same process also runs every accepted job (websocket, /prompt,
  *    /history, /view, the output file, the job's row updates); jobs completed per second are reported too.
  * Then EXECUTION_JOBS jobs queued in-process and run by the instant workers (what running a job costs), and
@@ -127,6 +128,8 @@ async function waitForIdle(app: INestApplication): Promise<void> {
 interface Workers {
   instant: string[];
   busy: string[];
+  /** Points the service at the fake RunPod (pods only). */
+  runpodEnv: Record<string, string>;
   process: ChildProcess;
 }
 
@@ -147,7 +150,7 @@ async function startWorkers(instant: number, busy: number): Promise<Workers> {
   for await (const chunk of child.stdout) {
     output += String(chunk);
     const line = output.split('\n').find((candidate) => candidate.startsWith('{'));
-    if (line) return { ...(JSON.parse(line) as { instant: string[]; busy: string[] }), process: child };
+    if (line) return { ...(JSON.parse(line) as Omit<Workers, 'process'>), process: child };
   }
   throw new Error('bench workers did not start');
 }
@@ -159,9 +162,10 @@ interface Service {
   database: string;
 }
 
-async function startService(workerUrls: string[]): Promise<Service> {
+async function startService(workerUrls: string[], env: Record<string, string> = {}): Promise<Service> {
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-dispatch-'));
   const config = loadConfig({
+    ...env,
     DATA_DIR: dataDir,
     DATABASE_URL: process.env.DATABASE_URL,
     LOCAL_COMFYUI_URLS: workerUrls.join(','),
@@ -257,6 +261,14 @@ async function steadyLoad(service: Service) {
 async function main(): Promise<void> {
   const workers = await startWorkers(WORKERS, WORKERS);
   const backlog = await startService(workers.busy);
+  // RunPod configured, no local worker: every job waits for a pod. The autoscaler does not tick during the
+  // benchmark, so none comes and the queue only grows.
+  const waitingForPods = await startService([], {
+    ...workers.runpodEnv,
+    RUNPOD_DOCKER_IMAGE: 'example/comfyui:latest',
+    CLOUD_TICK_INTERVAL: '3600000',
+    CLOUD_SWEEP_INTERVAL: '3600000',
+  });
   const instant = await startService(workers.instant);
   const bare = await NestFactory.create(BareModule, { logger: ['error'] });
   bare.useGlobalPipes(new ValidationPipe({ whitelist: true, transform: true, forbidNonWhitelisted: true }));
@@ -266,6 +278,7 @@ async function main(): Promise<void> {
   for (let i = 0; i < 200; i++) {
     await post(`${bareUrl}/bench/bare`);
     await post(`${backlog.url}/api/jobs`);
+    await post(`${waitingForPods.url}/api/jobs`);
     await post(`${instant.url}/api/jobs`);
   }
   await waitForIdle(instant.app);
@@ -274,12 +287,14 @@ async function main(): Promise<void> {
   type Run = Awaited<ReturnType<typeof closedLoop>>;
   const bareRuns: Run[] = [];
   const backlogRuns: Run[] = [];
+  const podWaitRuns: Run[] = [];
   const executingRuns: Run[] = [];
   const completedPerSecond: number[] = [];
   const events = instant.app.get(EventEmitter2);
   for (let round = 0; round < ROUNDS; round++) {
     bareRuns.push(await closedLoop(`${bareUrl}/bench/bare`));
     backlogRuns.push(await closedLoop(`${backlog.url}/api/jobs`));
+    podWaitRuns.push(await closedLoop(`${waitingForPods.url}/api/jobs`));
     let completed = 0;
     const countCompleted = () => void completed++;
     events.on(JobEvents.Completed, countCompleted);
@@ -290,6 +305,7 @@ async function main(): Promise<void> {
   }
   const bareResult = medianRun(bareRuns);
   const backlogResult = medianRun(backlogRuns);
+  const podWaitResult = medianRun(podWaitRuns);
   const executingResult = medianRun(executingRuns);
   const completed = median(completedPerSecond);
 
@@ -319,6 +335,12 @@ async function main(): Promise<void> {
       ratioToBare: ratio(backlogResult),
       eventLoopUsPerRequest: Math.round(backlogResult.eventLoopUs),
     },
+    submitWhileWaitingForPods: {
+      requestsPerSecond: Math.round(podWaitResult.rate),
+      errors: podWaitResult.errors,
+      ratioToBare: ratio(podWaitResult),
+      eventLoopUsPerRequest: Math.round(podWaitResult.eventLoopUs),
+    },
     submitWhileExecuting: {
       requestsPerSecond: Math.round(executingResult.rate),
       errors: executingResult.errors,
@@ -328,15 +350,16 @@ async function main(): Promise<void> {
     executionOnly: execution,
     steadyLoad: steady,
     targets: {
-      submitPathAtLeastHalfOfBare: ratio(backlogResult) >= 0.5,
+      submitPathAtLeastHalfOfBare: ratio(backlogResult) >= 0.5 && ratio(podWaitResult) >= 0.5,
       dispatchP99Below20ms: steady.dispatchOverheadMs.p99 < 20,
     },
   };
   console.log(JSON.stringify(result, null, 2));
 
-  await Promise.all([backlog.app.close(), instant.app.close(), bare.close()]);
+  await Promise.all([backlog.app.close(), waitingForPods.app.close(), instant.app.close(), bare.close()]);
   workers.process.kill('SIGTERM');
-  for (const service of [backlog, instant]) rmSync(service.dataDir, { recursive: true, force: true });
+  for (const service of [backlog, waitingForPods, instant])
+    rmSync(service.dataDir, { recursive: true, force: true });
 }
 
 main().catch((error: unknown) => {

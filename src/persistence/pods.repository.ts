@@ -1,12 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { FindOptionsWhere, In, IsNull, Repository } from 'typeorm';
+import { EntitySql } from './entity-sql';
 import { LIVE_POD_STATES, PodEntity, PodState } from './entities/pod.entity';
 
 /** The only code that queries the pods table. */
 @Injectable()
 export class PodsRepository {
-  constructor(@InjectRepository(PodEntity) private readonly pods: Repository<PodEntity>) {}
+  private readonly sql: EntitySql<PodEntity>;
+
+  constructor(@InjectRepository(PodEntity) private readonly pods: Repository<PodEntity>) {
+    this.sql = new EntitySql(pods);
+  }
 
   async insert(pod: PodEntity): Promise<void> {
     await this.pods.insert(pod);
@@ -60,6 +65,19 @@ export class PodsRepository {
 
   async findInStates(states: readonly PodState[]): Promise<PodEntity[]> {
     return this.pods.find({ where: { state: In([...states]) }, order: { requestedAt: 'ASC' } });
+  }
+
+  /**
+   * How many pods are in `state`, without loading them. Hand-written SQL (EntitySql): the dispatcher asks on
+   * every pass, and a TypeORM find cost about 40 µs of each submission behind a queue waiting for pods.
+   */
+  async countInState(state: PodState): Promise<number> {
+    const sql = this.sql.statement(
+      'countInState',
+      () => `SELECT COUNT(*) AS "count" FROM ${this.sql.tableName} WHERE ${this.sql.column('state')} = ?`,
+    );
+    const { rows } = await this.sql.run(sql, [state]);
+    return Number(rows[0]?.count ?? 0);
   }
 
   async findRecent(limit: number): Promise<PodEntity[]> {

@@ -215,7 +215,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
       preferServerless: settings.preferServerless,
       cloudBlockedReason: null,
     };
-    let idlePods = base.podsPossible ? (await this.pods.findInStates(['ready'])).length : 0;
+    let idlePods = base.podsPossible ? await this.pods.countInState('ready') : 0;
     const freeLocal = [...freeSlots.values()].reduce((sum, free) => sum + free, 0);
     // Nothing can start and nobody needs the demand count: a pass would only re-read the queue. When only
     // local slots are free, a page a little larger than the free slots is enough.

@@ -3,18 +3,21 @@ import { DataSource } from 'typeorm';
 import { loadConfig } from '../src/config/app-config';
 import { dataSourceOptions } from '../src/persistence/data-source-options';
 import { JobEntity } from '../src/persistence/entities/job.entity';
+import { PodEntity } from '../src/persistence/entities/pod.entity';
 import { JobsRepository } from '../src/persistence/jobs.repository';
+import { PodsRepository } from '../src/persistence/pods.repository';
 import { TestDatabase } from './support/test-database';
 
 /**
- * The queue's hand-written SQL against the real database of this pass (SQLite by default, PostgreSQL in CI's
- * second pass): every column survives a round trip with TypeORM's conversions, the compare-and-set transitions
- * hold, and the dispatch read comes back in order from the index.
+ * The dispatcher's hand-written SQL (EntitySql) against the real database of this pass (SQLite by default,
+ * PostgreSQL in CI's second pass): every job column survives a round trip with TypeORM's conversions, the
+ * compare-and-set transitions hold, the dispatch read comes back in order from the index, pods are counted.
  */
-describe('JobsRepository (hand-written queue SQL)', () => {
+describe('hand-written queue SQL (JobsRepository, PodsRepository)', () => {
   let database: TestDatabase;
   let dataSource: DataSource;
   let jobs: JobsRepository;
+  let pods: PodsRepository;
 
   function job(id: string, overrides: Partial<JobEntity> = {}): JobEntity {
     return Object.assign(new JobEntity(), {
@@ -55,6 +58,7 @@ describe('JobsRepository (hand-written queue SQL)', () => {
     }
     dataSource = await new DataSource(dataSourceOptions(config)).initialize();
     jobs = new JobsRepository(dataSource.getRepository(JobEntity));
+    pods = new PodsRepository(dataSource.getRepository(PodEntity));
   });
 
   afterEach(async () => {
@@ -173,5 +177,26 @@ describe('JobsRepository (hand-written queue SQL)', () => {
     }
     expect(plan.join('\n')).toContain('USING INDEX idx_jobs_dispatch_order');
     expect(plan.join('\n')).not.toContain('TEMP B-TREE');
+  });
+
+  it('counts pods in a state without loading them', async () => {
+    for (const [name, state] of [
+      ['w-1', 'ready'],
+      ['w-2', 'ready'],
+      ['w-3', 'busy'],
+    ] as const) {
+      await pods.insert(
+        Object.assign(new PodEntity(), {
+          name,
+          state,
+          origin: 'manual',
+          gpuTypeId: 'NVIDIA GeForce RTX 3090',
+          requestedAt: 1_795_000_000_000,
+        }),
+      );
+    }
+    expect(await pods.countInState('ready')).toBe(2);
+    expect(await pods.countInState('busy')).toBe(1);
+    expect(await pods.countInState('failed')).toBe(0);
   });
 });
