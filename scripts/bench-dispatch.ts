@@ -2,11 +2,12 @@
  * `npm run bench:dispatch`: how fast the job API takes submissions, and how long a queued job waits before
  * it is dispatched to a free worker, with simulated ComfyUI workers (the fake ComfyUI) in a child process.
  *
- * Env: BENCH_DURATION_S (5), BENCH_CONCURRENCY (16), BENCH_ROUNDS (3), BENCH_RATE (100), BENCH_RATE_DURATION_S
+ * Env: BENCH_DURATION_S (5), BENCH_CONCURRENCY (16), BENCH_ROUNDS (5), BENCH_RATE (100), BENCH_RATE_DURATION_S
  * (10), BENCH_SLOTS_PER_WORKER (8), DATABASE_URL (PostgreSQL instead of SQLite).
  *
- * Closed loops (CONCURRENCY clients for DURATION_S each, ROUNDS times in turn; medians), driven from a separate load-generator process
- * (scripts/bench-load.ts, node:http keep-alive) so the service's process does only the service's work:
+ * Closed loops (CONCURRENCY clients for DURATION_S each, ROUNDS times in turn; medians), driven from a
+ * separate load-generator process (scripts/bench-load.ts, node:http keep-alive) so the service's process does
+ * only the service's work:
  * 1. a bare Nest route: same framework, body parser and validation pipe, no work;
  * 2. POST /api/jobs while every worker slot is busy: the submit path (validate, persist, queue, the dispatch
  *    pass each arrival triggers) with a growing backlog, the state a burst leaves the service in; and the
@@ -36,7 +37,7 @@ const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const RATE = Number(process.env.BENCH_RATE ?? 100);
 const RATE_DURATION_S = Number(process.env.BENCH_RATE_DURATION_S ?? 10);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const EXECUTION_JOBS = 2000;
 const WORKERS = 4;
 const SLOTS_PER_WORKER = Number(process.env.BENCH_SLOTS_PER_WORKER ?? 8);
