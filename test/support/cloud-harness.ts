@@ -28,12 +28,23 @@ export interface HttpAnswer<T = any> {
 }
 
 /**
+ * Noon UTC of the real current day. Tests jump the clock hours ahead, and spend is counted per UTC day, so a
+ * run that started near midnight used to cross into the next day mid-test (the budget test failed from 22:30
+ * UTC on).
+ */
+function todayNoonUtc(): number {
+  const now = new Date();
+  return Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate(), 12);
+}
+
+/**
  * The service booted for real (HTTP on an ephemeral port) against an in-process FakeRunPod over real
  * sockets. Both share one FakeClock that follows real time, so the sim's boot delays elapse normally and a
- * test can still jump minutes ahead to cross an idle or boot timeout without sleeping.
+ * test can still jump minutes ahead to cross an idle or boot timeout without sleeping. It starts at noon UTC,
+ * whatever the time of day, so day boundaries never fall inside a test by accident.
  */
 export class CloudHarness {
-  readonly clock = new FakeClock(Date.now(), true);
+  readonly clock = new FakeClock(todayNoonUtc(), true);
   readonly db = new TestDatabase();
   readonly fake: FakeRunPod;
   readonly locals: FakeComfyUI[] = [];
