@@ -50,7 +50,8 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
  * A client for ONE ComfyUI server (HTTP + websocket). The only code that knows ComfyUI's wire format
  * (reference/comfyui.md). Plain class: construct one per server (or use `ComfyUiClientFactory`); it needs no
  * shutdown: HTTP goes through a process-wide keep-alive pool whose idle sockets close by themselves (4 s) and
- * never keep the process alive, and each wait closes the websocket it opened.
+ * never keep the process alive, and each wait closes the websocket it opened (or leaves its share of a hub's;
+ * the hubs' owner, e.g. `ComfyUiClientFactory`, closes those).
  *
  * Errors are typed (`comfyui.errors.ts`) and classified by `kind`: `workflow` (fail the job everywhere),
  * `infrastructure` (retry on another server), `cancelled`.
