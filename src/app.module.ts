@@ -1,18 +1,11 @@
-import { DynamicModule, Global, Module } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
-import { EventEmitterModule } from '@nestjs/event-emitter';
-import { ScheduleModule } from '@nestjs/schedule';
-import { CloudModule } from './cloud/cloud.module';
-import { ApiKeyGuard } from './common/api-key.guard';
-import { Clock, SystemClock } from './common/clock';
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { CloudWorkersModule } from './cloud-workers.module';
+import type { Clock } from './common/clock';
 import { HttpErrorFilter } from './common/http-error.filter';
-import { ShutdownState } from './common/shutdown-state';
 import type { AppConfig } from './config/app-config';
-import { ConfigModule } from './config/config.module';
-import { HealthController } from './health/health.controller';
-import { PersistenceModule } from './persistence/persistence.module';
-import { RoutingModule } from './routing/routing.module';
-import { RunPodModule } from './runpod/runpod.module';
+import { ApiControllersModule } from './http/api-controllers.module';
+import { HttpSecurityModule } from './http/http-security.module';
 
 export interface AppModuleOptions {
   config: AppConfig;
@@ -20,38 +13,17 @@ export interface AppModuleOptions {
   clock?: Clock;
 }
 
-@Global()
-@Module({})
-class ClockModule {
-  static forRoot(clock: Clock): DynamicModule {
-    return {
-      module: ClockModule,
-      providers: [{ provide: Clock, useValue: clock }, ShutdownState],
-      exports: [Clock, ShutdownState],
-    };
-  }
-}
-
+/**
+ * The HTTP service: the embeddable core (CloudWorkersModule) plus what only an HTTP host has: our controllers
+ * and the app-wide guard and error filter.
+ */
 @Module({})
 export class AppModule {
-  static forRoot({ config, clock = new SystemClock() }: AppModuleOptions): DynamicModule {
+  static forRoot({ config, clock }: AppModuleOptions): DynamicModule {
     return {
       module: AppModule,
-      imports: [
-        ConfigModule.forRoot(config),
-        ClockModule.forRoot(clock),
-        EventEmitterModule.forRoot(),
-        ScheduleModule.forRoot(),
-        PersistenceModule,
-        RunPodModule,
-        CloudModule,
-        RoutingModule,
-      ],
-      controllers: [HealthController],
-      providers: [
-        { provide: APP_GUARD, useFactory: () => new ApiKeyGuard(config.apiKey) },
-        { provide: APP_FILTER, useClass: HttpErrorFilter },
-      ],
+      imports: [CloudWorkersModule.forRoot({ config, clock }), ApiControllersModule, HttpSecurityModule],
+      providers: [{ provide: APP_FILTER, useClass: HttpErrorFilter }],
     };
   }
 }

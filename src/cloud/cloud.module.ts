@@ -1,19 +1,18 @@
 import { Module } from '@nestjs/common';
 import { ComfyUiModule } from '../comfyui/comfyui.module';
+import { TimersModule } from '../common/timers.module';
 import { BudgetService } from './budget.service';
 import { CloudAdminService } from './cloud-admin.service';
 import { CloudControlLoop } from './cloud-control-loop.service';
 import { CLOUD_DEMAND, CloudDemandBoard } from './cloud-demand';
 import { CloudSettingsService } from './cloud-settings.service';
 import { CloudViewService } from './cloud-view.service';
-import { CloudController } from './cloud.controller';
 import { CostLedgerService } from './cost-ledger.service';
 import { PodLifecycleService } from './pod-lifecycle.service';
 import { PodSweeper } from './pod-sweeper.service';
 
 @Module({
-  imports: [ComfyUiModule],
-  controllers: [CloudController],
+  imports: [ComfyUiModule, TimersModule],
   providers: [
     CloudSettingsService,
     CostLedgerService,
@@ -34,6 +33,9 @@ import { PodSweeper } from './pod-sweeper.service';
     CostLedgerService,
     CloudControlLoop,
     CLOUD_DEMAND,
+    // For the HTTP layer's CloudController.
+    CloudViewService,
+    CloudAdminService,
   ],
 })
 export class CloudModule {}

@@ -1,18 +1,8 @@
-import { DynamicModule, Global, Module } from '@nestjs/common';
 import type { AppConfig as AppConfigShape } from './app-config';
 
-/** Injection token for the validated configuration (an interface cannot be a token). */
+/**
+ * Injection token for the validated configuration (an interface cannot be a token). CloudWorkersModule
+ * provides it from its options (a config, an env to read, or process.env).
+ */
 export const APP_CONFIG = Symbol('APP_CONFIG');
 export type AppConfig = AppConfigShape;
-
-@Global()
-@Module({})
-export class ConfigModule {
-  static forRoot(config: AppConfig): DynamicModule {
-    return {
-      module: ConfigModule,
-      providers: [{ provide: APP_CONFIG, useValue: config }],
-      exports: [APP_CONFIG],
-    };
-  }
-}

@@ -1,11 +1,10 @@
 import { Module } from '@nestjs/common';
 import { ComfyUiModule } from '../comfyui/comfyui.module';
-import { LocalWorkersController } from './local-workers.controller';
+import { TimersModule } from '../common/timers.module';
 import { LocalWorkersService } from './local-workers.service';
 
 @Module({
-  imports: [ComfyUiModule],
-  controllers: [LocalWorkersController],
+  imports: [ComfyUiModule, TimersModule],
   providers: [LocalWorkersService],
   exports: [LocalWorkersService],
 })

@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { Client } from 'pg';
 import type { AppConfig } from '../config/app-config';
+import { TimersModule } from '../common/timers.module';
 import { APP_CONFIG } from '../config/config.module';
 import { dataSourceOptions, ENTITIES } from './data-source-options';
 import { JobsRepository } from './jobs.repository';
@@ -36,6 +37,7 @@ async function ensurePostgresSchema(url: string, schema: string): Promise<void> 
       },
     }),
     TypeOrmModule.forFeature(ENTITIES),
+    TimersModule,
   ],
   providers: [
     PodsRepository,

@@ -1,21 +1,20 @@
 import { Module } from '@nestjs/common';
 import { CloudModule } from '../cloud/cloud.module';
 import { ComfyUiModule } from '../comfyui/comfyui.module';
+import { TimersModule } from '../common/timers.module';
 import { JobsModule } from '../jobs/jobs.module';
 import { LocalModule } from '../local/local.module';
 import { Dispatcher } from './dispatcher.service';
 import { ComfyExecutor } from './executors/comfy-executor';
 import { ServerlessExecutor } from './executors/serverless-executor';
-import { StatsController } from './stats.controller';
 import { StatsService } from './stats.service';
 import { WorkerReleaser } from './worker-releaser';
 import { WorkerRouter } from './worker-router.service';
 
-/** Routing: where each job runs. Exports `WorkerRouter` for other Nest modules. */
+/** Routing: where each job runs. Exports `WorkerRouter` for other Nest modules, `StatsService` for the HTTP layer. */
 @Module({
-  imports: [JobsModule, LocalModule, CloudModule, ComfyUiModule],
-  controllers: [StatsController],
+  imports: [JobsModule, LocalModule, CloudModule, ComfyUiModule, TimersModule],
   providers: [Dispatcher, ComfyExecutor, ServerlessExecutor, WorkerReleaser, WorkerRouter, StatsService],
-  exports: [WorkerRouter],
+  exports: [WorkerRouter, StatsService],
 })
 export class RoutingModule {}

@@ -1,0 +1,21 @@
+import { Module } from '@nestjs/common';
+import { CloudController } from '../cloud/cloud.controller';
+import { CloudModule } from '../cloud/cloud.module';
+import { HealthController } from '../health/health.controller';
+import { JobsController } from '../jobs/jobs.controller';
+import { JobsModule } from '../jobs/jobs.module';
+import { LocalWorkersController } from '../local/local-workers.controller';
+import { LocalModule } from '../local/local.module';
+import { StatsController } from '../routing/stats.controller';
+import { RoutingModule } from '../routing/routing.module';
+
+/**
+ * The service's REST API over the core. Only the HTTP service (AppModule) imports it: a host that embeds
+ * CloudWorkersModule gets none of these routes, so it cannot expose our admin endpoints by accident. The
+ * feature modules imported here are the same instances CloudWorkersModule holds (static modules are shared).
+ */
+@Module({
+  imports: [JobsModule, CloudModule, LocalModule, RoutingModule],
+  controllers: [HealthController, JobsController, CloudController, LocalWorkersController, StatsController],
+})
+export class ApiControllersModule {}
