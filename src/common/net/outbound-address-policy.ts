@@ -1,7 +1,7 @@
 import { BlockList, type LookupFunction } from 'node:net';
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { parseAddress, type ParsedAddress } from './ip-address';
-import { NetworkAllowlist } from './network-allowlist';
+import { type NetworkAllowlist } from './network-allowlist';
 import { redactedUrl } from './redacted-url';
 
 /** One answer of the resolver. */
