@@ -10,6 +10,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule, type AppModuleOptions } from './app.module';
+import { applyHttpHardening } from './http/http-hardening';
 
 /** Builds the configured Nest application (not yet listening). Shared by main.ts and the e2e tests. */
 export async function createApp(
@@ -21,6 +22,7 @@ export async function createApp(
     // Report boot failures (bad database, SQLite file in use) to the caller instead of exiting the process.
     abortOnError: false,
   });
+  applyHttpHardening(app);
   app.useBodyParser('json', { limit: options.config.jobs.maxBodyBytes });
   // Body-parser fails before any route (and so before Nest's filters): answer in the one error shape.
   app.use(bodyParserErrors(options.config.jobs.maxBodyBytes));

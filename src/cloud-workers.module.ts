@@ -37,6 +37,8 @@ export interface CloudWorkersAsyncOptions {
   /** Modules whose providers `useFactory` needs (e.g. the host's ConfigModule). */
   imports?: ModuleMetadata['imports'];
   inject?: FactoryProvider['inject'];
+  // Nest hands the `inject` providers in order; their types are the host's to state in its factory.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   useFactory: (...args: any[]) => CloudWorkersOptions | Promise<CloudWorkersOptions>;
 }
 

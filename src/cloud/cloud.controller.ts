@@ -25,6 +25,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { CreateRateLimit, ReadAccess } from '../http/route-access.decorators';
 import { ErrorResponseDto } from '../common/error-response.dto';
 import { CloudAdminService } from './cloud-admin.service';
 import { CloudViewService } from './cloud-view.service';
@@ -47,6 +48,7 @@ export class CloudController {
   ) {}
 
   @Get('status')
+  @ReadAccess()
   @ApiOperation({ summary: 'Cloud worker status: pods, jobs processed, cost, settings' })
   @ApiOkResponse({ type: CloudStatusDto })
   status(): Promise<CloudStatusDto> {
@@ -54,6 +56,7 @@ export class CloudController {
   }
 
   @Get('cost')
+  @ReadAccess()
   @ApiOperation({ summary: 'Cost statistics from the persisted ledger' })
   @ApiOkResponse({ type: CloudCostDto })
   cost(): Promise<CloudCostDto> {
@@ -61,6 +64,7 @@ export class CloudController {
   }
 
   @Get('pods')
+  @ReadAccess()
   @ApiOperation({ summary: 'Live pods (add all=true for terminated and failed ones too)' })
   @ApiQuery({ name: 'all', required: false, type: Boolean })
   @ApiQuery({ name: 'limit', required: false, type: Number, description: 'with all=true; default 100' })
@@ -73,6 +77,7 @@ export class CloudController {
   }
 
   @Post('spawn')
+  @CreateRateLimit()
   @ApiOperation({
     summary: 'Spawn a pod manually',
     description:

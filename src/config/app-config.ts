@@ -92,11 +92,23 @@ export interface JobsConfig {
   shutdownGraceMs: number;
 }
 
+/** Per client address, per minute; 0 turns a limit off. Counted in memory, per instance. */
+export interface RateLimitConfig {
+  /** Requests to each route that creates things (jobs, pod spawns, worker registrations). */
+  createPerMinute: number;
+  /** Requests with a wrong API key; past it every authenticated request from that address answers 429. */
+  authFailuresPerMinute: number;
+}
+
 export interface AppConfig {
   port: number;
   /** 127.0.0.1 unless API_KEY is set (or HOST says otherwise). */
   host: string;
+  /** The admin key: every route but the public ones needs it (or the read-only key, where that is allowed). */
   apiKey: string | undefined;
+  /** Optional read-only key: GET status, cost, pods, jobs, outputs, stats and event streams; nothing else. */
+  apiReadKey: string | undefined;
+  rateLimits: RateLimitConfig;
   dataDir: string;
   databaseUrl: string | undefined;
   /** PostgreSQL schema to use (tests give each run its own). */
@@ -133,6 +145,19 @@ export const DEFAULT_GPU_TYPE = 'NVIDIA GeForce RTX 3090';
 /** Builds the one typed configuration object from the environment. Throws ConfigError naming the variable. */
 export function loadConfig(env: Env): AppConfig {
   const apiKey = readOptionalString(env, 'API_KEY');
+  const apiReadKey = readOptionalString(env, 'API_READ_KEY');
+  if (apiReadKey && !apiKey) {
+    throw new ConfigError(
+      'API_READ_KEY',
+      'is set but API_KEY is not: a read-only key needs an admin key beside it',
+    );
+  }
+  if (apiReadKey && apiReadKey === apiKey) {
+    throw new ConfigError(
+      'API_READ_KEY',
+      'must differ from API_KEY (the read-only key would grant admin rights)',
+    );
+  }
   const databaseUrl = readOptionalString(env, 'DATABASE_URL');
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError(
@@ -175,6 +200,11 @@ export function loadConfig(env: Env): AppConfig {
     port: readInt(env, 'PORT', 8000, 0, 65535),
     host,
     apiKey,
+    apiReadKey,
+    rateLimits: {
+      createPerMinute: readInt(env, 'RATE_LIMIT_CREATE_PER_MINUTE', 600, 0),
+      authFailuresPerMinute: readInt(env, 'RATE_LIMIT_AUTH_FAILURES_PER_MINUTE', 10, 0),
+    },
     dataDir: readString(env, 'DATA_DIR', './data'),
     databaseUrl,
     databaseSchema: schema,

@@ -27,6 +27,8 @@ import {
 } from '@nestjs/swagger';
 import type { Response } from 'express';
 import type { Observable } from 'rxjs';
+import { outputResponseHeaders } from '../http/output-response-headers';
+import { CreateRateLimit, ReadAccess } from '../http/route-access.decorators';
 import { InvalidInputError } from '../common/domain-errors';
 import { ErrorResponseDto } from '../common/error-response.dto';
 import { JOB_STATUSES, type JobStatus } from '../persistence/entities/job.entity';
@@ -44,6 +46,7 @@ export class JobsController {
   ) {}
 
   @Post()
+  @CreateRateLimit()
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({
     summary: 'Submit a ComfyUI workflow (API format); it runs on a local worker first, else in the cloud',
@@ -59,6 +62,7 @@ export class JobsController {
   }
 
   @Get()
+  @ReadAccess()
   @ApiOperation({ summary: 'Jobs, newest first' })
   @ApiQuery({ name: 'status', required: false, enum: JOB_STATUSES })
   @ApiQuery({ name: 'limit', required: false, type: Number, description: 'default 50, max 500' })
@@ -75,6 +79,7 @@ export class JobsController {
   }
 
   @Get(':id')
+  @ReadAccess()
   @ApiOkResponse({ type: JobDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   get(@Param('id') id: string): Promise<JobDto> {
@@ -92,6 +97,7 @@ export class JobsController {
   }
 
   @Get(':id/outputs/:filename')
+  @ReadAccess()
   @ApiOperation({ summary: 'The bytes of one output file' })
   @ApiProduces('image/png', 'video/mp4', 'application/octet-stream')
   @ApiNotFoundResponse({ type: ErrorResponseDto })
@@ -101,16 +107,12 @@ export class JobsController {
     @Res() response: Response,
   ): Promise<void> {
     const { stream, size, contentType } = await this.jobs.openOutput(id, filename);
-    response.status(200).set({
-      'Content-Type': contentType,
-      'Content-Length': String(size),
-      'Content-Disposition': `inline; filename="${filename.replace(/"/g, '')}"`,
-      'X-Content-Type-Options': 'nosniff',
-    });
+    response.status(200).set(outputResponseHeaders(filename, contentType, size));
     stream.pipe(response);
   }
 
   @Sse(':id/events')
+  @ReadAccess()
   @ApiOperation({ summary: "Server-Sent Events: the job's status and progress until it ends" })
   @ApiProduces('text/event-stream')
   async events(@Param('id') id: string): Promise<Observable<MessageEvent>> {

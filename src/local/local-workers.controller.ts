@@ -6,6 +6,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
+import { CreateRateLimit, ReadAccess } from '../http/route-access.decorators';
 import { ErrorResponseDto } from '../common/error-response.dto';
 import { LocalWorkerDto, LocalWorkerListDto, RegisterLocalWorkerDto } from './dto/local-worker.dto';
 import { type LocalWorker, LocalWorkersService } from './local-workers.service';
@@ -21,6 +22,7 @@ export class LocalWorkersController {
   constructor(private readonly workers: LocalWorkersService) {}
 
   @Get()
+  @ReadAccess()
   @ApiOperation({ summary: 'Local ComfyUI workers with their health and load' })
   @ApiOkResponse({ type: LocalWorkerListDto })
   list(): LocalWorkerListDto {
@@ -28,6 +30,7 @@ export class LocalWorkersController {
   }
 
   @Post()
+  @CreateRateLimit()
   @ApiOperation({ summary: 'Register a local ComfyUI server (persisted)' })
   @ApiOkResponse({ type: LocalWorkerDto })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'Already registered' })

@@ -1,5 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ReadAccess } from '../http/route-access.decorators';
 import { StatsDto } from './dto/stats.dto';
 import { StatsService } from './stats.service';
 
@@ -9,6 +10,7 @@ export class StatsController {
   constructor(private readonly stats: StatsService) {}
 
   @Get()
+  @ReadAccess()
   @ApiOperation({
     summary: 'Combined statistics: local workers, cloud pods and serverless, jobs, total cost',
   })

@@ -1,0 +1,83 @@
+import {
+  type CanActivate,
+  type ExecutionContext,
+  ForbiddenException,
+  HttpException,
+  HttpStatus,
+  Inject,
+  Injectable,
+  Logger,
+  UnauthorizedException,
+} from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { Clock } from '../common/clock';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { ApiKeyCredentials, presentedKey } from './api-key-credentials';
+import { AuthFailureLimiter } from './auth-failure-limiter';
+import { routeAccessOf } from './route-access.decorators';
+
+/**
+ * The one authentication rule, deny by default: every route Nest dispatches needs a key unless its handler or
+ * controller is marked `@Public()`. The decision reads the route's metadata, never the path, so `/API/...`,
+ * `/api/x/` or any other spelling Express routes to a handler meets the same check.
+ *
+ * - API_KEY (admin) may call everything; API_READ_KEY only routes marked `@ReadAccess()` (else 403).
+ * - Without API_KEY the service is unauthenticated and listens on loopback only (see loadConfig).
+ * - Wrong keys are counted per client address (AuthFailureLimiter): past the limit, 429 with Retry-After.
+ *
+ * Routes Express serves outside Nest's router (the Swagger UI and its JSON, static files) never reach a guard:
+ * they are public by construction, so only public things may be mounted that way.
+ */
+@Injectable()
+export class ApiKeyGuard implements CanActivate {
+  private readonly logger = new Logger('Auth');
+  private readonly credentials: ApiKeyCredentials;
+  private readonly failures: AuthFailureLimiter;
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig, clock: Clock) {
+    this.credentials = new ApiKeyCredentials(config.apiKey, config.apiReadKey);
+    this.failures = new AuthFailureLimiter(clock, config.rateLimits.authFailuresPerMinute);
+  }
+
+  canActivate(context: ExecutionContext): boolean {
+    if (context.getType() !== 'http') return true;
+    if (!this.credentials.enabled) return true;
+    const { level } = routeAccessOf(context.getClass<unknown>(), context.getHandler());
+    if (level === 'public') return true;
+
+    const http = context.switchToHttp();
+    const request = http.getRequest<Request>();
+    const address = request.ip ?? request.socket.remoteAddress ?? 'unknown';
+    const blockedFor = this.failures.blockedForSeconds(address);
+    if (blockedFor > 0) {
+      http.getResponse<Response>().setHeader('Retry-After', String(blockedFor));
+      throw new HttpException(
+        `Too many requests with a wrong API key from this address; try again in ${blockedFor} s`,
+        HttpStatus.TOO_MANY_REQUESTS,
+      );
+    }
+
+    const match = this.credentials.match(presentedKey(request.headers));
+    if (match === 'admin') return true;
+    if (match === 'read') {
+      if (level === 'read') return true;
+      throw new ForbiddenException(
+        `The read-only key (API_READ_KEY) cannot do this: ${request.method} ${routePattern(request)} ` +
+          'needs the admin key (API_KEY)',
+      );
+    }
+    if (match === 'wrong' && this.failures.recordFailure(address)) {
+      this.logger.warn(`Too many wrong API keys from ${address}: its requests answer 429 for up to a minute`);
+    }
+    throw new UnauthorizedException(
+      'Missing or invalid API key: send Authorization: Bearer <API_KEY> or X-API-Key',
+    );
+  }
+}
+
+/** The route as declared (`/api/jobs/:id`), not as the client spelled it. */
+function routePattern(request: Request): string {
+  const route = request.route as { path?: unknown } | undefined;
+  return typeof route?.path === 'string' ? route.path : request.path;
+}
