@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import type { OutboundAddressPolicy } from '../common/net/outbound-address-policy';
 import { randomUUID } from 'node:crypto';
 import {
   ComfyAbortedError,
@@ -63,12 +64,13 @@ export class ComfyUiClient {
   private readonly websocketBase: string;
   private readonly logger: ComfyLogger;
   private readonly socketHubs?: ComfySocketHubs;
+  private readonly addressPolicy?: OutboundAddressPolicy;
   /** Watches in progress in this instance, so `cancel()` can end them with ComfyInterruptedError. */
   private readonly watches = new Map<string, Set<PromptWatch>>();
 
   constructor(baseUrl: string, options: ComfyUiClientOptions = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
-    this.http = new ComfyHttp(this.baseUrl);
+    this.http = new ComfyHttp(this.baseUrl, options.addressPolicy);
     const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
     this.settings = { ...DEFAULTS, ...(given as Partial<typeof DEFAULTS>) };
     this.settings.lostPromptChecks = Math.max(2, this.settings.lostPromptChecks);
@@ -76,6 +78,7 @@ export class ComfyUiClient {
     this.websocketBase = (options.websocketUrl ?? this.baseUrl).replace(/\/+$/, '').replace(/^http/i, 'ws');
     this.logger = options.logger ?? new Logger('ComfyUiClient');
     this.socketHubs = options.socketHubs;
+    this.addressPolicy = options.addressPolicy;
   }
 
   // ------------------------------------------------------------------ the whole job
@@ -374,11 +377,16 @@ export class ComfyUiClient {
     return new ComfySocket(
       `${this.websocketBase}/ws?clientId=${encodeURIComponent(clientId)}`,
       this.settings.websocketConnectTimeoutMs,
+      this.addressPolicy,
     );
   }
 
   private hub(): ComfySocketHub | undefined {
-    return this.socketHubs?.get(this.websocketBase, this.settings.websocketConnectTimeoutMs);
+    return this.socketHubs?.get(
+      this.websocketBase,
+      this.settings.websocketConnectTimeoutMs,
+      this.addressPolicy,
+    );
   }
 
   /** `socket` and `openSocket` (for reconnects) are undefined for a wait on polling alone. */

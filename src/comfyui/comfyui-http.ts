@@ -1,5 +1,6 @@
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
+import { OutboundAddressError, OutboundAddressPolicy } from '../common/net/outbound-address-policy';
 import { ComfyAbortedError, ComfyError, ComfyRequestError, ComfyUnavailableError } from './comfyui.errors';
 
 export interface HttpCall {
@@ -35,10 +36,29 @@ const FREE_SOCKET_TIMEOUT_MS = 4000;
  * job, and a connection per request would cost a TCP handshake each time. Node's fetch costs several times
  * the CPU of a plain http.request per call (measured by bench:dispatch, see the README).
  */
-const AGENTS = {
-  'http:': new http.Agent({ keepAlive: true, timeout: FREE_SOCKET_TIMEOUT_MS }),
-  'https:': new https.Agent({ keepAlive: true, timeout: FREE_SOCKET_TIMEOUT_MS }),
-};
+interface Agents {
+  'http:': http.Agent;
+  'https:': https.Agent;
+}
+/**
+ * One pool per address policy: a socket connected under one set of rules (e.g. the local workers'
+ * allowlist) is never handed to a client held to other rules.
+ */
+const AGENTS = new WeakMap<OutboundAddressPolicy, Agents>();
+function agentsFor(policy: OutboundAddressPolicy): Agents {
+  let agents = AGENTS.get(policy);
+  if (!agents) {
+    agents = {
+      'http:': new http.Agent({ keepAlive: true, timeout: FREE_SOCKET_TIMEOUT_MS }),
+      'https:': new https.Agent({ keepAlive: true, timeout: FREE_SOCKET_TIMEOUT_MS }),
+    };
+    AGENTS.set(policy, agents);
+  }
+  return agents;
+}
+
+/** Rules for clients given none: the address rules' defaults (metadata and link-local never; private allowed). */
+export const DEFAULT_COMFY_ADDRESS_POLICY = new OutboundAddressPolicy();
 
 interface Payload {
   bytes: Buffer;
@@ -54,9 +74,25 @@ class StaleSocketError extends Error {}
  * - network failure, timeout, 5xx → `ComfyUnavailableError`;
  * - the caller's signal → `ComfyAbortedError`;
  * - any other non-2xx, when the caller asked for `ok` → `ComfyRequestError`.
+ * - a URL or address the address policy refuses → `ComfyUnavailableError` (code ERR_OUTBOUND_ADDRESS_REFUSED),
+ *   before anything is sent: literal IPs are checked up front, host names in the connection's `lookup`.
  */
 export class ComfyHttp {
-  constructor(readonly baseUrl: string) {}
+  private readonly agents: Agents;
+  /** Why the base URL itself is refused (scheme, credentials, a literal IP), found once. */
+  private readonly refusal?: OutboundAddressError;
+
+  constructor(
+    readonly baseUrl: string,
+    private readonly addressPolicy: OutboundAddressPolicy = DEFAULT_COMFY_ADDRESS_POLICY,
+  ) {
+    this.agents = agentsFor(addressPolicy);
+    try {
+      addressPolicy.checkUrl(baseUrl);
+    } catch (error) {
+      this.refusal = error as OutboundAddressError;
+    }
+  }
 
   url(path: string, query?: Record<string, string>): string {
     const qs = query ? new URLSearchParams(query).toString() : '';
@@ -70,6 +106,7 @@ export class ComfyHttp {
   async send<T>(call: HttpCall, read: (response: ComfyResponse) => Promise<T>): Promise<T> {
     const what = `${call.method} ${call.path}`;
     if (call.signal?.aborted) throw new ComfyAbortedError(call.signal.reason);
+    if (this.refusal) throw refusedError(what, this.refusal);
     const payload = await encodeBody(call);
     for (let attempt = 1; ; attempt++) {
       const outcome = { timedOut: false };
@@ -89,6 +126,7 @@ export class ComfyHttp {
           );
         }
         const cause = error instanceof StaleSocketError ? error.cause : error;
+        if (cause instanceof OutboundAddressError) throw refusedError(what, cause);
         const code = networkCode(cause);
         throw new ComfyUnavailableError(
           `ComfyUI ${what} failed: ${code ?? (cause instanceof Error ? cause.message : String(cause))}`,
@@ -152,7 +190,8 @@ export class ComfyHttp {
       const request = transport.request(url, {
         method: call.method,
         headers,
-        agent: url.protocol === 'https:' ? AGENTS['https:'] : AGENTS['http:'],
+        agent: url.protocol === 'https:' ? this.agents['https:'] : this.agents['http:'],
+        lookup: this.addressPolicy.lookup,
       });
       const timer = setTimeout(() => {
         outcome.timedOut = true;
@@ -248,6 +287,17 @@ async function encodeBody(call: HttpCall): Promise<Payload | undefined> {
     };
   }
   return undefined;
+}
+
+function refusedError(what: string, refusal: OutboundAddressError): ComfyUnavailableError {
+  return new ComfyUnavailableError(
+    `ComfyUI ${what} refused: the URL ${refusal.message}`,
+    undefined,
+    refusal.code,
+    {
+      cause: refusal,
+    },
+  );
 }
 
 function networkCode(error: unknown): string | undefined {

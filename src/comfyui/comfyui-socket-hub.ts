@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { OutboundAddressPolicy } from '../common/net/outbound-address-policy';
 import { ComfySocket, type ComfyWsMessage } from './comfyui-socket';
 
 /** What a prompt watch needs of a websocket: a ComfySocket of its own, or its share of a hub's. */
@@ -38,6 +39,7 @@ export class ComfySocketHub {
     private readonly websocketBase: string,
     private readonly connectTimeoutMs: number,
     private readonly idleCloseMs = IDLE_CLOSE_MS,
+    private readonly addressPolicy?: OutboundAddressPolicy,
   ) {}
 
   /** A share of the hub's socket (opened now if there is none). */
@@ -65,6 +67,7 @@ export class ComfySocketHub {
     const socket = new ComfySocket(
       `${this.websocketBase}/ws?clientId=${encodeURIComponent(this.clientId)}`,
       this.connectTimeoutMs,
+      this.addressPolicy,
     );
     this.socket = socket;
     socket.onMessage((message) => {
@@ -161,23 +164,35 @@ function closedSource(): ComfyEventSource {
   };
 }
 
-/** The hubs of a process, one per websocket base URL; `closeAll()` at shutdown. */
+/**
+ * The hubs of a process, one per websocket base URL and address policy (a socket opened under one set of
+ * address rules is not shared with clients held to others); `closeAll()` at shutdown.
+ */
 export class ComfySocketHubs {
-  private readonly hubs = new Map<string, ComfySocketHub>();
+  private readonly hubs = new Map<string, Map<OutboundAddressPolicy | undefined, ComfySocketHub>>();
 
   constructor(private readonly idleCloseMs = IDLE_CLOSE_MS) {}
 
-  get(websocketBase: string, connectTimeoutMs: number): ComfySocketHub {
-    let hub = this.hubs.get(websocketBase);
+  get(
+    websocketBase: string,
+    connectTimeoutMs: number,
+    addressPolicy?: OutboundAddressPolicy,
+  ): ComfySocketHub {
+    let byPolicy = this.hubs.get(websocketBase);
+    if (!byPolicy) {
+      byPolicy = new Map();
+      this.hubs.set(websocketBase, byPolicy);
+    }
+    let hub = byPolicy.get(addressPolicy);
     if (!hub) {
-      hub = new ComfySocketHub(websocketBase, connectTimeoutMs, this.idleCloseMs);
-      this.hubs.set(websocketBase, hub);
+      hub = new ComfySocketHub(websocketBase, connectTimeoutMs, this.idleCloseMs, addressPolicy);
+      byPolicy.set(addressPolicy, hub);
     }
     return hub;
   }
 
   closeAll(): void {
-    for (const hub of this.hubs.values()) hub.close();
+    for (const byPolicy of this.hubs.values()) for (const hub of byPolicy.values()) hub.close();
     this.hubs.clear();
   }
 }

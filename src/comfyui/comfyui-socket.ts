@@ -1,4 +1,6 @@
 import WebSocket from 'ws';
+import type { OutboundAddressPolicy } from '../common/net/outbound-address-policy';
+import { DEFAULT_COMFY_ADDRESS_POLICY } from './comfyui-http';
 import type { ComfyEventSource } from './comfyui-socket-hub';
 
 /** A text frame from `/ws`: `{"type": <event>, "data": {...}}` (reference §4). */
@@ -12,6 +14,8 @@ export interface ComfyWsMessage {
  * handshake failed or took longer than `connectTimeoutMs`. Messages that arrive before a handler is set are
  * kept and handed over when it is (so nothing is lost between opening the socket and submitting the prompt).
  * Binary frames (previews) are ignored. `close()` is idempotent and leaves no timer or socket behind.
+ * The URL goes through the address policy (ws:// and wss:// are checked as http:// and https://): a refused
+ * literal IP is never contacted, a host name is checked in the connection's `lookup`.
  */
 export class ComfySocket implements ComfyEventSource {
   readonly ready: Promise<boolean>;
@@ -23,13 +27,22 @@ export class ComfySocket implements ComfyEventSource {
   private messageHandler?: (message: ComfyWsMessage) => void;
   private closeHandler?: () => void;
 
-  constructor(url: string, connectTimeoutMs: number) {
+  constructor(
+    url: string,
+    connectTimeoutMs: number,
+    addressPolicy: OutboundAddressPolicy = DEFAULT_COMFY_ADDRESS_POLICY,
+  ) {
     let settle: (ok: boolean) => void = () => undefined;
     this.ready = new Promise<boolean>((resolve) => {
       settle = resolve;
     });
     try {
-      this.ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: connectTimeoutMs });
+      addressPolicy.checkUrl(url.replace(/^ws/i, 'http'));
+      this.ws = new WebSocket(url, {
+        perMessageDeflate: false,
+        handshakeTimeout: connectTimeoutMs,
+        lookup: addressPolicy.lookup,
+      });
     } catch {
       this.closed = true;
       settle(false);

@@ -1,3 +1,4 @@
+import type { OutboundAddressPolicy } from '../common/net/outbound-address-policy';
 import type { ComfySocketHubs } from './comfyui-socket-hub';
 import type { LoggerService } from '@nestjs/common';
 
@@ -161,6 +162,11 @@ export interface ComfyUiClientOptions {
    * hubs every run opens a socket of its own.
    */
   socketHubs?: ComfySocketHubs;
+  /**
+   * Address rules every HTTP and websocket connection to this server goes through (src/common/net). Default:
+   * the rules' defaults (cloud metadata and link-local refused; loopback and private networks allowed).
+   */
+  addressPolicy?: OutboundAddressPolicy;
 }
 
 export interface ComfyWaitOptions {

@@ -12,6 +12,9 @@ import {
   readString,
   readUrl,
 } from './env-parsers';
+import { NetworkAllowlist } from '../common/net/network-allowlist';
+import { OutboundAddressPolicy } from '../common/net/outbound-address-policy';
+import { redactedUrl } from '../common/net/redacted-url';
 
 export type PodApiKind = 'rest' | 'graphql';
 export type CloudType = 'SECURE' | 'COMMUNITY';
@@ -34,6 +37,13 @@ export interface RunPodConfig {
   maxRetries: number;
   retryBaseDelayMs: number;
   containerDiskInGb: number;
+  /** Serverless `s3_url` outputs: largest accepted file, and the deadline of one download (connect to last byte). */
+  outputMaxBytes: number;
+  outputTimeoutMs: number;
+  /** Accept http:// output URLs (simulators); otherwise https only. */
+  outputAllowHttp: boolean;
+  /** Accept output URLs on loopback/private addresses (a self-hosted S3 on your network, the simulators). */
+  outputAllowPrivateNetworks: boolean;
 }
 
 /** Defaults for the settings an operator may change at run time (PUT /api/cloud/config). */
@@ -74,6 +84,8 @@ export interface LocalConfig {
   /** Jobs one local worker runs at once. */
   concurrency: number;
   healthIntervalMs: number;
+  /** LOCAL_WORKER_ALLOWED_NETWORKS: CIDRs/addresses/host names local workers must be in; empty = any but the refused ranges. */
+  allowedNetworks: string[];
 }
 
 export interface JobsConfig {
@@ -186,12 +198,22 @@ export function loadConfig(env: Env): AppConfig {
     );
   }
 
+  const allowedNetworks = readList(env, 'LOCAL_WORKER_ALLOWED_NETWORKS');
+  let localAddressRules: OutboundAddressPolicy;
+  try {
+    localAddressRules = new OutboundAddressPolicy({ allowlist: new NetworkAllowlist(allowedNetworks) });
+  } catch (error) {
+    throw new ConfigError('LOCAL_WORKER_ALLOWED_NETWORKS', (error as Error).message);
+  }
+  // The outbound address rules (src/common/net); host names are resolved when connecting, not here.
   const localUrls = readList(env, 'LOCAL_COMFYUI_URLS').map((url, index) => {
     try {
-      const parsed = new URL(url);
-      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('not http(s)');
-    } catch {
-      throw new ConfigError('LOCAL_COMFYUI_URLS', `entry ${index + 1} is not an http(s) URL: "${url}"`);
+      localAddressRules.checkUrl(url);
+    } catch (error) {
+      throw new ConfigError(
+        'LOCAL_COMFYUI_URLS',
+        `entry ${index + 1} (${redactedUrl(url)}) ${(error as Error).message}`,
+      );
     }
     return url.replace(/\/+$/, '');
   });
@@ -224,6 +246,10 @@ export function loadConfig(env: Env): AppConfig {
       maxRetries: readInt(env, 'RUNPOD_MAX_RETRIES', 4, 0, 20),
       retryBaseDelayMs: readInt(env, 'RUNPOD_RETRY_BASE_DELAY', 500, 1),
       containerDiskInGb: readInt(env, 'RUNPOD_CONTAINER_DISK_GB', 50, 10, 2000),
+      outputMaxBytes: readInt(env, 'RUNPOD_OUTPUT_MAX_MB', 1024, 1, 65536) * 1024 * 1024,
+      outputTimeoutMs: readInt(env, 'RUNPOD_OUTPUT_TIMEOUT', 300000, 100),
+      outputAllowHttp: readBoolean(env, 'RUNPOD_OUTPUT_ALLOW_HTTP', false),
+      outputAllowPrivateNetworks: readBoolean(env, 'RUNPOD_OUTPUT_ALLOW_PRIVATE_NETWORKS', false),
     },
     cloud: {
       defaults: {
@@ -248,6 +274,7 @@ export function loadConfig(env: Env): AppConfig {
       urls: localUrls,
       concurrency: readInt(env, 'LOCAL_WORKER_CONCURRENCY', 1, 1, 64),
       healthIntervalMs: readInt(env, 'LOCAL_HEALTH_INTERVAL', 5000, 10),
+      allowedNetworks,
     },
     jobs: {
       maxAttempts: readInt(env, 'JOBS_MAX_ATTEMPTS', 3, 1, 20),

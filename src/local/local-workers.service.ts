@@ -10,6 +10,10 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { createHash } from 'node:crypto';
 import { Clock } from '../common/clock';
 import { ConflictError, InvalidInputError, NotFoundError } from '../common/domain-errors';
+import { NetworkAllowlist } from '../common/net/network-allowlist';
+import { OutboundAddressError, OutboundAddressPolicy } from '../common/net/outbound-address-policy';
+import { redactedUrl } from '../common/net/redacted-url';
+import { ComfyUiClientFactory } from '../comfyui/comfyui-client.factory';
 import { ComfyUiHealthProbe } from '../comfyui/comfyui-health';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
@@ -44,12 +48,20 @@ export function localWorkerId(url: string): string {
 /**
  * The local ComfyUI servers: from LOCAL_COMFYUI_URLS plus those registered at run time. A health tick
  * probes each; an unhealthy worker gets no work until it answers again. Logs only on state changes.
+ *
+ * Every worker URL is held to the outbound address rules (src/common/net) with LOCAL_WORKER_ALLOWED_NETWORKS:
+ * a registration is checked (host name resolved) before anything contacts it, and every connection to a
+ * worker (health checks, jobs, websockets) checks the address it connects to, so DNS rebinding after the
+ * check does not get through.
  */
 @Injectable()
 export class LocalWorkersService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('LocalWorkers');
   private readonly workers = new Map<string, LocalWorker>();
   private checking: Promise<void> | null = null;
+  private readonly addressPolicy: OutboundAddressPolicy;
+  /** Workers whose stored URL the rules refuse (rows saved before the rules existed): listed, never contacted. */
+  private readonly refused = new Map<string, string>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -58,7 +70,14 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
     private readonly clock: Clock,
     private readonly scheduler: SchedulerRegistry,
     private readonly events: EventEmitter2,
-  ) {}
+    private readonly clients: ComfyUiClientFactory,
+  ) {
+    // LOCAL_WORKER_ALLOWED_NETWORKS was validated when the configuration was loaded.
+    this.addressPolicy = new OutboundAddressPolicy({
+      allowlist: new NetworkAllowlist(config.local.allowedNetworks),
+      allowlistName: 'LOCAL_WORKER_ALLOWED_NETWORKS',
+    });
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     for (const url of this.config.local.urls) {
@@ -96,14 +115,14 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
     name: string | undefined,
     maxConcurrent: number | undefined,
   ): Promise<LocalWorker> {
-    let normalized: string;
     try {
-      const parsed = new URL(url);
-      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('not http(s)');
-      normalized = url.replace(/\/+$/, '');
-    } catch {
-      throw new InvalidInputError(`url must be an http(s) URL of a ComfyUI server, got "${url}"`);
+      // Before anything contacts it: a refused URL must not even be probed (that would make this a port scanner).
+      await this.addressPolicy.checkUrlResolved(url);
+    } catch (error) {
+      if (!(error instanceof OutboundAddressError)) throw error;
+      throw new InvalidInputError(`url ${error.message}`);
     }
+    const normalized = url.replace(/\/+$/, '');
     const id = localWorkerId(normalized);
     if (this.workers.has(id))
       throw new ConflictError(`A local worker with url ${normalized} is already registered (${id})`);
@@ -130,6 +149,8 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
     }
     await this.repository.delete(id);
     this.workers.delete(id);
+    this.refused.delete(id);
+    this.clients.useAddressPolicy(worker.url, undefined);
     this.logger.log(`Local worker ${worker.name} (${id}) removed`);
   }
 
@@ -185,11 +206,12 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
   }
 
   private async checkOne(worker: LocalWorker): Promise<void> {
-    const healthy = await this.probe.isUp(worker.url, 5000);
+    const refusal = this.refused.get(worker.id);
+    const healthy = refusal ? false : await this.probe.isUp(worker.url, 5000);
     worker.lastCheckedAt = this.clock.now();
     if (healthy === worker.healthy) return;
     worker.healthy = healthy;
-    worker.lastError = healthy ? null : 'GET /system_stats did not answer';
+    worker.lastError = healthy ? null : (refusal ?? 'GET /system_stats did not answer');
     if (healthy) {
       this.logger.log(`Local worker ${worker.name} (${worker.url}) is healthy`);
       this.events.emit(LOCAL_WORKER_FREED, { workerId: worker.id });
@@ -204,13 +226,24 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
     worker: Omit<LocalWorker, 'healthy' | 'running' | 'jobsCompleted' | 'lastCheckedAt' | 'lastError'>,
   ): void {
     if (this.workers.has(worker.id)) return;
+    let refusal: string | null = null;
+    try {
+      this.addressPolicy.checkUrl(worker.url);
+    } catch (error) {
+      refusal = `url ${(error as Error).message}; remove this worker and register it again`;
+      this.refused.set(worker.id, refusal);
+      this.logger.warn(`Local worker ${worker.name} (${worker.id}) is never contacted: ${refusal}`);
+    }
+    if (!refusal) this.clients.useAddressPolicy(worker.url, this.addressPolicy);
     this.workers.set(worker.id, {
       ...worker,
+      // A stored URL may carry credentials (saved before they were refused); they are never shown.
+      url: refusal ? redactedUrl(worker.url) : worker.url,
       healthy: false,
       running: 0,
       jobsCompleted: 0,
       lastCheckedAt: null,
-      lastError: null,
+      lastError: refusal,
     });
   }
 }

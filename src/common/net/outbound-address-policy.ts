@@ -2,7 +2,6 @@ import { BlockList, type LookupFunction } from 'node:net';
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { parseAddress, type ParsedAddress } from './ip-address';
 import { type NetworkAllowlist } from './network-allowlist';
-import { redactedUrl } from './redacted-url';
 
 /** One answer of the resolver. */
 export interface ResolvedAddress {
@@ -120,7 +119,7 @@ export class OutboundAddressPolicy {
     const address = parseAddress(parsed.hostname);
     if (address) {
       const refusal = this.refusalFor(address, undefined);
-      if (refusal) throw new OutboundAddressError(`${redactedUrl(parsed)} ${refusal}`);
+      if (refusal) throw new OutboundAddressError(`host ${parsed.hostname} ${refusal}`);
     }
     return parsed;
   }
