@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { CloudController } from '../cloud/cloud.controller';
 import { CloudModule } from '../cloud/cloud.module';
-import { HealthController } from '../health/health.controller';
+import { HealthModule } from '../health/health.module';
 import { JobsController } from '../jobs/jobs.controller';
 import { JobsModule } from '../jobs/jobs.module';
 import { LocalWorkersController } from '../local/local-workers.controller';
@@ -15,7 +15,7 @@ import { RoutingModule } from '../routing/routing.module';
  * feature modules imported here are the same instances CloudWorkersModule holds (static modules are shared).
  */
 @Module({
-  imports: [JobsModule, CloudModule, LocalModule, RoutingModule],
-  controllers: [HealthController, JobsController, CloudController, LocalWorkersController, StatsController],
+  imports: [HealthModule, JobsModule, CloudModule, LocalModule, RoutingModule],
+  controllers: [JobsController, CloudController, LocalWorkersController, StatsController],
 })
 export class ApiControllersModule {}

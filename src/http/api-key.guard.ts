@@ -15,6 +15,7 @@ import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { ApiKeyCredentials, presentedKey } from './api-key-credentials';
 import { AuthFailureLimiter } from './auth-failure-limiter';
+import { rateLimitClient } from './client-address';
 import { routeAccessOf } from './route-access.decorators';
 
 /**
@@ -48,7 +49,7 @@ export class ApiKeyGuard implements CanActivate {
 
     const http = context.switchToHttp();
     const request = http.getRequest<Request>();
-    const address = request.ip ?? request.socket.remoteAddress ?? 'unknown';
+    const address = rateLimitClient(request);
     const blockedFor = this.failures.blockedForSeconds(address);
     if (blockedFor > 0) {
       http.getResponse<Response>().setHeader('Retry-After', String(blockedFor));
