@@ -15,6 +15,7 @@ import type { ComfyProgress } from './comfyui.types';
 import {
   closedPort,
   FAST,
+  NO_TIMED_POLLS,
   pngWorkflow,
   RecordingComfyLogger,
   samplerWorkflow,
@@ -29,7 +30,10 @@ describe('ComfyUiClient against the fake ComfyUI', () => {
     fake = new FakeComfyUI({ executionMsPerNode: 2, samplerStepMs: 2 });
     const url = await fake.listen();
     logger = new RecordingComfyLogger();
-    client = new ComfyUiClient(url, { ...FAST, logger });
+    // These runs complete over the websocket; with no timed safety-net polls, every request they make is one the
+    // server caused, so the request log is the same on an idle and on a loaded machine (the polls themselves are
+    // covered in comfyui-client.resilience.spec.ts).
+    client = new ComfyUiClient(url, { ...FAST, ...NO_TIMED_POLLS, logger });
   });
   afterEach(async () => {
     await fake.close();
@@ -58,7 +62,8 @@ describe('ComfyUiClient against the fake ComfyUI', () => {
     const file = await client.download(result.outputs[0]);
     expect(file.contentType).toBe('image/png');
     expect(file.data.equals(fake.readFile('unit_00001_.png')!)).toBe(true);
-    // Submitted on an open socket: no poll before the final `executing`, one history read after it.
+    // Submitted on an open socket: no poll before the final `executing`, one history read after it. (A timed
+    // safety-net poll could add GET /history + GET /queue on a slow machine; NO_TIMED_POLLS rules those out.)
     expect(fake.requests).toEqual(['POST /prompt', `GET /history/${result.promptId}`, 'GET /view']);
   });
 
@@ -270,6 +275,10 @@ describe('ComfyUiClient against the fake ComfyUI', () => {
     const result = await client.run(pngWorkflow('late'));
     expect(result.completedVia).toBe('websocket');
     expect(result.outputs.map((o) => o.filename)).toEqual(['late_00001_.png']);
+    // One history read, after the final `executing`: none at execution_success (it would have found nothing).
+    expect(fake.requests.filter((r) => r.startsWith('GET /history'))).toEqual([
+      `GET /history/${result.promptId}`,
+    ]);
   });
 
   it('health: system stats parsed; the probe says up, and down for a closed port', async () => {

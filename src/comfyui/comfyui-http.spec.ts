@@ -78,7 +78,8 @@ describe('ComfyHttp (keep-alive transport)', () => {
   it("stops at the caller's signal", async () => {
     handler = () => undefined; // never answers
     const controller = new AbortController();
-    const pending = http.json(call('GET', '/queue', { signal: controller.signal }));
+    // A timeout far beyond the abort, so only the signal can end the call, however late the timer runs.
+    const pending = http.json(call('GET', '/queue', { signal: controller.signal, timeoutMs: 20_000 }));
     setTimeout(() => controller.abort('cancel'), 50);
     await expect(pending).rejects.toBeInstanceOf(ComfyAbortedError);
   });

@@ -161,7 +161,8 @@ describe('RunPodHttp', () => {
     expect((err as RunPodUnavailableError).code).toBe('TIMEOUT');
     expect((err as Error).message).toContain('timed out after 150 ms');
     expect(server.requests).toHaveLength(2);
-    expect(Date.now() - started).toBeLessThan(2000);
+    // Two 150 ms attempts, not a hang: the bound leaves a busy machine ample room.
+    expect(Date.now() - started).toBeLessThan(15_000);
     expect(keyLeaks(err)).toEqual([]);
   });
 

@@ -23,6 +23,20 @@ export const FAST = {
   websocketReconnectDelayMs: 50,
 } as const;
 
+/**
+ * Poll intervals longer than any test (jest gives a test 30 s): no timer-driven safety-net poll can fire, so
+ * every request a run makes is one that the server's answers and messages caused. With these a spec can assert
+ * an exact request sequence, or that only the websocket can complete a run, however slowly a busy machine
+ * schedules the test. Runs still end promptly: the final `executing` triggers the history read at once.
+ */
+export const NO_TIMED_POLLS = { pollIntervalMs: 120_000, connectedPollIntervalMs: 120_000 } as const;
+
+/**
+ * KSampler steps for a job that runs until the test cancels it (50 s at the specs' 10 ms per step, longer than
+ * any test): a test that needs a prompt running, or one pending behind it, gets it however slow the machine.
+ */
+export const UNTIL_CANCELLED_STEPS = 5000;
+
 /** A TCP port nothing listens on (bound, then released). */
 export async function closedPort(): Promise<number> {
   const server = createServer();
@@ -68,8 +82,11 @@ export function samplerWorkflow(steps = 5, seed = 1): ComfyApiWorkflow {
   };
 }
 
-/** Resolves when `predicate` holds (checked every 5 ms), or rejects after `timeoutMs`. */
-export async function until(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
+/**
+ * Resolves when `predicate` holds (checked every 5 ms), or rejects after `timeoutMs`: generous by default, since
+ * a loaded machine can be slow, and a condition that holds ends the wait at once anyway.
+ */
+export async function until(predicate: () => boolean, timeoutMs = 15_000): Promise<void> {
   const start = Date.now();
   while (!predicate()) {
     if (Date.now() - start > timeoutMs) throw new Error('until: condition not met in time');

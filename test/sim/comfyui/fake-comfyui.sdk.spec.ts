@@ -35,8 +35,12 @@ describe('@saintno/comfyui-sdk against FakeComfyUI', () => {
     api = new ComfyApi(base, 'sdk-test-client');
     api.init(2, 100);
     await api.waitForReady();
-    for (let i = 0; i < 100 && !fc.connectedClients.includes('sdk-test-client'); i++)
+    // Wait (up to a generous deadline, for a busy machine) until the SDK's socket is registered.
+    const deadline = Date.now() + 15_000;
+    while (!fc.connectedClients.includes('sdk-test-client')) {
+      if (Date.now() > deadline) throw new Error('the SDK did not connect its websocket in time');
       await new Promise((r) => setTimeout(r, 10));
+    }
   });
   afterEach(async () => {
     api.destroy();
@@ -114,10 +118,15 @@ describe('@saintno/comfyui-sdk against FakeComfyUI', () => {
   });
 
   it('reports an execution_error through onFailed', async () => {
-    fc.failNextPrompt({ exceptionType: 'RuntimeError', exceptionMessage: 'boom' });
-    const wf = new PromptBuilder(asNodes(emptyImageWorkflow('fail')), [] as string[], [
+    // The SDK reads /queue on every `status`; one that comes back after the prompt has ended makes it report
+    // "WentMissingError" instead of the execution_error. The status messages come when the prompt is queued and
+    // picked up, so the prompt samples for a while (~2 s) before its SaveImage fails: those reads come back
+    // while it still runs, however slow the machine (a 10 ms prompt lost that race under load).
+    fc.failNextPrompt({ nodeId: '9', exceptionType: 'RuntimeError', exceptionMessage: 'boom' });
+    const wf = new PromptBuilder(asNodes(txt2imgWorkflow(5, 1000)), [] as string[], ['images']).setOutputNode(
       'images',
-    ]).setOutputNode('images', '2');
+      '9',
+    );
     const res = await runWorkflow(api, wf);
     expect(res.ok).toBe(false);
     if (res.ok) return;

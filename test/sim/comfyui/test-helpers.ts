@@ -53,7 +53,11 @@ export class WsClient {
     return c;
   }
 
-  waitFor(pred: (m: WsMsg) => boolean, timeoutMs = 5000): Promise<WsMsg> {
+  /**
+   * Resolves with the first message matching `pred`; rejects when the socket closes or after `timeoutMs`
+   * (generous: a busy machine is slow, and a match ends the wait at once).
+   */
+  waitFor(pred: (m: WsMsg) => boolean, timeoutMs = 15_000): Promise<WsMsg> {
     return new Promise((resolve, reject) => {
       const check = () => {
         const hit = this.messages.find(pred);
@@ -79,7 +83,7 @@ export class WsClient {
   }
 
   /** The official example's completion rule: executing with node null and our prompt_id. */
-  waitForDone(promptId: string, timeoutMs = 5000): Promise<WsMsg> {
+  waitForDone(promptId: string, timeoutMs = 15_000): Promise<WsMsg> {
     return this.waitFor(
       (m) => m.type === 'executing' && m.data.node === null && m.data.prompt_id === promptId,
       timeoutMs,

@@ -60,9 +60,15 @@ describe('FakeRunPod pod proxy, boot faults and lifecycle', () => {
       const { body: stuck } = await rest(fake, 'POST', '/v2/pods', CREATE_BODY);
       const { body: fine } = await rest(fake, 'POST', '/v2/pods', CREATE_BODY);
       clock.advance(60 * MINUTE);
-      expect((await rest(fake, 'GET', `/v2/pods/${stuck.id}`)).body).toMatchObject({ status: 'STARTING', runtime: null });
+      expect((await rest(fake, 'GET', `/v2/pods/${stuck.id}`)).body).toMatchObject({
+        status: 'STARTING',
+        runtime: null,
+      });
       expect((await rest(fake, 'GET', `/v2/pods/${fine.id}`)).body.status).toBe('RUNNING');
-      const g = await gql(fake, `query { pod(input: {podId: "${stuck.id}"}) { desiredStatus runtime { uptimeInSeconds } } }`);
+      const g = await gql(
+        fake,
+        `query { pod(input: {podId: "${stuck.id}"}) { desiredStatus runtime { uptimeInSeconds } } }`,
+      );
       expect(g.body.data.pod).toEqual({ desiredStatus: 'RUNNING', runtime: null });
       expect((await call(`${fake.podUrl(stuck.id)}/system_stats`)).status).toBe(502);
       expect(fake.getPod(stuck.id)!.billedSeconds()).toBe(3600); // billed while stuck
@@ -93,12 +99,13 @@ describe('FakeRunPod pod proxy, boot faults and lifecycle', () => {
 
     it('slow responses, path-limited faults, and reset()', async () => {
       fake.faults.slow(150, { api: 'rest', count: 1 });
-      let t = Date.now();
+      const t = Date.now();
       expect((await rest(fake, 'GET', '/v2/pods')).status).toBe(200);
       expect(Date.now() - t).toBeGreaterThanOrEqual(140);
-      t = Date.now();
-      await rest(fake, 'GET', '/v2/pods');
-      expect(Date.now() - t).toBeLessThan(140);
+      // count: 1 is used up, so the next request is not delayed. Asked of the rule itself: a wall-clock bound on
+      // an undelayed request ("under 140 ms") is what a busy machine cannot keep.
+      expect(fake.faults.takeDelay('rest', 'GET', '/v2/pods')).toBe(0);
+      expect((await rest(fake, 'GET', '/v2/pods')).status).toBe(200);
 
       fake.faults.failNext(1, 500, { path: '/v2/catalog' });
       expect((await rest(fake, 'GET', '/v2/pods')).status).toBe(200);
