@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { Clock, HOUR } from '../common/clock';
-import { ConflictError } from '../common/domain-errors';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { BudgetAdmissionLock } from '../persistence/budget-admission-lock';
 import { JobsRepository } from '../persistence/jobs.repository';
 import { LedgerRepository } from '../persistence/ledger.repository';
 import { PodsRepository } from '../persistence/pods.repository';
@@ -11,11 +11,17 @@ import { PODS_API, type PodsApi } from '../runpod/pods-api';
 import { type BudgetExceededEvent, CloudEvents } from './cloud.events';
 import { CloudSettingsService } from './cloud-settings.service';
 import { roundUsd } from './cost-ledger.service';
-import { type BudgetInputs, budgetReached, newPodUsd, wouldCrossBudget } from './policy/budget.policy';
+import { BudgetAdmission, budgetRefusal } from './budget-admission';
+import {
+  type BudgetInputs,
+  budgetReached,
+  podJobUsd,
+  serverlessJobUsd,
+  wouldCrossBudget,
+} from './policy/budget.policy';
 import { utcDay } from './policy/pod-cost';
 
-/** New cloud work refused because it would cross CLOUD_DAILY_BUDGET_USD. */
-export class BudgetExceededError extends ConflictError {}
+export { BudgetExceededError } from './budget-admission';
 
 export interface BudgetStatus {
   limitUsd: number;
@@ -29,7 +35,8 @@ const CATALOG_TTL_MS = 10 * 60 * 1000;
 /**
  * The hard daily budget (UTC day). Before cloud work starts it checks today's spend plus what running work
  * will have cost by the time it can stop; at the limit it stops what can be stopped. Decisions are the pure
- * functions in `policy/budget.policy.ts`.
+ * functions in `policy/budget.policy.ts`. Admission of new work is atomic (`admit`, `openAdmission`): one
+ * admission at a time across the fleet, each counting what the previous ones recorded.
  */
 @Injectable()
 export class BudgetService implements OnApplicationBootstrap {
@@ -43,6 +50,7 @@ export class BudgetService implements OnApplicationBootstrap {
     private readonly pods: PodsRepository,
     private readonly jobs: JobsRepository,
     private readonly ledger: LedgerRepository,
+    private readonly lock: BudgetAdmissionLock,
     private readonly settings: CloudSettingsService,
     private readonly clock: Clock,
     private readonly events: EventEmitter2,
@@ -72,11 +80,18 @@ export class BudgetService implements OnApplicationBootstrap {
     return {
       limitUsd: this.settings.get().dailyBudgetUsd,
       spentTodayUsd: ledgerToday + unbilled,
-      livePods: live.map((pod) => ({ state: pod.state, costPerHour: pod.costPerHour })),
+      livePods: live.map((pod) => ({
+        state: pod.state,
+        costPerHour: pod.costPerHour,
+        requestedAt: pod.requestedAt,
+      })),
       serverlessInFlight,
       serverlessPricePerSecond: this.config.runpod.serverlessPricePerSecond,
       tickIntervalMs: this.config.cloud.tickIntervalMs,
       jobEstimateMs: this.config.cloud.budgetJobEstimateMs,
+      bootTimeoutMs: this.config.cloud.bootTimeoutMs,
+      idleTimeoutMs: this.settings.get().idleTimeoutMs,
+      now,
     };
   }
 
@@ -90,31 +105,65 @@ export class BudgetService implements OnApplicationBootstrap {
     };
   }
 
-  /** Throws BudgetExceededError when a new pod of this GPU type would cross the daily budget. */
-  async assertCanSpawn(gpuTypeId: string): Promise<void> {
-    const inputs = await this.inputs();
-    if (inputs.limitUsd <= 0) return;
-    const rate = await this.pricePerHour(gpuTypeId);
-    const cost = newPodUsd(rate, this.config.cloud.budgetJobEstimateMs, this.settings.get().idleTimeoutMs);
-    if (budgetReached(inputs) || wouldCrossBudget(inputs, cost)) {
-      throw new BudgetExceededError(this.refusal('a new pod', inputs, cost), this.details(inputs, cost));
+  /**
+   * Runs `section` as the only budget admission in the fleet (always locked, even with no limit: the spawn
+   * path relies on it for CLOUD_MAX_PODS too). The section decides with `admission` and must record what it
+   * admits in the database before it returns.
+   */
+  async admit<T>(section: (admission: BudgetAdmission) => Promise<T>): Promise<T> {
+    const release = await this.lock.acquire();
+    const admission = await this.admissionHolding(release, true);
+    try {
+      return await section(admission);
+    } finally {
+      await admission.close();
     }
   }
 
   /**
+   * Opens an admission for a dispatch pass; the caller closes it when the pass ends. With no limit it holds
+   * no lock and admits everything, so a fleet without a budget pays nothing for it.
+   */
+  async openAdmission(): Promise<BudgetAdmission> {
+    if (this.settings.get().dailyBudgetUsd <= 0) return new BudgetAdmission(null, () => Promise.resolve());
+    return this.admissionHolding(await this.lock.acquire(), false);
+  }
+
+  private async admissionHolding(
+    release: () => Promise<void>,
+    evenWithoutLimit: boolean,
+  ): Promise<BudgetAdmission> {
+    try {
+      const inputs = await this.inputs();
+      return new BudgetAdmission(inputs.limitUsd > 0 || evenWithoutLimit ? inputs : null, release);
+    } catch (error) {
+      await release();
+      throw error;
+    }
+  }
+
+  /**
+   * The rate a new pod is admitted at: the dearest of the GPU types it may fall back to (any of them may be
+   * the one created). 0 with no limit (no need to ask RunPod for prices).
+   */
+  async newPodRate(gpuTypeIds: readonly string[]): Promise<number> {
+    if (this.settings.get().dailyBudgetUsd <= 0) return 0;
+    let rate = 0;
+    for (const gpuTypeId of gpuTypeIds) rate = Math.max(rate, await this.pricePerHour(gpuTypeId));
+    return rate;
+  }
+
+  /**
    * Whether a cloud job (serverless run, or a job sent to a pod) may start now; the dispatcher asks once
-   * per pass. Returns the reason when it may not.
+   * per pass to route (jobs that may run locally go local), then admits each cloud job with `openAdmission`.
+   * Returns the reason when it may not.
    */
   async cloudJobBlockedReason(): Promise<string | null> {
     const inputs = await this.inputs();
     if (inputs.limitUsd <= 0) return null;
-    const maxPodRate = Math.max(0, ...inputs.livePods.map((pod) => pod.costPerHour));
-    const jobUsd = Math.max(
-      (inputs.serverlessPricePerSecond * inputs.jobEstimateMs) / 1000,
-      (maxPodRate * inputs.jobEstimateMs) / HOUR,
-    );
+    const jobUsd = Math.max(serverlessJobUsd(inputs), podJobUsd(inputs));
     if (!budgetReached(inputs) && !wouldCrossBudget(inputs, jobUsd)) return null;
-    return this.refusal('cloud work', inputs, jobUsd);
+    return budgetRefusal('cloud work', inputs, jobUsd);
   }
 
   /** Whether today's spend has reached the limit; emits `budgetExceeded` once per UTC day. */
@@ -136,34 +185,27 @@ export class BudgetService implements OnApplicationBootstrap {
     return true;
   }
 
-  private refusal(what: string, inputs: BudgetInputs, costUsd: number): string {
-    return (
-      `Daily budget (CLOUD_DAILY_BUDGET_USD $${inputs.limitUsd.toFixed(2)}): ${what} (~$${costUsd.toFixed(4)}) would cross it; ` +
-      `$${inputs.spentTodayUsd.toFixed(4)} spent today`
-    );
-  }
-
-  private details(inputs: BudgetInputs, costUsd: number): Record<string, unknown> {
-    return {
-      limitUsd: inputs.limitUsd,
-      spentTodayUsd: roundUsd(inputs.spentTodayUsd),
-      estimatedCostUsd: roundUsd(costUsd),
-    };
-  }
-
   private async refreshCatalog(): Promise<void> {
     try {
       const types = await this.podsApi.listGpuTypes();
-      const prices = new Map(
-        types.filter((type) => type.pricePerHour).map((type) => [type.id, type.pricePerHour!]),
-      );
+      // Our pods are billed the price of the cloud we create them in (RUNPOD_CLOUD_TYPE), which may be
+      // above the lowest quote: admitting at the lowest let two pods into room for one.
+      const cloud = this.config.runpod.cloudType;
+      const prices = new Map<string, number>();
+      for (const type of types) {
+        const price = type.pricePerHourByCloud[cloud] ?? type.pricePerHour;
+        if (price) prices.set(type.id, price);
+      }
       this.catalog = { at: this.clock.now(), prices };
     } catch (error) {
       this.logger.warn(`Could not read RunPod's GPU prices: ${(error as Error).message}`);
     }
   }
 
-  /** RunPod's quoted price (catalog, cached), else what our last pod of that type cost, else 0 (logged). */
+  /**
+   * RunPod's quoted price in our cloud (catalog, cached), else what our last pod of that type cost, else 0
+   * (logged).
+   */
   private async pricePerHour(gpuTypeId: string): Promise<number> {
     if (!this.catalog || this.clock.now() - this.catalog.at > CATALOG_TTL_MS) await this.refreshCatalog();
     const quoted = this.catalog?.prices.get(gpuTypeId);

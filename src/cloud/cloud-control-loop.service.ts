@@ -14,7 +14,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { LeaderElection } from '../persistence/leader-election.service';
 import { PodsRepository } from '../persistence/pods.repository';
 import { CLOUD_DEMAND, type CloudDemand } from './cloud-demand';
-import { BudgetService } from './budget.service';
+import { BudgetExceededError, BudgetService } from './budget.service';
 import { CloudSettingsService } from './cloud-settings.service';
 import { CostLedgerService } from './cost-ledger.service';
 import { decideScale, ScaleDecision } from './policy/autoscale.policy';
@@ -153,7 +153,10 @@ export class CloudControlLoop
       try {
         await this.lifecycle.spawn({ origin: 'autoscale' });
       } catch (error) {
-        this.logger.error(`Auto-scaling spawn failed: ${(error as Error).message}`);
+        // Each spawn is admitted against the budget on its own (counting the ones just requested): the
+        // first refusal ends the round.
+        if (error instanceof BudgetExceededError) this.logger.warn(`Auto-scaling stopped: ${error.message}`);
+        else this.logger.error(`Auto-scaling spawn failed: ${(error as Error).message}`);
         break;
       }
     }

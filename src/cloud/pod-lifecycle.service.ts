@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { randomBytes } from 'node:crypto';
-import { AsyncMutex, KeyedMutex } from '../common/async-mutex';
+import { KeyedMutex } from '../common/async-mutex';
 import { Clock } from '../common/clock';
 import { ConflictError, InvalidInputError, NotFoundError, UnavailableError } from '../common/domain-errors';
 import { ComfyUiHealthProbe } from '../comfyui/comfyui-health';
@@ -47,7 +47,6 @@ export interface SpawnRequest {
 @Injectable()
 export class PodLifecycleService {
   private readonly logger = new Logger('CloudPods');
-  private readonly spawnMutex = new AsyncMutex();
   private readonly terminations = new KeyedMutex();
   private readonly waiters = new PodReadinessWaiters();
   /** GPU types that answered "no capacity" lately. In memory: a restart forgets it (one extra try per type). */
@@ -85,7 +84,8 @@ export class PodLifecycleService {
 
   /**
    * Creates a pod and returns once RunPod accepted it (state `starting`). Throws ConflictError at
-   * CLOUD_MAX_PODS, UnavailableError when no GPU type in the fallback list has capacity.
+   * CLOUD_MAX_PODS, BudgetExceededError (a ConflictError) when the pod would cross the daily budget,
+   * UnavailableError when no GPU type in the fallback list has capacity.
    */
   async spawn(request: SpawnRequest): Promise<PodEntity> {
     if (!this.isAvailable())
@@ -96,8 +96,14 @@ export class PodLifecycleService {
       );
     }
     const candidates = this.gpuCandidates(request.gpuType);
-    await this.budget.assertCanSpawn(candidates[0]);
-    const row = await this.spawnMutex.run(() => this.writeAhead(candidates[0], request.origin));
+    // Prices may come from RunPod's catalog: read them before taking the admission lock.
+    const rate = await this.budget.newPodRate(candidates);
+    // The write-ahead row (`requested`, at the admitted rate) is the commitment: written inside the
+    // admission, so every later admission, on any instance, counts this pod before RunPod has even answered.
+    const row = await this.budget.admit(async (admission) => {
+      admission.require('a new pod', admission.newPodUsd(rate));
+      return this.writeAhead(candidates[0], request.origin, rate);
+    });
     this.logger.log(`Spawning new cloud pod... (${row.name}, ${candidates.join(' -> ')})`);
 
     let created: RunPodPod;
@@ -351,7 +357,8 @@ export class PodLifecycleService {
     return available;
   }
 
-  private async writeAhead(gpuTypeId: string, origin: PodOrigin): Promise<PodEntity> {
+  /** Called inside the budget admission, which also makes this CLOUD_MAX_PODS check atomic across instances. */
+  private async writeAhead(gpuTypeId: string, origin: PodOrigin, admittedRate: number): Promise<PodEntity> {
     const { maxPods } = this.settings.get();
     const live = await this.pods.findLive();
     if (live.length >= maxPods) {
@@ -366,7 +373,8 @@ export class PodLifecycleService {
       state: 'requested',
       origin,
       gpuTypeId,
-      costPerHour: 0,
+      // RunPod's own rate replaces it once the pod is created.
+      costPerHour: admittedRate,
       url: null,
       requestedAt: this.clock.now(),
       createdAt: null,

@@ -4,6 +4,7 @@ import { Client } from 'pg';
 import type { AppConfig } from '../config/app-config';
 import { TimersModule } from '../common/timers.module';
 import { APP_CONFIG } from '../config/config.module';
+import { BudgetAdmissionLock } from './budget-admission-lock';
 import { dataSourceOptions, ENTITIES } from './data-source-options';
 import { JobsRepository } from './jobs.repository';
 import { LeaderElection } from './leader-election.service';
@@ -46,6 +47,7 @@ async function ensurePostgresSchema(url: string, schema: string): Promise<void> 
     JobsRepository,
     LocalWorkersRepository,
     LeaderElection,
+    BudgetAdmissionLock,
   ],
   exports: [
     PodsRepository,
@@ -54,6 +56,7 @@ async function ensurePostgresSchema(url: string, schema: string): Promise<void> 
     JobsRepository,
     LocalWorkersRepository,
     LeaderElection,
+    BudgetAdmissionLock,
   ],
 })
 export class PersistenceModule {}

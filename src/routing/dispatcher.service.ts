@@ -10,6 +10,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { performance } from 'node:perf_hooks';
 import { CloudEvents } from '../cloud/cloud.events';
 import { CLOUD_DEMAND, type CloudDemandBoard } from '../cloud/cloud-demand';
+import type { BudgetAdmission } from '../cloud/budget-admission';
 import { BudgetService } from '../cloud/budget.service';
 import { CloudSettingsService } from '../cloud/cloud-settings.service';
 import { PodLifecycleService } from '../cloud/pod-lifecycle.service';
@@ -64,6 +65,11 @@ interface Placement {
   workerId: string;
   /** ComfyUI base URL for local and pod placements. */
   url: string | null;
+}
+
+/** The budget admission of one dispatch pass, opened at its first cloud job. */
+interface PassAdmission {
+  admission: BudgetAdmission | null;
 }
 
 interface InFlight {
@@ -230,53 +236,86 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     );
     let waitingForCloud = 0;
     let waitingForPodOnly = 0;
-
-    for (const job of queued) {
-      if (this.stopped) return;
-      const failedWorkers = JSON.parse(job.failedWorkers) as string[];
-      const idleLocalWorkers = [...freeSlots]
-        .filter(([id, free]) => free > 0 && !failedWorkers.includes(id))
-        .map(([id]) => id);
-      const decision = decideRoute(job, { ...base, idleLocalWorkers, idlePods });
-      switch (decision.kind) {
-        case 'local': {
-          const worker = this.local.get(decision.workerId);
-          freeSlots.set(decision.workerId, (freeSlots.get(decision.workerId) ?? 1) - 1);
-          if (worker && this.local.reserve(worker.id)) {
-            await this.start(job, { backend: 'local', workerId: worker.id, url: worker.url });
-          }
-          break;
-        }
-        case 'pod': {
-          const pod = await this.lifecycle.reserveIdlePod();
-          if (!pod) {
-            idlePods = 0;
-            waitingForCloud++;
+    // Cloud jobs are admitted against the daily budget one by one, under the admission lock that the pass
+    // takes at its first cloud job and holds until its claims are written (local-only passes never take it).
+    const pass: PassAdmission = { admission: null };
+    try {
+      for (const job of queued) {
+        if (this.stopped) return;
+        const failedWorkers = JSON.parse(job.failedWorkers) as string[];
+        const idleLocalWorkers = [...freeSlots]
+          .filter(([id, free]) => free > 0 && !failedWorkers.includes(id))
+          .map(([id]) => id);
+        const decision = decideRoute(job, { ...base, idleLocalWorkers, idlePods });
+        switch (decision.kind) {
+          case 'local': {
+            const worker = this.local.get(decision.workerId);
+            freeSlots.set(decision.workerId, (freeSlots.get(decision.workerId) ?? 1) - 1);
+            if (worker && this.local.reserve(worker.id)) {
+              await this.start(job, { backend: 'local', workerId: worker.id, url: worker.url });
+            }
             break;
           }
-          idlePods--;
-          await this.start(job, { backend: 'pod', workerId: pod.name, url: pod.url });
-          break;
+          case 'pod': {
+            const refusal = await this.admitCloudJob(pass, 'pod');
+            if (refusal !== null) {
+              base.cloudBlockedReason = refusal;
+              await this.waitFor(job, refusal);
+              break;
+            }
+            const pod = await this.lifecycle.reserveIdlePod();
+            if (!pod) {
+              idlePods = 0;
+              waitingForCloud++;
+              break;
+            }
+            idlePods--;
+            await this.start(job, { backend: 'pod', workerId: pod.name, url: pod.url });
+            break;
+          }
+          case 'serverless': {
+            const refusal = await this.admitCloudJob(pass, 'serverless');
+            if (refusal !== null) {
+              base.cloudBlockedReason = refusal;
+              await this.waitFor(job, refusal);
+              break;
+            }
+            await this.start(job, {
+              backend: 'serverless',
+              workerId: this.config.runpod.serverlessEndpointId!,
+              url: null,
+            });
+            break;
+          }
+          case 'wait':
+            if (decision.forPod) waitingForCloud++;
+            if (decision.podOnly) waitingForPodOnly++;
+            await this.waitFor(job, decision.reason);
+            break;
+          case 'reject':
+            await this.finish(job, 'failed', { message: decision.reason, kind: 'unroutable' }, null);
+            break;
         }
-        case 'serverless':
-          await this.start(job, {
-            backend: 'serverless',
-            workerId: this.config.runpod.serverlessEndpointId!,
-            url: null,
-          });
-          break;
-        case 'wait':
-          if (decision.forPod) waitingForCloud++;
-          if (decision.podOnly) waitingForPodOnly++;
-          if (job.waitingReason !== decision.reason)
-            await this.jobs.update(job.id, { waitingReason: decision.reason });
-          break;
-        case 'reject':
-          await this.finish(job, 'failed', { message: decision.reason, kind: 'unroutable' }, null);
-          break;
       }
+    } finally {
+      await pass.admission?.close();
     }
     this.demand.publish({ waitingForCloud, waitingForPodOnly });
+  }
+
+  /**
+   * Admits one cloud job against the daily budget: null when it may start, else the reason it waits. The
+   * pass's admission counts what it already admitted, so one pass cannot start more than the headroom.
+   */
+  private async admitCloudJob(pass: PassAdmission, backend: 'pod' | 'serverless'): Promise<string | null> {
+    pass.admission ??= await this.budget.openAdmission();
+    const costUsd = pass.admission.cloudJobUsd(backend);
+    if (pass.admission.tryAdmit(costUsd)) return null;
+    return pass.admission.refusal(backend === 'pod' ? 'a job on a pod' : 'a serverless job', costUsd);
+  }
+
+  private async waitFor(job: JobEntity, reason: string): Promise<void> {
+    if (job.waitingReason !== reason) await this.jobs.update(job.id, { waitingReason: reason });
   }
 
   /**

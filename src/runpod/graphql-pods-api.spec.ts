@@ -299,8 +299,20 @@ describe('GraphqlPodsApi', () => {
         'lowestPrice(input: { gpuCount: 1 }) { uninterruptablePrice }',
       );
       expect(gpus).toEqual([
-        { id: 'NVIDIA GeForce RTX 3090', displayName: 'RTX 3090', memoryInGb: 24, pricePerHour: 0.3 },
-        { id: 'NVIDIA A40', displayName: 'A40', memoryInGb: 48, pricePerHour: 0.44 },
+        {
+          id: 'NVIDIA GeForce RTX 3090',
+          displayName: 'RTX 3090',
+          memoryInGb: 24,
+          pricePerHour: 0.3,
+          pricePerHourByCloud: { SECURE: 0.43, COMMUNITY: 0.22 },
+        },
+        {
+          id: 'NVIDIA A40',
+          displayName: 'A40',
+          memoryInGb: 48,
+          pricePerHour: 0.44,
+          pricePerHourByCloud: { SECURE: 0.44, COMMUNITY: null },
+        },
       ]);
     });
   });

@@ -162,6 +162,10 @@ export class GraphqlPodsApi implements PodsApi {
         displayName: typeof g.displayName === 'string' ? g.displayName : (g.id as string),
         memoryInGb: finiteNumber(g.memoryInGb),
         pricePerHour: gpuPrice(g),
+        pricePerHourByCloud: {
+          SECURE: positivePrice(g.securePrice),
+          COMMUNITY: positivePrice(g.communityPrice),
+        },
       }));
   }
 
@@ -260,6 +264,11 @@ function toStatus(desiredStatus: unknown, hasRuntime: boolean): RunPodPodStatus 
 function finiteNumber(value: unknown): number | null {
   const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
   return typeof n === 'number' && Number.isFinite(n) ? n : null;
+}
+
+function positivePrice(value: unknown): number | null {
+  const price = finiteNumber(value);
+  return price !== null && price > 0 ? price : null;
 }
 
 function gpuPrice(g: WireGpuType): number | null {

@@ -45,6 +45,8 @@ export interface GpuTypeInfo {
   memoryInGb: number | null;
   /** Lowest on-demand USD/h RunPod quotes for one GPU, when it says. */
   pricePerHour: number | null;
+  /** On-demand USD/h for one GPU in each cloud, when RunPod says (a pod is billed its own cloud's price). */
+  pricePerHourByCloud: { SECURE: number | null; COMMUNITY: number | null };
 }
 
 export interface PodsApi {

@@ -349,9 +349,27 @@ describe('RestV2PodsApi', () => {
       const gpus = await api.listGpuTypes();
       expect(server.requests[0].url).toBe('/v2/catalog/gpus');
       expect(gpus).toEqual([
-        { id: 'NVIDIA GeForce RTX 4090', displayName: 'RTX 4090', memoryInGb: 24, pricePerHour: 0.31 },
-        { id: 'NVIDIA H100 80GB HBM3', displayName: 'H100 SXM', memoryInGb: 80, pricePerHour: 2.99 },
-        { id: 'AMD Instinct MI300X OAM', displayName: 'MI300X', memoryInGb: 192, pricePerHour: null },
+        {
+          id: 'NVIDIA GeForce RTX 4090',
+          displayName: 'RTX 4090',
+          memoryInGb: 24,
+          pricePerHour: 0.31,
+          pricePerHourByCloud: { SECURE: 0.44, COMMUNITY: 0.31 },
+        },
+        {
+          id: 'NVIDIA H100 80GB HBM3',
+          displayName: 'H100 SXM',
+          memoryInGb: 80,
+          pricePerHour: 2.99,
+          pricePerHourByCloud: { SECURE: 2.99, COMMUNITY: null },
+        },
+        {
+          id: 'AMD Instinct MI300X OAM',
+          displayName: 'MI300X',
+          memoryInGb: 192,
+          pricePerHour: null,
+          pricePerHourByCloud: { SECURE: null, COMMUNITY: null },
+        },
       ]);
     });
   });

@@ -145,6 +145,10 @@ export class RestV2PodsApi implements PodsApi {
         displayName: typeof g.name === 'string' ? g.name : (g.id as string),
         memoryInGb: finiteNumber(g.memory),
         pricePerHour: lowestOnDemandPrice(g),
+        pricePerHourByCloud: {
+          SECURE: positive(finiteNumber(g.price?.secure)),
+          COMMUNITY: positive(finiteNumber(g.price?.community)),
+        },
       }));
   }
 

@@ -1,5 +1,16 @@
 import { HOUR, MINUTE } from '../../common/clock';
-import { budgetReached, committedUsd, newPodUsd, wouldCrossBudget, type BudgetInputs } from './budget.policy';
+import {
+  admits,
+  budgetReached,
+  committedUsd,
+  newPodUsd,
+  podJobUsd,
+  serverlessJobUsd,
+  wouldCrossBudget,
+  type BudgetInputs,
+} from './budget.policy';
+
+const NOW = Date.UTC(2026, 10, 28, 12);
 
 const base: BudgetInputs = {
   limitUsd: 10,
@@ -9,6 +20,9 @@ const base: BudgetInputs = {
   serverlessPricePerSecond: 0.00034,
   tickIntervalMs: 5000,
   jobEstimateMs: 5 * MINUTE,
+  bootTimeoutMs: 10 * MINUTE,
+  idleTimeoutMs: 5 * MINUTE,
+  now: NOW,
 };
 
 describe('budget policy', () => {
@@ -16,8 +30,8 @@ describe('budget policy', () => {
     const inputs: BudgetInputs = {
       ...base,
       livePods: [
-        { state: 'ready', costPerHour: 3.6 },
-        { state: 'busy', costPerHour: 1.2 },
+        { state: 'ready', costPerHour: 3.6, requestedAt: NOW - HOUR },
+        { state: 'busy', costPerHour: 1.2, requestedAt: NOW - HOUR },
       ],
       serverlessInFlight: 2,
     };
@@ -27,21 +41,48 @@ describe('budget policy', () => {
     expect(committedUsd(inputs)).toBeCloseTo(idle + busy + serverless, 10);
   });
 
+  it('commits a requested or booting pod at the rest of its boot, one job and one idle timeout', () => {
+    const justRequested = { state: 'requested' as const, costPerHour: 0.34, requestedAt: NOW };
+    expect(committedUsd({ ...base, livePods: [justRequested] })).toBeCloseTo(newPodUsd(0.34, base), 10);
+    // Four minutes into its boot: what it accrued is in today's spend; six minutes of boot remain at most.
+    const booting = { state: 'starting' as const, costPerHour: 0.34, requestedAt: NOW - 4 * MINUTE };
+    expect(committedUsd({ ...base, livePods: [booting] })).toBeCloseTo((0.34 * 16 * MINUTE) / HOUR, 10);
+    // Past its boot deadline (about to be terminated): still its job and idle timeout, never less.
+    const late = { state: 'starting' as const, costPerHour: 0.34, requestedAt: NOW - HOUR };
+    expect(committedUsd({ ...base, livePods: [late] })).toBeCloseTo((0.34 * 10 * MINUTE) / HOUR, 10);
+  });
+
   it('refuses new work that would cross the limit, counting what is already committed', () => {
-    const inputs = {
+    const inputs: BudgetInputs = {
       ...base,
       limitUsd: 1,
       spentTodayUsd: 0.8,
-      livePods: [{ state: 'busy' as const, costPerHour: 1.2 }],
+      livePods: [{ state: 'busy', costPerHour: 1.2, requestedAt: NOW - HOUR }],
     };
     // committed 0.1 (a 5-minute job at $1.2/h): 0.8 + 0.1 + 0.09 fits, + 0.11 does not
     expect(wouldCrossBudget(inputs, 0.09)).toBe(false);
     expect(wouldCrossBudget(inputs, 0.11)).toBe(true);
   });
 
+  it('admits work only while it fits next to what the same admission already let in', () => {
+    const pod = newPodUsd(0.34, base); // ~$0.113
+    const inputs = { ...base, limitUsd: 0.17 };
+    expect(admits(inputs, 0, pod)).toBe(true);
+    expect(admits(inputs, pod, pod)).toBe(false);
+    // The first pod, once its row is written, is counted by the next admission's inputs.
+    const next = {
+      ...inputs,
+      livePods: [{ state: 'requested' as const, costPerHour: 0.34, requestedAt: NOW }],
+    };
+    expect(admits(next, 0, pod)).toBe(false);
+    expect(admits(next, 0, 0.05)).toBe(true);
+    expect(admits({ ...inputs, spentTodayUsd: 0.17 }, 0, 0)).toBe(false);
+  });
+
   it('never blocks with no limit (0)', () => {
     expect(wouldCrossBudget({ ...base, limitUsd: 0, spentTodayUsd: 1e6 }, 1e6)).toBe(false);
     expect(budgetReached({ ...base, limitUsd: 0, spentTodayUsd: 1e6 })).toBe(false);
+    expect(admits({ ...base, limitUsd: 0, spentTodayUsd: 1e6 }, 1e6, 1e6)).toBe(true);
   });
 
   it("is reached once today's spend meets the limit", () => {
@@ -49,7 +90,17 @@ describe('budget policy', () => {
     expect(budgetReached({ ...base, spentTodayUsd: 10 })).toBe(true);
   });
 
-  it('prices a new pod as one job plus the idle timeout', () => {
-    expect(newPodUsd(0.34, 5 * MINUTE, 5 * MINUTE)).toBeCloseTo(0.34 / 6, 10);
+  it('prices a new pod as its boot deadline, one job and the idle timeout', () => {
+    expect(newPodUsd(0.34, base)).toBeCloseTo((0.34 * 20) / 60, 10);
+  });
+
+  it('prices a cloud job at the serverless price, or at the dearest live pod', () => {
+    expect(serverlessJobUsd(base)).toBeCloseTo(0.00034 * 300, 10);
+    const pods = [
+      { state: 'ready' as const, costPerHour: 0.34, requestedAt: NOW },
+      { state: 'busy' as const, costPerHour: 0.69, requestedAt: NOW },
+    ];
+    expect(podJobUsd({ ...base, livePods: pods })).toBeCloseTo((0.69 * 5) / 60, 10);
+    expect(podJobUsd(base)).toBe(0);
   });
 });

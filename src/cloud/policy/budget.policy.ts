@@ -1,12 +1,20 @@
 import type { PodState } from '../../persistence/entities/pod.entity';
 import { HOUR, SECOND } from '../../common/clock';
 
+export interface BudgetPod {
+  state: PodState;
+  /** RunPod's rate; for a `requested` pod, the price it was admitted at (RunPod has not answered yet). */
+  costPerHour: number;
+  /** When we wrote the row: the boot deadline counts from here. */
+  requestedAt: number;
+}
+
 export interface BudgetInputs {
   /** 0 = no limit. */
   limitUsd: number;
   /** Today's (UTC) spend so far: the ledger plus what live pods accrued since their last ledger write. */
   spentTodayUsd: number;
-  livePods: Array<{ state: PodState; costPerHour: number }>;
+  livePods: BudgetPod[];
   /** Serverless jobs running now. */
   serverlessInFlight: number;
   serverlessPricePerSecond: number;
@@ -14,20 +22,65 @@ export interface BudgetInputs {
   tickIntervalMs: number;
   /** How long a job is assumed to keep a worker busy. */
   jobEstimateMs: number;
+  /** CLOUD_BOOT_TIMEOUT: a pod not ready by then is terminated, so a booting pod bills at most this long. */
+  bootTimeoutMs: number;
+  /** How long a pod with no work lives before it is reaped. */
+  idleTimeoutMs: number;
+  now: number;
 }
 
 /**
- * What running work will still cost by the time it can stop: idle or booting pods one tick, busy pods their
- * job, in-flight serverless jobs their execution.
+ * The least a new pod costs: its boot (up to the boot deadline), one job, then the idle timeout before it
+ * is reaped. This is what admitting a pod commits, until it is ready.
+ */
+export function newPodUsd(
+  costPerHour: number,
+  inputs: Pick<BudgetInputs, 'bootTimeoutMs' | 'jobEstimateMs' | 'idleTimeoutMs'>,
+): number {
+  return (costPerHour * (inputs.bootTimeoutMs + inputs.jobEstimateMs + inputs.idleTimeoutMs)) / HOUR;
+}
+
+/** One job on serverless: the estimate at the per-second price. */
+export function serverlessJobUsd(inputs: BudgetInputs): number {
+  return (inputs.serverlessPricePerSecond * inputs.jobEstimateMs) / SECOND;
+}
+
+/** One job on a ready pod: the estimate at the dearest live pod's rate (which pod takes it is not known yet). */
+export function podJobUsd(inputs: BudgetInputs): number {
+  const maxPodRate = Math.max(0, ...inputs.livePods.map((pod) => pod.costPerHour));
+  return (maxPodRate * inputs.jobEstimateMs) / HOUR;
+}
+
+/**
+ * What running work will still cost by the time it can stop. A pod requested or booting has not done its
+ * job yet: the rest of its boot (to the boot deadline; what it already accrued is in today's spend), one
+ * job and one idle timeout, exactly what admitting it committed. Idle pods one tick, busy pods their job,
+ * in-flight serverless jobs their estimate.
  */
 export function committedUsd(inputs: BudgetInputs): number {
   let committed = 0;
   for (const pod of inputs.livePods) {
-    const untilStoppable =
-      pod.state === 'busy' ? Math.max(inputs.tickIntervalMs, inputs.jobEstimateMs) : inputs.tickIntervalMs;
+    let untilStoppable: number;
+    switch (pod.state) {
+      case 'requested':
+      case 'starting': {
+        const bootLeft = Math.max(0, pod.requestedAt + inputs.bootTimeoutMs - inputs.now);
+        untilStoppable = bootLeft + inputs.jobEstimateMs + inputs.idleTimeoutMs;
+        break;
+      }
+      case 'busy':
+        untilStoppable = Math.max(inputs.tickIntervalMs, inputs.jobEstimateMs);
+        break;
+      case 'ready':
+      case 'terminating':
+      case 'terminated':
+      case 'failed':
+        untilStoppable = inputs.tickIntervalMs;
+        break;
+    }
     committed += (pod.costPerHour * untilStoppable) / HOUR;
   }
-  committed += (inputs.serverlessInFlight * inputs.serverlessPricePerSecond * inputs.jobEstimateMs) / SECOND;
+  committed += inputs.serverlessInFlight * serverlessJobUsd(inputs);
   return committed;
 }
 
@@ -42,7 +95,10 @@ export function budgetReached(inputs: BudgetInputs): boolean {
   return inputs.limitUsd > 0 && inputs.spentTodayUsd >= inputs.limitUsd;
 }
 
-/** The least a new pod costs: one job, then the idle timeout before it is reaped. */
-export function newPodUsd(costPerHour: number, jobEstimateMs: number, idleTimeoutMs: number): number {
-  return (costPerHour * (jobEstimateMs + idleTimeoutMs)) / HOUR;
+/**
+ * May work costing `newWorkUsd` start, given `admittedUsd` already admitted in the same critical section
+ * (recorded in the database, but after `inputs` were read)?
+ */
+export function admits(inputs: BudgetInputs, admittedUsd: number, newWorkUsd: number): boolean {
+  return !budgetReached(inputs) && !wouldCrossBudget(inputs, admittedUsd + newWorkUsd);
 }
