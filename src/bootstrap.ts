@@ -3,13 +3,14 @@ import {
   Logger,
   type LoggerService,
   type LogLevel,
-  ValidationPipe,
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NextFunction, Request, Response } from 'express';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule, type AppModuleOptions } from './app.module';
+import { JSON_BOUNDS_EXCEEDED, verifyJsonBounds } from './common/http/bounded-json';
+import { BoundedValidationPipe } from './common/http/bounded-validation.pipe';
 import { applyHttpHardening } from './http/http-hardening';
 
 /** Builds the configured Nest application (not yet listening). Shared by main.ts and the e2e tests. */
@@ -23,10 +24,15 @@ export async function createApp(
     abortOnError: false,
   });
   applyHttpHardening(app);
-  app.useBodyParser('json', { limit: options.config.jobs.maxBodyBytes });
+  // The body's structure (depth, keys) is bounded before it is parsed, so validation sees bounded input.
+  // Nest's option type omits `verify` because it uses it for `rawBody`, which this app leaves off.
+  const jsonParser = { limit: options.config.jobs.maxBodyBytes, verify: verifyJsonBounds() };
+  app.useBodyParser('json', jsonParser);
   // Body-parser fails before any route (and so before Nest's filters): answer in the one error shape.
   app.use(bodyParserErrors(options.config.jobs.maxBodyBytes));
-  app.useGlobalPipes(new ValidationPipe({ whitelist: true, transform: true, forbidNonWhitelisted: true }));
+  app.useGlobalPipes(
+    new BoundedValidationPipe({ whitelist: true, transform: true, forbidNonWhitelisted: true }),
+  );
 
   const document = SwaggerModule.createDocument(
     app,
@@ -61,6 +67,10 @@ function bodyParserErrors(limitBytes: number) {
         error: 'Payload Too Large',
         message: `Request body is larger than ${limitMb} MB (MAX_REQUEST_BODY_MB); send smaller input images`,
       });
+      return;
+    }
+    if (error?.type === JSON_BOUNDS_EXCEEDED) {
+      res.status(400).json({ statusCode: 400, error: 'Bad Request', message: error.message });
       return;
     }
     if (error?.type === 'entity.parse.failed') {

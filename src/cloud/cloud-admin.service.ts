@@ -3,7 +3,7 @@ import { InvalidInputError } from '../common/domain-errors';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { PodEntity } from '../persistence/entities/pod.entity';
-import { resolveGpuTypeId } from '../runpod/gpu-catalog';
+import { resolveGpuTypeId, UnknownGpuTypeError } from '../runpod/gpu-catalog';
 import { CloudSettingsService } from './cloud-settings.service';
 import { CloudViewService } from './cloud-view.service';
 import { CloudConfigDto, UpdateCloudConfigDto } from './dto/cloud-config.dto';
@@ -48,7 +48,9 @@ export class CloudAdminService {
       try {
         gpuTypeId = resolveGpuTypeId(update.gpuType);
       } catch (error) {
-        throw new InvalidInputError(`gpuType: ${(error as Error).message}`);
+        // Only the catalog's own answer is the caller's business (it names close matches).
+        if (error instanceof UnknownGpuTypeError) throw new InvalidInputError(`gpuType: ${error.message}`);
+        throw error;
       }
     }
     const settings = await this.settings.update({

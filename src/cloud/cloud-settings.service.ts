@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { CloudDefaults } from '../config/app-config';
 import type { AppConfig } from '../config/app-config';
+import { InvalidInputError } from '../common/domain-errors';
 import { APP_CONFIG } from '../config/config.module';
 import { SettingsRepository } from '../persistence/settings.repository';
 
@@ -26,11 +27,40 @@ export class CloudSettingsService implements OnModuleInit {
   }
 
   async onModuleInit(): Promise<void> {
-    const saved = (await this.settings.getAll())[SETTINGS_KEY] as Partial<CloudSettings> | undefined;
+    const saved = (await this.settings.getAll())[SETTINGS_KEY] as Record<string, unknown> | undefined;
     if (saved) {
-      this.current = { ...this.config.cloud.defaults, ...saved };
-      this.logger.log(`Loaded saved cloud settings: ${JSON.stringify(saved)}`);
+      const usable = this.usableOverrides(saved);
+      this.current = { ...this.config.cloud.defaults, ...usable };
+      this.logger.log(`Loaded saved cloud settings: ${JSON.stringify(usable)}`);
     }
+  }
+
+  /**
+   * The saved overrides that still fit the settings' types. Older versions saved null for a field sent as
+   * null (which removed the budget or blocked every spawn); such a value is dropped, so the environment's
+   * default applies again, and the operator is told.
+   */
+  private usableOverrides(saved: Record<string, unknown>): Partial<CloudSettings> {
+    const invalid = this.invalidKeys(saved);
+    for (const key of invalid) {
+      this.logger.warn(
+        `Ignoring saved cloud setting ${key}=${JSON.stringify(saved[key])}: not a valid value`,
+      );
+    }
+    return Object.fromEntries(Object.entries(saved).filter(([key]) => !invalid.includes(key)));
+  }
+
+  /** Keys that are no setting, or whose value is not of the setting's type (null, NaN, a string...). */
+  private invalidKeys(values: Record<string, unknown>): string[] {
+    const defaults = this.config.cloud.defaults as unknown as Record<string, unknown>;
+    return Object.entries(values)
+      .filter(
+        ([key, value]) =>
+          !Object.hasOwn(defaults, key) ||
+          typeof value !== typeof defaults[key] ||
+          (typeof value === 'number' && !Number.isFinite(value)),
+      )
+      .map(([key]) => key);
   }
 
   get(): CloudSettings {
@@ -40,6 +70,9 @@ export class CloudSettingsService implements OnModuleInit {
   /** Applies and persists a validated partial update; returns the new settings. */
   async update(patch: Partial<CloudSettings>): Promise<CloudSettings> {
     const defined = Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined));
+    // The HTTP DTO refuses null; this guards callers in-process, for whom null would silently mean "none".
+    const invalid = this.invalidKeys(defined);
+    if (invalid.length > 0) throw new InvalidInputError(`${invalid.join(', ')}: not a valid value`);
     const next = { ...this.current, ...defined };
     const overrides = Object.fromEntries(
       Object.entries(next).filter(

@@ -45,6 +45,20 @@ function messageFor(error: unknown): string {
   return 'Internal server error';
 }
 
+/** Longest single message echoed back; a property name in a message is whatever the caller sent. */
+const MAX_MESSAGE_CHARS = 300;
+/** Messages listed one by one; a body with thousands of unknown properties gets a count for the rest. */
+const MAX_LISTED_MESSAGES = 10;
+
+const clip = (message: string): string =>
+  message.length > MAX_MESSAGE_CHARS ? `${message.slice(0, MAX_MESSAGE_CHARS)}…` : message;
+
+function summarizeMessages(messages: string[]): string {
+  const listed = messages.slice(0, MAX_LISTED_MESSAGES).map(clip).join('; ');
+  const rest = messages.length - MAX_LISTED_MESSAGES;
+  return rest > 0 ? `${listed}; and ${rest} more` : listed;
+}
+
 /** Maps HttpExceptions (validation, guards) and domain errors to `{statusCode, error, message, details?}`. */
 @Catch()
 export class HttpErrorFilter implements ExceptionFilter {
@@ -68,7 +82,7 @@ export class HttpErrorFilter implements ExceptionFilter {
       let message = exception.message;
       if (typeof payload === 'object' && payload !== null && 'message' in payload) {
         const raw = payload.message;
-        message = Array.isArray(raw) ? raw.join('; ') : String(raw);
+        message = Array.isArray(raw) ? summarizeMessages(raw.map(String)) : clip(String(raw));
       }
       return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message };
     }

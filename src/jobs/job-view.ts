@@ -1,5 +1,5 @@
 import type { JobEntity, JobError, JobOutputRecord, JobProgress } from '../persistence/entities/job.entity';
-import type { JobDto } from './dto/job.dto';
+import type { JobDto, JobSummaryDto } from './dto/job.dto';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -36,5 +36,31 @@ export function toJobDto(job: JobEntity): JobDto {
     })),
     error: parseJson<JobError | null>(job.error, null),
     metadata: parseJson<Record<string, unknown>>(job.metadata, {}),
+  };
+}
+
+/**
+ * The list view of a job row: no metadata, output count instead of outputs, error without details. Reads
+ * only the small columns, so a list of 500 jobs costs the same whatever the jobs carry.
+ */
+export function toJobSummaryDto(job: JobEntity): JobSummaryDto {
+  const error = parseJson<JobError | null>(job.error, null);
+  return {
+    id: job.id,
+    status: job.status,
+    requestedBackend: job.requestedBackend,
+    backend: job.backend,
+    workerId: job.workerId,
+    attempts: job.attempts,
+    priority: job.priority,
+    progress: parseJson<JobProgress | null>(job.progress, null),
+    waitingReason: job.status === 'queued' ? job.waitingReason : null,
+    createdAt: iso(job.createdAt)!,
+    startedAt: iso(job.startedAt),
+    completedAt: iso(job.completedAt),
+    durationMs: job.startedAt !== null && job.completedAt !== null ? job.completedAt - job.startedAt : null,
+    costUsd: job.costUsd,
+    outputCount: parseJson<JobOutputRecord[]>(job.outputs, []).length,
+    error: error && { message: error.message, kind: error.kind },
   };
 }

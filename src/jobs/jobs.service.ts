@@ -14,9 +14,12 @@ import {
   TERMINAL_JOB_STATUSES,
 } from '../persistence/entities/job.entity';
 import { JobsRepository } from '../persistence/jobs.repository';
-import type { JobDto } from './dto/job.dto';
+import type { JobDto, JobSummaryDto } from './dto/job.dto';
+import { inputFileNameProblem } from './dto/input-file-name';
+import { MAX_INPUT_IMAGES } from './dto/submit-job.dto';
+import { serializeMetadata } from './job-metadata';
 import { JobEvents, type JobQueuedEvent, type JobStatusEvent } from './job.events';
-import { toJobDto } from './job-view';
+import { toJobDto, toJobSummaryDto } from './job-view';
 import { OutputStore } from './output-store';
 
 /** What a caller (HTTP or another Nest service through WorkerRouter) submits. */
@@ -61,6 +64,16 @@ export class JobsService {
     }
     const problem = validateApiWorkflow(spec.workflow);
     if (problem) throw new InvalidInputError(`workflow: ${problem}`);
+    const metadata = serializeMetadata(spec.metadata);
+    if (metadata.problem !== undefined) throw new InvalidInputError(metadata.problem);
+    // The HTTP DTO checks these too; a caller in-process (WorkerRouter) has only this check.
+    if ((spec.images ?? []).length > MAX_INPUT_IMAGES) {
+      throw new InvalidInputError(`images: at most ${MAX_INPUT_IMAGES} input images per job`);
+    }
+    for (const image of spec.images ?? []) {
+      const nameProblem = inputFileNameProblem(image.name);
+      if (nameProblem) throw new InvalidInputError(`images: name ${nameProblem}`);
+    }
     const images = (spec.images ?? []).map((image) => ({
       name: image.name,
       data: decodeImage(image.name, image.image),
@@ -88,7 +101,7 @@ export class JobsService {
       attempts: 0,
       workflow: JSON.stringify(spec.workflow),
       inputImages: JSON.stringify(inputImages),
-      metadata: JSON.stringify(spec.metadata ?? {}),
+      metadata: metadata.json,
       progress: null,
       remoteId: null,
       podOnly: spec.backend === 'pod',
@@ -118,8 +131,9 @@ export class JobsService {
     return job;
   }
 
-  async list(status: JobStatus | undefined, limit: number): Promise<JobDto[]> {
-    return (await this.jobs.list(status, limit)).map(toJobDto);
+  /** Newest first, as summaries: a list of full jobs would repeat every job's metadata. */
+  async list(status: JobStatus | undefined, limit: number): Promise<JobSummaryDto[]> {
+    return (await this.jobs.list(status, limit)).map(toJobSummaryDto);
   }
 
   /**

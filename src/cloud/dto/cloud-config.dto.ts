@@ -1,5 +1,16 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsInt, IsNumber, IsOptional, IsString, Max, Min, MinLength } from 'class-validator';
+import {
+  IsBoolean,
+  IsDefined,
+  IsInt,
+  IsString,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateBy,
+  ValidateIf,
+} from 'class-validator';
 
 export class CloudConfigDto {
   @ApiProperty({
@@ -39,45 +50,93 @@ export class CloudConfigDto {
   dailyBudgetUsd!: number;
 }
 
-/** Partial update; every field optional, each validated. Saved, and used from the next tick on. */
+/** Longest accepted idle timeout: a week. A pod idle longer than that is a leak, not a setting. */
+export const MAX_IDLE_TIMEOUT_MS = 7 * 24 * 60 * 60 * 1000;
+export const MAX_DAILY_BUDGET_USD = 1_000_000;
+
+/**
+ * A field that may be left out (keep the current value) but not sent as null: null used to pass
+ * `@IsOptional()` and then removed the budget or blocked every spawn.
+ */
+function Settable(): PropertyDecorator {
+  return (target, property) => {
+    ValidateIf((_object, value) => value !== undefined)(target, property);
+    IsDefined({ message: '$property must not be null: leave it out to keep the current value' })(
+      target,
+      property,
+    );
+  };
+}
+
+/**
+ * A USD amount: a finite number with at most 4 decimal places. class-validator's own `maxDecimalPlaces`
+ * threw a TypeError (a 500) on numbers JavaScript writes in exponent form, such as 1e-7.
+ */
+function IsUsdAmount(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isUsdAmount',
+    validator: {
+      validate: (value: unknown) =>
+        typeof value === 'number' && Number.isFinite(value) && Number(value.toFixed(4)) === value,
+      defaultMessage: (args) => `${args?.property} must be a number of USD with at most 4 decimal places`,
+    },
+  });
+}
+
+/** Partial update; every field optional (not null), each validated. Saved, and used from the next tick on. */
 export class UpdateCloudConfigDto {
   @ApiPropertyOptional({ example: 3, minimum: 0, maximum: 1000 })
-  @IsOptional()
+  @Settable()
   @IsInt()
   @Min(0)
   @Max(1000)
   maxPods?: number;
 
-  @ApiPropertyOptional({ example: 180000, minimum: 1000, description: 'milliseconds' })
-  @IsOptional()
+  @ApiPropertyOptional({
+    example: 180000,
+    minimum: 1000,
+    maximum: MAX_IDLE_TIMEOUT_MS,
+    description: 'milliseconds',
+  })
+  @Settable()
   @IsInt()
   @Min(1000)
+  @Max(MAX_IDLE_TIMEOUT_MS)
   idleTimeout?: number;
 
-  @ApiPropertyOptional({ example: 5, minimum: 1 })
-  @IsOptional()
+  @ApiPropertyOptional({ example: 5, minimum: 1, maximum: 10000 })
+  @Settable()
   @IsInt()
   @Min(1)
+  @Max(10000)
   autoScaleThreshold?: number;
 
   @ApiPropertyOptional({ example: false })
-  @IsOptional()
+  @Settable()
   @IsBoolean()
   preferServerless?: boolean;
 
   @ApiPropertyOptional({
     example: 'NVIDIA RTX 4090',
     description: 'Exact id or display name ("RTX 4090", "NVIDIA RTX 4090")',
+    minLength: 2,
+    maxLength: 100,
   })
-  @IsOptional()
+  @Settable()
   @IsString()
   @MinLength(2)
+  @MaxLength(100)
   gpuType?: string;
 
-  @ApiPropertyOptional({ example: 25, minimum: 0, description: 'USD per UTC day; 0 = no limit' })
-  @IsOptional()
-  @IsNumber({ allowNaN: false, allowInfinity: false, maxDecimalPlaces: 4 })
+  @ApiPropertyOptional({
+    example: 25,
+    minimum: 0,
+    maximum: MAX_DAILY_BUDGET_USD,
+    description: 'USD per UTC day, at most 4 decimal places; 0 = no limit',
+  })
+  @Settable()
+  @IsUsdAmount()
   @Min(0)
-  @Max(1000000)
+  @Max(MAX_DAILY_BUDGET_USD)
   dailyBudgetUsd?: number;
 }

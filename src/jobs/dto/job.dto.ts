@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, OmitType, PickType } from '@nestjs/swagger';
 import { JOB_BACKENDS, JOB_STATUSES, REQUESTED_BACKENDS } from '../../persistence/entities/job.entity';
 
 export class JobOutputDto {
@@ -25,7 +25,7 @@ export class JobProgressDto {
   @ApiProperty({ example: 60 })
   percent!: number;
 
-  @ApiPropertyOptional({ example: '3', nullable: true })
+  @ApiPropertyOptional({ type: String, example: '3', nullable: true })
   nodeId?: string | null;
 }
 
@@ -58,7 +58,7 @@ export class JobDto {
   })
   backend!: string | null;
 
-  @ApiPropertyOptional({ example: 'local-3fa9c01b2e', nullable: true })
+  @ApiPropertyOptional({ type: String, example: 'local-3fa9c01b2e', nullable: true })
   workerId!: string | null;
 
   @ApiProperty({ example: 1 })
@@ -70,19 +70,19 @@ export class JobDto {
   @ApiPropertyOptional({ type: JobProgressDto, nullable: true })
   progress!: JobProgressDto | null;
 
-  @ApiPropertyOptional({ example: 'waiting for a pod to become ready', nullable: true })
+  @ApiPropertyOptional({ type: String, example: 'waiting for a pod to become ready', nullable: true })
   waitingReason!: string | null;
 
   @ApiProperty({ example: '2026-11-26T12:00:00.000Z' })
   createdAt!: string;
 
-  @ApiPropertyOptional({ example: '2026-11-26T12:00:01.000Z', nullable: true })
+  @ApiPropertyOptional({ type: String, example: '2026-11-26T12:00:01.000Z', nullable: true })
   startedAt!: string | null;
 
-  @ApiPropertyOptional({ example: '2026-11-26T12:00:19.000Z', nullable: true })
+  @ApiPropertyOptional({ type: String, example: '2026-11-26T12:00:19.000Z', nullable: true })
   completedAt!: string | null;
 
-  @ApiPropertyOptional({ example: 18000, nullable: true })
+  @ApiPropertyOptional({ type: Number, example: 18000, nullable: true })
   durationMs!: number | null;
 
   @ApiProperty({
@@ -101,10 +101,24 @@ export class JobDto {
   metadata!: Record<string, unknown>;
 }
 
+export class JobErrorSummaryDto extends PickType(JobErrorDto, ['message', 'kind'] as const) {}
+
+/**
+ * A job in a list: what a dashboard shows, without the parts that grow with the job (metadata, every
+ * output, error details). GET /api/jobs/{id} has the full job.
+ */
+export class JobSummaryDto extends OmitType(JobDto, ['outputs', 'error', 'metadata'] as const) {
+  @ApiProperty({ example: 1, description: 'Files the job produced (GET /api/jobs/{id} lists them)' })
+  outputCount!: number;
+
+  @ApiPropertyOptional({ type: JobErrorSummaryDto, nullable: true })
+  error!: JobErrorSummaryDto | null;
+}
+
 export class JobListDto {
   @ApiProperty({ example: 1 })
   count!: number;
 
-  @ApiProperty({ type: [JobDto] })
-  jobs!: JobDto[];
+  @ApiProperty({ type: [JobSummaryDto], description: 'Summaries; GET /api/jobs/{id} for the full job' })
+  jobs!: JobSummaryDto[];
 }

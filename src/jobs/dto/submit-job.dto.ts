@@ -1,27 +1,28 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
+  ArrayMaxSize,
   IsArray,
   IsIn,
   IsInt,
   IsObject,
   IsOptional,
   IsString,
-  Matches,
   Max,
-  MaxLength,
   Min,
   MinLength,
   ValidateNested,
 } from 'class-validator';
+import { OpaqueJson } from '../../common/http/bounded-validation.pipe';
 import { REQUESTED_BACKENDS, type RequestedBackend } from '../../persistence/entities/job.entity';
+import { IsInputFileName } from './input-file-name';
+
+/** Most input images one job may carry. */
+export const MAX_INPUT_IMAGES = 100;
 
 export class InputImageDto {
   @ApiProperty({ example: 'input_image_1.png', description: "File name the workflow's LoadImage refers to" })
-  @IsString()
-  @MinLength(1)
-  @MaxLength(200)
-  @Matches(/^[^/\\\0]+$/, { message: 'images.name must be a plain file name (no slashes)' })
+  @IsInputFileName()
   name!: string;
 
   @ApiProperty({
@@ -45,11 +46,14 @@ export class SubmitJobDto {
     additionalProperties: true,
   })
   @IsObject()
+  // Checked node by node, in linear time, by JobsService (validateApiWorkflow).
+  @OpaqueJson()
   workflow!: Record<string, unknown>;
 
   @ApiPropertyOptional({ type: [InputImageDto], description: 'Uploaded to the worker before the prompt' })
   @IsOptional()
   @IsArray()
+  @ArrayMaxSize(MAX_INPUT_IMAGES)
   @ValidateNested({ each: true })
   @Type(() => InputImageDto)
   images?: InputImageDto[];
@@ -75,8 +79,11 @@ export class SubmitJobDto {
     example: { user: 'alice', project: 'teaser' },
     type: 'object',
     additionalProperties: true,
+    description: 'Your own labels, returned with the job: at most 64 KB as JSON and 8 levels deep',
   })
   @IsOptional()
   @IsObject()
+  // Bounded in size and depth by JobsService (job-metadata.ts).
+  @OpaqueJson()
   metadata?: Record<string, unknown>;
 }
