@@ -1,7 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { createReadStream, type ReadStream } from 'node:fs';
+import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { NotFoundError } from '../common/domain-errors';
 import { safeOutputPath } from '../comfyui/comfyui-outputs';
 import type { AppConfig } from '../config/app-config';
@@ -49,6 +51,33 @@ export class OutputStore {
     taken.add(name);
     await writeFile(safeOutputPath(folder, '', name), data);
     return { filename: name, contentType, size: data.length };
+  }
+
+  /**
+   * Stores one output from a stream (a download), written to disk as it arrives, never held in memory whole.
+   * If the stream fails, the partial file is removed and the error rethrown.
+   */
+  async saveOutputStream(
+    jobId: string,
+    filename: string,
+    source: Readable,
+    contentType: string,
+    taken: Set<string>,
+  ): Promise<JobOutputRecord> {
+    const folder = this.folder('outputs', jobId);
+    await mkdir(folder, { recursive: true });
+    let name = filename;
+    for (let n = 1; taken.has(name); n++) name = filename.replace(/(\.[^.]*)?$/, (ext) => `_${n}${ext}`);
+    const path = safeOutputPath(folder, '', name);
+    const file = createWriteStream(path);
+    try {
+      await pipeline(source, file);
+    } catch (error) {
+      await rm(path, { force: true });
+      throw error;
+    }
+    taken.add(name);
+    return { filename: name, contentType, size: file.bytesWritten };
   }
 
   async openOutput(jobId: string, filename: string): Promise<{ stream: ReadStream; size: number }> {

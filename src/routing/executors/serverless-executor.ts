@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { contentTypeForFilename } from '../../comfyui/comfyui-outputs';
 import { CostLedgerService } from '../../cloud/cost-ledger.service';
@@ -7,6 +8,10 @@ import { APP_CONFIG } from '../../config/config.module';
 import type { JobInputImage, JobOutputRecord } from '../../persistence/entities/job.entity';
 import { OutputStore } from '../../jobs/output-store';
 import { SERVERLESS_CLIENT } from '../../runpod/runpod.module';
+import {
+  ServerlessOutputDownloader,
+  ServerlessOutputDownloadError,
+} from '../../runpod/serverless-output-download';
 import {
   isTerminalServerlessState,
   type RunPodServerlessClient,
@@ -28,19 +33,28 @@ interface WorkerComfyImage {
 
 /**
  * Runs a job on the RunPod serverless endpoint (worker-comfyui): `POST /run {input: {workflow, images}}`,
- * poll `/status` with backoff, decode `output.images` (base64, or download `s3_url`). Cost = billed seconds
+ * poll `/status` with backoff, decode `output.images` (base64, or download `s3_url` through the RunPod adapter's
+ * ServerlessOutputDownloader: address rules, size cap, deadline, streamed to disk). Cost = billed seconds
  * (executionTime rounded up) x RUNPOD_SERVERLESS_PRICE_PER_SECOND, written to the ledger under `serverless`.
  */
 @Injectable()
 export class ServerlessExecutor {
   private readonly logger = new Logger('Serverless');
+  private readonly downloader: ServerlessOutputDownloader;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(SERVERLESS_CLIENT) private readonly client: RunPodServerlessClient | null,
     private readonly store: OutputStore,
     private readonly ledger: CostLedgerService,
-  ) {}
+  ) {
+    this.downloader = new ServerlessOutputDownloader({
+      maxBytes: config.runpod.outputMaxBytes,
+      timeoutMs: config.runpod.outputTimeoutMs,
+      allowHttp: config.runpod.outputAllowHttp,
+      allowPrivateNetworks: config.runpod.outputAllowPrivateNetworks,
+    });
+  }
 
   get available(): boolean {
     return this.client !== null;
@@ -174,26 +188,30 @@ export class ServerlessExecutor {
     const records: JobOutputRecord[] = [];
     for (const [index, image] of images.entries()) {
       const filename = image.filename ?? `output_${index + 1}.png`;
-      const data = await this.decode(image, ctx.signal);
-      records.push(
-        await this.store.saveOutput(ctx.job.id, filename, data, contentTypeForFilename(filename), taken),
-      );
+      const contentType = contentTypeForFilename(filename);
+      const data = image.data;
+      if (!data)
+        throw new ExecutionError('serverless output image has no data', 'infrastructure', undefined, costUsd);
+      if (image.type === 's3_url') {
+        const save = (body: Readable) =>
+          this.store.saveOutputStream(ctx.job.id, filename, body, contentType, taken);
+        try {
+          records.push(await this.downloader.download(data, save, ctx.signal));
+        } catch (error) {
+          if (ctx.signal.aborted && ctx.signal.reason === 'cancel')
+            throw new ExecutionError('Cancelled', 'cancelled', undefined, costUsd);
+          const message =
+            error instanceof ServerlessOutputDownloadError
+              ? error.message
+              : `could not store output ${filename}: ${(error as Error).message}`;
+          throw new ExecutionError(`serverless: ${message}`, 'infrastructure', undefined, costUsd);
+        }
+        continue;
+      }
+      const comma = data.startsWith('data:') ? data.indexOf(',') : -1;
+      const bytes = Buffer.from(comma >= 0 ? data.slice(comma + 1) : data, 'base64');
+      records.push(await this.store.saveOutput(ctx.job.id, filename, bytes, contentType, taken));
     }
     return records;
-  }
-
-  private async decode(image: WorkerComfyImage, signal: AbortSignal): Promise<Buffer> {
-    if (!image.data) throw new ExecutionError('serverless output image has no data', 'infrastructure');
-    if (image.type === 's3_url') {
-      const response = await fetch(image.data, { signal });
-      if (!response.ok)
-        throw new ExecutionError(
-          `could not download serverless output (${response.status})`,
-          'infrastructure',
-        );
-      return Buffer.from(await response.arrayBuffer());
-    }
-    const comma = image.data.startsWith('data:') ? image.data.indexOf(',') : -1;
-    return Buffer.from(comma >= 0 ? image.data.slice(comma + 1) : image.data, 'base64');
   }
 }

@@ -9,7 +9,8 @@ import { httpRequest, type HttpResult, sleep } from './http-util';
  * This sim worker POLLS `GET /history/{prompt_id}` instead (what worker-comfyui < 5.0 did, §6.4): the history
  * entry appears when execution ends and carries the same `execution_error` payload in `status.messages`, so the
  * job result is the same. A ComfyUI that disappears while we wait is reported with the websocket-path wording.
- * Not implemented: S3 upload (`BUCKET_ENDPOINT_URL`; images are always `type: "base64"`).
+ * S3 upload (`BUCKET_ENDPOINT_URL`) is simulated by the `s3Upload` option: the test plays the bucket and
+ * returns the URL the worker would report (rp_upload.upload_image gives a presigned GET URL).
  */
 export interface ComfyWorkerOptions {
   /** `check_server` attempts (GET /). Real: 500 x 50 ms (5.8: unlimited while ComfyUI's PID lives). */
@@ -17,6 +18,11 @@ export interface ComfyWorkerOptions {
   checkServerIntervalMs?: number;
   /** Poll interval for GET /history/{id}. */
   historyPollMs?: number;
+  /**
+   * Set: images are "uploaded" here and reported as `{type: "s3_url", data: <the returned URL>}`, as the real
+   * worker does when BUCKET_ENDPOINT_URL is set (reference/runpod.md §6.2). Unset: `type: "base64"`.
+   */
+  s3Upload?: (jobId: string, filename: string, bytes: Buffer) => string | Promise<string>;
 }
 
 /** What the handler returns: `{error, ...rest}` means FAILED (runpod-python moves `error` to the job). */
@@ -234,7 +240,7 @@ export async function runComfyHandler(
   }
 
   const clientId = randomUUID();
-  const outputData: Array<{ filename: string; type: 'base64'; data: string }> = [];
+  const outputData: Array<{ filename: string; type: 'base64' | 's3_url'; data: string }> = [];
   const errors: string[] = [];
   try {
     let promptId: string;
@@ -300,7 +306,8 @@ export async function runComfyHandler(
           } catch (e) {
             if (signal.aborted) throw e;
           }
-          if (bytes) outputData.push({ filename, type: 'base64', data: bytes.toString('base64') });
+          if (bytes && opts.s3Upload) outputData.push({ filename, type: 's3_url', data: await opts.s3Upload(job.id, filename, bytes) });
+          else if (bytes) outputData.push({ filename, type: 'base64', data: bytes.toString('base64') });
           else errors.push(`Failed to fetch image data for ${filename} from /view endpoint.`);
         }
       }
