@@ -1,14 +1,9 @@
-import {
-  type INestApplication,
-  Logger,
-  type LoggerService,
-  type LogLevel,
-} from '@nestjs/common';
+import { type INestApplication, Logger, type LoggerService, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NextFunction, Request, Response } from 'express';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule, type AppModuleOptions } from './app.module';
+import { setupOpenApi } from './http/openapi/openapi-document';
 import { JSON_BOUNDS_EXCEEDED, verifyJsonBounds } from './common/http/bounded-json';
 import { BoundedValidationPipe } from './common/http/bounded-validation.pipe';
 import { applyHttpHardening } from './http/http-hardening';
@@ -34,22 +29,7 @@ export async function createApp(
     new BoundedValidationPipe({ whitelist: true, transform: true, forbidNonWhitelisted: true }),
   );
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('ComfyUI Cloud Workers')
-      .setDescription(
-        'Runs ComfyUI workflows on local ComfyUI servers first, then RunPod serverless and on-demand pods. ' +
-          'Every cloud dollar is tracked. When API_KEY is set, send it as `Authorization: Bearer <key>` or `X-API-Key`.',
-      )
-      .setVersion('0.1.0')
-      .addBearerAuth()
-      .addApiKey({ type: 'apiKey', name: 'X-API-Key', in: 'header' }, 'api-key')
-      .addSecurityRequirements('bearer')
-      .addSecurityRequirements('api-key')
-      .build(),
-  );
-  SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });
+  setupOpenApi(app, { maxBodyBytes: options.config.jobs.maxBodyBytes });
   return app;
 }
 

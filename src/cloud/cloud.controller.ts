@@ -14,19 +14,17 @@ import {
   Res,
 } from '@nestjs/common';
 import {
-  ApiBadRequestResponse,
-  ApiConflictResponse,
-  ApiNotFoundResponse,
+  ApiAcceptedResponse,
+  ApiBody,
+  ApiCreatedResponse,
   ApiOkResponse,
   ApiOperation,
   ApiQuery,
-  ApiResponse,
-  ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { CreateRateLimit, ReadAccess } from '../http/route-access.decorators';
-import { ErrorResponseDto } from '../common/error-response.dto';
+import { ApiErrorResponses } from '../http/openapi/api-error-responses.decorator';
 import { CloudAdminService } from './cloud-admin.service';
 import { CloudViewService } from './cloud-view.service';
 import { CloudConfigDto, UpdateCloudConfigDto } from './dto/cloud-config.dto';
@@ -83,12 +81,58 @@ export class CloudController {
     description:
       'Waits until the pod is ready (RunPod runtime + ComfyUI answering). With ?wait=false answers 202 at once.',
   })
-  @ApiQuery({ name: 'wait', required: false, type: Boolean })
-  @ApiOkResponse({ type: SpawnResultDto, description: 'Pod ready' })
-  @ApiResponse({ status: 202, type: SpawnResultDto, description: 'Pod requested (wait=false)' })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'CLOUD_MAX_PODS reached' })
-  @ApiServiceUnavailableResponse({ type: ErrorResponseDto, description: 'Cloud off, or no GPU capacity' })
-  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Unknown GPU type' })
+  @ApiQuery({ name: 'wait', required: false, type: Boolean, description: 'default true' })
+  @ApiBody({
+    type: SpawnPodDto,
+    required: false,
+    description: 'Optional: without it, the configured gpuType',
+  })
+  @ApiCreatedResponse({ type: SpawnResultDto, description: 'Pod created and ready' })
+  @ApiAcceptedResponse({ type: SpawnResultDto, description: 'Pod requested, still booting (wait=false)' })
+  @ApiErrorResponses({
+    400: [
+      {
+        summary: 'Unknown GPU type',
+        message: 'gpuType: Unknown RunPod GPU type "NVIDIA Quantum 9000". Did you mean: "NVIDIA RTX A4000"?',
+      },
+    ],
+    409: [
+      {
+        summary: 'CLOUD_MAX_PODS reached',
+        message: 'CLOUD_MAX_PODS reached: 5 of 5 pods are live',
+        details: { livePods: 5, maxPods: 5 },
+      },
+      {
+        summary: 'Daily budget would be crossed',
+        message:
+          'Daily budget (CLOUD_DAILY_BUDGET_USD $10.00): a new pod (~$0.0583) would cross it; $9.9712 spent today',
+        details: { limitUsd: 10, spentTodayUsd: 9.9712, estimatedCostUsd: 0.0583 },
+      },
+    ],
+    502: [
+      {
+        summary: 'RunPod rejected the key',
+        message: 'RunPod rejected the API key (check RUNPOD_API_KEY): RunPod answered 401 Unauthorized',
+      },
+      { summary: 'RunPod failing', message: 'RunPod answered 500 after 4 attempts' },
+    ],
+    503: [
+      {
+        summary: 'No GPU capacity',
+        message: 'No GPU capacity at RunPod for: NVIDIA GeForce RTX 3090',
+        details: { gpuTypesTried: ['NVIDIA GeForce RTX 3090'] },
+      },
+      { summary: 'Cloud off', message: 'Cloud workers are not available: RUNPOD_API_KEY is not set' },
+      {
+        summary: 'Pod failed to boot',
+        message: 'Pod comfyui-worker-3fa9c01b2e did not come up: boot timed out after 600 s',
+      },
+    ],
+    504: {
+      summary: 'Not ready in time',
+      message: 'Pod comfyui-worker-3fa9c01b2e was not ready within 720s',
+    },
+  })
   async spawn(
     @Body() body: SpawnPodDto,
     @Query('wait', new DefaultValuePipe(true), ParseBoolPipe) wait: boolean,
@@ -102,7 +146,16 @@ export class CloudController {
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ summary: 'Terminate one of our pods (RunPod id or our name)' })
   @ApiOkResponse({ type: TerminateResultDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'Not a pod this service manages' })
+  @ApiErrorResponses({
+    404: {
+      summary: 'Not a pod this service manages',
+      message: 'No pod x9k2mq81vd0a3c is managed by this service',
+    },
+    502: {
+      summary: 'RunPod did not terminate it',
+      message: 'RunPod rejected the API key (check RUNPOD_API_KEY): RunPod answered 401 Unauthorized',
+    },
+  })
   terminate(@Param('podId') podId: string): Promise<TerminateResultDto> {
     return this.admin.terminate(podId);
   }
@@ -117,8 +170,25 @@ export class CloudController {
 
   @Put('config')
   @ApiOperation({ summary: 'Change cloud settings (partial; validated; saved; used by the next tick)' })
-  @ApiOkResponse({ type: CloudConfigDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiBody({
+    type: UpdateCloudConfigDto,
+    examples: {
+      idleTimeout: {
+        summary: 'Reap idle pods after 2 minutes (nothing else changes)',
+        value: { idleTimeout: 120000 },
+      },
+    },
+  })
+  @ApiOkResponse({ type: CloudConfigDto, description: 'The settings now in force' })
+  @ApiErrorResponses({
+    400: [
+      { summary: 'Out of range', message: 'maxPods must not be less than 0' },
+      {
+        summary: 'Unknown GPU type',
+        message: 'gpuType: Unknown RunPod GPU type "NVIDIA Quantum 9000". Did you mean: "NVIDIA RTX A4000"?',
+      },
+    ],
+  })
   updateConfig(@Body() body: UpdateCloudConfigDto): Promise<CloudConfigDto> {
     return this.admin.updateConfig(body);
   }

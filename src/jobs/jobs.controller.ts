@@ -14,28 +14,21 @@ import {
   Res,
   Sse,
 } from '@nestjs/common';
-import {
-  ApiAcceptedResponse,
-  ApiBadRequestResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiPayloadTooLargeResponse,
-  ApiProduces,
-  ApiQuery,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import type { Observable } from 'rxjs';
+import { InvalidInputError } from '../common/domain-errors';
+import { ApiErrorResponses } from '../http/openapi/api-error-responses.decorator';
+import { ApiServerSentEvents } from '../http/openapi/api-server-sent-events.decorator';
 import { outputResponseHeaders } from '../http/output-response-headers';
 import { CreateRateLimit, ReadAccess } from '../http/route-access.decorators';
-import { InvalidInputError } from '../common/domain-errors';
-import { ErrorResponseDto } from '../common/error-response.dto';
 import { JOB_STATUSES, type JobStatus } from '../persistence/entities/job.entity';
-import { JobDto, JobListDto } from './dto/job.dto';
+import { JobDto, JobListDto, JobProgressDto } from './dto/job.dto';
 import { SubmitJobDto } from './dto/submit-job.dto';
 import { JobEventStream } from './job-event-stream';
 import { JobsService } from './jobs.service';
+
+const NO_JOB = { summary: 'No such job', message: 'No job job-7f0c2e9a-1b4d-4c3e-9a51-0d2f6b7c8e90' };
 
 @ApiTags('jobs')
 @Controller('api/jobs')
@@ -51,12 +44,25 @@ export class JobsController {
   @ApiOperation({
     summary: 'Submit a ComfyUI workflow (API format); it runs on a local worker first, else in the cloud',
   })
-  @ApiAcceptedResponse({ type: JobDto })
-  @ApiBadRequestResponse({
-    type: ErrorResponseDto,
-    description: 'Not an API-format workflow, bad images, ...',
+  @ApiAcceptedResponse({
+    type: JobDto,
+    description: 'Queued; follow it with GET /api/jobs/{id} or its events',
   })
-  @ApiPayloadTooLargeResponse({ type: ErrorResponseDto, description: 'Body over MAX_REQUEST_BODY_MB' })
+  @ApiErrorResponses({
+    400: [
+      { summary: 'Not an API-format workflow', message: 'workflow: The workflow has no nodes.' },
+      {
+        summary: 'Image is not base64',
+        message: 'images: "input_image_1.png" is not valid base64 (a data URI prefix is allowed)',
+      },
+      { summary: 'Invalid field', message: 'priority must not be greater than 1000' },
+    ],
+    503: {
+      summary: 'Instance shutting down',
+      message:
+        'This instance is shutting down and takes no new jobs; retry in a moment or on another instance',
+    },
+  })
   submit(@Body() body: SubmitJobDto): Promise<JobDto> {
     return this.jobs.create(body);
   }
@@ -67,6 +73,14 @@ export class JobsController {
   @ApiQuery({ name: 'status', required: false, enum: JOB_STATUSES })
   @ApiQuery({ name: 'limit', required: false, type: Number, description: 'default 50, max 500' })
   @ApiOkResponse({ type: JobListDto })
+  @ApiErrorResponses({
+    400: [
+      {
+        summary: 'Unknown status',
+        message: 'status must be one of queued, running, completed, failed, cancelled',
+      },
+    ],
+  })
   async list(
     @Query('status') status: string | undefined,
     @Query('limit', new DefaultValuePipe(50), ParseIntPipe) limit: number,
@@ -80,8 +94,9 @@ export class JobsController {
 
   @Get(':id')
   @ReadAccess()
+  @ApiOperation({ summary: 'One job: status, progress, outputs, cost' })
   @ApiOkResponse({ type: JobDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiErrorResponses({ 404: NO_JOB })
   get(@Param('id') id: string): Promise<JobDto> {
     return this.jobs.get(id);
   }
@@ -90,8 +105,11 @@ export class JobsController {
   @ApiOperation({
     summary: 'Cancel: a queued job at once; a running one is interrupted on its worker, then cancelled',
   })
-  @ApiOkResponse({ type: JobDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiOkResponse({
+    type: JobDto,
+    description: 'The job after the request (an ended job is returned unchanged)',
+  })
+  @ApiErrorResponses({ 404: NO_JOB })
   cancel(@Param('id') id: string): Promise<JobDto> {
     return this.jobs.cancel(id);
   }
@@ -99,8 +117,24 @@ export class JobsController {
   @Get(':id/outputs/:filename')
   @ReadAccess()
   @ApiOperation({ summary: 'The bytes of one output file' })
-  @ApiProduces('image/png', 'video/mp4', 'application/octet-stream')
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiOkResponse({
+    description: 'The file, with the content type recorded for it (Content-Disposition: inline)',
+    content: Object.fromEntries(
+      ['image/png', 'image/jpeg', 'image/webp', 'video/mp4', 'application/octet-stream'].map((type) => [
+        type,
+        { schema: { type: 'string', format: 'binary' } },
+      ]),
+    ),
+  })
+  @ApiErrorResponses({
+    404: [
+      NO_JOB,
+      {
+        summary: 'No such output',
+        message: 'Job job-7f0c2e9a-1b4d-4c3e-9a51-0d2f6b7c8e90 has no output nope.png',
+      },
+    ],
+  })
   async output(
     @Param('id') id: string,
     @Param('filename') filename: string,
@@ -114,7 +148,32 @@ export class JobsController {
   @Sse(':id/events')
   @ReadAccess()
   @ApiOperation({ summary: "Server-Sent Events: the job's status and progress until it ends" })
-  @ApiProduces('text/event-stream')
+  @ApiServerSentEvents({
+    description:
+      'First a `status` event with the job as it is now; then `status` after each change and `progress` while ' +
+      'it runs. After the `status` event whose job has ended (completed, failed or cancelled) the server closes ' +
+      'the stream; a job that has already ended gets that one event. Reconnecting starts again with a snapshot.',
+    events: {
+      status: { data: JobDto, description: 'the whole job, read after the change' },
+      progress: { data: JobProgressDto, description: 'sampler steps of the node running now' },
+    },
+    example: [
+      'event: status',
+      'id: 1',
+      'data: {"id":"job-7f0c2e9a-1b4d-4c3e-9a51-0d2f6b7c8e90","status":"running", ...}',
+      '',
+      'event: progress',
+      'id: 2',
+      'data: {"value":12,"max":20,"percent":60,"nodeId":"3"}',
+      '',
+      'event: status',
+      'id: 3',
+      'data: {"id":"job-7f0c2e9a-1b4d-4c3e-9a51-0d2f6b7c8e90","status":"completed", ...}',
+      '',
+      '',
+    ].join('\n'),
+  })
+  @ApiErrorResponses({ 404: NO_JOB })
   async events(@Param('id') id: string): Promise<Observable<MessageEvent>> {
     const job = await this.jobs.get(id);
     return this.stream.follow(job);

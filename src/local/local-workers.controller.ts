@@ -1,13 +1,13 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post } from '@nestjs/common';
 import {
-  ApiConflictResponse,
-  ApiNotFoundResponse,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
+import { ApiErrorResponses } from '../http/openapi/api-error-responses.decorator';
 import { CreateRateLimit, ReadAccess } from '../http/route-access.decorators';
-import { ErrorResponseDto } from '../common/error-response.dto';
 import { LocalWorkerDto, LocalWorkerListDto, RegisterLocalWorkerDto } from './dto/local-worker.dto';
 import { type LocalWorker, LocalWorkersService } from './local-workers.service';
 
@@ -32,8 +32,17 @@ export class LocalWorkersController {
   @Post()
   @CreateRateLimit()
   @ApiOperation({ summary: 'Register a local ComfyUI server (persisted)' })
-  @ApiOkResponse({ type: LocalWorkerDto })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'Already registered' })
+  @ApiCreatedResponse({ type: LocalWorkerDto, description: 'Registered; health checked once already' })
+  @ApiErrorResponses({
+    400: {
+      summary: 'Not an http(s) URL',
+      message: 'url must be a URL address',
+    },
+    409: {
+      summary: 'Already registered',
+      message: 'A local worker with url http://127.0.0.1:8188 is already registered (local-3fa9c01b2e)',
+    },
+  })
   async register(@Body() body: RegisterLocalWorkerDto): Promise<LocalWorkerDto> {
     return view(await this.workers.register(body.url, body.name, body.maxConcurrent));
   }
@@ -41,7 +50,14 @@ export class LocalWorkersController {
   @Delete(':id')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ summary: 'Remove a worker registered through the API' })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiNoContentResponse({ description: 'Removed' })
+  @ApiErrorResponses({
+    404: { summary: 'No such worker', message: 'No local worker local-3fa9c01b2e' },
+    409: {
+      summary: 'Configured in LOCAL_COMFYUI_URLS',
+      message: 'Local worker local-3fa9c01b2e comes from LOCAL_COMFYUI_URLS; remove it there and restart',
+    },
+  })
   async remove(@Param('id') id: string): Promise<void> {
     await this.workers.remove(id);
   }

@@ -74,7 +74,7 @@ export class BudgetDto {
   @ApiProperty({ example: 2.34, description: 'USD spent today (UTC), pods and serverless' })
   spentTodayUsd!: number;
 
-  @ApiProperty({ example: 7.66, nullable: true, description: 'null when there is no limit' })
+  @ApiProperty({ type: Number, example: 7.66, nullable: true, description: 'null when there is no limit' })
   remainingUsd!: number | null;
 }
 

@@ -44,10 +44,14 @@ export class PodSummaryDto {
   @ApiProperty({ example: 0, description: 'ms since the pod last worked (0 while busy or booting)' })
   idleTime!: number;
 
-  @ApiPropertyOptional({ example: 'https://x9k2mq81vd0a3c-8188.proxy.runpod.net', nullable: true })
+  @ApiPropertyOptional({
+    type: String,
+    example: 'https://x9k2mq81vd0a3c-8188.proxy.runpod.net',
+    nullable: true,
+  })
   url!: string | null;
 
-  @ApiPropertyOptional({ example: null, nullable: true })
+  @ApiPropertyOptional({ type: String, example: null, nullable: true })
   failureReason!: string | null;
 }
 

@@ -26,7 +26,9 @@ export class InputImageDto {
   name!: string;
 
   @ApiProperty({
-    example: 'data:image/png;base64,iVBORw0KGgo...',
+    // A complete 1x1 PNG: Swagger UI pre-fills this, and a cut-off example would be rejected as bad base64.
+    example:
+      'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR42mP438AAAAQBAYD718vxAAAAAElFTkSuQmCC',
     description: 'Base64, with or without a data URI prefix',
   })
   @IsString()
@@ -38,9 +40,11 @@ export class SubmitJobDto {
   @ApiProperty({
     description:
       'ComfyUI workflow in API format (node id -> {class_type, inputs}), as exported with "Save (API)"',
+    // Core nodes only, and it reads the example input image, so the pre-filled request runs as-is.
     example: {
-      '1': { class_type: 'EmptyImage', inputs: { width: 512, height: 512, batch_size: 1, color: 0 } },
-      '2': { class_type: 'SaveImage', inputs: { images: ['1', 0], filename_prefix: 'ComfyUI' } },
+      '1': { class_type: 'LoadImage', inputs: { image: 'input_image_1.png' } },
+      '2': { class_type: 'ImageInvert', inputs: { image: ['1', 0] } },
+      '3': { class_type: 'SaveImage', inputs: { images: ['2', 0], filename_prefix: 'ComfyUI' } },
     },
     type: 'object',
     additionalProperties: true,

@@ -8,7 +8,7 @@ export class LocalWorkerDto {
   @ApiProperty({ example: 'studio-4090' })
   name!: string;
 
-  @ApiProperty({ example: 'http://192.168.1.20:8188' })
+  @ApiProperty({ example: 'http://127.0.0.1:8188' })
   url!: string;
 
   @ApiProperty({
@@ -30,7 +30,7 @@ export class LocalWorkerDto {
   @ApiProperty({ example: 42 })
   jobsCompleted!: number;
 
-  @ApiPropertyOptional({ example: null, nullable: true })
+  @ApiPropertyOptional({ type: String, example: null, nullable: true })
   lastError!: string | null;
 }
 
@@ -40,7 +40,7 @@ export class LocalWorkerListDto {
 }
 
 export class RegisterLocalWorkerDto {
-  @ApiProperty({ example: 'http://192.168.1.20:8188', description: 'Base URL of a ComfyUI server' })
+  @ApiProperty({ example: 'http://127.0.0.1:8188', description: 'Base URL of a ComfyUI server' })
   @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
   url!: string;
 

@@ -1,0 +1,348 @@
+import { ShutdownState } from '../src/common/shutdown-state';
+import { CloudHarness } from './support/cloud-harness';
+import { type Answer, OpenApiContract, parseServerSentEvents } from './support/openapi-contract';
+
+/**
+ * The contract test: boots the service against the simulators, reads /api/docs-json, and drives every documented
+ * operation into its success status and the error statuses that are cheap to reach. Every answer must have a
+ * status the document lists for that operation and a JSON body that validates against the documented schema
+ * (closed objects: an undocumented field fails too). Every documented request example is sent as-is, every
+ * documented example must validate against its own schema, and every route the router serves must be in the
+ * document. A documented status no scenario reaches must be listed in NOT_DRIVEN with the reason.
+ */
+
+const ADMIN_KEY = 'contract-admin-key';
+const READ_KEY = 'contract-read-key';
+const CREATE_LIMIT = 25;
+const AUTH_FAILURE_LIMIT = 5;
+
+/** Documented statuses this test does not reach, and why (each is covered by its own e2e test or unreachable cheaply). */
+const NOT_DRIVEN: Record<string, string> = {
+  'POST /api/cloud/spawn 504': 'needs a real wait past the boot deadline plus two control-loop intervals',
+};
+
+type Credential = 'admin' | 'read' | 'none' | 'wrong';
+
+interface Call {
+  /** Concrete path (with query) when the operation's path has parameters or a query is wanted. */
+  path?: string;
+  body?: unknown;
+  /** Sent as-is with content-type JSON (malformed JSON, oversized bodies). */
+  rawBody?: string;
+  as?: Credential;
+}
+
+describe('OpenAPI contract: every route answers only what /api/docs-json documents', () => {
+  let h: CloudHarness;
+  let contract: OpenApiContract;
+  const reached = new Map<string, Set<number>>();
+
+  beforeAll(async () => {
+    h = await CloudHarness.start({
+      localWorkers: 1,
+      serverless: true,
+      env: {
+        API_KEY: ADMIN_KEY,
+        API_READ_KEY: READ_KEY,
+        MAX_REQUEST_BODY_MB: '1',
+        RATE_LIMIT_CREATE_PER_MINUTE: String(CREATE_LIMIT),
+        RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: String(AUTH_FAILURE_LIMIT),
+      },
+    });
+    const answer = await fetch(`${h.url}/api/docs-json`);
+    expect(answer.status).toBe(200);
+    contract = new OpenApiContract((await answer.json()) as Record<string, any>);
+  });
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  /** Calls one documented operation and asserts the answer is documented; returns it for further checks. */
+  async function call(key: string, request: Call = {}): Promise<Answer & { json: any }> {
+    const [method, template] = key.split(' ');
+    const path = request.path ?? template;
+    if (/[{}]/.test(path)) throw new Error(`${key}: give a concrete path`);
+    const headers: Record<string, string> = {};
+    const as = request.as ?? 'admin';
+    if (as === 'admin') headers.authorization = `Bearer ${ADMIN_KEY}`;
+    if (as === 'read') headers['x-api-key'] = READ_KEY;
+    if (as === 'wrong') headers['x-api-key'] = 'not-the-key';
+    const body = request.rawBody ?? (request.body !== undefined ? JSON.stringify(request.body) : undefined);
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const response = await fetch(`${h.url}${path}`, { method, headers, body });
+    const text = await response.text();
+    const answer = { status: response.status, contentType: response.headers.get('content-type'), text };
+    const problems = contract.problems(key, answer);
+    expect({ request: `${method} ${path} as ${as}`, problems, body: text.slice(0, 500) }).toEqual({
+      request: `${method} ${path} as ${as}`,
+      problems: [],
+      body: text.slice(0, 500),
+    });
+    if (!reached.has(key)) reached.set(key, new Set());
+    reached.get(key)!.add(answer.status);
+    const isJson = answer.contentType?.startsWith('application/json') && text.length > 0;
+    return { ...answer, json: isJson ? JSON.parse(text) : undefined };
+  }
+
+  async function expectStatus(key: string, status: number, request: Call = {}): Promise<any> {
+    const answer = await call(key, request);
+    expect({ key, status: answer.status, body: answer.json }).toEqual({ key, status, body: answer.json });
+    return answer.json;
+  }
+
+  /** The documented request body examples of an operation, sent as-is (what "Try it out" sends). */
+  function examplesOf(key: string): unknown[] {
+    return Object.values(contract.requestExamples(key));
+  }
+
+  function fill(template: string, values: Record<string, string>): string {
+    return template.replace(/\{([^}]+)\}/g, (_match, name: string) =>
+      encodeURIComponent(values[name] ?? 'x'),
+    );
+  }
+
+  it('documents every route the router serves, and nothing it does not serve', () => {
+    const router = h.app!.getHttpAdapter().getInstance().router as {
+      stack: Array<{ route?: { path: string; methods: Record<string, boolean> } }>;
+    };
+    const served = router.stack
+      .filter((layer) => layer.route)
+      .flatMap((layer) =>
+        Object.keys(layer.route!.methods)
+          .filter((method) => method !== '_all')
+          .map((method) => `${method.toUpperCase()} ${layer.route!.path.replace(/:(\w+)/g, '{$1}')}`),
+      )
+      // Swagger UI and its JSON are served by SwaggerModule itself, outside the document they serve.
+      .filter((key) => !/ \/api\/docs/.test(key));
+    const documented = contract.operations().map((operation) => operation.key);
+    expect(served.length).toBeGreaterThan(15);
+    expect([...new Set(served)].sort()).toEqual([...documented].sort());
+  });
+
+  it('has an example for every error status, and each example validates against its own schema', () => {
+    for (const { key, operation } of contract.operations()) {
+      for (const [status, response] of Object.entries(operation.responses as Record<string, any>)) {
+        if (Number(status) < 400) continue;
+        const examples = Object.values<any>(response.content?.['application/json']?.examples ?? {});
+        expect({ key, status, examples: examples.length > 0 }).toEqual({ key, status, examples: true });
+        for (const example of examples) expect(example.value.statusCode).toBe(Number(status));
+      }
+    }
+    const problems = contract
+      .allExamples()
+      .flatMap(({ where, schema, value }) => contract.schemaProblems(where, schema, value));
+    expect(problems).toEqual([]);
+  });
+
+  it('every error status has its own examples (no shared example body across codes)', () => {
+    const spawn = contract.operation('POST /api/cloud/spawn').responses;
+    const messages = (status: number) =>
+      Object.values(spawn[status].content['application/json'].examples).map((e: any) => e.value.message);
+    expect(new Set([...messages(400), ...messages(409), ...messages(503)]).size).toBe(
+      messages(400).length + messages(409).length + messages(503).length,
+    );
+  });
+
+  it('health and the read-only routes answer 200 in their documented shape', async () => {
+    for (const { key, path, method, operation } of contract.operations()) {
+      if (method !== 'get' || path.includes('{')) continue;
+      const publicRoute = Array.isArray(operation.security) && operation.security.length === 0;
+      await expectStatus(key, 200, { as: publicRoute ? 'none' : 'read' });
+    }
+    await expectStatus('GET /api/cloud/pods', 200, { path: '/api/cloud/pods?all=true&limit=5' });
+    await expectStatus('GET /api/jobs', 200, { path: '/api/jobs?status=completed&limit=3' });
+    await expectStatus('GET /api/jobs', 400, { path: '/api/jobs?status=lost' });
+  });
+
+  it('jobs: the documented example runs to completion; outputs, events, cancel and their errors', async () => {
+    const [example] = examplesOf('POST /api/jobs');
+    const job = await expectStatus('POST /api/jobs', 202, { body: example });
+    // Follow it live: the stream ends by itself after the job's final status.
+    const live = await call('GET /api/jobs/{id}/events', { path: `/api/jobs/${job.id}/events`, as: 'read' });
+    expect(live.status).toBe(200);
+    const events = parseServerSentEvents(live.text);
+    const documentedEvents = contract.operation('GET /api/jobs/{id}/events')['x-server-sent-events'];
+    for (const event of events) {
+      expect(Object.keys(documentedEvents)).toContain(event.event);
+      expect(
+        contract.schemaProblems(`event ${event.event}`, documentedEvents[event.event].data, event.data),
+      ).toEqual([]);
+    }
+    expect(events.at(-1)).toMatchObject({ event: 'status', data: { id: job.id, status: 'completed' } });
+
+    const done = await expectStatus('GET /api/jobs/{id}', 200, { path: `/api/jobs/${job.id}`, as: 'read' });
+    const output = done.outputs[0];
+    const bytes = await call('GET /api/jobs/{id}/outputs/{filename}', { path: output.url, as: 'read' });
+    expect(bytes.status).toBe(200);
+    await expectStatus('GET /api/jobs/{id}/outputs/{filename}', 404, {
+      path: `/api/jobs/${job.id}/outputs/nope.png`,
+    });
+    await expectStatus('GET /api/jobs/{id}/outputs/{filename}', 404, {
+      path: '/api/jobs/job-nope/outputs/a.png',
+    });
+    // An ended job: one status event, then the end of the stream.
+    const ended = await call('GET /api/jobs/{id}/events', { path: `/api/jobs/${job.id}/events` });
+    expect(parseServerSentEvents(ended.text).map((event) => event.event)).toEqual(['status']);
+    await expectStatus('GET /api/jobs/{id}/events', 404, { path: '/api/jobs/job-nope/events' });
+    await expectStatus('GET /api/jobs/{id}', 404, { path: '/api/jobs/job-nope' });
+
+    // A job that waits for a pod (none will start: pods are capped at 0) is cancelled while queued.
+    await expectStatus('PUT /api/cloud/config', 200, { body: { maxPods: 0 } });
+    const queued = await expectStatus('POST /api/jobs', 202, {
+      body: { ...(example as object), backend: 'pod' },
+    });
+    const cancelled = await expectStatus('DELETE /api/jobs/{id}', 200, { path: `/api/jobs/${queued.id}` });
+    // Pod-only with no pod allowed ends at once (unroutable) or is cancelled while queued: either way it ended.
+    expect(['cancelled', 'failed']).toContain(cancelled.status);
+    await expectStatus('DELETE /api/jobs/{id}', 404, { path: '/api/jobs/job-nope' });
+    await expectStatus('PUT /api/cloud/config', 200, { body: { maxPods: 5 } });
+
+    await expectStatus('POST /api/jobs', 400, { body: { workflow: {} } });
+    await expectStatus('POST /api/jobs', 400, {
+      body: { workflow: (example as any).workflow, images: [{ name: 'a.png', image: 'not base64!' }] },
+    });
+    await expectStatus('POST /api/jobs', 400, {
+      body: { workflow: (example as any).workflow, colour: 'red' },
+    });
+    await expectStatus('POST /api/jobs', 400, { rawBody: '{"workflow": ' });
+    await expectStatus('POST /api/jobs', 413, {
+      rawBody: JSON.stringify({ workflow: { x: 'y'.repeat(1_100_000) } }),
+    });
+  });
+
+  it('local workers: the documented example registers (201), then 409, 400, 204, 404 and 409 for an env worker', async () => {
+    const [example] = examplesOf('POST /api/local/workers');
+    const worker = await expectStatus('POST /api/local/workers', 201, { body: example });
+    await expectStatus('POST /api/local/workers', 409, { body: example });
+    await expectStatus('POST /api/local/workers', 400, { body: { url: 'ftp://127.0.0.1:8188' } });
+    await expectStatus('POST /api/local/workers', 400, { rawBody: '{' });
+    await expectStatus('POST /api/local/workers', 413, {
+      rawBody: JSON.stringify({ url: 'y'.repeat(1_100_000) }),
+    });
+    await expectStatus('DELETE /api/local/workers/{id}', 204, { path: `/api/local/workers/${worker.id}` });
+    await expectStatus('DELETE /api/local/workers/{id}', 404, { path: `/api/local/workers/${worker.id}` });
+    const list = await expectStatus('GET /api/local/workers', 200);
+    const fromEnv = list.workers.find((w: any) => w.source === 'env');
+    await expectStatus('DELETE /api/local/workers/{id}', 409, { path: `/api/local/workers/${fromEnv.id}` });
+  });
+
+  it('cloud config: the documented example applies as-is and changes only what it shows', async () => {
+    const before = (await expectStatus('GET /api/cloud/status', 200)).config;
+    for (const example of examplesOf('PUT /api/cloud/config')) {
+      const changed = await expectStatus('PUT /api/cloud/config', 200, { body: example });
+      expect(changed).toEqual({ ...before, ...(example as object) });
+    }
+    await expectStatus('PUT /api/cloud/config', 400, { body: { maxPods: -1 } });
+    await expectStatus('PUT /api/cloud/config', 400, { body: { gpuType: 'NVIDIA Quantum 9000' } });
+    await expectStatus('PUT /api/cloud/config', 400, { rawBody: '[' });
+    await expectStatus('PUT /api/cloud/config', 413, {
+      rawBody: JSON.stringify({ gpuType: 'y'.repeat(1_100_000) }),
+    });
+    await expectStatus('PUT /api/cloud/config', 200, { body: before });
+  });
+
+  it('pods: spawn (201 with the documented example, 202 without a body), terminate, shutdown, and their errors', async () => {
+    const [example] = examplesOf('POST /api/cloud/spawn');
+    // wait=true answers once the pod is ready, which the control loop decides: tick while waiting.
+    const spawning = call('POST /api/cloud/spawn', { body: example });
+    let settled = false;
+    void spawning.finally(() => (settled = true));
+    await h.tickUntil(() => settled, 15000);
+    const ready = await spawning;
+    expect(ready.status).toBe(201);
+    expect(ready.json.pod.status).toBe('ready');
+
+    // The body is optional.
+    const requested = await expectStatus('POST /api/cloud/spawn', 202, {
+      path: '/api/cloud/spawn?wait=false',
+    });
+    await expectStatus('POST /api/cloud/spawn', 400, { body: { gpuType: 'NVIDIA Quantum 9000' } });
+    await expectStatus('POST /api/cloud/spawn', 400, { rawBody: '{"gpuType"' });
+    await expectStatus('POST /api/cloud/spawn', 413, {
+      rawBody: JSON.stringify({ gpuType: 'y'.repeat(1_100_000) }),
+    });
+
+    await expectStatus('PUT /api/cloud/config', 200, { body: { maxPods: 2 } });
+    await expectStatus('POST /api/cloud/spawn', 409, { path: '/api/cloud/spawn?wait=false' });
+    await expectStatus('PUT /api/cloud/config', 200, { body: { maxPods: 5, dailyBudgetUsd: 0.0001 } });
+    await expectStatus('POST /api/cloud/spawn', 409, { path: '/api/cloud/spawn?wait=false' });
+    await expectStatus('PUT /api/cloud/config', 200, { body: { dailyBudgetUsd: 0 } });
+
+    h.fake.faults.noCapacity();
+    await expectStatus('POST /api/cloud/spawn', 503, { path: '/api/cloud/spawn?wait=false' });
+    h.fake.faults.reset();
+
+    h.fake.faults.rejectAllKeys();
+    await expectStatus('POST /api/cloud/spawn', 502, {
+      path: '/api/cloud/spawn?wait=false',
+      body: { gpuType: 'NVIDIA GeForce RTX 4090' },
+    });
+    await expectStatus('POST /api/cloud/terminate/{podId}', 502, {
+      path: `/api/cloud/terminate/${ready.json.pod.id}`,
+    });
+    h.fake.faults.rejectAllKeys(false);
+
+    await expectStatus('POST /api/cloud/terminate/{podId}', 200, {
+      path: `/api/cloud/terminate/${ready.json.pod.id}`,
+    });
+    await expectStatus('POST /api/cloud/terminate/{podId}', 404, {
+      path: '/api/cloud/terminate/no-such-pod',
+    });
+    const shutdown = await expectStatus('POST /api/cloud/shutdown-all', 200);
+    expect(shutdown.terminated).toContain(requested.pod.id);
+  });
+
+  it('answers 401 without a key and 403 to the read-only key on every route that is not public', async () => {
+    for (const { key, path, operation } of contract.operations()) {
+      const responses = operation.responses as Record<string, unknown>;
+      const concrete = fill(path, {});
+      if (responses['401']) await expectStatus(key, 401, { path: concrete, as: 'none' });
+      if (responses['403']) await expectStatus(key, 403, { path: concrete, as: 'read' });
+      if (!responses['401']) expect({ key, security: operation.security }).toEqual({ key, security: [] });
+    }
+  });
+
+  it('answers 429 past the create rate limit and past the wrong-key limit', async () => {
+    for (const { key, operation } of contract.operations()) {
+      const tooMany = operation.responses['429'];
+      const creates = Object.values(tooMany?.content['application/json'].examples ?? {}).some(
+        (example: any) => /RATE_LIMIT_CREATE_PER_MINUTE/.test(example.value.message),
+      );
+      if (!creates) continue;
+      let status = 0;
+      for (let i = 0; i <= CREATE_LIMIT && status !== 429; i++)
+        // Past the guards (the body parser answers malformed JSON before them) but refused by validation.
+        status = (await call(key, { path: fill(key.split(' ')[1], {}), body: { bogus: true } })).status;
+      expect({ key, status }).toEqual({ key, status: 429 });
+    }
+    h.clock.advance(61_000);
+
+    let status = 0;
+    for (let i = 0; i <= AUTH_FAILURE_LIMIT && status !== 429; i++)
+      status = (await call('GET /api/stats', { as: 'wrong' })).status;
+    expect(status).toBe(429);
+    // Every route that needs a key now answers 429 to this address, even with the right key.
+    for (const { key, path, operation } of contract.operations()) {
+      if (operation.responses['429']) await expectStatus(key, 429, { path: fill(path, {}), as: 'read' });
+    }
+    h.clock.advance(61_000);
+  });
+
+  it('answers 503 to new jobs while draining', async () => {
+    const [example] = examplesOf('POST /api/jobs');
+    h.app!.get(ShutdownState).beginDraining();
+    await expectStatus('POST /api/jobs', 503, { body: example });
+  });
+
+  it('reaches every documented status of every operation (or says why not)', () => {
+    const missing: string[] = [];
+    for (const { key, operation } of contract.operations()) {
+      for (const status of Object.keys(operation.responses)) {
+        const id = `${key} ${status}`;
+        if (!reached.get(key)?.has(Number(status)) && !NOT_DRIVEN[id]) missing.push(id);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+});
