@@ -333,6 +333,11 @@ describe('OpenAPI contract: every route answers only what /api/docs-json documen
     const [example] = examplesOf('POST /api/jobs');
     h.app!.get(ShutdownState).beginDraining();
     await expectStatus('POST /api/jobs', 503, { body: example });
+    // Readiness: a draining instance reports itself not ready on every public health route documenting 503.
+    for (const { key, path, method, operation } of contract.operations()) {
+      if (method === 'get' && operation.security?.length === 0 && operation.responses['503'])
+        await expectStatus(key, 503, { path, as: 'none' });
+    }
   });
 
   it('reaches every documented status of every operation (or says why not)', () => {
