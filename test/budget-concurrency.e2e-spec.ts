@@ -13,14 +13,15 @@ import { pngWorkflow, slowWorkflow } from './support/workflows';
  */
 
 // A pod of the default GPU (RTX 3090, $0.34/h at the fake) commits its boot (up to the boot deadline), one
-// job and one idle timeout. The budget leaves room for one such pod and not two.
+// job and one idle timeout. The budget leaves room for one such pod and not two, even once the first is up
+// (a ready pod still commits the rest of its idle timeout, a busy one its job and the idle timeout).
 const BOOT_TIMEOUT_MS = 10 * 60 * 1000;
 const JOB_ESTIMATE_MS = 5 * 60 * 1000;
 const IDLE_TIMEOUT_MS = 5 * 60 * 1000;
 const POD_USD = (0.34 * (BOOT_TIMEOUT_MS + JOB_ESTIMATE_MS + IDLE_TIMEOUT_MS)) / HOUR; // ~$0.113
 const SERVERLESS_PRICE_PER_SECOND = 0.00034;
 const SERVERLESS_JOB_USD = (SERVERLESS_PRICE_PER_SECOND * JOB_ESTIMATE_MS) / 1000; // ~$0.102
-const BUDGET_USD = 0.17;
+const BUDGET_USD = 0.13;
 
 const budgetEnv: Record<string, string> = {
   CLOUD_DAILY_BUDGET_USD: String(BUDGET_USD),
@@ -62,7 +63,7 @@ describe('the daily budget under concurrency', () => {
     expect(refused).toHaveLength(49);
     for (const answer of refused) {
       expect(answer.body.message).toMatch(
-        /^Daily budget \(CLOUD_DAILY_BUDGET_USD \$0\.17\): a new pod \(~\$0\.1133\) would cross it; \$[\d.]+ spent today, \$0\.11\d\d committed to cloud work in flight$/,
+        /^Daily budget \(CLOUD_DAILY_BUDGET_USD \$0\.13\): a new pod \(~\$0\.1133\) would cross it; \$[\d.]+ spent today, \$0\.11\d\d committed to cloud work in flight$/,
       );
       expect(answer.body.details).toMatchObject({
         limitUsd: BUDGET_USD,
@@ -113,7 +114,7 @@ describe('the daily budget under concurrency', () => {
     await h.until(() => queuedWith(/Daily budget .*\$0\.00\)/), 20000);
     expect(h.fake.serverlessJobs()).toEqual([]);
     expect((await h.put('/api/cloud/config', { dailyBudgetUsd: BUDGET_USD })).status).toBe(200);
-    await h.until(() => queuedWith(/Daily budget .*\$0\.17\)/), 20000);
+    await h.until(() => queuedWith(/Daily budget .*\$0\.13\)/), 20000);
     await h.tick(3);
 
     const runs = h.fake.serverlessJobs().length;

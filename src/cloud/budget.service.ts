@@ -84,6 +84,7 @@ export class BudgetService implements OnApplicationBootstrap {
         state: pod.state,
         costPerHour: pod.costPerHour,
         requestedAt: pod.requestedAt,
+        lastBusyAt: pod.lastBusyAt,
       })),
       serverlessInFlight,
       serverlessPricePerSecond: this.config.runpod.serverlessPricePerSecond,
@@ -161,7 +162,13 @@ export class BudgetService implements OnApplicationBootstrap {
   async cloudJobBlockedReason(): Promise<string | null> {
     const inputs = await this.inputs();
     if (inputs.limitUsd <= 0) return null;
-    const jobUsd = Math.max(serverlessJobUsd(inputs), podJobUsd(inputs));
+    // Blocked only when the cheapest kind of cloud job this fleet can run does not fit: each job is then
+    // admitted for its own kind (openAdmission). Counting serverless's price without an endpoint held pod
+    // jobs back from a pod the budget had already paid for.
+    const podJob = podJobUsd(inputs);
+    const jobUsd = this.config.runpod.serverlessEndpointId
+      ? Math.min(serverlessJobUsd(inputs), podJob > 0 ? podJob : Infinity)
+      : podJob;
     if (!budgetReached(inputs) && !wouldCrossBudget(inputs, jobUsd)) return null;
     return budgetRefusal('cloud work', inputs, jobUsd);
   }

@@ -26,40 +26,55 @@ const base: BudgetInputs = {
 };
 
 describe('budget policy', () => {
-  it('commits one tick for idle pods, a job for busy pods, and a job per in-flight serverless run', () => {
+  it('commits the rest of the idle timeout for idle pods, a job and an idle timeout for busy pods, and a job per serverless run', () => {
     const inputs: BudgetInputs = {
       ...base,
       livePods: [
-        { state: 'ready', costPerHour: 3.6, requestedAt: NOW - HOUR },
-        { state: 'busy', costPerHour: 1.2, requestedAt: NOW - HOUR },
+        { state: 'ready', costPerHour: 3.6, requestedAt: NOW - HOUR, lastBusyAt: NOW - MINUTE },
+        { state: 'busy', costPerHour: 1.2, requestedAt: NOW - HOUR, lastBusyAt: NOW - MINUTE },
       ],
       serverlessInFlight: 2,
     };
-    const idle = (3.6 * 5000) / HOUR;
-    const busy = (1.2 * 5 * MINUTE) / HOUR;
+    const idle = (3.6 * 4 * MINUTE) / HOUR; // idle for a minute of its five
+    const busy = (1.2 * 10 * MINUTE) / HOUR;
     const serverless = 2 * 0.00034 * 300;
     expect(committedUsd(inputs)).toBeCloseTo(idle + busy + serverless, 10);
   });
 
   it('commits a requested or booting pod at the rest of its boot, one job and one idle timeout', () => {
-    const justRequested = { state: 'requested' as const, costPerHour: 0.34, requestedAt: NOW };
+    const justRequested = {
+      state: 'requested' as const,
+      costPerHour: 0.34,
+      requestedAt: NOW,
+      lastBusyAt: null,
+    };
     expect(committedUsd({ ...base, livePods: [justRequested] })).toBeCloseTo(newPodUsd(0.34, base), 10);
     // Four minutes into its boot: what it accrued is in today's spend; six minutes of boot remain at most.
-    const booting = { state: 'starting' as const, costPerHour: 0.34, requestedAt: NOW - 4 * MINUTE };
+    const booting = {
+      state: 'starting' as const,
+      costPerHour: 0.34,
+      requestedAt: NOW - 4 * MINUTE,
+      lastBusyAt: null,
+    };
     expect(committedUsd({ ...base, livePods: [booting] })).toBeCloseTo((0.34 * 16 * MINUTE) / HOUR, 10);
     // Past its boot deadline (about to be terminated): still its job and idle timeout, never less.
-    const late = { state: 'starting' as const, costPerHour: 0.34, requestedAt: NOW - HOUR };
+    const late = {
+      state: 'starting' as const,
+      costPerHour: 0.34,
+      requestedAt: NOW - HOUR,
+      lastBusyAt: NOW - MINUTE,
+    };
     expect(committedUsd({ ...base, livePods: [late] })).toBeCloseTo((0.34 * 10 * MINUTE) / HOUR, 10);
   });
 
   it('refuses new work that would cross the limit, counting what is already committed', () => {
     const inputs: BudgetInputs = {
       ...base,
-      limitUsd: 1,
+      limitUsd: 1.1,
       spentTodayUsd: 0.8,
-      livePods: [{ state: 'busy', costPerHour: 1.2, requestedAt: NOW - HOUR }],
+      livePods: [{ state: 'busy', costPerHour: 1.2, requestedAt: NOW - HOUR, lastBusyAt: NOW - MINUTE }],
     };
-    // committed 0.1 (a 5-minute job at $1.2/h): 0.8 + 0.1 + 0.09 fits, + 0.11 does not
+    // committed 0.2 (a 5-minute job and a 5-minute idle timeout at $1.2/h): + 0.09 fits (at 1.09), + 0.11 does not
     expect(wouldCrossBudget(inputs, 0.09)).toBe(false);
     expect(wouldCrossBudget(inputs, 0.11)).toBe(true);
   });
@@ -72,11 +87,21 @@ describe('budget policy', () => {
     // The first pod, once its row is written, is counted by the next admission's inputs.
     const next = {
       ...inputs,
-      livePods: [{ state: 'requested' as const, costPerHour: 0.34, requestedAt: NOW }],
+      livePods: [{ state: 'requested' as const, costPerHour: 0.34, requestedAt: NOW, lastBusyAt: null }],
     };
     expect(admits(next, 0, pod)).toBe(false);
     expect(admits(next, 0, 0.05)).toBe(true);
     expect(admits({ ...inputs, spentTodayUsd: 0.17 }, 0, 0)).toBe(false);
+  });
+
+  it('keeps room for one pod at one pod once that pod is up, idle or busy', () => {
+    const pod = newPodUsd(0.34, base);
+    const roomForOne = { ...base, limitUsd: 0.13 };
+    expect(admits(roomForOne, 0, pod)).toBe(true);
+    for (const state of ['requested', 'starting', 'ready', 'busy'] as const) {
+      const first = { state, costPerHour: 0.34, requestedAt: NOW - 5000, lastBusyAt: NOW };
+      expect(admits({ ...roomForOne, livePods: [first] }, 0, pod)).toBe(false);
+    }
   });
 
   it('never blocks with no limit (0)', () => {
@@ -97,8 +122,8 @@ describe('budget policy', () => {
   it('prices a cloud job at the serverless price, or at the dearest live pod', () => {
     expect(serverlessJobUsd(base)).toBeCloseTo(0.00034 * 300, 10);
     const pods = [
-      { state: 'ready' as const, costPerHour: 0.34, requestedAt: NOW },
-      { state: 'busy' as const, costPerHour: 0.69, requestedAt: NOW },
+      { state: 'ready' as const, costPerHour: 0.34, requestedAt: NOW, lastBusyAt: null },
+      { state: 'busy' as const, costPerHour: 0.69, requestedAt: NOW, lastBusyAt: null },
     ];
     expect(podJobUsd({ ...base, livePods: pods })).toBeCloseTo((0.69 * 5) / 60, 10);
     expect(podJobUsd(base)).toBe(0);

@@ -7,6 +7,8 @@ export interface BudgetPod {
   costPerHour: number;
   /** When we wrote the row: the boot deadline counts from here. */
   requestedAt: number;
+  /** Last moment it worked or became ready: the idle timeout counts from here. */
+  lastBusyAt: number | null;
 }
 
 export interface BudgetInputs {
@@ -52,10 +54,11 @@ export function podJobUsd(inputs: BudgetInputs): number {
 }
 
 /**
- * What running work will still cost by the time it can stop. A pod requested or booting has not done its
- * job yet: the rest of its boot (to the boot deadline; what it already accrued is in today's spend), one
- * job and one idle timeout, exactly what admitting it committed. Idle pods one tick, busy pods their job,
- * in-flight serverless jobs their estimate.
+ * What work in flight will still cost before it stops on its own (what it already accrued is in today's
+ * spend). A pod requested or booting: the rest of its boot (to the boot deadline), one job and one idle
+ * timeout, exactly what admitting it committed. A busy pod: its job and then the idle timeout. An idle pod:
+ * the rest of its idle timeout (at least a tick). In-flight serverless jobs: their estimate. Counting less
+ * for a pod that is up would let a second pod into room for one as soon as the first finished booting.
  */
 export function committedUsd(inputs: BudgetInputs): number {
   let committed = 0;
@@ -69,9 +72,13 @@ export function committedUsd(inputs: BudgetInputs): number {
         break;
       }
       case 'busy':
-        untilStoppable = Math.max(inputs.tickIntervalMs, inputs.jobEstimateMs);
+        untilStoppable = inputs.jobEstimateMs + inputs.idleTimeoutMs;
         break;
-      case 'ready':
+      case 'ready': {
+        const idleLeft = (pod.lastBusyAt ?? pod.requestedAt) + inputs.idleTimeoutMs - inputs.now;
+        untilStoppable = Math.max(inputs.tickIntervalMs, idleLeft);
+        break;
+      }
       case 'terminating':
       case 'terminated':
       case 'failed':
