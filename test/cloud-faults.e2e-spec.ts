@@ -100,7 +100,9 @@ describe.each(['rest', 'graphql'] as const)('RunPod faults over RUNPOD_POD_API=%
   it('does not call a pod ready while RunPod runs it but ComfyUI does not answer', async () => {
     h.fake.faults.podsNeverBoot({ mode: 'comfy-down' });
     const id = (await h.post('/api/cloud/spawn?wait=false')).body.pod.id as string;
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Wait for RunPod to run the pod (its boot elapses in real time), instead of sleeping a fixed 500 ms that a
+    // busy machine may not honour: then "starting" below really means "ComfyUI does not answer".
+    await h.until(() => h.fake.getPod(id)?.status === 'RUNNING');
     await h.tick(2);
     expect((await h.get('/api/cloud/pods')).body.pods[0]).toMatchObject({ id, state: 'starting' });
     h.clock.advance(10 * MINUTE);

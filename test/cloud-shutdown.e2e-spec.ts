@@ -22,6 +22,9 @@ async function json(url: string, method = 'GET'): Promise<any> {
   return response.json();
 }
 
+/** Each test boots the service (ts-node) once or twice: on a busy machine that alone can take a minute. */
+const TEST_TIMEOUT_MS = 120_000;
+
 /** The service as its own process: SIGTERM terminates our pods (CLOUD_TERMINATE_ON_SHUTDOWN) and exits 0. */
 describe('SIGTERM', () => {
   let fake: FakeRunPod;
@@ -60,73 +63,97 @@ describe('SIGTERM', () => {
     };
   }
 
-  it('terminates our pods and exits 0', async () => {
-    service = new ServiceProcess(env());
-    const url = await service.start();
-    const spawn = await json(`${url}/api/cloud/spawn`, 'POST');
-    expect(spawn.pod.status).toBe('ready');
-    expect(fake.runningPods()).toHaveLength(1);
+  it(
+    'terminates our pods and exits 0',
+    async () => {
+      service = new ServiceProcess(env());
+      const url = await service.start();
+      const spawn = await json(`${url}/api/cloud/spawn`, 'POST');
+      expect(spawn.pod.status).toBe('ready');
+      expect(fake.runningPods()).toHaveLength(1);
 
-    expect(await service.signal('SIGTERM')).toBe(0);
-    expect(fake.runningPods()).toEqual([]);
-    expect(service.output).toMatch(/SIGTERM: terminating our pods before exit/);
-    expect(service.output).toMatch(new RegExp(`Pod ${spawn.pod.id} terminated\\. Cost: \\$`));
-  });
+      expect(await service.signal('SIGTERM')).toBe(0);
+      expect(fake.runningPods()).toEqual([]);
+      expect(service.output).toMatch(/SIGTERM: terminating our pods before exit/);
+      expect(service.output).toMatch(new RegExp(`Pod ${spawn.pod.id} terminated\\. Cost: \\$`));
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-  it('with CLOUD_TERMINATE_ON_SHUTDOWN=false leaves pods running, and the next start manages them again', async () => {
-    service = new ServiceProcess(env({ CLOUD_TERMINATE_ON_SHUTDOWN: 'false' }));
-    const url = await service.start();
-    const spawn = await json(`${url}/api/cloud/spawn`, 'POST');
-    expect(await service.signal('SIGTERM')).toBe(0);
-    expect(fake.runningPods().map((pod) => pod.id)).toEqual([spawn.pod.id]);
+  it(
+    'with CLOUD_TERMINATE_ON_SHUTDOWN=false leaves pods running, and the next start manages them again',
+    async () => {
+      service = new ServiceProcess(env({ CLOUD_TERMINATE_ON_SHUTDOWN: 'false' }));
+      const url = await service.start();
+      const spawn = await json(`${url}/api/cloud/spawn`, 'POST');
+      expect(await service.signal('SIGTERM')).toBe(0);
+      expect(fake.runningPods().map((pod) => pod.id)).toEqual([spawn.pod.id]);
 
-    service = new ServiceProcess(env());
-    const again = await service.start();
-    const status = await json(`${again}/api/cloud/status`);
-    expect(status.pods).toEqual([expect.objectContaining({ id: spawn.pod.id, status: 'ready' })]);
-    expect(await service.signal('SIGTERM')).toBe(0);
-    expect(fake.runningPods()).toEqual([]);
-  });
+      service = new ServiceProcess(env());
+      const again = await service.start();
+      const status = await json(`${again}/api/cloud/status`);
+      expect(status.pods).toEqual([expect.objectContaining({ id: spawn.pod.id, status: 'ready' })]);
+      expect(await service.signal('SIGTERM')).toBe(0);
+      expect(fake.runningPods()).toEqual([]);
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-  it('takes no new job while draining (503), lets the running job finish, then exits 0', async () => {
-    service = new ServiceProcess(env({ SHUTDOWN_GRACE_PERIOD: '20000' }));
-    const url = await service.start();
-    const job = await jsonBody(`${url}/api/jobs`, { workflow: slowWorkflow(30) });
-    while ((await json(`${url}/api/jobs/${job.id}`)).status !== 'running')
-      await new Promise((r) => setTimeout(r, 50));
+  it(
+    'takes no new job while draining (503), lets the running job finish, then exits 0',
+    async () => {
+      service = new ServiceProcess(env({ SHUTDOWN_GRACE_PERIOD: '20000' }));
+      const url = await service.start();
+      const job = await jsonBody(`${url}/api/jobs`, { workflow: slowWorkflow(30) });
+      while ((await json(`${url}/api/jobs/${job.id}`)).status !== 'running')
+        await new Promise((r) => setTimeout(r, 50));
 
-    const exited = service.signal('SIGTERM');
-    await new Promise((r) => setTimeout(r, 200));
-    const refused = await fetch(`${url}/api/jobs`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ workflow: slowWorkflow(1) }),
-    });
-    expect(refused.status).toBe(503);
-    expect(((await refused.json()) as any).message).toMatch(/shutting down/);
-    expect(await exited).toBe(0);
+      const exited = service.signal('SIGTERM');
+      // The child handles the signal when the OS schedules it, which a fixed 200 ms sleep does not guarantee on a
+      // busy machine: submit until it refuses. A job accepted before that is legitimately taken.
+      const submitJob = () =>
+        fetch(`${url}/api/jobs`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ workflow: slowWorkflow(1) }),
+        });
+      const deadline = Date.now() + 15_000;
+      let refused = await submitJob();
+      while (refused.status === 201 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+        refused = await submitJob();
+      }
+      expect(refused.status).toBe(503);
+      expect(((await refused.json()) as any).message).toMatch(/shutting down/);
+      expect(await exited).toBe(0);
 
-    service = new ServiceProcess(env());
-    const again = await service.start();
-    expect(await json(`${again}/api/jobs/${job.id}`)).toMatchObject({ status: 'completed', attempts: 1 });
-  });
+      service = new ServiceProcess(env());
+      const again = await service.start();
+      expect(await json(`${again}/api/jobs/${job.id}`)).toMatchObject({ status: 'completed', attempts: 1 });
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-  it('hands a job that outlives the grace period to the next start, which re-attaches it (not run twice)', async () => {
-    service = new ServiceProcess(env({ SHUTDOWN_GRACE_PERIOD: '100' }));
-    const url = await service.start();
-    const job = await jsonBody(`${url}/api/jobs`, { workflow: slowWorkflow(60) });
-    while (((await json(`${url}/api/jobs/${job.id}`)).progress?.value ?? 0) === 0)
-      await new Promise((r) => setTimeout(r, 50));
-    expect(await service.signal('SIGTERM')).toBe(0);
+  it(
+    'hands a job that outlives the grace period to the next start, which re-attaches it (not run twice)',
+    async () => {
+      service = new ServiceProcess(env({ SHUTDOWN_GRACE_PERIOD: '100' }));
+      const url = await service.start();
+      const job = await jsonBody(`${url}/api/jobs`, { workflow: slowWorkflow(60) });
+      while (((await json(`${url}/api/jobs/${job.id}`)).progress?.value ?? 0) === 0)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(await service.signal('SIGTERM')).toBe(0);
 
-    service = new ServiceProcess(env());
-    const again = await service.start();
-    let final: any;
-    do {
-      await new Promise((r) => setTimeout(r, 100));
-      final = await json(`${again}/api/jobs/${job.id}`);
-    } while (final.status === 'running' || final.status === 'queued');
-    expect(final).toMatchObject({ status: 'completed', attempts: 1 });
-    expect(worker.prompts.filter((prompt: any) => prompt.status === 200)).toHaveLength(1);
-  });
+      service = new ServiceProcess(env());
+      const again = await service.start();
+      let final: any;
+      do {
+        await new Promise((r) => setTimeout(r, 100));
+        final = await json(`${again}/api/jobs/${job.id}`);
+      } while (final.status === 'running' || final.status === 'queued');
+      expect(final).toMatchObject({ status: 'completed', attempts: 1 });
+      expect(worker.prompts.filter((prompt: any) => prompt.status === 200)).toHaveLength(1);
+    },
+    TEST_TIMEOUT_MS,
+  );
 });

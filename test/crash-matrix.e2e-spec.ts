@@ -15,6 +15,11 @@ import { jobIdOfPrompt } from './support/prompts';
 
 const SAMPLER_STEP_MS = 50;
 const COST_TOLERANCE = 0.01;
+/**
+ * Each scenario boots the service (ts-node) twice; on a busy 2-core machine one boot alone can take most of a
+ * minute, so the bound is only there to end a hang.
+ */
+const SCENARIO_TIMEOUT_MS = 180_000;
 /** How long the fake holds one DELETE in scenario (d): longer than a restart. */
 const HELD_DELETE_MS = 8000;
 
@@ -172,13 +177,13 @@ describe('crash matrix: SIGKILL at the worst moments, restart on the same databa
   async function startService(): Promise<string> {
     const service = new ServiceProcess(env());
     services.push(service);
-    return service.start(60000);
+    return service.start(90_000);
   }
 
-  /** SIGKILL, then a moment for the OS to release the process's sockets, file lock and advisory lock. */
+  /** SIGKILL, and wait until the process is gone (its sockets, file lock and advisory lock with it). */
   async function crash(): Promise<void> {
     services[services.length - 1].kill();
-    await sleep(300);
+    await services[services.length - 1].whenExited();
   }
 
   async function livePodIds(url: string): Promise<string[]> {
@@ -287,188 +292,213 @@ describe('crash matrix: SIGKILL at the worst moments, restart on the same databa
     expect(verdict.costErrorPct).toBeLessThanOrEqual(COST_TOLERANCE * 100);
   }
 
-  it('(a) between RunPod creating the pod and the service recording its id', async () => {
-    const url = await startService();
-    // The fake sleeps BEFORE it handles a request (faults.ts takeDelay, then the route), and the pod is created
-    // and answered in one go right after the delay: a slow create alone leaves no moment where the pod exists
-    // but the answer is still on its way (and a client killed during the delay makes the fake drop the request:
-    // case (a') below). So the kill is fired by the fake itself, inside the create, once the pod is being made:
-    // RunPod has the pod, the service never gets the answer and never records the id.
-    fake.faults.slow(1000, { api: 'rest', path: '/v2/pods', count: 1 });
-    fake.clearRequestLog();
-    recorder.onPodCreated = () => {
-      recorder.onPodCreated = undefined;
-      services[services.length - 1].kill();
-    };
-    const spawn = call(`${url}/api/cloud/spawn?wait=false`, 'POST', {}).then(
-      () => 'answered',
-      () => 'no answer',
-    );
-    expect(await spawn).toBe('no answer');
-    await sleep(300);
-    await mustReach('the pod created at RunPod', () => fake.listAllPods().length === 1, 10000);
-    const [pod] = fake.listAllPods();
-    const { body: rows } = await call(`${url}/api/cloud/pods`).catch(() => ({ body: undefined }));
-    expect(rows).toBeUndefined(); // the service is gone
+  it(
+    '(a) between RunPod creating the pod and the service recording its id',
+    async () => {
+      const url = await startService();
+      // The fake sleeps BEFORE it handles a request (faults.ts takeDelay, then the route), and the pod is created
+      // and answered in one go right after the delay: a slow create alone leaves no moment where the pod exists
+      // but the answer is still on its way (and a client killed during the delay makes the fake drop the request:
+      // case (a') below). So the kill is fired by the fake itself, inside the create, once the pod is being made:
+      // RunPod has the pod, the service never gets the answer and never records the id.
+      fake.faults.slow(1000, { api: 'rest', path: '/v2/pods', count: 1 });
+      fake.clearRequestLog();
+      recorder.onPodCreated = () => {
+        recorder.onPodCreated = undefined;
+        services[services.length - 1].kill();
+      };
+      const spawn = call(`${url}/api/cloud/spawn?wait=false`, 'POST', {}).then(
+        () => 'answered',
+        () => 'no answer',
+      );
+      expect(await spawn).toBe('no answer');
+      await services[services.length - 1].whenExited();
+      await mustReach('the pod created at RunPod', () => fake.listAllPods().length === 1, 10000);
+      const [pod] = fake.listAllPods();
+      const { body: rows } = await call(`${url}/api/cloud/pods`).catch(() => ({ body: undefined }));
+      expect(rows).toBeUndefined(); // the service is gone
 
-    const again = await startService();
-    await sleep(2000); // some billing, so that a few ms of unavoidable uncertainty stay well inside 1%
-    const verdict = await verify(again, []);
-    const attached = /had no RunPod id, but RunPod has it as (\w+); attached/.exec(
-      services[services.length - 1].output,
-    );
-    summarize(
-      '(a) pod create',
-      "inside RunPod's create (pod exists, answer never received, id not recorded)",
-      verdict,
-      `startup sweep attached ${attached ? attached[1] : 'nothing'}`,
-    );
-    expect(attached?.[1]).toBe(pod.id);
-    expect(fake.listAllPods()).toHaveLength(1);
-    assertVerdict(verdict);
-  }, 60000);
+      const again = await startService();
+      await sleep(2000); // some billing, so that a few ms of unavoidable uncertainty stay well inside 1%
+      const verdict = await verify(again, []);
+      const attached = /had no RunPod id, but RunPod has it as (\w+); attached/.exec(
+        services[services.length - 1].output,
+      );
+      summarize(
+        '(a) pod create',
+        "inside RunPod's create (pod exists, answer never received, id not recorded)",
+        verdict,
+        `startup sweep attached ${attached ? attached[1] : 'nothing'}`,
+      );
+      expect(attached?.[1]).toBe(pod.id);
+      expect(fake.listAllPods()).toHaveLength(1);
+      assertVerdict(verdict);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
 
-  it("(a') while the create request is held at RunPod, before RunPod acted on it", async () => {
-    const url = await startService();
-    fake.faults.slow(3000, { api: 'rest', path: '/v2/pods', count: 1 });
-    fake.clearRequestLog();
-    const creates = () => fake.requests({ api: 'rest', method: 'POST', path: /^\/v2\/pods$/ });
-    const spawn = call(`${url}/api/cloud/spawn?wait=false`, 'POST', {}).then(
-      () => 'answered',
-      () => 'no answer',
-    );
-    await mustReach('the create request at RunPod', () => creates().length === 1, 10000);
-    const { body: before } = await call(`${url}/api/cloud/pods`);
-    expect(before.pods).toEqual([expect.objectContaining({ status: 'requested' })]); // the write-ahead row
-    const name = before.pods[0].name as string;
-    await crash();
-    expect(await spawn).toBe('no answer');
+  it(
+    "(a') while the create request is held at RunPod, before RunPod acted on it",
+    async () => {
+      const url = await startService();
+      fake.faults.slow(3000, { api: 'rest', path: '/v2/pods', count: 1 });
+      fake.clearRequestLog();
+      const creates = () => fake.requests({ api: 'rest', method: 'POST', path: /^\/v2\/pods$/ });
+      const spawn = call(`${url}/api/cloud/spawn?wait=false`, 'POST', {}).then(
+        () => 'answered',
+        () => 'no answer',
+      );
+      await mustReach('the create request at RunPod', () => creates().length === 1, 10000);
+      const { body: before } = await call(`${url}/api/cloud/pods`);
+      expect(before.pods).toEqual([expect.objectContaining({ status: 'requested' })]); // the write-ahead row
+      const name = before.pods[0].name as string;
+      await crash();
+      expect(await spawn).toBe('no answer');
 
-    const again = await startService();
-    // The row stays `requested` (and counted) while the create might still be in flight (the sweep's 2-minute
-    // grace, then "never created"); shutdown-all looks the name up at RunPod once more and closes it.
-    const { body: afterRestart } = await call(`${again}/api/cloud/pods`);
-    const verdict = await verify(again, []);
-    const { body: all } = await call(`${again}/api/cloud/pods?all=true`);
-    const row = (all.pods as Array<{ name: string; status: string }>).find((pod) => pod.name === name);
-    summarize(
-      "(a') pod create held",
-      'while RunPod held the create (the fake drops a request whose client died)',
-      verdict,
-      `pods at RunPod ${fake.listAllPods().length}, write-ahead row ${afterRestart.pods[0]?.status} after restart, ` +
-        `${row?.status} after shutdown-all`,
-    );
-    expect(afterRestart.pods).toEqual([expect.objectContaining({ name, status: 'requested' })]);
-    expect(fake.listAllPods()).toEqual([]);
-    expect(['terminated', 'failed']).toContain(row?.status);
-    assertVerdict(verdict, false);
-  }, 60000);
+      const again = await startService();
+      // The row stays `requested` (and counted) while the create might still be in flight (the sweep's 2-minute
+      // grace, then "never created"); shutdown-all looks the name up at RunPod once more and closes it.
+      const { body: afterRestart } = await call(`${again}/api/cloud/pods`);
+      const verdict = await verify(again, []);
+      const { body: all } = await call(`${again}/api/cloud/pods?all=true`);
+      const row = (all.pods as Array<{ name: string; status: string }>).find((pod) => pod.name === name);
+      summarize(
+        "(a') pod create held",
+        'while RunPod held the create (the fake drops a request whose client died)',
+        verdict,
+        `pods at RunPod ${fake.listAllPods().length}, write-ahead row ${afterRestart.pods[0]?.status} after restart, ` +
+          `${row?.status} after shutdown-all`,
+      );
+      expect(afterRestart.pods).toEqual([expect.objectContaining({ name, status: 'requested' })]);
+      expect(fake.listAllPods()).toEqual([]);
+      expect(['terminated', 'failed']).toContain(row?.status);
+      assertVerdict(verdict, false);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
 
-  it('(b) while a pod runs a job', async () => {
-    const url = await startService();
-    const spawned = await call(`${url}/api/cloud/spawn`, 'POST', {});
-    expect(spawned.body.pod.status).toBe('ready');
-    const job = await call(`${url}/api/jobs`, 'POST', { workflow: slowWorkflow(100), backend: 'pod' });
-    expect(job.status).toBe(202);
-    const jobId = job.body.id as string;
-    await mustReach(
-      'the job running on the pod with progress',
-      async () => {
-        const { body } = await call(`${url}/api/jobs/${jobId}`);
-        return (
-          body.status === 'running' && (body.progress?.value ?? 0) > 0 && recorder.submissionsOf(jobId) === 1
-        );
-      },
-      20000,
-    );
-    await crash();
+  it(
+    '(b) while a pod runs a job',
+    async () => {
+      const url = await startService();
+      const spawned = await call(`${url}/api/cloud/spawn`, 'POST', {});
+      expect(spawned.body.pod.status).toBe('ready');
+      const job = await call(`${url}/api/jobs`, 'POST', { workflow: slowWorkflow(100), backend: 'pod' });
+      expect(job.status).toBe(202);
+      const jobId = job.body.id as string;
+      await mustReach(
+        'the job running on the pod with progress',
+        async () => {
+          const { body } = await call(`${url}/api/jobs/${jobId}`);
+          return (
+            body.status === 'running' &&
+            (body.progress?.value ?? 0) > 0 &&
+            recorder.submissionsOf(jobId) === 1
+          );
+        },
+        20000,
+      );
+      await crash();
 
-    const again = await startService();
-    const verdict = await verify(again, [jobId]);
-    const reattached = services[services.length - 1].output.includes(`Re-attaching job ${jobId}`);
-    summarize('(b) pod job', 'mid-job (prompt running on the pod)', verdict, `re-attached: ${reattached}`);
-    expect(fake.listAllPods()).toHaveLength(1);
-    assertVerdict(verdict);
-  }, 60000);
+      const again = await startService();
+      const verdict = await verify(again, [jobId]);
+      const reattached = services[services.length - 1].output.includes(`Re-attaching job ${jobId}`);
+      summarize('(b) pod job', 'mid-job (prompt running on the pod)', verdict, `re-attached: ${reattached}`);
+      expect(fake.listAllPods()).toHaveLength(1);
+      assertVerdict(verdict);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
 
-  it('(c) while a serverless job runs', async () => {
-    const url = await startService();
-    const job = await call(`${url}/api/jobs`, 'POST', { workflow: slowWorkflow(100), backend: 'serverless' });
-    expect(job.status).toBe(202);
-    const jobId = job.body.id as string;
-    await mustReach(
-      'the serverless job in progress',
-      async () => {
-        const { body } = await call(`${url}/api/jobs/${jobId}`);
-        return (
-          body.status === 'running' &&
-          body.progress?.percent === 50 &&
-          fake.serverlessJobs().some((remote) => remote.status === 'IN_PROGRESS')
-        );
-      },
-      20000,
-    );
-    await crash();
+  it(
+    '(c) while a serverless job runs',
+    async () => {
+      const url = await startService();
+      const job = await call(`${url}/api/jobs`, 'POST', {
+        workflow: slowWorkflow(100),
+        backend: 'serverless',
+      });
+      expect(job.status).toBe(202);
+      const jobId = job.body.id as string;
+      await mustReach(
+        'the serverless job in progress',
+        async () => {
+          const { body } = await call(`${url}/api/jobs/${jobId}`);
+          return (
+            body.status === 'running' &&
+            body.progress?.percent === 50 &&
+            fake.serverlessJobs().some((remote) => remote.status === 'IN_PROGRESS')
+          );
+        },
+        20000,
+      );
+      await crash();
 
-    const again = await startService();
-    const verdict = await verify(again, [jobId], true);
-    summarize(
-      '(c) serverless job',
-      'mid-job (IN_PROGRESS at RunPod)',
-      verdict,
-      `serverless jobs at RunPod ${fake.serverlessJobs().length}, re-attached: ${services[services.length - 1].output.includes(`Re-attaching job ${jobId}`)}`,
-    );
-    expect(fake.listAllPods()).toEqual([]);
-    assertVerdict(verdict);
-  }, 60000);
+      const again = await startService();
+      const verdict = await verify(again, [jobId], true);
+      summarize(
+        '(c) serverless job',
+        'mid-job (IN_PROGRESS at RunPod)',
+        verdict,
+        `serverless jobs at RunPod ${fake.serverlessJobs().length}, re-attached: ${services[services.length - 1].output.includes(`Re-attaching job ${jobId}`)}`,
+      );
+      expect(fake.listAllPods()).toEqual([]);
+      assertVerdict(verdict);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
 
-  it('(d) during POST /api/cloud/shutdown-all', async () => {
-    const url = await startService();
-    const spawns = await Promise.all([1, 2, 3].map(() => call(`${url}/api/cloud/spawn`, 'POST', {})));
-    expect(spawns.map((spawn) => spawn.body.pod?.status)).toEqual(['ready', 'ready', 'ready']);
-    expect(fake.runningPods()).toHaveLength(3);
-    await sleep(3000); // some billing, so that a few ms of unavoidable uncertainty stay well inside 1%
+  it(
+    '(d) during POST /api/cloud/shutdown-all',
+    async () => {
+      const url = await startService();
+      const spawns = await Promise.all([1, 2, 3].map(() => call(`${url}/api/cloud/spawn`, 'POST', {})));
+      expect(spawns.map((spawn) => spawn.body.pod?.status)).toEqual(['ready', 'ready', 'ready']);
+      expect(fake.runningPods()).toHaveLength(3);
+      await sleep(3000); // some billing, so that a few ms of unavoidable uncertainty stay well inside 1%
 
-    // The three DELETEs go out together (only DELETEs hit /v2/pods/{id} now: no pod is booting). The first to
-    // arrive is carried out and answered at once; the second 25 ms later, and the service is SIGKILLed inside
-    // that termination (RunPod has stopped billing, the answer never arrives); the third is held at RunPod
-    // until well after the restart, so the restarted service has to finish it.
-    fake.faults.slow(0, { api: 'rest', path: '/v2/pods/', count: 1 });
-    fake.faults.slow(25, { api: 'rest', path: '/v2/pods/', count: 1 });
-    fake.faults.slow(HELD_DELETE_MS, { api: 'rest', path: '/v2/pods/', count: 1 });
-    const terminatedAtRunPod: string[] = [];
-    let killedAt = 0;
-    recorder.onPodTerminated = (podId) => {
-      terminatedAtRunPod.push(podId);
-      if (terminatedAtRunPod.length < 2) return;
-      recorder.onPodTerminated = undefined;
-      killedAt = Date.now();
-      services[services.length - 1].kill();
-    };
-    const shutdown = call(`${url}/api/cloud/shutdown-all`, 'POST', {}).then(
-      () => 'answered',
-      () => 'no answer',
-    );
-    expect(await shutdown).toBe('no answer');
-    // The held DELETE sleeps in the fake until then: afterEach waits for it so no timer outlives the test.
-    fakeQuietAt = killedAt + HELD_DELETE_MS + 200;
-    await sleep(300);
-    const runningAtKill = fake.runningPods().length;
-    const firstOutput = services[services.length - 1].output;
-    const recordedBeforeKill = terminatedAtRunPod.filter((id) =>
-      firstOutput.includes(`Pod ${id} terminated.`),
-    );
+      // The three DELETEs go out together (only DELETEs hit /v2/pods/{id} now: no pod is booting). The first to
+      // arrive is carried out and answered at once; the second 25 ms later, and the service is SIGKILLed inside
+      // that termination (RunPod has stopped billing, the answer never arrives); the third is held at RunPod
+      // until well after the restart, so the restarted service has to finish it.
+      fake.faults.slow(0, { api: 'rest', path: '/v2/pods/', count: 1 });
+      fake.faults.slow(25, { api: 'rest', path: '/v2/pods/', count: 1 });
+      fake.faults.slow(HELD_DELETE_MS, { api: 'rest', path: '/v2/pods/', count: 1 });
+      const terminatedAtRunPod: string[] = [];
+      let killedAt = 0;
+      recorder.onPodTerminated = (podId) => {
+        terminatedAtRunPod.push(podId);
+        if (terminatedAtRunPod.length < 2) return;
+        recorder.onPodTerminated = undefined;
+        killedAt = Date.now();
+        services[services.length - 1].kill();
+      };
+      const shutdown = call(`${url}/api/cloud/shutdown-all`, 'POST', {}).then(
+        () => 'answered',
+        () => 'no answer',
+      );
+      expect(await shutdown).toBe('no answer');
+      // The held DELETE sleeps in the fake until then: afterEach waits for it so no timer outlives the test.
+      fakeQuietAt = killedAt + HELD_DELETE_MS + 200;
+      await services[services.length - 1].whenExited();
+      const runningAtKill = fake.runningPods().length;
+      const firstOutput = services[services.length - 1].output;
+      const recordedBeforeKill = terminatedAtRunPod.filter((id) =>
+        firstOutput.includes(`Pod ${id} terminated.`),
+      );
 
-    const again = await startService();
-    const runningAtRestart = fake.runningPods().length;
-    const verdict = await verify(again, []);
-    summarize(
-      '(d) shutdown-all',
-      `inside RunPod's 2nd of 3 terminations (running at RunPod: ${runningAtKill} after the kill, ` +
-        `${runningAtRestart} at restart; terminations recorded before the kill: ${recordedBeforeKill.length})`,
-      verdict,
-    );
-    expect(fake.listAllPods()).toHaveLength(3);
-    assertVerdict(verdict);
-  }, 60000);
+      const again = await startService();
+      const runningAtRestart = fake.runningPods().length;
+      const verdict = await verify(again, []);
+      summarize(
+        '(d) shutdown-all',
+        `inside RunPod's 2nd of 3 terminations (running at RunPod: ${runningAtKill} after the kill, ` +
+          `${runningAtRestart} at restart; terminations recorded before the kill: ${recordedBeforeKill.length})`,
+        verdict,
+      );
+      expect(fake.listAllPods()).toHaveLength(3);
+      assertVerdict(verdict);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
 });

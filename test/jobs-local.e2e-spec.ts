@@ -137,22 +137,33 @@ describe('jobs on local workers', () => {
       const promptId = worker.prompts.find((prompt) => jobIdOfPrompt(prompt) === a)!.promptId;
       await h.until(
         () => worker.runningPromptId !== promptId && !JSON.stringify(worker.queue).includes(promptId!),
-        1500,
       );
+      // Interrupted, not run to its end: the worker's history says so (a deadline shorter than the prompt's
+      // 8 s would be a timing bet a busy machine can lose).
+      expect(worker.history.get(promptId!)?.status?.status_str).toBe('error');
+      expect(
+        worker.history
+          .get(promptId!)
+          ?.status?.messages.some((message) => message[0] === 'execution_interrupted'),
+      ).toBe(true);
       expect((await h.waitForJob(b)).status).toBe('completed');
     });
 
     it('runs higher priority first', async () => {
+      // The blockers hold both workers until cancelled, so both jobs below are queued together however slowly
+      // the machine submits them (a blocker that ends by itself could free a worker between the two submits).
       const blockers = [
-        await h.submit({ workflow: slowWorkflow(10) }),
-        await h.submit({ workflow: slowWorkflow(10, 3) }),
+        await h.submit({ workflow: slowWorkflow(1000) }),
+        await h.submit({ workflow: slowWorkflow(1000, 3) }),
       ];
       await h.until(async () => (await h.get('/api/jobs?status=running')).body.count === 2);
       const low = await h.submit({ workflow: pngWorkflow('low'), priority: 0 });
       const high = await h.submit({ workflow: pngWorkflow('high'), priority: 10 });
+      await h.until(async () => (await h.get('/api/jobs?status=queued')).body.count === 2);
+      for (const id of blockers) await h.request('DELETE', `/api/jobs/${id}`);
       const [lowJob, highJob] = [await h.waitForJob(low), await h.waitForJob(high)];
       expect(Date.parse(highJob.startedAt)).toBeLessThanOrEqual(Date.parse(lowJob.startedAt));
-      for (const id of blockers) await h.waitForJob(id);
+      for (const id of blockers) expect((await h.waitForJob(id)).status).toBe('cancelled');
     });
 
     it('completes through history when the socket drops mid-job', async () => {
@@ -163,10 +174,12 @@ describe('jobs on local workers', () => {
     });
 
     it('retries a job on another worker when its worker dies mid-job', async () => {
-      const id = await h.submit({ workflow: slowWorkflow(30) });
-      await h.until(async () => (await h.get(`/api/jobs/${id}`)).body.progress?.value > 0);
+      const id = await h.submit({ workflow: slowWorkflow(60) });
+      // Seen on the worker itself, at once: the API shows progress only a second into a run, which left a
+      // shorter job little time to be killed mid-run on a busy machine.
+      await h.until(() => h.locals.some((comfy) => comfy.runningPromptId !== undefined));
       const first = (await h.get(`/api/jobs/${id}`)).body.workerId;
-      const dying = h.locals.find((comfy) => comfy.prompts.length > 0)!;
+      const dying = h.locals.find((comfy) => comfy.runningPromptId !== undefined)!;
       await dying.die();
       const job = await h.waitForJob(id);
       expect(job).toMatchObject({ status: 'completed', attempts: 2, backend: 'local' });

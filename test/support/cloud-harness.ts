@@ -136,7 +136,7 @@ export class CloudHarness {
   }
 
   /** Ticks until `done()` holds (pods boot in real milliseconds in the sim). */
-  async tickUntil(done: () => boolean | Promise<boolean>, timeoutMs = 10000): Promise<void> {
+  async tickUntil(done: () => boolean | Promise<boolean>, timeoutMs = 20000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!(await done())) {
       if (Date.now() > deadline) throw new Error('tickUntil: condition not met in time');
@@ -166,7 +166,7 @@ export class CloudHarness {
   put = <T = any>(path: string, body: unknown) => this.request<T>('PUT', path, body);
 
   /** Waits (real time; jobs run in real milliseconds on the fakes) until the job has ended. */
-  async waitForJob(id: string, timeoutMs = 15000): Promise<any> {
+  async waitForJob(id: string, timeoutMs = 25000): Promise<any> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const job = (await this.get(`/api/jobs/${id}`)).body;
@@ -178,7 +178,7 @@ export class CloudHarness {
   }
 
   /** Waits until `done()` holds, without ticking the cloud loop. */
-  async until(done: () => boolean | Promise<boolean>, timeoutMs = 10000): Promise<void> {
+  async until(done: () => boolean | Promise<boolean>, timeoutMs = 20000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!(await done())) {
       if (Date.now() > deadline) throw new Error('until: condition not met in time');

@@ -15,7 +15,8 @@ export class ServiceProcess {
 
   constructor(private readonly env: Record<string, string>) {}
 
-  async start(timeoutMs = 30000): Promise<string> {
+  /** `timeoutMs`: generous, since booting through ts-node on a busy machine takes tens of seconds. */
+  async start(timeoutMs = 90_000): Promise<string> {
     const child = spawn(
       process.execPath,
       ['-r', 'ts-node/register/transpile-only', join(ROOT, 'src', 'main.ts')],
@@ -58,5 +59,21 @@ export class ServiceProcess {
 
   kill(): void {
     if (this.child && this.child.exitCode === null) this.child.kill('SIGKILL');
+  }
+
+  /**
+   * Resolves once the process has exited (at once if it has), so its sockets, file lock and advisory lock are
+   * gone: a fixed sleep after kill() is a guess a busy machine can beat.
+   */
+  async whenExited(timeoutMs = 20000): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no exit within ${timeoutMs} ms`)), timeoutMs);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 }

@@ -25,22 +25,28 @@ function runWorkflow(api: ComfyApi, wf: PromptBuilder<any, any, NodeData>): Prom
   });
 }
 
+/** An SDK client on `fake`, ready and with its websocket registered at the fake. */
+async function connectSdk(fake: FakeComfyUI, clientId: string): Promise<ComfyApi> {
+  const api = new ComfyApi(fake.url, clientId);
+  api.init(2, 100);
+  await api.waitForReady();
+  // Wait (up to a generous deadline, for a busy machine) until the SDK's socket is registered.
+  const deadline = Date.now() + 15_000;
+  while (!fake.connectedClients.includes(clientId)) {
+    if (Date.now() > deadline) throw new Error('the SDK did not connect its websocket in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return api;
+}
+
 describe('@saintno/comfyui-sdk against FakeComfyUI', () => {
   let fc: FakeComfyUI;
   let api: ComfyApi;
 
   beforeEach(async () => {
     fc = new FakeComfyUI({ executionMsPerNode: 5 });
-    const base = await fc.listen();
-    api = new ComfyApi(base, 'sdk-test-client');
-    api.init(2, 100);
-    await api.waitForReady();
-    // Wait (up to a generous deadline, for a busy machine) until the SDK's socket is registered.
-    const deadline = Date.now() + 15_000;
-    while (!fc.connectedClients.includes('sdk-test-client')) {
-      if (Date.now() > deadline) throw new Error('the SDK did not connect its websocket in time');
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await fc.listen();
+    api = await connectSdk(fc, 'sdk-test-client');
   });
   afterEach(async () => {
     api.destroy();
@@ -119,15 +125,22 @@ describe('@saintno/comfyui-sdk against FakeComfyUI', () => {
 
   it('reports an execution_error through onFailed', async () => {
     // The SDK reads /queue on every `status`; one that comes back after the prompt has ended makes it report
-    // "WentMissingError" instead of the execution_error. The status messages come when the prompt is queued and
-    // picked up, so the prompt samples for a while (~2 s) before its SaveImage fails: those reads come back
-    // while it still runs, however slow the machine (a 10 ms prompt lost that race under load).
-    fc.failNextPrompt({ nodeId: '9', exceptionType: 'RuntimeError', exceptionMessage: 'boom' });
-    const wf = new PromptBuilder(asNodes(txt2imgWorkflow(5, 1000)), [] as string[], ['images']).setOutputNode(
+    // "WentMissingError" instead of the execution_error (a 10 ms prompt lost that race under load). The status
+    // messages come when the prompt is queued and picked up, so here the prompt samples for ~2 s (10 steps of
+    // 200 ms: few timers, so a busy machine does not stretch it much) before its SaveImage fails, and those
+    // reads come back while it still runs.
+    const slow = new FakeComfyUI({ executionMsPerNode: 5, samplerStepMs: 200 });
+    await slow.listen();
+    const slowApi = await connectSdk(slow, 'sdk-slow-client');
+    slow.failNextPrompt({ nodeId: '9', exceptionType: 'RuntimeError', exceptionMessage: 'boom' });
+    const wf = new PromptBuilder(asNodes(txt2imgWorkflow(5, 10)), [] as string[], ['images']).setOutputNode(
       'images',
       '9',
     );
-    const res = await runWorkflow(api, wf);
+    const res = await runWorkflow(slowApi, wf).finally(async () => {
+      slowApi.destroy();
+      await slow.close();
+    });
     expect(res.ok).toBe(false);
     if (res.ok) return;
     expect(res.error.name).toBe('CustomEventError');
