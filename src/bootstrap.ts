@@ -1,23 +1,35 @@
 import { type INestApplication, Logger, type LoggerService, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
 import type { NextFunction, Request, Response } from 'express';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule, type AppModuleOptions } from './app.module';
-import { setupOpenApi } from './http/openapi/openapi-document';
 import { JSON_BOUNDS_EXCEEDED, verifyJsonBounds } from './common/http/bounded-json';
 import { BoundedValidationPipe } from './common/http/bounded-validation.pipe';
 import { applyHttpHardening } from './http/http-hardening';
+import { setupOpenApi } from './http/openapi/openapi-document';
+import { withServiceLogging } from './logging/service-logging.module';
 
 /** Builds the configured Nest application (not yet listening). Shared by main.ts and the e2e tests. */
 export async function createApp(
   options: AppModuleOptions & { logger?: false | LogLevel[] | LoggerService },
 ): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(options), {
-    logger: options.logger ?? ['log', 'warn', 'error'],
-    bodyParser: true,
-    // Report boot failures (bad database, SQLite file in use) to the caller instead of exiting the process.
-    abortOnError: false,
-  });
+  // No logger given (the service, the demo): pino per LOG_LEVEL/LOG_FORMAT, with one line per request. Tests
+  // pass their own logger to read what the service logged.
+  const usePino = options.logger === undefined;
+  const root = AppModule.forRoot(options);
+  const app = await NestFactory.create<NestExpressApplication>(
+    usePino ? withServiceLogging(root, options.config.logging) : root,
+    {
+      logger: options.logger,
+      // Lines logged while the app is built wait for the pino logger, so they come out in the same format.
+      bufferLogs: usePino,
+      bodyParser: true,
+      // Report boot failures (bad database, SQLite file in use) to the caller instead of exiting the process.
+      abortOnError: false,
+    },
+  );
+  if (usePino) app.useLogger(app.get(PinoNestLogger));
   applyHttpHardening(app);
   // The body's structure (depth, keys) is bounded before it is parsed, so validation sees bounded input.
   // Nest's option type omits `verify` because it uses it for `rawBody`, which this app leaves off.

@@ -131,6 +131,18 @@ export interface AppConfig {
   cloud: CloudConfig;
   local: LocalConfig;
   jobs: JobsConfig;
+  logging: LoggingConfig;
+}
+
+/** Nest's level names; `info` is accepted as another name for `log`. Each level includes the ones before it. */
+export const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
+export type LogLevelName = (typeof LOG_LEVELS)[number];
+
+export interface LoggingConfig {
+  /** LOG_LEVEL: the most verbose level written (default `log`). */
+  level: LogLevelName;
+  /** LOG_FORMAT: `auto` = `pretty` when stdout is a terminal, `json` (one object per line) otherwise. */
+  format: 'auto' | 'json' | 'pretty';
 }
 
 function readGpuType(env: Env, name: string, fallback: string): string {
@@ -150,6 +162,11 @@ function readGpuList(env: Env, name: string): string[] {
       throw new ConfigError(name, (error as Error).message);
     }
   });
+}
+
+function readLogLevel(env: Env): LogLevelName {
+  const level = readEnum(env, 'LOG_LEVEL', [...LOG_LEVELS, 'info'] as const, 'log');
+  return level === 'info' ? 'log' : level;
 }
 
 export const DEFAULT_GPU_TYPE = 'NVIDIA GeForce RTX 3090';
@@ -221,6 +238,10 @@ export function loadConfig(env: Env): AppConfig {
   return {
     port: readInt(env, 'PORT', 8000, 0, 65535),
     host,
+    logging: {
+      level: readLogLevel(env),
+      format: readEnum(env, 'LOG_FORMAT', ['auto', 'json', 'pretty'] as const, 'auto'),
+    },
     apiKey,
     apiReadKey,
     rateLimits: {
