@@ -124,6 +124,8 @@ describe('OpenAPI contract: every route answers only what /api/docs-json documen
     for (const { key, operation } of contract.operations()) {
       for (const [status, response] of Object.entries(operation.responses as Record<string, any>)) {
         if (Number(status) < 400) continue;
+        // A health check's 503 answers the health body itself (documented by its schema), not an error.
+        if (key.startsWith('GET /health')) continue;
         const examples = Object.values<any>(response.content?.['application/json']?.examples ?? {});
         expect({ key, status, examples: examples.length > 0 }).toEqual({ key, status, examples: true });
         for (const example of examples) expect(example.value.statusCode).toBe(Number(status));
@@ -153,6 +155,11 @@ describe('OpenAPI contract: every route answers only what /api/docs-json documen
     await expectStatus('GET /api/cloud/pods', 200, { path: '/api/cloud/pods?all=true&limit=5' });
     await expectStatus('GET /api/jobs', 200, { path: '/api/jobs?status=completed&limit=3' });
     await expectStatus('GET /api/jobs', 400, { path: '/api/jobs?status=lost' });
+    // Query values reach the parse pipes as sent: a word is refused, not read as false or NaN.
+    await expectStatus('GET /api/jobs', 400, { path: '/api/jobs?limit=ten' });
+    await expectStatus('GET /api/cloud/pods', 400, { path: '/api/cloud/pods?all=maybe' });
+    await expectStatus('GET /api/cloud/pods', 400, { path: '/api/cloud/pods?all=true&limit=ten' });
+    await expectStatus('POST /api/cloud/spawn', 400, { path: '/api/cloud/spawn?wait=perhaps', body: {} });
   });
 
   it('jobs: the documented example runs to completion; outputs, events, cancel and their errors', async () => {

@@ -6,8 +6,6 @@ import {
   HttpCode,
   HttpStatus,
   Param,
-  ParseBoolPipe,
-  ParseIntPipe,
   Post,
   Put,
   Query,
@@ -23,6 +21,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { queryFlag, queryInt } from '../common/query-params';
 import { CreateRateLimit, ReadAccess } from '../http/route-access.decorators';
 import { ApiErrorResponses } from '../http/openapi/api-error-responses.decorator';
 import { CloudAdminService } from './cloud-admin.service';
@@ -67,9 +66,12 @@ export class CloudController {
   @ApiQuery({ name: 'all', required: false, type: Boolean })
   @ApiQuery({ name: 'limit', required: false, type: Number, description: 'with all=true; default 100' })
   @ApiOkResponse({ type: PodListDto })
+  @ApiErrorResponses({
+    400: { summary: 'Not a boolean or a whole number', message: 'all must be true or false' },
+  })
   pods(
-    @Query('all', new DefaultValuePipe(false), ParseBoolPipe) all: boolean,
-    @Query('limit', new DefaultValuePipe(100), ParseIntPipe) limit: number,
+    @Query('all', new DefaultValuePipe(false), queryFlag('all')) all: boolean,
+    @Query('limit', new DefaultValuePipe(100), queryInt('limit')) limit: number,
   ): Promise<PodListDto> {
     return this.view.listPods(all, Math.min(Math.max(limit, 1), 1000));
   }
@@ -91,6 +93,7 @@ export class CloudController {
   @ApiAcceptedResponse({ type: SpawnResultDto, description: 'Pod requested, still booting (wait=false)' })
   @ApiErrorResponses({
     400: [
+      { summary: 'wait is not a boolean', message: 'wait must be true or false' },
       {
         summary: 'Unknown GPU type',
         message: 'gpuType: Unknown RunPod GPU type "NVIDIA Quantum 9000". Did you mean: "NVIDIA RTX A4000"?',
@@ -135,7 +138,7 @@ export class CloudController {
   })
   async spawn(
     @Body() body: SpawnPodDto,
-    @Query('wait', new DefaultValuePipe(true), ParseBoolPipe) wait: boolean,
+    @Query('wait', new DefaultValuePipe(true), queryFlag('wait')) wait: boolean,
     @Res({ passthrough: true }) response: Response,
   ): Promise<SpawnResultDto> {
     if (!wait) response.status(HttpStatus.ACCEPTED);

@@ -8,7 +8,6 @@ import {
   HttpStatus,
   type MessageEvent,
   Param,
-  ParseIntPipe,
   Post,
   Query,
   Res,
@@ -18,6 +17,7 @@ import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } f
 import type { Response } from 'express';
 import type { Observable } from 'rxjs';
 import { InvalidInputError } from '../common/domain-errors';
+import { queryInt } from '../common/query-params';
 import { ApiErrorResponses } from '../http/openapi/api-error-responses.decorator';
 import { ApiServerSentEvents } from '../http/openapi/api-server-sent-events.decorator';
 import { outputResponseHeaders } from '../http/output-response-headers';
@@ -79,11 +79,12 @@ export class JobsController {
         summary: 'Unknown status',
         message: 'status must be one of queued, running, completed, failed, cancelled',
       },
+      { summary: 'Not a whole number', message: 'limit must be a whole number' },
     ],
   })
   async list(
     @Query('status') status: string | undefined,
-    @Query('limit', new DefaultValuePipe(50), ParseIntPipe) limit: number,
+    @Query('limit', new DefaultValuePipe(50), queryInt('limit')) limit: number,
   ): Promise<JobListDto> {
     if (status !== undefined && !JOB_STATUSES.includes(status as JobStatus)) {
       throw new InvalidInputError(`status must be one of ${JOB_STATUSES.join(', ')}`);

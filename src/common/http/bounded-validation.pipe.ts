@@ -87,4 +87,14 @@ export class BoundedValidationPipe extends ValidationPipe {
     if (isPlainObject(result)) for (const [property, original] of held) result[property] = original;
     return result;
   }
+
+  /**
+   * Query and path values reach the route's own parse pipes (ParseBoolPipe, ParseIntPipe) as the client sent
+   * them. Nest's default converts them first by the parameter's declared type, so any text became a boolean
+   * (`?wait=perhaps` -> false: a spawn that did not wait) or a number (`?limit=ten` -> NaN) and the parse pipe
+   * never saw the bad value. Every boolean or numeric query/path parameter here has its own parse pipe.
+   */
+  protected override transformPrimitive(value: unknown): unknown {
+    return value;
+  }
 }
