@@ -282,13 +282,21 @@ describe('FakeRunPod serverless + worker-comfyui', () => {
 
   describe('time: billing, executionTimeout, ttl and retention follow the injected clock', () => {
     let clock: FakeClock;
+    /**
+     * Read by the workers' ComfyUI at each run. A test that must act while a job is IN_PROGRESS (real time)
+     * gives it longer than a few round trips can take on a busy machine; 300 ms was one slow answer away from
+     * the job finishing first.
+     */
+    let comfy: { executionMs: number };
     beforeEach(async () => {
       clock = new FakeClock();
-      ({ fake, comfies } = makeFake({ clock, comfy: { executionMs: 300 } }));
+      comfy = { executionMs: 300 };
+      ({ fake, comfies } = makeFake({ clock, comfy }));
       await fake.start();
     });
 
     it('records delayTime/executionTime in ms and bills execution rounded up to the second', async () => {
+      comfy.executionMs = 2000;
       const run = await sls(fake, 'POST', `/${EP}/run`, { input: { workflow: SAVE_WORKFLOW } });
       await waitUntil(async () => ((await sls(fake, 'GET', `/${EP}/status/${run.body.id}`)).body.status === 'IN_PROGRESS' ? true : undefined));
       clock.advance(2500);
@@ -317,6 +325,7 @@ describe('FakeRunPod serverless + worker-comfyui', () => {
     });
 
     it('times a job out after policy.executionTimeout and deletes it after policy.ttl', async () => {
+      comfy.executionMs = 10_000;
       const slow = await sls(fake, 'POST', `/${EP}/run`, { input: { workflow: SAVE_WORKFLOW }, policy: { executionTimeout: 5000, ttl: 60_000 } });
       await waitUntil(async () => ((await sls(fake, 'GET', `/${EP}/status/${slow.body.id}`)).body.status === 'IN_PROGRESS' ? true : undefined));
       const queued = await sls(fake, 'POST', `/${EP}/run`, { input: { workflow: SAVE_WORKFLOW }, policy: { ttl: 10_000 } });
