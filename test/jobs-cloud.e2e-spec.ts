@@ -190,7 +190,9 @@ describe('jobs across the hybrid fleet', () => {
     it('retries a job on another pod when its pod dies mid-job, and terminates the dead pod', async () => {
       const first = await h.spawnReadyPod();
       const id = await h.submit({ workflow: slowWorkflow(60) });
-      await h.until(async () => (await h.get(`/api/jobs/${id}`)).body.progress?.value > 0);
+      // Seen on the pod's ComfyUI itself, at once: the API shows progress only a second into the 1.8 s run,
+      // which left a busy machine little time to kill the pod mid-job.
+      await h.until(() => (h.fake.podComfy(first) as FakeComfyUI | undefined)?.runningPromptId !== undefined);
       await h.fake.faults.killPod(first);
       await h.until(async () => (await h.get(`/api/jobs/${id}`)).body.status === 'queued');
       expect(h.fake.getPod(first)!.terminatedAt).not.toBeNull();
