@@ -119,7 +119,7 @@ describe('SIGTERM', () => {
         });
       const deadline = Date.now() + 15_000;
       let refused = await submitJob();
-      while (refused.status === 201 && Date.now() < deadline) {
+      while (refused.status === 202 && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 50));
         refused = await submitJob();
       }
