@@ -157,7 +157,7 @@ describe('crash matrix: SIGKILL at the worst moments, restart on the same databa
     recorder.stop();
     await fake.stop();
     await db.drop();
-  });
+  }, HELD_DELETE_MS + 30_000); // it may wait for the held DELETE of scenario (d)
 
   afterAll(() => {
     console.log(`crash matrix (${db.databaseUrl ? 'PostgreSQL' : 'SQLite'}):\n${summaries.join('\n')}`);
