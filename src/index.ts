@@ -40,5 +40,6 @@ export {
 } from './cloud/cloud.events';
 
 export { Clock, FakeClock, SystemClock } from './common/clock';
+export { CLOUD_WORKERS_DATA_SOURCE } from './persistence/data-source-name';
 export { loadConfig, type AppConfig } from './config/app-config';
 export { ConfigError, type Env } from './config/env-parsers';

@@ -12,10 +12,13 @@ import { ConfigModule, ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import { EventEmitterModule, OnEvent } from '@nestjs/event-emitter';
 import { Interval, ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
+import { getDataSourceToken, InjectRepository, TypeOrmModule } from '@nestjs/typeorm';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Column, DataSource, Entity, PrimaryColumn, Repository } from 'typeorm';
 // Everything a host uses comes from the package's public entry, as `import ... from 'comfyui-cloud-workers'`.
 import {
+  CLOUD_WORKERS_DATA_SOURCE,
   CloudWorkersModule,
   type JobCompletedEvent,
   JobEvents,
@@ -224,6 +227,54 @@ describe('embedding CloudWorkersModule in another Nest app', () => {
       for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
       Object.assign(process.env, saved);
     }
+  });
+
+  it('a host with its own default TypeORM data source keeps it: the core uses a named one of its own', async () => {
+    @Entity('host_notes')
+    class HostNote {
+      @PrimaryColumn()
+      id!: string;
+
+      @Column()
+      text!: string;
+    }
+
+    @Injectable()
+    class HostNotes {
+      constructor(@InjectRepository(HostNote) readonly notes: Repository<HostNote>) {}
+    }
+
+    @Module({
+      imports: [
+        TypeOrmModule.forRoot({
+          type: 'better-sqlite3',
+          database: ':memory:',
+          entities: [HostNote],
+          synchronize: true,
+        }),
+        TypeOrmModule.forFeature([HostNote]),
+        CloudWorkersModule.forRoot({ env: coreEnv() }),
+      ],
+      providers: [TeaserService, HostNotes],
+    })
+    class DatabaseHostModule {}
+
+    const context = await NestFactory.createApplicationContext(DatabaseHostModule, {
+      logger,
+      abortOnError: false,
+    });
+    app = context;
+    // The host's default data source is its own (its table only), the core's is found under its name.
+    const hostDataSource = context.get(DataSource);
+    expect(hostDataSource.hasMetadata(HostNote)).toBe(true);
+    expect(hostDataSource.entityMetadatas.map((metadata) => metadata.tableName)).toEqual(['host_notes']);
+    expect(context.get<DataSource>(getDataSourceToken(CLOUD_WORKERS_DATA_SOURCE)).isInitialized).toBe(true);
+    await context.get(HostNotes).notes.save({ id: 'n1', text: 'render a teaser' });
+    const job = await context.get(TeaserService).render('twodb');
+    expect(job).toMatchObject({ status: 'completed', backend: 'local' });
+    expect(await context.get(HostNotes).notes.findOneBy({ id: 'n1' })).toMatchObject({
+      text: 'render a teaser',
+    });
   });
 
   it('a bad variable stops the host at boot with the message that names it', async () => {

@@ -1,4 +1,6 @@
-import { DataSource } from 'typeorm';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import { type DataSource } from 'typeorm';
+import { CLOUD_WORKERS_DATA_SOURCE } from '../src/persistence/data-source-name';
 import { ShutdownState } from '../src/common/shutdown-state';
 import { CloudHarness } from './support/cloud-harness';
 
@@ -47,7 +49,7 @@ describe('health probes: /health, /health/live, /health/ready', () => {
 
   it('answers 503 on /health and /health/ready when the database is closed, while /health/live stays 200', async () => {
     // The real connection (SQLite file handle, or the PostgreSQL pool) goes away under the running service.
-    await h.app!.get(DataSource).destroy();
+    await h.app!.get<DataSource>(getDataSourceToken(CLOUD_WORKERS_DATA_SOURCE)).destroy();
 
     const summary = await h.get('/health');
     expect(summary.status).toBe(503);

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { CLOUD_WORKERS_DATA_SOURCE } from '../persistence/data-source-name';
 import { ShutdownState } from '../common/shutdown-state';
 
 /**
@@ -14,7 +16,7 @@ export const DATABASE_CHECK_TIMEOUT_MS = 3000;
 export class ReadinessIndicators {
   constructor(
     private readonly indicators: HealthIndicatorService,
-    private readonly dataSource: DataSource,
+    @InjectDataSource(CLOUD_WORKERS_DATA_SOURCE) private readonly dataSource: DataSource,
     private readonly shutdown: ShutdownState,
   ) {}
 

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { CLOUD_WORKERS_DATA_SOURCE } from './data-source-name';
 import { createHash } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AsyncMutex } from '../common/async-mutex';
@@ -29,7 +30,7 @@ export class BudgetAdmissionLock {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @InjectDataSource() private readonly dataSource: DataSource,
+    @InjectDataSource(CLOUD_WORKERS_DATA_SOURCE) private readonly dataSource: DataSource,
   ) {
     this.key = [
       int32('comfyui-cloud-workers:budget-admission'),

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
+import { CLOUD_WORKERS_DATA_SOURCE } from './data-source-name';
 import { type FindOptionsWhere, Repository } from 'typeorm';
 import { EntitySql } from './entity-sql';
 import { type JobBackend, JobEntity, type JobStatus } from './entities/job.entity';
@@ -33,7 +34,9 @@ const ROUTING_COLUMNS = [
 export class JobsRepository {
   private readonly sql: EntitySql<JobEntity>;
 
-  constructor(@InjectRepository(JobEntity) private readonly jobs: Repository<JobEntity>) {
+  constructor(
+    @InjectRepository(JobEntity, CLOUD_WORKERS_DATA_SOURCE) private readonly jobs: Repository<JobEntity>,
+  ) {
     this.sql = new EntitySql(jobs);
   }
 

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
+import { CLOUD_WORKERS_DATA_SOURCE } from './data-source-name';
 import { Repository } from 'typeorm';
 import { LedgerEntryEntity } from './entities/ledger-entry.entity';
 
@@ -11,7 +12,10 @@ export interface SourceTotal {
 /** The only code that queries the cost ledger. */
 @Injectable()
 export class LedgerRepository {
-  constructor(@InjectRepository(LedgerEntryEntity) private readonly ledger: Repository<LedgerEntryEntity>) {}
+  constructor(
+    @InjectRepository(LedgerEntryEntity, CLOUD_WORKERS_DATA_SOURCE)
+    private readonly ledger: Repository<LedgerEntryEntity>,
+  ) {}
 
   /** Writes absolute amounts per key (insert or overwrite), in one transaction. */
   async upsert(entries: LedgerEntryEntity[]): Promise<void> {

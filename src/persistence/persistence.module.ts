@@ -5,6 +5,7 @@ import type { AppConfig } from '../config/app-config';
 import { TimersModule } from '../common/timers.module';
 import { APP_CONFIG } from '../config/config.module';
 import { BudgetAdmissionLock } from './budget-admission-lock';
+import { CLOUD_WORKERS_DATA_SOURCE } from './data-source-name';
 import { dataSourceOptions, ENTITIES } from './data-source-options';
 import { JobsRepository } from './jobs.repository';
 import { LeaderElection } from './leader-election.service';
@@ -28,6 +29,7 @@ async function ensurePostgresSchema(url: string, schema: string): Promise<void> 
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
+      name: CLOUD_WORKERS_DATA_SOURCE,
       inject: [APP_CONFIG],
       useFactory: async (config: AppConfig) => {
         if (config.databaseUrl && config.databaseSchema) {
@@ -37,7 +39,7 @@ async function ensurePostgresSchema(url: string, schema: string): Promise<void> 
         return { ...dataSourceOptions(config), retryAttempts: config.databaseUrl ? 3 : 0, retryDelay: 1000 };
       },
     }),
-    TypeOrmModule.forFeature(ENTITIES),
+    TypeOrmModule.forFeature(ENTITIES, CLOUD_WORKERS_DATA_SOURCE),
     TimersModule,
   ],
   providers: [

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
+import { CLOUD_WORKERS_DATA_SOURCE } from './data-source-name';
 import { FindOptionsWhere, In, IsNull, Repository } from 'typeorm';
 import { EntitySql } from './entity-sql';
 import { LIVE_POD_STATES, PodEntity, PodState } from './entities/pod.entity';
@@ -9,7 +10,9 @@ import { LIVE_POD_STATES, PodEntity, PodState } from './entities/pod.entity';
 export class PodsRepository {
   private readonly sql: EntitySql<PodEntity>;
 
-  constructor(@InjectRepository(PodEntity) private readonly pods: Repository<PodEntity>) {
+  constructor(
+    @InjectRepository(PodEntity, CLOUD_WORKERS_DATA_SOURCE) private readonly pods: Repository<PodEntity>,
+  ) {
     this.sql = new EntitySql(pods);
   }
 

@@ -1,12 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
+import { CLOUD_WORKERS_DATA_SOURCE } from './data-source-name';
 import { Repository } from 'typeorm';
 import { SettingEntity } from './entities/setting.entity';
 
 /** Key/value runtime settings, stored as JSON. */
 @Injectable()
 export class SettingsRepository {
-  constructor(@InjectRepository(SettingEntity) private readonly settings: Repository<SettingEntity>) {}
+  constructor(
+    @InjectRepository(SettingEntity, CLOUD_WORKERS_DATA_SOURCE)
+    private readonly settings: Repository<SettingEntity>,
+  ) {}
 
   async getAll(): Promise<Record<string, unknown>> {
     const rows = await this.settings.find();
