@@ -187,7 +187,13 @@ describe('never lose a pod', () => {
 
   describe('CLOUD_MAX_POD_LIFETIME', () => {
     it('terminates a ready pod past its lifetime, and a busy one only after its job', async () => {
-      await start({ CLOUD_MAX_POD_LIFETIME: String(2 * HOUR), CLOUD_IDLE_TIMEOUT: String(24 * HOUR) });
+      // A 24 h idle timeout commits a day of each ready pod against the budget (the admission rule), so the
+      // budget must have room for two such pods: this test is about the lifetime, not the budget.
+      await start({
+        CLOUD_MAX_POD_LIFETIME: String(2 * HOUR),
+        CLOUD_IDLE_TIMEOUT: String(24 * HOUR),
+        CLOUD_DAILY_BUDGET_USD: '50',
+      });
       const idleId = await h!.spawnReadyPod();
       const busyId = await h!.spawnReadyPod();
       const busy = (await h!.lifecycle.reserveIdlePod())!;
