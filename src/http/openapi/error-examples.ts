@@ -51,7 +51,7 @@ export const CommonErrors = {
     summary: 'Too many wrong API keys',
     message: 'Too many requests with a wrong API key from this address; try again in 42 s',
   },
-  /** create-rate-limit.ts (@nestjs/throttler) */
+  /** create-rate-limit.guard.ts */
   createRateLimit: {
     summary: 'Create rate limit',
     message:
