@@ -12,9 +12,8 @@ export function parseJson<T>(text: string | null, fallback: T): T {
   }
 }
 
-/** The API's view of a job row. */
-export function toJobDto(job: JobEntity): JobDto {
-  const outputs = parseJson<JobOutputRecord[]>(job.outputs, []);
+/** The fields both views of a job show. */
+function commonFields(job: JobEntity) {
   return {
     id: job.id,
     status: job.status,
@@ -30,6 +29,14 @@ export function toJobDto(job: JobEntity): JobDto {
     completedAt: iso(job.completedAt),
     durationMs: job.startedAt !== null && job.completedAt !== null ? job.completedAt - job.startedAt : null,
     costUsd: job.costUsd,
+  };
+}
+
+/** The API's view of a job row. */
+export function toJobDto(job: JobEntity): JobDto {
+  const outputs = parseJson<JobOutputRecord[]>(job.outputs, []);
+  return {
+    ...commonFields(job),
     outputs: outputs.map((output) => ({
       ...output,
       url: `/api/jobs/${job.id}/outputs/${encodeURIComponent(output.filename)}`,
@@ -40,26 +47,13 @@ export function toJobDto(job: JobEntity): JobDto {
 }
 
 /**
- * The list view of a job row: no metadata, output count instead of outputs, error without details. Reads
- * only the small columns, so a list of 500 jobs costs the same whatever the jobs carry.
+ * The list view of a job row: no metadata, output count instead of outputs, error without details, so a
+ * list of 500 jobs answers the same size whatever the jobs carry.
  */
 export function toJobSummaryDto(job: JobEntity): JobSummaryDto {
   const error = parseJson<JobError | null>(job.error, null);
   return {
-    id: job.id,
-    status: job.status,
-    requestedBackend: job.requestedBackend,
-    backend: job.backend,
-    workerId: job.workerId,
-    attempts: job.attempts,
-    priority: job.priority,
-    progress: parseJson<JobProgress | null>(job.progress, null),
-    waitingReason: job.status === 'queued' ? job.waitingReason : null,
-    createdAt: iso(job.createdAt)!,
-    startedAt: iso(job.startedAt),
-    completedAt: iso(job.completedAt),
-    durationMs: job.startedAt !== null && job.completedAt !== null ? job.completedAt - job.startedAt : null,
-    costUsd: job.costUsd,
+    ...commonFields(job),
     outputCount: parseJson<JobOutputRecord[]>(job.outputs, []).length,
     error: error && { message: error.message, kind: error.kind },
   };

@@ -36,6 +36,19 @@ export class OutputStore {
     return readFile(safeOutputPath(this.folder('inputs', jobId), '', name));
   }
 
+  /** Where a new output goes (its folder created): a name already taken in this job gets a numeric suffix. */
+  private async outputPath(
+    jobId: string,
+    filename: string,
+    taken: Set<string>,
+  ): Promise<{ name: string; path: string }> {
+    const folder = this.folder('outputs', jobId);
+    await mkdir(folder, { recursive: true });
+    let name = filename;
+    for (let n = 1; taken.has(name); n++) name = filename.replace(/(\.[^.]*)?$/, (ext) => `_${n}${ext}`);
+    return { name, path: safeOutputPath(folder, '', name) };
+  }
+
   /** Stores one output; a name already taken in this job gets a numeric suffix. */
   async saveOutput(
     jobId: string,
@@ -44,12 +57,9 @@ export class OutputStore {
     contentType: string,
     taken: Set<string>,
   ): Promise<JobOutputRecord> {
-    const folder = this.folder('outputs', jobId);
-    await mkdir(folder, { recursive: true });
-    let name = filename;
-    for (let n = 1; taken.has(name); n++) name = filename.replace(/(\.[^.]*)?$/, (ext) => `_${n}${ext}`);
+    const { name, path } = await this.outputPath(jobId, filename, taken);
     taken.add(name);
-    await writeFile(safeOutputPath(folder, '', name), data);
+    await writeFile(path, data);
     return { filename: name, contentType, size: data.length };
   }
 
@@ -64,11 +74,7 @@ export class OutputStore {
     contentType: string,
     taken: Set<string>,
   ): Promise<JobOutputRecord> {
-    const folder = this.folder('outputs', jobId);
-    await mkdir(folder, { recursive: true });
-    let name = filename;
-    for (let n = 1; taken.has(name); n++) name = filename.replace(/(\.[^.]*)?$/, (ext) => `_${n}${ext}`);
-    const path = safeOutputPath(folder, '', name);
+    const { name, path } = await this.outputPath(jobId, filename, taken);
     const file = createWriteStream(path);
     try {
       await pipeline(source, file);
