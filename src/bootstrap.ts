@@ -6,6 +6,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule, type AppModuleOptions } from './app.module';
 import { JSON_BOUNDS_EXCEEDED, verifyJsonBounds } from './common/http/bounded-json';
 import { BoundedValidationPipe } from './common/http/bounded-validation.pipe';
+import { applyTrustProxy } from './http/client-address';
 import { applyHttpHardening } from './http/http-hardening';
 import { setupOpenApi } from './http/openapi/openapi-document';
 import { withServiceLogging } from './logging/service-logging.module';
@@ -31,6 +32,7 @@ export async function createApp(
   );
   if (usePino) app.useLogger(app.get(PinoNestLogger));
   applyHttpHardening(app);
+  applyTrustProxy(app, options.config.trustProxy);
   // The body's structure (depth, keys) is bounded before it is parsed, so validation sees bounded input.
   // Nest's option type omits `verify` because it uses it for `rawBody`, which this app leaves off.
   const jsonParser = { limit: options.config.jobs.maxBodyBytes, verify: verifyJsonBounds() };

@@ -65,6 +65,44 @@ describe('rate limits', () => {
   });
 });
 
+describe('client address behind a reverse proxy (TRUST_PROXY)', () => {
+  let service: SecuredService | undefined;
+  afterEach(async () => service?.close());
+  const admin = { authorization: `Bearer ${ADMIN_KEY}` };
+  const wrongKeysFrom = async (forwardedFor: (i: number) => string) => {
+    for (let i = 0; i < 2; i++) {
+      const headers = { 'x-api-key': `guess-${i}`, 'x-forwarded-for': forwardedFor(i) };
+      expect((await service!.request('GET', '/api/stats', headers)).status).toBe(401);
+    }
+  };
+
+  it('ignores X-Forwarded-For when no proxy is trusted: a client cannot name another address to escape', async () => {
+    service = await SecuredService.start({ API_KEY: ADMIN_KEY, RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '2' });
+    await wrongKeysFrom((i) => `203.0.113.${i + 1}`);
+    const escape = await service.request('GET', '/api/stats', {
+      ...admin,
+      'x-forwarded-for': '198.51.100.7',
+    });
+    expect(escape.status).toBe(429);
+  });
+
+  it('counts the address the trusted proxy reports, so one client behind it does not block the others', async () => {
+    service = await SecuredService.start({
+      API_KEY: ADMIN_KEY,
+      RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '2',
+      TRUST_PROXY: 'loopback',
+    });
+    await wrongKeysFrom(() => '203.0.113.1');
+    const guesser = await service.request('GET', '/api/stats', {
+      ...admin,
+      'x-forwarded-for': '203.0.113.1',
+    });
+    expect(guesser.status).toBe(429);
+    const other = await service.request('GET', '/api/stats', { ...admin, 'x-forwarded-for': '198.51.100.7' });
+    expect(other.status).toBe(200);
+  });
+});
+
 describe('security headers', () => {
   let service: SecuredService;
   beforeAll(async () => (service = await SecuredService.start({ API_KEY: ADMIN_KEY })));

@@ -1,4 +1,5 @@
 import { resolveGpuTypeId } from '../runpod/gpu-catalog';
+import { readTrustProxy } from './trust-proxy';
 import {
   ConfigError,
   type Env,
@@ -121,6 +122,8 @@ export interface AppConfig {
   /** Optional read-only key: GET status, cost, pods, jobs, outputs, stats and event streams; nothing else. */
   apiReadKey: string | undefined;
   rateLimits: RateLimitConfig;
+  /** Express's `trust proxy`: which proxies' X-Forwarded-For names the client (TRUST_PROXY); undefined: none. */
+  trustProxy: number | string[] | undefined;
   dataDir: string;
   databaseUrl: string | undefined;
   /** PostgreSQL schema to use (tests give each run its own). */
@@ -248,6 +251,7 @@ export function loadConfig(env: Env): AppConfig {
       createPerMinute: readInt(env, 'RATE_LIMIT_CREATE_PER_MINUTE', 600, 0),
       authFailuresPerMinute: readInt(env, 'RATE_LIMIT_AUTH_FAILURES_PER_MINUTE', 10, 0),
     },
+    trustProxy: readTrustProxy(env),
     dataDir: readString(env, 'DATA_DIR', './data'),
     databaseUrl,
     databaseSchema: schema,
