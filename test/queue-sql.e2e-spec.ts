@@ -137,6 +137,27 @@ describe('hand-written queue SQL (JobsRepository, PodsRepository)', () => {
     });
   });
 
+  it('lists summaries newest first without reading the workflow, input images or metadata', async () => {
+    const bulky = 'x'.repeat(200_000);
+    await jobs.insert(job('job-old', { createdAt: 1000, metadata: JSON.stringify({ bulky }) }));
+    await jobs.insert(
+      job('job-new', { createdAt: 2000, status: 'completed', outputs: '[{"filename":"a.png"}]' }),
+    );
+    const listed = await jobs.listSummaries(undefined, 10);
+    expect(listed.map((row) => row.id)).toEqual(['job-new', 'job-old']);
+    for (const row of listed) {
+      expect(row.workflow).toBeUndefined();
+      expect(row.inputImages).toBeUndefined();
+      expect(row.metadata).toBeUndefined();
+    }
+    expect(listed[0]).toMatchObject({
+      status: 'completed',
+      outputs: '[{"filename":"a.png"}]',
+      createdAt: 2000,
+    });
+    expect((await jobs.listSummaries('queued', 10)).map((row) => row.id)).toEqual(['job-old']);
+  });
+
   it('reads the queue by priority (higher first), then oldest first, limited', async () => {
     await jobs.insert(job('job-low-old', { priority: 0, createdAt: 1000 }));
     await jobs.insert(job('job-high-new', { priority: 5, createdAt: 3000 }));

@@ -133,7 +133,7 @@ export class JobsService {
 
   /** Newest first, as summaries: a list of full jobs would repeat every job's metadata. */
   async list(status: JobStatus | undefined, limit: number): Promise<JobSummaryDto[]> {
-    return (await this.jobs.list(status, limit)).map(toJobSummaryDto);
+    return (await this.jobs.listSummaries(status, limit)).map(toJobSummaryDto);
   }
 
   /**

@@ -132,8 +132,33 @@ export class JobsRepository {
   }
 
   /** Newest first. */
-  async list(status: JobStatus | undefined, limit: number): Promise<JobEntity[]> {
-    return this.jobs.find({ where: status ? { status } : {}, order: { createdAt: 'DESC' }, take: limit });
+  /**
+   * Newest first, for the list view: only the columns a summary shows, never the workflow, input images or
+   * metadata (up to MAX_REQUEST_BODY_MB each), so listing 500 jobs reads the same whatever they carry.
+   */
+  async listSummaries(status: JobStatus | undefined, limit: number): Promise<JobEntity[]> {
+    return this.jobs.find({
+      select: {
+        id: true,
+        status: true,
+        requestedBackend: true,
+        backend: true,
+        workerId: true,
+        attempts: true,
+        priority: true,
+        progress: true,
+        waitingReason: true,
+        createdAt: true,
+        startedAt: true,
+        completedAt: true,
+        costUsd: true,
+        outputs: true,
+        error: true,
+      },
+      where: status ? { status } : {},
+      order: { createdAt: 'DESC' },
+      take: limit,
+    });
   }
 
   /** Jobs running now on one backend (a count; no rows are loaded). */
