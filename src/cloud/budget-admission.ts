@@ -36,10 +36,6 @@ export class BudgetAdmission {
     private readonly release: () => Promise<void>,
   ) {}
 
-  get limited(): boolean {
-    return this.inputs !== null && this.inputs.limitUsd > 0;
-  }
-
   /** What admitting a pod at this rate commits (0 without a limit). */
   newPodUsd(costPerHour: number): number {
     return this.inputs ? newPodUsd(costPerHour, this.inputs) : 0;

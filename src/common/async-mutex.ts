@@ -7,6 +7,16 @@ export class AsyncMutex {
     this.tail = result.catch(() => undefined);
     return result;
   }
+
+  /**
+   * Waits for the mutex and holds it until the returned function is called (exactly once): for a section that
+   * does not fit one callback, such as a lock held across a database transaction.
+   */
+  acquire(): Promise<() => void> {
+    return new Promise((acquired) => {
+      void this.run(() => new Promise<void>((release) => acquired(() => release())));
+    });
+  }
 }
 
 /** One AsyncMutex per key (e.g. per pod), created on demand and dropped when idle. */

@@ -40,7 +40,7 @@ export class BudgetAdmissionLock {
 
   /** Waits for the lock; resolves with the function that releases it (call it exactly once). */
   async acquire(): Promise<() => Promise<void>> {
-    const releaseLocal = await this.acquireLocal();
+    const releaseLocal = await this.local.acquire();
     if (!this.config.databaseUrl) return () => Promise.resolve(releaseLocal());
     const runner = this.dataSource.createQueryRunner();
     try {
@@ -63,21 +63,5 @@ export class BudgetAdmissionLock {
         releaseLocal();
       }
     };
-  }
-
-  /** Runs `section` holding the lock. */
-  async run<T>(section: () => Promise<T>): Promise<T> {
-    const release = await this.acquire();
-    try {
-      return await section();
-    } finally {
-      await release();
-    }
-  }
-
-  private acquireLocal(): Promise<() => void> {
-    return new Promise((acquired) => {
-      void this.local.run(() => new Promise<void>((release) => acquired(() => release())));
-    });
   }
 }
