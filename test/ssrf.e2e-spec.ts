@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../src/config/app-config';
 import { ConfigError } from '../src/config/env-parsers';
 import { LocalWorkerEntity } from '../src/persistence/entities/local-worker.entity';
+import { LocalWorkersService } from '../src/local/local-workers.service';
 import { LocalWorkersRepository } from '../src/persistence/local-workers.repository';
 import { CloudHarness } from './support/cloud-harness';
 import { pngWorkflow } from './support/workflows';
@@ -72,8 +73,8 @@ describe('no server-side request forgery: local worker URLs', () => {
       expect(JSON.stringify(answer.body.message)).toMatch(reason);
       expect(JSON.stringify(answer.body)).not.toContain('pass@');
     }
-    // Give a probe that should not exist every chance to show up (health ticks run every 200 ms here).
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // A health pass runs over every worker now (not after a sleep a busy machine may outlast): still no probe.
+    await h.app!.get(LocalWorkersService).checkHealth();
     expect(recorder.connections).toBe(0);
     const listed = (await h.get('/api/local/workers')).body.workers as Array<{ url: string }>;
     expect(listed.map((worker) => worker.url)).toEqual([h.locals[0].url]);
@@ -89,7 +90,7 @@ describe('no server-side request forgery: local worker URLs', () => {
     const refused = await h.post('/api/local/workers', { url: `http://127.0.0.1:${recorder.port}` });
     expect(refused.status).toBe(400);
     expect(refused.body.message).toBe('url host 127.0.0.1 is outside LOCAL_WORKER_ALLOWED_NETWORKS');
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await h.app!.get(LocalWorkersService).checkHealth();
     expect(recorder.connections).toBe(before);
   });
 
@@ -116,7 +117,7 @@ describe('no server-side request forgery: local worker URLs', () => {
         lastError: expect.stringMatching(/must not contain credentials/),
       }),
     ]);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await h.app!.get(LocalWorkersService).checkHealth();
     expect(recorder.connections).toBe(before);
     expect((await h.request('DELETE', '/api/local/workers/local-legacy0001')).status).toBe(204);
   });
