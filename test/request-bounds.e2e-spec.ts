@@ -242,15 +242,34 @@ describe('a worst-case body does not stall other requests', () => {
     await db.drop();
   });
 
-  function worstCaseBody(): Buffer {
-    const limit = 25 * 1024 * 1024;
-    const crowd = Array.from(
-      { length: 4 },
-      (_, i) => `"o${i}":{${keys(DEFAULT_JSON_BOUNDS.maxKeysPerObject)}}`,
-    );
-    const head = `{"workflow":${JSON.stringify(WORKFLOW)},"metadata":{${crowd.join(',')},"pad":"`;
+  const BODY_LIMIT = 25 * 1024 * 1024;
+
+  /** A body of `BODY_LIMIT` bytes: `metadata` holds `members` then a string that pads it to the limit. */
+  function bodyOfLimitSize(members: string[]): Buffer {
+    const head = `{"workflow":${JSON.stringify(WORKFLOW)},"metadata":{${members.map((m) => m + ',').join('')}"pad":"`;
     const tail = '"}}';
-    return Buffer.from(head + 'A'.repeat(limit - head.length - tail.length - 1024) + tail);
+    return Buffer.from(head + 'A'.repeat(BODY_LIMIT - head.length - tail.length - 1024) + tail);
+  }
+
+  /** The slowest shape the bounds allow: four objects at the key bound, then padding. */
+  const worstCaseBody = () =>
+    bodyOfLimitSize(
+      Array.from({ length: 4 }, (_, i) => `"o${i}":{${keys(DEFAULT_JSON_BOUNDS.maxKeysPerObject)}}`),
+    );
+  /** The same size with no structure at all: what reading and parsing 25 MB costs on this machine now. */
+  const plainBody = () => bodyOfLimitSize([]);
+
+  /** Sends `body` three times; each must be refused because `metadata` is too large. */
+  async function rejectThrice(body: Buffer) {
+    for (let i = 0; i < 3; i++) {
+      const answer = await fetch(`${service.url}/api/jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+      expect(answer.status).toBe(400);
+      expect(((await answer.json()) as { message: string }).message).toMatch(/^metadata is over/);
+    }
   }
 
   /** Latencies of /health probes sent back to back while `work` runs. */
@@ -269,28 +288,19 @@ describe('a worst-case body does not stall other requests', () => {
   }
 
   it('keeps /health answering within 200 ms while the body is rejected', async () => {
-    const body = worstCaseBody();
-    // What no service can avoid: reading the body's text and parsing it. On an idle machine that is some
-    // 30 ms for 25 MB and the budget is the issue's 200 ms; on a machine so busy that the same parse takes
-    // longer here, the budget grows with it (a quadratic stall, seconds long, fails either way). A busy
-    // machine may also deschedule the service for a moment: a stall the request causes happens every time,
-    // so the claim holds when one round of three attacks keeps every probe within the budget.
+    const worst = worstCaseBody();
+    const plain = plainBody();
+    // What no service can avoid: reading 25 MB and parsing it. On an idle machine that stalls other requests
+    // some 30-100 ms and the budget is the issue's 200 ms. On a busy machine the same unavoidable work takes
+    // longer, so each round first measures it (the slowest probe while a structureless body of the same size
+    // is refused) and allows the worst shape twice that: the claim is that the shape adds no stall of its own
+    // (a quadratic key walk stalls for seconds and fails either way). A busy machine may also deschedule the
+    // service for a moment, so the claim holds when one of five rounds keeps every probe within its budget.
     const rounds: Array<{ slowestProbeMs: number; budgetMs: number }> = [];
-    for (let round = 0; round < 3; round++) {
-      const parseStarted = performance.now();
-      JSON.parse(body.toString('utf8'));
-      const budgetMs = Math.max(200, 4 * (performance.now() - parseStarted));
-      const attacks = (async () => {
-        for (let i = 0; i < 3; i++) {
-          const answer = await fetch(`${service.url}/api/jobs`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body,
-          });
-          expect(answer.status).toBe(400);
-          expect(((await answer.json()) as { message: string }).message).toMatch(/^metadata is over/);
-        }
-      })();
+    for (let round = 0; round < 5; round++) {
+      const unavoidableMs = Math.max(...(await probeWhile(rejectThrice(plain))));
+      const budgetMs = Math.max(200, 2 * unavoidableMs);
+      const attacks = rejectThrice(worst);
       const latencies = await probeWhile(attacks);
       await attacks;
       expect(latencies.length).toBeGreaterThan(0);
@@ -300,5 +310,5 @@ describe('a worst-case body does not stall other requests', () => {
     expect(rounds.some((round) => round.slowestProbeMs < round.budgetMs) ? 'within budget' : rounds).toBe(
       'within budget',
     );
-  }, 120000);
+  }, 240000);
 });
