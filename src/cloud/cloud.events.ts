@@ -6,6 +6,8 @@ export const CloudEvents = {
   PodFailed: 'podFailed',
   CostUpdated: 'costUpdated',
   BudgetExceeded: 'budgetExceeded',
+  /** The sweeper found a pod under our name prefix at RunPod with no record here (then terminates or adopts it). */
+  OrphanFound: 'orphanFound',
 } as const;
 
 export interface PodSpawnedEvent {
@@ -43,4 +45,11 @@ export interface CostUpdatedEvent {
 export interface BudgetExceededEvent {
   limitUsd: number;
   spentTodayUsd: number;
+}
+
+export interface OrphanFoundEvent {
+  podId: string;
+  name: string;
+  /** What the sweeper does with it (CLOUD_ORPHAN_POLICY). */
+  action: 'terminate' | 'adopt';
 }

@@ -15,7 +15,12 @@ import { PodEntity } from '../persistence/entities/pod.entity';
 import { LeaderElection } from '../persistence/leader-election.service';
 import { PodsRepository } from '../persistence/pods.repository';
 import { PODS_API, type PodsApi, type RunPodPod } from '../runpod/pods-api';
-import { CloudEvents, type PodFailedEvent, type PodSpawnedEvent } from './cloud.events';
+import {
+  CloudEvents,
+  type OrphanFoundEvent,
+  type PodFailedEvent,
+  type PodSpawnedEvent,
+} from './cloud.events';
 import { PodLifecycleService } from './pod-lifecycle.service';
 import { costSinceCreation, decideSweep, type RemotePod } from './policy/sweep.policy';
 
@@ -143,6 +148,8 @@ export class PodSweeper implements OnApplicationBootstrap, BeforeApplicationShut
       const byId = new Map(listing.map((pod) => [pod.id, pod]));
 
       for (const { pod, action } of decision.orphans) {
+        const found: OrphanFoundEvent = { podId: pod.id, name: pod.name, action };
+        this.events.emit(CloudEvents.OrphanFound, found);
         await this.step(`orphan ${pod.id}`, async () => {
           if (action === 'adopt') {
             await this.adopt(byId.get(pod.id)!, now);

@@ -105,6 +105,14 @@ export interface JobsConfig {
   shutdownGraceMs: number;
 }
 
+/** The fleet event stream (GET /api/events). */
+export interface EventsConfig {
+  /** Events kept in memory for reconnecting clients (Last-Event-ID); older ones get a `reset`. */
+  bufferSize: number;
+  /** Period of the `: ping` comment on every open stream, so proxies keep idle streams open. */
+  heartbeatIntervalMs: number;
+}
+
 /** Per client address, per minute; 0 turns a limit off. Counted in memory, per instance. */
 export interface RateLimitConfig {
   /** Requests to each route that creates things (jobs, pod spawns, worker registrations). */
@@ -135,6 +143,7 @@ export interface AppConfig {
   local: LocalConfig;
   jobs: JobsConfig;
   logging: LoggingConfig;
+  events: EventsConfig;
 }
 
 /** Nest's level names; `info` is accepted as another name for `log`. Each level includes the ones before it. */
@@ -310,6 +319,10 @@ export function loadConfig(env: Env): AppConfig {
       comfyRequestTimeoutMs: readInt(env, 'COMFYUI_REQUEST_TIMEOUT', 30000, 100),
       executionTimeoutMs: readInt(env, 'JOBS_EXECUTION_TIMEOUT', 3600000, 1000),
       shutdownGraceMs: readInt(env, 'SHUTDOWN_GRACE_PERIOD', 30000, 0),
+    },
+    events: {
+      bufferSize: readInt(env, 'EVENTS_BUFFER_SIZE', 2000, 10, 1_000_000),
+      heartbeatIntervalMs: readInt(env, 'EVENTS_HEARTBEAT_INTERVAL', 15000, 10),
     },
   };
 }

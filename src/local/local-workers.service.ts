@@ -19,6 +19,7 @@ import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { LocalWorkerEntity } from '../persistence/entities/local-worker.entity';
 import { LocalWorkersRepository } from '../persistence/local-workers.repository';
+import { LOCAL_WORKER_CHANGED, type LocalWorkerChangedEvent } from './local-worker.events';
 
 export interface LocalWorker {
   id: string;
@@ -149,6 +150,7 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
     }
     await this.repository.delete(id);
     this.workers.delete(id);
+    this.emitChanged(id, 'removed');
     this.refused.delete(id);
     this.clients.useAddressPolicy(worker.url, undefined);
     this.logger.log(`Local worker ${worker.name} (${id}) removed`);
@@ -194,6 +196,7 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
     if (!worker || !worker.healthy) return;
     worker.healthy = false;
     worker.lastError = reason;
+    this.emitChanged(id, 'health');
     this.logger.warn(`Local worker ${worker.name} (${id}) marked unhealthy: ${reason}`);
   }
 
@@ -212,6 +215,7 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
     if (healthy === worker.healthy) return;
     worker.healthy = healthy;
     worker.lastError = healthy ? null : (refusal ?? 'GET /system_stats did not answer');
+    this.emitChanged(worker.id, 'health');
     if (healthy) {
       this.logger.log(`Local worker ${worker.name} (${worker.url}) is healthy`);
       this.events.emit(LOCAL_WORKER_FREED, { workerId: worker.id });
@@ -245,5 +249,11 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
       lastCheckedAt: null,
       lastError: refusal,
     });
+    this.emitChanged(worker.id, 'added');
+  }
+
+  private emitChanged(workerId: string, change: LocalWorkerChangedEvent['change']): void {
+    const event: LocalWorkerChangedEvent = { workerId, change };
+    this.events.emit(LOCAL_WORKER_CHANGED, event);
   }
 }
