@@ -10,6 +10,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY src ./src
+# The dashboard (web/) is built by the same `npm run build` (Vite) into web/dist, served by the service at /.
+COPY web ./web
 RUN npm run build && npm prune --omit=dev
 
 FROM node:24-bookworm-slim
@@ -18,6 +20,7 @@ WORKDIR /app
 ENV NODE_ENV=production PORT=8000 DATA_DIR=/data
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/web/dist ./web/dist
 COPY package.json ./
 # The service runs as `node`: the mount point must exist and belong to it before VOLUME, because a new named volume
 # is initialised from it (owner included). Otherwise /data is root's and the SQLite file cannot be created.

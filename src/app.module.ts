@@ -5,6 +5,7 @@ import type { Clock } from './common/clock';
 import { HttpErrorFilter } from './common/http-error.filter';
 import type { AppConfig } from './config/app-config';
 import { ApiControllersModule } from './http/api-controllers.module';
+import { DashboardModule } from './http/dashboard.module';
 import { HttpSecurityModule } from './http/http-security.module';
 
 export interface AppModuleOptions {
@@ -14,15 +15,20 @@ export interface AppModuleOptions {
 }
 
 /**
- * The HTTP service: the embeddable core (CloudWorkersModule) plus what only an HTTP host has: our controllers
- * and the app-wide guard and error filter.
+ * The HTTP service: the embeddable core (CloudWorkersModule) plus what only an HTTP host has: our controllers,
+ * the app-wide guard and error filter, and the web dashboard at `/`.
  */
 @Module({})
 export class AppModule {
   static forRoot({ config, clock }: AppModuleOptions): DynamicModule {
     return {
       module: AppModule,
-      imports: [CloudWorkersModule.forRoot({ config, clock }), ApiControllersModule, HttpSecurityModule],
+      imports: [
+        CloudWorkersModule.forRoot({ config, clock }),
+        ApiControllersModule,
+        HttpSecurityModule,
+        DashboardModule.forRoot(),
+      ],
       providers: [{ provide: APP_FILTER, useClass: HttpErrorFilter }],
     };
   }

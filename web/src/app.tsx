@@ -1,0 +1,134 @@
+import { useEffect, useState } from 'preact/hooks';
+import { getKey, handleUnauthorized, setKey } from './api';
+import { LiveProvider, useLive } from './live';
+import { CostPage } from './pages/cost';
+import { ControlsPage } from './pages/controls';
+import { JobDetailPage } from './pages/job-detail';
+import { JobsPage } from './pages/jobs';
+import { OverviewPage } from './pages/overview';
+import { SignInPage } from './pages/sign-in';
+import { linkClick, useLocation } from './router';
+import { checkKey, type Role } from './session';
+
+type SessionState = { phase: 'checking' } | { phase: 'signed-out'; notice?: string } | { phase: 'in'; role: Role };
+
+export function App() {
+  const [session, setSession] = useState<SessionState>({ phase: 'checking' });
+
+  useEffect(() => {
+    handleUnauthorized(() => {
+      setKey(null);
+      setSession({ phase: 'signed-out', notice: 'The service no longer accepts this key: sign in again.' });
+    });
+    // A stored key from earlier in this tab, or a service without API_KEY (loopback only): no form needed.
+    checkKey(getKey())
+      .then((role) => setSession({ phase: 'in', role }))
+      .catch(() => {
+        setKey(null);
+        setSession({ phase: 'signed-out' });
+      });
+  }, []);
+
+  if (session.phase === 'checking') return <p class="loading" aria-live="polite">Loading…</p>;
+  if (session.phase === 'signed-out') {
+    return (
+      <SignInPage
+        notice={session.notice}
+        onSignedIn={(key, role) => {
+          setKey(key);
+          setSession({ phase: 'in', role });
+        }}
+      />
+    );
+  }
+  return (
+    <LiveProvider>
+      <Shell
+        role={session.role}
+        onSignOut={() => {
+          setKey(null);
+          setSession({ phase: 'signed-out' });
+        }}
+      />
+    </LiveProvider>
+  );
+}
+
+const NAV = [
+  { href: '/', label: 'Overview' },
+  { href: '/jobs', label: 'Jobs' },
+  { href: '/cost', label: 'Cost' },
+  { href: '/controls', label: 'Controls' },
+];
+
+function Shell({ role, onSignOut }: { role: Role; onSignOut: () => void }) {
+  const { path } = useLocation();
+  const { streamState } = useLive();
+  const section = path === '/' ? '/' : `/${path.split('/')[1]}`;
+  const title = NAV.find((item) => item.href === section)?.label ?? 'Not found';
+  useEffect(() => {
+    document.title = `${title} · ComfyUI Cloud Workers`;
+  }, [title]);
+
+  return (
+    <>
+      <a class="skip" href="#main">
+        Skip to content
+      </a>
+      <header class="top">
+        <span class="brand">Cloud Workers</span>
+        <nav aria-label="Main">
+          <ul>
+            {NAV.map((item) => (
+              <li key={item.href}>
+                <a href={item.href} onClick={linkClick} aria-current={section === item.href ? 'page' : undefined}>
+                  {item.label}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <span class={`stream stream-${streamState}`} role="status" title="Live event stream">
+          {streamLabel[streamState]}
+        </span>
+        <span class="role" data-testid="role">
+          {role === 'admin' ? 'admin' : 'read-only'}
+        </span>
+        <button type="button" class="link" onClick={onSignOut}>
+          Sign out
+        </button>
+      </header>
+      <main id="main" tabIndex={-1}>
+        <Page path={path} role={role} />
+      </main>
+    </>
+  );
+}
+
+const streamLabel: Record<string, string> = {
+  connecting: 'connecting…',
+  live: '● live',
+  reconnecting: 'reconnecting…',
+  unavailable: 'no live events (polling)',
+  unauthorized: 'events refused',
+};
+
+function Page({ path, role }: { path: string; role: Role }) {
+  const admin = role === 'admin';
+  if (path === '/') return <OverviewPage />;
+  if (path === '/jobs') return <JobsPage admin={admin} />;
+  if (path.startsWith('/jobs/')) return <JobDetailPage id={decodeURIComponent(path.slice('/jobs/'.length))} admin={admin} />;
+  if (path === '/cost') return <CostPage />;
+  if (path === '/controls') return <ControlsPage admin={admin} />;
+  return (
+    <section class="card">
+      <h1>Not found</h1>
+      <p>
+        Nothing at {path}.{' '}
+        <a href="/" onClick={linkClick}>
+          Back to the overview
+        </a>
+      </p>
+    </section>
+  );
+}

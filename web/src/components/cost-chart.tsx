@@ -1,0 +1,73 @@
+import { useEffect, useRef } from 'preact/hooks';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import type { CostBucket } from '../types';
+
+const SERIES = [
+  { key: 'local', label: 'Local', stroke: '#2f9e44' },
+  { key: 'serverless', label: 'Serverless', stroke: '#1c7ed6' },
+  { key: 'pods', label: 'Pods', stroke: '#e8590c' },
+] as const;
+
+/**
+ * Spend per bucket, stacked by backend (bars), with the total as a line. uPlot draws on a canvas, so the same
+ * numbers are also in the table below the chart for screen readers; the canvas gets a text summary.
+ */
+export function CostChart({ buckets, granularity }: { buckets: CostBucket[]; granularity: 'hour' | 'day' }) {
+  const host = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+
+  useEffect(() => {
+    const element = host.current;
+    if (!element) return;
+    const xs = buckets.map((bucket) => Date.parse(bucket.start) / 1000);
+    // Stacked: each series is drawn as the running sum, so its bar top is where the next one starts.
+    let running = buckets.map(() => 0);
+    const stacked = SERIES.map((series) => {
+      running = running.map((sum, index) => sum + (buckets[index].byBackend[series.key] ?? 0));
+      return running;
+    });
+    const data: uPlot.AlignedData = [xs, ...stacked.slice().reverse(), buckets.map((bucket) => bucket.total)];
+    const bars = uPlot.paths.bars!({ size: [0.7, 60], align: 0 });
+    const options: uPlot.Options = {
+      width: Math.max(280, element.clientWidth),
+      height: 280,
+      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+      axes: [
+        { stroke: 'currentColor', grid: { stroke: 'rgba(128,128,128,0.2)' } },
+        { stroke: 'currentColor', grid: { stroke: 'rgba(128,128,128,0.2)' }, values: (_u, ticks) => ticks.map((t) => `$${t.toFixed(t < 1 ? 2 : 0)}`), size: 60 },
+      ],
+      series: [
+        { label: granularity === 'hour' ? 'Hour' : 'Day', value: (_u, v) => (v == null ? '–' : new Date(v * 1000).toLocaleString()) },
+        ...SERIES.slice()
+          .reverse()
+          .map((series) => ({
+            label: series.label,
+            stroke: series.stroke,
+            fill: `${series.stroke}cc`,
+            paths: bars,
+            points: { show: false },
+            value: (_u: uPlot, _v: number | null, _s: number, index: number | null) =>
+              index == null ? '–' : `$${(buckets[index]?.byBackend[series.key] ?? 0).toFixed(4)}`,
+          })),
+        { label: 'Total', stroke: '#868e96', width: 2, points: { show: false }, value: (_u, v) => (v == null ? '–' : `$${v.toFixed(4)}`) },
+      ],
+    };
+    plot.current?.destroy();
+    plot.current = new uPlot(options, data, element);
+    const resize = new ResizeObserver(() => plot.current?.setSize({ width: Math.max(280, element.clientWidth), height: 280 }));
+    resize.observe(element);
+    return () => {
+      resize.disconnect();
+      plot.current?.destroy();
+      plot.current = null;
+    };
+  }, [buckets, granularity]);
+
+  const total = buckets.reduce((sum, bucket) => sum + bucket.total, 0);
+  return (
+    <figure class="chart">
+      <div ref={host} role="img" aria-label={`Cloud and local spend per ${granularity}, ${buckets.length} buckets, $${total.toFixed(2)} in all`} data-testid="cost-chart" />
+    </figure>
+  );
+}

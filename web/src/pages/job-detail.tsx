@@ -1,0 +1,224 @@
+import { useEffect, useState } from 'preact/hooks';
+import { ApiError, blobUrl, request } from '../api';
+import { Badge, Card, ErrorNote, ProgressBar } from '../components/ui';
+import { bytes, duration, time, usd } from '../format';
+import { useLive, useResource } from '../live';
+import { linkClick } from '../router';
+import type { Job, JobOutput } from '../types';
+import { JobActions } from './jobs';
+
+export function JobDetailPage({ id, admin }: { id: string; admin: boolean }) {
+  const { progress } = useLive();
+  const path = `/api/jobs/${encodeURIComponent(id)}`;
+  const job = useResource<Job>(path, ['jobs'], 3000);
+  const [actionError, setActionError] = useState<ApiError | null>(null);
+  const data = job.data;
+
+  if (!data) {
+    return (
+      <>
+        <h1>Job {id}</h1>
+        {job.error ? <ErrorNote error={job.error} /> : <p aria-live="polite">Loading…</p>}
+      </>
+    );
+  }
+  const live = data.status === 'running' ? (progress.get(data.id) ?? data.progress) : data.progress;
+  const percent = data.status === 'completed' ? 100 : (live?.percent ?? 0);
+  const estimate = estimateOf(data.metadata);
+  const rerunOf = data.rerunOf ?? (typeof data.metadata?.rerunOf === 'string' ? data.metadata.rerunOf : null);
+
+  return (
+    <>
+      <p>
+        <a href="/jobs" onClick={linkClick}>
+          ← Jobs
+        </a>
+      </p>
+      <h1>
+        Job <span class="mono">{data.id}</span>
+      </h1>
+      <Card
+        title="Status"
+        id="job-status"
+        actions={admin ? <JobActions job={data} onDone={() => job.reload()} onError={setActionError} /> : undefined}
+      >
+        <div class="row wrap" data-testid="job-status" data-status={data.status}>
+          <Badge value={data.status} />
+          <ProgressBar percent={percent} label="Job progress" />
+          {live && data.status === 'running' && (
+            <span class="muted">
+              step {live.value} of {live.max}
+              {live.nodeId ? ` (node ${live.nodeId})` : ''}
+            </span>
+          )}
+        </div>
+        <ErrorNote error={actionError} />
+        {data.error && (
+          <p class="error">
+            {data.error.kind}: {data.error.message}
+          </p>
+        )}
+        {data.status === 'queued' && data.waitingReason && <p>Waiting: {data.waitingReason}</p>}
+        <dl class="facts">
+          <dt>Backend</dt>
+          <dd>
+            {data.backend ?? '–'} <span class="muted">(asked: {data.requestedBackend})</span>
+          </dd>
+          <dt>Worker</dt>
+          <dd class="mono">{data.workerId ?? '–'}</dd>
+          <dt>Attempts</dt>
+          <dd>{data.attempts}</dd>
+          <dt>Priority</dt>
+          <dd>{data.priority}</dd>
+          <dt>Cost</dt>
+          <dd>
+            {usd(data.costUsd, 4)}
+            {data.backend === 'pod' && <span class="muted"> (pods are billed per pod, see Cost)</span>}
+          </dd>
+          {estimate && (
+            <>
+              <dt>Estimate vs actual</dt>
+              <dd>
+                {estimate}
+                {data.durationMs !== null && ` · actual ${duration(data.durationMs)}`}
+              </dd>
+            </>
+          )}
+          {rerunOf && (
+            <>
+              <dt>Re-run of</dt>
+              <dd>
+                <a href={`/jobs/${rerunOf}`} onClick={linkClick} class="mono">
+                  {rerunOf}
+                </a>
+              </dd>
+            </>
+          )}
+        </dl>
+      </Card>
+      <Card title="Timeline" id="timeline">
+        <ol class="timeline">
+          <li>
+            <strong>Queued</strong> <time dateTime={data.createdAt}>{time(data.createdAt)}</time>
+          </li>
+          <li class={data.startedAt ? '' : 'pending'}>
+            <strong>Started</strong>{' '}
+            {data.startedAt ? (
+              <>
+                <time dateTime={data.startedAt}>{time(data.startedAt)}</time>
+                <span class="muted"> · waited {duration(Date.parse(data.startedAt) - Date.parse(data.createdAt))}</span>
+              </>
+            ) : (
+              '–'
+            )}
+          </li>
+          <li class={data.completedAt ? '' : 'pending'}>
+            <strong>{data.status === 'failed' ? 'Failed' : data.status === 'cancelled' ? 'Cancelled' : 'Completed'}</strong>{' '}
+            {data.completedAt ? (
+              <>
+                <time dateTime={data.completedAt}>{time(data.completedAt)}</time>
+                <span class="muted"> · ran {duration(data.durationMs)}</span>
+              </>
+            ) : (
+              '–'
+            )}
+          </li>
+        </ol>
+      </Card>
+      <Card title="Outputs" id="outputs">
+        {data.outputs.length === 0 ? (
+          <p class="hint">{data.status === 'completed' ? 'This job produced no files.' : 'Outputs appear when the job completes.'}</p>
+        ) : (
+          <OutputGallery jobId={data.id} outputs={data.outputs} />
+        )}
+      </Card>
+      {Object.keys(data.metadata ?? {}).length > 0 && (
+        <Card title="Metadata" id="metadata">
+          <pre class="mono small">{JSON.stringify(data.metadata, null, 2)}</pre>
+        </Card>
+      )}
+    </>
+  );
+}
+
+function estimateOf(metadata: Record<string, unknown> | undefined): string | null {
+  const estimate = metadata?.estimate ?? metadata?.routingEstimate;
+  if (!estimate || typeof estimate !== 'object') return null;
+  const value = estimate as Record<string, unknown>;
+  const parts: string[] = [];
+  if (typeof value.runMs === 'number') parts.push(`est. ${duration(value.runMs)}`);
+  if (typeof value.costUsd === 'number') parts.push(`est. ${usd(value.costUsd, 4)}`);
+  return parts.join(' · ') || null;
+}
+
+interface Shown {
+  filename: string;
+  contentType: string;
+  size: number;
+  src: string;
+}
+
+/**
+ * Outputs shown in the page: <img> and <video> cannot send the Authorization header, so they get short-lived
+ * signed links (POST output-links). On a service without that route, the files are fetched with the header and
+ * shown from blob: URLs.
+ */
+function OutputGallery({ jobId, outputs }: { jobId: string; outputs: JobOutput[] }) {
+  const [shown, setShown] = useState<Shown[]>([]);
+  const [error, setError] = useState<Error | null>(null);
+  const key = outputs.map((output) => output.filename).join('|');
+
+  useEffect(() => {
+    let cancelled = false;
+    const created: string[] = [];
+    const load = async () => {
+      try {
+        const answer = await request<{ links: { filename: string; url: string }[] }>(
+          `/api/jobs/${encodeURIComponent(jobId)}/output-links`,
+          { method: 'POST' },
+        );
+        const byName = new Map(answer.links.map((link) => [link.filename, link.url]));
+        return outputs.map((output) => ({ ...output, src: byName.get(output.filename) ?? '' }));
+      } catch (caught) {
+        if (!(caught instanceof ApiError) || caught.status !== 404) throw caught;
+        return Promise.all(
+          outputs.map(async (output) => {
+            const src = await blobUrl(output.url);
+            created.push(src);
+            return { ...output, src };
+          }),
+        );
+      }
+    };
+    load()
+      .then((list) => !cancelled && setShown(list))
+      .catch((caught: unknown) => !cancelled && setError(caught as Error));
+    return () => {
+      cancelled = true;
+      for (const url of created) URL.revokeObjectURL(url);
+    };
+  }, [jobId, key]);
+
+  return (
+    <>
+      <ErrorNote error={error} prefix="Outputs" />
+      <ul class="gallery">
+        {shown.map((output) => (
+          <li key={output.filename}>
+            {output.contentType.startsWith('image/') ? (
+              <img src={output.src} alt={`Output ${output.filename}`} loading="lazy" />
+            ) : output.contentType.startsWith('video/') ? (
+              <video src={output.src} controls muted loop playsInline aria-label={`Output ${output.filename}`} />
+            ) : null}
+            <div class="small">
+              <a href={output.src} download={output.filename}>
+                {output.filename}
+              </a>{' '}
+              <span class="muted">{bytes(output.size)}</span>
+            </div>
+          </li>
+        ))}
+      </ul>
+    </>
+  );
+}

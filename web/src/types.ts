@@ -1,0 +1,160 @@
+/** The shapes the dashboard reads, as documented in /api/docs-json and docs (notes/api-contract.md). */
+
+export type JobStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+export const JOB_STATUSES: JobStatus[] = ['queued', 'running', 'completed', 'failed', 'cancelled'];
+export const JOB_BACKENDS = ['local', 'serverless', 'pod'] as const;
+export const REQUESTED_BACKENDS = ['auto', 'local', 'cloud', 'serverless', 'pod'] as const;
+
+export interface JobProgress {
+  value: number;
+  max: number;
+  percent: number;
+  nodeId?: string | null;
+}
+
+export interface JobSummary {
+  id: string;
+  status: JobStatus;
+  requestedBackend: string;
+  backend: string | null;
+  workerId: string | null;
+  attempts: number;
+  priority: number;
+  progress: JobProgress | null;
+  waitingReason: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  completedAt: string | null;
+  durationMs: number | null;
+  costUsd: number;
+  outputCount?: number;
+  error: { message: string; kind: string } | null;
+}
+
+export interface JobOutput {
+  filename: string;
+  contentType: string;
+  size: number;
+  url: string;
+}
+
+export interface Job extends JobSummary {
+  outputs: JobOutput[];
+  metadata: Record<string, unknown>;
+  rerunOf?: string | null;
+}
+
+export interface JobList {
+  count: number;
+  jobs: JobSummary[];
+  nextCursor?: string | null;
+}
+
+export interface LocalWorker {
+  id: string;
+  name: string;
+  url: string;
+  source: string;
+  healthy: boolean;
+  running: number;
+  maxConcurrent: number;
+  jobsCompleted: number;
+  lastError: string | null;
+  state?: 'active' | 'disabled' | 'draining';
+  models?: string[] | Record<string, string[]>;
+  gpu?: string | null;
+}
+
+export interface Pod {
+  id: string;
+  name: string;
+  status: string;
+  state: string;
+  busy: boolean;
+  gpuType: string;
+  jobsProcessed: number;
+  costPerHour: number;
+  costUsd: number;
+  uptime: number;
+  idleTime: number;
+  url: string | null;
+  failureReason: string | null;
+}
+
+export interface CloudConfig {
+  maxPods: number;
+  idleTimeout: number;
+  autoScaleThreshold: number;
+  preferServerless: boolean;
+  gpuType: string;
+  dailyBudgetUsd: number;
+}
+
+export interface CloudStatus {
+  available: boolean;
+  podsEnabled: boolean;
+  serverlessEnabled: boolean;
+  podApi: string;
+  activePods: number;
+  busyPods: number;
+  startingPods: number;
+  totalJobsProcessed: number;
+  totalCost: number;
+  pods: Pod[];
+  config: CloudConfig;
+  gpuBackoff: { gpuType: string; until: string; failures: number }[];
+}
+
+export interface CloudCost {
+  available: boolean;
+  totalCost: number;
+  costByPod: Record<string, number>;
+  activePods: number;
+  totalJobsProcessed: number;
+  avgCostPerJob: number;
+  budget: { limitUsd: number; spentTodayUsd: number; remainingUsd: number | null };
+}
+
+export interface Stats {
+  local: { workers: number; healthy: number; busy: number; runningJobs: number };
+  cloud: { pods: Record<string, number>; activePods: number; serverlessInFlight: number; maxPods: number };
+  jobs: { total: number; byStatus: Record<string, number>; completedByBackend: Record<string, number> };
+  totalCost: number;
+}
+
+export interface FleetEvent {
+  id?: string | number;
+  type: string;
+  at: string;
+  [key: string]: unknown;
+}
+
+export interface GpuType {
+  id: string;
+  displayName: string;
+  memoryInGb: number;
+  securePricePerHr: number | null;
+  communityPricePerHr: number | null;
+  available: boolean | null;
+  stockStatus: string | null;
+}
+
+export interface CostBucket {
+  start: string;
+  total: number;
+  byBackend: { local: number; serverless: number; pods: number };
+  byPod: Record<string, number>;
+  jobsCompleted: number;
+  costPerJobUsd: number | null;
+}
+
+export interface CostHistory {
+  from: string;
+  to: string;
+  granularity: 'hour' | 'day';
+  currency: string;
+  totals: { total: number; local: number; serverless: number; pods: number };
+  buckets: CostBucket[];
+  pods: { podId: string; name: string; gpuTypeId: string; total: number }[];
+  budget: { dailyBudgetUsd: number | null; spentTodayUsd: number };
+}
