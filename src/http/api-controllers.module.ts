@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { CloudController } from '../cloud/cloud.controller';
 import { CloudModule } from '../cloud/cloud.module';
+import { CostHistoryController } from '../cloud/cost-history.controller';
+import { CostHistoryModule } from '../cloud/cost-history.module';
 import { HealthModule } from '../health/health.module';
 import { JobsController } from '../jobs/jobs.controller';
 import { JobsModule } from '../jobs/jobs.module';
@@ -15,7 +17,13 @@ import { RoutingModule } from '../routing/routing.module';
  * feature modules imported here are the same instances CloudWorkersModule holds (static modules are shared).
  */
 @Module({
-  imports: [HealthModule, JobsModule, CloudModule, LocalModule, RoutingModule],
-  controllers: [JobsController, CloudController, LocalWorkersController, StatsController],
+  imports: [HealthModule, JobsModule, CloudModule, CostHistoryModule, LocalModule, RoutingModule],
+  controllers: [
+    JobsController,
+    CloudController,
+    LocalWorkersController,
+    StatsController,
+    CostHistoryController,
+  ],
 })
 export class ApiControllersModule {}

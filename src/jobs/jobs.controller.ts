@@ -21,8 +21,13 @@ import { queryInt } from '../common/query-params';
 import { ApiErrorResponses } from '../http/openapi/api-error-responses.decorator';
 import { ApiServerSentEvents } from '../http/openapi/api-server-sent-events.decorator';
 import { outputResponseHeaders } from '../http/output-response-headers';
-import { CreateRateLimit, ReadAccess } from '../http/route-access.decorators';
-import { JOB_STATUSES, type JobStatus } from '../persistence/entities/job.entity';
+import { CreateRateLimit, ReadAccess, SignedLinkAccess } from '../http/route-access.decorators';
+import {
+  JOB_BACKENDS,
+  JOB_STATUSES,
+  type JobBackend,
+  type JobStatus,
+} from '../persistence/entities/job.entity';
 import { JobDto, JobListDto, JobProgressDto } from './dto/job.dto';
 import { SubmitJobDto } from './dto/submit-job.dto';
 import { JobEventStream } from './job-event-stream';
@@ -69,9 +74,16 @@ export class JobsController {
 
   @Get()
   @ReadAccess()
-  @ApiOperation({ summary: 'Jobs, newest first' })
+  @ApiOperation({
+    summary: 'Jobs, newest first, a page at a time',
+    description:
+      'Filter by status and by the backend a job ran on. Follow `nextCursor` for older pages: jobs submitted ' +
+      'meanwhile never shift them (no job is repeated or skipped); they appear on a new first page.',
+  })
   @ApiQuery({ name: 'status', required: false, enum: JOB_STATUSES })
+  @ApiQuery({ name: 'backend', required: false, enum: JOB_BACKENDS, description: 'where the job ran' })
   @ApiQuery({ name: 'limit', required: false, type: Number, description: 'default 50, max 500' })
+  @ApiQuery({ name: 'cursor', required: false, description: "a previous page's nextCursor" })
   @ApiOkResponse({ type: JobListDto })
   @ApiErrorResponses({
     400: [
@@ -79,18 +91,28 @@ export class JobsController {
         summary: 'Unknown status',
         message: 'status must be one of queued, running, completed, failed, cancelled',
       },
+      { summary: 'Unknown backend', message: 'backend must be one of local, serverless, pod' },
       { summary: 'Not a whole number', message: 'limit must be a whole number' },
+      { summary: 'Not a cursor', message: 'cursor is not a nextCursor this list returned' },
     ],
   })
   async list(
     @Query('status') status: string | undefined,
+    @Query('backend') backend: string | undefined,
     @Query('limit', new DefaultValuePipe(50), queryInt('limit')) limit: number,
+    @Query('cursor') cursor: string | undefined,
   ): Promise<JobListDto> {
     if (status !== undefined && !JOB_STATUSES.includes(status as JobStatus)) {
       throw new InvalidInputError(`status must be one of ${JOB_STATUSES.join(', ')}`);
     }
-    const jobs = await this.jobs.list(status as JobStatus | undefined, Math.min(Math.max(limit, 1), 500));
-    return { count: jobs.length, jobs };
+    if (backend !== undefined && !JOB_BACKENDS.includes(backend as JobBackend)) {
+      throw new InvalidInputError(`backend must be one of ${JOB_BACKENDS.join(', ')}`);
+    }
+    return this.jobs.list(
+      { status: status as JobStatus | undefined, backend: backend as JobBackend | undefined },
+      Math.min(Math.max(limit, 1), 500),
+      cursor,
+    );
   }
 
   @Get(':id')
@@ -117,7 +139,15 @@ export class JobsController {
 
   @Get(':id/outputs/:filename')
   @ReadAccess()
-  @ApiOperation({ summary: 'The bytes of one output file' })
+  @SignedLinkAccess()
+  @ApiOperation({
+    summary: 'The bytes of one output file',
+    description:
+      'With a key, or without one through a signed link from POST /api/jobs/{id}/output-links ' +
+      '(`expires` and `signature` below; 401 once expired or for another job or file).',
+  })
+  @ApiQuery({ name: 'expires', required: false, type: Number, description: 'Signed link: expiry, unix seconds' })
+  @ApiQuery({ name: 'signature', required: false, type: String, description: 'Signed link: hex HMAC-SHA256' })
   @ApiOkResponse({
     description: 'The file, with the content type recorded for it (Content-Disposition: inline)',
     content: Object.fromEntries(

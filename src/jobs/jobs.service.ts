@@ -9,18 +9,19 @@ import {
   JobEntity,
   type JobError,
   type JobInputImage,
-  type JobStatus,
   type RequestedBackend,
   TERMINAL_JOB_STATUSES,
 } from '../persistence/entities/job.entity';
-import { JobsRepository } from '../persistence/jobs.repository';
-import type { JobDto, JobSummaryDto } from './dto/job.dto';
+import { type JobListFilter, JobsRepository } from '../persistence/jobs.repository';
+import type { JobDto, JobListDto } from './dto/job.dto';
+import { decodeJobListCursor, encodeJobListCursor } from './job-list-cursor';
 import { inputFileNameProblem } from './dto/input-file-name';
 import { MAX_INPUT_IMAGES } from './dto/submit-job.dto';
 import { serializeMetadata } from './job-metadata';
 import { JobEvents, type JobQueuedEvent, type JobStatusEvent } from './job.events';
 import { toJobDto, toJobSummaryDto } from './job-view';
 import { OutputStore } from './output-store';
+import { WebhookUrlRules } from '../webhooks/webhook-url-rules';
 
 /** What a caller (HTTP or another Nest service through WorkerRouter) submits. */
 export interface JobSpec {
@@ -31,6 +32,8 @@ export interface JobSpec {
   priority?: number;
   backend?: RequestedBackend;
   metadata?: Record<string, unknown>;
+  /** Also send this job's completed/failed webhook here (checked by the webhook address rules). */
+  webhookUrl?: string;
 }
 
 function decodeImage(name: string, image: string): Buffer {
@@ -53,6 +56,7 @@ export class JobsService {
     private readonly clock: Clock,
     private readonly events: EventEmitter2,
     private readonly shutdown: ShutdownState,
+    private readonly webhookRules: WebhookUrlRules,
   ) {}
 
   /** Validates and queues a job. Throws InvalidInputError with a message the caller can act on. */
@@ -66,6 +70,7 @@ export class JobsService {
     if (problem) throw new InvalidInputError(`workflow: ${problem}`);
     const metadata = serializeMetadata(spec.metadata);
     if (metadata.problem !== undefined) throw new InvalidInputError(metadata.problem);
+    if (spec.webhookUrl !== undefined) await this.webhookRules.checkJobWebhookUrl(spec.webhookUrl);
     // The HTTP DTO checks these too; a caller in-process (WorkerRouter) has only this check.
     if ((spec.images ?? []).length > MAX_INPUT_IMAGES) {
       throw new InvalidInputError(`images: at most ${MAX_INPUT_IMAGES} input images per job`);
@@ -114,6 +119,7 @@ export class JobsService {
       costUsd: 0,
       outputs: '[]',
       error: null,
+      webhookUrl: spec.webhookUrl ?? null,
     });
     await this.jobs.insert(job);
     const queued: JobQueuedEvent = { jobId: id, priority: job.priority, backend: job.requestedBackend };
@@ -131,9 +137,21 @@ export class JobsService {
     return job;
   }
 
-  /** Newest first, as summaries: a list of full jobs would repeat every job's metadata. */
-  async list(status: JobStatus | undefined, limit: number): Promise<JobSummaryDto[]> {
-    return (await this.jobs.listSummaries(status, limit)).map(toJobSummaryDto);
+  /**
+   * One page of jobs, newest first, as summaries (a list of full jobs would repeat every job's metadata).
+   * `cursor` is a previous page's nextCursor; throws InvalidInputError (400) for one it did not return.
+   */
+  async list(filter: JobListFilter, limit: number, cursor?: string): Promise<JobListDto> {
+    const after = cursor !== undefined ? decodeJobListCursor(cursor) : undefined;
+    // One row more than asked says whether another page follows, without a count.
+    const rows = await this.jobs.listPage(filter, limit + 1, after);
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      count: page.length,
+      jobs: page.map(toJobSummaryDto),
+      nextCursor: rows.length > limit && last ? encodeJobListCursor(last) : null,
+    };
   }
 
   /**

@@ -10,6 +10,7 @@ import { InitialSchema1764180000000 } from './migrations/1764180000000-initial-s
 import { JobsAndLocalWorkers1764190000000 } from './migrations/1764190000000-jobs-and-local-workers';
 import { PodDrain1764200000000 } from './migrations/1764200000000-pod-drain';
 import { JobsDispatchOrderIndex1764220000000 } from './migrations/1764220000000-jobs-dispatch-order-index';
+import { JobsListIndexes1764230000000 } from './migrations/1764230000000-jobs-list-indexes';
 import { JobEntity } from './entities/job.entity';
 import { LocalWorkerEntity } from './entities/local-worker.entity';
 
@@ -20,6 +21,7 @@ export const MIGRATIONS = [
   PodDrain1764200000000,
   PodTerminateRequested1764210000000,
   JobsDispatchOrderIndex1764220000000,
+  JobsListIndexes1764230000000,
 ];
 
 interface SqliteHandle {

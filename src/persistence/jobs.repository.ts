@@ -5,6 +5,17 @@ import { type FindOptionsWhere, Repository } from 'typeorm';
 import { EntitySql } from './entity-sql';
 import { type JobBackend, JobEntity, type JobStatus } from './entities/job.entity';
 
+export interface JobListFilter {
+  status?: JobStatus;
+  backend?: JobBackend;
+}
+
+/** Where a list page ends: the last job's creation time and id (the list's sort key). */
+export interface JobListPosition {
+  createdAt: number;
+  id: string;
+}
+
 export interface CountRow {
   key: string;
   count: number;
@@ -24,6 +35,25 @@ const ROUTING_COLUMNS = [
   'costUsd',
   'cancelRequested',
   'createdAt',
+] as const satisfies ReadonlyArray<keyof JobEntity>;
+
+/** Columns a list summary shows (JobSummaryDto): not the workflow, input images or metadata. */
+const SUMMARY_COLUMNS = [
+  'id',
+  'status',
+  'requestedBackend',
+  'backend',
+  'workerId',
+  'attempts',
+  'priority',
+  'progress',
+  'waitingReason',
+  'createdAt',
+  'startedAt',
+  'completedAt',
+  'costUsd',
+  'outputs',
+  'error',
 ] as const satisfies ReadonlyArray<keyof JobEntity>;
 
 /**
@@ -131,34 +161,70 @@ export class JobsRepository {
     return this.jobs.find({ where: { status }, order: { createdAt: 'ASC' } });
   }
 
-  /** Newest first. */
   /**
    * Newest first, for the list view: only the columns a summary shows, never the workflow, input images or
    * metadata (up to MAX_REQUEST_BODY_MB each), so listing 500 jobs reads the same whatever they carry.
    */
   async listSummaries(status: JobStatus | undefined, limit: number): Promise<JobEntity[]> {
-    return this.jobs.find({
-      select: {
-        id: true,
-        status: true,
-        requestedBackend: true,
-        backend: true,
-        workerId: true,
-        attempts: true,
-        priority: true,
-        progress: true,
-        waitingReason: true,
-        createdAt: true,
-        startedAt: true,
-        completedAt: true,
-        costUsd: true,
-        outputs: true,
-        error: true,
-      },
-      where: status ? { status } : {},
-      order: { createdAt: 'DESC' },
-      take: limit,
+    return this.listPage({ status }, limit);
+  }
+
+  /**
+   * One page of the list view, newest first (created_at, then id, both descending, so jobs created in the same
+   * millisecond still have one order), starting strictly after `after`. Keyset paging: a page costs the same at
+   * any depth, and jobs created meanwhile sort before the position, so they never shift later pages.
+   * Hand-written SQL served by the indexes of migration 1764230000000 (one per filter combination).
+   */
+  async listPage(filter: JobListFilter, limit: number, after?: JobListPosition): Promise<JobEntity[]> {
+    const conditions: string[] = [];
+    const values: unknown[] = [];
+    if (filter.status) {
+      conditions.push(`${this.sql.column('status')} = ?`);
+      values.push(filter.status);
+    }
+    if (filter.backend) {
+      conditions.push(`${this.sql.column('backend')} = ?`);
+      values.push(filter.backend);
+    }
+    const createdAt = this.sql.column('createdAt');
+    const id = this.sql.column('id');
+    if (after) {
+      conditions.push(`(${createdAt}, ${id}) < (?, ?)`);
+      values.push(after.createdAt, after.id);
+    }
+    const key = `listPage:${filter.status ? 's' : ''}${filter.backend ? 'b' : ''}${after ? 'a' : ''}`;
+    const sql = this.sql.statement(key, () => {
+      const columns = SUMMARY_COLUMNS.map((property) => this.sql.column(property)).join(', ');
+      const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
+      return (
+        `SELECT ${columns} FROM ${this.sql.tableName}${where} ` +
+        `ORDER BY ${createdAt} DESC, ${id} DESC LIMIT ?`
+      );
     });
+    const { rows } = await this.sql.run(sql, [...values, limit]);
+    return rows.map((row) => this.sql.fromRow(row));
+  }
+
+  /**
+   * Jobs completed in [fromMs, toMs), counted per bucket of `bucketMs` (an hour or a day, fixed by the code)
+   * by completion time; served by idx_jobs_status_completed without reading the rows.
+   */
+  async completedCountsByBucket(
+    fromMs: number,
+    toMs: number,
+    bucketMs: number,
+  ): Promise<Array<{ bucketStart: number; count: number }>> {
+    if (!Number.isSafeInteger(bucketMs) || bucketMs <= 0) throw new Error(`Bad bucket length ${bucketMs}`);
+    const sql = this.sql.statement(`completedCountsByBucket:${bucketMs}`, () => {
+      const completedAt = this.sql.column('completedAt');
+      const bucket = `(${completedAt} / ${bucketMs}) * ${bucketMs}`;
+      return (
+        `SELECT ${bucket} AS "bucket", COUNT(*) AS "count" FROM ${this.sql.tableName} ` +
+        `WHERE ${this.sql.column('status')} = ? AND ${completedAt} >= ? AND ${completedAt} < ? GROUP BY ${bucket}`
+      );
+    });
+    const { rows } = await this.sql.run(sql, ['completed', fromMs, toMs]);
+    return rows.map((row) => ({ bucketStart: Number(row.bucket), count: Number(row.count) }));
   }
 
   /** Jobs running now on one backend (a count; no rows are loaded). */

@@ -121,4 +121,13 @@ export class JobListDto {
 
   @ApiProperty({ type: [JobSummaryDto], description: 'Summaries; GET /api/jobs/{id} for the full job' })
   jobs!: JobSummaryDto[];
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: 'MTc2NDIzMDAwMDEyMzpqb2ItN2YwYzJlOWE',
+    description:
+      'Opaque; pass it as ?cursor= (with the same filters) for the next, older page; null on the last page',
+  })
+  nextCursor!: string | null;
 }
