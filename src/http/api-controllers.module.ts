@@ -10,6 +10,9 @@ import { LocalWorkersController } from '../local/local-workers.controller';
 import { LocalModule } from '../local/local.module';
 import { StatsController } from '../routing/stats.controller';
 import { RoutingModule } from '../routing/routing.module';
+import { FleetEventsModule } from '../events/fleet-events.module';
+import { EventsController } from './events.controller';
+import { FleetEventStreams } from './fleet-event-streams';
 
 /**
  * The service's REST API over the core. Only the HTTP service (AppModule) imports it: a host that embeds
@@ -17,13 +20,23 @@ import { RoutingModule } from '../routing/routing.module';
  * feature modules imported here are the same instances CloudWorkersModule holds (static modules are shared).
  */
 @Module({
-  imports: [HealthModule, JobsModule, CloudModule, CostHistoryModule, LocalModule, RoutingModule],
+  imports: [
+    HealthModule,
+    JobsModule,
+    CloudModule,
+    CostHistoryModule,
+    LocalModule,
+    RoutingModule,
+    FleetEventsModule,
+  ],
   controllers: [
     JobsController,
     CloudController,
     LocalWorkersController,
     StatsController,
     CostHistoryController,
+    EventsController,
   ],
+  providers: [FleetEventStreams],
 })
 export class ApiControllersModule {}
