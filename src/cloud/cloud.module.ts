@@ -8,6 +8,7 @@ import { CLOUD_DEMAND, CloudDemandBoard } from './cloud-demand';
 import { CloudSettingsService } from './cloud-settings.service';
 import { CloudViewService } from './cloud-view.service';
 import { CostLedgerService } from './cost-ledger.service';
+import { GpuTypesService } from './gpu-types.service';
 import { PodLifecycleService } from './pod-lifecycle.service';
 import { PodSweeper } from './pod-sweeper.service';
 
@@ -22,6 +23,7 @@ import { PodSweeper } from './pod-sweeper.service';
     PodSweeper,
     CloudViewService,
     CloudAdminService,
+    GpuTypesService,
     // The dispatcher publishes the queue's demand here; the control loop reads it.
     { provide: CLOUD_DEMAND, useClass: CloudDemandBoard },
   ],
@@ -36,6 +38,7 @@ import { PodSweeper } from './pod-sweeper.service';
     // For the HTTP layer's CloudController.
     CloudViewService,
     CloudAdminService,
+    GpuTypesService,
   ],
 })
 export class CloudModule {}

@@ -3,7 +3,9 @@ import { CloudController } from '../cloud/cloud.controller';
 import { CloudModule } from '../cloud/cloud.module';
 import { CostHistoryController } from '../cloud/cost-history.controller';
 import { CostHistoryModule } from '../cloud/cost-history.module';
+import { GpuTypesController } from '../cloud/gpu-types.controller';
 import { HealthModule } from '../health/health.module';
+import { JobControlsController } from '../jobs/job-controls.controller';
 import { JobsController } from '../jobs/jobs.controller';
 import { JobsModule } from '../jobs/jobs.module';
 import { LocalWorkersController } from '../local/local-workers.controller';
@@ -31,7 +33,9 @@ import { FleetEventStreams } from './fleet-event-streams';
   ],
   controllers: [
     JobsController,
+    JobControlsController,
     CloudController,
+    GpuTypesController,
     LocalWorkersController,
     StatsController,
     CostHistoryController,

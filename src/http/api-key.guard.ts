@@ -16,6 +16,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { ApiKeyCredentials, presentedKey } from './api-key-credentials';
 import { AuthFailureLimiter } from './auth-failure-limiter';
 import { rateLimitClient } from './client-address';
+import { OutputLinkSigner, outputPath } from './output-link-signer';
 import { routeAccessOf } from './route-access.decorators';
 
 /**
@@ -26,6 +27,9 @@ import { routeAccessOf } from './route-access.decorators';
  * - API_KEY (admin) may call everything; API_READ_KEY only routes marked `@ReadAccess()` (else 403).
  * - Without API_KEY the service is unauthenticated and listens on loopback only (see loadConfig).
  * - Wrong keys are counted per client address (AuthFailureLimiter): past the limit, 429 with Retry-After.
+ * - A route marked `@SignedLinkAccess()` (the job output route only) also takes a signed link in place of a key:
+ *   `?expires=&signature=` over that route's own `:id`/`:filename` (OutputLinkSigner). A request that carries a
+ *   key is judged by the key alone; a bad or expired signature counts as a wrong key.
  *
  * Routes Express serves outside Nest's router (the Swagger UI and its JSON, static files) never reach a guard:
  * they are public by construction, so only public things may be mounted that way.
@@ -35,16 +39,21 @@ export class ApiKeyGuard implements CanActivate {
   private readonly logger = new Logger('Auth');
   private readonly credentials: ApiKeyCredentials;
   private readonly failures: AuthFailureLimiter;
+  private readonly links: OutputLinkSigner;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig, clock: Clock) {
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly clock: Clock,
+  ) {
     this.credentials = new ApiKeyCredentials(config.apiKey, config.apiReadKey);
+    this.links = new OutputLinkSigner(config.apiKey);
     this.failures = new AuthFailureLimiter(clock, config.rateLimits.authFailuresPerMinute);
   }
 
   canActivate(context: ExecutionContext): boolean {
     if (context.getType() !== 'http') return true;
     if (!this.credentials.enabled) return true;
-    const { level } = routeAccessOf(context.getClass<unknown>(), context.getHandler());
+    const { level, signedLink } = routeAccessOf(context.getClass<unknown>(), context.getHandler());
     if (level === 'public') return true;
 
     const http = context.switchToHttp();
@@ -59,7 +68,16 @@ export class ApiKeyGuard implements CanActivate {
       );
     }
 
-    const match = this.credentials.match(presentedKey(request.headers));
+    const key = presentedKey(request.headers);
+    if (signedLink && key === undefined && request.query?.signature !== undefined) {
+      if (this.validSignedLink(request)) return true;
+      if (this.failures.recordFailure(address)) {
+        this.logger.warn(`Too many bad signed links from ${address}: its requests answer 429 for up to a minute`);
+      }
+      throw new UnauthorizedException('Invalid or expired signed link: ask for a new one (POST output-links)');
+    }
+
+    const match = this.credentials.match(key);
     if (match === 'admin') return true;
     if (match === 'read') {
       if (level === 'read') return true;
@@ -74,6 +92,17 @@ export class ApiKeyGuard implements CanActivate {
     throw new UnauthorizedException(
       'Missing or invalid API key: send Authorization: Bearer <API_KEY> or X-API-Key',
     );
+  }
+
+  /**
+   * `?expires=&signature=` signed for exactly this job and file. The path is rebuilt from the route's parameters
+   * as Express decoded them, never taken from the URL as spelled, so no spelling of a URL changes what is checked.
+   */
+  private validSignedLink(request: Request): boolean {
+    const { id, filename } = request.params as Record<string, string | undefined>;
+    if (typeof id !== 'string' || typeof filename !== 'string') return false;
+    const { expires, signature } = request.query as Record<string, unknown>;
+    return this.links.verify(request.method, outputPath(id, filename), expires, signature, this.clock.now());
   }
 }
 

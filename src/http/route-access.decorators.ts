@@ -13,6 +13,7 @@ export type RouteAccessLevel = 'public' | 'read' | 'admin';
 
 export const ROUTE_ACCESS_METADATA = 'cloud-workers:route-access';
 export const CREATE_RATE_LIMIT_METADATA = 'cloud-workers:create-rate-limit';
+export const SIGNED_LINK_METADATA = 'cloud-workers:signed-link';
 
 /** Answers without any key. Use only for what must be open: health checks, the page that asks for a key. */
 export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(ROUTE_ACCESS_METADATA, 'public');
@@ -29,10 +30,19 @@ export const AdminOnly = (): MethodDecorator & ClassDecorator => SetMetadata(ROU
  */
 export const CreateRateLimit = (): MethodDecorator => SetMetadata(CREATE_RATE_LIMIT_METADATA, true);
 
+/**
+ * Besides the key of its level, the route takes a signed link (`?expires=&signature=`, see output-link-signer.ts)
+ * in place of the key. Only for the job output route: the guard builds the signed path from its `:id` and
+ * `:filename` parameters, so on any other route no signature could ever match.
+ */
+export const SignedLinkAccess = (): MethodDecorator => SetMetadata(SIGNED_LINK_METADATA, true);
+
 export interface RouteAccess {
   level: RouteAccessLevel;
   /** Under the per-client limit of routes that create things. */
   createRateLimited: boolean;
+  /** A signed output link may stand in for the key (method metadata only). */
+  signedLink: boolean;
 }
 
 /**
@@ -45,5 +55,6 @@ export function routeAccessOf(controller: Type<unknown>, handler: object): Route
     (Reflect.getMetadata(ROUTE_ACCESS_METADATA, controller) as RouteAccessLevel | undefined) ??
     'admin';
   const createRateLimited = Reflect.getMetadata(CREATE_RATE_LIMIT_METADATA, handler) === true;
-  return { level, createRateLimited };
+  const signedLink = Reflect.getMetadata(SIGNED_LINK_METADATA, handler) === true;
+  return { level, createRateLimited, signedLink };
 }

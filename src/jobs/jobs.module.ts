@@ -1,10 +1,12 @@
 import { Module } from '@nestjs/common';
 import { JobEventStream } from './job-event-stream';
+import { JobRerunService } from './job-rerun.service';
 import { JobsService } from './jobs.service';
+import { OutputLinksService } from './output-links.service';
 import { OutputStore } from './output-store';
 
 @Module({
-  providers: [JobsService, OutputStore, JobEventStream],
-  exports: [JobsService, OutputStore, JobEventStream],
+  providers: [JobsService, OutputStore, JobEventStream, JobRerunService, OutputLinksService],
+  exports: [JobsService, OutputStore, JobEventStream, JobRerunService, OutputLinksService],
 })
 export class JobsModule {}

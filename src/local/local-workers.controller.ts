@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Patch, Post } from '@nestjs/common';
 import {
   ApiCreatedResponse,
   ApiNoContentResponse,
@@ -8,7 +8,12 @@ import {
 } from '@nestjs/swagger';
 import { ApiErrorResponses } from '../http/openapi/api-error-responses.decorator';
 import { CreateRateLimit, ReadAccess } from '../http/route-access.decorators';
-import { LocalWorkerDto, LocalWorkerListDto, RegisterLocalWorkerDto } from './dto/local-worker.dto';
+import {
+  LocalWorkerDto,
+  LocalWorkerListDto,
+  RegisterLocalWorkerDto,
+  UpdateLocalWorkerDto,
+} from './dto/local-worker.dto';
 import { type LocalWorker, LocalWorkersService } from './local-workers.service';
 
 function view(worker: LocalWorker): LocalWorkerDto {
@@ -45,6 +50,24 @@ export class LocalWorkersController {
   })
   async register(@Body() body: RegisterLocalWorkerDto): Promise<LocalWorkerDto> {
     return view(await this.workers.register(body.url, body.name, body.maxConcurrent));
+  }
+
+  @Patch(':id')
+  @ApiOperation({
+    summary: 'Enable, disable or drain a worker (env or registered); persisted',
+    description:
+      'Only the fields given change. Disabled and draining workers get no new jobs; jobs already running finish. ' +
+      'A draining worker leaves once it runs no job: a registered one is removed, one from LOCAL_COMFYUI_URLS ' +
+      'is disabled (only the environment can remove it). If it is idle already that happens before the answer, ' +
+      'which then shows its last state. Other instances apply the change at their next health tick.',
+  })
+  @ApiOkResponse({ type: LocalWorkerDto, description: 'The worker after the change' })
+  @ApiErrorResponses({
+    400: { summary: 'Not a boolean', message: 'enabled must be a boolean value' },
+    404: { summary: 'No such worker', message: 'No local worker local-3fa9c01b2e' },
+  })
+  async update(@Param('id') id: string, @Body() body: UpdateLocalWorkerDto): Promise<LocalWorkerDto> {
+    return view(await this.workers.setControls(id, body));
   }
 
   @Delete(':id')

@@ -18,8 +18,19 @@ import { ComfyUiHealthProbe } from '../comfyui/comfyui-health';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { LocalWorkerEntity } from '../persistence/entities/local-worker.entity';
+import { LocalWorkerStateEntity } from '../persistence/entities/local-worker-state.entity';
+import { LeaderElection } from '../persistence/leader-election.service';
 import { LocalWorkersRepository } from '../persistence/local-workers.repository';
 import { LOCAL_WORKER_CHANGED, type LocalWorkerChangedEvent } from './local-worker.events';
+import {
+  DEFAULT_CONTROLS,
+  drainOutcome,
+  type LocalWorkerControls,
+  type LocalWorkerState,
+  patchControls,
+  stateOf,
+  takesNewJobs,
+} from './local-worker-state';
 
 export interface LocalWorker {
   id: string;
@@ -34,6 +45,8 @@ export interface LocalWorker {
   jobsCompleted: number;
   lastCheckedAt: number | null;
   lastError: string | null;
+  /** The operator's control (PATCH): active, disabled or draining. See local-worker-state.ts. */
+  state: LocalWorkerState;
 }
 
 /** Emitted when a worker has a free slot again (after a job or on recovering), so dispatch runs at once. */
@@ -63,6 +76,10 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
   private readonly addressPolicy: OutboundAddressPolicy;
   /** Workers whose stored URL the rules refuse (rows saved before the rules existed): listed, never contacted. */
   private readonly refused = new Map<string, string>();
+  /** Operator controls by worker id (absent = DEFAULT_CONTROLS), mirrored from local_worker_states. */
+  private readonly controls = new Map<string, LocalWorkerControls>();
+  /** Bumped by every local change of controls, so a database sync that raced one does not undo it. */
+  private controlsVersion = 0;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -72,6 +89,7 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
     private readonly scheduler: SchedulerRegistry,
     private readonly events: EventEmitter2,
     private readonly clients: ComfyUiClientFactory,
+    private readonly leader: LeaderElection,
   ) {
     // LOCAL_WORKER_ALLOWED_NETWORKS was validated when the configuration was loaded.
     this.addressPolicy = new OutboundAddressPolicy({
@@ -93,8 +111,9 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
     for (const row of await this.repository.findAll()) {
       this.add({ id: row.id, name: row.name, url: row.url, source: 'api', maxConcurrent: row.maxConcurrent });
     }
+    await this.syncControls();
     await this.checkHealth();
-    const interval = setInterval(() => void this.checkHealth(), this.config.local.healthIntervalMs);
+    const interval = setInterval(() => void this.tick(), this.config.local.healthIntervalMs);
     this.scheduler.addInterval(HEALTH_INTERVAL, interval);
   }
 
@@ -150,6 +169,7 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
     }
     await this.repository.delete(id);
     this.workers.delete(id);
+    this.controls.delete(id);
     this.emitChanged(id, 'removed');
     this.refused.delete(id);
     this.clients.useAddressPolicy(worker.url, undefined);
@@ -160,16 +180,21 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
   available(exclude: readonly string[] = []): LocalWorker[] {
     return [...this.workers.values()]
       .filter(
-        (worker) => worker.healthy && worker.running < worker.maxConcurrent && !exclude.includes(worker.id),
+        (worker) =>
+          worker.healthy &&
+          takesNewJobs(worker.state) &&
+          worker.running < worker.maxConcurrent &&
+          !exclude.includes(worker.id),
       )
       .sort((a, b) => a.running / a.maxConcurrent - b.running / b.maxConcurrent)
       .map((worker) => ({ ...worker }));
   }
 
-  /** Takes a slot on a worker for one job; false if it has none free (or is unhealthy). */
+  /** Takes a slot on a worker for one job; false if it has none free (or is unhealthy, disabled or draining). */
   reserve(id: string): boolean {
     const worker = this.workers.get(id);
-    if (!worker || !worker.healthy || worker.running >= worker.maxConcurrent) return false;
+    if (!worker || !worker.healthy || !takesNewJobs(worker.state) || worker.running >= worker.maxConcurrent)
+      return false;
     worker.running++;
     return true;
   }
@@ -188,6 +213,102 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
     worker.running = Math.max(0, worker.running - 1);
     if (completed) worker.jobsCompleted++;
     this.events.emit(LOCAL_WORKER_FREED, { workerId: id });
+    if (worker.state === 'draining') void this.finishDrainIfIdle(id);
+  }
+
+  /**
+   * Enables, disables or drains a worker (a PATCH: only the fields given change); persisted, so it survives a
+   * restart and reaches the other instances at their next health tick. Answers the worker as it is now: an idle
+   * draining worker has already left (a registered one is removed, an env one is disabled).
+   */
+  async setControls(id: string, patch: Partial<LocalWorkerControls>): Promise<LocalWorker> {
+    const worker = this.workers.get(id);
+    if (!worker) throw new NotFoundError(`No local worker ${id}`);
+    const next = patchControls(this.controlsOf(id), patch);
+    await this.saveControls(id, next);
+    this.applyControls(worker, next);
+    this.logger.log(`Local worker ${worker.name} (${id}) is now ${worker.state}`);
+    const snapshot = { ...worker };
+    const after = await this.finishDrainIfIdle(id);
+    return after ?? snapshot;
+  }
+
+  /** A periodic pass: pick up controls set on other instances, finish drains, then probe health. */
+  private async tick(): Promise<void> {
+    try {
+      await this.syncControls();
+    } catch (error) {
+      this.logger.warn(`Could not read local worker states: ${(error as Error).message}`);
+    }
+    await this.checkHealth();
+  }
+
+  /**
+   * Reads local_worker_states (another instance may have changed them) and ends drains that are over. Only the
+   * leader ends drains: it runs the dispatcher, so only its running counts are real (another instance's are 0).
+   */
+  private async syncControls(): Promise<void> {
+    const version = this.controlsVersion;
+    const rows = await this.repository.findAllStates();
+    if (version === this.controlsVersion) {
+      const stored = new Map(rows.map((row) => [row.workerId, { enabled: row.enabled, draining: row.draining }]));
+      for (const worker of this.workers.values()) {
+        const controls = stored.get(worker.id) ?? DEFAULT_CONTROLS;
+        if (stateOf(controls) !== worker.state) this.applyControls(worker, controls);
+        else this.controls.set(worker.id, { ...controls });
+      }
+    }
+    for (const worker of [...this.workers.values()]) {
+      if (worker.state === 'draining') await this.finishDrainIfIdle(worker.id);
+    }
+  }
+
+  /** Ends the drain of an idle worker (leader only); returns the worker as it is afterwards, or null if kept. */
+  private async finishDrainIfIdle(id: string): Promise<LocalWorker | null> {
+    const worker = this.workers.get(id);
+    if (!worker || !this.leader.isLeader()) return null;
+    const outcome = drainOutcome(this.controlsOf(id), worker.source, worker.running);
+    if (outcome === 'keep') return null;
+    try {
+      if (outcome === 'remove') {
+        const last = { ...worker };
+        await this.remove(id);
+        this.logger.log(`Local worker ${worker.name} (${id}) drained and removed`);
+        return last;
+      }
+      // An env worker cannot leave LOCAL_COMFYUI_URLS at run time: its drain ends with it disabled.
+      const disabled = { enabled: false, draining: false };
+      await this.saveControls(id, disabled);
+      this.applyControls(worker, disabled);
+      this.logger.log(`Local worker ${worker.name} (${id}) drained; disabled (it is in LOCAL_COMFYUI_URLS)`);
+      return { ...worker };
+    } catch (error) {
+      if (error instanceof NotFoundError) return null; // removed meanwhile
+      this.logger.warn(`Could not finish draining local worker ${id}: ${(error as Error).message}`);
+      return null;
+    }
+  }
+
+  private controlsOf(id: string): LocalWorkerControls {
+    return this.controls.get(id) ?? { ...DEFAULT_CONTROLS };
+  }
+
+  private async saveControls(id: string, controls: LocalWorkerControls): Promise<void> {
+    this.controlsVersion++;
+    await this.repository.saveState(
+      Object.assign(new LocalWorkerStateEntity(), { workerId: id, ...controls, updatedAt: this.clock.now() }),
+    );
+    this.controlsVersion++;
+  }
+
+  private applyControls(worker: LocalWorker, controls: LocalWorkerControls): void {
+    this.controls.set(worker.id, { ...controls });
+    const state = stateOf(controls);
+    if (state === worker.state) return;
+    worker.state = state;
+    this.emitChanged(worker.id, 'state');
+    // Enabled again: dispatch at once instead of at the next interval.
+    if (takesNewJobs(state)) this.events.emit(LOCAL_WORKER_FREED, { workerId: worker.id });
   }
 
   /** A job lost its worker mid-run: mark it unhealthy now instead of waiting for the next health tick. */
@@ -227,7 +348,10 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
   }
 
   private add(
-    worker: Omit<LocalWorker, 'healthy' | 'running' | 'jobsCompleted' | 'lastCheckedAt' | 'lastError'>,
+    worker: Omit<
+      LocalWorker,
+      'healthy' | 'running' | 'jobsCompleted' | 'lastCheckedAt' | 'lastError' | 'state'
+    >,
   ): void {
     if (this.workers.has(worker.id)) return;
     let refusal: string | null = null;
@@ -248,6 +372,7 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
       jobsCompleted: 0,
       lastCheckedAt: null,
       lastError: refusal,
+      state: stateOf(this.controlsOf(worker.id)),
     });
     this.emitChanged(worker.id, 'added');
   }

@@ -13,8 +13,17 @@ import { JobsDispatchOrderIndex1764220000000 } from './migrations/1764220000000-
 import { JobsListIndexes1764230000000 } from './migrations/1764230000000-jobs-list-indexes';
 import { JobEntity } from './entities/job.entity';
 import { LocalWorkerEntity } from './entities/local-worker.entity';
+import { LocalWorkerStateEntity } from './entities/local-worker-state.entity';
+import { LocalWorkerStates1764250000000 } from './migrations/1764250000000-local-worker-states';
 
-export const ENTITIES = [PodEntity, LedgerEntryEntity, SettingEntity, JobEntity, LocalWorkerEntity];
+export const ENTITIES = [
+  PodEntity,
+  LedgerEntryEntity,
+  SettingEntity,
+  JobEntity,
+  LocalWorkerEntity,
+  LocalWorkerStateEntity,
+];
 export const MIGRATIONS = [
   InitialSchema1764180000000,
   JobsAndLocalWorkers1764190000000,
@@ -22,6 +31,7 @@ export const MIGRATIONS = [
   PodTerminateRequested1764210000000,
   JobsDispatchOrderIndex1764220000000,
   JobsListIndexes1764230000000,
+  LocalWorkerStates1764250000000,
 ];
 
 interface SqliteHandle {

@@ -3,13 +3,16 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { CLOUD_WORKERS_DATA_SOURCE } from './data-source-name';
 import { Repository } from 'typeorm';
 import { LocalWorkerEntity } from './entities/local-worker.entity';
+import { LocalWorkerStateEntity } from './entities/local-worker-state.entity';
 
-/** The only code that queries the local_workers table. */
+/** The only code that queries the local_workers and local_worker_states tables. */
 @Injectable()
 export class LocalWorkersRepository {
   constructor(
     @InjectRepository(LocalWorkerEntity, CLOUD_WORKERS_DATA_SOURCE)
     private readonly workers: Repository<LocalWorkerEntity>,
+    @InjectRepository(LocalWorkerStateEntity, CLOUD_WORKERS_DATA_SOURCE)
+    private readonly states: Repository<LocalWorkerStateEntity>,
   ) {}
 
   async findAll(): Promise<LocalWorkerEntity[]> {
@@ -20,8 +23,18 @@ export class LocalWorkersRepository {
     await this.workers.insert(worker);
   }
 
+  /** Removes the worker and whatever state an operator set on it. */
   async delete(id: string): Promise<boolean> {
     const result = await this.workers.delete({ id });
+    await this.states.delete({ workerId: id });
     return (result.affected ?? 0) > 0;
+  }
+
+  async findAllStates(): Promise<LocalWorkerStateEntity[]> {
+    return this.states.find();
+  }
+
+  async saveState(state: LocalWorkerStateEntity): Promise<void> {
+    await this.states.upsert(state, ['workerId']);
   }
 }

@@ -2,9 +2,15 @@ import type { RequestedBackend } from '../persistence/entities/job.entity';
 
 /** What routing sees of the fleet at one dispatch pass. */
 export interface FleetSnapshot {
-  /** Healthy local workers with a free slot, best first (already without this job's failed workers). */
+  /**
+   * Healthy local workers with a free slot that take new jobs, best first (already without this job's failed
+   * workers). Disabled and draining workers are never here (LocalWorkersService.available, local-worker-state.ts).
+   */
   idleLocalWorkers: string[];
-  /** Any local worker registered at all (busy or not). */
+  /**
+   * Any local worker registered at all (busy, disabled or draining too): a job for "local" waits for one rather
+   * than being rejected, since an operator can enable it again.
+   */
   localWorkersExist: boolean;
   /** Ready pods with no job. */
   idlePods: number;

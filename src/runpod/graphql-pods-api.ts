@@ -1,5 +1,13 @@
 import { gpuTypeIdForDisplayName } from './gpu-catalog';
-import type { CreatePodSpec, GpuTypeInfo, PodsApi, RunPodPod, RunPodPodStatus } from './pods-api';
+import type {
+  CreatePodSpec,
+  GpuStockStatus,
+  GpuTypeInfo,
+  ListGpuTypesOptions,
+  PodsApi,
+  RunPodPod,
+  RunPodPodStatus,
+} from './pods-api';
 import { describeBody, requestErrorFrom, type RunPodHttp } from './runpod-http';
 import {
   GpuCapacityError,
@@ -32,6 +40,14 @@ const TERMINATE_POD = `mutation TerminatePod($podId: String!) { podTerminate(inp
 const GPU_TYPES = `query GpuTypes {
   gpuTypes { id displayName memoryInGb securePrice communityPrice lowestPrice(input: { gpuCount: 1 }) { uninterruptablePrice } }
 }`;
+/**
+ * The same with the stock level for one GPU in one cloud: `lowestPrice.stockStatus` (DOCS manage-pods; values
+ * High/Medium/Low/None, may be null). That `secureCloud: false` means community cloud is our reading of the
+ * older DOCS input list (UNVERIFIED), so an unknown or missing answer maps to "RunPod did not say".
+ */
+const GPU_TYPES_WITH_STOCK = `query GpuTypesWithStock($secureCloud: Boolean) {
+  gpuTypes { id displayName memoryInGb securePrice communityPrice lowestPrice(input: { gpuCount: 1, secureCloud: $secureCloud }) { uninterruptablePrice stockStatus } }
+}`;
 
 interface WirePod {
   id?: unknown;
@@ -48,7 +64,7 @@ interface WireGpuType {
   memoryInGb?: unknown;
   securePrice?: unknown;
   communityPrice?: unknown;
-  lowestPrice?: { uninterruptablePrice?: unknown } | null;
+  lowestPrice?: { uninterruptablePrice?: unknown; stockStatus?: unknown } | null;
 }
 
 interface GraphqlResult {
@@ -148,9 +164,12 @@ export class GraphqlPodsApi implements PodsApi {
    * `gpuTypes` with `lowestPrice(input:{gpuCount:1}).uninterruptablePrice` as the on-demand price; falls back to
    * the lower of `securePrice`/`communityPrice` when RunPod gives no lowest price (e.g. no stock).
    */
-  async listGpuTypes(): Promise<GpuTypeInfo[]> {
+  async listGpuTypes(options: ListGpuTypesOptions = {}): Promise<GpuTypeInfo[]> {
     const what = 'list GPU types';
-    const result = await this.execute(what, GPU_TYPES, {}, true);
+    const withStock = options.withStockIn !== undefined;
+    const result = withStock
+      ? await this.execute(what, GPU_TYPES_WITH_STOCK, { secureCloud: options.withStockIn === 'SECURE' }, true)
+      : await this.execute(what, GPU_TYPES, {}, true);
     this.throwIfErrors(what, result);
     const list = result.data?.gpuTypes;
     if (!Array.isArray(list)) throw new RunPodRequestError(`${what}: RunPod answered without gpuTypes`);
@@ -166,6 +185,7 @@ export class GraphqlPodsApi implements PodsApi {
           SECURE: positivePrice(g.securePrice),
           COMMUNITY: positivePrice(g.communityPrice),
         },
+        ...(withStock ? { stockStatus: stockStatusOf(g.lowestPrice?.stockStatus) } : {}),
       }));
   }
 
@@ -269,6 +289,15 @@ function finiteNumber(value: unknown): number | null {
 function positivePrice(value: unknown): number | null {
   const price = finiteNumber(value);
   return price !== null && price > 0 ? price : null;
+}
+
+const STOCK_STATUSES: readonly GpuStockStatus[] = ['HIGH', 'MEDIUM', 'LOW', 'NONE'];
+
+/** "High" -> "HIGH"; anything else RunPod might send (null, "", a new word) -> null: unknown, not "none". */
+function stockStatusOf(value: unknown): GpuStockStatus | null {
+  if (typeof value !== 'string') return null;
+  const upper = value.trim().toUpperCase();
+  return (STOCK_STATUSES as readonly string[]).includes(upper) ? (upper as GpuStockStatus) : null;
 }
 
 function gpuPrice(g: WireGpuType): number | null {

@@ -47,6 +47,20 @@ export interface GpuTypeInfo {
   pricePerHour: number | null;
   /** On-demand USD/h for one GPU in each cloud, when RunPod says (a pod is billed its own cloud's price). */
   pricePerHourByCloud: { SECURE: number | null; COMMUNITY: number | null };
+  /**
+   * RunPod's stock level for one GPU of this type in the asked cloud; present only when `listGpuTypes` was asked
+   * `withStockIn`. null when RunPod did not say. REST v2 `availability` (HIGH/MEDIUM/LOW/NONE) and GraphQL
+   * `lowestPrice.stockStatus` (High/Medium/Low/None) both map here. A listing is not a capacity promise: a
+   * create can still fail with no capacity (reference/runpod.md §1.9).
+   */
+  stockStatus?: GpuStockStatus | null;
+}
+
+export type GpuStockStatus = 'HIGH' | 'MEDIUM' | 'LOW' | 'NONE';
+
+export interface ListGpuTypesOptions {
+  /** Also ask for the stock level of one GPU in this cloud (an extra query parameter / field; slower). */
+  withStockIn?: RunPodCloudType;
 }
 
 export interface PodsApi {
@@ -68,6 +82,6 @@ export interface PodsApi {
   /** Terminates the pod. Idempotent: a pod RunPod no longer knows counts as terminated (no error). */
   terminate(podId: string): Promise<void>;
 
-  /** GPU types with their on-demand prices. */
-  listGpuTypes(): Promise<GpuTypeInfo[]>;
+  /** GPU types with their on-demand prices (and stock levels when asked). */
+  listGpuTypes(options?: ListGpuTypesOptions): Promise<GpuTypeInfo[]>;
 }

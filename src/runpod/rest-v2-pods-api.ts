@@ -1,4 +1,12 @@
-import type { CreatePodSpec, GpuTypeInfo, PodsApi, RunPodPod, RunPodPodStatus } from './pods-api';
+import type {
+  CreatePodSpec,
+  GpuStockStatus,
+  GpuTypeInfo,
+  ListGpuTypesOptions,
+  PodsApi,
+  RunPodPod,
+  RunPodPodStatus,
+} from './pods-api';
 import { describeBody, requestErrorFrom, type RunPodHttp, type RunPodHttpResponse } from './runpod-http';
 import {
   GpuCapacityError,
@@ -40,6 +48,7 @@ interface WireGpuType {
   secure?: unknown;
   community?: unknown;
   price?: { secure?: unknown; community?: unknown } | null;
+  availability?: unknown;
 }
 
 /**
@@ -131,8 +140,14 @@ export class RestV2PodsApi implements PodsApi {
    * `GET /catalog/gpus`. `pricePerHour` is the lower of `price.secure` / `price.community` among the clouds that
    * offer the type (list price for one GPU; a pod's billed rate is its own `cost`). Zero prices count as unknown.
    */
-  async listGpuTypes(): Promise<GpuTypeInfo[]> {
-    const res = await this.http.request({ method: 'GET', url: `${this.baseUrl}/catalog/gpus` });
+  async listGpuTypes(options: ListGpuTypesOptions = {}): Promise<GpuTypeInfo[]> {
+    const withStock = options.withStockIn !== undefined;
+    // V2OAS: availability comes only with include=AVAILABILITY, which requires product (400 either way alone);
+    // count defaults to 1 and cloud to SECURE, so both are said.
+    const query = withStock
+      ? `?include=AVAILABILITY&product=POD&count=1&cloud=${options.withStockIn}`
+      : '';
+    const res = await this.http.request({ method: 'GET', url: `${this.baseUrl}/catalog/gpus${query}` });
     if (res.status !== 200) throw this.unexpected('list GPU types', res);
     const gpus = extractList(res.body, 'gpus');
     if (!gpus)
@@ -149,6 +164,7 @@ export class RestV2PodsApi implements PodsApi {
           SECURE: positive(finiteNumber(g.price?.secure)),
           COMMUNITY: positive(finiteNumber(g.price?.community)),
         },
+        ...(withStock ? { stockStatus: availabilityOf(g.availability) } : {}),
       }));
   }
 
@@ -211,6 +227,15 @@ function extractList(body: unknown, key: string): unknown[] | null {
   if (Array.isArray(body)) return body; // REST v1 answered bare arrays; harmless to accept.
   const list = (body as Record<string, unknown> | null)?.[key];
   return Array.isArray(list) ? list : null;
+}
+
+const AVAILABILITY_LEVELS: readonly GpuStockStatus[] = ['HIGH', 'MEDIUM', 'LOW', 'NONE'];
+
+/** V2OAS `AvailabilityLevel`; a missing or unknown value is "RunPod did not say" (null), not NONE. */
+function availabilityOf(value: unknown): GpuStockStatus | null {
+  return typeof value === 'string' && (AVAILABILITY_LEVELS as readonly string[]).includes(value)
+    ? (value as GpuStockStatus)
+    : null;
 }
 
 function lowestOnDemandPrice(g: WireGpuType): number | null {

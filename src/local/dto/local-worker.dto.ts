@@ -1,5 +1,16 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsOptional, IsString, IsUrl, Max, MaxLength, Min, MinLength } from 'class-validator';
+import {
+  IsBoolean,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+} from 'class-validator';
+import { LOCAL_WORKER_STATES, type LocalWorkerState } from '../local-worker-state';
 
 export class LocalWorkerDto {
   @ApiProperty({ example: 'local-3fa9c01b2e' })
@@ -32,6 +43,15 @@ export class LocalWorkerDto {
 
   @ApiPropertyOptional({ type: String, example: null, nullable: true })
   lastError!: string | null;
+
+  @ApiProperty({
+    enum: LOCAL_WORKER_STATES,
+    example: 'active',
+    description:
+      'active: takes jobs; disabled: takes no new jobs (running ones finish); draining: takes no new jobs and ' +
+      'leaves once idle (a registered worker is removed; one from LOCAL_COMFYUI_URLS ends disabled)',
+  })
+  state!: LocalWorkerState;
 }
 
 export class LocalWorkerListDto {
@@ -62,4 +82,21 @@ export class RegisterLocalWorkerDto {
   @Min(1)
   @Max(64)
   maxConcurrent?: number;
+}
+
+export class UpdateLocalWorkerDto {
+  @ApiPropertyOptional({ example: false, description: 'false: take no new jobs (running ones finish)' })
+  @IsOptional()
+  @IsBoolean()
+  enabled?: boolean;
+
+  @ApiPropertyOptional({
+    example: true,
+    description:
+      'true: take no new jobs and leave once idle (removed if registered here; disabled if from ' +
+      'LOCAL_COMFYUI_URLS). false: stop draining',
+  })
+  @IsOptional()
+  @IsBoolean()
+  draining?: boolean;
 }

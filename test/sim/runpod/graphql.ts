@@ -384,7 +384,8 @@ function gqlGpuType(ctx: GraphqlContext, gpu: GpuTypeSpec): Record<string, unkno
       const count = args.input?.gpuCount ?? 1;
       const secure = args.input?.secureCloud;
       const price = secure === true ? gpu.securePrice : secure === false ? gpu.communityPrice : Math.min(gpu.securePrice, gpu.communityPrice);
-      const stocked = ctx.faults.advertisesStock(gpu.id) && count <= gpu.maxGpuCount;
+      const offered = secure === true ? gpu.secureCloud : secure === false ? gpu.communityCloud : gpu.secureCloud || gpu.communityCloud;
+      const stocked = offered && ctx.faults.advertisesStock(gpu.id) && count <= gpu.maxGpuCount;
       return {
         gpuName: gpu.displayName,
         gpuTypeId: gpu.id,

@@ -93,11 +93,19 @@ export function toV2Pod(store: PodStore, pod: PodRecord, now: number): Record<st
   };
 }
 
-function availability(faults: Faults, gpu: GpuTypeSpec): 'HIGH' | 'NONE' {
-  return faults.advertisesStock(gpu.id) ? 'HIGH' : 'NONE';
+/** Stock in the asked cloud (`cloud`, upstream default SECURE): none where the type is not offered at all. */
+function availability(faults: Faults, gpu: GpuTypeSpec, cloud: 'SECURE' | 'COMMUNITY'): 'HIGH' | 'NONE' {
+  const offered = cloud === 'SECURE' ? gpu.secureCloud : gpu.communityCloud;
+  return offered && faults.advertisesStock(gpu.id) ? 'HIGH' : 'NONE';
 }
 
-export function toV2GpuType(faults: Faults, gpu: GpuTypeSpec, withAvailability: boolean, dataCenterId: string): Record<string, unknown> {
+export function toV2GpuType(
+  faults: Faults,
+  gpu: GpuTypeSpec,
+  withAvailability: boolean,
+  dataCenterId: string,
+  cloud: 'SECURE' | 'COMMUNITY' = 'SECURE',
+): Record<string, unknown> {
   const price: Record<string, number> = { secure: gpu.securePrice, community: gpu.communityPrice };
   const serverless = serverlessPricePerHour(gpu);
   if (serverless !== undefined) price.serverless = serverless;
@@ -113,7 +121,7 @@ export function toV2GpuType(faults: Faults, gpu: GpuTypeSpec, withAvailability: 
     maxCount: { secure: gpu.secureCloud ? gpu.maxGpuCount : 0, community: gpu.communityCloud ? gpu.maxGpuCount : 0 },
   };
   if (withAvailability) {
-    const level = availability(faults, gpu);
+    const level = availability(faults, gpu, cloud);
     out.availability = level;
     // "omitted entirely when the configuration is unavailable everywhere"
     if (level !== 'NONE') out.dataCenters = [{ id: dataCenterId, name: dataCenterId, availability: level }];
@@ -323,11 +331,17 @@ export async function handleRestV2(ctx: RestV2Context, req: IncomingMessage, res
         return sendProblem(res, 422, 'Request validation failed.', { errors: ["include: value must be one of 'AVAILABILITY'"] });
       }
       const withAvail = include === 'AVAILABILITY';
+      const cloudParam = url.searchParams.get('cloud');
+      if (cloudParam !== null && !withAvail) return sendProblem(res, 400, 'cloud is valid only with include=AVAILABILITY');
+      if (cloudParam !== null && cloudParam !== 'SECURE' && cloudParam !== 'COMMUNITY') {
+        return sendProblem(res, 422, 'Request validation failed.', { errors: ["cloud: value must be one of 'SECURE', 'COMMUNITY'"] });
+      }
+      const cloud = cloudParam ?? 'SECURE';
       const dc = 'US-KS-2';
-      if (segs.length === 2) return sendJson(res, 200, { gpus: ctx.store.gpuTypes.map((g) => toV2GpuType(ctx.faults, g, withAvail, dc)) });
+      if (segs.length === 2) return sendJson(res, 200, { gpus: ctx.store.gpuTypes.map((g) => toV2GpuType(ctx.faults, g, withAvail, dc, cloud)) });
       const gpu = segs.length === 3 ? ctx.store.gpu(segs[2]) : undefined;
       if (!gpu) return sendProblem(res, 404, 'resource not found');
-      return sendJson(res, 200, toV2GpuType(ctx.faults, gpu, withAvail, dc));
+      return sendJson(res, 200, toV2GpuType(ctx.faults, gpu, withAvail, dc, cloud));
     }
     return sendProblem(res, 404, 'resource not found');
   } catch (e) {
