@@ -80,8 +80,11 @@ describe('authentication: every route the router holds, every spelling', () => {
   });
 
   it('marks only GETs read-only, only health public, and rate-limits exactly the routes that create things', () => {
+    // POSTs that change nothing and spend nothing: they mint short-lived signed links to outputs.
+    const readPosts = ['POST /api/jobs/:id/output-links'];
     for (const route of routes) {
-      if (route.level === 'read') expect(route).toMatchObject({ method: 'GET' });
+      if (route.level === 'read' && !readPosts.includes(`${route.method} ${route.pattern}`))
+        expect(route).toMatchObject({ method: 'GET' });
       if (route.level === 'public') expect(route.pattern).toMatch(/^\/health(\/|$)/);
       if (route.method === 'GET' && route.pattern.startsWith('/api/')) expect(route.level).toBe('read');
     }
@@ -90,7 +93,16 @@ describe('authentication: every route the router holds, every spelling', () => {
         .filter((r) => r.createRateLimited)
         .map((r) => `${r.method} ${r.pattern}`)
         .sort(),
-    ).toEqual(['POST /api/cloud/spawn', 'POST /api/jobs', 'POST /api/local/workers']);
+    ).toEqual([
+      'POST /api/cloud/spawn',
+      'POST /api/jobs',
+      'POST /api/jobs/:id/rerun',
+      'POST /api/local/workers',
+    ]);
+    // Only the job output route takes a signed link in place of the key.
+    expect(routes.filter((r) => r.signedLink).map((r) => `${r.method} ${r.pattern}`)).toEqual([
+      'GET /api/jobs/:id/outputs/:filename',
+    ]);
   });
 
   it('lets no spelling, method or wrong key reach a handler without the key', async () => {
