@@ -14,9 +14,11 @@ import { type AppConfig, loadConfig } from './config/app-config';
 import { FleetEventsModule } from './events/fleet-events.module';
 import { APP_CONFIG } from './config/config.module';
 import type { Env } from './config/env-parsers';
+import { MetricsModule } from './metrics/metrics.module';
 import { PersistenceModule } from './persistence/persistence.module';
 import { RoutingModule } from './routing/routing.module';
 import { RunPodModule } from './runpod/runpod.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 /** How a host configures the core. Every field is optional: `forRoot()` alone reads `process.env`. */
 export interface CloudWorkersOptions {
@@ -116,6 +118,9 @@ export class CloudWorkersModule {
         CloudModule,
         RoutingModule,
         FleetEventsModule,
+        // Metrics collection and webhook deliveries; the /metrics route is the HTTP layer's (MetricsController).
+        MetricsModule,
+        WebhooksModule,
       ],
       exports: [RoutingModule, FleetEventsModule],
     };

@@ -1,8 +1,12 @@
-import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import type { OutboundAddressPolicy } from '../common/net/outbound-address-policy';
 import { ComfyUiClient } from './comfyui-client';
 import { ComfySocketHubs } from './comfyui-socket-hub';
+import type { ComfyCallObserver } from './comfyui-http';
 import type { ComfyUiClientOptions } from './comfyui.types';
+
+/** Optional provider: told about every ComfyUI HTTP call made by the factory's clients (the core's metrics). */
+export const COMFY_CALL_OBSERVER = Symbol('COMFY_CALL_OBSERVER');
 
 /**
  * How Nest services get a `ComfyUiClient` for a server URL (local workers, pods, tests pointing at the fake).
@@ -19,12 +23,15 @@ export class ComfyUiClientFactory implements OnApplicationShutdown {
   private readonly socketHubs = new ComfySocketHubs();
   private readonly addressPolicies = new Map<string, OutboundAddressPolicy>();
 
+  constructor(@Optional() @Inject(COMFY_CALL_OBSERVER) private readonly callObserver?: ComfyCallObserver) {}
+
   /** A client for `baseUrl` (e.g. `http://127.0.0.1:8188`), with the factory's logger unless `options` brings one. */
   create(baseUrl: string, options: ComfyUiClientOptions = {}): ComfyUiClient {
     return new ComfyUiClient(baseUrl, {
       logger: this.logger,
       socketHubs: this.socketHubs,
       addressPolicy: this.addressPolicies.get(urlKey(baseUrl)),
+      onHttpCall: this.callObserver,
       ...options,
     });
   }

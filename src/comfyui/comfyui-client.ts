@@ -70,7 +70,7 @@ export class ComfyUiClient {
 
   constructor(baseUrl: string, options: ComfyUiClientOptions = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
-    this.http = new ComfyHttp(this.baseUrl, options.addressPolicy);
+    this.http = new ComfyHttp(this.baseUrl, options.addressPolicy, options.onHttpCall);
     const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
     this.settings = { ...DEFAULTS, ...(given as Partial<typeof DEFAULTS>) };
     this.settings.lostPromptChecks = Math.max(2, this.settings.lostPromptChecks);

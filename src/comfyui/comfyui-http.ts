@@ -65,6 +65,30 @@ interface Payload {
   contentType: string;
 }
 
+/**
+ * One call as an observer (metrics) sees it: the path's first segment only (`/history/<id>` is `/history`), so
+ * a label never carries a prompt id or file name.
+ */
+export interface ComfyCallObservation {
+  method: HttpCall['method'];
+  endpoint: string;
+  /** `ok`, or why it failed. `aborted`: the caller's signal (not the server's fault). */
+  result:
+    | 'ok'
+    | 'http_4xx'
+    | 'http_5xx'
+    | 'invalid_response'
+    | 'timeout'
+    | 'network'
+    | 'refused'
+    | 'aborted'
+    | 'error';
+  durationMs: number;
+}
+
+/** Told about every call once it ended. Must not throw; it is never awaited. */
+export type ComfyCallObserver = (observation: ComfyCallObservation) => void;
+
 /** The request went out on a kept-alive socket that the server had closed; nothing reached the server. */
 class StaleSocketError extends Error {}
 
@@ -85,6 +109,7 @@ export class ComfyHttp {
   constructor(
     readonly baseUrl: string,
     private readonly addressPolicy: OutboundAddressPolicy = DEFAULT_COMFY_ADDRESS_POLICY,
+    private readonly observer?: ComfyCallObserver,
   ) {
     this.agents = agentsFor(addressPolicy);
     try {
@@ -104,6 +129,29 @@ export class ComfyHttp {
    * @throws ComfyUnavailableError | ComfyAbortedError, or whatever `read` throws.
    */
   async send<T>(call: HttpCall, read: (response: ComfyResponse) => Promise<T>): Promise<T> {
+    if (!this.observer) return this.sendUnobserved(call, read);
+    const startedAt = performance.now();
+    let result: ComfyCallObservation['result'] = 'ok';
+    try {
+      return await this.sendUnobserved(call, read);
+    } catch (error) {
+      result = callResult(error);
+      throw error;
+    } finally {
+      try {
+        this.observer({
+          method: call.method,
+          endpoint: `/${call.path.split('/')[1] ?? ''}`,
+          result,
+          durationMs: performance.now() - startedAt,
+        });
+      } catch {
+        // An observer's bug must not change the call's outcome.
+      }
+    }
+  }
+
+  private async sendUnobserved<T>(call: HttpCall, read: (response: ComfyResponse) => Promise<T>): Promise<T> {
     const what = `${call.method} ${call.path}`;
     if (call.signal?.aborted) throw new ComfyAbortedError(call.signal.reason);
     if (this.refusal) throw refusedError(what, this.refusal);
@@ -298,6 +346,18 @@ function refusedError(what: string, refusal: OutboundAddressError): ComfyUnavail
       cause: refusal,
     },
   );
+}
+
+function callResult(error: unknown): ComfyCallObservation['result'] {
+  if (error instanceof ComfyAbortedError) return 'aborted';
+  if (error instanceof ComfyUnavailableError) {
+    if (error.code === 'ERR_OUTBOUND_ADDRESS_REFUSED') return 'refused';
+    if (error.code === 'TIMEOUT') return 'timeout';
+    if (error.status !== undefined) return error.status >= 500 ? 'http_5xx' : 'invalid_response';
+    return 'network';
+  }
+  if (error instanceof ComfyRequestError) return 'http_4xx';
+  return 'error';
 }
 
 function networkCode(error: unknown): string | undefined {

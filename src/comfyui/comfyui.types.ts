@@ -1,5 +1,6 @@
 import type { OutboundAddressPolicy } from '../common/net/outbound-address-policy';
 import type { ComfySocketHubs } from './comfyui-socket-hub';
+import type { ComfyCallObserver } from './comfyui-http';
 import type { LoggerService } from '@nestjs/common';
 
 /**
@@ -167,6 +168,8 @@ export interface ComfyUiClientOptions {
    * the rules' defaults (cloud metadata and link-local refused; loopback and private networks allowed).
    */
   addressPolicy?: OutboundAddressPolicy;
+  /** Told about every HTTP call to this server once it ended (metrics; `ComfyUiClientFactory` passes its own). */
+  onHttpCall?: ComfyCallObserver;
 }
 
 export interface ComfyWaitOptions {

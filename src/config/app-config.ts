@@ -113,6 +113,27 @@ export interface EventsConfig {
   heartbeatIntervalMs: number;
 }
 
+/** Signed HTTP notifications (src/webhooks): job completed/failed, budget reached, pod failed, orphan found. */
+export interface WebhooksConfig {
+  /** WEBHOOK_URLS: receivers of every event (each job's own `webhookUrl` gets that job's events too). */
+  urls: string[];
+  /** WEBHOOK_SECRET: HMAC-SHA256 key of the signature header; without it no webhook is sent or accepted. */
+  secret: string | undefined;
+  /** WEBHOOK_ALLOWED_NETWORKS: CIDRs/addresses/host names receivers must be in; empty = any but the refused ranges. */
+  allowedNetworks: string[];
+  /** Attempts per delivery (first send included) before it is given up. */
+  maxAttempts: number;
+  /** Back-off: after attempt n wait c/2 + random(0, c/2), c = min(max, base * 2^(n-1)) ("equal jitter"). */
+  retryBaseDelayMs: number;
+  retryMaxDelayMs: number;
+  /** Deadline of one attempt (connect to the end of the answer). */
+  timeoutMs: number;
+  /** Deliveries waiting in memory; past it new ones are dropped (and counted). */
+  queueLimit: number;
+  /** Deliveries in flight at once. */
+  concurrency: number;
+}
+
 /** Per client address, per minute; 0 turns a limit off. Counted in memory, per instance. */
 export interface RateLimitConfig {
   /** Requests to each route that creates things (jobs, pod spawns, worker registrations). */
@@ -144,6 +165,7 @@ export interface AppConfig {
   jobs: JobsConfig;
   logging: LoggingConfig;
   events: EventsConfig;
+  webhooks: WebhooksConfig;
 }
 
 /** Nest's level names; `info` is accepted as another name for `log`. Each level includes the ones before it. */
@@ -324,5 +346,47 @@ export function loadConfig(env: Env): AppConfig {
       bufferSize: readInt(env, 'EVENTS_BUFFER_SIZE', 2000, 10, 1_000_000),
       heartbeatIntervalMs: readInt(env, 'EVENTS_HEARTBEAT_INTERVAL', 15000, 10),
     },
+    webhooks: readWebhooksConfig(env),
+  };
+}
+
+/** WEBHOOK_*: receivers are checked by the outbound address rules here, and again (resolved) when sending. */
+function readWebhooksConfig(env: Env): WebhooksConfig {
+  const secret = readOptionalString(env, 'WEBHOOK_SECRET');
+  if (secret !== undefined && secret.length < 16) {
+    throw new ConfigError('WEBHOOK_SECRET', 'must be at least 16 characters (receivers verify with it)');
+  }
+  const allowedNetworks = readList(env, 'WEBHOOK_ALLOWED_NETWORKS');
+  let rules: OutboundAddressPolicy;
+  try {
+    rules = new OutboundAddressPolicy({ allowlist: new NetworkAllowlist(allowedNetworks) });
+  } catch (error) {
+    throw new ConfigError('WEBHOOK_ALLOWED_NETWORKS', (error as Error).message);
+  }
+  const urls = readList(env, 'WEBHOOK_URLS').map((url, index) => {
+    try {
+      rules.checkUrl(url);
+    } catch (error) {
+      throw new ConfigError(
+        'WEBHOOK_URLS',
+        `entry ${index + 1} (${redactedUrl(url)}) ${(error as Error).message}`,
+      );
+    }
+    return url;
+  });
+  if (urls.length > 0 && !secret) {
+    throw new ConfigError('WEBHOOK_URLS', 'is set but WEBHOOK_SECRET is not: deliveries are always signed');
+  }
+  const retryBaseDelayMs = readInt(env, 'WEBHOOK_RETRY_BASE_DELAY', 1000, 1);
+  return {
+    urls,
+    secret,
+    allowedNetworks,
+    maxAttempts: readInt(env, 'WEBHOOK_MAX_ATTEMPTS', 8, 1, 50),
+    retryBaseDelayMs,
+    retryMaxDelayMs: Math.max(retryBaseDelayMs, readInt(env, 'WEBHOOK_RETRY_MAX_DELAY', 600000, 1)),
+    timeoutMs: readInt(env, 'WEBHOOK_TIMEOUT', 10000, 100),
+    queueLimit: readInt(env, 'WEBHOOK_QUEUE_LIMIT', 10000, 1),
+    concurrency: readInt(env, 'WEBHOOK_CONCURRENCY', 4, 1, 64),
   };
 }

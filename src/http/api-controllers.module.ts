@@ -10,6 +10,7 @@ import { JobsController } from '../jobs/jobs.controller';
 import { JobsModule } from '../jobs/jobs.module';
 import { LocalWorkersController } from '../local/local-workers.controller';
 import { LocalModule } from '../local/local.module';
+import { MetricsController } from '../metrics/metrics.controller';
 import { StatsController } from '../routing/stats.controller';
 import { RoutingModule } from '../routing/routing.module';
 import { FleetEventsModule } from '../events/fleet-events.module';
@@ -40,6 +41,7 @@ import { FleetEventStreams } from './fleet-event-streams';
     StatsController,
     CostHistoryController,
     EventsController,
+    MetricsController,
   ],
   providers: [FleetEventStreams],
 })

@@ -4,8 +4,11 @@ import { JobRerunService } from './job-rerun.service';
 import { JobsService } from './jobs.service';
 import { OutputLinksService } from './output-links.service';
 import { OutputStore } from './output-store';
+import { WebhooksModule } from '../webhooks/webhooks.module';
 
 @Module({
+  // WebhookUrlRules: a job's own webhookUrl is checked at submit.
+  imports: [WebhooksModule],
   providers: [JobsService, OutputStore, JobEventStream, JobRerunService, OutputLinksService],
   exports: [JobsService, OutputStore, JobEventStream, JobRerunService, OutputLinksService],
 })

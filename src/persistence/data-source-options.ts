@@ -11,6 +11,7 @@ import { JobsAndLocalWorkers1764190000000 } from './migrations/1764190000000-job
 import { PodDrain1764200000000 } from './migrations/1764200000000-pod-drain';
 import { JobsDispatchOrderIndex1764220000000 } from './migrations/1764220000000-jobs-dispatch-order-index';
 import { JobsListIndexes1764230000000 } from './migrations/1764230000000-jobs-list-indexes';
+import { JobWebhookUrl1764240000000 } from './migrations/1764240000000-job-webhook-url';
 import { JobEntity } from './entities/job.entity';
 import { LocalWorkerEntity } from './entities/local-worker.entity';
 import { LocalWorkerStateEntity } from './entities/local-worker-state.entity';
@@ -31,6 +32,7 @@ export const MIGRATIONS = [
   PodTerminateRequested1764210000000,
   JobsDispatchOrderIndex1764220000000,
   JobsListIndexes1764230000000,
+  JobWebhookUrl1764240000000,
   LocalWorkerStates1764250000000,
 ];
 

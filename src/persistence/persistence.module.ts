@@ -11,6 +11,7 @@ import { JobsRepository } from './jobs.repository';
 import { LeaderElection } from './leader-election.service';
 import { LedgerRepository } from './ledger.repository';
 import { LocalWorkersRepository } from './local-workers.repository';
+import { ObservabilityRepository } from './observability.repository';
 import { PodsRepository } from './pods.repository';
 import { SettingsRepository } from './settings.repository';
 
@@ -48,6 +49,7 @@ async function ensurePostgresSchema(url: string, schema: string): Promise<void> 
     SettingsRepository,
     JobsRepository,
     LocalWorkersRepository,
+    ObservabilityRepository,
     LeaderElection,
     BudgetAdmissionLock,
   ],
@@ -57,6 +59,7 @@ async function ensurePostgresSchema(url: string, schema: string): Promise<void> 
     SettingsRepository,
     JobsRepository,
     LocalWorkersRepository,
+    ObservabilityRepository,
     LeaderElection,
     BudgetAdmissionLock,
   ],

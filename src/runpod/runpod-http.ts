@@ -31,6 +31,18 @@ export interface RunPodHttpOptions {
   logger?: Pick<LoggerService, 'warn'>;
   /** Sent as User-Agent. */
   userAgent?: string;
+  /** Told about every attempt once it has its answer (metrics). Must not throw; it is never awaited. */
+  onAttempt?: (attempt: RunPodAttemptObservation) => void;
+}
+
+/** One attempt, as an observer sees it: no URL (it may name a pod or endpoint), no body, no key. */
+export interface RunPodAttemptObservation {
+  method: HttpMethod;
+  /** The HTTP status, or undefined when no answer came (see `networkCode`). */
+  status?: number;
+  /** `TIMEOUT`, `ECONNREFUSED`, ... when no answer came. */
+  networkCode?: string;
+  durationMs: number;
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
@@ -92,6 +104,7 @@ export class RunPodHttp {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
   private readonly logger: Pick<LoggerService, 'warn'>;
+  private readonly onAttempt?: (attempt: RunPodAttemptObservation) => void;
 
   constructor(options: RunPodHttpOptions) {
     if (!options.apiKey) throw new RunPodError('RunPod API key is empty');
@@ -103,6 +116,7 @@ export class RunPodHttp {
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.random = options.random ?? Math.random;
     this.logger = options.logger ?? CONSOLE_LOGGER;
+    this.onAttempt = options.onAttempt;
     this.#client = axios.create({
       validateStatus: () => true,
       // Raw text: we parse (and scrub) ourselves, and 204 / problem+json / HTML error pages all arrive intact.
@@ -131,7 +145,9 @@ export class RunPodHttp {
     const path = this.pathOf(req.url);
 
     for (let attempt = 0; ; attempt++) {
+      const startedAt = performance.now();
       const outcome = await this.attempt(req);
+      this.observe(req.method, outcome, performance.now() - startedAt);
       const retryable = this.isRetryable(outcome, idempotent);
 
       if (outcome.kind === 'response') {
@@ -191,6 +207,19 @@ export class RunPodHttp {
         headers: flattenHeaders(response.headers),
       },
     };
+  }
+
+  private observe(method: HttpMethod, outcome: Attempt, durationMs: number): void {
+    if (!this.onAttempt) return;
+    try {
+      this.onAttempt(
+        outcome.kind === 'response'
+          ? { method, status: outcome.response.status, durationMs }
+          : { method, networkCode: outcome.code, durationMs },
+      );
+    } catch {
+      // An observer's bug must not turn a RunPod answer into a failure.
+    }
   }
 
   private isRetryable(outcome: Attempt, idempotent: boolean): boolean {

@@ -5,7 +5,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { GraphqlPodsApi } from './graphql-pods-api';
 import { PODS_API, type PodsApi } from './pods-api';
 import { RestV2PodsApi } from './rest-v2-pods-api';
-import { RunPodHttp } from './runpod-http';
+import { type RunPodAttemptObservation, RunPodHttp } from './runpod-http';
 import { RunPodServerlessClient } from './serverless-client';
 
 /** Without RUNPOD_API_KEY nothing may call RunPod; callers check availability first, this is the backstop. */
@@ -23,8 +23,14 @@ class DisabledPodsApi implements PodsApi {
 
 export const SERVERLESS_CLIENT = Symbol('SERVERLESS_CLIENT');
 
-function httpFor(config: AppConfig): RunPodHttp {
+/** Optional provider: told about every RunPod HTTP attempt (the core's metrics). */
+export const RUNPOD_CALL_OBSERVER = Symbol('RUNPOD_CALL_OBSERVER');
+
+type RunPodCallObserver = (attempt: RunPodAttemptObservation) => void;
+
+function httpFor(config: AppConfig, onAttempt?: RunPodCallObserver): RunPodHttp {
   return new RunPodHttp({
+    onAttempt,
     apiKey: config.runpod.apiKey!,
     timeoutMs: config.runpod.requestTimeoutMs,
     maxRetries: config.runpod.maxRetries,
@@ -38,8 +44,9 @@ function httpFor(config: AppConfig): RunPodHttp {
   providers: [
     {
       provide: RunPodHttp,
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => (config.runpod.apiKey ? httpFor(config) : null),
+      inject: [APP_CONFIG, { token: RUNPOD_CALL_OBSERVER, optional: true }],
+      useFactory: (config: AppConfig, observer?: RunPodCallObserver) =>
+        config.runpod.apiKey ? httpFor(config, observer) : null,
     },
     {
       provide: PODS_API,

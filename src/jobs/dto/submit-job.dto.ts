@@ -9,6 +9,7 @@ import {
   IsOptional,
   IsString,
   Max,
+  MaxLength,
   Min,
   MinLength,
   ValidateNested,
@@ -16,6 +17,7 @@ import {
 import { OpaqueJson } from '../../common/http/bounded-validation.pipe';
 import { REQUESTED_BACKENDS, type RequestedBackend } from '../../persistence/entities/job.entity';
 import { IsInputFileName } from './input-file-name';
+import { MAX_WEBHOOK_URL_LENGTH } from '../../webhooks/webhook-url-rules';
 
 /** Most input images one job may carry. */
 export const MAX_INPUT_IMAGES = 100;
@@ -90,4 +92,18 @@ export class SubmitJobDto {
   // Bounded in size and depth by JobsService (job-metadata.ts).
   @OpaqueJson()
   metadata?: Record<string, unknown>;
+
+  @ApiPropertyOptional({
+    example: 'https://hooks.example.com/comfyui',
+    maxLength: MAX_WEBHOOK_URL_LENGTH,
+    description:
+      "Also send this job's jobCompleted / jobFailed webhook here (besides WEBHOOK_URLS), signed like every " +
+      'delivery (X-CloudWorkers-Signature). http or https; the outbound address rules apply (400 when refused: ' +
+      'link-local and cloud metadata addresses never, and only WEBHOOK_ALLOWED_NETWORKS when that is set). ' +
+      'Needs WEBHOOK_SECRET on the service. Not shown in job views.',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(MAX_WEBHOOK_URL_LENGTH)
+  webhookUrl?: string;
 }

@@ -117,4 +117,11 @@ export class JobEntity {
 
   @Column({ type: 'text', nullable: true })
   error!: string | null;
+
+  /**
+   * Where this job's completed/failed notification goes besides WEBHOOK_URLS (checked by the outbound address
+   * rules at submit). Never shown in job views: a receiver's URL may carry its own token.
+   */
+  @Column({ name: 'webhook_url', type: 'varchar', length: 2048, nullable: true })
+  webhookUrl!: string | null;
 }
