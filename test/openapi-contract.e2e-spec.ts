@@ -300,6 +300,36 @@ describe('OpenAPI contract: every route answers only what /api/docs-json documen
     expect(shutdown.terminated).toContain(requested.pod.id);
   });
 
+  it('cost history (JSON and CSV) and the jobs list pages (backend filter, cursor) answer as documented', async () => {
+    const history = 'GET /api/cloud/cost/history';
+    await expectStatus(history, 200, {
+      path: '/api/cloud/cost/history?granularity=hour&from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z',
+      as: 'read',
+    });
+    const csv = await call(history, { path: '/api/cloud/cost/history?format=csv', as: 'read' });
+    expect([csv.status, csv.contentType]).toEqual([200, 'text/csv; charset=utf-8']);
+    for (const query of [
+      'granularity=week',
+      'from=yesterday',
+      'granularity=hour&from=2026-01-01T00:00:00Z&to=2026-11-01T00:00:00Z',
+      'format=xml',
+    ])
+      await expectStatus(history, 400, { path: `/api/cloud/cost/history?${query}`, as: 'read' });
+
+    const first = await expectStatus('GET /api/jobs', 200, { path: '/api/jobs?limit=1', as: 'read' });
+    if (first.nextCursor)
+      await expectStatus('GET /api/jobs', 200, {
+        path: `/api/jobs?limit=1&cursor=${first.nextCursor}`,
+        as: 'read',
+      });
+    await expectStatus('GET /api/jobs', 200, {
+      path: '/api/jobs?backend=local&status=completed',
+      as: 'read',
+    });
+    await expectStatus('GET /api/jobs', 400, { path: '/api/jobs?backend=gpu', as: 'read' });
+    await expectStatus('GET /api/jobs', 400, { path: '/api/jobs?cursor=not-a-cursor', as: 'read' });
+  });
+
   it('answers 401 without a key and 403 to the read-only key on every route that is not public', async () => {
     for (const { key, path, operation } of contract.operations()) {
       const responses = operation.responses as Record<string, unknown>;
