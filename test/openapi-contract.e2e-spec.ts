@@ -1,6 +1,8 @@
 import { ShutdownState } from '../src/common/shutdown-state';
 import { CloudHarness } from './support/cloud-harness';
 import { type Answer, OpenApiContract, parseServerSentEvents } from './support/openapi-contract';
+import { SseReader } from './support/sse-reader';
+import { pngWorkflow } from './support/workflows';
 
 /**
  * The contract test: boots the service against the simulators, reads /api/docs-json, and drives every documented
@@ -149,6 +151,8 @@ describe('OpenAPI contract: every route answers only what /api/docs-json documen
   it('health and the read-only routes answer 200 in their documented shape', async () => {
     for (const { key, path, method, operation } of contract.operations()) {
       if (method !== 'get' || path.includes('{')) continue;
+      // An event stream does not end; the events test reads GET /api/events as it arrives.
+      if (operation['x-server-sent-events']) continue;
       const publicRoute = Array.isArray(operation.security) && operation.security.length === 0;
       await expectStatus(key, 200, { as: publicRoute ? 'none' : 'read' });
     }
@@ -216,6 +220,41 @@ describe('OpenAPI contract: every route answers only what /api/docs-json documen
     await expectStatus('POST /api/jobs', 413, {
       rawBody: JSON.stringify({ workflow: { x: 'y'.repeat(1_100_000) } }),
     });
+  });
+
+  it('events: the fleet stream says hello, streams only documented events, resets; recent lists them', async () => {
+    // The stream stays open, so it is read as it arrives rather than through call(), which reads to the end.
+    const live = await SseReader.open(`${h.url}/api/events`, { 'x-api-key': READ_KEY });
+    const answer = { status: live.status, contentType: live.contentType, text: '' };
+    expect(contract.problems('GET /api/events', answer)).toEqual([]);
+    if (!reached.has('GET /api/events')) reached.set('GET /api/events', new Set());
+    reached.get('GET /api/events')!.add(live.status);
+    const job = await expectStatus('POST /api/jobs', 202, { body: { workflow: pngWorkflow('events') } });
+    await live.waitFor((event) => event.event === 'jobCompleted' && event.data.jobId === job.id);
+    const reset = await SseReader.open(`${h.url}/api/events`, {
+      'x-api-key': READ_KEY,
+      'last-event-id': '1',
+    });
+    await reset.waitFor((event) => event.event === 'reset');
+    await live.close();
+    await reset.close();
+    const documentedEvents = contract.operation('GET /api/events')['x-server-sent-events'];
+    for (const event of [...live.events, ...reset.events]) {
+      expect(Object.keys(documentedEvents)).toContain(event.event);
+      expect(
+        contract.schemaProblems(`event ${event.event}`, documentedEvents[event.event].data, event.data),
+      ).toEqual([]);
+    }
+    expect(live.events.map((event) => event.event)).toEqual(
+      expect.arrayContaining(['hello', 'jobQueued', 'jobStarted', 'jobCompleted']),
+    );
+
+    const recent = await expectStatus('GET /api/events/recent', 200, {
+      path: '/api/events/recent?limit=20',
+      as: 'read',
+    });
+    expect(recent.events.map((event: { jobId?: string }) => event.jobId)).toContain(job.id);
+    await expectStatus('GET /api/events/recent', 400, { path: '/api/events/recent?limit=ten' });
   });
 
   it('local workers: the documented example registers (201), then 409, 400, 204, 404 and 409 for an env worker', async () => {
