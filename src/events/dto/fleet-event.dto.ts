@@ -281,6 +281,24 @@ const RECENT_TYPES = Object.values(FLEET_EVENT_DTOS).filter((dto) => dto !== Job
 export class RecentFleetEventsDto {
   @ApiProperty({
     description: 'newest first; every type but jobProgress',
+    example: [
+      {
+        id: 1767268800000043,
+        type: 'podReady',
+        at: '2026-12-01T12:02:22.000Z',
+        podId: 'x7k2m9p4q1w8e5',
+        url: 'https://x7k2m9p4q1w8e5-8188.proxy.runpod.net',
+        bootMs: 142000,
+      },
+      {
+        id: 1767268800000042,
+        type: 'jobQueued',
+        at: '2026-12-01T12:00:00.000Z',
+        jobId: 'job-7f0c2e9a-1b4d-4c3e-9a51-0d2f6b7c8e90',
+        priority: 0,
+        backend: 'auto',
+      },
+    ],
     type: 'array',
     items: { oneOf: RECENT_TYPES.map((dto) => ({ $ref: getSchemaPath(dto) })) },
   })
