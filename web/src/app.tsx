@@ -8,7 +8,7 @@ import { JobsPage } from './pages/jobs';
 import { OverviewPage } from './pages/overview';
 import { SignInPage } from './pages/sign-in';
 import { linkClick, useLocation } from './router';
-import { checkKey, type Role } from './session';
+import { checkKey, type Role, storedRole, storeRole } from './session';
 
 type SessionState = { phase: 'checking' } | { phase: 'signed-out'; notice?: string } | { phase: 'in'; role: Role };
 
@@ -18,13 +18,24 @@ export function App() {
   useEffect(() => {
     handleUnauthorized(() => {
       setKey(null);
+      storeRole(null);
       setSession({ phase: 'signed-out', notice: 'The service no longer accepts this key: sign in again.' });
     });
-    // A stored key from earlier in this tab, or a service without API_KEY (loopback only): no form needed.
+    // A key stored earlier in this tab: show the dashboard at once with the role found then, and check both in
+    // the background (the first page is usable one round trip sooner). Without a stored key, a service
+    // without API_KEY (loopback only) needs no form either.
+    const remembered = storedRole();
+    if (getKey() && remembered) setSession({ phase: 'in', role: remembered });
+    // No key: the form at once; it goes away by itself if the service turns out to need none.
+    if (!getKey()) setSession({ phase: 'signed-out' });
     checkKey(getKey())
-      .then((role) => setSession({ phase: 'in', role }))
+      .then((role) => {
+        storeRole(role);
+        setSession((current) => (current.phase === 'in' && current.role === role ? current : { phase: 'in', role }));
+      })
       .catch(() => {
         setKey(null);
+        storeRole(null);
         setSession({ phase: 'signed-out' });
       });
   }, []);
@@ -36,6 +47,7 @@ export function App() {
         notice={session.notice}
         onSignedIn={(key, role) => {
           setKey(key);
+          storeRole(role);
           setSession({ phase: 'in', role });
         }}
       />
@@ -47,6 +59,7 @@ export function App() {
         role={session.role}
         onSignOut={() => {
           setKey(null);
+          storeRole(null);
           setSession({ phase: 'signed-out' });
         }}
       />

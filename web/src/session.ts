@@ -10,14 +10,38 @@ export type Role = 'admin' | 'read';
 const PROBE = '/api/jobs/dashboard-role-probe';
 
 export async function checkKey(key: string | null): Promise<Role> {
-  // Any read route proves the key is valid at all (401 otherwise).
-  await request('/api/stats', { key, quiet401: true });
+  // Both at once: any read route proves the key is valid at all (401 otherwise); the probe tells the role.
+  const [, role] = await Promise.all([
+    request('/api/stats', { key, quiet401: true }),
+    request(PROBE, { method: 'DELETE', key, quiet401: true }).then(
+      (): Role => 'admin',
+      (error: unknown): Role => {
+        if (error instanceof ApiError && error.status === 403) return 'read';
+        if (error instanceof ApiError && error.status === 404) return 'admin';
+        throw error;
+      },
+    ),
+  ]);
+  return role;
+}
+
+const ROLE_STORAGE = 'cloud-workers.role';
+
+/** The role found at sign-in, kept beside the key so a reload shows the right view before the check answers. */
+export function storedRole(): Role | null {
   try {
-    await request(PROBE, { method: 'DELETE', key, quiet401: true });
-    return 'admin';
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 403) return 'read';
-    if (error instanceof ApiError && error.status === 404) return 'admin';
-    throw error;
+    const role = sessionStorage.getItem(ROLE_STORAGE);
+    return role === 'admin' || role === 'read' ? role : null;
+  } catch {
+    return null;
+  }
+}
+
+export function storeRole(role: Role | null): void {
+  try {
+    if (role === null) sessionStorage.removeItem(ROLE_STORAGE);
+    else sessionStorage.setItem(ROLE_STORAGE, role);
+  } catch {
+    // No storage: the role is checked on every load.
   }
 }

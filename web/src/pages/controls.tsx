@@ -95,9 +95,9 @@ function SpawnForm({ status, onDone }: { status: CloudStatus | null; onDone: () 
   return (
     <form onSubmit={spawn}>
       {list.length > 0 ? (
-        <label>
-          GPU type
-          <select name="gpuType" value={gpuType} onChange={(event) => setGpuType((event.target as HTMLSelectElement).value)}>
+        <label for="spawn-gpu">
+          GPU for the new pod
+          <select id="spawn-gpu" name="gpuType" value={gpuType} onChange={(event) => setGpuType((event.target as HTMLSelectElement).value)}>
             {!inList && gpuType && <option value={gpuType}>{gpuType} (configured)</option>}
             {list.map((gpu) => (
               <option key={gpu.id} value={gpu.id} disabled={gpu.available === false}>
@@ -107,9 +107,9 @@ function SpawnForm({ status, onDone }: { status: CloudStatus | null; onDone: () 
           </select>
         </label>
       ) : (
-        <label>
-          GPU type
-          <input name="gpuType" value={gpuType} onInput={(event) => setGpuType((event.target as HTMLInputElement).value)} />
+        <label for="spawn-gpu">
+          GPU for the new pod
+          <input id="spawn-gpu" name="gpuType" value={gpuType} onInput={(event) => setGpuType((event.target as HTMLInputElement).value)} />
         </label>
       )}
       {gpus.error && gpus.error.status !== 404 && <ErrorNote error={gpus.error} prefix="GPU catalogue" />}

@@ -87,9 +87,10 @@ export function CostPage() {
         }
       >
         <form class="filters" onSubmit={(event) => event.preventDefault()}>
-          <label>
+          <label for="cost-granularity">
             Granularity
             <select
+              id="cost-granularity"
               value={granularity}
               onChange={(event) => {
                 setGranularity((event.target as HTMLSelectElement).value as 'hour' | 'day');
@@ -100,9 +101,9 @@ export function CostPage() {
               <option value="day">by day</option>
             </select>
           </label>
-          <label>
+          <label for="cost-range">
             Range
-            <select value={String(rangeIndex)} onChange={(event) => setRangeIndex(Number((event.target as HTMLSelectElement).value))}>
+            <select id="cost-range" value={String(rangeIndex)} onChange={(event) => setRangeIndex(Number((event.target as HTMLSelectElement).value))}>
               {ranges.map((option, index) => (
                 <option key={option.label} value={String(index)}>
                   {option.label}

@@ -46,9 +46,9 @@ export function JobsPage({ admin }: { admin: boolean }) {
       )}
       <Card title="All jobs" id="job-list">
         <form class="filters" onSubmit={(event) => event.preventDefault()}>
-          <label>
+          <label for="filter-status">
             Status
-            <select value={status} onChange={(event) => setFilter('status', (event.target as HTMLSelectElement).value)}>
+            <select id="filter-status" value={status} onChange={(event) => setFilter('status', (event.target as HTMLSelectElement).value)}>
               <option value="">any</option>
               {JOB_STATUSES.map((value) => (
                 <option key={value} value={value}>
@@ -57,9 +57,9 @@ export function JobsPage({ admin }: { admin: boolean }) {
               ))}
             </select>
           </label>
-          <label>
+          <label for="filter-backend">
             Backend
-            <select value={backend} onChange={(event) => setFilter('backend', (event.target as HTMLSelectElement).value)}>
+            <select id="filter-backend" value={backend} onChange={(event) => setFilter('backend', (event.target as HTMLSelectElement).value)}>
               <option value="">any</option>
               {JOB_BACKENDS.map((value) => (
                 <option key={value} value={value}>

@@ -167,9 +167,9 @@ export function SubmitForm({ onSubmitted }: { onSubmitted: (job: Job) => void })
         </ul>
       )}
       <div class="row">
-        <label>
-          Backend
-          <select name="backend" value={backend} onChange={(event) => setBackend((event.target as HTMLSelectElement).value)}>
+        <label for="submit-backend">
+          Run on backend
+          <select id="submit-backend" name="backend" value={backend} onChange={(event) => setBackend((event.target as HTMLSelectElement).value)}>
             {REQUESTED_BACKENDS.map((value) => (
               <option key={value} value={value}>
                 {BACKEND_HELP[value]}
