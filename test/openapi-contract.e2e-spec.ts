@@ -1,4 +1,8 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ShutdownState } from '../src/common/shutdown-state';
+import type { AppConfig } from '../src/config/app-config';
+import { APP_CONFIG } from '../src/config/config.module';
 import { CloudHarness } from './support/cloud-harness';
 import { type Answer, OpenApiContract, parseServerSentEvents } from './support/openapi-contract';
 import { SseReader } from './support/sse-reader';
@@ -339,6 +343,92 @@ describe('OpenAPI contract: every route answers only what /api/docs-json documen
     expect(shutdown.terminated).toContain(requested.pod.id);
   });
 
+  /** A job the controls block completed; re-run while draining in the 503 block. */
+  let rerunSource = '';
+
+  it('controls: gpu-types, worker enable/drain (PATCH), re-run and signed output links, with their errors', async () => {
+    h.clock.advance(61_000); // a fresh create-rate window for this block's submits
+    const catalog = await expectStatus('GET /api/cloud/gpu-types', 200, { as: 'read' });
+    expect(catalog.source).toBe('runpod');
+
+    const { workers } = await expectStatus('GET /api/local/workers', 200);
+    const worker = workers[0];
+    const workerPath = `/api/local/workers/${worker.id}`;
+    for (const example of examplesOf('PATCH /api/local/workers/{id}')) {
+      await expectStatus('PATCH /api/local/workers/{id}', 200, { path: workerPath, body: example });
+    }
+    const enabled = await expectStatus('PATCH /api/local/workers/{id}', 200, {
+      path: workerPath,
+      body: { enabled: true, draining: false },
+    });
+    expect(enabled.state).toBe('active');
+    await expectStatus('PATCH /api/local/workers/{id}', 400, { path: workerPath, body: { enabled: 'yes' } });
+    await expectStatus('PATCH /api/local/workers/{id}', 400, { path: workerPath, rawBody: '{' });
+    await expectStatus('PATCH /api/local/workers/{id}', 413, {
+      path: workerPath,
+      rawBody: JSON.stringify({ enabled: 'y'.repeat(1_100_000) }),
+    });
+    await expectStatus('PATCH /api/local/workers/{id}', 404, {
+      path: '/api/local/workers/local-nope',
+      body: {},
+    });
+
+    // The documented job without a webhook: this block is about the job, not its notifications.
+    const { webhookUrl: _webhook, ...example } = examplesOf('POST /api/jobs')[0] as Record<string, unknown>;
+    const job = await expectStatus('POST /api/jobs', 202, { body: example });
+    await h.until(
+      async () =>
+        (await call('GET /api/jobs/{id}', { path: `/api/jobs/${job.id}` })).json.status === 'completed',
+    );
+    rerunSource = job.id;
+    const rerun = await expectStatus('POST /api/jobs/{id}/rerun', 201, { path: `/api/jobs/${job.id}/rerun` });
+    expect(rerun.metadata.rerunOf).toBe(job.id);
+    await expectStatus('POST /api/jobs/{id}/rerun', 404, { path: '/api/jobs/job-nope/rerun' });
+    // Metadata at the limit: the added rerunOf takes it over.
+    const full = await expectStatus('POST /api/jobs', 202, {
+      body: { ...example, metadata: { pad: 'x'.repeat(65_500) } },
+    });
+    await expectStatus('POST /api/jobs/{id}/rerun', 400, { path: `/api/jobs/${full.id}/rerun` });
+    // Its input images were deleted from DATA_DIR: it cannot be re-run.
+    await rm(join(h.app!.get<AppConfig>(APP_CONFIG).dataDir, 'inputs', full.id), {
+      recursive: true,
+      force: true,
+    });
+    await expectStatus('POST /api/jobs/{id}/rerun', 409, { path: `/api/jobs/${full.id}/rerun` });
+
+    const linksPath = `/api/jobs/${job.id}/output-links`;
+    for (const body of examplesOf('POST /api/jobs/{id}/output-links')) {
+      await expectStatus('POST /api/jobs/{id}/output-links', 200, { path: linksPath, body, as: 'read' });
+    }
+    const minted = await expectStatus('POST /api/jobs/{id}/output-links', 200, {
+      path: linksPath,
+      body: {},
+      as: 'read',
+    });
+    const signed = await call('GET /api/jobs/{id}/outputs/{filename}', {
+      path: minted.links[0].url,
+      as: 'none',
+    });
+    expect(signed.status).toBe(200);
+    await expectStatus('GET /api/jobs/{id}/outputs/{filename}', 401, {
+      path: minted.links[0].url.replace(/signature=./, 'signature=0'),
+      as: 'none',
+    });
+    await expectStatus('POST /api/jobs/{id}/output-links', 400, {
+      path: linksPath,
+      body: { expiresInSeconds: 1 },
+    });
+    await expectStatus('POST /api/jobs/{id}/output-links', 400, { path: linksPath, rawBody: '{' });
+    await expectStatus('POST /api/jobs/{id}/output-links', 413, {
+      path: linksPath,
+      rawBody: JSON.stringify({ expiresInSeconds: 'y'.repeat(1_100_000) }),
+    });
+    await expectStatus('POST /api/jobs/{id}/output-links', 404, {
+      path: '/api/jobs/job-nope/output-links',
+      body: {},
+    });
+  });
+
   it('cost history (JSON and CSV) and the jobs list pages (backend filter, cursor) answer as documented', async () => {
     const history = 'GET /api/cloud/cost/history';
     await expectStatus(history, 200, {
@@ -367,6 +457,19 @@ describe('OpenAPI contract: every route answers only what /api/docs-json documen
     });
     await expectStatus('GET /api/jobs', 400, { path: '/api/jobs?backend=gpu', as: 'read' });
     await expectStatus('GET /api/jobs', 400, { path: '/api/jobs?cursor=not-a-cursor', as: 'read' });
+  });
+
+  it('metrics: GET /metrics answers Prometheus text to the read key; a refused webhookUrl is a 400', async () => {
+    const metrics = await call('GET /metrics', { as: 'read' });
+    expect(metrics.status).toBe(200);
+    expect(metrics.contentType).toMatch(/^text\/plain/);
+    expect(metrics.text).toMatch(/^cloud_workers_leader 1$/m);
+    expect(metrics.text).toMatch(/^cloud_workers_queue_depth \d+$/m);
+    const [example] = examplesOf('POST /api/jobs');
+    const refused = await expectStatus('POST /api/jobs', 400, {
+      body: { ...(example as object), webhookUrl: 'http://169.254.169.254/latest/meta-data' },
+    });
+    expect(refused.message).toMatch(/^webhookUrl /);
   });
 
   it('answers 401 without a key and 403 to the read-only key on every route that is not public', async () => {
@@ -409,6 +512,7 @@ describe('OpenAPI contract: every route answers only what /api/docs-json documen
     const [example] = examplesOf('POST /api/jobs');
     h.app!.get(ShutdownState).beginDraining();
     await expectStatus('POST /api/jobs', 503, { body: example });
+    await expectStatus('POST /api/jobs/{id}/rerun', 503, { path: `/api/jobs/${rerunSource}/rerun` });
     // Readiness: a draining instance reports itself not ready on every public health route documenting 503.
     for (const { key, path, method, operation } of contract.operations()) {
       if (method === 'get' && operation.security?.length === 0 && operation.responses['503'])
