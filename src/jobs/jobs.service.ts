@@ -33,7 +33,7 @@ export interface JobSpec {
   backend?: RequestedBackend;
   metadata?: Record<string, unknown>;
   /** Also send this job's completed/failed webhook here (checked by the webhook address rules). */
-  webhookUrl?: string;
+  webhookUrl?: string | null;
 }
 
 function decodeImage(name: string, image: string): Buffer {
@@ -70,7 +70,7 @@ export class JobsService {
     if (problem) throw new InvalidInputError(`workflow: ${problem}`);
     const metadata = serializeMetadata(spec.metadata);
     if (metadata.problem !== undefined) throw new InvalidInputError(metadata.problem);
-    if (spec.webhookUrl !== undefined) await this.webhookRules.checkJobWebhookUrl(spec.webhookUrl);
+    if (spec.webhookUrl) await this.webhookRules.checkJobWebhookUrl(spec.webhookUrl);
     // The HTTP DTO checks these too; a caller in-process (WorkerRouter) has only this check.
     if ((spec.images ?? []).length > MAX_INPUT_IMAGES) {
       throw new InvalidInputError(`images: at most ${MAX_INPUT_IMAGES} input images per job`);
@@ -119,7 +119,7 @@ export class JobsService {
       costUsd: 0,
       outputs: '[]',
       error: null,
-      webhookUrl: spec.webhookUrl ?? null,
+      webhookUrl: spec.webhookUrl || null,
     });
     await this.jobs.insert(job);
     const queued: JobQueuedEvent = { jobId: id, priority: job.priority, backend: job.requestedBackend };

@@ -94,9 +94,13 @@ export class SubmitJobDto {
   metadata?: Record<string, unknown>;
 
   @ApiPropertyOptional({
-    example: 'https://hooks.example.com/comfyui',
+    // null, not a URL: "Try it out" sends the example as-is, and a made-up receiver would be refused (400).
+    example: null,
+    nullable: true,
+    type: String,
     maxLength: MAX_WEBHOOK_URL_LENGTH,
     description:
+      'e.g. `https://hooks.example.com/comfyui`. ' +
       "Also send this job's jobCompleted / jobFailed webhook here (besides WEBHOOK_URLS), signed like every " +
       'delivery (X-CloudWorkers-Signature). http or https; the outbound address rules apply (400 when refused: ' +
       'link-local and cloud metadata addresses never, and only WEBHOOK_ALLOWED_NETWORKS when that is set). ' +
@@ -105,5 +109,5 @@ export class SubmitJobDto {
   @IsOptional()
   @IsString()
   @MaxLength(MAX_WEBHOOK_URL_LENGTH)
-  webhookUrl?: string;
+  webhookUrl?: string | null;
 }
