@@ -1,0 +1,101 @@
+import type { SimModel } from './model';
+import type { Workload } from './workloads';
+
+/**
+ * The contract between the simulator and a scaling/routing policy: at each decision point the engine hands the
+ * policy what the service would know (its database and RunPod's answers, never the future) and applies what
+ * comes back. The seed rule is an adapter over the shipped pure functions (seed-policy.ts); a later policy
+ * plugs in the same way. Times are epoch milliseconds, like the service's Clock.
+ */
+export type SimPodState = 'starting' | 'ready' | 'busy';
+
+export interface PodView {
+  name: string;
+  state: SimPodState;
+  requestedAt: number;
+  /** RunPod created it (billing starts): the same as requestedAt in the simulator. */
+  createdAt: number;
+  readyAt: number | null;
+  /** When it last finished a job or became ready; null while booting. */
+  lastBusyAt: number | null;
+  busySince: number | null;
+  costPerHour: number;
+  jobsProcessed: number;
+}
+
+export interface QueuedJobView {
+  id: number;
+  arrivalAt: number;
+  kind: 'image' | 'video';
+  signature?: string;
+  deadlineAt?: number;
+  /** Attempts already made (the next start is attempt attempts + 1). */
+  attempts: number;
+  /** Serverless failed it: the shipped dispatcher then lets only a pod run it. */
+  podOnly: boolean;
+  failedWorkers: readonly string[];
+}
+
+export interface LocalWorkerView {
+  id: string;
+  busy: boolean;
+}
+
+export interface ServerlessView {
+  /** Jobs sent to the endpoint and not finished (running, cold-starting or queued at RunPod). */
+  inFlight: number;
+  /** Workers up and idle (a job sent now starts warm). */
+  warmIdle: number;
+  workers: number;
+}
+
+export interface SimState {
+  /** 'dispatch': a job arrived or capacity freed (the dispatcher's pass); 'tick': the control loop's tick. */
+  trigger: 'dispatch' | 'tick';
+  now: number;
+  /** Queued jobs in dispatch order (oldest first); at most the first QUEUE_VIEW_LIMIT. */
+  queue: readonly QueuedJobView[];
+  /** All queued jobs (the view above may be cut). */
+  queueLength: number;
+  local: readonly LocalWorkerView[];
+  pods: readonly PodView[];
+  serverless: ServerlessView;
+  /** Cloud spend of the current UTC day so far (billed instances and in-flight accruals). */
+  spentTodayUsd: number;
+  /** Prices and configured timeouts (what the service's config knows; not the realised draws). */
+  model: Readonly<SimModel>;
+}
+
+export type Route =
+  | { jobId: number; to: 'local'; workerId: string }
+  | { jobId: number; to: 'pod'; pod: string }
+  | { jobId: number; to: 'serverless' }
+  | { jobId: number; to: 'reject'; reason: string };
+
+export interface Decision {
+  /** Pods to launch now. */
+  spawn: number;
+  /** Pods to terminate (only `starting` or `ready` pods can be: a busy pod is never taken). */
+  reap: Array<{ pod: string; reason: string }>;
+  /** Jobs to start now; jobs not named stay queued. */
+  route: Route[];
+}
+
+/** How many queued jobs a policy sees per decision (the shipped dispatcher reads 500 per pass). */
+export const QUEUE_VIEW_LIMIT = 1000;
+
+export const NO_DECISION: Decision = { spawn: 0, reap: [], route: [] };
+
+export interface SimPolicy {
+  readonly name: string;
+  /** Always-on serverless workers this policy keeps (RunPod active workers), billed at the active price. */
+  readonly serverlessActiveWorkers?: number;
+  decide(state: SimState, now: number): Decision;
+}
+
+/** What a policy factory may know before the run: the model, the trace's aggregate shape, a seed. */
+export interface PolicyContext {
+  model: SimModel;
+  workload: Workload;
+  seed: number;
+}
