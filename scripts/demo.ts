@@ -4,13 +4,21 @@
  * to look. Ctrl-C terminates the demo's (simulated) pods and exits.
  */
 import 'reflect-metadata';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { createApp, listen } from '../src/bootstrap';
 import { loadConfig } from '../src/config/app-config';
+import { dashboardDistDir } from '../src/http/dashboard.module';
 import { FakeComfyUI } from '../test/sim/comfyui/fake-comfyui';
 import { FakeRunPod } from '../test/sim/runpod/fake-runpod';
 
 const DEMO_DATA_DIR = './data/demo';
+
+/** The dashboard is served from web/dist; say so when it has not been built (the page at / says it too). */
+function dashboardNote(): string {
+  if (!existsSync(join(dashboardDistDir(), 'index.html'))) return '   (not built yet: run `npm run build:web`)';
+  return process.env.API_KEY ? '   (sign in with API_KEY)' : '   (no API_KEY set: no sign-in needed on 127.0.0.1)';
+}
 
 async function main(): Promise<void> {
   // The simulated RunPod starts empty every time, so the demo's database starts empty too.
@@ -18,7 +26,8 @@ async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 8000);
   const fake = new FakeRunPod({ bootMs: Number(process.env.SIM_BOOT_MS ?? 8000) });
   await fake.start(Number(process.env.SIM_PORT ?? 8189));
-  const localComfy = new FakeComfyUI();
+  // Sampler steps slow enough that the dashboard's progress bars visibly move (SIM_SAMPLER_STEP_MS).
+  const localComfy = new FakeComfyUI({ samplerStepMs: Number(process.env.SIM_SAMPLER_STEP_MS ?? 100) });
   const localUrl = await localComfy.listen(Number(process.env.SIM_COMFYUI_PORT ?? 8190));
 
   const env: Record<string, string | undefined> = {
@@ -46,6 +55,8 @@ async function main(): Promise<void> {
     },
   });
   const lines = [
+    '',
+    `  Dashboard:         ${url}/${dashboardNote()}`,
     '',
     'ComfyUI Cloud Workers demo is running against a simulated RunPod (nothing here costs money).',
     `  Swagger UI:        ${url}/api/docs`,

@@ -191,22 +191,6 @@ describeInBrowser('dashboard in a browser', () => {
     await screenshot(page, '07-overview-pod-ready');
   }, STEP_MS);
 
-  it('draws the cost chart and the budget gauge', async () => {
-    await openTab('Cost');
-    await page.locator('[data-testid=cost-chart] canvas').waitFor();
-    const size = await page.locator('[data-testid=cost-chart] canvas').evaluate((canvas: any) => ({
-      width: canvas.width,
-      height: canvas.height,
-    }));
-    expect(size.width).toBeGreaterThan(100);
-    expect(size.height).toBeGreaterThan(100);
-    const gauge = page.getByTestId('budget-gauge').first();
-    await gauge.waitFor();
-    expect(await gauge.textContent()).toMatch(/of \$5\.00 today/);
-    expect(await gauge.getByRole('meter').getAttribute('max')).toBe('5');
-    await screenshot(page, '08-cost');
-  }, STEP_MS);
-
   it('shuts down every pod after a confirmation', async () => {
     await openTab('Controls');
     await page.getByRole('button', { name: 'Shut down all pods…' }).click();
@@ -220,6 +204,24 @@ describeInBrowser('dashboard in a browser', () => {
     expect((await apiPods()).filter((pod) => pod.name === podName)).toEqual([]);
     await openTab('Overview');
     await page.locator(`[data-pod-name="${podName}"]`).waitFor({ state: 'detached' });
+  }, STEP_MS);
+
+  it('draws the cost chart (with the pod cost) and the budget gauge', async () => {
+    await openTab('Cost');
+    await page.locator('[data-testid=cost-chart] canvas').waitFor();
+    const size = await page.locator('[data-testid=cost-chart] canvas').evaluate((canvas: any) => ({
+      width: canvas.width,
+      height: canvas.height,
+    }));
+    expect(size.width).toBeGreaterThan(100);
+    expect(size.height).toBeGreaterThan(100);
+    const gauge = page.getByTestId('budget-gauge').first();
+    await gauge.waitFor();
+    expect(await gauge.textContent()).toMatch(/of \$5\.00 today/);
+    expect(await gauge.getByRole('meter').getAttribute('max')).toBe('5');
+    // The terminated pod's cost is in the ledger, so the range has at least one bucket with spend.
+    await page.locator('#cost-history summary').filter({ hasText: /Table \(\d+ buckets? with activity\)/ }).waitFor();
+    await screenshot(page, '08-cost');
   }, STEP_MS);
 
   it('gives every control an accessible name and a visible keyboard focus', async () => {

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { getKey, handleUnauthorized, setKey } from './api';
+import { ApiError, getKey, handleUnauthorized, setKey } from './api';
 import { LiveProvider, useLive } from './live';
 import { CostPage } from './pages/cost';
 import { ControlsPage } from './pages/controls';
@@ -10,7 +10,8 @@ import { SignInPage } from './pages/sign-in';
 import { linkClick, useLocation } from './router';
 import { checkKey, type Role, storedRole, storeRole } from './session';
 
-type SessionState = { phase: 'checking' } | { phase: 'signed-out'; notice?: string } | { phase: 'in'; role: Role };
+type SessionState =
+  { phase: 'checking' } | { phase: 'signed-out'; notice?: string } | { phase: 'in'; role: Role };
 
 export function App() {
   const [session, setSession] = useState<SessionState>({ phase: 'checking' });
@@ -28,19 +29,32 @@ export function App() {
     if (getKey() && remembered) setSession({ phase: 'in', role: remembered });
     // No key: the form at once; it goes away by itself if the service turns out to need none.
     if (!getKey()) setSession({ phase: 'signed-out' });
-    checkKey(getKey())
-      .then((role) => {
-        storeRole(role);
-        setSession((current) => (current.phase === 'in' && current.role === role ? current : { phase: 'in', role }));
-      })
-      .catch(() => {
-        setKey(null);
-        storeRole(null);
-        setSession({ phase: 'signed-out' });
-      });
+    const check = () =>
+      checkKey(getKey())
+        .then((role) => {
+          storeRole(role);
+          setSession((current) =>
+            current.phase === 'in' && current.role === role ? current : { phase: 'in', role },
+          );
+        })
+        .catch((error: unknown) => {
+          // A remembered session survives a network hiccup; only the service refusing the key ends it.
+          if (getKey() && remembered && !(error instanceof ApiError && error.status === 401)) return;
+          setKey(null);
+          storeRole(null);
+          setSession({ phase: 'signed-out' });
+        });
+    // With a remembered role the check is only a safeguard (any 401 signs out anyway): after the first page.
+    const timer = setTimeout(() => void check(), getKey() && remembered ? 1500 : 0);
+    return () => clearTimeout(timer);
   }, []);
 
-  if (session.phase === 'checking') return <p class="loading" aria-live="polite">Loading…</p>;
+  if (session.phase === 'checking')
+    return (
+      <p class="loading" aria-live="polite">
+        Loading…
+      </p>
+    );
   if (session.phase === 'signed-out') {
     return (
       <SignInPage
@@ -94,7 +108,11 @@ function Shell({ role, onSignOut }: { role: Role; onSignOut: () => void }) {
           <ul>
             {NAV.map((item) => (
               <li key={item.href}>
-                <a href={item.href} onClick={linkClick} aria-current={section === item.href ? 'page' : undefined}>
+                <a
+                  href={item.href}
+                  onClick={linkClick}
+                  aria-current={section === item.href ? 'page' : undefined}
+                >
                   {item.label}
                 </a>
               </li>
@@ -130,7 +148,8 @@ function Page({ path, role }: { path: string; role: Role }) {
   const admin = role === 'admin';
   if (path === '/') return <OverviewPage />;
   if (path === '/jobs') return <JobsPage admin={admin} />;
-  if (path.startsWith('/jobs/')) return <JobDetailPage id={decodeURIComponent(path.slice('/jobs/'.length))} admin={admin} />;
+  if (path.startsWith('/jobs/'))
+    return <JobDetailPage id={decodeURIComponent(path.slice('/jobs/'.length))} admin={admin} />;
   if (path === '/cost') return <CostPage />;
   if (path === '/controls') return <ControlsPage admin={admin} />;
   return (

@@ -1,7 +1,18 @@
 import { useEffect, useRef } from 'preact/hooks';
-import uPlot from 'uplot';
-import 'uplot/dist/uPlot.min.css';
+import type uPlot from 'uplot';
 import type { CostBucket } from '../types';
+
+/** Enough decimals that neighbouring ticks differ ($0.0002, $0.0004... for a quiet day). */
+function decimalsFor(increment: number): number {
+  return Math.min(6, Math.max(0, -Math.floor(Math.log10(increment || 1))));
+}
+
+/** uPlot is half the app's JavaScript and only this page draws: it loads when the chart is first shown. */
+let uPlotModule: Promise<typeof uPlot> | null = null;
+function loadUPlot(): Promise<typeof uPlot> {
+  uPlotModule ??= Promise.all([import('uplot'), import('uplot/dist/uPlot.min.css')]).then(([module]) => module.default);
+  return uPlotModule;
+}
 
 const SERIES = [
   { key: 'local', label: 'Local', stroke: '#2f9e44' },
@@ -20,6 +31,21 @@ export function CostChart({ buckets, granularity }: { buckets: CostBucket[]; gra
   useEffect(() => {
     const element = host.current;
     if (!element) return;
+    let disposed = false;
+    let resize: ResizeObserver | null = null;
+    void loadUPlot().then((UPlot) => {
+      if (disposed) return;
+      resize = draw(UPlot, element);
+    });
+    return () => {
+      disposed = true;
+      resize?.disconnect();
+      plot.current?.destroy();
+      plot.current = null;
+    };
+  }, [buckets, granularity]);
+
+  function draw(UPlot: typeof uPlot, element: HTMLDivElement): ResizeObserver {
     const xs = buckets.map((bucket) => Date.parse(bucket.start) / 1000);
     // Stacked: each series is drawn as the running sum, so its bar top is where the next one starts.
     let running = buckets.map(() => 0);
@@ -28,14 +54,14 @@ export function CostChart({ buckets, granularity }: { buckets: CostBucket[]; gra
       return running;
     });
     const data: uPlot.AlignedData = [xs, ...stacked.slice().reverse(), buckets.map((bucket) => bucket.total)];
-    const bars = uPlot.paths.bars!({ size: [0.7, 60], align: 0 });
+    const bars = UPlot.paths.bars!({ size: [0.7, 60], align: 0 });
     const options: uPlot.Options = {
       width: Math.max(280, element.clientWidth),
       height: 280,
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
       axes: [
         { stroke: 'currentColor', grid: { stroke: 'rgba(128,128,128,0.2)' } },
-        { stroke: 'currentColor', grid: { stroke: 'rgba(128,128,128,0.2)' }, values: (_u, ticks) => ticks.map((t) => `$${t.toFixed(t < 1 ? 2 : 0)}`), size: 60 },
+        { stroke: 'currentColor', grid: { stroke: 'rgba(128,128,128,0.2)' }, values: (_u, ticks, _space, increment) => ticks.map((t) => `$${t.toFixed(decimalsFor(increment))}`), size: 70 },
       ],
       series: [
         { label: granularity === 'hour' ? 'Hour' : 'Day', value: (_u, v) => (v == null ? '–' : new Date(v * 1000).toLocaleString()) },
@@ -50,19 +76,16 @@ export function CostChart({ buckets, granularity }: { buckets: CostBucket[]; gra
             value: (_u: uPlot, _v: number | null, _s: number, index: number | null) =>
               index == null ? '–' : `$${(buckets[index]?.byBackend[series.key] ?? 0).toFixed(4)}`,
           })),
-        { label: 'Total', stroke: '#868e96', width: 2, points: { show: false }, value: (_u, v) => (v == null ? '–' : `$${v.toFixed(4)}`) },
+        // In the legend (hover) only: the stacked bars already show it.
+        { label: 'Total', stroke: '#868e96', paths: () => null, points: { show: false }, value: (_u, v) => (v == null ? '–' : `$${v.toFixed(4)}`) },
       ],
     };
     plot.current?.destroy();
-    plot.current = new uPlot(options, data, element);
+    plot.current = new UPlot(options, data, element);
     const resize = new ResizeObserver(() => plot.current?.setSize({ width: Math.max(280, element.clientWidth), height: 280 }));
     resize.observe(element);
-    return () => {
-      resize.disconnect();
-      plot.current?.destroy();
-      plot.current = null;
-    };
-  }, [buckets, granularity]);
+    return resize;
+  }
 
   const total = buckets.reduce((sum, bucket) => sum + bucket.total, 0);
   return (

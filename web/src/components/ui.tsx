@@ -1,6 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { ApiError } from '../api';
+import { usd } from '../format';
 
 export function ProgressBar({ percent, label }: { percent: number | null; label: string }) {
   // An unknown amount (a pod booting with no estimate) is an indeterminate <progress>, not a fake number.
@@ -20,7 +21,7 @@ export function BudgetGauge({ spent, limit }: { spent: number; limit: number | n
     return (
       <div class="gauge" data-testid="budget-gauge">
         <div class="gauge-figures">
-          <strong>${spent.toFixed(2)}</strong> spent today · no daily budget set
+          <strong>{usd(spent)}</strong> spent today · no daily budget set
         </div>
       </div>
     );
@@ -38,7 +39,7 @@ export function BudgetGauge({ spent, limit }: { spent: number; limit: number | n
         aria-label="Today's cloud spend against the daily budget"
       />
       <div class="gauge-figures">
-        <strong>${spent.toFixed(2)}</strong> of ${limit.toFixed(2)} today ({Math.round(ratio * 100)}%)
+        <strong>{usd(spent)}</strong> of {usd(limit)} today ({ratio > 0 && ratio < 0.01 ? '<1' : Math.round(ratio * 100)}%)
       </div>
     </div>
   );

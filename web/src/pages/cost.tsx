@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { ApiError, download } from '../api';
 import { CostChart } from '../components/cost-chart';
 import { BudgetGauge, Card, ErrorNote } from '../components/ui';
@@ -8,15 +8,15 @@ import type { CloudCost, CostHistory } from '../types';
 
 const RANGES = {
   hour: [
-    { label: 'last 24 hours', hours: 24 },
-    { label: 'last 48 hours', hours: 48 },
-    { label: 'last 7 days', hours: 24 * 7 },
+    { label: 'last 24 hours', hours: 24, serverDefault: false },
+    { label: 'last 48 hours', hours: 48, serverDefault: true },
+    { label: 'last 7 days', hours: 24 * 7, serverDefault: false },
   ],
   day: [
-    { label: 'last 7 days', hours: 24 * 7 },
-    { label: 'last 30 days', hours: 24 * 30 },
-    { label: 'last 90 days', hours: 24 * 90 },
-    { label: 'last 365 days', hours: 24 * 365 },
+    { label: 'last 7 days', hours: 24 * 7, serverDefault: true },
+    { label: 'last 30 days', hours: 24 * 30, serverDefault: false },
+    { label: 'last 90 days', hours: 24 * 90, serverDefault: false },
+    { label: 'last 365 days', hours: 24 * 365, serverDefault: false },
   ],
 } as const;
 
@@ -24,15 +24,24 @@ export function CostPage() {
   const [granularity, setGranularity] = useState<'hour' | 'day'>('hour');
   const [rangeIndex, setRangeIndex] = useState(1);
   const ranges = RANGES[granularity];
-  const range = ranges[Math.min(rangeIndex, ranges.length - 1)];
-  // The end of the current hour: re-renders ask for the same range (and keep the chart) until the hour turns.
-  const to = new Date(Math.ceil((Date.now() + 1) / 3_600_000) * 3_600_000);
-  const from = new Date(to.getTime() - range.hours * 3_600_000);
-  const query = new URLSearchParams({ from: from.toISOString(), to: to.toISOString(), granularity });
+  const chosen = Math.min(rangeIndex, ranges.length - 1);
+  const range = ranges[chosen];
+  // "Now" is the service's: the first range asked is the server's default one (no from/to), whose `to` then
+  // anchors the others, so a browser whose clock is off still sees the latest buckets.
+  const [serverNow, setServerNow] = useState<number | null>(null);
+  const query = new URLSearchParams({ granularity });
+  if (!range.serverDefault && serverNow !== null) {
+    query.set('from', new Date(serverNow - range.hours * 3_600_000).toISOString());
+    query.set('to', new Date(serverNow).toISOString());
+  }
   const history = useResource<CostHistory>(`/api/cloud/cost/history?${query.toString()}`, ['cost'], 60_000);
   const cost = useResource<CloudCost>('/api/cloud/cost', ['cost']);
   const [csvError, setCsvError] = useState<ApiError | null>(null);
   const data = history.data;
+  useEffect(() => {
+    if (data && serverNow === null) setServerNow(Date.parse(data.to));
+  }, [data, serverNow]);
+  const from = data ? new Date(data.from) : new Date();
 
   return (
     <>
@@ -93,8 +102,9 @@ export function CostPage() {
               id="cost-granularity"
               value={granularity}
               onChange={(event) => {
-                setGranularity((event.target as HTMLSelectElement).value as 'hour' | 'day');
-                setRangeIndex(1);
+                const next = (event.target as HTMLSelectElement).value as 'hour' | 'day';
+                setGranularity(next);
+                setRangeIndex(RANGES[next].findIndex((option) => option.serverDefault));
               }}
             >
               <option value="hour">by hour</option>
@@ -103,7 +113,7 @@ export function CostPage() {
           </label>
           <label for="cost-range">
             Range
-            <select id="cost-range" value={String(rangeIndex)} onChange={(event) => setRangeIndex(Number((event.target as HTMLSelectElement).value))}>
+            <select id="cost-range" value={String(chosen)} onChange={(event) => setRangeIndex(Number((event.target as HTMLSelectElement).value))}>
               {ranges.map((option, index) => (
                 <option key={option.label} value={String(index)}>
                   {option.label}
@@ -156,7 +166,9 @@ function BucketTable({ history }: { history: CostHistory }) {
   if (rows.length === 0) return <p class="hint">No spend in this range.</p>;
   return (
     <details>
-      <summary>Table ({rows.length} buckets with activity)</summary>
+      <summary>
+        Table ({rows.length} {rows.length === 1 ? 'bucket' : 'buckets'} with activity)
+      </summary>
       <div class="table-wrap">
         <table>
           <thead>

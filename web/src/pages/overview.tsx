@@ -1,7 +1,7 @@
 import { useMemo } from 'preact/hooks';
 import { BudgetGauge, Badge, Card, ErrorNote, ProgressBar, useTicker } from '../components/ui';
 import { duration, shortId, time, usd } from '../format';
-import { useLive, useResource } from '../live';
+import { FLEET_EVENT_TYPES, useLive, useResource } from '../live';
 import { linkClick } from '../router';
 import type { CloudCost, CloudStatus, FleetEvent, JobList, JobSummary, LocalWorker, Pod, Stats } from '../types';
 
@@ -261,9 +261,9 @@ function eventText(event: FleetEvent): string {
   const field = (name: string) => (event[name] === undefined ? '' : String(event[name]));
   switch (event.type) {
     case 'podSpawned':
-      return `Pod ${field('podId') || field('name')} spawned ${field('gpuType')}`.trim();
+      return `Pod ${field('name') || field('podId')} spawned (${field('gpuTypeId') || 'GPU ?'}${typeof event.costPerHour === 'number' ? `, ${usd(event.costPerHour)}/h` : ''}${event.origin ? `, ${field('origin')}` : ''})`;
     case 'podReady':
-      return `Pod ${field('podId') || field('name')} ready`;
+      return `Pod ${field('podId') || field('name')} ready${typeof event.bootMs === 'number' ? ` after ${duration(event.bootMs)}` : ''}`;
     case 'podTerminated':
       return `Pod ${field('podId')} terminated${typeof event.cost === 'number' ? `, cost ${usd(event.cost, 4)}` : ''}${event.reason ? ` (${field('reason')})` : ''}`;
     case 'podFailed':
@@ -271,7 +271,7 @@ function eventText(event: FleetEvent): string {
     case 'orphanFound':
       return `Orphan pod ${field('name') || field('podId')} found → ${field('action')}`;
     case 'budgetExceeded':
-      return 'Daily budget reached: no new cloud work today';
+      return `Daily budget reached${typeof event.limitUsd === 'number' ? ` (${usd(event.spentTodayUsd as number)} of ${usd(event.limitUsd)})` : ''}: no new cloud work today`;
     case 'workerChanged':
       return `Local worker ${field('workerId')}: ${field('change')}`;
     case 'jobFailed':
@@ -285,7 +285,7 @@ function RecentEvents() {
   const { liveEvents } = useLive();
   const recent = useResource<{ events: FleetEvent[] }>('/api/events/recent?limit=30', ['fleet', 'cost'], 15_000);
   // Before the history route answers (or on an older service), the events seen live on this page.
-  const events = recent.data?.events ?? liveEvents;
+  const events = (recent.data?.events ?? liveEvents).filter((event) => FLEET_EVENT_TYPES.has(event.type));
   if (events.length === 0) return <p class="hint">No fleet events yet.</p>;
   return (
     <ol class="events" aria-live="polite">
