@@ -3,7 +3,8 @@
  * it is dispatched to a free worker, with simulated ComfyUI workers (the fake ComfyUI) in a child process.
  *
  * Env: BENCH_DURATION_S (5), BENCH_CONCURRENCY (16), BENCH_ROUNDS (5), BENCH_RATE (100), BENCH_RATE_DURATION_S
- * (10), BENCH_SLOTS_PER_WORKER (8), DATABASE_URL (PostgreSQL instead of SQLite).
+ * (10), BENCH_SLOTS_PER_WORKER (8), BENCH_EVENT_STREAMS (0), BENCH_EVENT_STREAM_ROUNDS (2), DATABASE_URL
+ * (PostgreSQL instead of SQLite).
  *
  * Closed loops (CONCURRENCY clients for DURATION_S each, ROUNDS times in turn; medians), driven from a
  * separate load-generator process (scripts/bench-load.ts, node:http keep-alive) so the service's process does
@@ -17,6 +18,10 @@
  * Then EXECUTION_JOBS jobs queued in-process and run by the instant workers (what running a job costs), and
  * at a steady RATE submits/s to instant workers: submit latency and dispatch overhead, from a job's
  * `jobQueued` event to its `jobStarted` event (the dispatcher chose a worker, claimed the job, sent it).
+ *
+ * With BENCH_EVENT_STREAMS=N (the issue's 100 open dashboards): the execution-only run and the steady load
+ * again, in turn without and with N open GET /api/events streams (held by scripts/bench-event-streams.ts, a
+ * separate process), BENCH_EVENT_STREAM_ROUNDS times; medians of each side and their ratio, in `eventStreams`.
  */
 import 'reflect-metadata';
 import { Body, Controller, type INestApplication, Module, Post, ValidationPipe } from '@nestjs/common';
@@ -41,6 +46,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const EXECUTION_JOBS = 2000;
 const WORKERS = 4;
 const SLOTS_PER_WORKER = Number(process.env.BENCH_SLOTS_PER_WORKER ?? 8);
+const EVENT_STREAMS = Number(process.env.BENCH_EVENT_STREAMS ?? 0);
+const EVENT_STREAM_ROUNDS = Number(process.env.BENCH_EVENT_STREAM_ROUNDS ?? 2);
 
 const WORKFLOW = {
   '1': { class_type: 'EmptyImage', inputs: { width: 8, height: 8, batch_size: 1, color: 0 } },
@@ -203,16 +210,20 @@ async function executionOnly(service: Service) {
   };
   events.on(JobEvents.Completed, onCompleted);
   const before = performance.eventLoopUtilization();
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   for (let i = 0; i < EXECUTION_JOBS; i++) await jobs.create({ workflow: WORKFLOW });
   await done;
   const seconds = (performance.now() - started) / 1000;
   const active = performance.eventLoopUtilization(before).active;
+  const cpu = process.cpuUsage(cpuBefore);
   events.off(JobEvents.Completed, onCompleted);
   return {
     jobs: EXECUTION_JOBS,
     jobsPerSecond: Math.round(EXECUTION_JOBS / seconds),
     eventLoopUsPerJob: Math.round((active * 1000) / EXECUTION_JOBS),
+    /** CPU time of this process (the service) per job: less swayed than wall time by a busy machine. */
+    cpuUsPerJob: Math.round((cpu.user + cpu.system) / EXECUTION_JOBS),
   };
 }
 
@@ -222,11 +233,13 @@ async function steadyLoad(service: Service) {
   const queuedAt = new Map<string, number>();
   const overheads: number[] = [];
   const submitLatencies: number[] = [];
-  events.on(JobEvents.Queued, ({ jobId }: { jobId: string }) => queuedAt.set(jobId, performance.now()));
-  events.on(JobEvents.Started, ({ jobId }: { jobId: string }) => {
+  const onQueued = ({ jobId }: { jobId: string }) => void queuedAt.set(jobId, performance.now());
+  const onStarted = ({ jobId }: { jobId: string }) => {
     const at = queuedAt.get(jobId);
     if (at !== undefined) overheads.push(performance.now() - at);
-  });
+  };
+  events.on(JobEvents.Queued, onQueued);
+  events.on(JobEvents.Started, onStarted);
   const total = RATE * RATE_DURATION_S;
   const start = performance.now();
   const pending: Promise<void>[] = [];
@@ -241,6 +254,8 @@ async function steadyLoad(service: Service) {
   }
   await Promise.all(pending);
   await waitForIdle(service.app);
+  events.off(JobEvents.Queued, onQueued);
+  events.off(JobEvents.Started, onStarted);
   const achievedRate = total / ((performance.now() - start) / 1000);
   overheads.sort((a, b) => a - b);
   submitLatencies.sort((a, b) => a - b);
@@ -257,6 +272,93 @@ async function steadyLoad(service: Service) {
       p50: round(percentile(overheads, 50)),
       p99: round(percentile(overheads, 99)),
       max: round(overheads.at(-1) ?? NaN),
+    },
+  };
+}
+
+interface HeldStreams {
+  /** Closes the streams; what they received. */
+  stop(): Promise<{ streams: number; events: number; bytes: number; ended: number }>;
+}
+
+/** Opens `count` GET /api/events streams from a child process; resolves once every one has its hello. */
+async function holdEventStreams(url: string, count: number): Promise<HeldStreams> {
+  const child = spawn(
+    process.execPath,
+    ['-r', 'ts-node/register/transpile-only', join('scripts', 'bench-event-streams.ts'), url, String(count)],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  const lines = (async function* () {
+    let output = '';
+    for await (const chunk of child.stdout) {
+      output += String(chunk);
+      let end: number;
+      while ((end = output.indexOf('\n')) >= 0) {
+        yield output.slice(0, end);
+        output = output.slice(end + 1);
+      }
+    }
+  })();
+  const first = await lines.next();
+  if (first.done || !(JSON.parse(first.value) as { ready?: boolean }).ready)
+    throw new Error('bench event streams did not open');
+  return {
+    async stop() {
+      child.stdin.end('stop\n');
+      const last = await lines.next();
+      if (last.done) throw new Error('bench event streams exited without a report');
+      return JSON.parse(last.value) as Awaited<ReturnType<HeldStreams['stop']>>;
+    },
+  };
+}
+
+/**
+ * What N open dashboards cost the dispatcher: the execution-only run and the steady load, without and with
+ * N streams, in turn (so drift on the machine touches both sides alike); medians per side.
+ */
+async function compareWithEventStreams(service: Service) {
+  const without: Array<{
+    steady: Awaited<ReturnType<typeof steadyLoad>>;
+    execution: Awaited<ReturnType<typeof executionOnly>>;
+  }> = [];
+  const withStreams: typeof without = [];
+  const received: number[] = [];
+  for (let round = 0; round < EVENT_STREAM_ROUNDS; round++) {
+    without.push({
+      execution: await executionOnly(service),
+      steady: await steadyLoad(service),
+    });
+    const streams = await holdEventStreams(service.url, EVENT_STREAMS);
+    withStreams.push({
+      execution: await executionOnly(service),
+      steady: await steadyLoad(service),
+    });
+    const report = await streams.stop();
+    received.push(report.events / report.streams);
+  }
+  const side = (runs: typeof without) => ({
+    eventLoopUsPerJob: median(runs.map((run) => run.execution.eventLoopUsPerJob)),
+    cpuUsPerJob: median(runs.map((run) => run.execution.cpuUsPerJob)),
+    dispatchOverheadMs: {
+      p50: median(runs.map((run) => run.steady.dispatchOverheadMs.p50)),
+      p99: median(runs.map((run) => run.steady.dispatchOverheadMs.p99)),
+    },
+    submitLatencyMsP50: median(runs.map((run) => run.steady.submitLatencyMs.p50)),
+  });
+  const base = side(without);
+  const loaded = side(withStreams);
+  const ratio = (a: number, b: number) => Number((a / b).toFixed(3));
+  return {
+    streams: EVENT_STREAMS,
+    rounds: EVENT_STREAM_ROUNDS,
+    eventsReceivedPerStreamPerRound: Math.round(median(received)),
+    without: base,
+    with: loaded,
+    ratio: {
+      eventLoopUsPerJob: ratio(loaded.eventLoopUsPerJob, base.eventLoopUsPerJob),
+      cpuUsPerJob: ratio(loaded.cpuUsPerJob, base.cpuUsPerJob),
+      dispatchOverheadP50: ratio(loaded.dispatchOverheadMs.p50, base.dispatchOverheadMs.p50),
+      dispatchOverheadP99: ratio(loaded.dispatchOverheadMs.p99, base.dispatchOverheadMs.p99),
     },
   };
 }
@@ -314,6 +416,7 @@ async function main(): Promise<void> {
 
   const execution = await executionOnly(instant);
   const steady = await steadyLoad(instant);
+  const eventStreams = EVENT_STREAMS > 0 ? await compareWithEventStreams(instant) : undefined;
 
   const ratio = (result: LoopResult) => Number((result.rate / bareResult.rate).toFixed(3));
   const result = {
@@ -352,9 +455,16 @@ async function main(): Promise<void> {
     },
     executionOnly: execution,
     steadyLoad: steady,
+    ...(eventStreams ? { eventStreams } : {}),
     targets: {
       submitPathAtLeastHalfOfBare: ratio(backlogResult) >= 0.5 && ratio(podWaitResult) >= 0.5,
       dispatchP99Below20ms: steady.dispatchOverheadMs.p99 < 20,
+      ...(eventStreams
+        ? {
+            eventStreamsWithin10Percent:
+              eventStreams.ratio.cpuUsPerJob <= 1.1 && eventStreams.ratio.dispatchOverheadP50 <= 1.1,
+          }
+        : {}),
     },
   };
   console.log(JSON.stringify(result, null, 2));
