@@ -3,7 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { CLOUD_WORKERS_DATA_SOURCE } from './data-source-name';
 import { type FindOptionsWhere, Repository } from 'typeorm';
 import { EntitySql } from './entity-sql';
-import { type JobBackend, JobEntity, type JobStatus } from './entities/job.entity';
+import { type JobBackend, JobEntity, type JobStatus, TERMINAL_JOB_STATUSES } from './entities/job.entity';
 
 export interface JobListFilter {
   status?: JobStatus;
@@ -178,7 +178,13 @@ export class JobsRepository {
   async listPage(filter: JobListFilter, limit: number, after?: JobListPosition): Promise<JobEntity[]> {
     const conditions: string[] = [];
     const values: unknown[] = [];
-    if (filter.status) {
+    // An ended status goes into the SQL as a literal (an enum value, never input): the partial indexes over
+    // ended jobs apply only to a condition that names one (see migration 1764230000000).
+    const literalStatus =
+      filter.status && TERMINAL_JOB_STATUSES.includes(filter.status) ? filter.status : null;
+    if (literalStatus) {
+      conditions.push(`${this.sql.column('status')} = '${literalStatus}'`);
+    } else if (filter.status) {
       conditions.push(`${this.sql.column('status')} = ?`);
       values.push(filter.status);
     }
@@ -192,7 +198,7 @@ export class JobsRepository {
       conditions.push(`(${createdAt}, ${id}) < (?, ?)`);
       values.push(after.createdAt, after.id);
     }
-    const key = `listPage:${filter.status ? 's' : ''}${filter.backend ? 'b' : ''}${after ? 'a' : ''}`;
+    const key = `listPage:${literalStatus ?? (filter.status ? 's' : '')}:${filter.backend ? 'b' : ''}${after ? 'a' : ''}`;
     const sql = this.sql.statement(key, () => {
       const columns = SUMMARY_COLUMNS.map((property) => this.sql.column(property)).join(', ');
       const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
@@ -207,7 +213,7 @@ export class JobsRepository {
 
   /**
    * Jobs completed in [fromMs, toMs), counted per bucket of `bucketMs` (an hour or a day, fixed by the code)
-   * by completion time; served by idx_jobs_status_completed without reading the rows.
+   * by completion time; served by idx_jobs_completed_status without reading the rows.
    */
   async completedCountsByBucket(
     fromMs: number,
