@@ -75,8 +75,10 @@ describe('authentication: every route the router holds, every spelling', () => {
     );
     const nestPatterns = new Set(routes.map((r) => r.pattern));
     const outsideNest = expressRoutes(service.app).filter((route) => !nestPatterns.has(route.path));
-    // Whatever Express serves outside Nest's router never meets a guard, so it must be public by nature.
-    for (const route of outsideNest) expect(route.path).toMatch(/^\/api\/docs/);
+    // Whatever Express serves outside Nest's router never meets a guard, so it must be public by nature: the
+    // Swagger UI, and the dashboard's page fallback `{*any}` (index.html, only for the app's own page paths:
+    // src/http/dashboard.module.ts, test/browser/dashboard-serving.e2e-spec.ts).
+    for (const route of outsideNest) expect(route.path).toMatch(/^(\/api\/docs|\{\*any\}$)/);
   });
 
   it('marks only GETs read-only, only health public, and rate-limits exactly the routes that create things', () => {

@@ -6,10 +6,15 @@ import { ServeStaticModule } from '@nestjs/serve-static';
 import type { Request, Response } from 'express';
 
 /**
- * Paths the dashboard never answers, whatever their case (Express matches routes case-insensitively): the API,
- * its docs, health and metrics. An unknown `/api/...` must get the API's JSON 404, not the app's index.html.
+ * The only paths that get the app's index.html when no file matches: its own pages (`/`, `/jobs`, `/jobs/<id>`,
+ * `/cost`, `/controls`), spelled plainly. An allowlist, not a list of what to leave alone: any other spelling
+ * (`/api/...`, `//api/jobs`, `/%61pi/jobs`, `/health/x`, `/metrics`, `/api/docs`...) falls through to Nest and
+ * gets the API's own answer (its JSON 404), so the app can never stand in for an API route however it is written.
  */
-export const NOT_DASHBOARD_PATHS = /^\/(api|health|metrics)(\/|$)/i;
+export const DASHBOARD_PAGE_PATHS = /^\/(?:(?:jobs|cost|controls)(?:\/[A-Za-z0-9._~-]+)?\/?)?$/;
+
+/** serve-static's `exclude` (a RegExp is searched in the raw path): everything that is not one of the pages. */
+const NOT_A_DASHBOARD_PAGE = new RegExp(`^(?!${DASHBOARD_PAGE_PATHS.source.slice(1, -1)}$)`);
 
 /**
  * Where the built web app is: `web/dist` at the project root. This file sits two levels below the root both as
@@ -55,9 +60,9 @@ export class DashboardMissingPage implements OnModuleInit {
 /**
  * The operator's dashboard (web/), served at `/` by the HTTP service only: the embeddable core
  * (CloudWorkersModule) serves no pages. Public, like any static site: the files carry no data, and every API
- * call the app makes carries the key the user typed. Paths that are not files get index.html (the app routes
- * /jobs, /cost... itself), except the API, health and metrics paths above. Registered after Nest's routes
- * (module init runs after the router is set up), so no file can shadow an API route.
+ * call the app makes carries the key the user typed. The app's own pages get index.html (it routes /jobs,
+ * /cost... itself); every other path that is not a file goes on to Nest. Registered after Nest's routes (module
+ * init runs after the router is set up), so no file can shadow an API route.
  */
 @Module({})
 export class DashboardModule {
@@ -70,7 +75,7 @@ export class DashboardModule {
       imports: [
         ServeStaticModule.forRoot({
           rootPath,
-          exclude: NOT_DASHBOARD_PATHS,
+          exclude: NOT_A_DASHBOARD_PAGE,
           serveStaticOptions: { index: 'index.html', fallthrough: true, setHeaders: cacheHeaders, dotfiles: 'ignore' },
         }),
       ],

@@ -46,7 +46,10 @@ describe('dashboard serving', () => {
   });
 
   it('never answers the API, docs, health or metrics paths with the app', async () => {
-    for (const path of ['/api/nope', '/API/Nope', '/api', '/health/nope', '/metrics/x', '/api/jobs/x/y/z']) {
+    const paths = ['/api/nope', '/API/Nope', '/api', '/health/nope', '/metrics/x', '/api/jobs/x/y/z'];
+    // Spellings that Nest's router does not match either: they must not get the app (a 200) instead of a 404.
+    paths.push('//api/jobs', '/%61pi/jobs', '/api%2fjobs', '/jobs/a/b', '/nope');
+    for (const path of paths) {
       const answer = await service.request('GET', path, { authorization: `Bearer ${ADMIN_KEY}` });
       expect([path, answer.body]).not.toEqual([path, expect.stringContaining('<div id="app">')]);
       expect([path, answer.status]).toEqual([path, 404]);
