@@ -31,6 +31,7 @@ describe('hand-written queue SQL (JobsRepository, PodsRepository)', () => {
       workflow: '{"1":{"class_type":"EmptyImage","inputs":{}}}',
       inputImages: '[]',
       metadata: '{"user":"alice"}',
+      webhookUrl: null,
       progress: null,
       remoteId: null,
       podOnly: false,

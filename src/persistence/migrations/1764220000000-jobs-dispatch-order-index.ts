@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { qualifiedTable } from './qualified-table';
 
 /**
  * The dispatcher reads the queue as `ORDER BY priority DESC, created_at ASC LIMIT n`. An index in ascending
@@ -12,21 +13,14 @@ export class JobsDispatchOrderIndex1764220000000 implements MigrationInterface {
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.dropIndex('jobs', 'idx_jobs_status_priority');
     await queryRunner.query(
-      `CREATE INDEX "idx_jobs_dispatch_order" ON ${jobsTable(queryRunner)} ("status", "priority" DESC, "created_at" ASC)`,
+      `CREATE INDEX "idx_jobs_dispatch_order" ON ${qualifiedTable(queryRunner, 'jobs')} ("status", "priority" DESC, "created_at" ASC)`,
     );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.dropIndex('jobs', 'idx_jobs_dispatch_order');
     await queryRunner.query(
-      `CREATE INDEX "idx_jobs_status_priority" ON ${jobsTable(queryRunner)} ("status", "priority", "created_at")`,
+      `CREATE INDEX "idx_jobs_status_priority" ON ${qualifiedTable(queryRunner, 'jobs')} ("status", "priority", "created_at")`,
     );
   }
-}
-
-/** The jobs table, qualified with the PostgreSQL schema when one is configured. */
-function jobsTable(queryRunner: QueryRunner): string {
-  const { options } = queryRunner.connection;
-  const schema = options.type === 'postgres' ? options.schema : undefined;
-  return schema ? `"${schema}"."jobs"` : '"jobs"';
 }
