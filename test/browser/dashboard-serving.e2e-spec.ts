@@ -17,7 +17,9 @@ describe('dashboard serving', () => {
   let service: SecuredService;
   beforeAll(async () => {
     if (!existsSync(join(DIST, 'index.html'))) {
-      throw new Error(`${DIST}/index.html is missing: run \`npm run build:web\` first (npm test does it in pretest)`);
+      throw new Error(
+        `${DIST}/index.html is missing: run \`npm run build:web\` first (npm test does it in pretest)`,
+      );
     }
     service = await SecuredService.start({ API_KEY: ADMIN_KEY });
   });

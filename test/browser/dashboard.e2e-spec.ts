@@ -37,14 +37,18 @@ describeInBrowser('dashboard in a browser', () => {
   const auth = { authorization: `Bearer ${ADMIN_KEY}` };
   const api = async <T = any>(method: string, path: string, body?: unknown): Promise<T> => {
     const answer = await harness.request<T>(method, path, body, auth);
-    if (answer.status >= 400) throw new Error(`${method} ${path} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+    if (answer.status >= 400)
+      throw new Error(`${method} ${path} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
     return answer.body;
   };
   const apiPods = async (): Promise<any[]> => (await api<{ pods: any[] }>('GET', '/api/cloud/pods')).pods;
 
   /** Client-side navigation through the main menu (no reload). */
   const openTab = async (label: string) => {
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: label, exact: true }).click();
+    await page
+      .getByRole('navigation', { name: 'Main' })
+      .getByRole('link', { name: label, exact: true })
+      .click();
     await page.getByRole('heading', { level: 1, name: label }).waitFor();
   };
 
@@ -78,277 +82,403 @@ describeInBrowser('dashboard in a browser', () => {
     expect(watched.foreign).toEqual([]);
   });
 
-  it('signs in with the keyboard; the key is kept in sessionStorage and never put in a URL', async () => {
-    await page.goto(harness.url);
-    const keyInput = page.getByLabel('API key');
-    await keyInput.waitFor();
-    await screenshot(page, '01-sign-in');
-    await page.keyboard.press('Tab');
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('api-key');
-    await page.keyboard.type('not-the-key');
-    await page.keyboard.press('Enter');
-    await page.getByRole('alert').filter({ hasText: 'does not accept this key' }).waitFor();
+  it(
+    'signs in with the keyboard; the key is kept in sessionStorage and never put in a URL',
+    async () => {
+      await page.goto(harness.url);
+      const keyInput = page.getByLabel('API key');
+      await keyInput.waitFor();
+      await screenshot(page, '01-sign-in');
+      await page.keyboard.press('Tab');
+      expect(await page.evaluate(() => document.activeElement?.id)).toBe('api-key');
+      await page.keyboard.type('not-the-key');
+      await page.keyboard.press('Enter');
+      await page.getByRole('alert').filter({ hasText: 'does not accept this key' }).waitFor();
 
-    await keyInput.fill('');
-    await keyInput.focus();
-    await page.keyboard.type(ADMIN_KEY);
-    await page.keyboard.press('Tab');
-    const focused = await page.evaluate(() => {
-      const element = document.activeElement;
-      return { text: element.textContent, outline: getComputedStyle(element).outlineStyle };
-    });
-    expect(focused.text).toBe('Sign in');
-    expect(focused.outline).not.toBe('none');
-    await page.keyboard.press('Enter');
-    await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
-    expect(await page.getByTestId('role').textContent()).toBe('admin');
-    expect(page.url()).not.toContain(ADMIN_KEY);
-    expect(await page.evaluate(() => Object.values(sessionStorage))).toContain(ADMIN_KEY);
-    expect(await page.evaluate(() => Object.values(localStorage))).not.toContain(ADMIN_KEY);
-  }, STEP_MS);
+      await keyInput.fill('');
+      await keyInput.focus();
+      await page.keyboard.type(ADMIN_KEY);
+      await page.keyboard.press('Tab');
+      const focused = await page.evaluate(() => {
+        const element = document.activeElement;
+        return { text: element.textContent, outline: getComputedStyle(element).outlineStyle };
+      });
+      expect(focused.text).toBe('Sign in');
+      expect(focused.outline).not.toBe('none');
+      await page.keyboard.press('Enter');
+      await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
+      expect(await page.getByTestId('role').textContent()).toBe('admin');
+      expect(page.url()).not.toContain(ADMIN_KEY);
+      expect(await page.evaluate(() => Object.values(sessionStorage))).toContain(ADMIN_KEY);
+      expect(await page.evaluate(() => Object.values(localStorage))).not.toContain(ADMIN_KEY);
+    },
+    STEP_MS,
+  );
 
   let queuedJobId = '';
 
-  it('shows the local worker and the queue with its waiting reason', async () => {
-    await page.locator('[data-worker-id]').filter({ hasText: 'healthy' }).first().waitFor();
-    // A job for pods only, with no pod and no control-loop tick: it waits in the queue.
-    queuedJobId = (await api('POST', '/api/jobs', { workflow: pngWorkflow('queued'), backend: 'pod' })).id;
-    const queueCard = page.locator('#queue');
-    await queueCard.getByRole('link', { name: queuedJobId.slice(0, 13) }).waitFor();
-    await page.waitForFunction(() => Number(document.querySelector('[data-testid=queue-depth]')?.textContent) >= 1);
-    expect(await queueCard.textContent()).toMatch(/pod/);
-    await screenshot(page, '02-overview');
-  }, STEP_MS);
+  it(
+    'shows the local worker and the queue with its waiting reason',
+    async () => {
+      await page.locator('[data-worker-id]').filter({ hasText: 'healthy' }).first().waitFor();
+      // A job for pods only, with no pod and no control-loop tick: it waits in the queue.
+      queuedJobId = (await api('POST', '/api/jobs', { workflow: pngWorkflow('queued'), backend: 'pod' })).id;
+      const queueCard = page.locator('#queue');
+      await queueCard.getByRole('link', { name: queuedJobId.slice(0, 13) }).waitFor();
+      await page.waitForFunction(
+        () => Number(document.querySelector('[data-testid=queue-depth]')?.textContent) >= 1,
+      );
+      expect(await queueCard.textContent()).toMatch(/pod/);
+      await screenshot(page, '02-overview');
+    },
+    STEP_MS,
+  );
 
-  it('cancels a queued job from its page', async () => {
-    await page.locator('#queue').getByRole('link', { name: queuedJobId.slice(0, 13) }).click();
-    await page.locator('[data-testid=job-status][data-status=queued]').waitFor();
-    await page.getByRole('button', { name: `Cancel job ${queuedJobId}` }).click();
-    await page.locator('[data-testid=job-status][data-status=cancelled]').waitFor();
-    expect((await api('GET', `/api/jobs/${queuedJobId}`)).status).toBe('cancelled');
-  }, STEP_MS);
+  it(
+    'cancels a queued job from its page',
+    async () => {
+      await page
+        .locator('#queue')
+        .getByRole('link', { name: queuedJobId.slice(0, 13) })
+        .click();
+      await page.locator('[data-testid=job-status][data-status=queued]').waitFor();
+      await page.getByRole('button', { name: `Cancel job ${queuedJobId}` }).click();
+      await page.locator('[data-testid=job-status][data-status=cancelled]').waitFor();
+      expect((await api('GET', `/api/jobs/${queuedJobId}`)).status).toBe('cancelled');
+    },
+    STEP_MS,
+  );
 
-  it('submits a workflow, shows its progress bar moving, then its output image', async () => {
-    await openTab('Jobs');
-    await page.getByLabel(/^Workflow JSON/).fill(JSON.stringify(slowWorkflow(30)));
-    await page.getByLabel('Run on backend').selectOption('local');
-    await screenshot(page, '03-jobs-submit');
-    await page.getByRole('button', { name: 'Submit job' }).click();
-    await page.waitForURL(/\/jobs\/job-/);
-    const jobId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
+  it(
+    'submits a workflow, shows its progress bar moving, then its output image',
+    async () => {
+      await openTab('Jobs');
+      await page.getByLabel(/^Workflow JSON/).fill(JSON.stringify(slowWorkflow(30)));
+      await page.getByLabel('Run on backend').selectOption('local');
+      await screenshot(page, '03-jobs-submit');
+      await page.getByRole('button', { name: 'Submit job' }).click();
+      await page.waitForURL(/\/jobs\/job-/);
+      const jobId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
 
-    // Read the bar until the job ends: it must show a value strictly between 0 and 100 on the way.
-    const seen = new Set<number>();
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const state = await page.evaluate(() => ({
-        status: document.querySelector('[data-testid=job-status]')?.getAttribute('data-status'),
-        value: (document.querySelector('[data-testid=job-status] progress'))?.value,
-      }));
-      if (typeof state.value === 'number') seen.add(Math.round(state.value));
-      if (state.status === 'completed') break;
-      if (state.status === 'failed' || Date.now() > deadline) throw new Error(`job ${jobId}: ${JSON.stringify(state)}`);
-      await page.waitForTimeout(40);
-    }
-    const between = [...seen].filter((value) => value > 0 && value < 100);
-    expect(between.length).toBeGreaterThanOrEqual(1);
-    expect(seen.has(100)).toBe(true);
+      // Read the bar until the job ends: it must show a value strictly between 0 and 100 on the way.
+      const seen = new Set<number>();
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const state = await page.evaluate(() => ({
+          status: document.querySelector('[data-testid=job-status]')?.getAttribute('data-status'),
+          value: document.querySelector('[data-testid=job-status] progress')?.value,
+        }));
+        if (typeof state.value === 'number') seen.add(Math.round(state.value));
+        if (state.status === 'completed') break;
+        if (state.status === 'failed' || Date.now() > deadline)
+          throw new Error(`job ${jobId}: ${JSON.stringify(state)}`);
+        await page.waitForTimeout(40);
+      }
+      const between = [...seen].filter((value) => value > 0 && value < 100);
+      expect(between.length).toBeGreaterThanOrEqual(1);
+      expect(seen.has(100)).toBe(true);
 
-    const image = page.locator('#outputs img').first();
-    await image.waitFor();
-    await page.waitForFunction(() => {
-      const img = document.querySelector('#outputs img');
-      return img !== null && img.complete && img.naturalWidth > 0;
-    });
-    // The image comes from a signed link or a blob: URL, never from a URL carrying the key.
-    expect(await image.getAttribute('src')).not.toContain(ADMIN_KEY);
-    await screenshot(page, '04-job-detail');
-  }, STEP_MS);
+      const image = page.locator('#outputs img').first();
+      await image.waitFor();
+      await page.waitForFunction(() => {
+        const img = document.querySelector('#outputs img');
+        return img !== null && img.complete && img.naturalWidth > 0;
+      });
+      // The image comes from a signed link or a blob: URL, never from a URL carrying the key.
+      expect(await image.getAttribute('src')).not.toContain(ADMIN_KEY);
+      await screenshot(page, '04-job-detail');
+    },
+    STEP_MS,
+  );
 
   let podName = '';
 
-  it('spawns a pod from Controls and shows it going from starting to ready without a reload', async () => {
-    await openTab('Controls');
-    await page.evaluate(() => ((window).__sameDocument = true));
-    const gpu = page.getByLabel('GPU for the new pod');
-    await gpu.waitFor();
-    await screenshot(page, '05-controls');
-    await page.getByRole('button', { name: 'Spawn pod' }).click();
-    const status = page.getByRole('status').filter({ hasText: 'requested' });
-    await status.waitFor();
-    podName = /Pod (\S+) requested/.exec((await status.textContent()) ?? '')![1];
+  it(
+    'spawns a pod from Controls and shows it going from starting to ready without a reload',
+    async () => {
+      await openTab('Controls');
+      await page.evaluate(() => (window.__sameDocument = true));
+      const gpu = page.getByLabel('GPU for the new pod');
+      await gpu.waitFor();
+      await screenshot(page, '05-controls');
+      await page.getByRole('button', { name: 'Spawn pod' }).click();
+      const status = page.getByRole('status').filter({ hasText: 'requested' });
+      await status.waitFor();
+      podName = /Pod (\S+) requested/.exec((await status.textContent()) ?? '')![1];
 
-    await openTab('Overview');
-    const row = page.locator(`[data-pod-name="${podName}"]`);
-    await row.waitFor();
-    expect(['requested', 'starting']).toContain(await row.getAttribute('data-state'));
-    await screenshot(page, '06-overview-pod-booting');
-    // The control loop is ticked by the test (the harness's interval is only a backstop); the page must follow.
-    await harness.tickUntil(async () => (await apiPods()).some((pod) => pod.name === podName && pod.state === 'ready'), 30_000);
-    await page.locator(`[data-pod-name="${podName}"][data-state="ready"]`).waitFor({ timeout: 30_000 });
-    expect(await page.evaluate(() => (window).__sameDocument)).toBe(true);
-    expect(await row.textContent()).toMatch(/reaped in/);
-    await screenshot(page, '07-overview-pod-ready');
-  }, STEP_MS);
-
-  it('shuts down every pod after a confirmation', async () => {
-    await openTab('Controls');
-    await page.getByRole('button', { name: 'Shut down all pods…' }).click();
-    const dialog = page.getByRole('dialog', { name: 'Shut down all pods?' });
-    await dialog.waitFor();
-    // The safe choice has the focus; Escape would cancel.
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Cancel');
-    await screenshot(page, '09-shutdown-confirm');
-    await dialog.getByRole('button', { name: 'Shut down all' }).click();
-    await page.getByRole('status').filter({ hasText: /Terminated 1 pod/ }).waitFor();
-    expect((await apiPods()).filter((pod) => pod.name === podName)).toEqual([]);
-    await openTab('Overview');
-    await page.locator(`[data-pod-name="${podName}"]`).waitFor({ state: 'detached' });
-  }, STEP_MS);
-
-  it('draws the cost chart (with the pod cost) and the budget gauge', async () => {
-    await openTab('Cost');
-    await page.locator('[data-testid=cost-chart] canvas').waitFor();
-    const size = await page.locator('[data-testid=cost-chart] canvas').evaluate((canvas: any) => ({
-      width: canvas.width,
-      height: canvas.height,
-    }));
-    expect(size.width).toBeGreaterThan(100);
-    expect(size.height).toBeGreaterThan(100);
-    const gauge = page.getByTestId('budget-gauge').first();
-    await gauge.waitFor();
-    expect(await gauge.textContent()).toMatch(/of \$5\.00 today/);
-    expect(await gauge.getByRole('meter').getAttribute('max')).toBe('5');
-    // The terminated pod's cost is in the ledger, so the range has at least one bucket with spend.
-    await page.locator('#cost-history summary').filter({ hasText: /Table \(\d+ buckets? with activity\)/ }).waitFor();
-    await screenshot(page, '08-cost');
-  }, STEP_MS);
-
-  it('gives every control an accessible name and a visible keyboard focus', async () => {
-    for (const label of ['Overview', 'Jobs', 'Cost', 'Controls']) {
-      await openTab(label);
-      const unnamed = await page.evaluate(() =>
-        [...document.querySelectorAll('input, select, textarea, button, a[href]')]
-          .filter((element) => {
-            const el = element;
-            if (el.type === 'hidden' || el.closest('dialog:not([open])')) return false;
-            const named =
-              (el.labels && el.labels.length > 0) ||
-              el.getAttribute('aria-label') ||
-              el.getAttribute('aria-labelledby') ||
-              (el.textContent ?? '').trim();
-            return !named;
-          })
-          .map((element) => element.outerHTML.slice(0, 120)),
+      await openTab('Overview');
+      const row = page.locator(`[data-pod-name="${podName}"]`);
+      await row.waitFor();
+      expect(['requested', 'starting']).toContain(await row.getAttribute('data-state'));
+      await screenshot(page, '06-overview-pod-booting');
+      // The control loop is ticked by the test (the harness's interval is only a backstop); the page must follow.
+      await harness.tickUntil(
+        async () => (await apiPods()).some((pod) => pod.name === podName && pod.state === 'ready'),
+        30_000,
       );
-      expect([label, unnamed]).toEqual([label, []]);
-    }
-    // Tab through the Controls page: every stop shows a focus outline.
-    await page.locator('main').focus();
-    let stops = 0;
-    for (let i = 0; i < 25; i++) {
-      await page.keyboard.press('Tab');
-      const focus = await page.evaluate(() => {
-        const element = document.activeElement;
-        if (!element || element === document.body) return null;
-        return { tag: element.tagName, outline: getComputedStyle(element).outlineStyle };
-      });
-      if (!focus) break;
-      expect([focus.tag, focus.outline]).not.toEqual([focus.tag, 'none']);
-      stops += 1;
-    }
-    expect(stops).toBeGreaterThanOrEqual(10);
-  }, STEP_MS);
+      await page.locator(`[data-pod-name="${podName}"][data-state="ready"]`).waitFor({ timeout: 30_000 });
+      expect(await page.evaluate(() => window.__sameDocument)).toBe(true);
+      expect(await row.textContent()).toMatch(/reaped in/);
+      await screenshot(page, '07-overview-pod-ready');
+    },
+    STEP_MS,
+  );
 
-  it('fits a phone-width screen', async () => {
-    const phone = await browser.newContext({ viewport: PHONE, isMobile: true });
-    await phone.addInitScript((key) => sessionStorage.setItem('cloud-workers.apiKey', key), ADMIN_KEY);
-    const small = await phone.newPage();
-    const smallWatch = watchPage(small, harness.url);
-    try {
-      for (const [path, name] of [
-        ['/', '10-phone-overview'],
-        ['/jobs', '11-phone-jobs'],
-      ] as const) {
-        await small.goto(`${harness.url}${path}`);
-        await small.getByRole('heading', { level: 1 }).waitFor();
-        await small.locator('[data-testid=queue-depth], #job-list').first().waitFor();
-        // Wide tables scroll inside their card; the page itself never scrolls sideways.
-        const overflow = await small.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-        expect([path, overflow <= 1]).toEqual([path, true]);
-        await screenshot(small, name);
+  it(
+    'shuts down every pod after a confirmation',
+    async () => {
+      await openTab('Controls');
+      await page.getByRole('button', { name: 'Shut down all pods…' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Shut down all pods?' });
+      await dialog.waitFor();
+      // The safe choice has the focus; Escape would cancel.
+      expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Cancel');
+      await screenshot(page, '09-shutdown-confirm');
+      await dialog.getByRole('button', { name: 'Shut down all' }).click();
+      await page
+        .getByRole('status')
+        .filter({ hasText: /Terminated 1 pod/ })
+        .waitFor();
+      expect((await apiPods()).filter((pod) => pod.name === podName)).toEqual([]);
+      await openTab('Overview');
+      await page.locator(`[data-pod-name="${podName}"]`).waitFor({ state: 'detached' });
+    },
+    STEP_MS,
+  );
+
+  it(
+    'shows a refused setting next to its field, saves a valid one, and disables and enables a local worker',
+    async () => {
+      await openTab('Controls');
+      const maxPods = page.getByLabel('Max pods');
+      await maxPods.fill('-1');
+      await page.getByRole('button', { name: 'Save settings' }).click();
+      const fieldError = page.locator('#config-maxPods-error');
+      await fieldError.waitFor();
+      expect(await fieldError.textContent()).toMatch(/maxPods must not be less than 0/);
+      expect(await maxPods.getAttribute('aria-invalid')).toBe('true');
+      expect((await maxPods.getAttribute('aria-describedby'))?.split(' ')).toContain('config-maxPods-error');
+      await screenshot(page, '10-controls-field-error');
+
+      await maxPods.fill('3');
+      await page.getByRole('button', { name: 'Save settings' }).click();
+      await page.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
+      expect((await api('GET', '/api/cloud/status')).config.maxPods).toBe(3);
+
+      const worker = (await api('GET', '/api/local/workers')).workers[0];
+      await page.getByRole('button', { name: `Disable worker ${worker.name}` }).click();
+      await page.getByRole('button', { name: `Enable worker ${worker.name}` }).waitFor();
+      expect((await api('GET', '/api/local/workers')).workers[0].state).toBe('disabled');
+      await page.getByRole('button', { name: `Enable worker ${worker.name}` }).click();
+      await page.getByRole('button', { name: `Disable worker ${worker.name}` }).waitFor();
+      expect((await api('GET', '/api/local/workers')).workers[0].state).toBe('active');
+    },
+    STEP_MS,
+  );
+
+  it(
+    'filters the job list by status and backend',
+    async () => {
+      await openTab('Jobs');
+      await page.getByLabel('Status', { exact: true }).selectOption('cancelled');
+      await page.locator(`tr[data-job-id="${queuedJobId}"]`).waitFor();
+      await page.waitForFunction(() =>
+        [...document.querySelectorAll('tr[data-job-id]')].every(
+          (row: any) => row.dataset.status === 'cancelled',
+        ),
+      );
+      await page.getByLabel('Status', { exact: true }).selectOption('completed');
+      await page.getByLabel('Backend', { exact: true }).selectOption('local');
+      await page.waitForFunction(
+        () =>
+          document.querySelectorAll('tr[data-job-id]').length > 0 &&
+          [...document.querySelectorAll('tr[data-job-id]')].every(
+            (row: any) => row.dataset.status === 'completed',
+          ),
+      );
+      expect(page.url()).toMatch(/status=completed/);
+      expect(page.url()).toMatch(/backend=local/);
+    },
+    STEP_MS,
+  );
+
+  it(
+    'draws the cost chart (with the pod cost) and the budget gauge',
+    async () => {
+      await openTab('Cost');
+      await page.locator('[data-testid=cost-chart] canvas').waitFor();
+      const size = await page.locator('[data-testid=cost-chart] canvas').evaluate((canvas: any) => ({
+        width: canvas.width,
+        height: canvas.height,
+      }));
+      expect(size.width).toBeGreaterThan(100);
+      expect(size.height).toBeGreaterThan(100);
+      const gauge = page.getByTestId('budget-gauge').first();
+      await gauge.waitFor();
+      expect(await gauge.textContent()).toMatch(/of \$5\.00 today/);
+      expect(await gauge.getByRole('meter').getAttribute('max')).toBe('5');
+      // The terminated pod's cost is in the ledger, so the range has at least one bucket with spend.
+      await page
+        .locator('#cost-history summary')
+        .filter({ hasText: /Table \(\d+ buckets? with activity\)/ })
+        .waitFor();
+      await screenshot(page, '08-cost');
+    },
+    STEP_MS,
+  );
+
+  it(
+    'gives every control an accessible name and a visible keyboard focus',
+    async () => {
+      for (const label of ['Overview', 'Jobs', 'Cost', 'Controls']) {
+        await openTab(label);
+        const unnamed = await page.evaluate(() =>
+          [...document.querySelectorAll('input, select, textarea, button, a[href]')]
+            .filter((element) => {
+              const el = element;
+              if (el.type === 'hidden' || el.closest('dialog:not([open])')) return false;
+              const named =
+                (el.labels && el.labels.length > 0) ||
+                el.getAttribute('aria-label') ||
+                el.getAttribute('aria-labelledby') ||
+                (el.textContent ?? '').trim();
+              return !named;
+            })
+            .map((element) => element.outerHTML.slice(0, 120)),
+        );
+        expect([label, unnamed]).toEqual([label, []]);
       }
-      expect(smallWatch.errors).toEqual([]);
-    } finally {
-      await phone.close();
-    }
-  }, STEP_MS);
+      // Tab through the Controls page: every stop shows a focus outline.
+      await page.locator('main').focus();
+      let stops = 0;
+      for (let i = 0; i < 25; i++) {
+        await page.keyboard.press('Tab');
+        const focus = await page.evaluate(() => {
+          const element = document.activeElement;
+          if (!element || element === document.body) return null;
+          return { tag: element.tagName, outline: getComputedStyle(element).outlineStyle };
+        });
+        if (!focus) break;
+        expect([focus.tag, focus.outline]).not.toEqual([focus.tag, 'none']);
+        stops += 1;
+      }
+      expect(stops).toBeGreaterThanOrEqual(10);
+    },
+    STEP_MS,
+  );
 
-  it('gives the read-only key a view without controls', async () => {
-    const readOnly = await browser.newContext({ viewport: WIDE });
-    const view = await readOnly.newPage();
-    try {
-      await view.goto(harness.url);
-      await view.getByLabel('API key').fill(READ_KEY);
-      await view.getByRole('button', { name: 'Sign in' }).click();
-      await view.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
-      expect(await view.getByTestId('role').textContent()).toBe('read-only');
-      await view.getByRole('link', { name: 'Controls', exact: true }).click();
-      await view.getByText('You signed in with the read-only key').waitFor();
-      expect(await view.getByRole('button', { name: 'Spawn pod' }).count()).toBe(0);
-      expect(await view.getByRole('button', { name: /Shut down/ }).count()).toBe(0);
-      await view.getByRole('link', { name: 'Jobs', exact: true }).click();
-      await view.locator('#job-list').waitFor();
-      expect(await view.getByRole('button', { name: 'Submit job' }).count()).toBe(0);
-      expect(await view.getByRole('button', { name: /^Cancel job|^Re-run job/ }).count()).toBe(0);
-      await screenshot(view, '12-read-only-jobs');
-    } finally {
-      await readOnly.close();
-    }
-  }, STEP_MS);
+  it(
+    'fits a phone-width screen',
+    async () => {
+      const phone = await browser.newContext({ viewport: PHONE, isMobile: true });
+      await phone.addInitScript((key) => sessionStorage.setItem('cloud-workers.apiKey', key), ADMIN_KEY);
+      const small = await phone.newPage();
+      const smallWatch = watchPage(small, harness.url);
+      try {
+        for (const [path, name] of [
+          ['/', '10-phone-overview'],
+          ['/jobs', '11-phone-jobs'],
+        ] as const) {
+          await small.goto(`${harness.url}${path}`);
+          await small.getByRole('heading', { level: 1 }).waitFor();
+          await small.locator('[data-testid=queue-depth], #job-list').first().waitFor();
+          // Wide tables scroll inside their card; the page itself never scrolls sideways.
+          const overflow = await small.evaluate(
+            () => document.documentElement.scrollWidth - window.innerWidth,
+          );
+          expect([path, overflow <= 1]).toEqual([path, true]);
+          await screenshot(small, name);
+        }
+        expect(smallWatch.errors).toEqual([]);
+      } finally {
+        await phone.close();
+      }
+    },
+    STEP_MS,
+  );
 
-  it('keeps the bundle small and measures how soon the first page is usable', async () => {
-    const assets = join(dashboardDistDir(), 'assets');
-    let jsGzip = 0;
-    let cssGzip = 0;
-    for (const file of readdirSync(assets)) {
-      const size = gzipSync(readFileSync(join(assets, file)), { level: 9 }).length;
-      if (file.endsWith('.js')) jsGzip += size;
-      if (file.endsWith('.css')) cssGzip += size;
-    }
-    expect(jsGzip).toBeLessThan(300 * 1024);
+  it(
+    'gives the read-only key a view without controls',
+    async () => {
+      const readOnly = await browser.newContext({ viewport: WIDE });
+      const view = await readOnly.newPage();
+      try {
+        await view.goto(harness.url);
+        await view.getByLabel('API key').fill(READ_KEY);
+        await view.getByRole('button', { name: 'Sign in' }).click();
+        await view.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
+        expect(await view.getByTestId('role').textContent()).toBe('read-only');
+        await view.getByRole('link', { name: 'Controls', exact: true }).click();
+        await view.getByText('You signed in with the read-only key').waitFor();
+        expect(await view.getByRole('button', { name: 'Spawn pod' }).count()).toBe(0);
+        expect(await view.getByRole('button', { name: /Shut down/ }).count()).toBe(0);
+        await view.getByRole('link', { name: 'Jobs', exact: true }).click();
+        await view.locator('#job-list').waitFor();
+        expect(await view.getByRole('button', { name: 'Submit job' }).count()).toBe(0);
+        expect(await view.getByRole('button', { name: /^Cancel job|^Re-run job/ }).count()).toBe(0);
+        await screenshot(view, '12-read-only-jobs');
+      } finally {
+        await readOnly.close();
+      }
+    },
+    STEP_MS,
+  );
 
-    // A fresh tab with the key already in this tab's session: navigation to the overview showing live numbers.
-    const timings: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const fresh = await browser.newContext({ viewport: WIDE });
-      await fresh.addInitScript((key) => sessionStorage.setItem('cloud-workers.apiKey', key), ADMIN_KEY);
-      const tab = await fresh.newPage();
-      await tab.goto(`${harness.url}/`, { waitUntil: 'commit' });
-      await tab.waitForFunction(() => /^\d+$/.test(document.querySelector('[data-testid=queue-depth]')?.textContent ?? ''));
-      timings.push(await tab.evaluate(() => performance.now()));
-      await fresh.close();
-    }
-    timings.sort((a, b) => a - b);
-    // Without a key: the sign-in form ready for typing.
-    const signIn: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const fresh = await browser.newContext({ viewport: WIDE });
-      const tab = await fresh.newPage();
-      await tab.goto(`${harness.url}/`, { waitUntil: 'commit' });
-      await tab.getByLabel('API key').waitFor();
-      signIn.push(await tab.evaluate(() => performance.now()));
-      await fresh.close();
-    }
-    signIn.sort((a, b) => a - b);
-    const result = {
-      signInUsableMs: { median: Math.round(signIn[1]), best: Math.round(signIn[0]) },
-      jsGzipKB: +(jsGzip / 1024).toFixed(1),
-      cssGzipKB: +(cssGzip / 1024).toFixed(1),
-      firstUsableMs: { median: Math.round(timings[2]), best: Math.round(timings[0]), worst: Math.round(timings[4]) },
-    };
-    mkdirSync(join(process.cwd(), 'test-results'), { recursive: true });
-    writeFileSync(join(process.cwd(), 'test-results', 'dashboard-perf.json'), JSON.stringify(result, null, 2));
-    console.log(`dashboard: ${JSON.stringify(result)}`);
-  }, STEP_MS);
+  it(
+    'keeps the bundle small and measures how soon the first page is usable',
+    async () => {
+      const assets = join(dashboardDistDir(), 'assets');
+      let jsGzip = 0;
+      let cssGzip = 0;
+      for (const file of readdirSync(assets)) {
+        const size = gzipSync(readFileSync(join(assets, file)), { level: 9 }).length;
+        if (file.endsWith('.js')) jsGzip += size;
+        if (file.endsWith('.css')) cssGzip += size;
+      }
+      expect(jsGzip).toBeLessThan(300 * 1024);
+
+      // A fresh tab with the key already in this tab's session: navigation to the overview showing live numbers.
+      const timings: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const fresh = await browser.newContext({ viewport: WIDE });
+        await fresh.addInitScript((key) => sessionStorage.setItem('cloud-workers.apiKey', key), ADMIN_KEY);
+        const tab = await fresh.newPage();
+        await tab.goto(`${harness.url}/`, { waitUntil: 'commit' });
+        await tab.waitForFunction(() =>
+          /^\d+$/.test(document.querySelector('[data-testid=queue-depth]')?.textContent ?? ''),
+        );
+        timings.push(await tab.evaluate(() => performance.now()));
+        await fresh.close();
+      }
+      timings.sort((a, b) => a - b);
+      // Without a key: the sign-in form ready for typing.
+      const signIn: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const fresh = await browser.newContext({ viewport: WIDE });
+        const tab = await fresh.newPage();
+        await tab.goto(`${harness.url}/`, { waitUntil: 'commit' });
+        await tab.getByLabel('API key').waitFor();
+        signIn.push(await tab.evaluate(() => performance.now()));
+        await fresh.close();
+      }
+      signIn.sort((a, b) => a - b);
+      const result = {
+        signInUsableMs: { median: Math.round(signIn[1]), best: Math.round(signIn[0]) },
+        jsGzipKB: +(jsGzip / 1024).toFixed(1),
+        cssGzipKB: +(cssGzip / 1024).toFixed(1),
+        firstUsableMs: {
+          median: Math.round(timings[2]),
+          best: Math.round(timings[0]),
+          worst: Math.round(timings[4]),
+        },
+      };
+      mkdirSync(join(process.cwd(), 'test-results'), { recursive: true });
+      writeFileSync(
+        join(process.cwd(), 'test-results', 'dashboard-perf.json'),
+        JSON.stringify(result, null, 2),
+      );
+      console.log(`dashboard: ${JSON.stringify(result)}`);
+    },
+    STEP_MS,
+  );
 });

@@ -64,7 +64,10 @@ export interface RequestOptions {
 }
 
 export async function request<T>(path: string, options: RequestOptions = {}): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json', ...authHeaders(options.key ?? currentKey) };
+  const headers: Record<string, string> = {
+    Accept: 'application/json',
+    ...authHeaders(options.key ?? currentKey),
+  };
   if (options.body !== undefined) headers['Content-Type'] = 'application/json';
   let response: Response;
   try {
@@ -96,7 +99,8 @@ export async function request<T>(path: string, options: RequestOptions = {}): Pr
 }
 
 function errorMessage(response: Response, body: unknown): string {
-  if (body && typeof body === 'object' && 'message' in body) return String((body as { message: unknown }).message);
+  if (body && typeof body === 'object' && 'message' in body)
+    return String((body as { message: unknown }).message);
   return `${response.status} ${response.statusText || 'error'}`;
 }
 

@@ -26,7 +26,8 @@ export function useLocation(): { path: string; query: URLSearchParams } {
 /** onClick for same-origin links: navigate in place unless the user asked for a new tab. */
 export function linkClick(event: MouseEvent): void {
   const anchor = event.currentTarget as HTMLAnchorElement;
-  if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
+  if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey)
+    return;
   event.preventDefault();
   navigate(anchor.getAttribute('href') ?? '/');
 }

@@ -111,7 +111,11 @@ export class EventStream {
       const headers: Record<string, string> = { Accept: 'text/event-stream', ...authHeaders() };
       if (this.lastEventId !== null) headers['Last-Event-ID'] = this.lastEventId;
       feedWatchdog();
-      const response = await fetch(this.options.url, { headers, signal: controller.signal, cache: 'no-store' });
+      const response = await fetch(this.options.url, {
+        headers,
+        signal: controller.signal,
+        cache: 'no-store',
+      });
       if (response.status === 401 || response.status === 403) {
         this.options.onState('unauthorized');
         return 'unauthorized';

@@ -8,7 +8,12 @@ import { type Browser, chromium, type Page } from 'playwright-core';
  * skipped with a loud message elsewhere.
  */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'];
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+];
 export const SCREENSHOT_DIR = join(process.cwd(), 'test-results', 'screenshots');
 
 const present = existsSync(CHROMIUM_PATH);

@@ -10,7 +10,9 @@ function decimalsFor(increment: number): number {
 /** uPlot is half the app's JavaScript and only this page draws: it loads when the chart is first shown. */
 let uPlotModule: Promise<typeof uPlot> | null = null;
 function loadUPlot(): Promise<typeof uPlot> {
-  uPlotModule ??= Promise.all([import('uplot'), import('uplot/dist/uPlot.min.css')]).then(([module]) => module.default);
+  uPlotModule ??= Promise.all([import('uplot'), import('uplot/dist/uPlot.min.css')]).then(
+    ([module]) => module.default,
+  );
   return uPlotModule;
 }
 
@@ -61,10 +63,18 @@ export function CostChart({ buckets, granularity }: { buckets: CostBucket[]; gra
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
       axes: [
         { stroke: 'currentColor', grid: { stroke: 'rgba(128,128,128,0.2)' } },
-        { stroke: 'currentColor', grid: { stroke: 'rgba(128,128,128,0.2)' }, values: (_u, ticks, _space, increment) => ticks.map((t) => `$${t.toFixed(decimalsFor(increment))}`), size: 70 },
+        {
+          stroke: 'currentColor',
+          grid: { stroke: 'rgba(128,128,128,0.2)' },
+          values: (_u, ticks, _space, increment) => ticks.map((t) => `$${t.toFixed(decimalsFor(increment))}`),
+          size: 70,
+        },
       ],
       series: [
-        { label: granularity === 'hour' ? 'Hour' : 'Day', value: (_u, v) => (v == null ? '–' : new Date(v * 1000).toLocaleString()) },
+        {
+          label: granularity === 'hour' ? 'Hour' : 'Day',
+          value: (_u, v) => (v == null ? '–' : new Date(v * 1000).toLocaleString()),
+        },
         ...SERIES.slice()
           .reverse()
           .map((series) => ({
@@ -77,12 +87,20 @@ export function CostChart({ buckets, granularity }: { buckets: CostBucket[]; gra
               index == null ? '–' : `$${(buckets[index]?.byBackend[series.key] ?? 0).toFixed(4)}`,
           })),
         // In the legend (hover) only: the stacked bars already show it.
-        { label: 'Total', stroke: '#868e96', paths: () => null, points: { show: false }, value: (_u, v) => (v == null ? '–' : `$${v.toFixed(4)}`) },
+        {
+          label: 'Total',
+          stroke: '#868e96',
+          paths: () => null,
+          points: { show: false },
+          value: (_u, v) => (v == null ? '–' : `$${v.toFixed(4)}`),
+        },
       ],
     };
     plot.current?.destroy();
     plot.current = new UPlot(options, data, element);
-    const resize = new ResizeObserver(() => plot.current?.setSize({ width: Math.max(280, element.clientWidth), height: 280 }));
+    const resize = new ResizeObserver(() =>
+      plot.current?.setSize({ width: Math.max(280, element.clientWidth), height: 280 }),
+    );
     resize.observe(element);
     return resize;
   }
@@ -90,7 +108,12 @@ export function CostChart({ buckets, granularity }: { buckets: CostBucket[]; gra
   const total = buckets.reduce((sum, bucket) => sum + bucket.total, 0);
   return (
     <figure class="chart">
-      <div ref={host} role="img" aria-label={`Cloud and local spend per ${granularity}, ${buckets.length} buckets, $${total.toFixed(2)} in all`} data-testid="cost-chart" />
+      <div
+        ref={host}
+        role="img"
+        aria-label={`Cloud and local spend per ${granularity}, ${buckets.length} buckets, $${total.toFixed(2)} in all`}
+        data-testid="cost-chart"
+      />
     </figure>
   );
 }

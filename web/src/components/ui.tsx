@@ -39,7 +39,8 @@ export function BudgetGauge({ spent, limit }: { spent: number; limit: number | n
         aria-label="Today's cloud spend against the daily budget"
       />
       <div class="gauge-figures">
-        <strong>{usd(spent)}</strong> of {usd(limit)} today ({ratio > 0 && ratio < 0.01 ? '<1' : Math.round(ratio * 100)}%)
+        <strong>{usd(spent)}</strong> of {usd(limit)} today (
+        {ratio > 0 && ratio < 0.01 ? '<1' : Math.round(ratio * 100)}%)
       </div>
     </div>
   );
@@ -49,7 +50,13 @@ export function Badge({ value }: { value: string }) {
   return <span class={`badge badge-${value}`}>{value}</span>;
 }
 
-export function ErrorNote({ error, prefix }: { error: ApiError | Error | null | undefined; prefix?: string }) {
+export function ErrorNote({
+  error,
+  prefix,
+}: {
+  error: ApiError | Error | null | undefined;
+  prefix?: string;
+}) {
   if (!error) return null;
   return (
     <p class="error" role="alert">
@@ -59,7 +66,17 @@ export function ErrorNote({ error, prefix }: { error: ApiError | Error | null | 
   );
 }
 
-export function Card({ title, children, id, actions }: { title: string; children: ComponentChildren; id?: string; actions?: ComponentChildren }) {
+export function Card({
+  title,
+  children,
+  id,
+  actions,
+}: {
+  title: string;
+  children: ComponentChildren;
+  id?: string;
+  actions?: ComponentChildren;
+}) {
   const headingId = id ? `${id}-title` : undefined;
   return (
     <section class="card" aria-labelledby={headingId} id={id}>
@@ -116,4 +133,3 @@ export function useTicker(ms: number): number {
   }, [ms, setNow]);
   return now;
 }
-

@@ -16,8 +16,8 @@ export function ControlsPage({ admin }: { admin: boolean }) {
       <>
         <h1>Controls</h1>
         <p class="notice" role="status">
-          You signed in with the read-only key (API_READ_KEY): the dashboard shows the fleet, jobs and cost, but
-          spawning, terminating, cancelling and settings need the admin key (API_KEY).
+          You signed in with the read-only key (API_READ_KEY): the dashboard shows the fleet, jobs and cost,
+          but spawning, terminating, cancelling and settings need the admin key (API_KEY).
         </p>
       </>
     );
@@ -75,11 +75,12 @@ function SpawnForm({ status, onDone }: { status: CloudStatus | null; onDone: () 
     setError(null);
     setResult(null);
     try {
-      const answer = await request<{ pod: { id: string; name: string; gpuType: string; costPerHour: number } }>(
-        '/api/cloud/spawn?wait=false',
-        { method: 'POST', body: gpuType ? { gpuType } : {} },
+      const answer = await request<{
+        pod: { id: string; name: string; gpuType: string; costPerHour: number };
+      }>('/api/cloud/spawn?wait=false', { method: 'POST', body: gpuType ? { gpuType } : {} });
+      setResult(
+        `Pod ${answer.pod.name} requested (${answer.pod.gpuType}, ${usd(answer.pod.costPerHour)}/h); it appears on the Overview as it boots.`,
       );
-      setResult(`Pod ${answer.pod.name} requested (${answer.pod.gpuType}, ${usd(answer.pod.costPerHour)}/h); it appears on the Overview as it boots.`);
       touch('fleet');
       onDone();
     } catch (caught) {
@@ -91,13 +92,19 @@ function SpawnForm({ status, onDone }: { status: CloudStatus | null; onDone: () 
 
   const list = gpus.data?.gpuTypes ?? [];
   const inList = list.some((gpu) => gpu.id === gpuType);
-  if (status && !status.podsEnabled) return <p class="hint">Pods are off: set RUNPOD_API_KEY and RUNPOD_DOCKER_IMAGE.</p>;
+  if (status && !status.podsEnabled)
+    return <p class="hint">Pods are off: set RUNPOD_API_KEY and RUNPOD_DOCKER_IMAGE.</p>;
   return (
     <form onSubmit={spawn}>
       {list.length > 0 ? (
-        <label for="spawn-gpu">
-          GPU for the new pod
-          <select id="spawn-gpu" name="gpuType" value={gpuType} onChange={(event) => setGpuType((event.target as HTMLSelectElement).value)}>
+        <div class="field">
+          <label for="spawn-gpu">GPU for the new pod</label>
+          <select
+            id="spawn-gpu"
+            name="gpuType"
+            value={gpuType}
+            onChange={(event) => setGpuType((event.target as HTMLSelectElement).value)}
+          >
             {!inList && gpuType && <option value={gpuType}>{gpuType} (configured)</option>}
             {list.map((gpu) => (
               <option key={gpu.id} value={gpu.id} disabled={gpu.available === false}>
@@ -105,12 +112,17 @@ function SpawnForm({ status, onDone }: { status: CloudStatus | null; onDone: () 
               </option>
             ))}
           </select>
-        </label>
+        </div>
       ) : (
-        <label for="spawn-gpu">
-          GPU for the new pod
-          <input id="spawn-gpu" name="gpuType" value={gpuType} onInput={(event) => setGpuType((event.target as HTMLInputElement).value)} />
-        </label>
+        <div class="field">
+          <label for="spawn-gpu">GPU for the new pod</label>
+          <input
+            id="spawn-gpu"
+            name="gpuType"
+            value={gpuType}
+            onInput={(event) => setGpuType((event.target as HTMLInputElement).value)}
+          />
+        </div>
       )}
       {gpus.error && gpus.error.status !== 404 && <ErrorNote error={gpus.error} prefix="GPU catalogue" />}
       <button type="submit" disabled={busy}>
@@ -135,13 +147,16 @@ function ShutdownAll({ onDone }: { onDone: () => void }) {
     setOpen(false);
     setError(null);
     try {
-      const answer = await request<{ success: boolean; terminated: string[]; failed: { id: string; error: string }[] }>(
-        '/api/cloud/shutdown-all',
-        { method: 'POST' },
-      );
+      const answer = await request<{
+        success: boolean;
+        terminated: string[];
+        failed: { id: string; error: string }[];
+      }>('/api/cloud/shutdown-all', { method: 'POST' });
       setResult(
         `Terminated ${answer.terminated.length} pod(s)` +
-          (answer.failed.length ? `; ${answer.failed.length} not yet (retried every tick): ${answer.failed.map((f) => f.id).join(', ')}` : '.'),
+          (answer.failed.length
+            ? `; ${answer.failed.length} not yet (retried every tick): ${answer.failed.map((f) => f.id).join(', ')}`
+            : '.'),
       );
       touch('fleet', 'cost');
       onDone();
@@ -184,7 +199,10 @@ function PodControls({ status, onDone }: { status: CloudStatus | null; onDone: (
     setTarget(null);
     setError(null);
     try {
-      const answer = await request<{ podId: string; cost: number }>(`/api/cloud/terminate/${encodeURIComponent(podId)}`, { method: 'POST' });
+      const answer = await request<{ podId: string; cost: number }>(
+        `/api/cloud/terminate/${encodeURIComponent(podId)}`,
+        { method: 'POST' },
+      );
       setMessage(`Pod ${answer.podId} terminated; it cost ${usd(answer.cost, 4)}.`);
       touch('fleet', 'cost');
       onDone();
@@ -201,7 +219,11 @@ function PodControls({ status, onDone }: { status: CloudStatus | null; onDone: (
           {pods.map((pod) => (
             <li key={pod.id} class="row" data-pod-id={pod.id}>
               <Badge value={pod.state} /> <strong>{pod.name}</strong> <span class="muted">{pod.gpuType}</span>
-              <button type="button" aria-label={`Terminate pod ${pod.name}`} onClick={() => setTarget(pod.id)}>
+              <button
+                type="button"
+                aria-label={`Terminate pod ${pod.name}`}
+                onClick={() => setTarget(pod.id)}
+              >
                 Terminate
               </button>
             </li>
@@ -263,11 +285,21 @@ function LocalWorkerControls() {
               <Badge value={worker.healthy ? 'healthy' : 'unhealthy'} /> <strong>{worker.name}</strong>
               <span class="muted small">{worker.url}</span> <span>{state}</span>
               {state === 'disabled' ? (
-                <button type="button" disabled={busy} aria-label={`Enable worker ${worker.name}`} onClick={() => void patch(worker, { enabled: true })}>
+                <button
+                  type="button"
+                  disabled={busy}
+                  aria-label={`Enable worker ${worker.name}`}
+                  onClick={() => void patch(worker, { enabled: true })}
+                >
                   Enable
                 </button>
               ) : (
-                <button type="button" disabled={busy} aria-label={`Disable worker ${worker.name}`} onClick={() => void patch(worker, { enabled: false })}>
+                <button
+                  type="button"
+                  disabled={busy}
+                  aria-label={`Disable worker ${worker.name}`}
+                  onClick={() => void patch(worker, { enabled: false })}
+                >
                   Disable
                 </button>
               )}
@@ -284,7 +316,11 @@ function LocalWorkerControls() {
                   type="button"
                   disabled={busy}
                   aria-label={`Remove worker ${worker.name}`}
-                  onClick={() => void run(() => request(`/api/local/workers/${encodeURIComponent(worker.id)}`, { method: 'DELETE' }))}
+                  onClick={() =>
+                    void run(() =>
+                      request(`/api/local/workers/${encodeURIComponent(worker.id)}`, { method: 'DELETE' }),
+                    )
+                  }
                 >
                   Remove
                 </button>
@@ -307,18 +343,36 @@ function LocalWorkerControls() {
           });
         }}
       >
-        <label>
-          ComfyUI URL
-          <input type="url" required placeholder="http://127.0.0.1:8188" value={url} onInput={(event) => setUrl((event.target as HTMLInputElement).value)} />
-        </label>
-        <label>
-          Name (optional)
-          <input value={name} onInput={(event) => setName((event.target as HTMLInputElement).value)} />
-        </label>
-        <label>
-          Slots
-          <input type="number" min={1} max={64} value={slots} onInput={(event) => setSlots((event.target as HTMLInputElement).value)} />
-        </label>
+        <div class="field">
+          <label for="worker-url">ComfyUI URL</label>
+          <input
+            id="worker-url"
+            type="url"
+            required
+            placeholder="http://127.0.0.1:8188"
+            value={url}
+            onInput={(event) => setUrl((event.target as HTMLInputElement).value)}
+          />
+        </div>
+        <div class="field">
+          <label for="worker-name">Name (optional)</label>
+          <input
+            id="worker-name"
+            value={name}
+            onInput={(event) => setName((event.target as HTMLInputElement).value)}
+          />
+        </div>
+        <div class="field">
+          <label for="worker-slots">Slots</label>
+          <input
+            id="worker-slots"
+            type="number"
+            min={1}
+            max={64}
+            value={slots}
+            onInput={(event) => setSlots((event.target as HTMLInputElement).value)}
+          />
+        </div>
         <button type="submit" disabled={busy}>
           Add worker
         </button>
@@ -328,17 +382,55 @@ function LocalWorkerControls() {
 }
 
 type ConfigField = keyof CloudConfig;
-const FIELDS: { key: ConfigField; label: string; hint: string; type: 'number' | 'text' | 'checkbox'; step?: string }[] = [
-  { key: 'maxPods', label: 'Max pods', hint: 'Pods alive at once (CLOUD_MAX_PODS)', type: 'number', step: '1' },
-  { key: 'idleTimeout', label: 'Idle timeout (ms)', hint: 'A ready pod idle this long is terminated', type: 'number', step: '1000' },
-  { key: 'autoScaleThreshold', label: 'Autoscale threshold', hint: 'Cloud jobs waiting per pod before another pod', type: 'number', step: '1' },
-  { key: 'preferServerless', label: 'Prefer serverless', hint: 'Default routing: one-off cloud jobs go to serverless before waiting for pods', type: 'checkbox' },
+const FIELDS: {
+  key: ConfigField;
+  label: string;
+  hint: string;
+  type: 'number' | 'text' | 'checkbox';
+  step?: string;
+}[] = [
+  {
+    key: 'maxPods',
+    label: 'Max pods',
+    hint: 'Pods alive at once (CLOUD_MAX_PODS)',
+    type: 'number',
+    step: '1',
+  },
+  {
+    key: 'idleTimeout',
+    label: 'Idle timeout (ms)',
+    hint: 'A ready pod idle this long is terminated',
+    type: 'number',
+    step: '1000',
+  },
+  {
+    key: 'autoScaleThreshold',
+    label: 'Autoscale threshold',
+    hint: 'Cloud jobs waiting per pod before another pod',
+    type: 'number',
+    step: '1',
+  },
+  {
+    key: 'preferServerless',
+    label: 'Prefer serverless',
+    hint: 'Default routing: one-off cloud jobs go to serverless before waiting for pods',
+    type: 'checkbox',
+  },
   { key: 'gpuType', label: 'GPU type for new pods', hint: 'Exact id or display name', type: 'text' },
-  { key: 'dailyBudgetUsd', label: 'Daily budget (USD)', hint: '0 = no limit; UTC days', type: 'number', step: '0.01' },
+  {
+    key: 'dailyBudgetUsd',
+    label: 'Daily budget (USD)',
+    hint: '0 = no limit; UTC days',
+    type: 'number',
+    step: '0.01',
+  },
 ];
 
 /** "maxPods must not be less than 0; gpuType: Unknown ..." → one message per field, the rest unassigned. */
-export function fieldErrors(message: string): { byField: Partial<Record<ConfigField, string>>; other: string[] } {
+export function fieldErrors(message: string): {
+  byField: Partial<Record<ConfigField, string>>;
+  other: string[];
+} {
   const byField: Partial<Record<ConfigField, string>> = {};
   const other: string[] = [];
   for (const part of message.split('; ')) {
@@ -353,7 +445,10 @@ function CloudConfigForm({ config, onSaved }: { config: CloudConfig; onSaved: ()
   const { touch } = useLive();
   const [values, setValues] = useState<Record<ConfigField, string | boolean>>(() => toForm(config));
   const [dirty, setDirty] = useState(false);
-  const [errors, setErrors] = useState<{ byField: Partial<Record<ConfigField, string>>; other: string[] }>({ byField: {}, other: [] });
+  const [errors, setErrors] = useState<{ byField: Partial<Record<ConfigField, string>>; other: string[] }>({
+    byField: {},
+    other: [],
+  });
   const [saved, setSaved] = useState(false);
   useEffect(() => {
     if (!dirty) setValues(toForm(config));

@@ -67,8 +67,8 @@ export function CostPage() {
                 <>
                   <dt>In this range</dt>
                   <dd>
-                    {usd(data.totals.total)} (local {usd(data.totals.local)}, serverless {usd(data.totals.serverless)}, pods{' '}
-                    {usd(data.totals.pods)})
+                    {usd(data.totals.total)} (local {usd(data.totals.local)}, serverless{' '}
+                    {usd(data.totals.serverless)}, pods {usd(data.totals.pods)})
                   </dd>
                 </>
               )}
@@ -86,8 +86,11 @@ export function CostPage() {
               setCsvError(null);
               const csvQuery = new URLSearchParams(query);
               csvQuery.set('format', 'csv');
-              download(`/api/cloud/cost/history?${csvQuery.toString()}`, `cost-${granularity}-${from.toISOString().slice(0, 10)}.csv`).catch(
-                (error: unknown) => setCsvError(error instanceof ApiError ? error : new ApiError(0, String(error), null)),
+              download(
+                `/api/cloud/cost/history?${csvQuery.toString()}`,
+                `cost-${granularity}-${from.toISOString().slice(0, 10)}.csv`,
+              ).catch((error: unknown) =>
+                setCsvError(error instanceof ApiError ? error : new ApiError(0, String(error), null)),
               );
             }}
           >
@@ -96,8 +99,8 @@ export function CostPage() {
         }
       >
         <form class="filters" onSubmit={(event) => event.preventDefault()}>
-          <label for="cost-granularity">
-            Granularity
+          <div class="field">
+            <label for="cost-granularity">Granularity</label>
             <select
               id="cost-granularity"
               value={granularity}
@@ -110,17 +113,21 @@ export function CostPage() {
               <option value="hour">by hour</option>
               <option value="day">by day</option>
             </select>
-          </label>
-          <label for="cost-range">
-            Range
-            <select id="cost-range" value={String(chosen)} onChange={(event) => setRangeIndex(Number((event.target as HTMLSelectElement).value))}>
+          </div>
+          <div class="field">
+            <label for="cost-range">Range</label>
+            <select
+              id="cost-range"
+              value={String(chosen)}
+              onChange={(event) => setRangeIndex(Number((event.target as HTMLSelectElement).value))}
+            >
               {ranges.map((option, index) => (
                 <option key={option.label} value={String(index)}>
                   {option.label}
                 </option>
               ))}
             </select>
-          </label>
+          </div>
         </form>
         <ErrorNote error={csvError} />
         {history.error?.status === 404 ? (
@@ -162,7 +169,10 @@ export function CostPage() {
 }
 
 function BucketTable({ history }: { history: CostHistory }) {
-  const rows = history.buckets.filter((bucket) => bucket.total > 0 || bucket.jobsCompleted > 0).slice(-48).reverse();
+  const rows = history.buckets
+    .filter((bucket) => bucket.total > 0 || bucket.jobsCompleted > 0)
+    .slice(-48)
+    .reverse();
   if (rows.length === 0) return <p class="hint">No spend in this range.</p>;
   return (
     <details>
@@ -185,7 +195,11 @@ function BucketTable({ history }: { history: CostHistory }) {
           <tbody>
             {rows.map((bucket) => (
               <tr key={bucket.start}>
-                <td>{history.granularity === 'hour' ? new Date(bucket.start).toLocaleString() : bucket.start.slice(0, 10)}</td>
+                <td>
+                  {history.granularity === 'hour'
+                    ? new Date(bucket.start).toLocaleString()
+                    : bucket.start.slice(0, 10)}
+                </td>
                 <td>{usd(bucket.total, 4)}</td>
                 <td>{usd(bucket.byBackend.local, 4)}</td>
                 <td>{usd(bucket.byBackend.serverless, 4)}</td>

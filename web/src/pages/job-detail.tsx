@@ -40,7 +40,9 @@ export function JobDetailPage({ id, admin }: { id: string; admin: boolean }) {
       <Card
         title="Status"
         id="job-status"
-        actions={admin ? <JobActions job={data} onDone={() => job.reload()} onError={setActionError} /> : undefined}
+        actions={
+          admin ? <JobActions job={data} onDone={() => job.reload()} onError={setActionError} /> : undefined
+        }
       >
         <div class="row wrap" data-testid="job-status" data-status={data.status}>
           <Badge value={data.status} />
@@ -106,14 +108,19 @@ export function JobDetailPage({ id, admin }: { id: string; admin: boolean }) {
             {data.startedAt ? (
               <>
                 <time dateTime={data.startedAt}>{time(data.startedAt)}</time>
-                <span class="muted"> · waited {duration(Date.parse(data.startedAt) - Date.parse(data.createdAt))}</span>
+                <span class="muted">
+                  {' '}
+                  · waited {duration(Date.parse(data.startedAt) - Date.parse(data.createdAt))}
+                </span>
               </>
             ) : (
               '–'
             )}
           </li>
           <li class={data.completedAt ? '' : 'pending'}>
-            <strong>{data.status === 'failed' ? 'Failed' : data.status === 'cancelled' ? 'Cancelled' : 'Completed'}</strong>{' '}
+            <strong>
+              {data.status === 'failed' ? 'Failed' : data.status === 'cancelled' ? 'Cancelled' : 'Completed'}
+            </strong>{' '}
             {data.completedAt ? (
               <>
                 <time dateTime={data.completedAt}>{time(data.completedAt)}</time>
@@ -127,7 +134,11 @@ export function JobDetailPage({ id, admin }: { id: string; admin: boolean }) {
       </Card>
       <Card title="Outputs" id="outputs">
         {data.outputs.length === 0 ? (
-          <p class="hint">{data.status === 'completed' ? 'This job produced no files.' : 'Outputs appear when the job completes.'}</p>
+          <p class="hint">
+            {data.status === 'completed'
+              ? 'This job produced no files.'
+              : 'Outputs appear when the job completes.'}
+          </p>
         ) : (
           <OutputGallery jobId={data.id} outputs={data.outputs} />
         )}
@@ -208,7 +219,14 @@ function OutputGallery({ jobId, outputs }: { jobId: string; outputs: JobOutput[]
             {output.contentType.startsWith('image/') ? (
               <img src={output.src} alt={`Output ${output.filename}`} loading="lazy" />
             ) : output.contentType.startsWith('video/') ? (
-              <video src={output.src} controls muted loop playsInline aria-label={`Output ${output.filename}`} />
+              <video
+                src={output.src}
+                controls
+                muted
+                loop
+                playsInline
+                aria-label={`Output ${output.filename}`}
+              />
             ) : null}
             <div class="small">
               <a href={output.src} download={output.filename}>

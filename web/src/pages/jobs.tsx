@@ -46,9 +46,13 @@ export function JobsPage({ admin }: { admin: boolean }) {
       )}
       <Card title="All jobs" id="job-list">
         <form class="filters" onSubmit={(event) => event.preventDefault()}>
-          <label for="filter-status">
-            Status
-            <select id="filter-status" value={status} onChange={(event) => setFilter('status', (event.target as HTMLSelectElement).value)}>
+          <div class="field">
+            <label for="filter-status">Status</label>
+            <select
+              id="filter-status"
+              value={status}
+              onChange={(event) => setFilter('status', (event.target as HTMLSelectElement).value)}
+            >
               <option value="">any</option>
               {JOB_STATUSES.map((value) => (
                 <option key={value} value={value}>
@@ -56,10 +60,14 @@ export function JobsPage({ admin }: { admin: boolean }) {
                 </option>
               ))}
             </select>
-          </label>
-          <label for="filter-backend">
-            Backend
-            <select id="filter-backend" value={backend} onChange={(event) => setFilter('backend', (event.target as HTMLSelectElement).value)}>
+          </div>
+          <div class="field">
+            <label for="filter-backend">Backend</label>
+            <select
+              id="filter-backend"
+              value={backend}
+              onChange={(event) => setFilter('backend', (event.target as HTMLSelectElement).value)}
+            >
               <option value="">any</option>
               {JOB_BACKENDS.map((value) => (
                 <option key={value} value={value}>
@@ -67,7 +75,7 @@ export function JobsPage({ admin }: { admin: boolean }) {
                 </option>
               ))}
             </select>
-          </label>
+          </div>
         </form>
         <ErrorNote error={list.error} />
         <JobTable jobs={list.data?.jobs ?? []} admin={admin} onChanged={list.reload} />
@@ -135,7 +143,9 @@ function JobTable({ jobs, admin, onChanged }: { jobs: JobSummary[]; admin: boole
                   </td>
                   <td>
                     <Badge value={job.status} />
-                    {job.status === 'queued' && job.waitingReason && <div class="muted small">{job.waitingReason}</div>}
+                    {job.status === 'queued' && job.waitingReason && (
+                      <div class="muted small">{job.waitingReason}</div>
+                    )}
                   </td>
                   <td>
                     {job.backend ?? job.requestedBackend}
@@ -191,7 +201,9 @@ export function JobActions(props: {
           type="button"
           disabled={busy}
           aria-label={`Cancel job ${job.id}`}
-          onClick={() => act(`/api/jobs/${encodeURIComponent(job.id)}`, 'DELETE', (updated) => props.onDone(updated))}
+          onClick={() =>
+            act(`/api/jobs/${encodeURIComponent(job.id)}`, 'DELETE', (updated) => props.onDone(updated))
+          }
         >
           Cancel
         </button>

@@ -3,7 +3,16 @@ import { BudgetGauge, Badge, Card, ErrorNote, ProgressBar, useTicker } from '../
 import { duration, shortId, time, usd } from '../format';
 import { FLEET_EVENT_TYPES, useLive, useResource } from '../live';
 import { linkClick } from '../router';
-import type { CloudCost, CloudStatus, FleetEvent, JobList, JobSummary, LocalWorker, Pod, Stats } from '../types';
+import type {
+  CloudCost,
+  CloudStatus,
+  FleetEvent,
+  JobList,
+  JobSummary,
+  LocalWorker,
+  Pod,
+  Stats,
+} from '../types';
 
 export function OverviewPage() {
   const stats = useResource<Stats>('/api/stats', ['jobs', 'fleet']);
@@ -60,7 +69,10 @@ export function OverviewPage() {
 
       <div class="grid">
         <Card title="Serverless in flight" id="serverless">
-          <JobMiniList jobs={runningJobs.filter((job) => job.backend === 'serverless')} empty="Nothing on serverless now." />
+          <JobMiniList
+            jobs={runningJobs.filter((job) => job.backend === 'serverless')}
+            empty="Nothing on serverless now."
+          />
         </Card>
         <Card title="Recent events" id="events">
           <RecentEvents />
@@ -70,7 +82,15 @@ export function OverviewPage() {
   );
 }
 
-function Tile({ label, value, testId }: { label: string; value: string | number | undefined; testId?: string }) {
+function Tile({
+  label,
+  value,
+  testId,
+}: {
+  label: string;
+  value: string | number | undefined;
+  testId?: string;
+}) {
   return (
     <div class="tile">
       <div class="tile-value" data-testid={testId}>
@@ -101,7 +121,8 @@ function QueueList({ jobs, total }: { jobs: JobSummary[]; total: number }) {
 }
 
 function LocalWorkersTable({ workers, running }: { workers: LocalWorker[]; running: JobSummary[] }) {
-  if (workers.length === 0) return <p class="hint">No local ComfyUI workers (LOCAL_COMFYUI_URLS or Controls).</p>;
+  if (workers.length === 0)
+    return <p class="hint">No local ComfyUI workers (LOCAL_COMFYUI_URLS or Controls).</p>;
   return (
     <div class="table-wrap">
       <table>
@@ -212,11 +233,22 @@ function PodsTable({ status, running }: { status: CloudStatus | null; running: J
   );
 }
 
-function PodPhase({ pod, idleTimeout, since, running }: { pod: Pod; idleTimeout: number; since: number; running: JobSummary[] }) {
+function PodPhase({
+  pod,
+  idleTimeout,
+  since,
+  running,
+}: {
+  pod: Pod;
+  idleTimeout: number;
+  since: number;
+  running: JobSummary[];
+}) {
   if (pod.state === 'requested' || pod.state === 'starting') {
     return (
       <span>
-        <ProgressBar percent={null} label={`Pod ${pod.name} booting`} /> booting {duration(pod.uptime + since)}
+        <ProgressBar percent={null} label={`Pod ${pod.name} booting`} /> booting{' '}
+        {duration(pod.uptime + since)}
       </span>
     );
   }
@@ -283,7 +315,11 @@ function eventText(event: FleetEvent): string {
 
 function RecentEvents() {
   const { liveEvents } = useLive();
-  const recent = useResource<{ events: FleetEvent[] }>('/api/events/recent?limit=30', ['fleet', 'cost'], 15_000);
+  const recent = useResource<{ events: FleetEvent[] }>(
+    '/api/events/recent?limit=30',
+    ['fleet', 'cost'],
+    15_000,
+  );
   // Before the history route answers (or on an older service), the events seen live on this page.
   const events = (recent.data?.events ?? liveEvents).filter((event) => FLEET_EVENT_TYPES.has(event.type));
   if (events.length === 0) return <p class="hint">No fleet events yet.</p>;

@@ -2,7 +2,13 @@ import { useState } from 'preact/hooks';
 import { ApiError } from '../api';
 import { checkKey, type Role } from '../session';
 
-export function SignInPage({ notice, onSignedIn }: { notice?: string; onSignedIn: (key: string, role: Role) => void }) {
+export function SignInPage({
+  notice,
+  onSignedIn,
+}: {
+  notice?: string;
+  onSignedIn: (key: string, role: Role) => void;
+}) {
   const [key, setKeyInput] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -15,7 +21,8 @@ export function SignInPage({ notice, onSignedIn }: { notice?: string; onSignedIn
       const role = await checkKey(key.trim());
       onSignedIn(key.trim(), role);
     } catch (caught) {
-      if (caught instanceof ApiError && caught.status === 401) setError('The service does not accept this key.');
+      if (caught instanceof ApiError && caught.status === 401)
+        setError('The service does not accept this key.');
       else if (caught instanceof ApiError && caught.status === 429) setError(caught.message);
       else setError(caught instanceof Error ? caught.message : String(caught));
     } finally {

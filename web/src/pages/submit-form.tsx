@@ -25,9 +25,11 @@ export function parseWorkflow(text: string): Record<string, unknown> {
   } catch (error) {
     throw new Error(`Not JSON: ${(error as Error).message}`);
   }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('The workflow must be a JSON object');
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new Error('The workflow must be a JSON object');
   const object = parsed as Record<string, unknown>;
-  if (object.workflow && typeof object.workflow === 'object') return object.workflow as Record<string, unknown>;
+  if (object.workflow && typeof object.workflow === 'object')
+    return object.workflow as Record<string, unknown>;
   if (Array.isArray(object.nodes) && Array.isArray(object.links)) {
     throw new Error('This is the ComfyUI UI format; export it with "Export (API)" / "Save (API Format)"');
   }
@@ -65,8 +67,13 @@ export function SubmitForm({ onSubmitted }: { onSubmitted: (job: Job) => void })
     }
     const pictures = list.filter((file) => file !== json && file.type.startsWith('image/'));
     if (pictures.length > 0) {
-      const read = await Promise.all(pictures.map(async (file) => ({ name: file.name, image: await readAsDataUrl(file) })));
-      setImages((old) => [...old.filter((image) => !read.some((added) => added.name === image.name)), ...read]);
+      const read = await Promise.all(
+        pictures.map(async (file) => ({ name: file.name, image: await readAsDataUrl(file) })),
+      );
+      setImages((old) => [
+        ...old.filter((image) => !read.some((added) => added.name === image.name)),
+        ...read,
+      ]);
     }
   };
 
@@ -112,9 +119,10 @@ export function SubmitForm({ onSubmitted }: { onSubmitted: (job: Job) => void })
       >
         <p>Drop an API-format workflow (.json) and its input images here, or choose them:</p>
         <div class="row">
-          <label>
-            Workflow file (JSON, API format)
+          <div class="field">
+            <label for="workflow-file">Workflow file (JSON, API format)</label>
             <input
+              id="workflow-file"
               type="file"
               accept=".json,application/json"
               onChange={(event) => {
@@ -122,10 +130,11 @@ export function SubmitForm({ onSubmitted }: { onSubmitted: (job: Job) => void })
                 if (files) void takeFiles(files);
               }}
             />
-          </label>
-          <label>
-            Input images
+          </div>
+          <div class="field">
+            <label for="field-input-images">Input images</label>
             <input
+              id="field-input-images"
               type="file"
               accept="image/*"
               multiple
@@ -134,12 +143,10 @@ export function SubmitForm({ onSubmitted }: { onSubmitted: (job: Job) => void })
                 if (files) void takeFiles(files);
               }}
             />
-          </label>
+          </div>
         </div>
       </div>
-      <label for="workflow-json">
-        Workflow JSON{workflowName ? ` (from ${workflowName})` : ''}
-      </label>
+      <label for="workflow-json">Workflow JSON{workflowName ? ` (from ${workflowName})` : ''}</label>
       <textarea
         id="workflow-json"
         rows={5}
@@ -167,19 +174,25 @@ export function SubmitForm({ onSubmitted }: { onSubmitted: (job: Job) => void })
         </ul>
       )}
       <div class="row">
-        <label for="submit-backend">
-          Run on backend
-          <select id="submit-backend" name="backend" value={backend} onChange={(event) => setBackend((event.target as HTMLSelectElement).value)}>
+        <div class="field">
+          <label for="submit-backend">Run on backend</label>
+          <select
+            id="submit-backend"
+            name="backend"
+            value={backend}
+            onChange={(event) => setBackend((event.target as HTMLSelectElement).value)}
+          >
             {REQUESTED_BACKENDS.map((value) => (
               <option key={value} value={value}>
                 {BACKEND_HELP[value]}
               </option>
             ))}
           </select>
-        </label>
-        <label>
-          Priority
+        </div>
+        <div class="field">
+          <label for="field-priority">Priority</label>
           <input
+            id="field-priority"
             type="number"
             name="priority"
             min={-1000}
@@ -188,12 +201,15 @@ export function SubmitForm({ onSubmitted }: { onSubmitted: (job: Job) => void })
             value={priority}
             onInput={(event) => setPriority((event.target as HTMLInputElement).value)}
           />
-        </label>
+        </div>
       </div>
       {preferServerless !== undefined && (
         <p class="hint">
-          Default routing for "auto": local first, then {preferServerless ? 'serverless before waiting for pods' : 'pods (serverless when no pod can take it)'}.
-          Change it under Controls → Cloud settings ("Prefer serverless").
+          Default routing for "auto": local first, then{' '}
+          {preferServerless
+            ? 'serverless before waiting for pods'
+            : 'pods (serverless when no pod can take it)'}
+          . Change it under Controls → Cloud settings ("Prefer serverless").
         </p>
       )}
       <ErrorNote error={error} />
