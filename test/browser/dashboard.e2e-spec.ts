@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -323,6 +324,36 @@ describeInBrowser('dashboard in a browser', () => {
         .filter({ hasText: /Table \(\d+ buckets? with activity\)/ })
         .waitFor();
       await screenshot(page, '08-cost');
+    },
+    STEP_MS,
+  );
+
+  it(
+    'reconnects the event stream with Last-Event-ID after the connection drops',
+    async () => {
+      await openTab('Overview');
+      await page.locator('.stream').filter({ hasText: 'live' }).waitFor();
+      const reconnects: Array<string | undefined> = [];
+      const onRequest = (request: { url: () => string; headers: () => Record<string, string> }) => {
+        if (new URL(request.url()).pathname === '/api/events')
+          reconnects.push(request.headers()['last-event-id']);
+      };
+      page.on('request', onRequest);
+      try {
+        // The service drops every open connection (a proxy timing out, a network blip): the stream among them.
+        (harness.app!.getHttpServer() as Server).closeAllConnections();
+        await harness.until(() => reconnects.length >= 1, 30_000);
+        await page.locator('.stream').filter({ hasText: 'live' }).waitFor();
+        // What happens next reaches the page without a reload.
+        const id = (await api('POST', '/api/jobs', { workflow: pngWorkflow('after-drop'), backend: 'local' }))
+          .id;
+        await openTab('Jobs');
+        await page.locator(`tr[data-job-id="${id}"][data-status="completed"]`).waitFor();
+      } finally {
+        page.off('request', onRequest);
+      }
+      // It asked to resume after the last event it had seen.
+      expect(reconnects[0]).toMatch(/^\d+$/);
     },
     STEP_MS,
   );
