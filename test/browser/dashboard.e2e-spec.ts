@@ -304,6 +304,32 @@ describeInBrowser('dashboard in a browser', () => {
   );
 
   it(
+    'pages through the job list with the server cursor',
+    async () => {
+      // 26 more cancelled jobs (queued for pods, cancelled at once): with the earlier one, 27 = a page of 25 + 2.
+      for (let n = 0; n < 26; n++) {
+        const { id } = await api('POST', '/api/jobs', { workflow: pngWorkflow(`page-${n}`), backend: 'pod' });
+        await api('DELETE', `/api/jobs/${id}`);
+      }
+      await page.getByRole('button', { name: 'Older →' }).waitFor();
+      await page.getByLabel('Backend', { exact: true }).selectOption('');
+      await page.getByLabel('Status', { exact: true }).selectOption('cancelled');
+      const rows = page.locator('tr[data-job-id]');
+      await page.waitForFunction(() => document.querySelectorAll('tr[data-job-id]').length === 25);
+      const first = await rows.evaluateAll((list: any[]) => list.map((row) => row.dataset.jobId));
+      await page.getByRole('button', { name: 'Older →' }).click();
+      await page.waitForFunction(() => document.querySelectorAll('tr[data-job-id]').length === 2);
+      const second = await rows.evaluateAll((list: any[]) => list.map((row) => row.dataset.jobId));
+      expect(second.filter((id: string) => first.includes(id))).toEqual([]);
+      expect(second).toContain(queuedJobId);
+      expect(await page.getByRole('button', { name: 'Older →' }).isDisabled()).toBe(true);
+      await page.getByRole('button', { name: '← Newer' }).click();
+      await page.waitForFunction(() => document.querySelectorAll('tr[data-job-id]').length === 25);
+    },
+    STEP_MS,
+  );
+
+  it(
     'draws the cost chart (with the pod cost) and the budget gauge',
     async () => {
       await openTab('Cost');
