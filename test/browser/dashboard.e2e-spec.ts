@@ -192,6 +192,23 @@ describeInBrowser('dashboard in a browser', () => {
     STEP_MS,
   );
 
+  it(
+    're-runs a finished job from its page',
+    async () => {
+      const original = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
+      await page.getByRole('button', { name: `Re-run job ${original}` }).click();
+      await page.waitForURL(
+        (url) => url.pathname.startsWith('/jobs/job-') && !url.pathname.endsWith(original),
+      );
+      const rerun = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
+      await page.locator('[data-testid=job-status][data-status=completed]').waitFor();
+      await page.getByRole('link', { name: original }).waitFor();
+      expect(rerun).not.toBe(original);
+    expect((await api('GET', `/api/jobs/${rerun}`)).status).toBe('completed');
+    },
+    STEP_MS,
+  );
+
   let podName = '';
 
   it(

@@ -148,24 +148,20 @@ export interface Resource<T> {
  */
 export function useResource<T>(path: string | null, topics: Topic[], pollMs = 10_000): Resource<T> {
   const { versions } = useLive();
-  const [data, setData] = useState<T | null>(null);
+  // Kept with the path it answers, so a page that switches path (another job) never shows the last one's data.
+  const [data, setData] = useState<{ path: string; body: T } | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [loading, setLoading] = useState(path !== null);
   const [manual, setManual] = useState(0);
   const version = topics.map((topic) => versions[topic]).join(',');
-  const lastPath = useRef(path);
 
   useEffect(() => {
-    if (lastPath.current !== path) {
-      lastPath.current = path;
-      setData(null);
-    }
     if (path === null) return;
     const controller = new AbortController();
     setLoading(true);
     request<T>(path, { signal: controller.signal })
       .then((body) => {
-        setData(body);
+        setData({ path, body });
         setError(null);
       })
       .catch((caught: unknown) => {
@@ -187,5 +183,5 @@ export function useResource<T>(path: string | null, topics: Topic[], pollMs = 10
   }, [path, pollMs]);
 
   const reload = useCallback(() => setManual((n) => n + 1), []);
-  return { data, error, loading, reload };
+  return { data: data && data.path === path ? data.body : null, error, loading, reload };
 }
