@@ -66,8 +66,8 @@ export function CostChart({ buckets, granularity }: { buckets: CostBucket[]; gra
         {
           stroke: 'currentColor',
           grid: { stroke: 'rgba(128,128,128,0.2)' },
-          values: (_u, ticks, _space, increment) => ticks.map((t) => `$${t.toFixed(decimalsFor(increment))}`),
-          size: 70,
+          values: (_u, ticks, _axis, _space, increment) => ticks.map((t) => `$${t.toFixed(decimalsFor(increment))}`),
+          size: 84,
         },
       ],
       series: [
