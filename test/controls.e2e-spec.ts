@@ -1,4 +1,5 @@
 import { OutputStore } from '../src/jobs/output-store';
+import { LocalWorkersService } from '../src/local/local-workers.service';
 import { Dispatcher } from '../src/routing/dispatcher.service';
 import { FakeComfyUI } from './sim/comfyui/fake-comfyui';
 import { CloudHarness } from './support/cloud-harness';
@@ -77,6 +78,17 @@ describe('local worker controls and re-run', () => {
   it('without RunPod the GPU catalogue is the static table', async () => {
     const answer = await h.get('/api/cloud/gpu-types');
     expect(answer.body).toMatchObject({ source: 'static', reason: 'RUNPOD_API_KEY is not set' });
+  });
+
+  it("shows each worker's GPU and VRAM as its /system_stats reports them, once it has answered", async () => {
+    await h.app!.get(LocalWorkersService).checkHealth();
+    const [env] = await workers();
+    expect(env.gpu).toEqual({
+      name: 'cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync',
+      type: 'cuda',
+      vramTotalBytes: 25393692672,
+      vramFreeBytes: 24000000000,
+    });
   });
 
   it('a disabled env worker takes no new jobs, keeps its state across a restart, and takes them again when enabled', async () => {

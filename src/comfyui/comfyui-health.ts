@@ -1,6 +1,7 @@
 import { Injectable, Optional } from '@nestjs/common';
 import { ComfyUiClient } from './comfyui-client';
 import { ComfyUiClientFactory } from './comfyui-client.factory';
+import type { ComfySystemStats } from './comfyui.types';
 
 /**
  * Is a ComfyUI server answering? `GET /system_stats` must return 200 with a JSON object. A pod is only ready
@@ -13,8 +14,13 @@ export class ComfyUiHealthProbe {
 
   /** true when `/system_stats` answered 200 with a JSON object within `timeoutMs`; false on anything else. Never throws. */
   async isUp(baseUrl: string, timeoutMs = 5000): Promise<boolean> {
+    return (await this.systemStats(baseUrl, timeoutMs)) !== null;
+  }
+
+  /** The `/system_stats` answer (what the machine has: GPU, VRAM, versions), or null when it is not up. Never throws. */
+  systemStats(baseUrl: string, timeoutMs = 5000): Promise<ComfySystemStats | null> {
     const options = { requestTimeoutMs: timeoutMs, logger: { warn: () => undefined } };
     const client = this.clients ? this.clients.create(baseUrl, options) : new ComfyUiClient(baseUrl, options);
-    return (await client.tryGetSystemStats()) !== null;
+    return client.tryGetSystemStats();
   }
 }

@@ -15,6 +15,7 @@ import { OutboundAddressError, OutboundAddressPolicy } from '../common/net/outbo
 import { redactedUrl } from '../common/net/redacted-url';
 import { ComfyUiClientFactory } from '../comfyui/comfyui-client.factory';
 import { ComfyUiHealthProbe } from '../comfyui/comfyui-health';
+import type { ComfySystemStats } from '../comfyui/comfyui.types';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { LocalWorkerEntity } from '../persistence/entities/local-worker.entity';
@@ -47,6 +48,29 @@ export interface LocalWorker {
   lastError: string | null;
   /** The operator's control (PATCH): active, disabled or draining. See local-worker-state.ts. */
   state: LocalWorkerState;
+  /** Its primary device as `/system_stats` last reported it; null until it has answered once. */
+  gpu: LocalWorkerGpu | null;
+}
+
+export interface LocalWorkerGpu {
+  /** ComfyUI's device name, e.g. "cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync". */
+  name: string | null;
+  /** torch device type: cuda, mps, cpu... */
+  type: string | null;
+  vramTotalBytes: number | null;
+  vramFreeBytes: number | null;
+}
+
+/** The first device `/system_stats` lists is the one ComfyUI runs on (reference/comfyui.md). */
+function primaryGpu(stats: ComfySystemStats): LocalWorkerGpu | null {
+  const device = stats.devices[0];
+  if (!device) return null;
+  return {
+    name: device.name ?? null,
+    type: device.type ?? null,
+    vramTotalBytes: device.vramTotal ?? null,
+    vramFreeBytes: device.vramFree ?? null,
+  };
 }
 
 /** Emitted when a worker has a free slot again (after a job or on recovering), so dispatch runs at once. */
@@ -251,7 +275,9 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
     const version = this.controlsVersion;
     const rows = await this.repository.findAllStates();
     if (version === this.controlsVersion) {
-      const stored = new Map(rows.map((row) => [row.workerId, { enabled: row.enabled, draining: row.draining }]));
+      const stored = new Map(
+        rows.map((row) => [row.workerId, { enabled: row.enabled, draining: row.draining }]),
+      );
       for (const worker of this.workers.values()) {
         const controls = stored.get(worker.id) ?? DEFAULT_CONTROLS;
         if (stateOf(controls) !== worker.state) this.applyControls(worker, controls);
@@ -331,8 +357,10 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
 
   private async checkOne(worker: LocalWorker): Promise<void> {
     const refusal = this.refused.get(worker.id);
-    const healthy = refusal ? false : await this.probe.isUp(worker.url, 5000);
+    const stats = refusal ? null : await this.probe.systemStats(worker.url, 5000);
+    const healthy = stats !== null;
     worker.lastCheckedAt = this.clock.now();
+    if (stats) worker.gpu = primaryGpu(stats);
     if (healthy === worker.healthy) return;
     worker.healthy = healthy;
     worker.lastError = healthy ? null : (refusal ?? 'GET /system_stats did not answer');
@@ -350,7 +378,7 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
   private add(
     worker: Omit<
       LocalWorker,
-      'healthy' | 'running' | 'jobsCompleted' | 'lastCheckedAt' | 'lastError' | 'state'
+      'healthy' | 'running' | 'jobsCompleted' | 'lastCheckedAt' | 'lastError' | 'state' | 'gpu'
     >,
   ): void {
     if (this.workers.has(worker.id)) return;
@@ -373,6 +401,7 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
       lastCheckedAt: null,
       lastError: refusal,
       state: stateOf(this.controlsOf(worker.id)),
+      gpu: null,
     });
     this.emitChanged(worker.id, 'added');
   }

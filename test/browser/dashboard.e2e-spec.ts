@@ -122,6 +122,11 @@ describeInBrowser('dashboard in a browser', () => {
     'shows the local worker and the queue with its waiting reason',
     async () => {
       await page.locator('[data-worker-id]').filter({ hasText: 'healthy' }).first().waitFor();
+      // Its GPU as the fake ComfyUI's /system_stats reports it (an RTX 4090, 25.4 GB).
+      await page
+        .locator('[data-worker-id]')
+        .filter({ hasText: 'NVIDIA GeForce RTX 4090, 22.4 / 23.6 GiB free' })
+        .waitFor();
       // A job for pods only, with no pod and no control-loop tick: it waits in the queue.
       queuedJobId = (await api('POST', '/api/jobs', { workflow: pngWorkflow('queued'), backend: 'pod' })).id;
       const queueCard = page.locator('#queue');
@@ -204,7 +209,7 @@ describeInBrowser('dashboard in a browser', () => {
       await page.locator('[data-testid=job-status][data-status=completed]').waitFor();
       await page.getByRole('link', { name: original }).waitFor();
       expect(rerun).not.toBe(original);
-    expect((await api('GET', `/api/jobs/${rerun}`)).status).toBe('completed');
+      expect((await api('GET', `/api/jobs/${rerun}`)).status).toBe('completed');
     },
     STEP_MS,
   );

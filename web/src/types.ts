@@ -61,8 +61,16 @@ export interface LocalWorker {
   jobsCompleted: number;
   lastError: string | null;
   state?: 'active' | 'disabled' | 'draining';
+  /** Not reported yet (model awareness is a later issue); shown when a future service sends it. */
   models?: string[] | Record<string, string[]>;
-  gpu?: string | null;
+  gpu?: LocalWorkerGpu | null;
+}
+
+export interface LocalWorkerGpu {
+  name: string | null;
+  type: string | null;
+  vramTotalBytes: number | null;
+  vramFreeBytes: number | null;
 }
 
 export interface Pod {

@@ -12,6 +12,20 @@ import {
 } from 'class-validator';
 import { LOCAL_WORKER_STATES, type LocalWorkerState } from '../local-worker-state';
 
+export class LocalWorkerGpuDto {
+  @ApiProperty({ type: String, nullable: true, example: 'cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync' })
+  name!: string | null;
+
+  @ApiProperty({ type: String, nullable: true, example: 'cuda', description: 'torch device type' })
+  type!: string | null;
+
+  @ApiProperty({ type: Number, nullable: true, example: 25393692672 })
+  vramTotalBytes!: number | null;
+
+  @ApiProperty({ type: Number, nullable: true, example: 24000000000 })
+  vramFreeBytes!: number | null;
+}
+
 export class LocalWorkerDto {
   @ApiProperty({ example: 'local-3fa9c01b2e' })
   id!: string;
@@ -52,6 +66,13 @@ export class LocalWorkerDto {
       'leaves once idle (a registered worker is removed; one from LOCAL_COMFYUI_URLS ends disabled)',
   })
   state!: LocalWorkerState;
+
+  @ApiProperty({
+    type: LocalWorkerGpuDto,
+    nullable: true,
+    description: 'Its primary device as GET /system_stats last reported it; null until it has answered once',
+  })
+  gpu!: LocalWorkerGpuDto | null;
 }
 
 export class LocalWorkerListDto {

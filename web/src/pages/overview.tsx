@@ -10,6 +10,7 @@ import type {
   JobList,
   JobSummary,
   LocalWorker,
+  LocalWorkerGpu,
   Pod,
   Stats,
 } from '../types';
@@ -174,9 +175,19 @@ function LocalWorkersTable({ workers, running }: { workers: LocalWorker[]; runni
   );
 }
 
+/** "NVIDIA GeForce RTX 4090, 22.4 / 23.6 GiB free" from ComfyUI's "cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync". */
+function gpuText(gpu: LocalWorkerGpu): string {
+  const name = (gpu.name ?? gpu.type ?? 'device').replace(/^\w+:\d+\s+/, '').replace(/\s+:\s+\S+$/, '');
+  const gib = (bytes: number) => (bytes / 2 ** 30).toFixed(1);
+  if (gpu.vramTotalBytes == null || gpu.vramTotalBytes <= 0) return name;
+  return gpu.vramFreeBytes == null
+    ? `${name}, ${gib(gpu.vramTotalBytes)} GiB`
+    : `${name}, ${gib(gpu.vramFreeBytes)} / ${gib(gpu.vramTotalBytes)} GiB free`;
+}
+
 function modelsText(worker: LocalWorker): string {
   const parts: string[] = [];
-  if (worker.gpu) parts.push(worker.gpu);
+  if (worker.gpu) parts.push(gpuText(worker.gpu));
   const models = worker.models;
   if (Array.isArray(models)) parts.push(models.join(', '));
   else if (models) parts.push(Object.values(models).flat().join(', '));
