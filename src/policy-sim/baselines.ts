@@ -1,4 +1,5 @@
 import { podsPastBootDeadline } from '../cloud/policy/boot.policy';
+import { BreakEvenPolicy } from './breakeven-policy';
 import type { Decision, PodView, PolicyContext, SimPolicy, SimState } from './policy';
 import { Rng } from './rng';
 import { SEED_DEFAULTS, SeedPolicy, type SeedSettings } from './seed-policy';
@@ -18,6 +19,7 @@ export const POLICY_NAMES = [
   'serverless-active',
   'ski-rental',
   'ski-rental-random',
+  'breakeven',
 ] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
@@ -32,6 +34,8 @@ export const POLICY_DESCRIPTIONS: Record<PolicyName, string> = {
   'ski-rental':
     'B4: serverless overflow; buy a pod when the serverless premium paid reaches boot + break-even idle; reaper at break-even',
   'ski-rental-random': 'B5: B4 with the reaper timeout drawn from e^(t/B)/(B(e-1)) on [0, B] per idle period',
+  breakeven:
+    'B6: serverless overflow; spawn when the forecast busy fraction beats u* (src/cloud/policy/breakeven.policy.ts); reaper at ski-rental tau*; deadline jobs held for pods',
 };
 
 export function createPolicy(name: PolicyName, ctx: PolicyContext): SimPolicy {
@@ -55,6 +59,8 @@ export function createPolicy(name: PolicyName, ctx: PolicyContext): SimPolicy {
       return new SkiRentalPolicy(name, breakEvenTimeoutMs(ctx), null);
     case 'ski-rental-random':
       return new SkiRentalPolicy(name, breakEvenTimeoutMs(ctx), ctx.seed);
+    case 'breakeven':
+      return new BreakEvenPolicy(name, ctx.model);
   }
 }
 

@@ -3,7 +3,9 @@ import { podCostByDay } from '../cloud/policy/pod-cost';
 import { EventQueue } from './event-queue';
 import { billedSeconds, drawColdStart, drawPodLaunch, type SimModel } from './model';
 import {
+  COMPLETED_VIEW_LIMIT,
   QUEUE_VIEW_LIMIT,
+  type CompletedJobView,
   type Decision,
   type PodView,
   type QueuedJobView,
@@ -175,6 +177,7 @@ class Simulation {
   private invalidActions = 0;
   private readonly decideTimes: number[] = [];
   private running = 0;
+  private completed: CompletedJobView[] = [];
   private now = SIM_EPOCH_MS;
   private readonly endOfArrivals: number;
   private readonly hardStop: number;
@@ -319,6 +322,7 @@ class Simulation {
       local: this.localBusy.map((busy, i) => ({ id: `local-${i}`, busy })),
       pods: [...this.pods.values()].map((pod) => ({ ...pod.view })),
       serverless: { inFlight, warmIdle, workers: this.workers.size },
+      completed: this.completed,
       spentTodayUsd: this.model.dailyBudgetUsd > 0 ? this.spentToday() : 0,
       model: this.model,
     };
@@ -466,6 +470,11 @@ class Simulation {
     if (exec.outcome === 'ok') {
       js.status = 'done';
       js.completedAt = this.now;
+      // A new array each time, so a state handed to a policy never changes under it.
+      this.completed = [
+        ...this.completed.slice(-(COMPLETED_VIEW_LIMIT - 1)),
+        { kind: js.job.kind, signature: js.job.signature, durationS: ranS, finishedAt: this.now },
+      ];
       this.totalWorkS += js.job.durationS;
       if (exec.backend === 'serverless') this.serverlessWorkS += js.job.durationS;
       return;

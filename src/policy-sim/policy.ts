@@ -49,6 +49,18 @@ export interface ServerlessView {
   workers: number;
 }
 
+/** A job that finished: what the service's jobs table tells about observed durations. */
+export interface CompletedJobView {
+  kind: 'image' | 'video';
+  signature?: string;
+  /** Seconds it ran (start to end of the successful attempt). */
+  durationS: number;
+  finishedAt: number;
+}
+
+/** How many recent completions the state carries (newest last). */
+export const COMPLETED_VIEW_LIMIT = 200;
+
 export interface SimState {
   /** 'dispatch': a job arrived or capacity freed (the dispatcher's pass); 'tick': the control loop's tick. */
   trigger: 'dispatch' | 'tick';
@@ -60,6 +72,8 @@ export interface SimState {
   local: readonly LocalWorkerView[];
   pods: readonly PodView[];
   serverless: ServerlessView;
+  /** The last COMPLETED_VIEW_LIMIT successful jobs, oldest first (observed durations). */
+  completed: readonly CompletedJobView[];
   /** Cloud spend of the current UTC day so far (billed instances and in-flight accruals). */
   spentTodayUsd: number;
   /** Prices and configured timeouts (what the service's config knows; not the realised draws). */

@@ -167,16 +167,7 @@ export class SeedPolicy implements SimPolicy {
       }
     } else if (this.settings.podsConfigured) {
       const live = state.pods.filter((pod) => !reap.some((r) => r.pod === pod.name));
-      const decision = decideScale(
-        {
-          ...this.demand,
-          starting: live.filter((pod) => pod.state === 'starting').length,
-          ready: live.filter((pod) => pod.state === 'ready').length,
-          busy: live.filter((pod) => pod.state === 'busy').length,
-        },
-        { maxPods: model.maxPods, autoScaleThreshold: this.settings.autoScaleThreshold },
-      );
-      spawn = decision.spawn;
+      spawn = this.podsToSpawn(state, live, now);
       if (budget && spawn > 0) {
         // PodLifecycleService.spawn admits each pod against the budget; the first refusal ends the round.
         let admitted = 0;
@@ -187,6 +178,19 @@ export class SeedPolicy implements SimPolicy {
     }
     reap.push(...this.reapIdle(state, now, reap));
     return { spawn, reap, route: [] };
+  }
+
+  /** Seam for policies that keep the seed's routing, budget and reaping but decide spawns differently. */
+  protected podsToSpawn(state: SimState, live: readonly PodView[], _now: number): number {
+    return decideScale(
+      {
+        ...this.demand,
+        starting: live.filter((pod) => pod.state === 'starting').length,
+        ready: live.filter((pod) => pod.state === 'ready').length,
+        busy: live.filter((pod) => pod.state === 'busy').length,
+      },
+      { maxPods: state.model.maxPods, autoScaleThreshold: this.settings.autoScaleThreshold },
+    ).spawn;
   }
 
   private reapIdle(state: SimState, now: number, alreadyReaped: Decision['reap']): Decision['reap'] {

@@ -1,0 +1,238 @@
+/**
+ * The break-even scaling policy (autoscaling-theory.md §1.2, §1.5, §6.5 B6). Serverless absorbs overflow while
+ * pods boot; a pod is bought only when the work forecast for it would cost more on serverless than the pod
+ * costs to boot and run; an idle pod is released after the ski-rental break-even timeout. All inputs are plain
+ * values (prices, boot time, observed durations, the queue, the pods), so the service and the simulator
+ * (src/policy-sim) call the same code. Times are seconds unless a name says otherwise; `now` is epoch ms.
+ */
+
+/** A job class (kind or workflow signature) the caller has observed durations for. */
+export type JobClass = string;
+
+export interface BreakEvenQueuedJob {
+  jobClass: JobClass;
+  /** Only a pod may run it (serverless failed it, or the caller asked for a pod). */
+  podOnly: boolean;
+}
+
+export interface BreakEvenPod {
+  state: 'starting' | 'ready' | 'busy';
+}
+
+export interface BreakEvenInputs {
+  /** Pod price per second (RunPod's costPerHr / 3600). */
+  podPricePerS: number;
+  /** Serverless flex price per second. */
+  serverlessPricePerS: number;
+  /** A serverless endpoint is configured and not blocked. */
+  serverlessAvailable: boolean;
+  /** Jobs the endpoint runs at once (its max workers); Infinity when unknown. */
+  serverlessConcurrency: number;
+  /** Serverless seconds billed per job besides its work: the expected billed cold start plus the idle timeout. */
+  serverlessOverheadPerJobS: number;
+  /** Expected pod boot (billed, not busy). */
+  bootS: number;
+  /** The window after boot over which a new pod must earn its keep (the forecast horizon). */
+  horizonS: number;
+  /** Mean observed duration per job class. */
+  observedDurationS: Readonly<Record<JobClass, number>>;
+  /** Used for a class with no observation yet. */
+  defaultDurationS: number;
+  /** Jobs waiting in the queue (known future work: the lookahead). */
+  queue: readonly BreakEvenQueuedJob[];
+  /**
+   * Cloud jobs that arrived in the last `horizonS` and have left the queue (started, done or failed): with the
+   * queue, the persistence forecast of the next horizon's work.
+   */
+  recentCloudArrivals: readonly JobClass[];
+  pods: readonly BreakEvenPod[];
+  maxPods: number;
+}
+
+export type BreakEvenReason = 'break-even' | 'pod-only-job' | 'none';
+
+export interface BreakEvenDecision {
+  spawn: number;
+  reason: BreakEvenReason;
+  /** u* = pod $/s ÷ serverless $/s, corrected for serverless's per-job overhead. */
+  breakEvenUtilisation: number;
+  /** Forecast work (s) for pods in the window [boot, boot + horizon], beyond what live pods cover. */
+  excessWorkS: number;
+  /** Busy fraction the first new pod would see over boot + horizon (0 when none is wanted). */
+  firstPodBusyFraction: number;
+  /** Spawns CLOUD_MAX_PODS kept from happening. */
+  cappedByMaxPods: boolean;
+}
+
+/** u* = p_p / p_s (§1.5): above this busy fraction a pod is cheaper than per-second serverless. */
+export function breakEvenUtilisation(podPricePerS: number, serverlessPricePerS: number): number {
+  return serverlessPricePerS > 0 ? podPricePerS / serverlessPricePerS : Infinity;
+}
+
+/**
+ * Ski-rental break-even idle timeout (§1.2): τ* = β / p_p with β = p_p·B + wait penalty, so τ* = B + penalty/p_p.
+ * Keeping an idle pod longer than τ* costs more than re-buying it would; releasing it sooner risks paying β.
+ */
+export function breakEvenIdleTimeoutS(bootS: number, waitPenaltyUsd: number, podPricePerS: number): number {
+  if (podPricePerS <= 0) return bootS;
+  return bootS + Math.max(0, waitPenaltyUsd) / podPricePerS;
+}
+
+/**
+ * The wait penalty of releasing a pod too early: the next job then runs on serverless instead, paying the
+ * premium p_s·(d + overhead) − p_p·d (never below zero).
+ */
+export function serverlessPremiumUsd(inputs: {
+  podPricePerS: number;
+  serverlessPricePerS: number;
+  jobDurationS: number;
+  serverlessOverheadPerJobS: number;
+}): number {
+  const serverless = inputs.serverlessPricePerS * (inputs.jobDurationS + inputs.serverlessOverheadPerJobS);
+  return Math.max(0, serverless - inputs.podPricePerS * inputs.jobDurationS);
+}
+
+/** A class's observed mean duration, or the default. */
+export function expectedDurationS(
+  jobClass: JobClass,
+  observed: Readonly<Record<JobClass, number>>,
+  defaultDurationS: number,
+): number {
+  const seen = observed[jobClass];
+  return seen !== undefined && Number.isFinite(seen) && seen > 0 ? seen : defaultDurationS;
+}
+
+/**
+ * How many pods to start now. The forecast work for the next horizon is the queue (known work) plus the cloud
+ * work that arrived in the last horizon (persistence). Work the live pods can take (each covers `horizonS`) is
+ * subtracted, and so is the queued work serverless finishes before a new pod could boot (no spawn for a backlog
+ * that drains first). The k-th new pod is started when the serverless cost of the work it would take, counted with
+ * serverless's per-job overhead, exceeds its own cost over boot + horizon: busy fraction > u*. A job only a pod
+ * can run, with no pod starting or ready, always gets one (nothing else would ever run it). Capped by maxPods.
+ */
+export function decideBreakEvenScale(inputs: BreakEvenInputs): BreakEvenDecision {
+  const live = inputs.pods.length;
+  const room = Math.max(0, inputs.maxPods - live);
+  const duration = (jobClass: JobClass) =>
+    expectedDurationS(jobClass, inputs.observedDurationS, inputs.defaultDurationS);
+  const horizonS = Math.max(1, inputs.horizonS);
+
+  // Known work. Serverless starts what it may take as fast as its workers allow; only what it cannot finish
+  // before a new pod would boot (and pod-only work) is left for pods.
+  let podOnlyJobs = 0;
+  let podOnlyWorkS = 0;
+  let serverlessableJobs = 0;
+  let serverlessableWorkS = 0;
+  for (const job of inputs.queue) {
+    const podOnly = job.podOnly || !inputs.serverlessAvailable;
+    if (podOnly) {
+      podOnlyJobs++;
+      podOnlyWorkS += duration(job.jobClass);
+    } else {
+      serverlessableJobs++;
+      serverlessableWorkS += duration(job.jobClass);
+    }
+  }
+  let forecastJobs = podOnlyJobs;
+  let forecastWorkS = podOnlyWorkS;
+  const drainedBeforeBootS = inputs.serverlessAvailable
+    ? Math.max(0, inputs.serverlessConcurrency) * inputs.bootS
+    : 0;
+  const leftAfterBootS = Math.max(0, serverlessableWorkS - drainedBeforeBootS);
+  if (leftAfterBootS > 0) {
+    forecastJobs += serverlessableJobs * (leftAfterBootS / serverlessableWorkS);
+    forecastWorkS += leftAfterBootS;
+  }
+  for (const jobClass of inputs.recentCloudArrivals) {
+    forecastJobs++;
+    forecastWorkS += duration(jobClass);
+  }
+
+  const livePodsCoverS = live * horizonS;
+  const excessWorkS = Math.max(0, forecastWorkS - livePodsCoverS);
+  const meanJobS = forecastJobs > 0 ? forecastWorkS / forecastJobs : inputs.defaultDurationS;
+  // A serverless job bills its overhead too, so per second of work serverless costs p_s·(1 + o/d).
+  const serverlessPerWorkS =
+    inputs.serverlessPricePerS * (1 + Math.max(0, inputs.serverlessOverheadPerJobS) / Math.max(meanJobS, 1e-9));
+  const uStar = breakEvenUtilisation(inputs.podPricePerS, serverlessPerWorkS);
+  const podLifeS = inputs.bootS + horizonS;
+
+  let wanted = 0;
+  if (inputs.serverlessAvailable) {
+    for (let k = 0; ; k++) {
+      const workForPodS = Math.min(horizonS, Math.max(0, excessWorkS - k * horizonS));
+      if (workForPodS <= 0 || workForPodS / podLifeS <= uStar) break;
+      wanted++;
+    }
+  } else if (excessWorkS > 0) {
+    // No serverless: waiting is the only alternative, so bring enough pods to drain the excess within a horizon.
+    wanted = Math.ceil(excessWorkS / horizonS);
+  }
+  const firstPodBusyFraction = wanted > 0 ? Math.min(horizonS, excessWorkS) / podLifeS : 0;
+
+  let reason: BreakEvenReason = wanted > 0 ? 'break-even' : 'none';
+  const startingOrReady = inputs.pods.filter((pod) => pod.state !== 'busy').length;
+  if (wanted === 0 && podOnlyJobs > 0 && startingOrReady === 0) {
+    wanted = 1;
+    reason = 'pod-only-job';
+  }
+  const spawn = Math.min(wanted, room);
+  return {
+    spawn,
+    reason: spawn > 0 ? reason : 'none',
+    breakEvenUtilisation: uStar,
+    excessWorkS,
+    firstPodBusyFraction,
+    cappedByMaxPods: spawn < wanted,
+  };
+}
+
+/**
+ * How many queued jobs may go to serverless in this pass: the endpoint runs at most `concurrency` at once, and
+ * a job sent beyond that only queues at RunPod, where a pod that becomes ready can no longer take it.
+ */
+export function serverlessSlots(inFlight: number, concurrency: number): number {
+  if (!Number.isFinite(concurrency)) return Number.MAX_SAFE_INTEGER;
+  return Math.max(0, Math.floor(concurrency) - inFlight);
+}
+
+/** Ready pods, most recently busy first (§1.4): packing work onto the warmest pod lets the others idle out. */
+export function mostRecentlyBusyFirst<T extends { lastBusyAt: number | null }>(pods: readonly T[]): T[] {
+  return [...pods].sort((a, b) => (b.lastBusyAt ?? 0) - (a.lastBusyAt ?? 0));
+}
+
+export interface HoldableJob {
+  /** Expected run time (observed mean of its class). */
+  durationS: number;
+  /** Seconds from now by which it must be done; undefined: no deadline (it is never held). */
+  deadlineInS?: number;
+  podOnly: boolean;
+}
+
+/**
+ * Which queued jobs should wait for a pod instead of going to serverless: list-schedule the queue, in order,
+ * on the pods' expected free times (a ready pod now, a busy one when its job should end, a booting one when it
+ * should be up); a job with a deadline is held when a pod finishes it `marginS` before the deadline. Jobs with
+ * no deadline are not held (serverless absorbs them at once), and with no pod live nothing is held. Pod-only
+ * jobs take their place on the pods first-come, as the dispatcher will give them one.
+ */
+export function holdForPods(
+  jobs: readonly HoldableJob[],
+  podsFreeInS: readonly number[],
+  marginS: number,
+): boolean[] {
+  const free = podsFreeInS.map((s) => Math.max(0, s));
+  return jobs.map((job) => {
+    if (free.length === 0) return false;
+    let best = 0;
+    for (let i = 1; i < free.length; i++) if (free[i] < free[best]) best = i;
+    const finishS = free[best] + job.durationS;
+    if (job.podOnly) {
+      free[best] = finishS;
+      return false;
+    }
+    if (job.deadlineInS === undefined || finishS > job.deadlineInS - marginS) return false;
+    free[best] = finishS;
+    return true;
+  });
+}

@@ -1,0 +1,180 @@
+import {
+  breakEvenIdleTimeoutS,
+  decideBreakEvenScale,
+  expectedDurationS,
+  holdForPods,
+  serverlessPremiumUsd,
+  serverlessSlots,
+  type JobClass,
+} from '../cloud/policy/breakeven.policy';
+import type { SimModel } from './model';
+import type { Decision, PodView, QueuedJobView, Route, SimState } from './policy';
+import { SEED_DEFAULTS, SeedPolicy } from './seed-policy';
+
+const MS = 1000;
+/** Observed boots kept for the mean. */
+const BOOT_SAMPLES = 20;
+/** A deadline job is held for a pod only if the pod should finish it this long before its deadline. */
+const DEADLINE_MARGIN_S = 300;
+
+/**
+ * B6 as a simulator policy: the shipped `decideBreakEvenScale`, `holdForPods`, `serverlessSlots` and the
+ * ski-rental `breakEvenIdleTimeoutS` (src/cloud/policy/breakeven.policy.ts) on top of the seed adapter's
+ * routing (`decideRoute`, an idle pod first, most recently busy first, else serverless), budget admission and
+ * two-step reaping (`decideReaping`). What the service would measure is measured here from what it sees:
+ * job durations from completed jobs, boot times from pods that became ready, cloud arrivals from its own
+ * routing. The serverless per-job overhead (billed cold start + idle timeout) comes from the model's
+ * configured cold-start mixture, standing in for the service's measured cold starts.
+ */
+export class BreakEvenPolicy extends SeedPolicy {
+  /** Cloud jobs routed (to a pod or serverless): when and of which class. */
+  private readonly cloudStarts: Array<{ at: number; jobClass: JobClass }> = [];
+  private readonly boots: number[] = [];
+  private readonly bootSeen = new Set<string>();
+  private readonly defaultBootS: number;
+  private readonly overheadS: number;
+
+  constructor(name: string, model: SimModel) {
+    const defaultBootS = (model.podBootMinS + model.podBootMaxS) / 2;
+    super(name, { ...SEED_DEFAULTS, idleTimeoutMs: defaultBootS * MS });
+    this.defaultBootS = defaultBootS;
+    this.overheadS = serverlessOverheadS(model);
+    this.lastTimeoutS = defaultBootS;
+  }
+
+  protected override dispatch(state: SimState): Decision {
+    const seed = super.dispatch(state);
+    const { model, now } = state;
+    const stats = this.stats(state);
+    const byId = new Map<number, QueuedJobView>(state.queue.map((job) => [job.id, job]));
+    const routedTo = new Map<number, Route>(seed.route.map((route) => [route.jobId, route]));
+
+    // When each pod can take its next job: after this pass's routes.
+    const podsFreeInS: number[] = [];
+    for (const pod of state.pods) {
+      if (pod.state === 'starting') podsFreeInS.push(Math.max(0, pod.createdAt / MS + stats.bootS - now / MS));
+      else if (pod.state === 'busy')
+        podsFreeInS.push(Math.max(0, stats.meanS - (now - (pod.busySince ?? now)) / MS));
+    }
+    for (const route of seed.route) {
+      if (route.to === 'pod') podsFreeInS.push(this.durationOf(byId.get(route.jobId), stats));
+    }
+    // Jobs still waiting after the seed's routes, in queue order, and whether a pod should take them.
+    const candidates = state.queue.filter((job) => {
+      const route = routedTo.get(job.id);
+      return route === undefined || route.to === 'serverless';
+    });
+    const hold = holdForPods(
+      candidates.map((job) => ({
+        durationS: this.durationOf(job, stats),
+        deadlineInS: job.deadlineAt === undefined ? undefined : (job.deadlineAt - now) / MS,
+        podOnly: job.podOnly,
+      })),
+      podsFreeInS,
+      DEADLINE_MARGIN_S,
+    );
+    const held = new Set(candidates.filter((_, i) => hold[i]).map((job) => job.id));
+    let slots = serverlessSlots(state.serverless.inFlight, model.serverlessMaxWorkers);
+    const route: Route[] = [];
+    for (const r of seed.route) {
+      if (r.to === 'serverless') {
+        if (held.has(r.jobId) || slots <= 0) continue; // stays queued for a pod or a free serverless worker
+        slots--;
+      }
+      route.push(r);
+      if (r.to === 'pod' || r.to === 'serverless')
+        this.cloudStarts.push({ at: now, jobClass: classOf(byId.get(r.jobId)) });
+    }
+    return { ...seed, route };
+  }
+
+  protected override podsToSpawn(state: SimState, live: readonly PodView[], now: number): number {
+    const stats = this.stats(state);
+    const since = now - stats.horizonS * MS;
+    while (this.cloudStarts.length > 0 && this.cloudStarts[0].at < since) this.cloudStarts.shift();
+    return decideBreakEvenScale({
+      podPricePerS: state.model.podPricePerHour / 3600,
+      serverlessPricePerS: state.model.serverlessPricePerSecond,
+      serverlessAvailable: true,
+      serverlessConcurrency: state.model.serverlessMaxWorkers,
+      serverlessOverheadPerJobS: this.overheadS,
+      bootS: stats.bootS,
+      horizonS: stats.horizonS,
+      observedDurationS: stats.byClass,
+      defaultDurationS: stats.meanS,
+      queue: state.queue.map((job) => ({ jobClass: classOf(job), podOnly: job.podOnly })),
+      recentCloudArrivals: this.cloudStarts.map((start) => start.jobClass),
+      pods: live.map((pod) => ({ state: pod.state })),
+      maxPods: state.model.maxPods,
+    }).spawn;
+  }
+
+  protected override idleTimeoutFor(_pod: PodView, _now: number): number {
+    return this.lastTimeoutS * MS;
+  }
+
+  /** τ* as last computed (the reaper runs after the spawn decision on each tick). */
+  private lastTimeoutS: number;
+
+  /** What the service would measure from its own tables. */
+  private stats(state: SimState): {
+    byClass: Record<JobClass, number>;
+    meanS: number;
+    bootS: number;
+    horizonS: number;
+  } {
+    for (const pod of state.pods) {
+      if (pod.readyAt !== null && !this.bootSeen.has(pod.name)) {
+        this.bootSeen.add(pod.name);
+        this.boots.push((pod.readyAt - pod.createdAt) / MS);
+        if (this.boots.length > BOOT_SAMPLES) this.boots.shift();
+      }
+    }
+    const bootS =
+      this.boots.length > 0 ? this.boots.reduce((a, b) => a + b, 0) / this.boots.length : this.defaultBootS;
+    const sums: Record<JobClass, { s: number; n: number }> = {};
+    let total = 0;
+    for (const job of state.completed) {
+      const jobClass = job.signature ?? job.kind;
+      sums[jobClass] ??= { s: 0, n: 0 };
+      sums[jobClass].s += job.durationS;
+      sums[jobClass].n++;
+      total += job.durationS;
+    }
+    const byClass: Record<JobClass, number> = {};
+    for (const [jobClass, { s, n }] of Object.entries(sums)) byClass[jobClass] = s / n;
+    // Before anything finished: one pod boot's worth, a deliberately pessimistic guess for a new service.
+    const meanS = state.completed.length > 0 ? total / state.completed.length : this.defaultBootS;
+    const podPerS = state.model.podPricePerHour / 3600;
+    const timeoutS = breakEvenIdleTimeoutS(
+      bootS,
+      serverlessPremiumUsd({
+        podPricePerS: podPerS,
+        serverlessPricePerS: state.model.serverlessPricePerSecond,
+        jobDurationS: meanS,
+        serverlessOverheadPerJobS: this.overheadS,
+      }),
+      podPerS,
+    );
+    this.lastTimeoutS = timeoutS;
+    // The window a new pod must earn its keep in: its break-even idle tail.
+    return { byClass, meanS, bootS, horizonS: timeoutS };
+  }
+
+  private durationOf(job: QueuedJobView | undefined, stats: { byClass: Record<JobClass, number>; meanS: number }) {
+    return expectedDurationS(classOf(job), stats.byClass, stats.meanS);
+  }
+}
+
+function classOf(job: Pick<QueuedJobView, 'kind' | 'signature'> | undefined): JobClass {
+  return job?.signature ?? job?.kind ?? 'image';
+}
+
+/** Billed serverless seconds per job besides its work: the expected cold start plus the idle timeout. */
+export function serverlessOverheadS(model: SimModel): number {
+  const missS =
+    (1 - model.coldTailProb) * ((model.coldMissMinS + model.coldMissMaxS) / 2) +
+    model.coldTailProb * ((model.coldTailMinS + model.coldTailMaxS) / 2);
+  const hitS = model.flashBootMedianS * Math.exp((model.flashBootSigma * model.flashBootSigma) / 2);
+  return model.flashBootHitProb * hitS + (1 - model.flashBootHitProb) * missS + model.serverlessIdleTimeoutS;
+}
