@@ -1,4 +1,5 @@
 import { decideScale } from '../cloud/policy/autoscale.policy';
+import { mostRecentlyBusyFirst } from '../cloud/policy/breakeven.policy';
 import { podsPastBootDeadline } from '../cloud/policy/boot.policy';
 import {
   admits,
@@ -88,10 +89,7 @@ export class SeedPolicy implements SimPolicy {
     const freeLocal = new Set(state.local.filter((worker) => !worker.busy).map((worker) => worker.id));
     // reserveIdlePod: ready pods, most recently busy first.
     const idlePods = podsPossible
-      ? state.pods
-          .filter((pod) => pod.state === 'ready')
-          .sort((a, b) => (b.lastBusyAt ?? 0) - (a.lastBusyAt ?? 0))
-          .map((pod) => pod.name)
+      ? mostRecentlyBusyFirst(state.pods.filter((pod) => pod.state === 'ready')).map((pod) => pod.name)
       : [];
     const route: Route[] = [];
     let admittedUsd = 0;
