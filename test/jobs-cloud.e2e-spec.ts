@@ -105,6 +105,15 @@ describe('jobs across the hybrid fleet', () => {
       expect(status.pods[0]).toMatchObject({ id: pod.id, jobsProcessed: 1, busy: false });
     });
 
+    it('retries on serverless when serverless fails and no pod can be spawned (maxPods 0), instead of losing the job', async () => {
+      await h.put('/api/cloud/config', { maxPods: 0 });
+      h.fake.faults.failNextJobs(1, 'infrastructure');
+      const job = await h.waitForJob(await h.submit({ workflow: pngWorkflow('again'), backend: 'cloud' }));
+      expect(job).toMatchObject({ status: 'completed', backend: 'serverless', attempts: 2 });
+      expect(h.fake.serverlessJobs()).toHaveLength(2);
+      expect(h.fake.listAllPods()).toEqual([]);
+    });
+
     it('lets other Nest services run workflows in-process through WorkerRouter.processJobSmart', async () => {
       const router = h.app!.get(WorkerRouter);
       const job = await router.processJobSmart({ workflow: pngWorkflow('inproc') });

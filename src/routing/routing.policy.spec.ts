@@ -76,6 +76,16 @@ describe('decideRoute', () => {
     expect(decideRoute(failedOver, { ...busyFleet, idlePods: 1 })).toEqual({ kind: 'pod' });
   });
 
+  it('retries a job serverless failed over on serverless when no pod can ever be spawned, instead of losing it', () => {
+    const failedOver: RoutableJob = { requestedBackend: 'auto', podOnly: true };
+    const noPods = { ...busyFleet, podsPossible: false };
+    expect(decideRoute(failedOver, noPods)).toEqual({ kind: 'serverless' });
+    expect(decideRoute({ requestedBackend: 'cloud', podOnly: true }, noPods)).toEqual({ kind: 'serverless' });
+    // Rejected only when serverless is gone too, and a job that asked for a pod never goes elsewhere.
+    expect(decideRoute(failedOver, { ...noPods, serverlessAvailable: false }).kind).toBe('reject');
+    expect(decideRoute({ requestedBackend: 'pod', podOnly: true }, noPods).kind).toBe('reject');
+  });
+
   it('keeps local work going and holds cloud-only jobs with the reason when the budget blocks the cloud', () => {
     const blocked = { ...busyFleet, idlePods: 2, cloudBlockedReason: 'Daily budget reached' };
     expect(decideRoute(auto, { ...blocked, idleLocalWorkers: ['local-a'] })).toEqual({

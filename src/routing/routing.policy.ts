@@ -48,6 +48,11 @@ const waitForPod = (podOnly: boolean, reason = 'waiting for a pod to become read
 
 function podRoute(job: RoutableJob, fleet: FleetSnapshot): RouteDecision {
   if (fleet.idlePods > 0) return { kind: 'pod' };
+  // The seed's fallback to on-demand after a serverless failure is a preference, not a sentence: when no pod
+  // can ever be spawned (none configured, maxPods 0), the job tries serverless again rather than being lost.
+  // JOBS_MAX_ATTEMPTS still bounds its attempts.
+  if (!fleet.podsPossible && job.requestedBackend !== 'pod' && fleet.serverlessAvailable)
+    return { kind: 'serverless' };
   if (!fleet.podsPossible)
     return {
       kind: 'reject',
