@@ -124,6 +124,32 @@ describe('jobs across the hybrid fleet', () => {
     });
   });
 
+  describe('a serverless endpoint with one slow worker', () => {
+    beforeEach(async () => {
+      h = await CloudHarness.start({ serverless: true, sim: { comfy: { samplerStepMs: 40 } } });
+    });
+
+    it("records a serverless job's real start, after RunPod's queue and cold start, not when it was sent", async () => {
+      const first = await h.submit({ workflow: slowWorkflow(50), backend: 'serverless' });
+      await h.until(() => h.fake.serverlessJobs().some((job) => job.status === 'IN_PROGRESS'));
+      const second = await h.submit({ workflow: pngWorkflow('queued-at-runpod'), backend: 'serverless' });
+      // RunPod's one worker is busy: the second job waits in RunPod's queue, here for a simulated minute.
+      await h.until(() => h.fake.serverlessJobs().some((job) => job.status === 'IN_QUEUE'));
+      h.clock.advance(60_000);
+
+      const [a, b] = [await h.waitForJob(first), await h.waitForJob(second)];
+      expect(b).toMatchObject({ status: 'completed', backend: 'serverless' });
+      const queued = h.fake.serverlessJobs().find((job) => job.delayTimeMs! >= 60_000)!;
+      expect(queued).toBeDefined();
+      // Its start is when RunPod started it (sent + delayTime), so its wait shows RunPod's queue.
+      const waitMs = (job: { createdAt: string; startedAt: string }) =>
+        Date.parse(job.startedAt) - Date.parse(job.createdAt);
+      expect(waitMs(b)).toBeGreaterThanOrEqual(60_000);
+      expect(b.durationMs).toBeLessThan(60_000);
+      expect(waitMs(a)).toBeLessThan(60_000);
+    });
+  });
+
   describe('no local worker, pods only', () => {
     beforeEach(async () => {
       h = await CloudHarness.start({

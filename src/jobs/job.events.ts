@@ -38,6 +38,11 @@ export interface JobCompletedEvent {
   durationMs: number;
   /** USD this job cost (serverless billed seconds; 0 on local and pod, whose cost is the pod's). */
   cost: number;
+  /**
+   * Submit to the real start, when the backend reported it at the end (serverless: RunPod's queue and cold start
+   * included) and this was the job's first attempt; absent otherwise.
+   */
+  realWaitMs?: number;
 }
 
 export interface JobFailedEvent {

@@ -37,7 +37,8 @@ export class MetricsEventListener {
   @OnEvent(JobEvents.Started)
   onJobStarted(event: JobStartedEvent): void {
     // A retry's wait would include its earlier attempts' run time: only the first start measures queueing.
-    if (event.attempt !== 1) return;
+    // Serverless is measured at the end instead, from when RunPod really started it (onJobCompleted).
+    if (event.attempt !== 1 || event.backend === 'serverless') return;
     const startedAt = this.clock.now();
     this.observability.jobCreatedAt(event.jobId).then(
       (createdAt) => {
@@ -57,6 +58,8 @@ export class MetricsEventListener {
   onJobCompleted(event: JobCompletedEvent): void {
     this.metrics.jobsFinished.inc({ status: 'completed', backend: event.backend });
     this.metrics.jobRunSeconds.observe({ backend: event.backend }, Math.max(0, event.durationMs) / 1000);
+    if (event.realWaitMs !== undefined)
+      this.metrics.jobWaitSeconds.observe({ backend: event.backend }, event.realWaitMs / 1000);
   }
 
   @OnEvent(JobEvents.Failed)

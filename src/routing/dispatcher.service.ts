@@ -458,19 +458,28 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
   private async complete(job: JobEntity, backend: JobBackend, result: ExecutionResult): Promise<void> {
     const completedAt = this.clock.now();
     const costUsd = job.costUsd + result.costUsd;
+    // The dispatch time hides RunPod's queue and cold start on serverless: record when the job really started
+    // running. Only for a first attempt: a retried job started running on its first one.
+    const startedAt =
+      result.startedRunningAt !== undefined && job.attempts === 1
+        ? Math.min(result.startedRunningAt, completedAt)
+        : job.startedAt;
     const done = await this.jobs.transition(job.id, ['running'], {
       status: 'completed',
+      startedAt,
       completedAt,
       outputs: JSON.stringify(result.outputs),
       costUsd,
       progress: JSON.stringify({ value: 1, max: 1, percent: 100, nodeId: null }),
     });
     if (!done) return;
-    const durationMs = completedAt - (job.startedAt ?? completedAt);
+    const durationMs = completedAt - (startedAt ?? completedAt);
     this.logger.log(
       `✅ Job completed. Duration: ${Math.round(durationMs / 1000)}s, Cost: $${costUsd.toFixed(4)}`,
     );
     const event: JobCompletedEvent = { jobId: job.id, backend, durationMs, cost: costUsd };
+    if (startedAt !== job.startedAt && startedAt !== null)
+      event.realWaitMs = Math.max(0, startedAt - job.createdAt);
     this.events.emit(JobEvents.Completed, event);
   }
 

@@ -21,6 +21,11 @@ export interface ExecutionResult {
   outputs: JobOutputRecord[];
   /** USD this attempt cost on its own (serverless). Pods are billed per pod, local is free. */
   costUsd: number;
+  /**
+   * When the work really began on a GPU, where the backend knows better than the dispatch time: serverless
+   * reports how long the job sat in RunPod's queue (cold start included), so it is sent + `delayTime`.
+   */
+  startedRunningAt?: number;
 }
 
 /**

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { contentTypeForFilename } from '../../comfyui/comfyui-outputs';
+import { Clock } from '../../common/clock';
 import { CostLedgerService } from '../../cloud/cost-ledger.service';
 import type { AppConfig } from '../../config/app-config';
 import { APP_CONFIG } from '../../config/config.module';
@@ -47,6 +48,7 @@ export class ServerlessExecutor {
     @Inject(SERVERLESS_CLIENT) private readonly client: RunPodServerlessClient | null,
     private readonly store: OutputStore,
     private readonly ledger: CostLedgerService,
+    private readonly clock: Clock,
   ) {
     this.downloader = new ServerlessOutputDownloader({
       maxBytes: config.runpod.outputMaxBytes,
@@ -65,6 +67,8 @@ export class ServerlessExecutor {
     if (!client) throw new ExecutionError('No serverless endpoint is configured', 'infrastructure');
     const { job } = ctx;
     let remoteId = ctx.reattach ? job.remoteId : null;
+    // When RunPod accepted the job; unknown after a restart re-attached it (then the dispatch time stands).
+    let sentAt: number | undefined;
     try {
       if (!remoteId) {
         const inputs = JSON.parse(job.inputImages) as JobInputImage[];
@@ -76,11 +80,16 @@ export class ServerlessExecutor {
         );
         const submitted = await client.run({ workflow: JSON.parse(job.workflow), images });
         remoteId = submitted.id;
+        sentAt = this.clock.now();
         await ctx.onRemoteId(remoteId);
       }
       const final = await this.pollUntilDone(client, remoteId, ctx);
       const costUsd = await this.bill(job.id, job.attempts, final);
-      return { outputs: await this.collect(final, ctx, costUsd), costUsd };
+      const startedRunningAt =
+        sentAt !== undefined && typeof final.delayTime === 'number' && final.delayTime >= 0
+          ? sentAt + final.delayTime
+          : undefined;
+      return { outputs: await this.collect(final, ctx, costUsd), costUsd, startedRunningAt };
     } catch (error) {
       if (error instanceof ExecutionError) throw error;
       if (ctx.signal.aborted) throw new ExecutionError('Cancelled', 'cancelled');
