@@ -144,7 +144,7 @@ describe('hand-written queue SQL (JobsRepository, PodsRepository)', () => {
     await jobs.insert(
       job('job-new', { createdAt: 2000, status: 'completed', outputs: '[{"filename":"a.png"}]' }),
     );
-    const listed = await jobs.listSummaries(undefined, 10);
+    const listed = await jobs.listPage({}, 10);
     expect(listed.map((row) => row.id)).toEqual(['job-new', 'job-old']);
     for (const row of listed) {
       expect(row.workflow).toBeUndefined();
@@ -156,7 +156,7 @@ describe('hand-written queue SQL (JobsRepository, PodsRepository)', () => {
       outputs: '[{"filename":"a.png"}]',
       createdAt: 2000,
     });
-    expect((await jobs.listSummaries('queued', 10)).map((row) => row.id)).toEqual(['job-old']);
+    expect((await jobs.listPage({ status: 'queued' }, 10)).map((row) => row.id)).toEqual(['job-old']);
   });
 
   it('reads the queue by priority (higher first), then oldest first, limited', async () => {

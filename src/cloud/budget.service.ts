@@ -97,7 +97,11 @@ export class BudgetService implements OnApplicationBootstrap {
   }
 
   async status(): Promise<BudgetStatus> {
-    const inputs = await this.inputs();
+    return this.statusOf(await this.inputs());
+  }
+
+  /** `status()` from inputs a caller already read (e.g. a metrics scrape that also counts the live pods). */
+  statusOf(inputs: BudgetInputs): BudgetStatus {
     return {
       limitUsd: inputs.limitUsd,
       spentTodayUsd: roundUsd(inputs.spentTodayUsd),

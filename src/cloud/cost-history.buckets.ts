@@ -1,3 +1,4 @@
+import { roundUsd } from './cost-ledger.service';
 import { podCost } from './policy/pod-cost';
 import { BUCKET_MS, type CostHistoryRange } from './cost-history.range';
 
@@ -47,11 +48,6 @@ export interface CostHistory {
   totals: { total: number; local: number; serverless: number; pods: number };
   buckets: CostBucket[];
   pods: Array<{ podId: string; name: string | null; gpuTypeId: string | null; total: number }>;
-}
-
-/** Display rounding (a millionth of a dollar); sums are taken before rounding. */
-export function roundUsd(amount: number): number {
-  return Math.round(amount * 1e6) / 1e6;
 }
 
 /**

@@ -3,6 +3,7 @@ import { Clock } from '../common/clock';
 import { LedgerRepository } from '../persistence/ledger.repository';
 import { JobsRepository } from '../persistence/jobs.repository';
 import { BudgetService } from './budget.service';
+import { utcDay } from './policy/pod-cost';
 import {
   buildCostHistory,
   type PodBucketAmount,
@@ -38,9 +39,10 @@ export class CostHistoryService {
   async history(query: CostHistoryQuery): Promise<CostHistoryDto> {
     const range = costHistoryRange(query, this.clock.now());
     const bucketMs = BUCKET_MS[range.granularity];
+    const days = { from: utcDay(range.fromMs), to: utcDay(range.toMs - 1) };
     const [pods, serverless, jobsCompleted, budget] = await Promise.all([
       this.podAmounts(range),
-      this.ledger.serverlessAmountsByBucket(range.fromMs, range.toMs, bucketMs),
+      this.ledger.serverlessAmountsByBucket(range.fromMs, range.toMs, bucketMs, days),
       this.jobs.completedCountsByBucket(range.fromMs, range.toMs, bucketMs),
       this.budget.status(),
     ]);
@@ -71,10 +73,7 @@ export class CostHistoryService {
       const billing = await this.ledger.podBillingBetween(range.fromMs, range.toMs);
       return { amounts: podCostByBucket(range, billing), info: billing };
     }
-    const rows = await this.ledger.podAmountsByDay(
-      new Date(range.fromMs).toISOString().slice(0, 10),
-      new Date(range.toMs - 1).toISOString().slice(0, 10),
-    );
+    const rows = await this.ledger.podAmountsByDay(utcDay(range.fromMs), utcDay(range.toMs - 1));
     const amounts = rows.map((row) => ({
       podId: row.podId,
       bucketStart: Date.parse(`${row.day}T00:00:00.000Z`),

@@ -25,6 +25,8 @@ export interface JobStartedEvent {
   backend: JobBackend;
   workerId: string;
   attempt: number;
+  /** When the job was submitted (epoch ms), so listeners measure its wait without reading the database. */
+  createdAt: number;
 }
 
 export interface JobProgressEvent {
@@ -43,12 +45,16 @@ export interface JobCompletedEvent {
    * included) and this was the job's first attempt; absent otherwise.
    */
   realWaitMs?: number;
+  /** Internal: the job's own webhook receiver (SubmitJobDto.webhookUrl), never sent on the event stream. */
+  webhookUrl?: string | null;
 }
 
 export interface JobFailedEvent {
   jobId: string;
   backend: JobBackend | null;
   error: JobError;
+  /** Internal: the job's own webhook receiver (SubmitJobDto.webhookUrl), never sent on the event stream. */
+  webhookUrl?: string | null;
 }
 
 export interface JobStatusEvent {

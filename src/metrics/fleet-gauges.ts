@@ -10,7 +10,6 @@ import {
   type KindTotal,
   ObservabilityRepository,
 } from '../persistence/observability.repository';
-import { PodsRepository } from '../persistence/pods.repository';
 import { CloudWorkersMetrics, METRIC_PREFIX } from './cloud-workers-metrics';
 
 /** One scrape's reads, shared by the gauges of that scrape. */
@@ -40,7 +39,6 @@ export class FleetGauges {
   constructor(
     metrics: CloudWorkersMetrics,
     private readonly observability: ObservabilityRepository,
-    private readonly pods: PodsRepository,
     private readonly budget: BudgetService,
     private readonly leadership: LeaderElection,
     private readonly clock: Clock,
@@ -140,15 +138,15 @@ export class FleetGauges {
   }
 
   private async readNow(now: number): Promise<FleetSnapshot> {
-    const [activeJobs, live, budget, spend] = await Promise.all([
+    // The budget's inputs hold the live pods already: one read of the pods table per scrape.
+    const [activeJobs, budgetInputs, spend] = await Promise.all([
       this.observability.activeJobCounts(),
-      this.pods.findLive(),
-      this.budget.status(),
+      this.budget.inputs(),
       this.spendTotals(now),
     ]);
     const podStates = new Map<PodState, number>();
-    for (const pod of live) podStates.set(pod.state, (podStates.get(pod.state) ?? 0) + 1);
-    return { activeJobs, podStates, budget, spend };
+    for (const pod of budgetInputs.livePods) podStates.set(pod.state, (podStates.get(pod.state) ?? 0) + 1);
+    return { activeJobs, podStates, budget: this.budget.statusOf(budgetInputs), spend };
   }
 
   private async spendTotals(now: number): Promise<Map<string, number>> {

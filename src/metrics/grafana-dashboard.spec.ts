@@ -7,7 +7,7 @@ import { FleetGauges } from './fleet-gauges';
 function exportedNames(): Set<string> {
   const metrics = new CloudWorkersMetrics();
   const unused = {} as never;
-  new FleetGauges(metrics, unused, unused, unused, unused, unused);
+  new FleetGauges(metrics, unused, unused, unused, unused);
   return new Set(metrics.registry.getMetricsAsArray().map((metric) => metric.name));
 }
 

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import {
   type BudgetExceededEvent,
@@ -17,20 +17,16 @@ import {
   type JobStartedEvent,
   type JobStatusEvent,
 } from '../jobs/job.events';
-import { ObservabilityRepository } from '../persistence/observability.repository';
 import { CloudWorkersMetrics } from './cloud-workers-metrics';
 
 /**
- * Feeds the event-driven metrics. Every handler returns at once (the emitter is the dispatcher's or the
- * control loop's own call): the one database read, a started job's submission time, runs detached.
+ * Feeds the event-driven metrics. Every handler returns at once and reads nothing (the emitter is the
+ * dispatcher's or the control loop's own call): the events carry what the metrics need.
  */
 @Injectable()
 export class MetricsEventListener {
-  private readonly logger = new Logger('Metrics');
-
   constructor(
     private readonly metrics: CloudWorkersMetrics,
-    private readonly observability: ObservabilityRepository,
     private readonly clock: Clock,
   ) {}
 
@@ -39,18 +35,9 @@ export class MetricsEventListener {
     // A retry's wait would include its earlier attempts' run time: only the first start measures queueing.
     // Serverless is measured at the end instead, from when RunPod really started it (onJobCompleted).
     if (event.attempt !== 1 || event.backend === 'serverless') return;
-    const startedAt = this.clock.now();
-    this.observability.jobCreatedAt(event.jobId).then(
-      (createdAt) => {
-        if (createdAt !== null) {
-          this.metrics.jobWaitSeconds.observe(
-            { backend: event.backend },
-            Math.max(0, startedAt - createdAt) / 1000,
-          );
-        }
-      },
-      (error: Error) =>
-        this.logger.warn(`Could not read job ${event.jobId} for its wait time: ${error.message}`),
+    this.metrics.jobWaitSeconds.observe(
+      { backend: event.backend },
+      Math.max(0, this.clock.now() - event.createdAt) / 1000,
     );
   }
 

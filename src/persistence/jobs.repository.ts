@@ -162,14 +162,6 @@ export class JobsRepository {
   }
 
   /**
-   * Newest first, for the list view: only the columns a summary shows, never the workflow, input images or
-   * metadata (up to MAX_REQUEST_BODY_MB each), so listing 500 jobs reads the same whatever they carry.
-   */
-  async listSummaries(status: JobStatus | undefined, limit: number): Promise<JobEntity[]> {
-    return this.listPage({ status }, limit);
-  }
-
-  /**
    * One page of the list view, newest first (created_at, then id, both descending, so jobs created in the same
    * millisecond still have one order), starting strictly after `after`. Keyset paging: a page costs the same at
    * any depth, and jobs created meanwhile sort before the position, so they never shift later pages.

@@ -6,10 +6,6 @@ import { EntitySql } from './entity-sql';
 import { LedgerEntryEntity } from './entities/ledger-entry.entity';
 import { PodEntity } from './entities/pod.entity';
 
-function utcDay(epochMs: number): string {
-  return new Date(epochMs).toISOString().slice(0, 10);
-}
-
 export interface SourceTotal {
   source: string;
   amountUsd: number;
@@ -120,7 +116,13 @@ export class LedgerRepository {
    * Serverless spend summed per bucket of `bucketMs` over [fromMs, toMs), each amount placed at the time it
    * was recorded (when the attempt ended). `day` narrows the scan through idx_cost_ledger_day.
    */
-  async serverlessAmountsByBucket(fromMs: number, toMs: number, bucketMs: number): Promise<BucketTotal[]> {
+  /** `days`: the UTC days (YYYY-MM-DD) of `fromMs` and `toMs - 1`, which narrow the scan through the day index. */
+  async serverlessAmountsByBucket(
+    fromMs: number,
+    toMs: number,
+    bucketMs: number,
+    days: { from: string; to: string },
+  ): Promise<BucketTotal[]> {
     const length = bucketLength(bucketMs);
     const sql = this.sql.statement(`serverlessAmountsByBucket:${length}`, () => {
       const updated = this.sql.column('updatedAt');
@@ -131,7 +133,7 @@ export class LedgerRepository {
         `AND ${updated} >= ? AND ${updated} < ? GROUP BY (${updated} / ${length}) * ${length}`
       );
     });
-    const { rows } = await this.sql.run(sql, [utcDay(fromMs), utcDay(toMs - 1), 'serverless', fromMs, toMs]);
+    const { rows } = await this.sql.run(sql, [days.from, days.to, 'serverless', fromMs, toMs]);
     return rows.map((row) => ({ bucketStart: Number(row.bucket), amountUsd: Number(row.amount) }));
   }
 

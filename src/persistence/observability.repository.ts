@@ -44,18 +44,6 @@ export class ObservabilityRepository {
     return rows.map((row) => ({ status: row.status, backend: row.backend, count: Number(row.count) }));
   }
 
-  /** When a job was submitted; null when there is no such job. */
-  async jobCreatedAt(id: string): Promise<number | null> {
-    const row = await this.jobs.findOne({ select: { id: true, createdAt: true }, where: { id } });
-    return row?.createdAt ?? null;
-  }
-
-  /** The job's own webhook receiver (SubmitJobDto.webhookUrl); null when it named none or does not exist. */
-  async jobWebhookUrl(id: string): Promise<string | null> {
-    const row = await this.jobs.findOne({ select: { id: true, webhookUrl: true }, where: { id } });
-    return row?.webhookUrl ?? null;
-  }
-
   /** Ledger totals by kind over UTC days `fromDay <= day < toDay` (either bound may be omitted). */
   async spendByKind(range: { fromDay?: string; toDay?: string }): Promise<KindTotal[]> {
     const query = this.ledger

@@ -373,6 +373,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
       backend: placement.backend,
       workerId: placement.workerId,
       attempt: job.attempts,
+      createdAt: job.createdAt,
     };
     this.events.emit(JobEvents.Started, started);
     this.launch(job, placement, false);
@@ -477,7 +478,13 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     this.logger.log(
       `✅ Job completed. Duration: ${Math.round(durationMs / 1000)}s, Cost: $${costUsd.toFixed(4)}`,
     );
-    const event: JobCompletedEvent = { jobId: job.id, backend, durationMs, cost: costUsd };
+    const event: JobCompletedEvent = {
+      jobId: job.id,
+      backend,
+      durationMs,
+      cost: costUsd,
+      webhookUrl: job.webhookUrl,
+    };
     if (startedAt !== job.startedAt && startedAt !== null)
       event.realWaitMs = Math.max(0, startedAt - job.createdAt);
     this.events.emit(JobEvents.Completed, event);
@@ -559,7 +566,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
       this.jobsService.emitCancelled(job.id);
       return;
     }
-    const event: JobFailedEvent = { jobId: job.id, backend, error };
+    const event: JobFailedEvent = { jobId: job.id, backend, error, webhookUrl: job.webhookUrl };
     this.events.emit(JobEvents.Failed, event);
   }
 

@@ -12,7 +12,7 @@ import { redactedUrl } from '../common/net/redacted-url';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { CloudWorkersMetrics } from '../metrics/cloud-workers-metrics';
-import { describeOutcome, nextWebhookStep } from './webhook-retry.policy';
+import { describeOutcome, nextWebhookStep, type WebhookAttemptOutcome } from './webhook-retry.policy';
 import { sendWebhook } from './webhook-sender';
 import {
   signWebhook,
@@ -164,7 +164,7 @@ export class WebhookDeliveries implements OnApplicationBootstrap, OnApplicationS
     delivery.attempts += 1;
     this.inFlight += 1;
     const timestampS = Math.floor(this.clock.now() / 1000);
-    let outcome;
+    let outcome: WebhookAttemptOutcome;
     try {
       outcome = await sendWebhook({
         url: delivery.url,
@@ -178,6 +178,11 @@ export class WebhookDeliveries implements OnApplicationBootstrap, OnApplicationS
         policy: this.rules.policy,
         signal: this.aborter.signal,
       });
+    } catch {
+      // sendWebhook answers failures as outcomes; a throw while setting the request up (signing, a header the
+      // transport refuses) must still reach the retry policy, so the delivery ends within its attempts instead
+      // of an unhandled rejection and a delivery re-sent for ever.
+      outcome = { kind: 'network', code: 'ERROR' };
     } finally {
       this.inFlight -= 1;
       delivery.inFlight = false;

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import {
   type BudgetExceededEvent,
@@ -7,7 +7,6 @@ import {
   type PodFailedEvent,
 } from '../cloud/cloud.events';
 import { JobEvents, type JobCompletedEvent, type JobFailedEvent } from '../jobs/job.events';
-import { ObservabilityRepository } from '../persistence/observability.repository';
 import { WebhookDeliveries, type WebhookEventType } from './webhook-deliveries.service';
 
 /**
@@ -16,16 +15,11 @@ import { WebhookDeliveries, type WebhookEventType } from './webhook-deliveries.s
  */
 @Injectable()
 export class WebhookEventsListener {
-  private readonly logger = new Logger('Webhooks');
-
-  constructor(
-    private readonly deliveries: WebhookDeliveries,
-    private readonly observability: ObservabilityRepository,
-  ) {}
+  constructor(private readonly deliveries: WebhookDeliveries) {}
 
   @OnEvent(JobEvents.Completed)
   onJobCompleted(event: JobCompletedEvent): void {
-    this.publishForJob('jobCompleted', event.jobId, {
+    this.publishForJob('jobCompleted', event.webhookUrl, {
       jobId: event.jobId,
       status: 'completed',
       backend: event.backend,
@@ -36,7 +30,7 @@ export class WebhookEventsListener {
 
   @OnEvent(JobEvents.Failed)
   onJobFailed(event: JobFailedEvent): void {
-    this.publishForJob('jobFailed', event.jobId, {
+    this.publishForJob('jobFailed', event.webhookUrl, {
       jobId: event.jobId,
       status: 'failed',
       backend: event.backend,
@@ -67,16 +61,12 @@ export class WebhookEventsListener {
     this.deliveries.publish('orphanFound', { podId: event.podId, name: event.name, action: event.action });
   }
 
-  private publishForJob(type: WebhookEventType, jobId: string, data: Record<string, unknown>): void {
-    if (!this.deliveries.enabled) return;
-    this.observability.jobWebhookUrl(jobId).then(
-      (url) => this.deliveries.publish(type, data, url ? [url] : []),
-      (error: Error) => {
-        this.logger.warn(
-          `Could not read job ${jobId}'s webhookUrl (${error.message}); global receivers only`,
-        );
-        this.deliveries.publish(type, data);
-      },
-    );
+  /** To the global receivers and the job's own, when it named one. */
+  private publishForJob(
+    type: WebhookEventType,
+    jobWebhookUrl: string | null | undefined,
+    data: Record<string, unknown>,
+  ): void {
+    this.deliveries.publish(type, data, jobWebhookUrl ? [jobWebhookUrl] : []);
   }
 }

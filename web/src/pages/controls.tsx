@@ -280,29 +280,19 @@ function LocalWorkerControls() {
       <ul class="plain">
         {(workers.data?.workers ?? []).map((worker) => {
           const state = worker.state ?? 'active';
+          const toggle = state === 'disabled' ? 'Enable' : 'Disable';
           return (
             <li key={worker.id} class="row wrap" data-worker-id={worker.id}>
               <Badge value={worker.healthy ? 'healthy' : 'unhealthy'} /> <strong>{worker.name}</strong>
               <span class="muted small">{worker.url}</span> <span>{state}</span>
-              {state === 'disabled' ? (
-                <button
-                  type="button"
-                  disabled={busy}
-                  aria-label={`Enable worker ${worker.name}`}
-                  onClick={() => void patch(worker, { enabled: true })}
-                >
-                  Enable
-                </button>
-              ) : (
-                <button
-                  type="button"
-                  disabled={busy}
-                  aria-label={`Disable worker ${worker.name}`}
-                  onClick={() => void patch(worker, { enabled: false })}
-                >
-                  Disable
-                </button>
-              )}
+              <button
+                type="button"
+                disabled={busy}
+                aria-label={`${toggle} worker ${worker.name}`}
+                onClick={() => void patch(worker, { enabled: state === 'disabled' })}
+              >
+                {toggle}
+              </button>
               <button
                 type="button"
                 disabled={busy || state === 'draining'}
