@@ -413,7 +413,8 @@ describe('OpenAPI contract: every route answers only what /api/docs-json documen
     });
     expect(signed.status).toBe(200);
     await expectStatus('GET /api/jobs/{id}/outputs/{filename}', 401, {
-      path: minted.links[0].url.replace(/signature=./, 'signature=0'),
+      // Flip the first hex digit: always a different signature (a fixed '0' was the same one time in 16).
+      path: minted.links[0].url.replace(/signature=(.)/, (_m: string, c: string) => `signature=${c === '0' ? '1' : '0'}`),
       as: 'none',
     });
     await expectStatus('POST /api/jobs/{id}/output-links', 400, {
