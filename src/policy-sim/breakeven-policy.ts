@@ -1,9 +1,8 @@
 import {
-  breakEvenIdleTimeoutS,
+  breakEvenParameters,
   decideBreakEvenScale,
   expectedDurationS,
   holdForPods,
-  serverlessPremiumUsd,
   serverlessSlots,
   type JobClass,
 } from '../cloud/policy/breakeven.policy';
@@ -116,7 +115,7 @@ export class BreakEvenPolicy extends SeedPolicy {
   /** τ* as last computed (the reaper runs after the spawn decision on each tick). */
   private lastTimeoutS: number;
 
-  /** What the service would measure from its own tables. */
+  /** What the service would measure from its own tables, through the shipped `breakEvenParameters`. */
   private stats(state: SimState): {
     byClass: Record<JobClass, number>;
     meanS: number;
@@ -130,35 +129,23 @@ export class BreakEvenPolicy extends SeedPolicy {
         if (this.boots.length > BOOT_SAMPLES) this.boots.shift();
       }
     }
-    const bootS =
-      this.boots.length > 0 ? this.boots.reduce((a, b) => a + b, 0) / this.boots.length : this.defaultBootS;
-    const sums: Record<JobClass, { s: number; n: number }> = {};
-    let total = 0;
-    for (const job of state.completed) {
-      const jobClass = job.signature ?? job.kind;
-      sums[jobClass] ??= { s: 0, n: 0 };
-      sums[jobClass].s += job.durationS;
-      sums[jobClass].n++;
-      total += job.durationS;
-    }
-    const byClass: Record<JobClass, number> = {};
-    for (const [jobClass, { s, n }] of Object.entries(sums)) byClass[jobClass] = s / n;
-    // Before anything finished: one pod boot's worth, a deliberately pessimistic guess for a new service.
-    const meanS = state.completed.length > 0 ? total / state.completed.length : this.defaultBootS;
-    const podPerS = state.model.podPricePerHour / 3600;
-    const timeoutS = breakEvenIdleTimeoutS(
-      bootS,
-      serverlessPremiumUsd({
-        podPricePerS: podPerS,
-        serverlessPricePerS: state.model.serverlessPricePerSecond,
-        jobDurationS: meanS,
-        serverlessOverheadPerJobS: this.overheadS,
-      }),
-      podPerS,
-    );
-    this.lastTimeoutS = timeoutS;
-    // The window a new pod must earn its keep in: its break-even idle tail.
-    return { byClass, meanS, bootS, horizonS: timeoutS };
+    const parameters = breakEvenParameters({
+      podPricePerS: state.model.podPricePerHour / 3600,
+      serverlessPricePerS: state.model.serverlessPricePerSecond,
+      serverlessOverheadPerJobS: this.overheadS,
+      bootSamplesS: this.boots,
+      defaultBootS: this.defaultBootS,
+      completed: state.completed.map((job) => ({ jobClass: job.signature ?? job.kind, durationS: job.durationS })),
+      // Before anything finished: one pod boot's worth, a deliberately pessimistic guess for a new service.
+      defaultDurationS: this.defaultBootS,
+    });
+    this.lastTimeoutS = parameters.idleTimeoutS;
+    return {
+      byClass: parameters.byClass,
+      meanS: parameters.meanJobS,
+      bootS: parameters.bootS,
+      horizonS: parameters.horizonS,
+    };
   }
 
   private durationOf(job: QueuedJobView | undefined, stats: { byClass: Record<JobClass, number>; meanS: number }) {

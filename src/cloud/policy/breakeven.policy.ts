@@ -92,6 +92,91 @@ export function serverlessPremiumUsd(inputs: {
   return Math.max(0, serverless - inputs.podPricePerS * inputs.jobDurationS);
 }
 
+/** What the caller has measured (the service from its database, the simulator from its state). */
+export interface BreakEvenObservations {
+  /** Pod price per second (RunPod's costPerHr / 3600). */
+  podPricePerS: number;
+  /** Serverless flex price per second. */
+  serverlessPricePerS: number;
+  /** Serverless seconds billed per job besides its work (cold start + idle timeout, as far as they are billed). */
+  serverlessOverheadPerJobS: number;
+  /** Observed pod boots (creation to ready), seconds; empty before the first one. */
+  bootSamplesS: readonly number[];
+  /** Used while no boot has been observed. */
+  defaultBootS: number;
+  /** Recently completed cloud jobs: class and run time. */
+  completed: ReadonlyArray<{ jobClass: JobClass; durationS: number }>;
+  /** Used while nothing has completed. */
+  defaultDurationS: number;
+}
+
+/** The parameters in force: what the scaling and reaping decisions use, and what the status shows. */
+export interface BreakEvenParameters {
+  podPricePerS: number;
+  serverlessPricePerS: number;
+  serverlessOverheadPerJobS: number;
+  /** Mean observed boot, or the default. */
+  bootS: number;
+  bootSamples: number;
+  /** Mean observed job run time, or the default; and per class. */
+  meanJobS: number;
+  jobSamples: number;
+  byClass: Record<JobClass, number>;
+  /** p_p / p_s (§1.5), before serverless's per-job overhead. */
+  breakEvenUtilisation: number;
+  /** Ski-rental τ*: an idle pod is released after this long. */
+  idleTimeoutS: number;
+  /** The window a new pod must earn its keep in (its break-even idle tail). */
+  horizonS: number;
+}
+
+const mean = (values: readonly number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
+
+/**
+ * The parameters from what was measured: mean boot and job durations (per class), and the ski-rental idle
+ * timeout τ* = boot + the serverless premium of one mean job / p_p (releasing a pod too early sends the next
+ * job to serverless; keeping it longer than τ* costs more than buying it again).
+ */
+export function breakEvenParameters(observed: BreakEvenObservations): BreakEvenParameters {
+  const boots = observed.bootSamplesS.filter((s) => Number.isFinite(s) && s >= 0);
+  const bootS = boots.length > 0 ? mean(boots) : observed.defaultBootS;
+  const sums: Record<JobClass, { s: number; n: number }> = {};
+  const durations: number[] = [];
+  for (const { jobClass, durationS } of observed.completed) {
+    if (!Number.isFinite(durationS) || durationS < 0) continue;
+    sums[jobClass] ??= { s: 0, n: 0 };
+    sums[jobClass].s += durationS;
+    sums[jobClass].n++;
+    durations.push(durationS);
+  }
+  const byClass: Record<JobClass, number> = {};
+  for (const [jobClass, { s, n }] of Object.entries(sums)) byClass[jobClass] = s / n;
+  const meanJobS = durations.length > 0 ? mean(durations) : observed.defaultDurationS;
+  const idleTimeoutS = breakEvenIdleTimeoutS(
+    bootS,
+    serverlessPremiumUsd({
+      podPricePerS: observed.podPricePerS,
+      serverlessPricePerS: observed.serverlessPricePerS,
+      jobDurationS: meanJobS,
+      serverlessOverheadPerJobS: observed.serverlessOverheadPerJobS,
+    }),
+    observed.podPricePerS,
+  );
+  return {
+    podPricePerS: observed.podPricePerS,
+    serverlessPricePerS: observed.serverlessPricePerS,
+    serverlessOverheadPerJobS: observed.serverlessOverheadPerJobS,
+    bootS,
+    bootSamples: boots.length,
+    meanJobS,
+    jobSamples: durations.length,
+    byClass,
+    breakEvenUtilisation: breakEvenUtilisation(observed.podPricePerS, observed.serverlessPricePerS),
+    idleTimeoutS,
+    horizonS: idleTimeoutS,
+  };
+}
+
 /** A class's observed mean duration, or the default. */
 export function expectedDurationS(
   jobClass: JobClass,
