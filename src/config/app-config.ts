@@ -61,6 +61,22 @@ export interface CloudDefaults {
 
 export type OrphanPolicy = 'terminate' | 'adopt';
 
+/** The scaling policy: `breakeven` (src/cloud/policy/breakeven.policy.ts) or the seed's exact rule. */
+export const CLOUD_POLICIES = ['breakeven', 'seed'] as const;
+export type CloudPolicyName = (typeof CLOUD_POLICIES)[number];
+
+/** Inputs of the break-even policy that the service cannot measure, or needs before it has measured anything. */
+export interface BreakEvenConfig {
+  /** Serverless seconds RunPod bills per job besides the run (cold start + idle timeout; not in the job's status). */
+  serverlessOverheadS: number;
+  /** Concurrent jobs the serverless endpoint runs (its max workers): more only queue at RunPod. */
+  serverlessMaxWorkers: number;
+  /** Pod boot assumed until one has been observed. */
+  defaultBootS: number;
+  /** Job run time assumed until one has been observed. */
+  defaultJobS: number;
+}
+
 export interface CloudConfig {
   defaults: CloudDefaults;
   /** Exact RunPod GPU type ids tried in order after the first has no capacity. */
@@ -77,6 +93,8 @@ export interface CloudConfig {
   orphanPolicy: OrphanPolicy;
   /** A pod older than this (from its creation at RunPod) is drained and terminated; undefined: no limit. */
   maxPodLifetimeMs: number | undefined;
+  policy: CloudPolicyName;
+  breakEven: BreakEvenConfig;
 }
 
 export interface LocalConfig {
@@ -325,6 +343,13 @@ export function loadConfig(env: Env): AppConfig {
       sweepIntervalMs: readInt(env, 'CLOUD_SWEEP_INTERVAL', 60000, 10),
       orphanPolicy: readEnum(env, 'CLOUD_ORPHAN_POLICY', ['terminate', 'adopt'] as const, 'terminate'),
       maxPodLifetimeMs: readOptionalInt(env, 'CLOUD_MAX_POD_LIFETIME', 1000),
+      policy: readEnum(env, 'CLOUD_POLICY', CLOUD_POLICIES, 'breakeven'),
+      breakEven: {
+        serverlessOverheadS: readNumber(env, 'CLOUD_SERVERLESS_OVERHEAD_SECONDS', 5, 0),
+        serverlessMaxWorkers: readInt(env, 'RUNPOD_SERVERLESS_MAX_WORKERS', 3, 1, 10000),
+        defaultBootS: readNumber(env, 'CLOUD_POLICY_DEFAULT_BOOT_SECONDS', 150, 1),
+        defaultJobS: readNumber(env, 'CLOUD_POLICY_DEFAULT_JOB_SECONDS', 60, 1),
+      },
     },
     local: {
       urls: localUrls,
