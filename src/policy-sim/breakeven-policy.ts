@@ -3,6 +3,7 @@ import {
   decideBreakEvenScale,
   expectedDurationS,
   holdForPods,
+  podsFreeInS,
   serverlessSlots,
   type JobClass,
 } from '../cloud/policy/breakeven.policy';
@@ -49,14 +50,16 @@ export class BreakEvenPolicy extends SeedPolicy {
     const routedTo = new Map<number, Route>(seed.route.map((route) => [route.jobId, route]));
 
     // When each pod can take its next job: after this pass's routes.
-    const podsFreeInS: number[] = [];
-    for (const pod of state.pods) {
-      if (pod.state === 'starting') podsFreeInS.push(Math.max(0, pod.createdAt / MS + stats.bootS - now / MS));
-      else if (pod.state === 'busy')
-        podsFreeInS.push(Math.max(0, stats.meanS - (now - (pod.busySince ?? now)) / MS));
-    }
+    // A pod this pass gives a job is free when that job should end; the others as podsFreeInS says.
+    const routedPods = new Set(seed.route.flatMap((route) => (route.to === 'pod' ? [route.pod] : [])));
+    const freeInS = podsFreeInS(
+      state.pods.filter((pod) => !routedPods.has(pod.name)),
+      now,
+      stats.bootS,
+      stats.meanS,
+    );
     for (const route of seed.route) {
-      if (route.to === 'pod') podsFreeInS.push(this.durationOf(byId.get(route.jobId), stats));
+      if (route.to === 'pod') freeInS.push(this.durationOf(byId.get(route.jobId), stats));
     }
     // Jobs still waiting after the seed's routes, in queue order, and whether a pod should take them.
     const candidates = state.queue.filter((job) => {
@@ -69,7 +72,7 @@ export class BreakEvenPolicy extends SeedPolicy {
         deadlineInS: job.deadlineAt === undefined ? undefined : (job.deadlineAt - now) / MS,
         podOnly: job.podOnly,
       })),
-      podsFreeInS,
+      freeInS,
       DEADLINE_MARGIN_S,
     );
     const held = new Set(candidates.filter((_, i) => hold[i]).map((job) => job.id));

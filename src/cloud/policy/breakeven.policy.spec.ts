@@ -4,6 +4,7 @@ import {
   decideBreakEvenScale,
   holdForPods,
   mostRecentlyBusyFirst,
+  podsFreeInS,
   serverlessPremiumUsd,
   serverlessSlots,
   type BreakEvenInputs,
@@ -138,5 +139,23 @@ describe('break-even policy', () => {
       { name: 'c', lastBusyAt: null },
     ];
     expect(mostRecentlyBusyFirst(pods).map((pod) => pod.name)).toEqual(['b', 'a', 'c']);
+  });
+
+  it("pods' free times: ready now, booting at created + boot, busy at busy since + mean job (never negative)", () => {
+    const now = 1_000_000;
+    expect(
+      podsFreeInS(
+        [
+          { state: 'ready', createdAt: now - 500_000, busySince: null },
+          { state: 'starting', createdAt: now - 40_000, busySince: null },
+          { state: 'starting', createdAt: now - 200_000, busySince: null },
+          { state: 'busy', createdAt: now - 500_000, busySince: now - 10_000 },
+          { state: 'busy', createdAt: now - 500_000, busySince: now - 90_000 },
+        ],
+        now,
+        150,
+        30,
+      ),
+    ).toEqual([0, 110, 0, 20, 0]);
   });
 });

@@ -286,6 +286,24 @@ export function mostRecentlyBusyFirst<T extends { lastBusyAt: number | null }>(p
   return [...pods].sort((a, b) => (b.lastBusyAt ?? 0) - (a.lastBusyAt ?? 0));
 }
 
+/**
+ * When each pod can take its next job, in seconds from now: a ready pod now, a booting pod when it should be up
+ * (created + the expected boot), a busy pod when its job should end (busy since + the mean job; a job already
+ * past the mean counts as ending now). The pods' times in the input order; the input to `holdForPods`.
+ */
+export function podsFreeInS(
+  pods: ReadonlyArray<{ state: 'starting' | 'ready' | 'busy'; createdAt: number; busySince: number | null }>,
+  nowMs: number,
+  bootS: number,
+  meanJobS: number,
+): number[] {
+  return pods.map((pod) => {
+    if (pod.state === 'starting') return Math.max(0, (pod.createdAt - nowMs) / 1000 + bootS);
+    if (pod.state === 'busy') return Math.max(0, meanJobS - (nowMs - (pod.busySince ?? nowMs)) / 1000);
+    return 0;
+  });
+}
+
 export interface HoldableJob {
   /** Expected run time (observed mean of its class). */
   durationS: number;
