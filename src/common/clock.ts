@@ -21,7 +21,9 @@ export class SystemClock extends Clock {
 /**
  * A clock tests control. By default it stands still until `advance()`; with `followRealTime` it also moves
  * with the wall clock, so simulators that take real milliseconds keep working while a test jumps ahead by
- * minutes to cross an idle or boot timeout without sleeping.
+ * minutes to cross an idle or boot timeout without sleeping. With `rate` k > 1 it moves k times faster than
+ * the wall clock (compressed time: a 150 s boot passes in 150/k real seconds); every real-time interval of the
+ * code under test must then be scaled by 1/k too (README "Compressed time").
  */
 export class FakeClock extends Clock {
   private offsetMs = 0;
@@ -30,12 +32,14 @@ export class FakeClock extends Clock {
   constructor(
     private readonly startMs = Date.UTC(2026, 0, 1, 12, 0, 0),
     private readonly followRealTime = false,
+    private readonly rate = 1,
   ) {
     super();
+    if (!(rate > 0)) throw new Error('FakeClock rate must be positive');
   }
 
   now(): number {
-    const real = this.followRealTime ? Date.now() - this.realStart : 0;
+    const real = this.followRealTime ? (Date.now() - this.realStart) * this.rate : 0;
     return this.startMs + real + this.offsetMs;
   }
 

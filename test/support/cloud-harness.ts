@@ -20,6 +20,11 @@ export interface HarnessOptions {
   localComfy?: FakeComfyUIOptions;
   /** Configure the fake's serverless endpoint (RUNPOD_SERVERLESS_ENDPOINT_ID). */
   serverless?: boolean;
+  /**
+   * Compressed time: the shared clock runs this many times faster than real time (default 1). The service's
+   * real-time intervals are not scaled here: pass them scaled in `env` (README "Compressed time").
+   */
+  clockRate?: number;
 }
 
 export interface HttpAnswer<T = any> {
@@ -44,7 +49,7 @@ function todayNoonUtc(): number {
  * whatever the time of day, so day boundaries never fall inside a test by accident.
  */
 export class CloudHarness {
-  readonly clock = new FakeClock(todayNoonUtc(), true);
+  readonly clock: FakeClock;
   readonly db = new TestDatabase();
   readonly fake: FakeRunPod;
   readonly locals: FakeComfyUI[] = [];
@@ -53,6 +58,7 @@ export class CloudHarness {
   url = '';
 
   private constructor(private readonly options: HarnessOptions) {
+    this.clock = new FakeClock(todayNoonUtc(), true, options.clockRate ?? 1);
     this.fake = new FakeRunPod({ bootMs: 300, clock: this.clock, ...options.sim });
   }
 
@@ -85,6 +91,9 @@ export class CloudHarness {
       ...(this.options.serverless
         ? { RUNPOD_SERVERLESS_ENDPOINT_ID: this.fake.serverlessEndpointIds[0] }
         : {}),
+      // The suites written for the seed's scaling rule (threshold, fixed idle timeout, its log lines) pin it;
+      // the break-even policy's suites pass CLOUD_POLICY=breakeven.
+      CLOUD_POLICY: 'seed',
       JOBS_DISPATCH_INTERVAL: '200',
       LOCAL_HEALTH_INTERVAL: '200',
       SERVERLESS_POLL_INTERVAL: '20',
