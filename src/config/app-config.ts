@@ -117,6 +117,14 @@ export interface JobsConfig {
   serverlessPollMs: number;
   serverlessPollMaxMs: number;
   comfyRequestTimeoutMs: number;
+  /**
+   * How long a job on a ComfyUI (local or pod) waits between /history polls: without a websocket, and with one
+   * (a backstop for a lost message); and the delay before reopening a dropped websocket. They bound how late a
+   * job's end is seen, so compressed-time tests scale them (README "Compressed time").
+   */
+  comfyPollMs: number;
+  comfyConnectedPollMs: number;
+  comfyReconnectDelayMs: number;
   /** A job still running after this long is stopped and failed. */
   executionTimeoutMs: number;
   /** On SIGTERM, how long running jobs may take to finish before they are handed back (re-attached later). */
@@ -364,6 +372,9 @@ export function loadConfig(env: Env): AppConfig {
       serverlessPollMs: readInt(env, 'SERVERLESS_POLL_INTERVAL', 1000, 10),
       serverlessPollMaxMs: readInt(env, 'SERVERLESS_POLL_MAX_INTERVAL', 5000, 10),
       comfyRequestTimeoutMs: readInt(env, 'COMFYUI_REQUEST_TIMEOUT', 30000, 100),
+      comfyPollMs: readInt(env, 'COMFYUI_POLL_INTERVAL', 1000, 5),
+      comfyConnectedPollMs: readInt(env, 'COMFYUI_CONNECTED_POLL_INTERVAL', 5000, 5),
+      comfyReconnectDelayMs: readInt(env, 'COMFYUI_WS_RECONNECT_DELAY', 1000, 5),
       executionTimeoutMs: readInt(env, 'JOBS_EXECUTION_TIMEOUT', 3600000, 1000),
       shutdownGraceMs: readInt(env, 'SHUTDOWN_GRACE_PERIOD', 30000, 0),
     },

@@ -32,7 +32,12 @@ export class ComfyExecutor {
   ) {}
 
   async execute(baseUrl: string, ctx: ExecutionContext): Promise<ExecutionResult> {
-    const client = this.clients.create(baseUrl, { requestTimeoutMs: this.config.jobs.comfyRequestTimeoutMs });
+    const client = this.clients.create(baseUrl, {
+      requestTimeoutMs: this.config.jobs.comfyRequestTimeoutMs,
+      pollIntervalMs: this.config.jobs.comfyPollMs,
+      connectedPollIntervalMs: this.config.jobs.comfyConnectedPollMs,
+      websocketReconnectDelayMs: this.config.jobs.comfyReconnectDelayMs,
+    });
     const { job } = ctx;
     let promptId: string | null = ctx.reattach ? job.remoteId : null;
     const onProgress = (progress: { value: number; max: number; nodeId?: string | null }) =>
