@@ -215,9 +215,9 @@ export class BudgetService implements OnApplicationBootstrap {
 
   /**
    * RunPod's quoted price in our cloud (catalog, cached), else what our last pod of that type cost, else 0
-   * (logged).
+   * (logged). The budget admits new pods at it; the break-even policy weighs pods against serverless with it.
    */
-  private async pricePerHour(gpuTypeId: string): Promise<number> {
+  async pricePerHour(gpuTypeId: string): Promise<number> {
     if (!this.catalog || this.clock.now() - this.catalog.at > CATALOG_TTL_MS) await this.refreshCatalog();
     const quoted = this.catalog?.prices.get(gpuTypeId);
     if (quoted) return quoted;

@@ -13,13 +13,16 @@ import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { LeaderElection } from '../persistence/leader-election.service';
 import { PodsRepository } from '../persistence/pods.repository';
-import { CLOUD_DEMAND, type CloudDemand } from './cloud-demand';
+import { CLOUD_DEMAND, type CloudDemandBoard } from './cloud-demand';
 import { BudgetExceededError, BudgetService } from './budget.service';
 import { CloudSettingsService } from './cloud-settings.service';
 import { CostLedgerService } from './cost-ledger.service';
-import { decideScale, ScaleDecision } from './policy/autoscale.policy';
+import { BreakEvenObservations, type MeasuredParameters } from './break-even-observations.service';
+import { decideScale } from './policy/autoscale.policy';
+import { decideBreakEvenScale, type BreakEvenDecision } from './policy/breakeven.policy';
 import { decideLifetime, decideReaping } from './policy/reaper.policy';
 import { PodLifecycleService } from './pod-lifecycle.service';
+import { ScalingDecisionLog } from './scaling-decisions';
 
 const INTERVAL_NAME = 'cloud-control-loop';
 
@@ -38,7 +41,7 @@ export class CloudControlLoop
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @Inject(CLOUD_DEMAND) private readonly demand: CloudDemand,
+    @Inject(CLOUD_DEMAND) private readonly demand: CloudDemandBoard,
     private readonly lifecycle: PodLifecycleService,
     private readonly ledger: CostLedgerService,
     private readonly pods: PodsRepository,
@@ -48,6 +51,8 @@ export class CloudControlLoop
     private readonly shutdown: ShutdownState,
     private readonly clock: Clock,
     private readonly scheduler: SchedulerRegistry,
+    private readonly observations: BreakEvenObservations,
+    private readonly decisions: ScalingDecisionLog,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -108,10 +113,18 @@ export class CloudControlLoop
         this.clock.now(),
       ),
     );
+    // The break-even policy's parameters, measured once per tick for the autoscaler and the reaper.
+    let parameters: MeasuredParameters | null = null;
+    if (this.config.cloud.policy === 'breakeven') {
+      await this.step('measure policy parameters', async () => {
+        parameters = await this.observations.parameters();
+        this.decisions.setParameters(parameters);
+      });
+    }
     const overBudget = await this.budget.checkReached().catch(() => false);
     if (overBudget) await this.step('budget', () => this.stopForBudget());
-    else await this.step('autoscale', () => this.autoscale());
-    await this.step('reap idle pods', () => this.reapIdle());
+    else await this.step('autoscale', () => this.autoscale(parameters));
+    await this.step('reap idle pods', () => this.reapIdle(parameters));
     await this.step('pod lifetime', () => this.enforceLifetime());
   }
 
@@ -124,10 +137,20 @@ export class CloudControlLoop
     }
   }
 
-  async autoscale(): Promise<ScaleDecision> {
+  /**
+   * Spawns what the scaling policy asks for: CLOUD_POLICY=seed, the seed's queue-length rule; otherwise the
+   * break-even policy with the parameters measured this tick (without them, e.g. the database failed, nothing is
+   * spawned this tick). Each decision that acts is recorded with its reason for GET /api/cloud/status.
+   */
+  async autoscale(parameters: MeasuredParameters | null): Promise<void> {
+    if (this.config.cloud.policy === 'seed') await this.autoscaleBySeedRule();
+    else if (parameters) await this.autoscaleByBreakEven(parameters);
+  }
+
+  private async autoscaleBySeedRule(): Promise<void> {
     const settings = this.settings.get();
     const live = await this.pods.findLive();
-    const counts = await this.demand.current();
+    const counts = this.demand.current();
     const decision = decideScale(
       {
         ...counts,
@@ -137,19 +160,97 @@ export class CloudControlLoop
       },
       settings,
     );
+    const now = this.clock.now();
     if (decision.spawn === 0) {
       if (decision.cappedByMaxPods) {
         this.logger.debug(
           `Queue wants ${decision.wanted} pod(s) but CLOUD_MAX_PODS (${settings.maxPods}) is reached`,
         );
+        this.decisions.record({
+          at: now,
+          policy: 'seed',
+          action: 'hold',
+          pods: 0,
+          reason: 'max-pods',
+          message: `queue of ${counts.waitingForCloud} wants ${decision.wanted} pod(s); CLOUD_MAX_PODS (${settings.maxPods}) reached`,
+        });
       }
-      return decision;
+      return;
     }
-    if (!this.lifecycle.canSpawnPods()) return decision;
+    if (!this.lifecycle.canSpawnPods()) return;
     this.logger.log(
       `Auto-scaling: Queue length ${counts.waitingForCloud}, spawning ${decision.spawn} pod(s)`,
     );
-    for (let i = 0; i < decision.spawn; i++) {
+    this.decisions.record({
+      at: now,
+      policy: 'seed',
+      action: 'spawn',
+      pods: decision.spawn,
+      reason: decision.reason,
+      message:
+        decision.reason === 'pod-only-job'
+          ? 'a job only a pod can run waits and no pod is starting or ready'
+          : `queue length ${counts.waitingForCloud} > CLOUD_AUTOSCALE_THRESHOLD (${settings.autoScaleThreshold})`,
+    });
+    await this.spawnPods(decision.spawn);
+  }
+
+  private async autoscaleByBreakEven(parameters: MeasuredParameters): Promise<void> {
+    const settings = this.settings.get();
+    const now = this.clock.now();
+    const live = (await this.pods.findLive()).filter((pod) => pod.state !== 'terminating');
+    const counts = this.demand.current();
+    // Serverless absorbs overflow only when the operator lets jobs go there (CLOUD_PREFER_SERVERLESS).
+    const serverlessAvailable =
+      Boolean(this.config.runpod.serverlessEndpointId) && settings.preferServerless && parameters.podPricePerS > 0;
+    const waitingForAny = Math.max(0, counts.waitingForCloud - counts.waitingForPodOnly);
+    const decision = decideBreakEvenScale({
+      podPricePerS: parameters.podPricePerS,
+      serverlessPricePerS: parameters.serverlessPricePerS,
+      serverlessAvailable,
+      serverlessConcurrency: parameters.serverlessMaxWorkers,
+      serverlessOverheadPerJobS: parameters.serverlessOverheadPerJobS,
+      bootS: parameters.bootS,
+      horizonS: parameters.horizonS,
+      observedDurationS: parameters.byClass,
+      defaultDurationS: parameters.meanJobS,
+      queue: [
+        ...Array.from({ length: counts.waitingForPodOnly }, () => ({ jobClass: 'job', podOnly: true })),
+        ...Array.from({ length: waitingForAny }, () => ({ jobClass: 'job', podOnly: false })),
+      ],
+      recentCloudArrivals: Array.from(
+        { length: this.demand.cloudStartsSince(now - parameters.horizonS * 1000) },
+        () => 'job',
+      ),
+      pods: live.map((pod) => ({
+        state: pod.state === 'ready' || pod.state === 'busy' ? pod.state : 'starting',
+      })),
+      maxPods: settings.maxPods,
+    });
+    const message = breakEvenMessage(decision, counts.waitingForCloud, serverlessAvailable);
+    this.decisions.noteEvaluation({
+      at: now,
+      policy: 'breakeven',
+      action: decision.spawn > 0 ? 'spawn' : 'hold',
+      pods: decision.spawn,
+      reason: decision.spawn > 0 ? decision.reason : decision.cappedByMaxPods ? 'max-pods' : 'none',
+      message,
+    });
+    if (decision.spawn === 0) {
+      if (decision.cappedByMaxPods) {
+        this.logger.debug(`Break-even wants more pods but CLOUD_MAX_PODS (${settings.maxPods}) is reached`);
+        this.decisions.record(this.decisions.latest()!);
+      }
+      return;
+    }
+    if (!this.lifecycle.canSpawnPods()) return;
+    this.logger.log(`Auto-scaling (break-even): ${message}; spawning ${decision.spawn} pod(s)`);
+    this.decisions.record(this.decisions.latest()!);
+    await this.spawnPods(decision.spawn);
+  }
+
+  private async spawnPods(count: number): Promise<void> {
+    for (let i = 0; i < count; i++) {
       try {
         await this.lifecycle.spawn({ origin: 'autoscale' });
       } catch (error) {
@@ -160,7 +261,6 @@ export class CloudControlLoop
         break;
       }
     }
-    return decision;
   }
 
   /**
@@ -216,10 +316,16 @@ export class CloudControlLoop
     }
   }
 
-  async reapIdle(): Promise<void> {
+  /**
+   * Two-step idle reaping. The timeout is CLOUD_IDLE_TIMEOUT under the seed's rule and the measured ski-rental
+   * break-even τ* under the break-even policy (CLOUD_IDLE_TIMEOUT when it could not be measured this tick).
+   */
+  async reapIdle(parameters: MeasuredParameters | null = null): Promise<void> {
     const now = this.clock.now();
     const candidates = await this.pods.findInStates(['ready', 'busy']);
-    const decision = decideReaping(candidates, now, this.settings.get().idleTimeoutMs);
+    const breakEven = this.config.cloud.policy === 'breakeven' && parameters !== null;
+    const idleTimeoutMs = breakEven ? Math.round(parameters.idleTimeoutS * 1000) : this.settings.get().idleTimeoutMs;
+    const decision = decideReaping(candidates, now, idleTimeoutMs);
     for (const name of decision.mark) {
       await this.pods.transition(name, ['ready'], { idleMarkedAt: now });
     }
@@ -236,6 +342,16 @@ export class CloudControlLoop
       );
       if (!claimed) continue;
       this.logger.log(`Pod ${pod.runpodId} idle for ${Math.round(idleMs / 1000)}s, terminating...`);
+      this.decisions.record({
+        at: now,
+        policy: this.config.cloud.policy,
+        action: 'terminate',
+        pods: 1,
+        reason: 'idle-timeout',
+        message: breakEven
+          ? `pod ${pod.runpodId} idle ${Math.round(idleMs / 1000)}s ≥ break-even τ* ${Math.round(idleTimeoutMs / 1000)}s`
+          : `pod ${pod.runpodId} idle ${Math.round(idleMs / 1000)}s ≥ CLOUD_IDLE_TIMEOUT`,
+      });
       await this.lifecycle
         .terminate(name, `idle for ${Math.round(idleMs / 1000)}s`, 'terminated')
         .catch((error: Error) =>
@@ -243,4 +359,16 @@ export class CloudControlLoop
         );
     }
   }
+}
+
+/** The numbers behind a break-even decision, for the log and the status. */
+function breakEvenMessage(decision: BreakEvenDecision, queued: number, serverlessAvailable: boolean): string {
+  const work = `forecast ${Math.round(decision.excessWorkS)}s of work beyond live pods (queue ${queued})`;
+  if (decision.reason === 'pod-only-job') return `a job only a pod can run waits and no pod is starting or ready`;
+  if (!serverlessAvailable) return `${work}; no serverless overflow, so pods take it`;
+  const busy = decision.firstPodBusyFraction.toFixed(2);
+  const uStar = decision.breakEvenUtilisation.toFixed(2);
+  return decision.firstPodBusyFraction > decision.breakEvenUtilisation
+    ? `${work}: a new pod would be ${busy} busy > u* ${uStar}`
+    : `${work}: below break-even u* ${uStar}; serverless is cheaper`;
 }

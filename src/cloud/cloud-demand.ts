@@ -15,9 +15,31 @@ export interface CloudDemand {
   current(): Promise<CloudDemandCounts> | CloudDemandCounts;
 }
 
-/** Demand published by named sources (the dispatcher; tests), summed for the autoscaler. */
+/** Cloud starts remembered for the break-even policy's forecast (its horizon is minutes; this bounds memory). */
+const CLOUD_STARTS_KEPT = 10_000;
+const HOUR_MS = 3_600_000;
+
+/**
+ * Demand published by named sources (the dispatcher; tests), summed for the autoscaler; and when jobs started
+ * in the cloud (pods and serverless), the break-even policy's recent arrivals.
+ */
 export class CloudDemandBoard implements CloudDemand {
   private readonly bySource = new Map<string, CloudDemandCounts>();
+  private readonly cloudStarts: number[] = [];
+
+  /** A job started on a pod or serverless at `at` (epoch ms). */
+  recordCloudStart(at: number): void {
+    this.cloudStarts.push(at);
+    if (this.cloudStarts.length > CLOUD_STARTS_KEPT) this.cloudStarts.splice(0, CLOUD_STARTS_KEPT / 10);
+  }
+
+  /** Cloud starts at or after `since`; those more than an hour before it are forgotten. */
+  cloudStartsSince(since: number): number {
+    let forgotten = 0;
+    while (forgotten < this.cloudStarts.length && this.cloudStarts[forgotten] < since - HOUR_MS) forgotten++;
+    this.cloudStarts.splice(0, forgotten);
+    return this.cloudStarts.filter((at) => at >= since).length;
+  }
 
   publish(counts: Partial<CloudDemandCounts>, source = 'jobs'): void {
     const previous = this.bySource.get(source) ?? { waitingForCloud: 0, waitingForPodOnly: 0 };

@@ -13,6 +13,9 @@ import { CloudConfigDto } from './dto/cloud-config.dto';
 import { CloudCostDto, CloudStatusDto } from './dto/cloud-status.dto';
 import { PodListDto, PodSummaryDto } from './dto/pod.dto';
 import { PodLifecycleService } from './pod-lifecycle.service';
+import type { MeasuredParameters } from './break-even-observations.service';
+import { ScalingDecisionLog, type ScalingDecision } from './scaling-decisions';
+import type { BreakEvenParametersDto, ScalingDecisionDto, ScalingPolicyDto } from './dto/scaling-policy.dto';
 import { podCost } from './policy/pod-cost';
 
 /** Read models for the cloud API, in the seed's field names. */
@@ -27,6 +30,7 @@ export class CloudViewService {
     private readonly budget: BudgetService,
     private readonly lifecycle: PodLifecycleService,
     private readonly clock: Clock,
+    private readonly scaling: ScalingDecisionLog,
   ) {}
 
   async status(): Promise<CloudStatusDto> {
@@ -52,6 +56,19 @@ export class CloudViewService {
         until: new Date(entry.until).toISOString(),
         failures: entry.failures,
       })),
+      scalingPolicy: this.scalingPolicy(),
+    };
+  }
+
+  private scalingPolicy(): ScalingPolicyDto {
+    const name = this.config.cloud.policy;
+    const parameters = name === 'breakeven' ? this.scaling.parametersInForce() : null;
+    const latest = this.scaling.latest();
+    return {
+      name,
+      parameters: parameters && parametersView(parameters),
+      lastEvaluation: latest && decisionView(latest),
+      decisions: this.scaling.recent().map(decisionView),
     };
   }
 
@@ -122,4 +139,28 @@ export class CloudViewService {
       failureReason: pod.failureReason,
     };
   }
+}
+
+const round = (value: number, digits: number) => Number(value.toFixed(digits));
+
+function parametersView(p: MeasuredParameters): BreakEvenParametersDto {
+  return {
+    podPricePerHour: p.podPricePerHour,
+    serverlessPricePerSecond: p.serverlessPricePerS,
+    serverlessOverheadSeconds: p.serverlessOverheadPerJobS,
+    serverlessMaxWorkers: p.serverlessMaxWorkers,
+    breakEvenUtilisation: Number.isFinite(p.breakEvenUtilisation) ? round(p.breakEvenUtilisation, 4) : null,
+    bootSeconds: round(p.bootS, 1),
+    bootSamples: p.bootSamples,
+    meanJobSeconds: round(p.meanJobS, 1),
+    jobSamples: p.jobSamples,
+    serverlessStartDelaySeconds: p.serverlessStartDelayS === null ? null : round(p.serverlessStartDelayS, 1),
+    serverlessStartDelaySamples: p.serverlessStartDelaySamples,
+    idleTimeoutSeconds: round(p.idleTimeoutS, 1),
+    horizonSeconds: round(p.horizonS, 1),
+  };
+}
+
+function decisionView(decision: ScalingDecision): ScalingDecisionDto {
+  return { ...decision, at: new Date(decision.at).toISOString() };
 }

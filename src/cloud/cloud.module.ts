@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ComfyUiModule } from '../comfyui/comfyui.module';
 import { TimersModule } from '../common/timers.module';
+import { BreakEvenObservations } from './break-even-observations.service';
 import { BudgetService } from './budget.service';
 import { CloudAdminService } from './cloud-admin.service';
 import { CloudControlLoop } from './cloud-control-loop.service';
@@ -11,6 +12,7 @@ import { CostLedgerService } from './cost-ledger.service';
 import { GpuTypesService } from './gpu-types.service';
 import { PodLifecycleService } from './pod-lifecycle.service';
 import { PodSweeper } from './pod-sweeper.service';
+import { ScalingDecisionLog } from './scaling-decisions';
 
 @Module({
   imports: [ComfyUiModule, TimersModule],
@@ -24,6 +26,8 @@ import { PodSweeper } from './pod-sweeper.service';
     CloudViewService,
     CloudAdminService,
     GpuTypesService,
+    BreakEvenObservations,
+    ScalingDecisionLog,
     // The dispatcher publishes the queue's demand here; the control loop reads it.
     { provide: CLOUD_DEMAND, useClass: CloudDemandBoard },
   ],
@@ -35,6 +39,8 @@ import { PodSweeper } from './pod-sweeper.service';
     CostLedgerService,
     CloudControlLoop,
     CLOUD_DEMAND,
+    // The dispatcher plans holds with the parameters the control loop measured.
+    ScalingDecisionLog,
     // For the HTTP layer's CloudController.
     CloudViewService,
     CloudAdminService,

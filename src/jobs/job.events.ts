@@ -45,6 +45,11 @@ export interface JobCompletedEvent {
    * included) and this was the job's first attempt; absent otherwise.
    */
   realWaitMs?: number;
+  /**
+   * Serverless, first attempt: RunPod's delayTime, from sending the job to its start (RunPod's queue and the
+   * worker's cold start). The break-even policy measures serverless start delays from it.
+   */
+  serverlessStartDelayMs?: number;
   /** Internal: the job's own webhook receiver (SubmitJobDto.webhookUrl), never sent on the event stream. */
   webhookUrl?: string | null;
 }

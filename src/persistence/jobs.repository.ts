@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { CLOUD_WORKERS_DATA_SOURCE } from './data-source-name';
-import { type FindOptionsWhere, Repository } from 'typeorm';
+import { type FindOptionsWhere, In, Repository } from 'typeorm';
 import { EntitySql } from './entity-sql';
 import { type JobBackend, JobEntity, type JobStatus, TERMINAL_JOB_STATUSES } from './entities/job.entity';
 
@@ -223,6 +223,21 @@ export class JobsRepository {
     });
     const { rows } = await this.sql.run(sql, ['completed', fromMs, toMs]);
     return rows.map((row) => ({ bucketStart: Number(row.bucket), count: Number(row.count) }));
+  }
+
+  /**
+   * The latest completed cloud jobs (pods and serverless), newest first: the run times the break-even policy
+   * measures. Read every few minutes, not per pass.
+   */
+  async recentCloudRuns(
+    limit: number,
+  ): Promise<Array<Pick<JobEntity, 'backend' | 'startedAt' | 'completedAt'>>> {
+    return this.jobs.find({
+      select: { backend: true, startedAt: true, completedAt: true },
+      where: { status: 'completed', backend: In(['pod', 'serverless']) },
+      order: { completedAt: 'DESC' },
+      take: limit,
+    });
   }
 
   /** Jobs running now on one backend (a count; no rows are loaded). */

@@ -14,6 +14,13 @@ import type { BudgetAdmission } from '../cloud/budget-admission';
 import { BudgetService } from '../cloud/budget.service';
 import { CloudSettingsService } from '../cloud/cloud-settings.service';
 import { PodLifecycleService } from '../cloud/pod-lifecycle.service';
+import {
+  DEFAULT_POD_WAIT_TARGET_S,
+  holdForPods,
+  podsFreeInS,
+  serverlessSlots,
+} from '../cloud/policy/breakeven.policy';
+import { ScalingDecisionLog } from '../cloud/scaling-decisions';
 import { Clock } from '../common/clock';
 import { ShutdownState } from '../common/shutdown-state';
 import type { AppConfig } from '../config/app-config';
@@ -75,7 +82,22 @@ interface PassAdmission {
 interface InFlight {
   controller: AbortController;
   done: Promise<void>;
+  backend: JobBackend;
 }
+
+/**
+ * The break-even policy's say in one pass over the queue: how many more jobs serverless may take (the endpoint's
+ * max workers; beyond them jobs only queue at RunPod, where a pod that becomes ready cannot take them), and which
+ * jobs wait for a pod that will start them soon instead of going to serverless (`holdForPods`).
+ */
+interface BreakEvenPass {
+  serverlessSlots: number;
+  /** Per job id: held for a pod. Planned at the pass's first serverless decision. */
+  held: Set<string> | null;
+}
+
+/** A job with a deadline is held for a pod only if the pod should finish it this long before the deadline. */
+const DEADLINE_MARGIN_S = 300;
 
 /**
  * Takes queued jobs in priority order, asks the routing policy where each goes, claims the worker and runs
@@ -114,6 +136,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     private readonly scheduler: SchedulerRegistry,
     private readonly leader: LeaderElection,
     private readonly shutdown: ShutdownState,
+    private readonly scaling: ScalingDecisionLog,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -223,12 +246,23 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     };
     let idlePods = base.podsPossible ? await this.pods.countInState('ready') : 0;
     const freeLocal = [...freeSlots.values()].reduce((sum, free) => sum + free, 0);
+    const breakEven: BreakEvenPass | null =
+      this.config.cloud.policy === 'breakeven'
+        ? {
+            serverlessSlots: serverlessSlots(
+              this.inFlightOn('serverless'),
+              this.config.cloud.breakEven.serverlessMaxWorkers,
+            ),
+            held: null,
+          }
+        : null;
+    const serverlessCanTake = base.serverlessAvailable && (breakEven?.serverlessSlots ?? 1) > 0;
     // Nothing can start and nobody needs the demand count: a pass would only re-read the queue. When only
     // local slots are free, a page a little larger than the free slots is enough.
     const mustSeeWholeQueue =
       base.podsPossible || base.serverlessAvailable || idlePods > 0 || !base.localWorkersExist;
     if (!mustSeeWholeQueue && freeLocal === 0) return;
-    if (freeLocal === 0 && idlePods === 0 && !base.serverlessAvailable && this.bookkeepingDeferred()) return;
+    if (freeLocal === 0 && idlePods === 0 && !serverlessCanTake && this.bookkeepingDeferred()) return;
     if (base.podsPossible || base.serverlessAvailable)
       base.cloudBlockedReason = await this.budget.cloudJobBlockedReason();
     const queued = await this.jobs.findQueuedForRouting(
@@ -240,7 +274,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     // takes at its first cloud job and holds until its claims are written (local-only passes never take it).
     const pass: PassAdmission = { admission: null };
     try {
-      for (const job of queued) {
+      for (const [index, job] of queued.entries()) {
         if (this.stopped) return;
         const failedWorkers = JSON.parse(job.failedWorkers) as string[];
         const idleLocalWorkers = [...freeSlots]
@@ -274,6 +308,22 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
             break;
           }
           case 'serverless': {
+            // Under the break-even policy, a job the caller did not send to serverless by name waits for a pod
+            // that starts it soon, or for a free serverless worker.
+            if (breakEven && job.requestedBackend !== 'serverless') {
+              breakEven.held ??= await this.planHolds(queued.slice(index));
+              const reason = breakEven.held.has(job.id)
+                ? 'waiting for a pod that will take it shortly (cheaper than serverless)'
+                : breakEven.serverlessSlots <= 0
+                  ? 'waiting for a pod or a free serverless worker (RUNPOD_SERVERLESS_MAX_WORKERS busy)'
+                  : null;
+              if (reason !== null) {
+                waitingForCloud++;
+                await this.waitFor(job, reason);
+                break;
+              }
+              breakEven.serverlessSlots--;
+            }
             const refusal = await this.admitCloudJob(pass, 'serverless');
             if (refusal !== null) {
               base.cloudBlockedReason = refusal;
@@ -312,6 +362,52 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     const costUsd = pass.admission.cloudJobUsd(backend);
     if (pass.admission.tryAdmit(costUsd)) return null;
     return pass.admission.refusal(backend === 'pod' ? 'a job on a pod' : 'a serverless job', costUsd);
+  }
+
+  /** Jobs this process is running on one backend. */
+  private inFlightOn(backend: JobBackend): number {
+    let count = 0;
+    for (const flight of this.inFlight.values()) if (flight.backend === backend) count++;
+    return count;
+  }
+
+  /**
+   * Which of `jobs` (the rest of this pass's queue, in order) wait for a pod rather than go to serverless: the
+   * shipped `holdForPods` over the live pods' expected free times, with the parameters the control loop measured
+   * on its latest tick (none yet: nothing is held).
+   */
+  private async planHolds(jobs: readonly JobEntity[]): Promise<Set<string>> {
+    const parameters = this.scaling.parametersInForce();
+    if (!parameters) return new Set();
+    const now = this.clock.now();
+    const live = (await this.pods.findInStates(['requested', 'starting', 'ready', 'busy'])).filter(
+      (pod) => pod.drainRequestedAt === null,
+    );
+    if (live.length === 0) return new Set();
+    const freeInS = podsFreeInS(
+      live.map((pod) => ({
+        state: pod.state === 'ready' || pod.state === 'busy' ? pod.state : 'starting',
+        createdAt: pod.createdAt ?? pod.requestedAt,
+        busySince: pod.busySince,
+      })),
+      now,
+      parameters.bootS,
+      parameters.meanJobS,
+    );
+    const candidates = jobs.filter(
+      (job) => job.podOnly || job.requestedBackend === 'auto' || job.requestedBackend === 'cloud',
+    );
+    const hold = holdForPods(
+      candidates.map((job) => ({
+        durationS: parameters.meanJobS,
+        podOnly: job.podOnly,
+        waitedS: Math.max(0, now - job.createdAt) / 1000,
+      })),
+      freeInS,
+      DEADLINE_MARGIN_S,
+      DEFAULT_POD_WAIT_TARGET_S,
+    );
+    return new Set(candidates.filter((_, i) => hold[i]).map((job) => job.id));
   }
 
   private async waitFor(job: JobEntity, reason: string): Promise<void> {
@@ -376,6 +472,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
       createdAt: job.createdAt,
     };
     this.events.emit(JobEvents.Started, started);
+    if (placement.backend !== 'local') this.demand.recordCloudStart(now);
     this.launch(job, placement, false);
   }
 
@@ -387,7 +484,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
         this.inFlight.delete(job.id);
         void this.dispatch();
       });
-    this.inFlight.set(job.id, { controller, done });
+    this.inFlight.set(job.id, { controller, done, backend: placement.backend });
     if (job.cancelRequested) controller.abort('cancel');
   }
 
@@ -485,8 +582,11 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
       cost: costUsd,
       webhookUrl: job.webhookUrl,
     };
-    if (startedAt !== job.startedAt && startedAt !== null)
+    if (startedAt !== job.startedAt && startedAt !== null) {
       event.realWaitMs = Math.max(0, startedAt - job.createdAt);
+      if (backend === 'serverless' && job.startedAt !== null)
+        event.serverlessStartDelayMs = Math.max(0, startedAt - job.startedAt);
+    }
     this.events.emit(JobEvents.Completed, event);
   }
 

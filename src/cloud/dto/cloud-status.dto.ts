@@ -1,6 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { CloudConfigDto } from './cloud-config.dto';
 import { PodSummaryDto } from './pod.dto';
+import { ScalingPolicyDto } from './scaling-policy.dto';
 
 export class GpuBackoffDto {
   @ApiProperty({ example: 'NVIDIA GeForce RTX 4090', description: 'RunPod GPU type id' })
@@ -65,6 +66,12 @@ export class CloudStatusDto {
       'GPU types skipped for now after RunPod had no capacity for them (in memory: a restart clears it)',
   })
   gpuBackoff!: GpuBackoffDto[];
+
+  @ApiProperty({
+    type: ScalingPolicyDto,
+    description: 'The scaling policy (CLOUD_POLICY), its parameters in force and the reason for each recent decision',
+  })
+  scalingPolicy!: ScalingPolicyDto;
 }
 
 export class BudgetDto {
