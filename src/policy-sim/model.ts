@@ -80,6 +80,33 @@ export const DEFAULT_MODEL: SimModel = {
   dailyBudgetUsd: 0,
 };
 
+/**
+ * `--model fake-runpod`: the in-repo simulated RunPod (test/sim/runpod) the issue's black-box numbers were measured
+ * against. A pod boots in a fixed 150 s and bills $0.34/h from creation; a serverless endpoint has a fixed number of
+ * workers (the fake's EndpointConfig.workers) that are always up and bill only execution time (its ledger: per
+ * attempt, rounded up to the second), so no cold start, no idle timeout and delayTime 0 while a worker is free;
+ * nothing fails. Cold start 0 is a FlashBoot "hit" with median 0; idle timeout 0 stops a worker the moment it has
+ * no job, so only execution time is billed.
+ */
+export function fakeRunpodModel(serverlessWorkers = 1): SimModel {
+  return {
+    ...withoutFailures(DEFAULT_MODEL),
+    podBootMinS: 150,
+    podBootMaxS: 150,
+    podPricePerHour: 0.34,
+    serverlessPricePerSecond: 0.00034,
+    serverlessMaxWorkers: serverlessWorkers,
+    serverlessIdleTimeoutS: 0,
+    flashBootHitProb: 1,
+    flashBootMedianS: 0,
+    flashBootSigma: 0,
+    coldTailProb: 0,
+  };
+}
+
+export const MODEL_NAMES = ['default', 'fake-runpod'] as const;
+export type ModelName = (typeof MODEL_NAMES)[number];
+
 /** The same model with every failure switched off (bounds, closed-form checks). */
 export function withoutFailures(model: SimModel): SimModel {
   return { ...model, podBootFailureProb: 0, serverlessCrashProb: 0, podCrashProb: 0, jobErrorProb: 0 };

@@ -1,18 +1,24 @@
 import type { RunResult } from './engine';
+import { meanCi } from './seeds';
 
-/** One row of the benchmark: a policy on a workload, with the workload's bounds. */
+/** One row of the benchmark: a policy on a workload (one seed), with the bounds of that seed's trace. */
 export interface BenchRow {
   result: RunResult;
   lbUsd: number;
   ubUsd: number;
   waitBudgetS: number;
+  /** The seed of this run (`--seeds`); absent in old callers. */
+  seed?: number;
 }
 
-const fmt = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : '-');
+const fmt = (value: number, digits = 2) =>
+  // + 0 turns a float-noise -0.0 (a wait of -1e-12 s) into 0.0.
+  Number.isFinite(value) ? (Number(value.toFixed(digits)) + 0).toFixed(digits) : '-';
 
 export const COLUMNS = [
   'workload',
   'policy',
+  'seed',
   'jobs',
   'cost_usd',
   'cost_over_lb',
@@ -39,49 +45,160 @@ export const COLUMNS = [
   'decide_p99_us',
   'wall_ms',
 ] as const;
+type Column = (typeof COLUMNS)[number];
+const LABELS = ['workload', 'policy', 'seed'] as const;
+type NumericColumn = Exclude<Column, (typeof LABELS)[number]>;
 
-function cells(row: BenchRow): Record<(typeof COLUMNS)[number], string> {
+/** Decimal places per numeric column (counts are integers per seed, but their means are not). */
+const DIGITS: Record<NumericColumn, number> = {
+  jobs: 0,
+  cost_usd: 4,
+  cost_over_lb: 3,
+  cost_over_ub: 3,
+  wait_p50_s: 1,
+  wait_p95_s: 1,
+  wait_max_s: 1,
+  lost: 0,
+  pod_launches: 0,
+  gpu_utilisation: 3,
+  serverless_share: 3,
+  deadline_misses: 0,
+  lb_usd: 4,
+  ub_usd: 4,
+  pod_boot_usd: 4,
+  pod_busy_usd: 4,
+  pod_idle_usd: 4,
+  serverless_cold_usd: 4,
+  serverless_busy_usd: 4,
+  serverless_idle_usd: 4,
+  serverless_active_usd: 4,
+  cold_starts: 0,
+  invalid_actions: 0,
+  decide_p99_us: 1,
+  wall_ms: 0,
+};
+
+function values(row: BenchRow): Record<NumericColumn, number> {
   const r = row.result;
   const b = r.breakdown;
   return {
-    workload: r.workload,
-    policy: r.policy,
-    jobs: String(r.jobs),
-    cost_usd: fmt(r.costUsd, 4),
-    cost_over_lb: fmt(r.costUsd / row.lbUsd, 3),
-    cost_over_ub: fmt(r.costUsd / row.ubUsd, 3),
-    wait_p50_s: fmt(r.waitP50, 1),
-    wait_p95_s: fmt(r.waitP95, 1),
-    wait_max_s: fmt(r.waitMax, 1),
-    lost: String(r.lost),
-    pod_launches: String(r.podLaunches),
-    gpu_utilisation: fmt(r.utilisation, 3),
-    serverless_share: fmt(r.serverlessShare, 3),
-    deadline_misses: String(r.deadlineMisses),
-    lb_usd: fmt(row.lbUsd, 4),
-    ub_usd: fmt(row.ubUsd, 4),
-    pod_boot_usd: fmt(b.podBoot, 4),
-    pod_busy_usd: fmt(b.podBusy, 4),
-    pod_idle_usd: fmt(b.podIdle, 4),
-    serverless_cold_usd: fmt(b.serverlessCold, 4),
-    serverless_busy_usd: fmt(b.serverlessBusy, 4),
-    serverless_idle_usd: fmt(b.serverlessIdle, 4),
-    serverless_active_usd: fmt(b.serverlessActive, 4),
-    cold_starts: String(r.coldStarts),
-    invalid_actions: String(r.invalidActions),
-    decide_p99_us: fmt(r.decideP99Us, 1),
-    wall_ms: fmt(r.wallMs, 0),
+    jobs: r.jobs,
+    cost_usd: r.costUsd,
+    cost_over_lb: r.costUsd / row.lbUsd,
+    cost_over_ub: r.costUsd / row.ubUsd,
+    wait_p50_s: r.waitP50,
+    wait_p95_s: r.waitP95,
+    wait_max_s: r.waitMax,
+    lost: r.lost,
+    pod_launches: r.podLaunches,
+    gpu_utilisation: r.utilisation,
+    serverless_share: r.serverlessShare,
+    deadline_misses: r.deadlineMisses,
+    lb_usd: row.lbUsd,
+    ub_usd: row.ubUsd,
+    pod_boot_usd: b.podBoot,
+    pod_busy_usd: b.podBusy,
+    pod_idle_usd: b.podIdle,
+    serverless_cold_usd: b.serverlessCold,
+    serverless_busy_usd: b.serverlessBusy,
+    serverless_idle_usd: b.serverlessIdle,
+    serverless_active_usd: b.serverlessActive,
+    cold_starts: r.coldStarts,
+    invalid_actions: r.invalidActions,
+    decide_p99_us: r.decideP99Us,
+    wall_ms: r.wallMs,
   };
 }
 
+const NUMERIC = COLUMNS.filter((c): c is NumericColumn => !(LABELS as readonly string[]).includes(c));
+
+function cells(row: BenchRow): Record<Column, string> {
+  const v = values(row);
+  const out = {
+    workload: row.result.workload,
+    policy: row.result.policy,
+    seed: row.seed === undefined ? '' : String(row.seed),
+  } as Record<Column, string>;
+  for (const c of NUMERIC) out[c] = fmt(v[c], DIGITS[c]);
+  return out;
+}
+
+/** Every seed's rows of one (workload, policy), in first-seen order. */
+export interface BenchGroup {
+  workload: string;
+  policy: string;
+  rows: BenchRow[];
+  /** Mean and 95% CI over the group's seeds, per numeric column (ratios are averaged per seed: LB is per trace). */
+  stats: Record<NumericColumn, ReturnType<typeof meanCi>>;
+}
+
+export function groupBySeed(rows: BenchRow[]): BenchGroup[] {
+  const groups = new Map<string, BenchRow[]>();
+  for (const row of rows) {
+    const key = `${row.result.workload}\u0000${row.result.policy}`;
+    groups.set(key, [...(groups.get(key) ?? []), row]);
+  }
+  return [...groups.values()].map((group) => {
+    const perSeed = group.map(values);
+    const stats = {} as BenchGroup['stats'];
+    for (const c of NUMERIC) stats[c] = meanCi(perSeed.map((v) => v[c]));
+    return { workload: group[0].result.workload, policy: group[0].result.policy, rows: group, stats };
+  });
+}
+
+const multiSeed = (groups: BenchGroup[]) => groups.some((g) => g.rows.length > 1);
+
+/** One row per run (seed), then, when a group has several seeds, a `mean` and a `ci95` (half-width) row each. */
 export function toCsv(rows: BenchRow[]): string {
-  return (
-    [COLUMNS.join(','), ...rows.map((row) => COLUMNS.map((c) => cells(row)[c]).join(','))].join('\n') + '\n'
-  );
+  const lines = [COLUMNS.join(','), ...rows.map((row) => COLUMNS.map((c) => cells(row)[c]).join(','))];
+  const groups = groupBySeed(rows);
+  if (multiSeed(groups)) {
+    for (const g of groups) {
+      for (const stat of ['mean', 'ci95'] as const) {
+        const out: Record<Column, string> = { workload: g.workload, policy: g.policy, seed: stat } as Record<
+          Column,
+          string
+        >;
+        for (const c of NUMERIC) out[c] = fmt(g.stats[c][stat], Math.max(DIGITS[c], stat === 'ci95' ? 1 : 0));
+        lines.push(COLUMNS.map((c) => out[c]).join(','));
+      }
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+const pm = (s: ReturnType<typeof meanCi>, digits: number) =>
+  Number.isFinite(s.ci95) ? `${fmt(s.mean, digits)} ± ${fmt(s.ci95, digits)}` : fmt(s.mean, digits);
+
+/** With several seeds: mean ± 95% CI (Student t over seeds) per (workload, policy). */
+export function toSeedMarkdown(rows: BenchRow[]): string {
+  const head = [
+    'workload',
+    'policy',
+    'seeds',
+    'cost $',
+    'cost/LB',
+    'cost/UB',
+    'p50 s',
+    'p95 s',
+    'max s',
+    'lost',
+    'pods',
+    'sls share',
+  ];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
+  for (const g of groupBySeed(rows)) {
+    const s = g.stats;
+    lines.push(
+      `| ${[g.workload, g.policy, String(g.rows.length), pm(s.cost_usd, 3), pm(s.cost_over_lb, 2), pm(s.cost_over_ub, 2), pm(s.wait_p50_s, 1), pm(s.wait_p95_s, 1), pm(s.wait_max_s, 1), pm(s.lost, 1), pm(s.pod_launches, 1), pm(s.serverless_share, 2)].join(' | ')} |`,
+    );
+  }
+  return lines.join('\n') + '\n';
 }
 
 /** The console / README table: the columns the issue asks for. */
 export function toMarkdown(rows: BenchRow[]): string {
+  if (multiSeed(groupBySeed(rows))) return toSeedMarkdown(rows);
   const head = [
     'workload',
     'policy',

@@ -1,11 +1,11 @@
 import { createPolicy, POLICY_NAMES } from './baselines';
 import { runSimulation } from './engine';
 import { lowerBound } from './lower-bound';
-import { DEFAULT_MODEL, withoutFailures, type SimModel } from './model';
+import { DEFAULT_MODEL, fakeRunpodModel, withoutFailures, type SimModel } from './model';
 import { SEED_DEFAULTS, SeedPolicy } from './seed-policy';
 import { parseTrace } from './trace-file';
 import { upperBound } from './upper-bound';
-import { buildWorkload, type SimJob, type Workload } from './workloads';
+import { buildWorkload, ISSUE_WORKLOAD_NAMES, type SimJob, type Workload } from './workloads';
 
 /** Pods only, no failures, a fixed 150 s boot and a 1 s tick: the setting of the §6.6 adversarial check. */
 const podsOnly: SimModel = {
@@ -127,5 +127,53 @@ describe('policy simulator', () => {
       [0, 0, 'video'],
       [1, 30, 'image'],
     ]);
+  });
+
+  it("builds the issue's workloads for --minutes 30 --mix const:30", () => {
+    const opts = { days: 7, minutes: 30, seed: 1, mix: 'const:30' as const };
+    const [low, high, bursty, batch] = ISSUE_WORKLOAD_NAMES.map((name) => buildWorkload(name, opts));
+    for (const w of [low, high, bursty, batch]) {
+      expect(w.horizonS).toBe(1800);
+      expect(w.jobs.every((j) => j.durationS === 30 && j.arrivalS < 1800)).toBe(true);
+    }
+    // Poisson 1 / 2 min and 4 / min over 30 minutes: 15 and 120 expected.
+    expect(low.jobs.length).toBeGreaterThan(5);
+    expect(low.jobs.length).toBeLessThan(30);
+    expect(high.jobs.length).toBeGreaterThan(90);
+    expect(high.jobs.length).toBeLessThan(150);
+    // 20 at once every 10 min from t = 0; 100 at once at t = 0.
+    expect([...new Set(bursty.jobs.map((j) => j.arrivalS))]).toEqual([0, 600, 1200]);
+    expect(bursty.jobs).toHaveLength(60);
+    expect(batch.jobs).toHaveLength(100);
+    expect(batch.jobs.every((j) => j.arrivalS === 0)).toBe(true);
+  });
+
+  it('--model fake-runpod: serverless bills execution only on a fixed worker count, pods boot in 150 s', () => {
+    const model = fakeRunpodModel(10);
+    const batch = buildWorkload('issue-batch', { days: 1, minutes: 30, seed: 1, mix: 'const:30' });
+    const serverless = runSimulation(
+      batch,
+      createPolicy('always-serverless', { model, workload: batch, seed: 1 }),
+      {
+        model,
+        seed: 1,
+      },
+    );
+    // 100 x 30 s at $0.00034/s, nothing else; ten at a time, so the last ten start after 270 s.
+    expect(serverless.costUsd).toBeCloseTo(100 * 30 * 0.00034, 9);
+    expect(serverless.breakdown.serverlessCold + serverless.breakdown.serverlessIdle).toBeCloseTo(0, 9);
+    expect(serverless.coldStarts).toBe(10);
+    expect(serverless.waitMax).toBeCloseTo(270, 6);
+    expect(serverless.lost).toBe(0);
+
+    const pods = runSimulation(batch, createPolicy('always-pods', { model, workload: batch, seed: 1 }), {
+      model,
+      seed: 1,
+    });
+    expect(pods.podLaunches).toBe(model.maxPods);
+    expect(pods.podBootFailures).toBe(0);
+    // The first jobs start when the first pods are ready: one tick (spawn) plus the fixed 150 s boot.
+    expect(Math.min(...pods.waits)).toBeGreaterThanOrEqual(150);
+    expect(Math.min(...pods.waits)).toBeLessThanOrEqual(150 + model.tickS);
   });
 });
