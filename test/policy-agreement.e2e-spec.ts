@@ -1,0 +1,270 @@
+import { DEFAULT_MODEL, withoutFailures, type SimModel } from '../src/policy-sim/model';
+import { createPolicy, type PolicyName } from '../src/policy-sim/baselines';
+import { runSimulation, type RunResult } from '../src/policy-sim/engine';
+import { quantile, Rng } from '../src/policy-sim/rng';
+import type { SimJob, Workload } from '../src/policy-sim/workloads';
+import { JobsRepository } from '../src/persistence/jobs.repository';
+import { CloudHarness } from './support/cloud-harness';
+import { pngWorkflow } from './support/workflows';
+
+/**
+ * The real service does what the simulator says (issue 10 §3): the service runs against the in-repo simulated
+ * RunPod in compressed time (every duration divided by K, the control loop's tick included) on one trace, and its
+ * billed cost and p95 wait are compared with `runSimulation` on the same trace, the same policy and the same
+ * model (bench:policy's `--model fake-runpod`: 150 s boot, $0.34/h pods, $0.00034/s serverless billed on
+ * execution only, a fixed number of serverless workers, no failures).
+ *
+ * How time is compressed (README "Compressed time"): one FakeClock at rate K is the service's Clock and the
+ * fake RunPod's (pod boot, billing, serverless delay/execution times, the reaper's idle timeout and the boot
+ * deadline are all read from it, so they need no scaling); every interval the service or the fakes wait on a
+ * real timer is given as its simulated value / K (SCALED_ENV below, the fake ComfyUI's node time and the fake
+ * serverless worker's /history poll).
+ */
+
+/** Simulated seconds per real second. 40: a 30-minute trace runs in about 50 s, and 25 ms of event-loop
+ * jitter is 1 simulated second (measured below and printed: lateness of submissions, job run times). */
+const K = 40;
+const TRACE_MINUTES = 30;
+const JOB_S = 30;
+const ARRIVALS_PER_MINUTE = 4;
+const SERVERLESS_WORKERS = 3;
+const TRACE_SEED = 11;
+const TICK_S = 5;
+/**
+ * p95 wait: 15% of the simulator's value, or this many seconds if larger. The simulator's ticks fall every
+ * TICK_S from t = 0 and it sees a pod ready the instant its boot ends; the service ticks on its own phase and
+ * sees the boot end on its first tick after it (0..TICK_S later), then dispatches. A job that waited for a pod
+ * can so start up to one tick later (or earlier, by the phase) than in the simulator, and the spawn that
+ * started the pod was itself decided on a tick: two ticks of granularity, plus ~1 s of scheduling jitter.
+ */
+const P95_FLOOR_S = 2 * TICK_S + 1;
+/**
+ * Real milliseconds the fake serverless worker spends on a job besides ComfyUI's node time (check_server, POST
+ * /prompt, /history polls, /view, the executor's own steps), measured at 20-25 ms on a loaded 2-core machine:
+ * 0.8-1 simulated s at K = 40, which the model does not have (it bills exactly JOB_S). The node time gives it
+ * back so that a job's execution is JOB_S as the simulator assumes; without it every job billed 31-32 s and
+ * the serverless queue (3 workers at 2/3 load) ran 3-6% slower, which moved the p95 wait by 8 s.
+ */
+const WORKER_OVERHEAD_REAL_MS = 20;
+
+/** bench:policy's `--model fake-runpod`, written out so this test does not depend on the bench's CLI. */
+function fakeRunpodModel(serverlessWorkers: number): SimModel {
+  return {
+    ...withoutFailures(DEFAULT_MODEL),
+    podBootMinS: 150,
+    podBootMaxS: 150,
+    podPricePerHour: 0.34,
+    serverlessPricePerSecond: 0.00034,
+    serverlessMaxWorkers: serverlessWorkers,
+    serverlessIdleTimeoutS: 0,
+    flashBootHitProb: 1,
+    flashBootMedianS: 0,
+    flashBootSigma: 0,
+    coldTailProb: 0,
+    tickS: TICK_S,
+  };
+}
+
+/** Poisson arrivals of fixed-length jobs over the trace. */
+function poissonTrace(): Workload {
+  const rng = Rng.stream(TRACE_SEED, 'policy-agreement');
+  const horizonS = TRACE_MINUTES * 60;
+  const jobs: SimJob[] = [];
+  for (let t = rng.exponential(60 / ARRIVALS_PER_MINUTE); t < horizonS; t += rng.exponential(60 / ARRIVALS_PER_MINUTE))
+    jobs.push({ id: jobs.length, arrivalS: t, durationS: JOB_S, kind: 'image' });
+  return { name: 'policy-agreement', jobs, horizonS };
+}
+
+const scaled = (simulatedMs: number, min = 1): string => String(Math.max(min, Math.round(simulatedMs / K)));
+
+/** Every real-time interval of the service that delays a job's start or end, a spawn or a reap, divided by K. */
+const SCALED_ENV: Record<string, string> = {
+  CLOUD_TICK_INTERVAL: scaled(TICK_S * 1000, 10),
+  JOBS_DISPATCH_INTERVAL: scaled(1000, 10),
+  SERVERLESS_POLL_INTERVAL: scaled(1000, 10),
+  SERVERLESS_POLL_MAX_INTERVAL: scaled(5000, 10),
+  COMFYUI_POLL_INTERVAL: scaled(1000, 5),
+  COMFYUI_CONNECTED_POLL_INTERVAL: scaled(5000, 5),
+  COMFYUI_WS_RECONNECT_DELAY: scaled(1000, 5),
+  LOCAL_HEALTH_INTERVAL: scaled(5000, 10),
+  CLOUD_SWEEP_INTERVAL: scaled(60_000, 10),
+  LEADER_ELECTION_INTERVAL: scaled(5000, 100),
+};
+
+interface PolicyCase {
+  /** The simulator's policy. */
+  sim: PolicyName;
+  /** The service's configuration for it. */
+  env: Record<string, string>;
+}
+
+const CASES: PolicyCase[] = [{ sim: 'seed', env: { CLOUD_POLICY: 'seed' } }];
+
+interface Measured {
+  costUsd: number;
+  podUsd: number;
+  serverlessUsd: number;
+  waits: number[];
+  p95: number;
+  podLaunches: number;
+  serverlessJobs: number;
+  lateness: number[];
+  execS: number[];
+  endS: number;
+  realMs: number;
+  /** The trace as the service ran it: arrival = its createdAt, duration = the run on the fake. */
+  realized: Workload;
+}
+
+async function runService(policy: PolicyCase, workload: Workload): Promise<Measured> {
+  const realStart = Date.now();
+  const h = await CloudHarness.start({
+    clockRate: K,
+    serverless: true,
+    sim: {
+      bootMs: 150_000,
+      serverlessEndpoints: [{ id: 'sim-endpoint-01', workers: SERVERLESS_WORKERS, pricePerSecond: 0.00034 }],
+      // pngWorkflow runs two nodes (each job has its own colour, so the fake's output cache never skips one):
+      // JOB_S simulated seconds in all.
+      comfy: { executionMsPerNode: ((JOB_S * 1000) / K - WORKER_OVERHEAD_REAL_MS) / 2 },
+      // The fake worker-comfyui polls /history in real time: 5 ms is 0.2 simulated s of billed execution.
+      worker: { historyPollMs: 5 },
+    },
+    env: {
+      ...SCALED_ENV,
+      RUNPOD_SERVERLESS_PRICE_PER_SECOND: '0.00034',
+      RUNPOD_SERVERLESS_MAX_WORKERS: String(SERVERLESS_WORKERS),
+      RUNPOD_GPU_TYPE: 'NVIDIA GeForce RTX 3090',
+      CLOUD_POLICY_DEFAULT_BOOT_SECONDS: '150',
+      ...policy.env,
+    },
+  });
+  try {
+    const t0 = h.clock.now();
+    const lateness: number[] = [];
+    const submits: Promise<string>[] = [];
+    for (const job of workload.jobs) {
+      const due = t0 + job.arrivalS * 1000;
+      const ahead = due - h.clock.now();
+      if (ahead > 0) await new Promise((resolve) => setTimeout(resolve, ahead / K));
+      lateness.push((h.clock.now() - due) / 1000);
+      submits.push(h.submit({ workflow: pngWorkflow(`a${job.id}`, job.id + 1) }));
+    }
+    const ids = await Promise.all(submits);
+    const done = new Map<string, any>();
+    const deadline = Date.now() + (20 * 60_000) / K + 60_000;
+    while (done.size < ids.length) {
+      if (Date.now() > deadline) throw new Error(`${ids.length - done.size} job(s) still not done`);
+      for (const id of ids.filter((x) => !done.has(x))) {
+        const job = (await h.get(`/api/jobs/${id}`)).body;
+        if (['completed', 'failed', 'cancelled'].includes(job.status)) done.set(id, job);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const jobs = [...done.values()];
+    expect(jobs.filter((j) => j.status !== 'completed')).toEqual([]);
+    // The end of the run, as the simulator defines it: the trace has drained (its last job ended). Pods still
+    // up then are billed to this moment (the simulator terminates them then too).
+    const end = Math.max(...jobs.map((j) => Date.parse(j.completedAt)));
+    const podUsd = h.fake
+      .listAllPods()
+      .reduce(
+        (sum, pod) =>
+          sum +
+          (pod.costPerHour *
+            Math.max(0, Math.min(pod.terminatedAt?.getTime() ?? end, end) - pod.createdAt.getTime())) /
+            3_600_000,
+        0,
+      );
+    const serverlessUsd = h.fake.totalServerlessBilledUsd();
+    const execMs = new Map(h.fake.serverlessJobs().map((entry) => [entry.id, entry.executionTimeMs]));
+    const repository = h.app!.get(JobsRepository);
+    const realizedJobs: SimJob[] = [];
+    for (const job of jobs) {
+      const row = (await repository.findById(job.id))!;
+      // Serverless: RunPod's executionTime (the service sees the end a poll later); pods: start to end as the
+      // service saw them over the pod's websocket.
+      const ms = job.backend === 'serverless' ? execMs.get(row.remoteId ?? '') : job.durationMs;
+      realizedJobs.push({
+        id: realizedJobs.length,
+        arrivalS: (Date.parse(job.createdAt) - t0) / 1000,
+        durationS: (ms ?? JOB_S * 1000) / 1000,
+        kind: 'image',
+      });
+    }
+    realizedJobs.sort((a, b) => a.arrivalS - b.arrivalS);
+    const waits = jobs.map((j) => (Date.parse(j.startedAt) - Date.parse(j.createdAt)) / 1000);
+    return {
+      costUsd: podUsd + serverlessUsd,
+      podUsd,
+      serverlessUsd,
+      waits,
+      p95: quantile(waits, 0.95),
+      podLaunches: h.fake.listAllPods().length,
+      serverlessJobs: h.fake.serverlessJobs().length,
+      lateness,
+      execS: h.fake.serverlessJobs().map((j) => (j.executionTimeMs ?? 0) / 1000),
+      endS: (end - t0) / 1000,
+      realMs: Date.now() - realStart,
+      realized: { name: 'policy-agreement-realized', jobs: realizedJobs, horizonS: workload.horizonS },
+    };
+  } finally {
+    await h.close();
+  }
+}
+
+const fmt = (n: number, d = 2): string => (Number.isFinite(n) ? n.toFixed(d) : String(n));
+const podUsdOf = (r: RunResult) => r.breakdown.podBoot + r.breakdown.podBusy + r.breakdown.podIdle;
+const serverlessUsdOf = (r: RunResult) =>
+  r.breakdown.serverlessBusy + r.breakdown.serverlessCold + r.breakdown.serverlessIdle + r.breakdown.serverlessActive;
+
+function simulate(name: PolicyName, workload: Workload): RunResult {
+  const model = fakeRunpodModel(SERVERLESS_WORKERS);
+  return runSimulation(workload, createPolicy(name, { model, workload, seed: TRACE_SEED }), {
+    model,
+    seed: TRACE_SEED,
+  });
+}
+
+function report(policy: PolicyCase, nominal: RunResult, realized: RunResult, svc: Measured): string {
+  const stat = (xs: number[]) =>
+    xs.length
+      ? `p50 ${fmt(quantile(xs, 0.5))} s, p95 ${fmt(quantile(xs, 0.95))} s, max ${fmt(Math.max(...xs))} s`
+      : 'none';
+  const row = (label: string, r: RunResult) =>
+    `  ${label.padEnd(20)} cost $${fmt(r.costUsd, 4)} (pods ${fmt(podUsdOf(r), 4)}, serverless ${fmt(serverlessUsdOf(r), 4)}), ` +
+    `p95 wait ${fmt(r.waitP95, 1)} s (p50 ${fmt(r.waitP50, 1)}, max ${fmt(r.waitMax, 1)}), pods launched ${r.podLaunches}, ` +
+    `service/sim cost ${fmt(svc.costUsd / r.costUsd, 3)}, p95 diff ${fmt(svc.p95 - r.waitP95, 1)} s`;
+  return [
+    `policy ${policy.sim} (${JSON.stringify(policy.env)}), K=${K}, ${nominal.jobs} jobs over ${TRACE_MINUTES} min, ` +
+      `${SERVERLESS_WORKERS} serverless workers; real time ${fmt(svc.realMs / 1000, 1)} s`,
+    `  service              cost $${fmt(svc.costUsd, 4)} (pods ${fmt(svc.podUsd, 4)}, serverless ${fmt(svc.serverlessUsd, 4)}), ` +
+      `p95 wait ${fmt(svc.p95, 1)} s (p50 ${fmt(quantile(svc.waits, 0.5), 1)}, max ${fmt(Math.max(...svc.waits), 1)}), ` +
+      `pods launched ${svc.podLaunches}, serverless jobs ${svc.serverlessJobs}, last job done at ${fmt(svc.endS, 0)} s`,
+    row('simulator (trace)', nominal),
+    row('simulator (as run)', realized),
+    `  jitter (simulated s): submission lateness ${stat(svc.lateness)}; serverless execution ${stat(svc.execS)} (model ${JOB_S} s)`,
+  ].join('\n');
+}
+
+const within = (value: number, target: number, relative: number, floor = 0): boolean =>
+  Math.abs(value - target) <= Math.max(relative * target, floor);
+
+describe('the service agrees with the simulator (compressed time)', () => {
+  it.each(CASES)('policy $sim: billed cost within 15%, p95 wait within 15% or the tick floor', async (policy) => {
+    const workload = poissonTrace();
+    const nominal = simulate(policy.sim, workload);
+    expect(nominal.lost).toBe(0);
+    const svc = await runService(policy, workload);
+    // The same policy on the trace as the service ran it: arrivals when the service recorded them and each job
+    // as long as it ran on the fake. On a loaded machine the event loop stalls now and then (hundreds of real
+    // ms, printed as jitter); a stall inside a job lengthens that job, and in a busy serverless queue that
+    // moves the p95 wait by more than the policy's own differences. Comparing against this run isolates
+    // the decisions (spawn, route, reap) from the machine.
+    const realized = simulate(policy.sim, svc.realized);
+    console.log(report(policy, nominal, realized, svc));
+    expect(within(svc.costUsd, nominal.costUsd, 0.15)).toBe(true);
+    expect(within(svc.costUsd, realized.costUsd, 0.15)).toBe(true);
+    expect(within(svc.p95, realized.waitP95, 0.15, P95_FLOOR_S)).toBe(true);
+  }, 240_000);
+});
