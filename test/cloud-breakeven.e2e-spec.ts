@@ -1,0 +1,175 @@
+import { SECOND } from '../src/common/clock';
+import { CloudHarness } from './support/cloud-harness';
+import { pngWorkflow, slowWorkflow } from './support/workflows';
+
+/** The fake RunPod's pod boot in these tests (simulated time: the tests advance the clock through it). */
+const BOOT_MS = 150 * SECOND;
+
+/**
+ * The break-even scaling policy (CLOUD_POLICY=breakeven, the default) in the service, against the fake RunPod:
+ * what it spawns and why, what it reaps and when, and what GET /api/cloud/status says about both.
+ */
+describe('break-even scaling policy', () => {
+  let h: CloudHarness;
+
+  afterEach(async () => {
+    await h.close();
+  });
+
+  async function start(env: Record<string, string> = {}, samplerStepMs = 5): Promise<void> {
+    h = await CloudHarness.start({
+      serverless: true,
+      sim: { bootMs: BOOT_MS, comfy: { samplerStepMs } },
+      env: { CLOUD_POLICY: 'breakeven', CLOUD_POLICY_DEFAULT_JOB_SECONDS: '30', ...env },
+    });
+  }
+
+  const scaling = async () => (await h.get('/api/cloud/status')).body.scalingPolicy;
+
+  /** Ticks, advancing simulated time a second at a time, until the pods the fake has are all running. */
+  async function bootPods(): Promise<void> {
+    await h.tickUntil(async () => {
+      h.clock.advance(5 * SECOND);
+      const pods = (await h.get('/api/cloud/pods')).body.pods as Array<{ state: string }>;
+      return pods.length > 0 && pods.every((pod) => pod.state === 'ready' || pod.state === 'busy');
+    }, 30_000);
+  }
+
+  it('keeps a lone job on serverless and says why no pod is worth it', async () => {
+    await start();
+    const job = await h.waitForJob(await h.submit({ workflow: pngWorkflow('lone') }));
+    expect(job).toMatchObject({ status: 'completed', backend: 'serverless' });
+    await h.tick();
+
+    const policy = await scaling();
+    expect(policy.name).toBe('breakeven');
+    expect(policy.lastEvaluation).toMatchObject({
+      policy: 'breakeven',
+      action: 'hold',
+      pods: 0,
+      reason: 'none',
+    });
+    expect(policy.lastEvaluation.message).toMatch(/below break-even u\* 0\.\d+; serverless is cheaper/);
+    expect(policy.parameters).toMatchObject({
+      serverlessPricePerSecond: 0.00034,
+      serverlessOverheadSeconds: 5,
+      jobSamples: 1,
+      bootSamples: 0,
+      bootSeconds: 150,
+    });
+    expect(policy.parameters.podPricePerHour).toBeGreaterThan(0);
+    expect(policy.parameters.breakEvenUtilisation).toBeCloseTo(
+      policy.parameters.podPricePerHour / 3600 / 0.00034,
+      3,
+    );
+    // τ* = boot + the serverless premium of one mean job / the pod's price per second.
+    expect(policy.parameters.idleTimeoutSeconds).toBeGreaterThan(150);
+    expect(h.fake.listAllPods()).toEqual([]);
+  });
+
+  it('spawns a pod when the queue beyond serverless would keep it busier than u*, and records why', async () => {
+    await start({ RUNPOD_SERVERLESS_MAX_WORKERS: '1' });
+    // Twelve 30 s jobs wait for cloud capacity: serverless (one worker) drains 150 s of them before a pod boots.
+    h.demand.publish({ waitingForCloud: 12 }, 'test');
+    const before = h.clock.now();
+    await h.tick();
+
+    expect(h.fake.runningPods().length).toBeGreaterThanOrEqual(1);
+    expect(
+      h.logger.has(
+        /Auto-scaling \(break-even\): forecast \d+s of work .* > u\* 0\.\d+; spawning \d pod\(s\)/,
+      ),
+    ).toBe(true);
+    const policy = await scaling();
+    expect(policy.decisions[0]).toMatchObject({ policy: 'breakeven', action: 'spawn', reason: 'break-even' });
+    expect(policy.decisions[0].pods).toBe(h.fake.runningPods().length);
+    expect(Date.parse(policy.decisions[0].at)).toBeGreaterThanOrEqual(before);
+
+    // The pods it started count: the same demand on the next tick spawns nothing more.
+    await h.tick();
+    expect(h.fake.runningPods()).toHaveLength(policy.decisions[0].pods);
+  });
+
+  it('sends serverless no more jobs than its max workers: the rest wait in our queue, where a pod can take them', async () => {
+    await start({ RUNPOD_SERVERLESS_MAX_WORKERS: '1' }, 100);
+    const ids = [
+      await h.submit({ workflow: slowWorkflow(20, 1) }),
+      await h.submit({ workflow: slowWorkflow(20, 2) }),
+      await h.submit({ workflow: slowWorkflow(20, 3) }),
+    ];
+    await h.until(async () =>
+      /waiting for a pod or a free serverless worker \(RUNPOD_SERVERLESS_MAX_WORKERS busy\)/.test(
+        (await h.get(`/api/jobs/${ids[2]}`)).body.waitingReason ?? '',
+      ),
+    );
+    for (const id of ids)
+      expect(await h.waitForJob(id)).toMatchObject({ status: 'completed', backend: 'serverless' });
+    // One at a time: none of them queued at RunPod behind another (its delayTime would be a whole job).
+    const jobs = h.fake.serverlessJobs();
+    expect(jobs).toHaveLength(3);
+    for (const job of jobs) expect(job.delayTimeMs!).toBeLessThan(1000);
+  });
+
+  it('spawns nothing for a backlog serverless drains before a pod could boot', async () => {
+    await start({ RUNPOD_SERVERLESS_MAX_WORKERS: '10' });
+    h.demand.publish({ waitingForCloud: 3 }, 'test');
+    await h.tick();
+    expect(h.fake.runningPods()).toEqual([]);
+    expect((await scaling()).lastEvaluation).toMatchObject({ action: 'hold', reason: 'none' });
+  });
+
+  it('does not strand a job when serverless is configured but not preferred (the seed rule would)', async () => {
+    await start({ CLOUD_PREFER_SERVERLESS: 'false' });
+    const id = await h.submit({ workflow: pngWorkflow('stranded') });
+    await h.until(async () => (await h.get(`/api/jobs/${id}`)).body.waitingReason !== null);
+    await h.tick();
+    expect(h.fake.runningPods()).toHaveLength(1);
+    expect((await scaling()).decisions[0].message).toMatch(/no serverless overflow, so pods take it/);
+
+    await bootPods();
+    const job = await h.waitForJob(id);
+    expect(job).toMatchObject({ status: 'completed', backend: 'pod' });
+  });
+
+  it('the seed rule, for comparison, leaves that job waiting (CLOUD_POLICY=seed)', async () => {
+    await start({ CLOUD_POLICY: 'seed', CLOUD_PREFER_SERVERLESS: 'false' });
+    const id = await h.submit({ workflow: pngWorkflow('stranded') });
+    await h.until(async () => (await h.get(`/api/jobs/${id}`)).body.waitingReason !== null);
+    await h.tick(2);
+    expect(h.fake.runningPods()).toEqual([]);
+    expect((await h.get(`/api/jobs/${id}`)).body.status).toBe('queued');
+    expect(await scaling()).toMatchObject({ name: 'seed', parameters: null });
+  });
+
+  it('measures the boot, and reaps an idle pod at the measured break-even τ*, not CLOUD_IDLE_TIMEOUT', async () => {
+    await start({ CLOUD_IDLE_TIMEOUT: '3600000' });
+    const answer = await h.post('/api/cloud/spawn?wait=false');
+    expect(answer.status).toBe(202);
+    const podId = answer.body.pod.id as string;
+    await bootPods();
+    await h.tick();
+
+    const parameters = (await scaling()).parameters;
+    expect(parameters.bootSamples).toBe(1);
+    // Booted on the first tick at or after 150 s of simulated time (ticks are 5 s of it apart here).
+    expect(parameters.bootSeconds).toBeGreaterThanOrEqual(150);
+    expect(parameters.bootSeconds).toBeLessThan(165);
+    const tauMs = parameters.idleTimeoutSeconds * 1000;
+    expect(tauMs).toBeLessThan(3_600_000);
+
+    // Idle since it became ready (on the last tick of bootPods): a little short of τ*, it lives.
+    h.clock.advance(tauMs - 20 * SECOND);
+    await h.tick(2);
+    expect(h.fake.getPod(podId)!.terminatedAt).toBeNull();
+
+    // Past τ*: marked, then terminated on the next tick, with the reason recorded.
+    h.clock.advance(25 * SECOND);
+    await h.tick();
+    h.clock.advance(SECOND);
+    await h.tick();
+    expect(h.fake.getPod(podId)!.terminatedAt).not.toBeNull();
+    const terminate = (await scaling()).decisions.find((decision: any) => decision.action === 'terminate');
+    expect(terminate).toMatchObject({ policy: 'breakeven', pods: 1, reason: 'idle-timeout' });
+    expect(terminate.message).toMatch(new RegExp(`pod ${podId} idle \\d+s ≥ break-even τ\\* \\d+s`));
+  });
+});
