@@ -1,4 +1,4 @@
-import { DEFAULT_MODEL, withoutFailures, type SimModel } from '../src/policy-sim/model';
+import { fakeRunpodModel } from '../src/policy-sim/model';
 import { createPolicy, type PolicyName } from '../src/policy-sim/baselines';
 import { runSimulation, type RunResult } from '../src/policy-sim/engine';
 import { quantile, Rng } from '../src/policy-sim/rng';
@@ -47,24 +47,6 @@ const P95_FLOOR_S = 2 * TICK_S + 1;
  */
 const WORKER_OVERHEAD_REAL_MS = 20;
 
-/** bench:policy's `--model fake-runpod`, written out so this test does not depend on the bench's CLI. */
-function fakeRunpodModel(serverlessWorkers: number): SimModel {
-  return {
-    ...withoutFailures(DEFAULT_MODEL),
-    podBootMinS: 150,
-    podBootMaxS: 150,
-    podPricePerHour: 0.34,
-    serverlessPricePerSecond: 0.00034,
-    serverlessMaxWorkers: serverlessWorkers,
-    serverlessIdleTimeoutS: 0,
-    flashBootHitProb: 1,
-    flashBootMedianS: 0,
-    flashBootSigma: 0,
-    coldTailProb: 0,
-    tickS: TICK_S,
-  };
-}
-
 /** Poisson arrivals of fixed-length jobs over the trace. */
 function poissonTrace(): Workload {
   const rng = Rng.stream(TRACE_SEED, 'policy-agreement');
@@ -98,7 +80,12 @@ interface PolicyCase {
   env: Record<string, string>;
 }
 
-const CASES: PolicyCase[] = [{ sim: 'seed', env: { CLOUD_POLICY: 'seed' } }];
+const CASES: PolicyCase[] = [
+  // Today's default: every cloud job on serverless (pods only after a serverless failure: none here).
+  { sim: 'seed', env: { CLOUD_POLICY: 'seed' } },
+  // The seed rule with pods: spawn past 5 waiting jobs, 150 s boots, reap after 5 idle minutes.
+  { sim: 'seed-no-overflow', env: { CLOUD_POLICY: 'seed', CLOUD_PREFER_SERVERLESS: 'false' } },
+];
 
 interface Measured {
   costUsd: number;
@@ -110,6 +97,8 @@ interface Measured {
   serverlessJobs: number;
   lateness: number[];
   execS: number[];
+  /** Start to end of jobs on pods, as the service saw them (simulated s). */
+  podRunS: number[];
   endS: number;
   realMs: number;
   /** The trace as the service ran it: arrival = its createdAt, duration = the run on the fake. */
@@ -204,6 +193,7 @@ async function runService(policy: PolicyCase, workload: Workload): Promise<Measu
       serverlessJobs: h.fake.serverlessJobs().length,
       lateness,
       execS: h.fake.serverlessJobs().map((j) => (j.executionTimeMs ?? 0) / 1000),
+      podRunS: jobs.filter((j) => j.backend === 'pod').map((j) => j.durationMs / 1000),
       endS: (end - t0) / 1000,
       realMs: Date.now() - realStart,
       realized: { name: 'policy-agreement-realized', jobs: realizedJobs, horizonS: workload.horizonS },
@@ -219,7 +209,8 @@ const serverlessUsdOf = (r: RunResult) =>
   r.breakdown.serverlessBusy + r.breakdown.serverlessCold + r.breakdown.serverlessIdle + r.breakdown.serverlessActive;
 
 function simulate(name: PolicyName, workload: Workload): RunResult {
-  const model = fakeRunpodModel(SERVERLESS_WORKERS);
+  // bench:policy's `--model fake-runpod --serverless-workers 3`, with the service's default tick.
+  const model = { ...fakeRunpodModel(SERVERLESS_WORKERS), tickS: TICK_S };
   return runSimulation(workload, createPolicy(name, { model, workload, seed: TRACE_SEED }), {
     model,
     seed: TRACE_SEED,
@@ -243,7 +234,8 @@ function report(policy: PolicyCase, nominal: RunResult, realized: RunResult, svc
       `pods launched ${svc.podLaunches}, serverless jobs ${svc.serverlessJobs}, last job done at ${fmt(svc.endS, 0)} s`,
     row('simulator (trace)', nominal),
     row('simulator (as run)', realized),
-    `  jitter (simulated s): submission lateness ${stat(svc.lateness)}; serverless execution ${stat(svc.execS)} (model ${JOB_S} s)`,
+    `  jitter (simulated s): submission lateness ${stat(svc.lateness)}; serverless execution ${stat(svc.execS)}; ` +
+      `pod runs ${stat(svc.podRunS)} (model ${JOB_S} s)`,
   ].join('\n');
 }
 
