@@ -4,5 +4,6 @@ export * from './runpod-http';
 export * from './rest-v2-pods-api';
 export * from './graphql-pods-api';
 export * from './serverless-client';
+export * from './serverless-endpoint-api';
 export * from './gpu-catalog';
 export * from './redact';

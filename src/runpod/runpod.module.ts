@@ -7,6 +7,7 @@ import { PODS_API, type PodsApi } from './pods-api';
 import { RestV2PodsApi } from './rest-v2-pods-api';
 import { type RunPodAttemptObservation, RunPodHttp } from './runpod-http';
 import { RunPodServerlessClient } from './serverless-client';
+import { SERVERLESS_ENDPOINT_API, ServerlessEndpointApi } from './serverless-endpoint-api';
 
 /** Without RUNPOD_API_KEY nothing may call RunPod; callers check availability first, this is the backstop. */
 class DisabledPodsApi implements PodsApi {
@@ -22,6 +23,9 @@ class DisabledPodsApi implements PodsApi {
 }
 
 export const SERVERLESS_CLIENT = Symbol('SERVERLESS_CLIENT');
+
+/** Defined beside its class; re-exported so callers can take every RunPod token from the module. */
+export { SERVERLESS_ENDPOINT_API } from './serverless-endpoint-api';
 
 /** Optional provider: told about every RunPod HTTP attempt (the core's metrics). */
 export const RUNPOD_CALL_OBSERVER = Symbol('RUNPOD_CALL_OBSERVER');
@@ -70,7 +74,15 @@ function httpFor(config: AppConfig, onAttempt?: RunPodCallObserver): RunPodHttp 
             })
           : null,
     },
+    {
+      // Reads max workers / idle timeout of an endpoint (REST v2 getEndpoint). Null without a key; it does not
+      // need RUNPOD_SERVERLESS_ENDPOINT_ID, since the caller names the endpoint it asks about.
+      provide: SERVERLESS_ENDPOINT_API,
+      inject: [APP_CONFIG, RunPodHttp],
+      useFactory: (config: AppConfig, http: RunPodHttp | null): ServerlessEndpointApi | null =>
+        http ? new ServerlessEndpointApi({ baseUrl: config.runpod.restUrl, http }) : null,
+    },
   ],
-  exports: [PODS_API, SERVERLESS_CLIENT],
+  exports: [PODS_API, SERVERLESS_CLIENT, SERVERLESS_ENDPOINT_API],
 })
 export class RunPodModule {}
