@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { Clock } from '../common/clock';
 import type { AppConfig } from '../config/app-config';
@@ -6,6 +6,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { JobEvents, type JobCompletedEvent } from '../jobs/job.events';
 import { JobsRepository } from '../persistence/jobs.repository';
 import { PodsRepository } from '../persistence/pods.repository';
+import { SERVERLESS_ENDPOINT_API, type ServerlessEndpointApi } from '../runpod/serverless-endpoint-api';
 import { BudgetService } from './budget.service';
 import { CloudSettingsService } from './cloud-settings.service';
 import { breakEvenParameters, type BreakEvenParameters } from './policy/breakeven.policy';
@@ -21,6 +22,8 @@ const DELAY_SAMPLES = 100;
  * (events), and a new leader starts from what every instance recorded.
  */
 const RELOAD_MS = 5 * 60 * 1000;
+/** The endpoint's max workers are re-read from RunPod this often (an operator may change them in its console). */
+const ENDPOINT_REFRESH_MS = 10 * 60 * 1000;
 
 /** The break-even policy's parameters in force, with what they were measured from. */
 export interface MeasuredParameters extends BreakEvenParameters {
@@ -28,7 +31,9 @@ export interface MeasuredParameters extends BreakEvenParameters {
   /** Mean RunPod delayTime of recent serverless jobs (queue + cold start); null before the first. */
   serverlessStartDelayS: number | null;
   serverlessStartDelaySamples: number;
+  /** The endpoint's max workers; Infinity when neither config nor RunPod tells (serverless is then not capped). */
   serverlessMaxWorkers: number;
+  serverlessMaxWorkersSource: 'config' | 'runpod' | 'unknown';
 }
 
 /**
@@ -45,6 +50,8 @@ export class BreakEvenObservations {
   private runTimesS: number[] = [];
   private readonly startDelaysS: number[] = [];
   private loadedAt = -Infinity;
+  private endpoint: { at: number; workersMax: number | null } | null = null;
+  private readonly logger = new Logger('BreakEvenObservations');
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -53,6 +60,9 @@ export class BreakEvenObservations {
     private readonly budget: BudgetService,
     private readonly settings: CloudSettingsService,
     private readonly clock: Clock,
+    @Optional()
+    @Inject(SERVERLESS_ENDPOINT_API)
+    private readonly endpointApi: ServerlessEndpointApi | null = null,
   ) {}
 
   @OnEvent(JobEvents.Completed)
@@ -81,13 +91,35 @@ export class BreakEvenObservations {
       defaultDurationS: policy.defaultJobS,
     });
     const delays = this.startDelaysS;
+    const fromRunPod = policy.serverlessMaxWorkers === undefined ? await this.endpointWorkersMax() : null;
     return {
       ...parameters,
       podPricePerHour,
       serverlessStartDelayS: delays.length > 0 ? delays.reduce((a, b) => a + b, 0) / delays.length : null,
       serverlessStartDelaySamples: delays.length,
-      serverlessMaxWorkers: policy.serverlessMaxWorkers,
+      serverlessMaxWorkers: policy.serverlessMaxWorkers ?? fromRunPod ?? Infinity,
+      serverlessMaxWorkersSource:
+        policy.serverlessMaxWorkers !== undefined ? 'config' : fromRunPod !== null ? 'runpod' : 'unknown',
     };
+  }
+
+  /**
+   * The endpoint's `workers.max` from RunPod (cached; a failed read is retried on the next refresh and counts as
+   * unknown meanwhile, so serverless is not capped by a guess).
+   */
+  private async endpointWorkersMax(): Promise<number | null> {
+    const endpointId = this.config.runpod.serverlessEndpointId;
+    if (!endpointId || !this.endpointApi) return null;
+    const now = this.clock.now();
+    if (this.endpoint && now - this.endpoint.at < ENDPOINT_REFRESH_MS) return this.endpoint.workersMax;
+    let workersMax: number | null = null;
+    try {
+      workersMax = (await this.endpointApi.get(endpointId))?.workersMax ?? null;
+    } catch (error) {
+      this.logger.warn(`Could not read the serverless endpoint's max workers: ${(error as Error).message}`);
+    }
+    this.endpoint = { at: now, workersMax: workersMax !== null && workersMax > 0 ? workersMax : null };
+    return this.endpoint.workersMax;
   }
 
   private async reloadRunTimes(): Promise<void> {

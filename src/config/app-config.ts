@@ -69,8 +69,11 @@ export type CloudPolicyName = (typeof CLOUD_POLICIES)[number];
 export interface BreakEvenConfig {
   /** Serverless seconds RunPod bills per job besides the run (cold start + idle timeout; not in the job's status). */
   serverlessOverheadS: number;
-  /** Concurrent jobs the serverless endpoint runs (its max workers): more only queue at RunPod. */
-  serverlessMaxWorkers: number;
+  /**
+   * Concurrent jobs the serverless endpoint runs (its max workers): more only queue at RunPod. Unset: read from
+   * RunPod (the endpoint's `workers.max`), and unlimited when RunPod cannot tell.
+   */
+  serverlessMaxWorkers: number | undefined;
   /** Pod boot assumed until one has been observed. */
   defaultBootS: number;
   /** Job run time assumed until one has been observed. */
@@ -354,7 +357,7 @@ export function loadConfig(env: Env): AppConfig {
       policy: readEnum(env, 'CLOUD_POLICY', CLOUD_POLICIES, 'breakeven'),
       breakEven: {
         serverlessOverheadS: readNumber(env, 'CLOUD_SERVERLESS_OVERHEAD_SECONDS', 5, 0),
-        serverlessMaxWorkers: readInt(env, 'RUNPOD_SERVERLESS_MAX_WORKERS', 3, 1, 10000),
+        serverlessMaxWorkers: readOptionalInt(env, 'RUNPOD_SERVERLESS_MAX_WORKERS', 1),
         defaultBootS: readNumber(env, 'CLOUD_POLICY_DEFAULT_BOOT_SECONDS', 150, 1),
         defaultJobS: readNumber(env, 'CLOUD_POLICY_DEFAULT_JOB_SECONDS', 60, 1),
       },

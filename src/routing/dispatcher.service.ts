@@ -251,7 +251,9 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
         ? {
             serverlessSlots: serverlessSlots(
               this.inFlightOn('serverless'),
-              this.config.cloud.breakEven.serverlessMaxWorkers,
+              this.scaling.parametersInForce()?.serverlessMaxWorkers ??
+                this.config.cloud.breakEven.serverlessMaxWorkers ??
+                Infinity,
             ),
             held: null,
           }

@@ -111,6 +111,38 @@ export interface CloudStatus {
   pods: Pod[];
   config: CloudConfig;
   gpuBackoff: { gpuType: string; until: string; failures: number }[];
+  scalingPolicy: ScalingPolicy;
+}
+
+export interface ScalingDecision {
+  at: string;
+  policy: string;
+  action: 'spawn' | 'terminate' | 'hold';
+  pods: number;
+  reason: string;
+  message: string;
+}
+
+export interface ScalingPolicy {
+  name: 'breakeven' | 'seed';
+  parameters: {
+    podPricePerHour: number;
+    serverlessPricePerSecond: number;
+    serverlessOverheadSeconds: number;
+    serverlessMaxWorkers: number | null;
+    serverlessMaxWorkersSource: string;
+    breakEvenUtilisation: number | null;
+    bootSeconds: number;
+    bootSamples: number;
+    meanJobSeconds: number;
+    jobSamples: number;
+    serverlessStartDelaySeconds: number | null;
+    serverlessStartDelaySamples: number;
+    idleTimeoutSeconds: number;
+    horizonSeconds: number;
+  } | null;
+  lastEvaluation: ScalingDecision | null;
+  decisions: ScalingDecision[];
 }
 
 export interface CloudCost {

@@ -15,8 +15,20 @@ export class BreakEvenParametersDto {
   })
   serverlessOverheadSeconds!: number;
 
-  @ApiProperty({ example: 3, description: 'Jobs serverless runs at once (RUNPOD_SERVERLESS_MAX_WORKERS)' })
-  serverlessMaxWorkers!: number;
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    example: 3,
+    description: 'Jobs serverless runs at once (its max workers); null: unknown, not capped',
+  })
+  serverlessMaxWorkers!: number | null;
+
+  @ApiProperty({
+    enum: ['config', 'runpod', 'unknown'],
+    example: 'runpod',
+    description: "Where serverlessMaxWorkers comes from: RUNPOD_SERVERLESS_MAX_WORKERS, the endpoint's workers.max",
+  })
+  serverlessMaxWorkersSource!: string;
 
   @ApiProperty({
     type: Number,

@@ -12,6 +12,7 @@ import type {
   LocalWorker,
   LocalWorkerGpu,
   Pod,
+  ScalingPolicy,
   Stats,
 } from '../types';
 
@@ -66,6 +67,14 @@ export function OverviewPage() {
         {cloud.data && !cloud.data.available && <p class="hint">Cloud is off (RUNPOD_API_KEY is not set).</p>}
         <PodsTable status={cloud.data} running={runningJobs} />
         <ErrorNote error={cloud.error} />
+      </Card>
+
+      <Card title="Scaling policy" id="scaling">
+        {cloud.data ? (
+          <ScalingPolicyView policy={cloud.data.scalingPolicy} />
+        ) : (
+          <ErrorNote error={cloud.error} />
+        )}
       </Card>
 
       <div class="grid">
@@ -233,7 +242,7 @@ function PodsTable({ status, running }: { status: CloudStatus | null; running: J
               <td>{duration(pod.uptime + since)}</td>
               <td>{usd(pod.costUsd + (pod.costPerHour * since) / 3_600_000, 4)}</td>
               <td>
-                <PodPhase pod={pod} idleTimeout={status.config.idleTimeout} since={since} running={running} />
+                <PodPhase pod={pod} idleTimeout={reapAfterMs(status)} since={since} running={running} />
               </td>
               <td>{pod.jobsProcessed}</td>
             </tr>
@@ -342,5 +351,60 @@ function RecentEvents() {
         </li>
       ))}
     </ol>
+  );
+}
+
+/** When an idle pod is reaped: the break-even τ* in force, else CLOUD_IDLE_TIMEOUT (the seed's rule). */
+function reapAfterMs(status: CloudStatus): number {
+  const parameters = status.scalingPolicy?.parameters;
+  return parameters ? parameters.idleTimeoutSeconds * 1000 : status.config.idleTimeout;
+}
+
+function ScalingPolicyView({ policy }: { policy: ScalingPolicy }) {
+  const p = policy.parameters;
+  return (
+    <>
+      <p>
+        <strong>{policy.name === 'breakeven' ? 'Break-even' : "Seed's rule"}</strong>{' '}
+        <span class="muted">(CLOUD_POLICY={policy.name})</span>
+        {policy.lastEvaluation && (
+          <span data-testid="scaling-last">
+            {' '}
+            — {policy.lastEvaluation.action === 'spawn' ? `spawned ${policy.lastEvaluation.pods}: ` : ''}
+            {policy.lastEvaluation.message}
+          </span>
+        )}
+      </p>
+      {p && (
+        <ul class="plain small" data-testid="scaling-parameters">
+          <li>
+            Break-even utilisation u*{' '}
+            {p.breakEvenUtilisation === null ? '–' : p.breakEvenUtilisation.toFixed(2)} (pod{' '}
+            {usd(p.podPricePerHour)}/h, serverless {usd(p.serverlessPricePerSecond * 3600)}/h +{' '}
+            {p.serverlessOverheadSeconds} s per job)
+          </li>
+          <li>
+            Boot {duration(p.bootSeconds * 1000)} ({p.bootSamples ? `${p.bootSamples} measured` : 'default'}),
+            mean job {duration(p.meanJobSeconds * 1000)} (
+            {p.jobSamples ? `${p.jobSamples} measured` : 'default'}), serverless start{' '}
+            {p.serverlessStartDelaySeconds === null ? '–' : duration(p.serverlessStartDelaySeconds * 1000)}
+          </li>
+          <li>
+            Idle pods reaped after τ* {duration(p.idleTimeoutSeconds * 1000)}; serverless workers{' '}
+            {p.serverlessMaxWorkers ?? 'not capped'} ({p.serverlessMaxWorkersSource})
+          </li>
+        </ul>
+      )}
+      {policy.decisions.length > 0 && (
+        <ul class="plain small">
+          {policy.decisions.slice(0, 5).map((decision) => (
+            <li key={decision.at + decision.message}>
+              <span class="muted">{time(decision.at)}</span> {decision.action}{' '}
+              {decision.pods > 0 ? decision.pods : ''} — {decision.message}
+            </li>
+          ))}
+        </ul>
+      )}
+    </>
   );
 }
