@@ -177,11 +177,13 @@ function solveSegment(
   solveMs: number;
 } {
   const slotOf = (s: number) => Math.floor((s - fromS) / slotS);
-  const capacity = model.localWorkers + model.maxPods + model.serverlessMaxWorkers;
   const totalWork = windows.reduce((sum, w) => sum + w.workS, 0);
   const lastRelease = Math.max(...windows.map((w) => slotOf(w.releaseS)));
+  // Without deadlines the horizon must let one pod do all the work after one boot: a shorter one (all capacity
+  // busy) forced the work into fewer, costlier slots and "bounded" a pods-only policy that simply took longer
+  // from above (issue-batch: 0.66 x LB). With this horizon no finishing schedule is cheaper than the LP optimum.
   const slots = withoutDeadlines
-    ? lastRelease + Math.ceil((totalWork / Math.max(1, capacity) + model.podBootMaxS) / slotS) + 2
+    ? lastRelease + Math.ceil((totalWork + model.podBootMaxS) / slotS) + 2
     : Math.max(...windows.map((w) => slotOf(w.dueS))) + 1;
   const released = new Float64Array(slots);
   const due = new Float64Array(slots);
