@@ -342,7 +342,17 @@ export class FakeRunPod {
       switch (api) {
         case 'rest':
           if (!this.checkRestAuth(req, res)) return;
-          return await handleRestV2({ store: this.store, faults: this.faults, now: () => this.clock.now() }, req, res, url);
+          return await handleRestV2(
+            {
+              store: this.store,
+              faults: this.faults,
+              now: () => this.clock.now(),
+              serverless: { workerCount: (id) => this.serverless.workerCount(id) },
+            },
+            req,
+            res,
+            url,
+          );
         case 'graphql':
           if (!this.checkGraphqlAuth(req, res, url)) return;
           return await handleGraphql(

@@ -1,4 +1,6 @@
 import { FakeClock, MINUTE, SECOND } from '../../../src/common/clock';
+import { RunPodHttp } from '../../../src/runpod/runpod-http';
+import { ServerlessEndpointApi } from '../../../src/runpod/serverless-endpoint-api';
 import { FakeRunPod, NO_CAPACITY_MESSAGE } from './fake-runpod';
 import { CREATE_BODY, expectSchema, rest, schemaErrors } from './spec-helpers';
 
@@ -177,6 +179,57 @@ describe('FakeRunPod REST v2 (validated against the RunPod OpenAPI schemas)', ()
     expect(one.body).toMatchObject({ name: 'RTX 4090', pool: 'ADA_24', memory: 24, price: { secure: 0.69 } });
     expect((await rest(fake, 'GET', '/v2/catalog/gpus/nope')).status).toBe(404);
     expect((await rest(fake, 'GET', '/v2/catalog/gpus?include=AVAILABILITY')).status).toBe(400);
+  });
+
+  it('serves getEndpoint for its serverless endpoints: workers.max is the worker count, 404 for unknown ids, 401 without the key', async () => {
+    expect(schemaErrors('Endpoint', { id: 'x', name: 'x', workers: { min: 0, max: 1, idleTimeout: 0 } }).length).toBeGreaterThan(0);
+    const [id] = fake.serverlessEndpointIds;
+    const res = await rest(fake, 'GET', `/v2/serverless/${id}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('application/json');
+    expectSchema('Endpoint', res.body);
+    expect(res.body).toMatchObject({ id, name: id, type: 'QUEUE', workers: { min: 0, max: 1, idleTimeout: 5 } });
+    expect(res.body.requestUrls).toBeUndefined();
+
+    const unknown = await rest(fake, 'GET', '/v2/serverless/no-such-endpoint');
+    expect(unknown.status).toBe(404);
+    expect(unknown.headers.get('content-type')).toContain('application/problem+json');
+    expect(unknown.body).toEqual({ title: 'Not Found', status: 404, detail: 'resource not found' });
+    expectSchema('ErrorResponse', unknown.body);
+
+    const anonymous = await rest(fake, 'GET', `/v2/serverless/${id}`, undefined, null);
+    expect(anonymous.status).toBe(401);
+    expectSchema('ErrorResponse', anonymous.body);
+    expect((await rest(fake, 'GET', `/v2/serverless/${id}`, undefined, 'rpa_wrong')).status).toBe(401);
+    expect((await rest(fake, 'PATCH', `/v2/serverless/${id}`, { workers: { max: 9 } })).status).toBe(405);
+  });
+
+  it('reports each endpoint\'s own worker count as workers.max', async () => {
+    const multi = new FakeRunPod({
+      clock,
+      serverlessEndpoints: [
+        { id: 'ep-three', workers: 3 },
+        { id: 'ep/odd id', workers: 2 },
+      ],
+    });
+    await multi.start();
+    try {
+      const three = await rest(multi, 'GET', '/v2/serverless/ep-three');
+      expectSchema('Endpoint', three.body);
+      expect(three.body.workers).toEqual({ min: 0, max: 3, idleTimeout: 5 });
+      const odd = await rest(multi, 'GET', `/v2/serverless/${encodeURIComponent('ep/odd id')}`);
+      expect(odd.status).toBe(200);
+      expectSchema('Endpoint', odd.body);
+      expect(odd.body).toMatchObject({ id: 'ep/odd id', workers: { max: 2 } });
+
+      // The service's client reads it back.
+      const api = new ServerlessEndpointApi({ baseUrl: multi.restV2Url, http: new RunPodHttp({ apiKey: multi.apiKey, maxRetries: 0 }) });
+      expect(await api.get('ep-three')).toEqual({ workersMax: 3, workersMin: 0, idleTimeoutS: 5 });
+      expect(await api.get('ep/odd id')).toEqual({ workersMax: 2, workersMin: 0, idleTimeoutS: 5 });
+      expect(await api.get('nope')).toBeNull();
+    } finally {
+      await multi.stop();
+    }
   });
 
   it('bills costPerHour x seconds held, pausing while EXITED, frozen at termination', async () => {

@@ -6,13 +6,21 @@ import { type CreatePodInput, parsePortList, PodError, type PodPhase, type PodRe
 
 /**
  * REST v2 (`https://api.runpod.io/v2`), written from reference/runpod-rest-v2.openapi.json (authoritative) and
- * reference/runpod.md §4.2. Implemented: listPods, createPod, getPod, deletePod, podAction, listGpuTypes, getGpuType.
- * Not implemented (405/404): PATCH pods, logs, clusters, serverless management, templates, volumes, billing.
+ * reference/runpod.md §4.2. Implemented: listPods, createPod, getPod, deletePod, podAction, listGpuTypes, getGpuType,
+ * getEndpoint (the fake's serverless endpoints). Not implemented (405/404): PATCH pods, logs, clusters, the rest of
+ * serverless management (list, create, update, delete, workers, releases), templates, volumes, billing.
  */
 export interface RestV2Context {
   store: PodStore;
   faults: Faults;
   now(): number;
+  /** The fake's serverless endpoints, for getEndpoint. Without it every `/serverless/{id}` is 404. */
+  serverless?: RestV2ServerlessView;
+}
+
+export interface RestV2ServerlessView {
+  /** Configured worker count of an endpoint the fake serves, undefined for an unknown id. */
+  workerCount(endpointId: string): number | undefined;
 }
 
 const POD_ACTIONS = ['start', 'stop', 'restart', 'terminate'] as const;
@@ -128,6 +136,39 @@ export function toV2GpuType(
     if (gpu.manufacturer === 'NVIDIA') out.cudaVersions = [{ version: '12.8', available: level !== 'NONE' }];
   }
   return out;
+}
+
+/** Fixed: the fake does not create endpoints, they exist from the start; a stable value keeps answers comparable. */
+const ENDPOINT_CREATED_AT = '2026-01-01T00:00:00.000Z';
+
+/**
+ * A fake serverless endpoint as REST v2 `Endpoint` (validates against the OpenAPI schema). `workers.max` is the
+ * fake's worker count; the rest are RunPod's documented defaults (reference/runpod.md §3.3: idle timeout 5 s,
+ * execution timeout 600 s, active workers 0, FlashBoot on) and the pool of the fake's default price (ADA_24).
+ */
+export function toV2Endpoint(id: string, workerCount: number, dataCenterId: string): Record<string, unknown> {
+  return {
+    id,
+    name: id,
+    type: 'QUEUE',
+    // `requestUrls` (optional) is left out: QueueBasedRequestUrls declares `format: uri`, which the
+    // `.../status/{job_id}` templates of RunPod's own examples fail, so no documented-looking value validates.
+    image: 'runpod/worker-comfyui:5.8.5-base',
+    args: '',
+    disk: 20,
+    ports: [],
+    env: {},
+    registry: null,
+    gpu: { pools: ['ADA_24'], count: 1, allowedCudaVersions: [], minCudaVersion: null },
+    workers: { min: 0, max: workerCount, idleTimeout: 5 },
+    // idleTimeout is only omitted for REQUEST_COUNT scaling; QUEUE_DELAY (4 s, the schema's example) keeps it.
+    scaling: { type: 'QUEUE_DELAY', queueDelay: 4 },
+    dataCenterIds: [dataCenterId],
+    networkVolumes: [],
+    timeout: 600_000,
+    flashboot: 'FLASHBOOT',
+    createdAt: ENDPOINT_CREATED_AT,
+  };
 }
 
 // ---- request validation (hand-written subset of CreatePodRequest; messages in the style of the live 422s) -----
@@ -320,6 +361,13 @@ export async function handleRestV2(ctx: RestV2Context, req: IncomingMessage, res
         return sendJson(res, 200, toV2Pod(ctx.store, pod, ctx.now()));
       }
       return sendProblem(res, 404, 'resource not found');
+    }
+    if (segs[0] === 'serverless' && segs.length === 2) {
+      // getEndpoint only; update/delete are not simulated.
+      if (method !== 'GET') return methodNotAllowed(res, 'GET');
+      const workers = ctx.serverless?.workerCount(segs[1]);
+      if (!ctx.serverless || workers === undefined) return sendProblem(res, 404, 'resource not found');
+      return sendJson(res, 200, toV2Endpoint(segs[1], workers, 'US-KS-2'));
     }
     if (segs[0] === 'catalog' && segs[1] === 'gpus') {
       if (method !== 'GET') return methodNotAllowed(res, 'GET');

@@ -179,6 +179,11 @@ export class ServerlessSim {
     return this.endpoints.get(endpointId)?.pricePerSecond;
   }
 
+  /** How many workers the endpoint was configured with (REST v2 reports it as `workers.max`); undefined if unknown. */
+  workerCount(endpointId: string): number | undefined {
+    return this.endpoints.get(endpointId)?.workers.length;
+  }
+
   workers(endpointId: string): SimWorker[] {
     return this.endpoints.get(endpointId)?.workers ?? [];
   }
