@@ -16,10 +16,14 @@ describe('break-even scaling policy', () => {
     await h.close();
   });
 
-  async function start(env: Record<string, string> = {}, samplerStepMs = 5): Promise<void> {
+  async function start(
+    env: Record<string, string> = {},
+    samplerStepMs = 5,
+    serverlessWorkers = 1,
+  ): Promise<void> {
     h = await CloudHarness.start({
       serverless: true,
-      sim: { bootMs: BOOT_MS, comfy: { samplerStepMs } },
+      sim: { bootMs: BOOT_MS, comfy: { samplerStepMs }, serverlessWorkersPerEndpoint: serverlessWorkers },
       env: { CLOUD_POLICY: 'breakeven', CLOUD_POLICY_DEFAULT_JOB_SECONDS: '30', ...env },
     });
   }
@@ -108,6 +112,24 @@ describe('break-even scaling policy', () => {
     const jobs = h.fake.serverlessJobs();
     expect(jobs).toHaveLength(3);
     for (const job of jobs) expect(job.delayTimeMs!).toBeLessThan(1000);
+  });
+
+  it("reads the endpoint's max workers from RunPod when RUNPOD_SERVERLESS_MAX_WORKERS is unset", async () => {
+    await start({}, 5, 4);
+    await h.tick();
+    expect((await scaling()).parameters).toMatchObject({
+      serverlessMaxWorkers: 4,
+      serverlessMaxWorkersSource: 'runpod',
+    });
+  });
+
+  it('caps serverless at RUNPOD_SERVERLESS_MAX_WORKERS when it is set, whatever RunPod says', async () => {
+    await start({ RUNPOD_SERVERLESS_MAX_WORKERS: '2' }, 5, 4);
+    await h.tick();
+    expect((await scaling()).parameters).toMatchObject({
+      serverlessMaxWorkers: 2,
+      serverlessMaxWorkersSource: 'config',
+    });
   });
 
   it('spawns nothing for a backlog serverless drains before a pod could boot', async () => {
