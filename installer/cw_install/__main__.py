@@ -1,0 +1,31 @@
+"""Entry point for `python -m cw_install` and for the zipapp `python cw-installer.pyz`.
+
+The control plane zips the *contents* of this directory (files at the zip root, no top-level folder), so when
+run as a zipapp this file is the top-level `__main__` script and has no package: we then register the zip
+root as the package `cw_install` so the modules' relative imports keep working.
+"""
+import os
+import sys
+
+if not __package__:
+    import types
+
+    _root = os.path.dirname(os.path.abspath(__file__))
+    if "cw_install" not in sys.modules:
+        _pkg = types.ModuleType("cw_install")
+        _pkg.__path__ = [_root]  # type: ignore[attr-defined]
+        _pkg.__file__ = os.path.join(_root, "__init__.py")
+        sys.modules["cw_install"] = _pkg
+        # Execute __init__.py inside the package object (constants), also from inside a zip.
+        import importlib.util
+
+        _init_spec = importlib.util.find_spec("cw_install.__init__")
+        if _init_spec is not None and _init_spec.loader is not None:
+            _code = _init_spec.loader.get_code("cw_install.__init__")  # type: ignore[attr-defined]
+            exec(_code, _pkg.__dict__)
+    from cw_install.cli import main
+else:
+    from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
