@@ -75,6 +75,7 @@ const SCALED_ENV: Record<string, string> = {
   LOCAL_HEALTH_INTERVAL: scaled(5000, 10),
   CLOUD_SWEEP_INTERVAL: scaled(60_000, 10),
   LEADER_ELECTION_INTERVAL: scaled(5000, 100),
+  JOBS_EXECUTION_TIMEOUT: scaled(3_600_000, 1000),
 };
 
 interface PolicyCase {
