@@ -2,7 +2,9 @@ import {
   breakEvenParameters,
   decideBreakEvenScale,
   expectedDurationS,
-  holdForPods,
+  DEFAULT_ARRIVAL_WINDOW_S,
+  holdForLiveOrNewPods,
+  idlePodTimeoutsS,
   podsFreeInS,
   serverlessSlots,
   type JobClass,
@@ -14,21 +16,27 @@ import { SEED_DEFAULTS, SeedPolicy } from './seed-policy';
 const MS = 1000;
 /** Observed boots kept for the mean. */
 const BOOT_SAMPLES = 20;
-/** A deadline job is held for a pod only if the pod should finish it this long before its deadline. */
-const DEADLINE_MARGIN_S = 300;
 
 /**
- * B6 as a simulator policy: the shipped `decideBreakEvenScale`, `holdForPods`, `serverlessSlots` and the
- * ski-rental `breakEvenIdleTimeoutS` (src/cloud/policy/breakeven.policy.ts) on top of the seed adapter's
- * routing (`decideRoute`, an idle pod first, most recently busy first, else serverless), budget admission and
- * two-step reaping (`decideReaping`). What the service would measure is measured here from what it sees:
- * job durations from completed jobs, boot times from pods that became ready, cloud arrivals from its own
- * routing. The serverless per-job overhead (billed cold start + idle timeout) comes from the model's
+ * B6 as a simulator policy: the shipped `decideBreakEvenScale`, `podsFreeInS`, `holdForLiveOrNewPods`,
+ * `serverlessSlots`, `idlePodTimeoutsS` and the ski-rental τ* (src/cloud/policy/breakeven.policy.ts) on top of
+ * the seed adapter's routing (`decideRoute`, an idle pod first, most recently busy first, else serverless),
+ * budget admission and two-step reaping (`decideReaping`). What the service would measure is measured here
+ * from what it sees: job durations from completed jobs, boot times from pods that became ready, cloud arrivals
+ * (arrival time and class) from its own routing plus the queue. The serverless per-job overhead (billed cold start + idle timeout) comes from the model's
  * configured cold-start mixture, standing in for the service's measured cold starts.
  */
 export class BreakEvenPolicy extends SeedPolicy {
-  /** Cloud jobs routed (to a pod or serverless): when and of which class. */
-  private readonly cloudStarts: Array<{ at: number; jobClass: JobClass }> = [];
+  /** Cloud jobs routed (to a pod or serverless): when, when they arrived, and of which class. */
+  private readonly cloudStarts: Array<{ at: number; arrivalAt: number; jobClass: JobClass }> = [];
+  /** Pods the last scaling decision found worth keeping (the reaper runs after it on each tick). */
+  private podsWorthKeeping = 0;
+  /** The pods at this tick, for the reaper's ranking. */
+  private podsNow: readonly PodView[] = [];
+  /** Jobs the last dispatch pass held for a pod not started yet. */
+  private heldForNewPod: ReadonlySet<number> = new Set();
+  /** The first tick (the service: when its control loop started leading); -1 before it. */
+  private startedAt = -1;
   private readonly boots: number[] = [];
   private readonly bootSeen = new Set<string>();
   private readonly defaultBootS: number;
@@ -61,21 +69,27 @@ export class BreakEvenPolicy extends SeedPolicy {
     for (const route of seed.route) {
       if (route.to === 'pod') freeInS.push(this.durationOf(byId.get(route.jobId), stats));
     }
-    // Jobs still waiting after the seed's routes, in queue order, and whether a pod should take them.
+    // Jobs still waiting after the seed's routes, in queue order, and whether a pod should take them: a live
+    // or booting pod, or else one the next tick may still start (up in a boot and a tick; a deadline job, or
+    // one long enough to wait a boot). A job held only for such a pod counts as pod work in the spawn decision.
     const candidates = state.queue.filter((job) => {
       const route = routedTo.get(job.id);
       return route === undefined || route.to === 'serverless';
     });
-    const hold = holdForPods(
-      candidates.map((job) => ({
-        durationS: this.durationOf(job, stats),
-        deadlineInS: job.deadlineAt === undefined ? undefined : (job.deadlineAt - now) / MS,
-        podOnly: job.podOnly,
-      })),
+    const holdable = candidates.map((job) => ({
+      durationS: this.durationOf(job, stats),
+      deadlineInS: job.deadlineAt === undefined ? undefined : (job.deadlineAt - now) / MS,
+      podOnly: job.podOnly,
+      waitedS: (now - job.arrivalAt) / MS,
+    }));
+    const { hold, forNewPod } = holdForLiveOrNewPods(
+      holdable,
       freeInS,
-      DEADLINE_MARGIN_S,
+      Math.max(0, model.maxPods - state.pods.length),
+      stats.bootS + model.tickS,
     );
     const held = new Set(candidates.filter((_, i) => hold[i]).map((job) => job.id));
+    this.heldForNewPod = new Set(candidates.filter((_, i) => forNewPod[i]).map((job) => job.id));
     let slots = serverlessSlots(state.serverless.inFlight, model.serverlessMaxWorkers);
     const route: Route[] = [];
     for (const r of seed.route) {
@@ -85,16 +99,29 @@ export class BreakEvenPolicy extends SeedPolicy {
       }
       route.push(r);
       if (r.to === 'pod' || r.to === 'serverless')
-        this.cloudStarts.push({ at: now, jobClass: classOf(byId.get(r.jobId)) });
+        this.cloudStarts.push({
+          at: now,
+          arrivalAt: byId.get(r.jobId)?.arrivalAt ?? now,
+          jobClass: classOf(byId.get(r.jobId)),
+        });
     }
     return { ...seed, route };
   }
 
   protected override podsToSpawn(state: SimState, live: readonly PodView[], now: number): number {
     const stats = this.stats(state);
+    if (this.startedAt < 0) this.startedAt = now;
     const since = now - stats.horizonS * MS;
-    while (this.cloudStarts.length > 0 && this.cloudStarts[0].at < since) this.cloudStarts.shift();
-    return decideBreakEvenScale({
+    // Until a full window has been observed, the window is what has been (never shorter than a horizon).
+    const windowS = Math.min(DEFAULT_ARRIVAL_WINDOW_S, Math.max(stats.horizonS, (now - this.startedAt) / MS));
+    const arrivedSince = now - windowS * MS;
+    while (this.cloudStarts.length > 0 && this.cloudStarts[0].at < Math.min(since, arrivedSince))
+      this.cloudStarts.shift();
+    const recentArrivals = [
+      ...this.cloudStarts.filter((start) => start.arrivalAt >= arrivedSince),
+      ...state.queue.map((job) => ({ arrivalAt: job.arrivalAt, jobClass: classOf(job) })),
+    ].map((a) => ({ agoS: (now - a.arrivalAt) / MS, jobClass: a.jobClass }));
+    const decision = decideBreakEvenScale({
       podPricePerS: state.model.podPricePerHour / 3600,
       serverlessPricePerS: state.model.serverlessPricePerSecond,
       serverlessAvailable: true,
@@ -104,15 +131,31 @@ export class BreakEvenPolicy extends SeedPolicy {
       horizonS: stats.horizonS,
       observedDurationS: stats.byClass,
       defaultDurationS: stats.meanS,
-      queue: state.queue.map((job) => ({ jobClass: classOf(job), podOnly: job.podOnly })),
-      recentCloudArrivals: this.cloudStarts.map((start) => start.jobClass),
+      queue: state.queue.map((job) => ({
+        jobClass: classOf(job),
+        podOnly: job.podOnly,
+        heldForNewPod: this.heldForNewPod.has(job.id),
+      })),
+      recentCloudArrivals: this.cloudStarts
+        .filter((start) => start.at >= since)
+        .map((start) => start.jobClass),
       pods: live.map((pod) => ({ state: pod.state })),
       maxPods: state.model.maxPods,
-    }).spawn;
+      recentArrivals,
+      arrivalWindowS: windowS,
+    });
+    this.podsWorthKeeping = decision.podsWorthKeeping;
+    return decision.spawn;
   }
 
-  protected override idleTimeoutFor(_pod: PodView, _now: number): number {
-    return this.lastTimeoutS * MS;
+  protected override idleTimeoutFor(pod: PodView, _now: number): number {
+    const timeouts = idlePodTimeoutsS(this.podsNow, this.podsWorthKeeping, this.lastTimeoutS);
+    return (timeouts[pod.name] ?? this.lastTimeoutS) * MS;
+  }
+
+  protected override tick(state: SimState, now: number): Decision {
+    this.podsNow = state.pods;
+    return super.tick(state, now);
   }
 
   /** τ* as last computed (the reaper runs after the spawn decision on each tick). */
@@ -138,7 +181,10 @@ export class BreakEvenPolicy extends SeedPolicy {
       serverlessOverheadPerJobS: this.overheadS,
       bootSamplesS: this.boots,
       defaultBootS: this.defaultBootS,
-      completed: state.completed.map((job) => ({ jobClass: job.signature ?? job.kind, durationS: job.durationS })),
+      completed: state.completed.map((job) => ({
+        jobClass: job.signature ?? job.kind,
+        durationS: job.durationS,
+      })),
       // Before anything finished: one pod boot's worth, a deliberately pessimistic guess for a new service.
       defaultDurationS: this.defaultBootS,
     });
@@ -151,7 +197,10 @@ export class BreakEvenPolicy extends SeedPolicy {
     };
   }
 
-  private durationOf(job: QueuedJobView | undefined, stats: { byClass: Record<JobClass, number>; meanS: number }) {
+  private durationOf(
+    job: QueuedJobView | undefined,
+    stats: { byClass: Record<JobClass, number>; meanS: number },
+  ) {
     return expectedDurationS(classOf(job), stats.byClass, stats.meanS);
   }
 }

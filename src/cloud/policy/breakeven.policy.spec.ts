@@ -2,9 +2,12 @@ import {
   breakEvenIdleTimeoutS,
   breakEvenUtilisation,
   decideBreakEvenScale,
+  holdForLiveOrNewPods,
   holdForPods,
+  idlePodTimeoutsS,
   mostRecentlyBusyFirst,
   podsFreeInS,
+  podWaitAllowanceS,
   serverlessPremiumUsd,
   serverlessSlots,
   type BreakEvenInputs,
@@ -69,7 +72,11 @@ describe('break-even policy', () => {
     // 4 videos = 800 s: pod 1 gets 300, pod 2 300, pod 3 200 (0.5 > 0.25).
     const videos = times(4, 'video');
     expect(decideBreakEvenScale({ ...base, recentCloudArrivals: videos }).spawn).toBe(3);
-    const onePodUp = decideBreakEvenScale({ ...base, recentCloudArrivals: videos, pods: [{ state: 'busy' }] });
+    const onePodUp = decideBreakEvenScale({
+      ...base,
+      recentCloudArrivals: videos,
+      pods: [{ state: 'busy' }],
+    });
     expect(onePodUp).toMatchObject({ spawn: 2, excessWorkS: 500 });
     expect(decideBreakEvenScale({ ...base, recentCloudArrivals: videos, maxPods: 2 })).toMatchObject({
       spawn: 2,
@@ -99,15 +106,21 @@ describe('break-even policy', () => {
     expect(decideBreakEvenScale({ ...base, queue })).toMatchObject({ spawn: 1, reason: 'pod-only-job' });
     expect(decideBreakEvenScale({ ...base, queue, pods: [{ state: 'starting' }] }).spawn).toBe(0);
     expect(decideBreakEvenScale({ ...base, queue, pods: [{ state: 'busy' }] }).spawn).toBe(1);
-    expect(decideBreakEvenScale({ ...base, queue, maxPods: 0 })).toMatchObject({ spawn: 0, cappedByMaxPods: true });
+    expect(decideBreakEvenScale({ ...base, queue, maxPods: 0 })).toMatchObject({
+      spawn: 0,
+      cappedByMaxPods: true,
+    });
   });
 
   it('without serverless, brings pods to drain the queue within a horizon', () => {
     const queue = times(7, { jobClass: 'video', podOnly: false }); // 1,400 s: 5 pods
     expect(decideBreakEvenScale({ ...base, serverlessAvailable: false, queue, maxPods: 10 }).spawn).toBe(5);
     expect(
-      decideBreakEvenScale({ ...base, serverlessAvailable: false, queue: [{ jobClass: 'image', podOnly: false }] })
-        .spawn,
+      decideBreakEvenScale({
+        ...base,
+        serverlessAvailable: false,
+        queue: [{ jobClass: 'image', podOnly: false }],
+      }).spawn,
     ).toBe(1);
   });
 
@@ -157,5 +170,105 @@ describe('break-even policy', () => {
         30,
       ),
     ).toEqual([0, 110, 0, 20, 0]);
+  });
+
+  it('holds a job for a pod that starts it within the wait target, counting what it has waited', () => {
+    // Pods free in 10 s and 40 s; wait target 30 s; 20 s jobs, no deadline.
+    const job = { durationS: 20, podOnly: false };
+    // A starts at 10 (held); B on the same pod at 30 (held); C waited 25 s: pod 2 at 40, 65 > 30 (not held).
+    expect(holdForPods([job, job, { ...job, waitedS: 25 }], [10, 40], 0, 30)).toEqual([true, true, false]);
+    // Wait target 0 and no allowance per run second: only deadlines hold.
+    expect(holdForPods([job], [0], 0, 0, 0)).toEqual([false]);
+    // The default wait target holds a job for a pod free now.
+    expect(holdForPods([job], [0], 0)).toEqual([true]);
+  });
+
+  it('replayed arrivals: a steady stream buys a pod, the same volume in one burst does not', () => {
+    // Pod $0.0001/s, serverless $0.0004/s (4x), no overhead. Window 600 s: a pod is worth starting when the
+    // serverless bill of what it would have taken, over the window and over its last third, beats its cost.
+    const steady = Array.from({ length: 20 }, (_, i) => ({ agoS: 10 + i * 29, jobClass: 'thirty' }));
+    const inputs = {
+      ...base,
+      observedDurationS: { thirty: 30 },
+      arrivalWindowS: 600,
+      podWaitTargetS: 30,
+      spawnEvidenceZ: 0,
+    };
+    // 20 × 30 s on rank 0, each 1 s later than the last: 561 s busy up to now, 0.935 of the window.
+    const steadyDecision = decideBreakEvenScale({ ...inputs, recentArrivals: steady });
+    expect(steadyDecision).toMatchObject({ spawn: 1, reason: 'break-even', podsWorthKeeping: 1 });
+    expect(steadyDecision.firstPodBusyFraction).toBeCloseTo(561 / 600, 9);
+    // 20 at once: each rank takes 2 (60 s of 600: 0.1), below u*: no pod, none worth keeping.
+    const burst = Array.from({ length: 20 }, () => ({ agoS: 300, jobClass: 'thirty' }));
+    expect(decideBreakEvenScale({ ...inputs, recentArrivals: burst })).toMatchObject({
+      spawn: 0,
+      podsWorthKeeping: 0,
+    });
+    // The old volume forecast would have bought pods for the burst.
+    expect(decideBreakEvenScale({ ...inputs, recentCloudArrivals: burst.map((a) => a.jobClass) }).spawn).toBe(
+      2,
+    );
+    // Evidence: less 1 standard error of 20 jobs (×(1 − 1/√20)) it still pays; 4 old jobs (none in the last
+    // third of the window) do not.
+    expect(decideBreakEvenScale({ ...inputs, spawnEvidenceZ: 1, recentArrivals: steady }).spawn).toBe(1);
+    const four = steady.slice(16).map((a) => ({ ...a }));
+    expect(decideBreakEvenScale({ ...inputs, spawnEvidenceZ: 1, recentArrivals: four }).spawn).toBe(0);
+    // A live pod already covers rank 0.
+    expect(decideBreakEvenScale({ ...inputs, recentArrivals: steady, pods: [{ state: 'busy' }] }).spawn).toBe(
+      0,
+    );
+  });
+
+  it('idle timeouts: pods worth keeping get τ*, the others the release time', () => {
+    const pods = [
+      { name: 'old', state: 'ready' as const, lastBusyAt: 10 },
+      { name: 'busy', state: 'busy' as const, lastBusyAt: 5 },
+      { name: 'warm', state: 'ready' as const, lastBusyAt: 30 },
+      { name: 'boot', state: 'starting' as const, lastBusyAt: null },
+    ];
+    // Ranks: busy, warm, old, boot. Two worth keeping: busy and warm keep 200 s; old and boot 0.
+    expect(idlePodTimeoutsS(pods, 2, 200)).toEqual({ busy: 200, warm: 200, old: 0, boot: 0 });
+    expect(idlePodTimeoutsS(pods, 0, 200, 60)).toEqual({ busy: 60, warm: 60, old: 60, boot: 60 });
+    // Never longer than τ*.
+    expect(idlePodTimeoutsS(pods, 0, 50, 60).old).toBe(50);
+  });
+
+  it('a long job may wait longer for a pod: the larger of the wait target and a fraction of its run', () => {
+    expect(podWaitAllowanceS(30, 30, 0.5)).toBe(30);
+    expect(podWaitAllowanceS(240, 30, 0.5)).toBe(120);
+    expect(podWaitAllowanceS(240, 0, 0)).toBe(0);
+    // A 240 s video waits 100 s for a busy pod; a 20 s image would not.
+    expect(holdForPods([{ durationS: 240, podOnly: false }], [100], 0, 30, 0.5)).toEqual([true]);
+    expect(holdForPods([{ durationS: 20, podOnly: false }], [100], 0, 30, 0.5)).toEqual([false]);
+  });
+
+  it('holds for a pod the next scaling pass may start, and says which jobs need it', () => {
+    // No live pod; one may be started, up in 155 s. A 1,900 s video (allowance 950 s) and a deadline job wait
+    // for it; a 6 s image does not (allowance 30 s).
+    const jobs = [
+      { durationS: 1900, podOnly: false },
+      { durationS: 6, podOnly: false },
+      { durationS: 100, deadlineInS: 3600, podOnly: false },
+    ];
+    expect(holdForLiveOrNewPods(jobs, [], 1, 155, 120, 30, 0.5)).toEqual({
+      hold: [true, false, true],
+      forNewPod: [true, false, true],
+    });
+    // A live pod free now takes the video; the deadline job still fits on it (1,900 + 100 ≤ 3,480).
+    expect(holdForLiveOrNewPods(jobs, [0], 1, 155, 120, 30, 0.5)).toEqual({
+      hold: [true, false, true],
+      forNewPod: [false, false, false],
+    });
+    // No room for a new pod: only live pods count.
+    expect(holdForLiveOrNewPods(jobs, [], 0, 155)).toEqual({
+      hold: [false, false, false],
+      forNewPod: [false, false, false],
+    });
+  });
+
+  it('a job held for a new pod counts as pod work: the pod is started', () => {
+    const queue = [{ jobClass: 'video', podOnly: false, heldForNewPod: true }];
+    expect(decideBreakEvenScale({ ...base, queue })).toMatchObject({ spawn: 1 });
+    expect(decideBreakEvenScale({ ...base, queue: [{ jobClass: 'video', podOnly: false }] }).spawn).toBe(0);
   });
 });

@@ -6,6 +6,8 @@
  * (src/policy-sim) call the same code. Times are seconds unless a name says otherwise; `now` is epoch ms.
  */
 
+import { replayPods } from './pod-demand.policy';
+
 /** A job class (kind or workflow signature) the caller has observed durations for. */
 export type JobClass = string;
 
@@ -13,6 +15,8 @@ export interface BreakEvenQueuedJob {
   jobClass: JobClass;
   /** Only a pod may run it (serverless failed it, or the caller asked for a pod). */
   podOnly: boolean;
+  /** Held for a pod not started yet (`holdForLiveOrNewPods`): counted as pod work, like a pod-only job. */
+  heldForNewPod?: boolean;
 }
 
 export interface BreakEvenPod {
@@ -47,7 +51,29 @@ export interface BreakEvenInputs {
   recentCloudArrivals: readonly JobClass[];
   pods: readonly BreakEvenPod[];
   maxPods: number;
+  /**
+   * Cloud jobs that arrived in the last `arrivalWindowS` (queued ones included), with how long ago. When given,
+   * the persistence forecast is the replay of these on pods (`replayPodBusyFractions`) instead of the volume of
+   * `recentCloudArrivals`: a pod is wanted for steady work, not for a burst serverless has already absorbed.
+   */
+  recentArrivals?: ReadonlyArray<{ agoS: number; jobClass: JobClass }>;
+  /** The window `recentArrivals` covers; DEFAULT_ARRIVAL_WINDOW_S. */
+  arrivalWindowS?: number;
+  /** How long a job may wait for a pod (`holdForPods`); DEFAULT_POD_WAIT_TARGET_S. */
+  podWaitTargetS?: number;
+  /** A long job's wait for a pod as a fraction of its run (`podWaitAllowanceS`); DEFAULT_POD_WAIT_PER_RUN. */
+  podWaitPerRun?: number;
+  /** Standard errors of evidence a replayed busy fraction needs to start a pod; DEFAULT_SPAWN_EVIDENCE_Z. */
+  spawnEvidenceZ?: number;
 }
+
+export const DEFAULT_SPAWN_EVIDENCE_Z = 1;
+
+/**
+ * The persistence forecast's window: long enough that Poisson noise does not buy or drop pods (measured: 600 s
+ * thrashed pods on the 7-day workloads), short enough to follow a day's curve.
+ */
+export const DEFAULT_ARRIVAL_WINDOW_S = 1800;
 
 export type BreakEvenReason = 'break-even' | 'pod-only-job' | 'none';
 
@@ -62,6 +88,11 @@ export interface BreakEvenDecision {
   firstPodBusyFraction: number;
   /** Spawns CLOUD_MAX_PODS kept from happening. */
   cappedByMaxPods: boolean;
+  /**
+   * Pods (most recently busy first) worth keeping up: the queue's work, or the replayed recent work, keeps them
+   * busier than u* (boot already paid). An idle pod ranked beyond this is released (`idlePodTimeoutS`).
+   */
+  podsWorthKeeping: number;
 }
 
 /** u* = p_p / p_s (§1.5): above this busy fraction a pod is cheaper than per-second serverless. */
@@ -209,7 +240,7 @@ export function decideBreakEvenScale(inputs: BreakEvenInputs): BreakEvenDecision
   let serverlessableJobs = 0;
   let serverlessableWorkS = 0;
   for (const job of inputs.queue) {
-    const podOnly = job.podOnly || !inputs.serverlessAvailable;
+    const podOnly = job.podOnly || job.heldForNewPod === true || !inputs.serverlessAvailable;
     if (podOnly) {
       podOnlyJobs++;
       podOnlyWorkS += duration(job.jobClass);
@@ -228,9 +259,11 @@ export function decideBreakEvenScale(inputs: BreakEvenInputs): BreakEvenDecision
     forecastJobs += serverlessableJobs * (leftAfterBootS / serverlessableWorkS);
     forecastWorkS += leftAfterBootS;
   }
-  for (const jobClass of inputs.recentCloudArrivals) {
-    forecastJobs++;
-    forecastWorkS += duration(jobClass);
+  if (inputs.recentArrivals === undefined) {
+    for (const jobClass of inputs.recentCloudArrivals) {
+      forecastJobs++;
+      forecastWorkS += duration(jobClass);
+    }
   }
 
   const livePodsCoverS = live * horizonS;
@@ -238,7 +271,8 @@ export function decideBreakEvenScale(inputs: BreakEvenInputs): BreakEvenDecision
   const meanJobS = forecastJobs > 0 ? forecastWorkS / forecastJobs : inputs.defaultDurationS;
   // A serverless job bills its overhead too, so per second of work serverless costs p_s·(1 + o/d).
   const serverlessPerWorkS =
-    inputs.serverlessPricePerS * (1 + Math.max(0, inputs.serverlessOverheadPerJobS) / Math.max(meanJobS, 1e-9));
+    inputs.serverlessPricePerS *
+    (1 + Math.max(0, inputs.serverlessOverheadPerJobS) / Math.max(meanJobS, 1e-9));
   const uStar = breakEvenUtilisation(inputs.podPricePerS, serverlessPerWorkS);
   const podLifeS = inputs.bootS + horizonS;
 
@@ -253,7 +287,71 @@ export function decideBreakEvenScale(inputs: BreakEvenInputs): BreakEvenDecision
     // No serverless: waiting is the only alternative, so bring enough pods to drain the excess within a horizon.
     wanted = Math.ceil(excessWorkS / horizonS);
   }
-  const firstPodBusyFraction = wanted > 0 ? Math.min(horizonS, excessWorkS) / podLifeS : 0;
+  let firstPodBusyFraction = wanted > 0 ? Math.min(horizonS, excessWorkS) / podLifeS : 0;
+
+  // Pods the queue keeps busy beyond u* once up (no boot to pay): the reaper keeps these.
+  let podsWorthKeeping = 0;
+  for (let k = 0; ; k++) {
+    const workForPodS = Math.min(horizonS, Math.max(0, forecastWorkS - k * horizonS));
+    if (workForPodS <= 0 || (inputs.serverlessAvailable && workForPodS / horizonS <= uStar)) break;
+    podsWorthKeeping++;
+  }
+
+  if (inputs.recentArrivals !== undefined && inputs.serverlessAvailable) {
+    // Steady work, replayed. A pod rank is worth its price when the serverless bill of the jobs it would have
+    // taken (their run plus serverless's per-job overhead) beats what the pod costs over the window: to keep a
+    // pod that is up; to start one, spread over its boot too and with evidence to spare.
+    const windowS = Math.max(1, inputs.arrivalWindowS ?? DEFAULT_ARRIVAL_WINDOW_S);
+    const waitTargetS = inputs.podWaitTargetS ?? DEFAULT_POD_WAIT_TARGET_S;
+    const arrivals = inputs.recentArrivals.map(({ agoS, jobClass }) => {
+      const durationS = duration(jobClass);
+      return { agoS, durationS, maxWaitS: podWaitAllowanceS(durationS, waitTargetS, inputs.podWaitPerRun) };
+    });
+    const ranks = Math.max(0, inputs.maxPods);
+    // The whole window, and its most recent third: work that has stopped (a burst that is over) does not
+    // keep or buy pods, however much of it the window still holds.
+    const recentS = windowS / 3;
+    const replays = [
+      { windowS, replay: replayPods(arrivals, windowS, ranks, waitTargetS) },
+      {
+        windowS: recentS,
+        replay: replayPods(
+          arrivals.filter((a) => a.agoS <= recentS),
+          recentS,
+          ranks,
+          waitTargetS,
+        ),
+      },
+    ];
+    const overheadS = Math.max(0, inputs.serverlessOverheadPerJobS);
+    const priceRatio = inputs.podPricePerS > 0 ? inputs.serverlessPricePerS / inputs.podPricePerS : Infinity;
+    // Serverless dollars the k-th pod would have displaced per pod dollar over a window.
+    const value = (k: number, r: (typeof replays)[number]) =>
+      (priceRatio * (r.replay[k].busyFraction * r.windowS + r.replay[k].jobs * overheadS)) / r.windowS;
+    // Keeping a pod that is up looks at the whole window (a quiet spell of a third of it is not enough to let go).
+    const keepValue = (k: number) => value(k, replays[0]);
+    // A pod started for steady work is expected to stay about a full window (however little has been seen yet).
+    const lifeS = Math.max(windowS, DEFAULT_ARRIVAL_WINDOW_S);
+    const amortised = lifeS / (inputs.bootS + lifeS);
+    // Starting needs evidence: less one standard error of the job count (Poisson), so a lucky cluster of
+    // arrivals does not buy a boot.
+    const z = inputs.spawnEvidenceZ ?? DEFAULT_SPAWN_EVIDENCE_Z;
+    const startValue = (k: number) =>
+      amortised *
+      Math.min(
+        ...replays.map((r) => value(k, r) * Math.max(0, 1 - z / Math.sqrt(Math.max(1, r.replay[k].jobs)))),
+      );
+    const replay = replays[0].replay;
+    let startRanks = 0;
+    while (startRanks < replay.length && startValue(startRanks) > 1) startRanks++;
+    let keepRanks = 0;
+    while (keepRanks < replay.length && keepValue(keepRanks) > 1) keepRanks++;
+    if (startRanks - live > wanted) {
+      wanted = startRanks - live;
+      firstPodBusyFraction = replay[live].busyFraction;
+    }
+    podsWorthKeeping = Math.max(podsWorthKeeping, keepRanks);
+  }
 
   let reason: BreakEvenReason = wanted > 0 ? 'break-even' : 'none';
   const startingOrReady = inputs.pods.filter((pod) => pod.state !== 'busy').length;
@@ -269,6 +367,7 @@ export function decideBreakEvenScale(inputs: BreakEvenInputs): BreakEvenDecision
     excessWorkS,
     firstPodBusyFraction,
     cappedByMaxPods: spawn < wanted,
+    podsWorthKeeping,
   };
 }
 
@@ -279,6 +378,36 @@ export function decideBreakEvenScale(inputs: BreakEvenInputs): BreakEvenDecision
 export function serverlessSlots(inFlight: number, concurrency: number): number {
   if (!Number.isFinite(concurrency)) return Number.MAX_SAFE_INTEGER;
   return Math.max(0, Math.floor(concurrency) - inFlight);
+}
+
+/** An idle pod beyond those worth keeping is released after this long (seconds): 0 = at the reaper's next pass. */
+export const DEFAULT_RELEASE_AFTER_S = 0;
+
+/**
+ * Each pod's idle timeout (seconds), by name. Pods are ranked busy first, then ready ones most recently busy
+ * first (the order routing fills them), then booting ones; the first `podsWorthKeeping` keep the ski-rental
+ * τ* (`idleTimeoutS`, 2-competitive on any gap sequence), the others go after min(τ*, `releaseAfterS`): the
+ * forecast says they would idle below u*, and for memoryless gaps waiting longer only adds idle cost.
+ */
+export function idlePodTimeoutsS<
+  T extends { name: string; state: 'starting' | 'ready' | 'busy'; lastBusyAt: number | null },
+>(
+  pods: readonly T[],
+  podsWorthKeeping: number,
+  idleTimeoutS: number,
+  releaseAfterS: number = DEFAULT_RELEASE_AFTER_S,
+): Record<string, number> {
+  const ranked = [
+    ...pods.filter((pod) => pod.state === 'busy'),
+    ...mostRecentlyBusyFirst(pods.filter((pod) => pod.state === 'ready')),
+    ...pods.filter((pod) => pod.state === 'starting'),
+  ];
+  const release = Math.max(0, Math.min(idleTimeoutS, releaseAfterS));
+  const timeouts: Record<string, number> = {};
+  ranked.forEach((pod, rank) => {
+    timeouts[pod.name] = rank < podsWorthKeeping ? idleTimeoutS : release;
+  });
+  return timeouts;
 }
 
 /** Ready pods, most recently busy first (§1.4): packing work onto the warmest pod lets the others idle out. */
@@ -304,38 +433,99 @@ export function podsFreeInS(
   });
 }
 
+/**
+ * A job without a deadline waits for a pod (instead of going to serverless) when a pod is expected to start it
+ * within this many seconds of its arrival: a pod-second costs p_p / p_s ≈ 1/3.6 of a serverless second, so a
+ * short wait on a warm or nearly booted pod is the cheapest start. 0 turns holding off for such jobs.
+ */
+export const DEFAULT_POD_WAIT_TARGET_S = 30;
+
+/**
+ * A long job may wait longer for a pod: up to this fraction of its expected run time when that is more than the
+ * wait target (a 4-minute video waits up to 2 minutes: its serverless premium is 3.6x its run on a pod).
+ */
+export const DEFAULT_POD_WAIT_PER_RUN = 0.5;
+
+/** A deadline job is held for a pod only if the pod should finish it this long before its deadline. */
+export const DEFAULT_DEADLINE_MARGIN_S = 120;
+
+/** How long a job of this run time may wait for a pod. */
+export function podWaitAllowanceS(
+  durationS: number,
+  waitTargetS: number = DEFAULT_POD_WAIT_TARGET_S,
+  waitPerRun: number = DEFAULT_POD_WAIT_PER_RUN,
+): number {
+  return Math.max(0, waitTargetS, waitPerRun * durationS);
+}
+
 export interface HoldableJob {
   /** Expected run time (observed mean of its class). */
   durationS: number;
-  /** Seconds from now by which it must be done; undefined: no deadline (it is never held). */
+  /** Seconds from now by which it must be done; undefined: no deadline (held only within the wait target). */
   deadlineInS?: number;
   podOnly: boolean;
+  /** Seconds it has waited already (now − arrival); 0 when unknown. */
+  waitedS?: number;
 }
 
 /**
  * Which queued jobs should wait for a pod instead of going to serverless: list-schedule the queue, in order,
- * on the pods' expected free times (a ready pod now, a busy one when its job should end, a booting one when it
- * should be up); a job with a deadline is held when a pod finishes it `marginS` before the deadline. Jobs with
- * no deadline are not held (serverless absorbs them at once), and with no pod live nothing is held. Pod-only
- * jobs take their place on the pods first-come, as the dispatcher will give them one.
+ * on the pods' expected free times (`podsFreeInS`); a job is held when a pod starts it within `waitTargetS` of
+ * its arrival (counting what it waited already, so no job waits much longer than the target for a pod), or,
+ * with a deadline, when a pod finishes it `marginS` before the deadline. With no pod live nothing is held.
+ * Pod-only jobs take their place on the pods first-come, as the dispatcher will give them one.
  */
 export function holdForPods(
   jobs: readonly HoldableJob[],
   podsFreeInS: readonly number[],
   marginS: number,
+  waitTargetS: number = DEFAULT_POD_WAIT_TARGET_S,
+  waitPerRun: number = DEFAULT_POD_WAIT_PER_RUN,
 ): boolean[] {
   const free = podsFreeInS.map((s) => Math.max(0, s));
   return jobs.map((job) => {
     if (free.length === 0) return false;
     let best = 0;
     for (let i = 1; i < free.length; i++) if (free[i] < free[best]) best = i;
-    const finishS = free[best] + job.durationS;
+    const startS = free[best];
+    const finishS = startS + job.durationS;
     if (job.podOnly) {
       free[best] = finishS;
       return false;
     }
-    if (job.deadlineInS === undefined || finishS > job.deadlineInS - marginS) return false;
+    const allowanceS = podWaitAllowanceS(job.durationS, waitTargetS, waitPerRun);
+    const withinWaitTarget = allowanceS > 0 && Math.max(0, job.waitedS ?? 0) + startS <= allowanceS;
+    const beforeDeadline = job.deadlineInS !== undefined && finishS <= job.deadlineInS - marginS;
+    if (!withinWaitTarget && !beforeDeadline) return false;
     free[best] = finishS;
     return true;
   });
+}
+
+/**
+ * `holdForPods` over the live and booting pods plus the `spawnablePods` the next scaling pass may still start
+ * (each free in `newPodFreeInS`: a boot and a tick). A deadline job, or one long enough to wait a boot
+ * (`podWaitAllowanceS`), may be held for such a pod; `forNewPod` marks the jobs held only thanks to one, which
+ * the caller passes to `decideBreakEvenScale` as `heldForNewPod` so that the pod is started.
+ */
+export function holdForLiveOrNewPods(
+  jobs: readonly HoldableJob[],
+  podsFreeInS: readonly number[],
+  spawnablePods: number,
+  newPodFreeInS: number,
+  marginS: number = DEFAULT_DEADLINE_MARGIN_S,
+  waitTargetS: number = DEFAULT_POD_WAIT_TARGET_S,
+  waitPerRun: number = DEFAULT_POD_WAIT_PER_RUN,
+): { hold: boolean[]; forNewPod: boolean[] } {
+  const live = holdForPods(jobs, podsFreeInS, marginS, waitTargetS, waitPerRun);
+  const room = Math.max(0, Math.floor(spawnablePods));
+  if (room === 0) return { hold: live, forNewPod: live.map(() => false) };
+  const hold = holdForPods(
+    jobs,
+    [...podsFreeInS, ...new Array<number>(room).fill(Math.max(0, newPodFreeInS))],
+    marginS,
+    waitTargetS,
+    waitPerRun,
+  );
+  return { hold, forNewPod: hold.map((held, i) => held && !live[i]) };
 }
