@@ -41,6 +41,7 @@ def parser() -> argparse.ArgumentParser:
 
     u = sub.add_parser("uninstall", help="remove the service, the registration and the install folder")
     common(u)
+    u.add_argument("--server", help="ignored (the registration's server is read from the state file)")
 
     d = sub.add_parser("detect", help="print the GPU detection result as JSON")
     d.add_argument("--gpu", choices=("auto",) + gpu_mod.KINDS, default="auto")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import shlex
 import socket
 import subprocess
 import sys
@@ -261,7 +262,8 @@ def service_steps(ctx: Context) -> List[Step]:
     if ctx.os == "linux":
         path = service.unit_path(ctx.scope, L.home)
         text = service.systemd_unit(argv, env, L.workspace, ctx.scope, ctx.user)
-        steps.append(Step("Write systemd unit %s" % path, detail="Restart=on-failure, logs to journald",
+        steps.append(Step("Write systemd unit %s" % path,
+                          detail="ExecStart=%s; Restart=on-failure; logs to journald" % _shown(argv),
                           action=lambda: (_write(path, text), _record_service(ctx, path))[0]))
     elif ctx.os == "darwin":
         path = service.plist_path(L.home)
@@ -276,7 +278,7 @@ def service_steps(ctx: Context) -> List[Step]:
             return _write(path, data)
 
         steps.append(Step("Write launchd agent %s" % path, action=write_plist,
-                          detail="RunAtLoad, KeepAlive; logs in %s" % logs))
+                          detail="%s; RunAtLoad, KeepAlive; logs in %s" % (_shown(argv), logs)))
     else:
         path = service.task_xml_path(L.root)
         script = service.windows_run_script(argv, env, L.venv_bin, L.p.join(L.logs or L.root, "comfyui.log"))
@@ -292,11 +294,17 @@ def service_steps(ctx: Context) -> List[Step]:
             return "wrote %s and %s" % (L.run_script, path)
 
         steps.append(Step("Write %s and task definition %s" % (L.run_script, path), action=write_task,
-                          detail="at %s, restart on failure every minute; logs in %s" % (
-                              "boot" if ctx.scope == "system" else "logon", L.logs)))
+                          detail="%s; at %s, restart on failure every minute; logs in %s" % (
+                              _shown(argv, "windows"), "boot" if ctx.scope == "system" else "logon", L.logs)))
     for cmd, optional in service.start_commands(ctx.os, ctx.scope, path, ctx.user):
         steps.append(Step("Service: %s" % " ".join(cmd[:3]), argv=cmd, optional=optional))
     return steps
+
+
+def _shown(argv: List[str], os_name: str = "posix") -> str:
+    if os_name == "windows":
+        return subprocess.list2cmdline(argv)
+    return " ".join(shlex.quote(a) for a in argv)
 
 
 def _record_service(ctx: Context, path: str) -> None:
