@@ -21,7 +21,8 @@ def _git(args: List[str], cwd: Optional[str] = None) -> str:
     except OSError:
         raise NodeError("git is not installed; install git and re-run") from None
     if res.returncode != 0:
-        raise NodeError("git %s failed: %s" % (args[0], res.stderr.strip()[-400:]))
+        sub = next((a for a in args if not a.startswith("-") and "=" not in a), "")
+        raise NodeError("git %s failed: %s" % (sub, res.stderr.strip()[-400:]))
     return res.stdout.strip()
 
 
@@ -41,7 +42,14 @@ def ensure(repo: str, commit: str, dest: str) -> str:
     if not os.path.exists(dest):
         os.makedirs(os.path.dirname(dest), exist_ok=True)
         _git(["clone", "--quiet", repo, dest])
-        _git(["-c", "advice.detachedHead=false", "checkout", "--quiet", commit], cwd=dest)
+        try:
+            _git(["-c", "advice.detachedHead=false", "checkout", "--quiet", commit], cwd=dest)
+        except NodeError:
+            # A clone left at the wrong commit would look like ours next time: remove it.
+            import shutil
+
+            shutil.rmtree(dest, ignore_errors=True)
+            raise
         return "cloned"
     if head(dest) == commit:
         return "unchanged"
