@@ -66,7 +66,7 @@ def main(argv: Optional[List[str]] = None, environ: Optional[Dict[str, str]] = N
         return 0
     home = env.get("HOME") or env.get("USERPROFILE") or os.path.expanduser("~")
     root = args.dir or default_dir(osn, env, home)
-    if osn != "windows":
+    if osn == current_os():  # a plan for another OS (tests, --dry-run previews) keeps its paths as given
         root = os.path.abspath(os.path.expanduser(root))
     layout = Layout(osn, root, home)
     try:

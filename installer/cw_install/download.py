@@ -53,6 +53,7 @@ def _attempt(url: str, part: str, token: Optional[str], timeout: float,
     try:
         res = web.opener().open(req, timeout=timeout)
     except urllib.error.HTTPError as e:
+        e.close()
         if e.code == 416 and have:
             return  # asked past the end: the .part is already complete; the checksum decides
         raise DownloadError("GET %s -> HTTP %d" % (url, e.code)) from None

@@ -52,6 +52,8 @@ def wait_ready(port: int, timeout: float, clock: Callable[[], float] = time.mono
             with urllib.request.urlopen(url, timeout=5) as res:
                 if res.status == 200:
                     return
+        except urllib.error.HTTPError as e:
+            e.close()  # answering, not ready yet (e.g. 503)
         except (urllib.error.URLError, OSError, ValueError):
             pass
         if clock() >= deadline:

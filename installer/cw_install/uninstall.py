@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import sys
 from typing import Any, Dict, List
 
 from . import enrol, service, state
@@ -20,12 +21,15 @@ class UninstallError(Exception):
 
 
 def _rmtree(path: str) -> None:
-    def onerror(func, p, _exc):  # type: ignore[no-untyped-def]
+    def retry(func, p, _exc):  # type: ignore[no-untyped-def]
         # git writes read-only pack files; Windows refuses to delete them until they are writable.
         os.chmod(p, stat.S_IWRITE)
         func(p)
 
-    shutil.rmtree(path, onerror=onerror)
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(path, onexc=retry)  # onerror is deprecated from 3.12
+    else:
+        shutil.rmtree(path, onerror=retry)
 
 
 def _remove(path: str) -> str:

@@ -50,6 +50,7 @@ def request_json(method: str, url: str, token: Optional[str] = None, body: Any =
             status = res.status
     except urllib.error.HTTPError as e:
         raw = e.read().decode("utf-8", "replace") if e.fp is not None else ""
+        e.close()
         msg = raw
         try:
             parsed = json.loads(raw)

@@ -69,6 +69,12 @@ class ServiceFilesTest(TempDirCase):
     def test_systemd_analyze_verify_system_unit(self):
         self._verify(service.systemd_unit(ARGV, ENV, self.tmp, "system", "root"), "system")
 
+    def test_systemd_analyze_verify_rejects_a_broken_unit(self):
+        # Control: the check above would catch a bad setting (so its pass means something).
+        with self.assertRaises(AssertionError):
+            self._verify(service.systemd_unit(ARGV, ENV, self.tmp, "system", "root").replace(
+                "Restart=on-failure", "Restart=sometimes"), "system")
+
     def test_systemd_analyze_verify_user_unit(self):
         self._verify(service.systemd_unit(ARGV, ENV, self.tmp, "user", None), "user")
 
