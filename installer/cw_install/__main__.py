@@ -1,8 +1,9 @@
 """Entry point for `python -m cw_install` and for the zipapp `python cw-installer.pyz`.
 
-The control plane zips the *contents* of this directory (files at the zip root, no top-level folder), so when
-run as a zipapp this file is the top-level `__main__` script and has no package: we then register the zip
-root as the package `cw_install` so the modules' relative imports keep working.
+The control plane's zipapp (src/local/installer/installer-files.ts) holds cw_install/ plus a root __main__.py that
+runs this file with runpy as `python -m cw_install` would, so the package import below applies. If the package's
+files are ever zipped flat (at the archive root), this file is the top-level script with no package: we then
+register the zip root as the package `cw_install` so the modules' relative imports keep working.
 """
 import os
 import sys

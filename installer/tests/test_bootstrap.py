@@ -11,16 +11,18 @@ from tests.support import INSTALLER, TempDirCase, build_pyz, send, serve
 
 
 class ZipappTest(TempDirCase):
-    def test_zipapp_runs_detect_and_dry_run(self):
-        pyz = build_pyz(os.path.join(self.tmp, "cw-installer.pyz"))
-        env = {"PATH": os.path.join(self.tmp, "bin"), "HOME": os.path.join(self.tmp, "home")}
-        res = subprocess.run([sys.executable, pyz, "detect"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             universal_newlines=True, env=env, timeout=60)
-        self.assertEqual(res.returncode, 0, res.stderr)
-        self.assertEqual(json.loads(res.stdout)["kind"], "cpu")
-        res = subprocess.run([sys.executable, pyz, "--version"], stdout=subprocess.PIPE, universal_newlines=True,
-                             env=env, timeout=60)
-        self.assertIn("cw-installer 1.", res.stdout)
+    def test_zipapp_runs_detect_and_version(self):
+        for flat in (False, True):  # the control plane's layout, and the package's files at the root
+            with self.subTest(flat=flat):
+                pyz = build_pyz(os.path.join(self.tmp, "cw-installer-%s.pyz" % flat), flat=flat)
+                env = {"PATH": os.path.join(self.tmp, "bin"), "HOME": os.path.join(self.tmp, "home")}
+                res = subprocess.run([sys.executable, pyz, "detect"], stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, universal_newlines=True, env=env, timeout=60)
+                self.assertEqual(res.returncode, 0, res.stderr)
+                self.assertEqual(json.loads(res.stdout)["kind"], "cpu")
+                res = subprocess.run([sys.executable, pyz, "--version"], stdout=subprocess.PIPE,
+                                     universal_newlines=True, env=env, timeout=60)
+                self.assertIn("cw-installer 1.", res.stdout)
 
     def test_python_m_package_also_works(self):
         res = subprocess.run([sys.executable, "-m", "cw_install", "detect", "--gpu", "cpu"], cwd=INSTALLER,
