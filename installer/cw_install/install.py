@@ -156,6 +156,9 @@ def build(ctx: Context) -> List[Step]:
     if not ctx.token and not ctx.prior.get("workerId") and not o.dry_run:
         raise PlanError("no enrolment token: set CW_ENROLMENT_TOKEN (from the dashboard's install command)")
 
+    if not o.advertise_url and ("//127." in ctx.advertise or "//[::1]" in ctx.advertise):
+        ctx.warnings.append("advertised URL %s is loopback (no route to the server found): only a control plane on "
+                            "this machine can reach it; pass --advertise-url otherwise" % ctx.advertise)
     root_existed = os.path.isdir(L.root)
     prior_created = bool(ctx.prior.get("createdDir"))
 
