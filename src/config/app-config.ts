@@ -16,6 +16,7 @@ import {
 import { NetworkAllowlist } from '../common/net/network-allowlist';
 import { OutboundAddressPolicy } from '../common/net/outbound-address-policy';
 import { redactedUrl } from '../common/net/redacted-url';
+import { type InstallManifest, loadManifestFile } from '../local/enrolment/install-manifest';
 
 export type PodApiKind = 'rest' | 'graphql';
 export type CloudType = 'SECURE' | 'COMMUNITY';
@@ -171,6 +172,14 @@ export interface RateLimitConfig {
   authFailuresPerMinute: number;
 }
 
+/** Enrolment of studio machines (README "Installing a studio machine"). */
+export interface InstallConfig {
+  /** PUBLIC_URL: the base URL the install commands name; unset: the request's own protocol and host. */
+  publicUrl: string | undefined;
+  /** From INSTALL_MANIFEST_FILE, validated at startup; the empty manifest when unset. */
+  manifest: InstallManifest;
+}
+
 export interface AppConfig {
   port: number;
   /** 127.0.0.1 unless API_KEY is set (or HOST says otherwise). */
@@ -195,6 +204,7 @@ export interface AppConfig {
   logging: LoggingConfig;
   events: EventsConfig;
   webhooks: WebhooksConfig;
+  install: InstallConfig;
 }
 
 /** Nest's level names; `info` is accepted as another name for `log`. Each level includes the ones before it. */
@@ -386,7 +396,22 @@ export function loadConfig(env: Env): AppConfig {
       heartbeatIntervalMs: readInt(env, 'EVENTS_HEARTBEAT_INTERVAL', 15000, 10),
     },
     webhooks: readWebhooksConfig(env),
+    install: readInstallConfig(env),
   };
+}
+
+/** PUBLIC_URL and INSTALL_MANIFEST_FILE (read and validated now, so a bad manifest stops startup). */
+function readInstallConfig(env: Env): InstallConfig {
+  const publicUrl = readOptionalString(env, 'PUBLIC_URL') ? readUrl(env, 'PUBLIC_URL', '') : undefined;
+  const allowHttp = readBoolean(env, 'INSTALL_MANIFEST_ALLOW_HTTP', false);
+  try {
+    return {
+      publicUrl,
+      manifest: loadManifestFile(readOptionalString(env, 'INSTALL_MANIFEST_FILE'), { allowHttp }),
+    };
+  } catch (error) {
+    throw new ConfigError('INSTALL_MANIFEST_FILE', (error as Error).message);
+  }
 }
 
 /** WEBHOOK_*: receivers are checked by the outbound address rules here, and again (resolved) when sending. */

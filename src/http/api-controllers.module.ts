@@ -8,6 +8,8 @@ import { HealthModule } from '../health/health.module';
 import { JobControlsController } from '../jobs/job-controls.controller';
 import { JobsController } from '../jobs/jobs.controller';
 import { JobsModule } from '../jobs/jobs.module';
+import { EnrolmentController } from '../local/enrolment/enrolment.controller';
+import { InstallerFilesController } from '../local/installer/installer-files.controller';
 import { LocalWorkersController } from '../local/local-workers.controller';
 import { LocalModule } from '../local/local.module';
 import { MetricsController } from '../metrics/metrics.controller';
@@ -38,6 +40,8 @@ import { FleetEventStreams } from './fleet-event-streams';
     CloudController,
     GpuTypesController,
     LocalWorkersController,
+    EnrolmentController,
+    InstallerFilesController,
     StatsController,
     CostHistoryController,
     EventsController,

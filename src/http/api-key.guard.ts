@@ -13,6 +13,9 @@ import type { Request, Response } from 'express';
 import { Clock } from '../common/clock';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { EnrolmentAuthority } from '../local/enrolment/enrolment-access';
+import { EnrolmentTokensRepository } from '../persistence/enrolment-tokens.repository';
+import { LocalWorkersRepository } from '../persistence/local-workers.repository';
 import { ApiKeyCredentials, presentedKey } from './api-key-credentials';
 import { AuthFailureLimiter } from './auth-failure-limiter';
 import { rateLimitClient } from './client-address';
@@ -30,6 +33,8 @@ import { routeAccessOf } from './route-access.decorators';
  * - A route marked `@SignedLinkAccess()` (the job output route only) also takes a signed link in place of a key:
  *   `?expires=&signature=` over that route's own `:id`/`:filename` (OutputLinkSigner). A request that carries a
  *   key is judged by the key alone; a bad or expired signature counts as a wrong key.
+ * - A route marked `@EnrolmentTokenAccess()` or `@WorkerKeyAccess()` also takes that one credential in place of a
+ *   key (src/local/enrolment/enrolment-access.ts: a studio machine's installer); a bad one counts as a wrong key.
  *
  * Routes Express serves outside Nest's router (the Swagger UI and its JSON, static files) never reach a guard:
  * they are public by construction, so only public things may be mounted that way.
@@ -40,17 +45,21 @@ export class ApiKeyGuard implements CanActivate {
   private readonly credentials: ApiKeyCredentials;
   private readonly failures: AuthFailureLimiter;
   private readonly links: OutputLinkSigner;
+  private readonly enrolment: EnrolmentAuthority;
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly clock: Clock,
+    enrolmentTokens: EnrolmentTokensRepository,
+    workers: LocalWorkersRepository,
   ) {
+    this.enrolment = new EnrolmentAuthority(enrolmentTokens, workers, clock);
     this.credentials = new ApiKeyCredentials(config.apiKey, config.apiReadKey);
     this.links = new OutputLinkSigner(config.apiKey);
     this.failures = new AuthFailureLimiter(clock, config.rateLimits.authFailuresPerMinute);
   }
 
-  canActivate(context: ExecutionContext): boolean {
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (context.getType() !== 'http') return true;
     if (!this.credentials.enabled) return true;
     const { level, signedLink } = routeAccessOf(context.getClass<unknown>(), context.getHandler());
@@ -85,6 +94,18 @@ export class ApiKeyGuard implements CanActivate {
         `The read-only key (API_READ_KEY) cannot do this: ${request.method} ${routePattern(request)} ` +
           'needs the admin key (API_KEY)',
       );
+    }
+    const enrolment =
+      match === 'wrong' ? this.enrolment.credentialFor(context.getHandler(), key!) : undefined;
+    if (enrolment) {
+      return this.enrolment.allows(enrolment, key!, request).then((allowed) => {
+        if (allowed) return true;
+        if (this.failures.recordFailure(address))
+          this.logger.warn(
+            `Too many bad enrolment credentials from ${address}: its requests answer 429 for up to a minute`,
+          );
+        throw new UnauthorizedException(this.enrolment.refusal(enrolment));
+      });
     }
     if (match === 'wrong' && this.failures.recordFailure(address)) {
       this.logger.warn(`Too many wrong API keys from ${address}: its requests answer 429 for up to a minute`);

@@ -1,4 +1,17 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Patch, Post } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Param,
+  Patch,
+  Post,
+  Req,
+  UnauthorizedException,
+} from '@nestjs/common';
+import type { Request } from 'express';
 import {
   ApiCreatedResponse,
   ApiNoContentResponse,
@@ -11,10 +24,18 @@ import { CreateRateLimit, ReadAccess } from '../http/route-access.decorators';
 import {
   LocalWorkerDto,
   LocalWorkerListDto,
+  RegisteredLocalWorkerDto,
   RegisterLocalWorkerDto,
   UpdateLocalWorkerDto,
 } from './dto/local-worker.dto';
-import { type LocalWorker, LocalWorkersService } from './local-workers.service';
+import {
+  ENROLMENT_TOKEN_REFUSED,
+  EnrolmentTokenAccess,
+  enrolmentOf,
+  WORKER_KEY_REFUSED,
+  WorkerKeyAccess,
+} from './enrolment/enrolment-access';
+import { EnrolmentTokenSpentError, type LocalWorker, LocalWorkersService } from './local-workers.service';
 
 function view(worker: LocalWorker): LocalWorkerDto {
   const { lastCheckedAt: _checked, ...rest } = worker;
@@ -36,20 +57,53 @@ export class LocalWorkersController {
 
   @Post()
   @CreateRateLimit()
-  @ApiOperation({ summary: 'Register a local ComfyUI server (persisted)' })
-  @ApiCreatedResponse({ type: LocalWorkerDto, description: 'Registered; health checked once already' })
+  @EnrolmentTokenAccess()
+  @ApiOperation({
+    summary: 'Register a local ComfyUI server (persisted)',
+    description:
+      'With the admin key, or with an enrolment token (`Authorization: Bearer cwe_...`, from POST ' +
+      '/api/local/install-tokens), which this registration consumes: a token registers one worker, once. ' +
+      'A registration with the machineId of a registered worker (or the URL of one) replaces it, keeping its id. ' +
+      "The answer carries the worker's own key, which may only remove this worker.",
+  })
+  @ApiCreatedResponse({
+    type: RegisteredLocalWorkerDto,
+    description: 'Registered (or replaced); health checked once already',
+  })
   @ApiErrorResponses({
     400: {
       summary: 'Not an http(s) URL',
       message: 'url must be a URL address',
     },
+    401: { summary: 'Enrolment token used, expired or unknown', message: ENROLMENT_TOKEN_REFUSED },
     409: {
       summary: 'Already registered',
       message: 'A local worker with url http://127.0.0.1:8188 is already registered (local-3fa9c01b2e)',
     },
   })
-  async register(@Body() body: RegisterLocalWorkerDto): Promise<LocalWorkerDto> {
-    return view(await this.workers.register(body.url, body.name, body.maxConcurrent));
+  async register(
+    @Body() body: RegisterLocalWorkerDto,
+    @Req() request: Request,
+  ): Promise<RegisteredLocalWorkerDto> {
+    const reported =
+      body.gpu !== undefined || body.models !== undefined
+        ? { gpu: body.gpu ? { ...body.gpu } : null, models: body.models ?? [] }
+        : undefined;
+    try {
+      const { worker, workerKey } = await this.workers.register({
+        url: body.url,
+        name: body.name,
+        maxConcurrent: body.maxConcurrent,
+        machineId: body.machineId,
+        reported,
+        enrolmentTokenHash: enrolmentOf(request)?.tokenHash,
+      });
+      return { ...view(worker), workerKey };
+    } catch (error) {
+      // Another registration took the token between the guard's check and this one.
+      if (error instanceof EnrolmentTokenSpentError) throw new UnauthorizedException(ENROLMENT_TOKEN_REFUSED);
+      throw error;
+    }
   }
 
   @Patch(':id')
@@ -72,9 +126,16 @@ export class LocalWorkersController {
 
   @Delete(':id')
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiOperation({ summary: 'Remove a worker registered through the API' })
+  @WorkerKeyAccess()
+  @ApiOperation({
+    summary: 'Remove a worker registered through the API',
+    description:
+      "With the admin key, or with the worker's own key from its registration (`Authorization: Bearer " +
+      "cww_...`: the installer's uninstall), which may remove that worker only.",
+  })
   @ApiNoContentResponse({ description: 'Removed' })
   @ApiErrorResponses({
+    401: { summary: "Not this worker's key", message: WORKER_KEY_REFUSED },
     404: { summary: 'No such worker', message: 'No local worker local-3fa9c01b2e' },
     409: {
       summary: 'Configured in LOCAL_COMFYUI_URLS',

@@ -21,7 +21,9 @@ import { APP_CONFIG } from '../config/config.module';
 import { LocalWorkerEntity } from '../persistence/entities/local-worker.entity';
 import { LocalWorkerStateEntity } from '../persistence/entities/local-worker-state.entity';
 import { LeaderElection } from '../persistence/leader-election.service';
+import { EnrolmentTokensRepository } from '../persistence/enrolment-tokens.repository';
 import { LocalWorkersRepository } from '../persistence/local-workers.repository';
+import { newWorkerKey, secretHash } from './enrolment/enrolment-secrets';
 import { LOCAL_WORKER_CHANGED, type LocalWorkerChangedEvent } from './local-worker.events';
 import {
   DEFAULT_CONTROLS,
@@ -50,6 +52,52 @@ export interface LocalWorker {
   state: LocalWorkerState;
   /** Its primary device as `/system_stats` last reported it; null until it has answered once. */
   gpu: LocalWorkerGpu | null;
+  /** The installer's id of the machine (registered by the installer only). */
+  machineId?: string;
+  /** What the machine said about itself when it registered (installer only). */
+  reported?: ReportedMachine;
+}
+
+/** The GPU as the installer detected it on the machine (before ComfyUI ran). */
+export interface ReportedGpu {
+  name?: string;
+  vramBytes?: number;
+  driver?: string;
+  cudaVersion?: string;
+  kind?: string;
+}
+
+export interface ReportedMachine {
+  gpu: ReportedGpu | null;
+  models: string[];
+}
+
+/** What a registration carries: the API's fields, plus what the installer adds. */
+export interface LocalWorkerRegistration {
+  url: string;
+  name?: string;
+  maxConcurrent?: number;
+  machineId?: string;
+  reported?: ReportedMachine;
+  /** Set when the caller authenticated with an enrolment token: it is consumed by this registration. */
+  enrolmentTokenHash?: string;
+}
+
+/** The enrolment token was used (or expired) between the guard's check and this registration. */
+export class EnrolmentTokenSpentError extends Error {
+  constructor() {
+    super('This enrolment token has already been used or has expired: create a new one');
+    this.name = 'EnrolmentTokenSpentError';
+  }
+}
+
+function parseReported(stored: string | null): ReportedMachine | undefined {
+  if (!stored) return undefined;
+  try {
+    return JSON.parse(stored) as ReportedMachine;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface LocalWorkerGpu {
@@ -77,6 +125,11 @@ function primaryGpu(stats: ComfySystemStats): LocalWorkerGpu | null {
 export const LOCAL_WORKER_FREED = 'localWorkerFreed';
 
 const HEALTH_INTERVAL = 'local-workers-health';
+
+/** A registration by the installer: the id follows the machine, whatever URL it comes back with. */
+export function machineWorkerId(machineId: string): string {
+  return `local-${createHash('sha256').update(`machine:${machineId}`).digest('hex').slice(0, 10)}`;
+}
 
 /** A stable id from the URL, so a restart (or a reordered LOCAL_COMFYUI_URLS) keeps jobs attached to the same server. */
 export function localWorkerId(url: string): string {
@@ -114,6 +167,7 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
     private readonly events: EventEmitter2,
     private readonly clients: ComfyUiClientFactory,
     private readonly leader: LeaderElection,
+    private readonly enrolmentTokens: EnrolmentTokensRepository,
   ) {
     // LOCAL_WORKER_ALLOWED_NETWORKS was validated when the configuration was loaded.
     this.addressPolicy = new OutboundAddressPolicy({
@@ -134,6 +188,7 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
     }
     for (const row of await this.repository.findAll()) {
       this.add({ id: row.id, name: row.name, url: row.url, source: 'api', maxConcurrent: row.maxConcurrent });
+      this.setMachine(this.workers.get(row.id)!, row);
     }
     await this.syncControls();
     await this.checkHealth();
@@ -154,11 +209,15 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
     return worker ? { ...worker } : undefined;
   }
 
-  async register(
-    url: string,
-    name: string | undefined,
-    maxConcurrent: number | undefined,
-  ): Promise<LocalWorker> {
+  /**
+   * Registers a ComfyUI server (persisted). With a machine id (the installer sends one) a registration of that
+   * machine, or failing that the one at the same URL, is replaced in place, keeping its id, instead of adding a
+   * duplicate. With an enrolment token the token is consumed atomically here, after the URL passed the address
+   * rules and before anything is stored; if storing fails the token is released so the installer can retry.
+   * Answers the worker and its new key (the only copy: stored hashed), which may remove this registration only.
+   */
+  async register(input: LocalWorkerRegistration): Promise<{ worker: LocalWorker; workerKey: string }> {
+    const { url, name, maxConcurrent, machineId, reported, enrolmentTokenHash } = input;
     try {
       // Before anything contacts it: a refused URL must not even be probed (that would make this a port scanner).
       await this.addressPolicy.checkUrlResolved(url);
@@ -167,20 +226,63 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
       throw new InvalidInputError(`url ${error.message}`);
     }
     const normalized = url.replace(/\/+$/, '');
-    const id = localWorkerId(normalized);
-    if (this.workers.has(id))
+    const previous = machineId ? await this.repository.findForMachine(machineId, normalized) : null;
+    const id = previous?.id ?? (machineId ? machineWorkerId(machineId) : localWorkerId(normalized));
+    const holder = [...this.workers.values()].find((worker) => worker.url === normalized);
+    if (holder && holder.id !== id)
+      throw new ConflictError(`A local worker with url ${normalized} is already registered (${holder.id})`);
+    if (!previous && this.workers.has(id))
       throw new ConflictError(`A local worker with url ${normalized} is already registered (${id})`);
+    if (enrolmentTokenHash && !(await this.enrolmentTokens.consume(enrolmentTokenHash, this.clock.now())))
+      throw new EnrolmentTokenSpentError();
+    const workerKey = newWorkerKey();
     const row = Object.assign(new LocalWorkerEntity(), {
       id,
       name: name ?? new URL(normalized).host,
       url: normalized,
       maxConcurrent: maxConcurrent ?? this.config.local.concurrency,
-      createdAt: this.clock.now(),
+      createdAt: previous?.createdAt ?? this.clock.now(),
+      machineId: machineId ?? previous?.machineId ?? null,
+      workerKeyHash: secretHash(workerKey),
+      reported: reported ? JSON.stringify(reported) : null,
     });
-    await this.repository.insert(row);
-    this.add({ id, name: row.name, url: row.url, source: 'api', maxConcurrent: row.maxConcurrent });
+    try {
+      if (previous) await this.repository.replace(row);
+      else await this.repository.insert(row);
+    } catch (error) {
+      if (enrolmentTokenHash) await this.enrolmentTokens.release(enrolmentTokenHash);
+      throw error;
+    }
+    if (enrolmentTokenHash) await this.enrolmentTokens.recordWorker(enrolmentTokenHash, id);
+    const stale = this.workers.get(id);
+    if (stale) this.replaceInMemory(stale, row);
+    else this.add({ id, name: row.name, url: row.url, source: 'api', maxConcurrent: row.maxConcurrent });
+    this.setMachine(this.workers.get(id)!, row);
+    if (previous) this.logger.log(`Local worker ${row.name} (${id}) re-registered by its machine; replaced`);
     await this.checkOne(this.workers.get(id)!);
-    return this.get(id)!;
+    return { worker: this.get(id)!, workerKey };
+  }
+
+  /** A re-registration of a known machine: new URL, name and slots; running jobs keep their slots. */
+  private replaceInMemory(worker: LocalWorker, row: LocalWorkerEntity): void {
+    if (worker.url !== row.url) this.clients.useAddressPolicy(worker.url, undefined);
+    this.refused.delete(worker.id);
+    this.clients.useAddressPolicy(row.url, this.addressPolicy);
+    Object.assign(worker, {
+      name: row.name,
+      url: row.url,
+      maxConcurrent: row.maxConcurrent,
+      healthy: false,
+      lastError: null,
+      lastCheckedAt: null,
+      gpu: null,
+    });
+    this.emitChanged(worker.id, 'added');
+  }
+
+  private setMachine(worker: LocalWorker, row: LocalWorkerEntity): void {
+    worker.machineId = row.machineId ?? undefined;
+    worker.reported = parseReported(row.reported);
   }
 
   async remove(id: string): Promise<void> {

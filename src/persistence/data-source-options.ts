@@ -16,6 +16,8 @@ import { JobEntity } from './entities/job.entity';
 import { LocalWorkerEntity } from './entities/local-worker.entity';
 import { LocalWorkerStateEntity } from './entities/local-worker-state.entity';
 import { LocalWorkerStates1764250000000 } from './migrations/1764250000000-local-worker-states';
+import { EnrolmentTokenEntity } from './entities/enrolment-token.entity';
+import { Enrolment1764260000000 } from './migrations/1764260000000-enrolment';
 
 export const ENTITIES = [
   PodEntity,
@@ -24,6 +26,7 @@ export const ENTITIES = [
   JobEntity,
   LocalWorkerEntity,
   LocalWorkerStateEntity,
+  EnrolmentTokenEntity,
 ];
 export const MIGRATIONS = [
   InitialSchema1764180000000,
@@ -34,6 +37,7 @@ export const MIGRATIONS = [
   JobsListIndexes1764230000000,
   JobWebhookUrl1764240000000,
   LocalWorkerStates1764250000000,
+  Enrolment1764260000000,
 ];
 
 interface SqliteHandle {

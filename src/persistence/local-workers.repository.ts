@@ -23,6 +23,21 @@ export class LocalWorkersRepository {
     await this.workers.insert(worker);
   }
 
+  async findById(id: string): Promise<LocalWorkerEntity | null> {
+    return this.workers.findOneBy({ id });
+  }
+
+  /** The registration a re-installed machine replaces: the one with its machine id, else the one at its URL. */
+  async findForMachine(machineId: string, url: string): Promise<LocalWorkerEntity | null> {
+    return (await this.workers.findOneBy({ machineId })) ?? (await this.workers.findOneBy({ url }));
+  }
+
+  /** Replaces a registration in place (same id): URL, name, slots, machine, key and report. */
+  async replace(worker: LocalWorkerEntity): Promise<void> {
+    const { id, ...fields } = worker;
+    await this.workers.update({ id }, fields);
+  }
+
   /** Removes the worker and whatever state an operator set on it. */
   async delete(id: string): Promise<boolean> {
     const result = await this.workers.delete({ id });

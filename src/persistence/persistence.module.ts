@@ -7,6 +7,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { BudgetAdmissionLock } from './budget-admission-lock';
 import { CLOUD_WORKERS_DATA_SOURCE } from './data-source-name';
 import { dataSourceOptions, ENTITIES } from './data-source-options';
+import { EnrolmentTokensRepository } from './enrolment-tokens.repository';
 import { JobsRepository } from './jobs.repository';
 import { LeaderElection } from './leader-election.service';
 import { LedgerRepository } from './ledger.repository';
@@ -49,6 +50,7 @@ async function ensurePostgresSchema(url: string, schema: string): Promise<void> 
     SettingsRepository,
     JobsRepository,
     LocalWorkersRepository,
+    EnrolmentTokensRepository,
     ObservabilityRepository,
     LeaderElection,
     BudgetAdmissionLock,
@@ -59,6 +61,7 @@ async function ensurePostgresSchema(url: string, schema: string): Promise<void> 
     SettingsRepository,
     JobsRepository,
     LocalWorkersRepository,
+    EnrolmentTokensRepository,
     ObservabilityRepository,
     LeaderElection,
     BudgetAdmissionLock,

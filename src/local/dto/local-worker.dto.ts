@@ -1,14 +1,19 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
 import {
+  ArrayMaxSize,
+  IsArray,
   IsBoolean,
   IsInt,
   IsOptional,
   IsString,
   IsUrl,
+  Matches,
   Max,
   MaxLength,
   Min,
   MinLength,
+  ValidateNested,
 } from 'class-validator';
 import { LOCAL_WORKER_STATES, type LocalWorkerState } from '../local-worker-state';
 
@@ -24,6 +29,52 @@ export class LocalWorkerGpuDto {
 
   @ApiProperty({ type: Number, nullable: true, example: 24000000000 })
   vramFreeBytes!: number | null;
+}
+
+/** The GPU as the installer detected it on the machine (nvidia-smi, rocminfo, sysctl), before ComfyUI ran. */
+export class ReportedGpuDto {
+  @ApiPropertyOptional({ example: 'NVIDIA GeForce RTX 4090', maxLength: 128 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(128)
+  name?: string;
+
+  @ApiPropertyOptional({ example: 25757220864, minimum: 0 })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(Number.MAX_SAFE_INTEGER)
+  vramBytes?: number;
+
+  @ApiPropertyOptional({ example: '560.35.03', maxLength: 64 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  driver?: string;
+
+  @ApiPropertyOptional({
+    example: '12.6',
+    maxLength: 32,
+    description: 'Highest CUDA version the driver supports',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(32)
+  cudaVersion?: string;
+
+  @ApiPropertyOptional({ example: 'nvidia', maxLength: 32, description: 'nvidia, amd, apple or cpu' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(32)
+  kind?: string;
+}
+
+export class ReportedMachineDto {
+  @ApiProperty({ type: ReportedGpuDto, nullable: true })
+  gpu!: ReportedGpuDto | null;
+
+  @ApiProperty({ type: [String], example: ['checkpoints/sd_xl_base_1.0.safetensors'] })
+  models!: string[];
 }
 
 export class LocalWorkerDto {
@@ -73,6 +124,29 @@ export class LocalWorkerDto {
     description: 'Its primary device as GET /system_stats last reported it; null until it has answered once',
   })
   gpu!: LocalWorkerGpuDto | null;
+
+  @ApiPropertyOptional({
+    example: '4c4c4544-0042-3510-8052-b4c04f4d3732',
+    description: 'Registered by the installer: the machine it runs on (a re-install replaces this worker)',
+  })
+  machineId?: string;
+
+  @ApiPropertyOptional({
+    type: ReportedMachineDto,
+    description: 'Registered by the installer: what the machine reported about itself when it registered',
+  })
+  reported?: ReportedMachineDto;
+}
+
+/** The answer to a registration: the worker, and its own key (shown once). */
+export class RegisteredLocalWorkerDto extends LocalWorkerDto {
+  @ApiProperty({
+    example: 'cww_q2R1ZJk1f3m0Vb9n8nN0uQ6xj8mJcXr3v0eQpP5fDkA',
+    description:
+      "This worker's own key, shown only now (stored hashed): as `Authorization: Bearer <workerKey>` it may " +
+      "DELETE /api/local/workers/<this id> and nothing else (the installer's uninstall)",
+  })
+  workerKey!: string;
 }
 
 export class LocalWorkerListDto {
@@ -103,6 +177,39 @@ export class RegisterLocalWorkerDto {
   @Min(1)
   @Max(64)
   maxConcurrent?: number;
+
+  @ApiPropertyOptional({
+    example: '4c4c4544-0042-3510-8052-b4c04f4d3732',
+    maxLength: 128,
+    description:
+      'A stable id of the machine (the installer sends /etc/machine-id, IOPlatformUUID or MachineGuid): a ' +
+      'registration of the same machine is replaced (same worker id) instead of duplicated',
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, {
+    message: 'machineId must be 1-128 letters, digits, ".", "_", ":" or "-"',
+  })
+  machineId?: string;
+
+  @ApiPropertyOptional({ type: ReportedGpuDto, description: 'The GPU as the installer detected it' })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => ReportedGpuDto)
+  gpu?: ReportedGpuDto;
+
+  @ApiPropertyOptional({
+    type: [String],
+    maxItems: 2000,
+    example: ['checkpoints/sd_xl_base_1.0.safetensors'],
+    description: 'Model files installed on the machine (folder/filename)',
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(2000)
+  @IsString({ each: true })
+  @MaxLength(300, { each: true })
+  models?: string[];
 }
 
 export class UpdateLocalWorkerDto {

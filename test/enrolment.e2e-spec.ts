@@ -1,0 +1,252 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { installerDir } from '../src/local/installer/installer-files';
+import { FakeComfyUI } from './sim/comfyui/fake-comfyui';
+import { CloudHarness } from './support/cloud-harness';
+
+/**
+ * Enrolling a studio machine (issue 12), against the running service and the in-repo ComfyUI simulator: an admin
+ * creates a one-time token, the "installer" (this test, speaking the contract) reads the manifest with it and
+ * registers its ComfyUI with it once, the worker becomes healthy, and the token and the worker's own key can do
+ * nothing else.
+ */
+
+const ADMIN_KEY = 'enrolment-admin-key';
+const READ_KEY = 'enrolment-read-key';
+const AUTH_FAILURES = 40;
+const admin = { authorization: `Bearer ${ADMIN_KEY}` };
+const bearer = (secret: string) => ({ authorization: `Bearer ${secret}` });
+
+describe('enrolment: one-time tokens, self-registration and the installer files', () => {
+  let h: CloudHarness;
+  /** Studio machines: ComfyUI simulators not in LOCAL_COMFYUI_URLS. */
+  const machines: FakeComfyUI[] = [];
+
+  beforeAll(async () => {
+    for (let i = 0; i < 3; i++) {
+      const comfy = new FakeComfyUI();
+      await comfy.listen();
+      machines.push(comfy);
+    }
+    h = await CloudHarness.start({
+      localWorkers: 1,
+      env: {
+        API_KEY: ADMIN_KEY,
+        API_READ_KEY: READ_KEY,
+        RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: String(AUTH_FAILURES),
+      },
+    });
+  });
+  afterAll(async () => {
+    await h?.close();
+    for (const comfy of machines) await comfy.close();
+  });
+
+  async function newToken(body: Record<string, unknown> = {}): Promise<any> {
+    const answer = await h.request('POST', '/api/local/install-tokens', body, admin);
+    expect(answer.status).toBe(201);
+    return answer.body;
+  }
+
+  const register = (token: string, body: Record<string, unknown>) =>
+    h.request('POST', '/api/local/workers', body, bearer(token));
+
+  const workers = async (): Promise<any[]> =>
+    (await h.get('/api/local/workers', admin)).body.workers as any[];
+
+  it('issues a token with the three one-line commands naming this server, the token only in an env variable', async () => {
+    const before = h.clock.now();
+    const issued = await newToken({ ttlSeconds: 600, name: 'studio PC 1' });
+    const after = h.clock.now();
+    expect(issued.token).toMatch(/^cwe_[A-Za-z0-9_-]{43}$/);
+    // The clock follows real time: the expiry lies 600 s after some instant during the request.
+    expect(Date.parse(issued.expiresAt)).toBeGreaterThanOrEqual(before + 600_000);
+    expect(Date.parse(issued.expiresAt)).toBeLessThanOrEqual(after + 600_000);
+    const server = h.url;
+    expect(issued.commands).toEqual({
+      linux: `curl -fsSL '${server}/install/install.sh' | CW_ENROLMENT_TOKEN='${issued.token}' bash -s -- --server '${server}'`,
+      macos: `curl -fsSL '${server}/install/install.sh' | CW_ENROLMENT_TOKEN='${issued.token}' bash -s -- --server '${server}'`,
+      windows: `$env:CW_ENROLMENT_TOKEN='${issued.token}'; $env:CW_SERVER='${server}'; irm '${server}/install/install.ps1' | iex`,
+    });
+    // Without TRUST_PROXY a client cannot name another host for the commands through X-Forwarded-*.
+    const spoofed = await h.request('POST', '/api/local/install-tokens', {}, {
+      ...admin,
+      'x-forwarded-host': 'evil.example',
+      'x-forwarded-proto': 'https',
+    });
+    expect(spoofed.body.commands.linux).toContain(`'${server}/install/install.sh'`);
+    // Only the admin key creates tokens; the token is never written to the log.
+    expect((await h.request('POST', '/api/local/install-tokens', {}, bearer(READ_KEY))).status).toBe(403);
+    expect((await h.request('POST', '/api/local/install-tokens', {}, bearer(issued.token))).status).toBe(401);
+    expect((await h.request('POST', '/api/local/install-tokens', { ttlSeconds: 10 }, admin)).status).toBe(400);
+    expect(h.logger.has(/Enrolment token enrol-[0-9a-f]+ \(studio PC 1\) issued/)).toBe(true);
+    expect(h.logger.lines.join('\n')).not.toContain(issued.token);
+  });
+
+  it('enrols a machine once: manifest, registration, listed and healthy; the second use is refused', async () => {
+    const { token } = await newToken();
+    const manifest = await h.get('/api/local/install-manifest', bearer(token));
+    expect(manifest).toEqual({
+      status: 200,
+      body: { version: 1, comfyCliVersion: expect.any(String), models: [], customNodes: [] },
+    });
+    expect((await h.get('/api/local/install-manifest')).status).toBe(401);
+    expect((await h.get('/api/local/install-manifest', bearer(READ_KEY))).status).toBe(200);
+
+    const body = {
+      url: machines[0].url,
+      name: 'studio-a',
+      machineId: 'machine-a',
+      gpu: { name: 'NVIDIA GeForce RTX 4090', vramBytes: 25757220864, driver: '560.35.03', cudaVersion: '12.6', kind: 'nvidia' },
+      models: ['checkpoints/sd_xl_base_1.0.safetensors'],
+    };
+    const first = await register(token, body);
+    expect(first.status).toBe(201);
+    expect(first.body).toMatchObject({
+      name: 'studio-a',
+      url: machines[0].url,
+      source: 'api',
+      machineId: 'machine-a',
+      reported: { gpu: body.gpu, models: body.models },
+      workerKey: expect.stringMatching(/^cww_/),
+    });
+    const id = first.body.id as string;
+    await h.until(async () => (await workers()).some((w) => w.id === id && w.healthy));
+    expect((await workers()).find((w) => w.id === id)).not.toHaveProperty('workerKey');
+
+    const again = await register(token, { ...body, machineId: 'machine-b', url: machines[1].url });
+    expect(again.status).toBe(401);
+    expect(again.body.message).toMatch(/already used or expired: create a new one/);
+    // A used token cannot read the manifest either.
+    expect((await h.get('/api/local/install-manifest', bearer(token))).status).toBe(401);
+    expect((await workers()).filter((w) => w.url === machines[1].url)).toEqual([]);
+  });
+
+  it('refuses an expired token and an unknown one, and lets a token do nothing but register and read the manifest', async () => {
+    const { token: expiring } = await newToken({ ttlSeconds: 60 });
+    h.clock.advance(61_000);
+    expect((await register(expiring, { url: machines[1].url })).status).toBe(401);
+    expect((await h.get('/api/local/install-manifest', bearer(expiring))).status).toBe(401);
+    expect((await register(`cwe_${'x'.repeat(43)}`, { url: machines[1].url })).status).toBe(401);
+
+    const { token } = await newToken();
+    const env = (await workers()).find((w) => w.source === 'env');
+    const attempts: Array<[string, string, unknown?]> = [
+      ['GET', '/api/local/workers'],
+      ['GET', '/api/stats'],
+      ['GET', '/api/jobs'],
+      ['POST', '/api/jobs', { workflow: {} }],
+      ['PATCH', `/api/local/workers/${env.id}`, { enabled: false }],
+      ['DELETE', `/api/local/workers/${env.id}`],
+      ['POST', '/api/local/install-tokens', {}],
+      ['PUT', '/api/cloud/config', { maxPods: 0 }],
+    ];
+    for (const [method, path, body] of attempts) {
+      const answer = await h.request(method, path, body, bearer(token));
+      expect({ method, path, status: answer.status }).toEqual({ method, path, status: 401 });
+    }
+    // Still unused after all that: it registers.
+    expect((await register(token, { url: machines[1].url, machineId: 'machine-c' })).status).toBe(201);
+  });
+
+  it('two registrations racing with one token: exactly one gets in', async () => {
+    const { token } = await newToken();
+    const answers = await Promise.all([
+      register(token, { url: machines[2].url, machineId: 'race-1' }),
+      register(token, { url: `${machines[2].url}/`.replace('127.0.0.1', 'localhost'), machineId: 'race-2' }),
+    ]);
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 401]);
+    const winner = answers.find((a) => a.status === 201)!.body;
+    const key = answers.find((a) => a.status === 201)!.body.workerKey as string;
+    expect((await h.request('DELETE', `/api/local/workers/${winner.id}`, undefined, bearer(key))).status).toBe(204);
+  });
+
+  it('a re-install of the same machine replaces its registration (same id, new URL); the worker key removes only its own worker', async () => {
+    const before = (await workers()).find((w) => w.machineId === 'machine-a');
+    const { token } = await newToken();
+    const replaced = await register(token, { url: machines[2].url, name: 'studio-a2', machineId: 'machine-a' });
+    expect(replaced.status).toBe(201);
+    expect(replaced.body).toMatchObject({ id: before.id, url: machines[2].url, name: 'studio-a2' });
+    const mine = (await workers()).filter((w) => w.machineId === 'machine-a');
+    expect(mine).toHaveLength(1);
+    expect(mine[0].url).toBe(machines[2].url);
+    expect((await workers()).some((w) => w.url === machines[0].url)).toBe(false);
+    await h.until(async () => (await workers()).some((w) => w.id === before.id && w.healthy));
+
+    const key = replaced.body.workerKey as string;
+    const other = (await workers()).find((w) => w.machineId === 'machine-c');
+    const env = (await workers()).find((w) => w.source === 'env');
+    for (const target of [other.id, env.id, 'local-nope']) {
+      const answer = await h.request('DELETE', `/api/local/workers/${target}`, undefined, bearer(key));
+      expect({ target, status: answer.status }).toEqual({ target, status: 401 });
+    }
+    // The key is good for DELETE only, on its own worker.
+    expect((await h.request('PATCH', `/api/local/workers/${before.id}`, { enabled: false }, bearer(key))).status).toBe(401);
+    expect((await h.get('/api/local/workers', bearer(key))).status).toBe(401);
+    expect((await h.request('DELETE', `/api/local/workers/${before.id}`, undefined, bearer(key))).status).toBe(204);
+    expect((await workers()).some((w) => w.id === before.id)).toBe(false);
+    // The admin key still removes any registered worker; an admin registration gets a worker key too.
+    const byAdmin = await h.request('POST', '/api/local/workers', { url: machines[0].url }, admin);
+    expect(byAdmin.status).toBe(201);
+    expect(byAdmin.body.workerKey).toMatch(/^cww_/);
+    expect((await h.request('DELETE', `/api/local/workers/${other.id}`, undefined, admin)).status).toBe(204);
+  });
+
+  it('keeps the outbound address rules for self-registered URLs, and gives the token back when refused', async () => {
+    const { token } = await newToken();
+    const refused = await register(token, { url: 'http://169.254.169.254/', machineId: 'meta' });
+    expect(refused.status).toBe(400);
+    expect(refused.body.message).toMatch(/link-local/);
+    const bad = await register(token, { url: machines[1].url, machineId: '../../etc', models: ['x'] });
+    expect(bad.status).toBe(400);
+    // Refused before it was consumed: the installer can fix its input and retry with the same token.
+    expect((await register(token, { url: machines[1].url, machineId: 'machine-d' })).status).toBe(201);
+  });
+
+  it('serves the installer files without a key (no-cache), and the zipapp runs', async () => {
+    const dir = installerDir();
+    for (const [path, file, type] of [
+      ['/install/install.sh', 'install.sh', /^text\/x-shellscript/],
+      ['/install/install.ps1', 'install.ps1', /^text\/plain/],
+    ] as const) {
+      const response = await fetch(`${h.url}${path}`);
+      if (!existsSync(join(dir, file))) {
+        expect(response.status).toBe(404);
+        continue;
+      }
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(type);
+      expect(response.headers.get('cache-control')).toBe('no-cache');
+      expect(await response.text()).toBe(readFileSync(join(dir, file), 'utf8'));
+    }
+    const pyz = await fetch(`${h.url}/install/cw-installer.pyz`);
+    if (!existsSync(join(dir, 'cw_install', '__main__.py'))) {
+      expect(pyz.status).toBe(404);
+      return;
+    }
+    expect(pyz.status).toBe(200);
+    expect(pyz.headers.get('content-type')).toBe('application/zip');
+    const tmp = mkdtempSync(join(tmpdir(), 'pyz-'));
+    try {
+      const file = join(tmp, 'cw-installer.pyz');
+      writeFileSync(file, Buffer.from(await pyz.arrayBuffer()));
+      expect(execFileSync('python3', ['-m', 'zipfile', '-l', file]).toString()).toMatch(/__main__\.py/);
+      expect(execFileSync('python3', [file, '--help']).toString()).toMatch(/install/);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('counts bad enrolment credentials as failed authentication (429 past the limit)', async () => {
+    h.clock.advance(61_000);
+    let status = 0;
+    for (let i = 0; i <= AUTH_FAILURES && status !== 429; i++)
+      status = (await register(`cwe_${'y'.repeat(43)}`, { url: machines[1].url })).status;
+    expect(status).toBe(429);
+    expect((await h.get('/api/stats', admin)).status).toBe(429);
+    h.clock.advance(61_000);
+    expect((await h.get('/api/stats', admin)).status).toBe(200);
+  });
+});
