@@ -7,7 +7,8 @@ import { join } from 'node:path';
  * generated service files, registration. It runs here so that `npm test` covers it. Python 3.9+ is needed;
  * without it the suite is skipped on a developer machine and fails in CI (CI=true).
  */
-const root = join(__dirname, '..');
+// Jest runs from the repository's root (rootDir '.').
+const root = process.cwd();
 
 function python(): string | null {
   for (const candidate of ['python3', 'python']) {
@@ -42,4 +43,19 @@ describeIfPython('installer core (Python unittest suite)', () => {
     expect(run.stderr).toMatch(/Ran [1-9]\d* tests?/);
     expect(run.stderr).toMatch(/\nOK\b/);
   }, 300_000);
+});
+
+const shellcheck = spawnSync('shellcheck', ['--version'], { encoding: 'utf8' }).status === 0;
+const describeIfShellcheck = shellcheck || process.env.CI === 'true' ? describe : describe.skip;
+
+describeIfShellcheck('installer bootstrap (shellcheck)', () => {
+  it('install.sh has no shellcheck findings', () => {
+    const run = spawnSync('shellcheck', ['--shell=bash', join('installer', 'install.sh')], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+    expect(run.error).toBeUndefined();
+    expect(run.stdout + run.stderr).toBe('');
+    expect(run.status).toBe(0);
+  });
 });
