@@ -35,6 +35,7 @@ import type {
 const DEFAULTS = {
   requestTimeoutMs: 10_000,
   transferTimeoutMs: 300_000,
+  objectInfoTimeoutMs: 60_000,
   pollIntervalMs: 1000,
   connectedPollIntervalMs: 5000,
   websocketConnectTimeoutMs: 5000,
@@ -43,6 +44,13 @@ const DEFAULTS = {
   lostPromptChecks: 3,
   maxPollFailures: 3,
 };
+
+/**
+ * Body bounds of the capability reads. /object_info is ~1-5 MB on a server with many custom nodes and model
+ * files (every combo lists them); 64 MiB leaves room for huge model libraries and still bounds a broken server.
+ */
+export const OBJECT_INFO_MAX_BYTES = 64 * 1024 * 1024;
+export const MODELS_MAX_BYTES = 16 * 1024 * 1024;
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -360,6 +368,45 @@ export class ComfyUiClient {
     if (!isRecord(raw))
       throw new ComfyUnavailableError(`ComfyUI ${this.baseUrl} /system_stats is not a JSON object`);
     return parseSystemStats(raw);
+  }
+
+  /**
+   * `GET /object_info`: every node class the server has, with its inputs (reference §1). Raw: read it with
+   * `capabilitiesFrom` / `requirementsFromObjectInfo` (src/workflows).
+   * @throws ComfyUnavailableError (also when the body is not a JSON object or over OBJECT_INFO_MAX_BYTES),
+   *   ComfyRequestError, ComfyAbortedError.
+   */
+  async objectInfo(signal?: AbortSignal): Promise<Record<string, unknown>> {
+    const raw = await this.http.json<unknown>({
+      method: 'GET',
+      path: '/object_info',
+      timeoutMs: this.settings.objectInfoTimeoutMs,
+      maxBytes: OBJECT_INFO_MAX_BYTES,
+      signal,
+    });
+    if (!isRecord(raw))
+      throw new ComfyUnavailableError(`ComfyUI ${this.baseUrl} /object_info is not a JSON object`);
+    return raw;
+  }
+
+  /**
+   * `GET /models` (the model folder names, e.g. `checkpoints`, `loras`, `diffusion_models`) or, with `folder`,
+   * `GET /models/{folder}` (its files, subfolders with the server OS's separator). Non-strings are dropped.
+   * @throws ComfyRequestError (404: unknown folder, or a server without the route), ComfyUnavailableError
+   *   (also a body that is not a JSON array, or over MODELS_MAX_BYTES), ComfyAbortedError.
+   */
+  async models(folder?: string, signal?: AbortSignal): Promise<string[]> {
+    const path = folder === undefined ? '/models' : `/models/${encodeURIComponent(folder)}`;
+    const raw = await this.http.json<unknown>({
+      method: 'GET',
+      path,
+      timeoutMs: this.settings.requestTimeoutMs,
+      maxBytes: MODELS_MAX_BYTES,
+      signal,
+    });
+    if (!Array.isArray(raw))
+      throw new ComfyUnavailableError(`ComfyUI ${this.baseUrl} ${path} is not a JSON array`);
+    return raw.filter((v): v is string => typeof v === 'string');
   }
 
   /** `getSystemStats()`, or null on any error: for health checks. */

@@ -13,6 +13,11 @@ export interface HttpCall {
   body?: FormData;
   timeoutMs: number;
   signal?: AbortSignal;
+  /**
+   * Largest body read from the answer: above it the connection is dropped and the call fails with
+   * ComfyUnavailableError (code BODY_TOO_LARGE). Unset: unbounded (downloads of outputs).
+   */
+  maxBytes?: number;
 }
 
 /** One answer. The body is read at most once; an unread body is drained so the connection can be reused. */
@@ -262,7 +267,7 @@ export class ComfyHttp {
       });
       request.on('response', (message: IncomingMessage) => {
         responded = true;
-        const response = new NodeComfyResponse(message);
+        const response = new NodeComfyResponse(message, `${call.method} ${call.path}`, call.maxBytes);
         read(response).then(
           (value) => {
             response.drain();
@@ -284,7 +289,11 @@ class NodeComfyResponse implements ComfyResponse {
   readonly ok: boolean;
   private used = false;
 
-  constructor(private readonly message: IncomingMessage) {
+  constructor(
+    private readonly message: IncomingMessage,
+    private readonly what = '',
+    private readonly maxBytes = Infinity,
+  ) {
     this.status = message.statusCode ?? 0;
     this.ok = this.status >= 200 && this.status < 300;
   }
@@ -302,9 +311,30 @@ class NodeComfyResponse implements ComfyResponse {
     if (this.used) return Promise.reject(new Error('the response body was already read'));
     this.used = true;
     const message = this.message;
+    const tooLarge = () =>
+      new ComfyUnavailableError(
+        `ComfyUI ${this.what} answered a body over ${this.maxBytes} bytes`,
+        this.status,
+        'BODY_TOO_LARGE',
+      );
+    const declared = Number(message.headers['content-length']);
+    if (Number.isFinite(declared) && declared > this.maxBytes) {
+      message.destroy();
+      return Promise.reject(tooLarge());
+    }
     return new Promise<Buffer>((resolve, reject) => {
       const chunks: Buffer[] = [];
-      message.on('data', (chunk: Buffer) => chunks.push(chunk));
+      let received = 0;
+      message.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (received > this.maxBytes) {
+          // The rest is not read: the socket goes, instead of back to the keep-alive pool.
+          reject(tooLarge());
+          message.destroy();
+          return;
+        }
+        chunks.push(chunk);
+      });
       message.on('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
       message.on('error', reject);
       message.on('close', () => {

@@ -139,6 +139,11 @@ export interface ComfyUiClientOptions {
   requestTimeoutMs?: number;
   /** Timeout of one `/view` download or `/upload/image` call, ms. Default 300 000. */
   transferTimeoutMs?: number;
+  /**
+   * Timeout of `GET /object_info`, ms. Default 60 000: it lists every node and model file (MBs with custom
+   * nodes) and ComfyUI builds it on demand (SwarmUI allows 1 min, reference §9).
+   */
+  objectInfoTimeoutMs?: number;
   /** How often to poll `/history` + `/queue` while the websocket is down (and to re-check a missing prompt), ms. Default 1000. */
   pollIntervalMs?: number;
   /** Safety-net poll while the websocket is up (it may not carry our events, e.g. after a re-attach), ms. Default 5000. */

@@ -29,8 +29,15 @@ export interface FakeComfyUIOptions {
    * `system.os` = "posix".
    */
   flavor?: Flavor;
-  /** Model folder listings (`/models/{folder}`; CheckpointLoaderSimple/LoraLoader combos). */
+  /**
+   * Model folder listings (`/models` lists the keys, `/models/{folder}` the files) and the loaders' combos:
+   * checkpoints (CheckpointLoaderSimple), loras (LoraLoader*), vae (VAELoader), diffusion_models (UNETLoader),
+   * text_encoders (CLIPLoader, DualCLIPLoader). Give two instances different lists to make workers with
+   * different models; `setModels` changes them while running.
+   */
   models?: Record<string, string[]>;
+  /** Node classes this instance lacks (a worker without some custom node): absent from /object_info and validation. */
+  withoutNodes?: string[];
   /** Server-wide preview method (`--preview-method`); `extra_data.preview_method` overrides. Default 'none'. */
   previewMethod?: string;
   /** Upload/body size limit in bytes (`--max-upload-size`); default 100 MiB → 413 above it. */
@@ -79,13 +86,17 @@ export class FakeComfyUI {
     this.flavor = options.flavor ?? 'new';
     this.env = {
       store: this.store,
-      models: options.models ?? {
-        checkpoints: ['sd_xl_base_1.0.safetensors', 'v1-5-pruned-emaonly.safetensors'],
-        loras: ['add_detail.safetensors'],
-        vae: ['sdxl_vae.safetensors'],
-        embeddings: [],
-      },
+      // A copy per instance: `setModels` on one worker must not change another built from the same lists.
+      models: options.models
+        ? structuredClone(options.models)
+        : {
+            checkpoints: ['sd_xl_base_1.0.safetensors', 'v1-5-pruned-emaonly.safetensors'],
+            loras: ['add_detail.safetensors'],
+            vae: ['sdxl_vae.safetensors'],
+            embeddings: [],
+          },
     };
+    for (const name of options.withoutNodes ?? []) this.catalogue.delete(name);
     this.responseDelay = options.responseDelayMs ?? 0;
     this.historyWriteDelayMs = options.historyWriteDelayMs ?? 0;
     if (options.seedExampleInput !== false)
@@ -175,6 +186,12 @@ export class FakeComfyUI {
   /** Delay HTTP responses (all, or by path without the /api prefix). */
   setResponseDelay(delay: number | Record<string, number>): void {
     this.responseDelay = delay;
+  }
+
+  /** Replaces one model folder's files (a model downloaded or deleted); `undefined` removes the folder. */
+  setModels(folder: string, files: string[] | undefined): void {
+    if (files === undefined) delete this.env.models[folder];
+    else this.env.models[folder] = [...files];
   }
 
   setHistoryWriteDelay(ms: number): void {

@@ -28,8 +28,10 @@ import { type FileStore, type FolderType, getSaveImagePath } from './storage';
  * - "no model files" core nodes from reference §8 (EmptyImage, LoadImage, ImageInvert, ImageScale, ...,
  *   SaveImage, PreviewImage, SaveAnimatedWEBP/PNG, CreateVideo + SaveVideo, SaveLatent, PreviewAny,
  *   SaveImageWebsocket, PrimitiveString/Int, StringConcatenate) plus VHS_VideoCombine, LoadAudio/SaveAudio;
- * - SIMULATED model nodes (CheckpointLoaderSimple, LoraLoader, CLIPTextEncode, EmptyLatentImage, KSampler,
- *   VAEDecode, VAEEncode): no model is loaded; the checkpoint/lora combos list `options.models`, KSampler
+ * - SIMULATED model nodes (CheckpointLoaderSimple, LoraLoader, LoraLoaderModelOnly, VAELoader, UNETLoader,
+ *   CLIPLoader, DualCLIPLoader, CLIPTextEncode, EmptyLatentImage, KSampler, VAEDecode, VAEEncode): no model is
+ *   loaded; the loaders' combos list `options.models` (checkpoints, loras, vae, diffusion_models,
+ *   text_encoders), KSampler
  *   reports `progress` per step and VAEDecode paints a deterministic picture from (seed, prompt, settings).
  */
 
@@ -1072,6 +1074,98 @@ export function buildCatalogue(): Map<string, NodeDef> {
             { kind: 'CLIP', name: `${(i.clip as { name: string }).name}+${tag}` },
           ],
         };
+      },
+    },
+    // Loaders of split models (FLUX, Wan, ...): combos list `env.models` under the CANONICAL folder keys
+    // (diffusion_models, text_encoders; ComfyUI maps the legacy "unet"/"clip" asked for by the loaders).
+    {
+      ...v1,
+      name: 'LoraLoaderModelOnly',
+      display_name: 'LoraLoaderModelOnly',
+      category: 'loaders',
+      output: ['MODEL'],
+      output_node: false,
+      inputTypes: (env) => ({
+        required: {
+          model: ['MODEL'],
+          lora_name: [env.models.loras ?? []],
+          strength_model: ['FLOAT', { default: 1.0, min: -100.0, max: 100.0, step: 0.01 }],
+        },
+      }),
+      async execute(i, ctx) {
+        await ctx.work();
+        const m = i.model as { name: string };
+        return {
+          result: [{ kind: 'MODEL', name: `${m.name}+${str(i.lora_name)}@${num(i.strength_model)}` }],
+        };
+      },
+    },
+    {
+      ...v1,
+      name: 'VAELoader',
+      display_name: 'Load VAE',
+      category: 'loaders',
+      output: ['VAE'],
+      output_node: false,
+      inputTypes: (env) => ({ required: { vae_name: [env.models.vae ?? []] } }),
+      async execute(i, ctx) {
+        await ctx.work();
+        return { result: [{ kind: 'VAE', name: str(i.vae_name) }] };
+      },
+    },
+    {
+      ...v1,
+      name: 'UNETLoader',
+      display_name: 'Load Diffusion Model',
+      category: 'advanced/loaders',
+      output: ['MODEL'],
+      output_node: false,
+      inputTypes: (env) => ({
+        required: {
+          unet_name: [env.models.diffusion_models ?? []],
+          weight_dtype: [['default', 'fp8_e4m3fn', 'fp8_e4m3fn_fast', 'fp8_e5m2']],
+        },
+      }),
+      async execute(i, ctx) {
+        await ctx.work();
+        return { result: [{ kind: 'MODEL', name: str(i.unet_name) }] };
+      },
+    },
+    {
+      ...v1,
+      name: 'CLIPLoader',
+      display_name: 'Load CLIP',
+      category: 'advanced/loaders',
+      output: ['CLIP'],
+      output_node: false,
+      inputTypes: (env) => ({
+        required: {
+          clip_name: [env.models.text_encoders ?? []],
+          type: [['stable_diffusion', 'stable_cascade', 'sd3', 'stable_audio', 'mochi', 'ltxv', 'wan']],
+        },
+      }),
+      async execute(i, ctx) {
+        await ctx.work();
+        return { result: [{ kind: 'CLIP', name: str(i.clip_name) }] };
+      },
+    },
+    {
+      ...v1,
+      name: 'DualCLIPLoader',
+      display_name: 'DualCLIPLoader',
+      category: 'advanced/loaders',
+      output: ['CLIP'],
+      output_node: false,
+      inputTypes: (env) => ({
+        required: {
+          clip_name1: [env.models.text_encoders ?? []],
+          clip_name2: [env.models.text_encoders ?? []],
+          type: [['sdxl', 'sd3', 'flux', 'hunyuan_video']],
+        },
+      }),
+      async execute(i, ctx) {
+        await ctx.work();
+        return { result: [{ kind: 'CLIP', name: `${str(i.clip_name1)}+${str(i.clip_name2)}` }] };
       },
     },
     {
