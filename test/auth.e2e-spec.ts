@@ -81,13 +81,17 @@ describe('authentication: every route the router holds, every spelling', () => {
     for (const route of outsideNest) expect(route.path).toMatch(/^(\/api\/docs|\{\*any\}$)/);
   });
 
-  it('marks only GETs read-only, only health public, and rate-limits exactly the routes that create things', () => {
+  it('marks only GETs read-only, only health and the installer files public, and rate-limits exactly the routes that create things', () => {
     // POSTs that change nothing and spend nothing: they mint short-lived signed links to outputs.
     const readPosts = ['POST /api/jobs/:id/output-links'];
     for (const route of routes) {
       if (route.level === 'read' && !readPosts.includes(`${route.method} ${route.pattern}`))
         expect(route).toMatchObject({ method: 'GET' });
-      if (route.level === 'public') expect(route.pattern).toMatch(/^\/health(\/|$)/);
+      // The installer files hold no secret and are fetched before a machine has any credential (issue 12).
+      if (route.level === 'public')
+        expect(route.pattern).toMatch(
+          /^(\/health(\/|$)|\/install\/(install\.sh|install\.ps1|cw-installer\.pyz)$)/,
+        );
       if (route.method === 'GET' && route.pattern.startsWith('/api/')) expect(route.level).toBe('read');
     }
     expect(
@@ -99,6 +103,7 @@ describe('authentication: every route the router holds, every spelling', () => {
       'POST /api/cloud/spawn',
       'POST /api/jobs',
       'POST /api/jobs/:id/rerun',
+      'POST /api/local/install-tokens',
       'POST /api/local/workers',
     ]);
     // Only the job output route takes a signed link in place of the key.
@@ -194,6 +199,40 @@ describe('authentication: every route the router holds, every spelling', () => {
       expect([route.method, route.pattern, answer.status]).not.toEqual([route.method, route.pattern, 401]);
       expect([route.method, route.pattern, answer.status]).not.toEqual([route.method, route.pattern, 403]);
     }
+  });
+
+  it('lets an enrolment token open only registration and the manifest, and a worker key only its own DELETE', async () => {
+    const token = await service.request(
+      'POST',
+      '/api/local/install-tokens',
+      { authorization: `Bearer ${ADMIN_KEY}` },
+      {},
+    );
+    const { token: enrolmentToken } = JSON.parse(token.body) as { token: string };
+    // A worker nobody listens for: registration checks its health once and lists it unhealthy.
+    const registered = await service.request(
+      'POST',
+      '/api/local/workers',
+      { authorization: `Bearer ${ADMIN_KEY}` },
+      { url: 'http://127.0.0.1:9', machineId: 'route-matrix' },
+    );
+    expect(registered.status).toBe(201);
+    const { id, workerKey } = JSON.parse(registered.body) as { id: string; workerKey: string };
+    const opened: string[] = [];
+    for (const route of routes.filter((r) => r.level !== 'public')) {
+      const path = route.pattern.replace(/:id\b/, id).replace(/:[A-Za-z]+/g, 'x1');
+      for (const secret of [enrolmentToken, workerKey]) {
+        // Without a body: registration answers 400 at validation, after the guard, and the token stays unused.
+        const answer = await service.request(route.method, path, { authorization: `Bearer ${secret}` });
+        if (answer.status !== 401)
+          opened.push(`${secret.slice(0, 4)} ${route.method} ${route.pattern} ${answer.status}`);
+      }
+    }
+    expect(opened.sort()).toEqual([
+      'cwe_ GET /api/local/install-manifest 200',
+      'cwe_ POST /api/local/workers 400',
+      'cww_ DELETE /api/local/workers/:id 204',
+    ]);
   });
 
   it('keeps health, the Swagger UI and its JSON open', async () => {

@@ -25,6 +25,10 @@ const AUTH_FAILURE_LIMIT = 5;
 /** Documented statuses this test does not reach, and why (each is covered by its own e2e test or unreachable cheaply). */
 const NOT_DRIVEN: Record<string, string> = {
   'POST /api/cloud/spawn 504': 'needs a real wait past the boot deadline plus two control-loop intervals',
+  // The build ships installer/; a build without it answers 404 (InstallerFiles, src/local/installer specs).
+  'GET /install/install.sh 404': 'only a build without installer/install.sh',
+  'GET /install/install.ps1 404': 'only a build without installer/install.ps1',
+  'GET /install/cw-installer.pyz 404': 'only a build without installer/cw_install',
 };
 
 type Credential = 'admin' | 'read' | 'none' | 'wrong';
@@ -36,6 +40,8 @@ interface Call {
   /** Sent as-is with content-type JSON (malformed JSON, oversized bodies). */
   rawBody?: string;
   as?: Credential;
+  /** Sent as `Authorization: Bearer <bearer>` instead of a key (enrolment tokens, worker keys). */
+  bearer?: string;
 }
 
 describe('OpenAPI contract: every route answers only what /api/docs-json documents', () => {
@@ -74,6 +80,7 @@ describe('OpenAPI contract: every route answers only what /api/docs-json documen
     if (as === 'admin') headers.authorization = `Bearer ${ADMIN_KEY}`;
     if (as === 'read') headers['x-api-key'] = READ_KEY;
     if (as === 'wrong') headers['x-api-key'] = 'not-the-key';
+    if (request.bearer) headers.authorization = `Bearer ${request.bearer}`;
     const body = request.rawBody ?? (request.body !== undefined ? JSON.stringify(request.body) : undefined);
     if (body !== undefined) headers['content-type'] = 'application/json';
     const response = await fetch(`${h.url}${path}`, { method, headers, body });
@@ -263,10 +270,15 @@ describe('OpenAPI contract: every route answers only what /api/docs-json documen
     await expectStatus('GET /api/events/recent', 400, { path: '/api/events/recent?limit=ten' });
   });
 
-  it('local workers: the documented example registers (201), then 409, 400, 204, 404 and 409 for an env worker', async () => {
-    const [example] = examplesOf('POST /api/local/workers');
+  it('local workers: the documented example registers (201), replaces (201), then 409, 400, 204, 404 and 409 for an env worker', async () => {
+    const [example] = examplesOf('POST /api/local/workers') as Array<Record<string, unknown>>;
     const worker = await expectStatus('POST /api/local/workers', 201, { body: example });
-    await expectStatus('POST /api/local/workers', 409, { body: example });
+    // The same machine again: its registration is replaced, same id.
+    const replaced = await expectStatus('POST /api/local/workers', 201, { body: example });
+    expect(replaced.id).toBe(worker.id);
+    // Without the machine id, its URL is another worker's.
+    const { machineId: _machine, ...anonymous } = example;
+    await expectStatus('POST /api/local/workers', 409, { body: anonymous });
     await expectStatus('POST /api/local/workers', 400, { body: { url: 'ftp://127.0.0.1:8188' } });
     await expectStatus('POST /api/local/workers', 400, { rawBody: '{' });
     await expectStatus('POST /api/local/workers', 413, {
@@ -277,6 +289,31 @@ describe('OpenAPI contract: every route answers only what /api/docs-json documen
     const list = await expectStatus('GET /api/local/workers', 200);
     const fromEnv = list.workers.find((w: any) => w.source === 'env');
     await expectStatus('DELETE /api/local/workers/{id}', 409, { path: `/api/local/workers/${fromEnv.id}` });
+  });
+
+  it('enrolment: tokens (201, 400, 413), the manifest and a registration with a token, its reuse (401), the worker key', async () => {
+    h.clock.advance(61_000); // a fresh create-rate window
+    let issued: any;
+    for (const body of examplesOf('POST /api/local/install-tokens'))
+      issued = await expectStatus('POST /api/local/install-tokens', 201, { body });
+    await expectStatus('POST /api/local/install-tokens', 400, { body: { ttlSeconds: 10 } });
+    await expectStatus('POST /api/local/install-tokens', 400, { rawBody: '{' });
+    await expectStatus('POST /api/local/install-tokens', 413, {
+      rawBody: JSON.stringify({ name: 'y'.repeat(1_100_000) }),
+    });
+    const manifest = 'GET /api/local/install-manifest';
+    await expectStatus(manifest, 200, { bearer: issued.token });
+    const [example] = examplesOf('POST /api/local/workers') as Array<Record<string, unknown>>;
+    const body = { ...example, machineId: 'contract-enrolled' };
+    const worker = await expectStatus('POST /api/local/workers', 201, { body, bearer: issued.token });
+    await expectStatus('POST /api/local/workers', 401, { body, bearer: issued.token });
+    await expectStatus(manifest, 401, { bearer: issued.token });
+    const path = `/api/local/workers/${worker.id}`;
+    await expectStatus('DELETE /api/local/workers/{id}', 401, {
+      path: '/api/local/workers/local-nope',
+      bearer: worker.workerKey,
+    });
+    await expectStatus('DELETE /api/local/workers/{id}', 204, { path, bearer: worker.workerKey });
   });
 
   it('cloud config: the documented example applies as-is and changes only what it shows', async () => {
