@@ -1,0 +1,3 @@
+export * from './gpu-speed';
+export * from './run-time-defaults';
+export * from './run-time-estimator';
