@@ -10,7 +10,6 @@
  * cannot produce an absurd default. Model load time (30-70 s on a fresh worker, §3.3) is NOT included:
  * `MODEL_LOAD_SECONDS` is there for the router to add when the worker does not have the model loaded.
  */
-import { gpuSpeedFactor } from './gpu-speed';
 
 export type WorkflowKind = 'image' | 'video';
 
