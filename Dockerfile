@@ -21,6 +21,10 @@ ENV NODE_ENV=production PORT=8000 DATA_DIR=/data
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/web/dist ./web/dist
+# The installer the service hands to studio machines (GET /install/*; the zipapp is built from cw_install at run
+# time). Its tests stay out.
+COPY installer/install.sh installer/install.ps1 ./installer/
+COPY installer/cw_install ./installer/cw_install
 COPY package.json ./
 # The service runs as `node`: the mount point must exist and belong to it before VOLUME, because a new named volume
 # is initialised from it (owner included). Otherwise /data is root's and the SQLite file cannot be created.

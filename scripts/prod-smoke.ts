@@ -7,7 +7,8 @@
  *      as `ws` once was, fails here with "Cannot find module");
  *   3. starts the simulators from the dev tree (a fake local ComfyUI and the fake RunPod) in this process;
  *   4. starts `node dist/main.js` in the copy with an API key, waits for GET /health/ready;
- *   5. runs one job end to end over HTTP on the local worker (submit, wait for completed, download the PNG);
+ *   5. runs one job end to end over HTTP on the local worker (submit, wait for completed, download the PNG), and
+ *      fetches the installer files (installer/ is copied as the Dockerfile copies it; the zipapp is built there);
  *   6. sends SIGTERM and expects exit code 0 within a bound, and checks the key never appeared in the output.
  *
  * Everything it starts is stopped on every exit path. Env knobs:
@@ -167,6 +168,12 @@ async function main(): Promise<void> {
   });
   for (const file of ['package.json', 'package-lock.json']) cpSync(join(ROOT, file), join(app, file));
   cpSync(join(ROOT, 'dist'), join(app, 'dist'), { recursive: true });
+  // As the Dockerfile: the bootstrap scripts and the Python package, not its tests.
+  for (const file of ['install.sh', 'install.ps1', 'cw_install'])
+    cpSync(join(ROOT, 'installer', file), join(app, 'installer', file), {
+      recursive: true,
+      filter: (source) => !source.includes('__pycache__'),
+    });
   step('npm ci --omit=dev', () => installProductionDependencies(app));
 
   const comfy = new FakeComfyUI();
@@ -202,6 +209,7 @@ async function main(): Promise<void> {
       return base;
     });
     await step('one job end to end on the local worker', () => runOneJob(url, apiKey));
+    await step('the installer files', () => fetchInstallerFiles(url));
     const code = await step('SIGTERM', () => service.stop('SIGTERM', EXIT_TIMEOUT_MS));
     if (code !== 0) throw new Error(`the service exited with code ${code} after SIGTERM (expected 0)`);
     if (service.output.includes(apiKey)) throw new Error('the API key appeared in the service output');
@@ -247,6 +255,18 @@ async function runOneJob(url: string, apiKey: string): Promise<void> {
     throw new Error(
       `output download: ${download.status}, ${bytes.length} bytes (listed ${output.size}), not the PNG expected`,
     );
+  }
+}
+
+/** GET /install/*: the scripts as shipped, and a zipapp (a zip) built from the copied package. */
+async function fetchInstallerFiles(url: string): Promise<void> {
+  for (const file of ['install.sh', 'install.ps1', 'cw-installer.pyz']) {
+    const response = await fetch(`${url}/install/${file}`);
+    const bytes = Buffer.from(await response.arrayBuffer());
+    if (response.status !== 200 || bytes.length === 0)
+      throw new Error(`GET /install/${file} answered ${response.status} with ${bytes.length} bytes`);
+    if (file.endsWith('.pyz') && bytes.readUInt32LE(0) !== 0x04034b50)
+      throw new Error('GET /install/cw-installer.pyz is not a zip');
   }
 }
 

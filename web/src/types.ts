@@ -198,3 +198,10 @@ export interface CostHistory {
   pods: { podId: string; name: string; gpuTypeId: string; total: number }[];
   budget: { dailyBudgetUsd: number | null; spentTodayUsd: number };
 }
+
+/** POST /api/local/install-tokens: a one-time enrolment token and the command to run on each platform. */
+export interface InstallToken {
+  token: string;
+  expiresAt: string;
+  commands: { linux: string; macos: string; windows: string };
+}

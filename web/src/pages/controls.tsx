@@ -3,7 +3,7 @@ import { ApiError, request } from '../api';
 import { Badge, Card, ConfirmDialog, ErrorNote } from '../components/ui';
 import { usd } from '../format';
 import { useLive, useResource } from '../live';
-import type { CloudConfig, CloudStatus, GpuType, LocalWorker } from '../types';
+import type { CloudConfig, CloudStatus, GpuType, InstallToken, LocalWorker } from '../types';
 
 function asApiError(error: unknown): ApiError {
   return error instanceof ApiError ? error : new ApiError(0, String(error), null);
@@ -39,6 +39,9 @@ export function ControlsPage({ admin }: { admin: boolean }) {
       </Card>
       <Card title="Local workers" id="worker-controls">
         <LocalWorkerControls />
+      </Card>
+      <Card title="Add a studio machine" id="enrol">
+        <AddStudioMachine />
       </Card>
       <Card title="Cloud settings" id="cloud-config">
         {cloud.data && <CloudConfigForm config={cloud.data.config} onSaved={cloud.reload} />}
@@ -367,6 +370,79 @@ function LocalWorkerControls() {
           Add worker
         </button>
       </form>
+    </>
+  );
+}
+
+const PLATFORMS: { key: keyof InstallToken['commands']; label: string }[] = [
+  { key: 'linux', label: 'Linux' },
+  { key: 'macos', label: 'macOS' },
+  { key: 'windows', label: 'Windows (PowerShell)' },
+];
+
+/**
+ * One-click enrolment: a one-time token and the line to paste on the machine. The token is in the commands (in
+ * an environment variable, never a URL) and only in this component's state: it is gone on reload.
+ */
+function AddStudioMachine() {
+  const [issued, setIssued] = useState<InstallToken | null>(null);
+  const [copied, setCopied] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const create = async () => {
+    setBusy(true);
+    setError(null);
+    setCopied(null);
+    try {
+      setIssued(await request<InstallToken>('/api/local/install-tokens', { method: 'POST', body: {} }));
+    } catch (caught) {
+      setError(asApiError(caught));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const copy = async (key: string, text: string) => {
+    try {
+      await navigator.clipboard.writeText(text);
+      setCopied(key);
+    } catch {
+      setCopied(null); // no clipboard (plain http): the command is selectable text
+    }
+  };
+  return (
+    <>
+      <p>
+        Run one command on the machine: it installs ComfyUI and the studio's models, starts it at boot and
+        registers it here. The command works once.
+      </p>
+      <button type="button" disabled={busy} onClick={() => void create()}>
+        {busy ? 'Creating…' : issued ? 'Create another command' : 'Create install command'}
+      </button>
+      <ErrorNote error={error} />
+      {issued && (
+        <>
+          <p class="hint" role="status">
+            Valid once, until {new Date(issued.expiresAt).toLocaleString()}.
+          </p>
+          {PLATFORMS.map(({ key, label }) => (
+            <div class="field" key={key} data-platform={key} role="group" aria-labelledby={`enrol-${key}`}>
+              <strong id={`enrol-${key}`}>{label}</strong>
+              <div class="row">
+                <code style={{ whiteSpace: 'pre-wrap', wordBreak: 'break-all', flex: '1' }}>
+                  {issued.commands[key]}
+                </code>
+                <button
+                  type="button"
+                  aria-label={`Copy the ${label} command`}
+                  onClick={() => void copy(key, issued.commands[key])}
+                >
+                  {copied === key ? 'Copied' : 'Copy'}
+                </button>
+              </div>
+            </div>
+          ))}
+        </>
+      )}
     </>
   );
 }
