@@ -71,16 +71,23 @@ describe('enrolment: one-time tokens, self-registration and the installer files'
       windows: `$env:CW_ENROLMENT_TOKEN='${issued.token}'; $env:CW_SERVER='${server}'; irm '${server}/install/install.ps1' | iex`,
     });
     // Without TRUST_PROXY a client cannot name another host for the commands through X-Forwarded-*.
-    const spoofed = await h.request('POST', '/api/local/install-tokens', {}, {
-      ...admin,
-      'x-forwarded-host': 'evil.example',
-      'x-forwarded-proto': 'https',
-    });
+    const spoofed = await h.request(
+      'POST',
+      '/api/local/install-tokens',
+      {},
+      {
+        ...admin,
+        'x-forwarded-host': 'evil.example',
+        'x-forwarded-proto': 'https',
+      },
+    );
     expect(spoofed.body.commands.linux).toContain(`'${server}/install/install.sh'`);
     // Only the admin key creates tokens; the token is never written to the log.
     expect((await h.request('POST', '/api/local/install-tokens', {}, bearer(READ_KEY))).status).toBe(403);
     expect((await h.request('POST', '/api/local/install-tokens', {}, bearer(issued.token))).status).toBe(401);
-    expect((await h.request('POST', '/api/local/install-tokens', { ttlSeconds: 10 }, admin)).status).toBe(400);
+    expect((await h.request('POST', '/api/local/install-tokens', { ttlSeconds: 10 }, admin)).status).toBe(
+      400,
+    );
     expect(h.logger.has(/Enrolment token enrol-[0-9a-f]+ \(studio PC 1\) issued/)).toBe(true);
     expect(h.logger.lines.join('\n')).not.toContain(issued.token);
   });
@@ -99,7 +106,13 @@ describe('enrolment: one-time tokens, self-registration and the installer files'
       url: machines[0].url,
       name: 'studio-a',
       machineId: 'machine-a',
-      gpu: { name: 'NVIDIA GeForce RTX 4090', vramBytes: 25757220864, driver: '560.35.03', cudaVersion: '12.6', kind: 'nvidia' },
+      gpu: {
+        name: 'NVIDIA GeForce RTX 4090',
+        vramBytes: 25757220864,
+        driver: '560.35.03',
+        cudaVersion: '12.6',
+        kind: 'nvidia',
+      },
       models: ['checkpoints/sd_xl_base_1.0.safetensors'],
     };
     const first = await register(token, body);
@@ -160,13 +173,19 @@ describe('enrolment: one-time tokens, self-registration and the installer files'
     expect(answers.map((a) => a.status).sort()).toEqual([201, 401]);
     const winner = answers.find((a) => a.status === 201)!.body;
     const key = answers.find((a) => a.status === 201)!.body.workerKey as string;
-    expect((await h.request('DELETE', `/api/local/workers/${winner.id}`, undefined, bearer(key))).status).toBe(204);
+    expect(
+      (await h.request('DELETE', `/api/local/workers/${winner.id}`, undefined, bearer(key))).status,
+    ).toBe(204);
   });
 
   it('a re-install of the same machine replaces its registration (same id, new URL); the worker key removes only its own worker', async () => {
     const before = (await workers()).find((w) => w.machineId === 'machine-a');
     const { token } = await newToken();
-    const replaced = await register(token, { url: machines[2].url, name: 'studio-a2', machineId: 'machine-a' });
+    const replaced = await register(token, {
+      url: machines[2].url,
+      name: 'studio-a2',
+      machineId: 'machine-a',
+    });
     expect(replaced.status).toBe(201);
     expect(replaced.body).toMatchObject({ id: before.id, url: machines[2].url, name: 'studio-a2' });
     const mine = (await workers()).filter((w) => w.machineId === 'machine-a');
@@ -183,9 +202,13 @@ describe('enrolment: one-time tokens, self-registration and the installer files'
       expect({ target, status: answer.status }).toEqual({ target, status: 401 });
     }
     // The key is good for DELETE only, on its own worker.
-    expect((await h.request('PATCH', `/api/local/workers/${before.id}`, { enabled: false }, bearer(key))).status).toBe(401);
+    expect(
+      (await h.request('PATCH', `/api/local/workers/${before.id}`, { enabled: false }, bearer(key))).status,
+    ).toBe(401);
     expect((await h.get('/api/local/workers', bearer(key))).status).toBe(401);
-    expect((await h.request('DELETE', `/api/local/workers/${before.id}`, undefined, bearer(key))).status).toBe(204);
+    expect(
+      (await h.request('DELETE', `/api/local/workers/${before.id}`, undefined, bearer(key))).status,
+    ).toBe(204);
     expect((await workers()).some((w) => w.id === before.id)).toBe(false);
     // The admin key still removes any registered worker; an admin registration gets a worker key too.
     const byAdmin = await h.request('POST', '/api/local/workers', { url: machines[0].url }, admin);
@@ -203,6 +226,31 @@ describe('enrolment: one-time tokens, self-registration and the installer files'
     expect(bad.status).toBe(400);
     // Refused before it was consumed: the installer can fix its input and retry with the same token.
     expect((await register(token, { url: machines[1].url, machineId: 'machine-d' })).status).toBe(201);
+  });
+
+  it('keeps an enrolled worker, what it reported and its key across a restart; PUBLIC_URL names the server', async () => {
+    const { token } = await newToken();
+    const enrolled = await register(token, {
+      url: machines[0].url.replace('127.0.0.1', 'localhost'),
+      machineId: 'machine-restart',
+      models: ['loras/a.safetensors'],
+    });
+    expect(enrolled.status).toBe(201);
+    await h.stopApp();
+    await h.startApp({ PUBLIC_URL: 'https://workers.example.com/' });
+    const after = (await workers()).find((w) => w.id === enrolled.body.id);
+    expect(after).toMatchObject({
+      machineId: 'machine-restart',
+      reported: { gpu: null, models: ['loras/a.safetensors'] },
+    });
+    const issued = await newToken();
+    expect(issued.commands.linux).toBe(
+      `curl -fsSL 'https://workers.example.com/install/install.sh' | CW_ENROLMENT_TOKEN='${issued.token}' bash -s -- --server 'https://workers.example.com'`,
+    );
+    const key = enrolled.body.workerKey as string;
+    expect(
+      (await h.request('DELETE', `/api/local/workers/${enrolled.body.id}`, undefined, bearer(key))).status,
+    ).toBe(204);
   });
 
   it('serves the installer files without a key (no-cache), and the zipapp runs', async () => {

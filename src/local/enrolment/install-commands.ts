@@ -1,4 +1,4 @@
-/** The one-line install commands (contract: /work/notes/issue12-contract.md, "One-line commands"). */
+/** The one-line install commands (README "Installing a studio machine"). */
 export interface InstallCommands {
   linux: string;
   macos: string;
