@@ -1,7 +1,8 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { installerDir } from '../src/local/installer/installer-files';
 import { FakeComfyUI } from './sim/comfyui/fake-comfyui';
 import { CloudHarness } from './support/cloud-harness';
@@ -230,9 +231,12 @@ describe('enrolment: one-time tokens, self-registration and the installer files'
 
   it('keeps an enrolled worker, what it reported and its key across a restart; PUBLIC_URL names the server', async () => {
     const { token } = await newToken();
+    // As the installer sends a CPU-only machine: unknown GPU fields are null.
+    const cpu = { name: null, vramBytes: null, driver: null, cudaVersion: null, kind: 'cpu' };
     const enrolled = await register(token, {
       url: machines[0].url.replace('127.0.0.1', 'localhost'),
       machineId: 'machine-restart',
+      gpu: cpu,
       models: ['loras/a.safetensors'],
     });
     expect(enrolled.status).toBe(201);
@@ -241,7 +245,7 @@ describe('enrolment: one-time tokens, self-registration and the installer files'
     const after = (await workers()).find((w) => w.id === enrolled.body.id);
     expect(after).toMatchObject({
       machineId: 'machine-restart',
-      reported: { gpu: null, models: ['loras/a.safetensors'] },
+      reported: { gpu: cpu, models: ['loras/a.safetensors'] },
     });
     const issued = await newToken();
     expect(issued.commands.linux).toBe(
@@ -285,6 +289,48 @@ describe('enrolment: one-time tokens, self-registration and the installer files'
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
+  });
+
+  it("the installer's own client (installer/cw_install) reads the manifest, registers with a token and unregisters with its key", async () => {
+    const dir = installerDir();
+    if (!existsSync(join(dir, 'cw_install', 'enrol.py'))) return; // the installer's side is not in this tree
+    const { token } = await newToken();
+    const script = [
+      'import json, sys',
+      'from cw_install import enrol, manifest',
+      'server, token, url = sys.argv[1:4]',
+      'doc = manifest.fetch(server, token)',
+      'gpu = {"name": None, "vramBytes": None, "driver": None, "cudaVersion": None, "kind": "cpu"}',
+      'body = enrol.registration_body(url, "py-studio", "py-machine-1", gpu, ["checkpoints/x.safetensors"])',
+      'reg = enrol.register(server, token, body)',
+      'print(json.dumps({"manifest": doc, "reg": reg}))',
+    ].join('\n');
+    // Asynchronously: the service answers from this very process.
+    const run = promisify(execFile);
+    const { stdout } = await run(
+      'python3',
+      ['-c', script, h.url, token, machines[1].url.replace('127.0.0.1', 'localhost')],
+      {
+        env: { ...process.env, PYTHONPATH: dir },
+      },
+    );
+    const { manifest, reg } = JSON.parse(stdout) as {
+      manifest: any;
+      reg: { workerId: string; workerKey: string };
+    };
+    expect(manifest).toMatchObject({ version: 1, models: [], customNodes: [] });
+    const listed = (await workers()).find((w) => w.id === reg.workerId);
+    expect(listed).toMatchObject({ name: 'py-studio', machineId: 'py-machine-1' });
+    const unregister = [
+      'import sys',
+      'from cw_install import enrol',
+      'print(enrol.unregister(*sys.argv[1:4]))',
+    ].join('\n');
+    const removed = await run('python3', ['-c', unregister, h.url, reg.workerId, reg.workerKey], {
+      env: { ...process.env, PYTHONPATH: dir },
+    });
+    expect(removed.stdout.trim()).toBe('deleted');
+    expect((await workers()).some((w) => w.id === reg.workerId)).toBe(false);
   });
 
   it('counts bad enrolment credentials as failed authentication (429 past the limit)', async () => {

@@ -60,11 +60,11 @@ export interface LocalWorker {
 
 /** The GPU as the installer detected it on the machine (before ComfyUI ran). */
 export interface ReportedGpu {
-  name?: string;
-  vramBytes?: number;
-  driver?: string;
-  cudaVersion?: string;
-  kind?: string;
+  name?: string | null;
+  vramBytes?: number | null;
+  driver?: string | null;
+  cudaVersion?: string | null;
+  kind?: string | null;
 }
 
 export interface ReportedMachine {

@@ -31,28 +31,33 @@ export class LocalWorkerGpuDto {
   vramFreeBytes!: number | null;
 }
 
-/** The GPU as the installer detected it on the machine (nvidia-smi, rocminfo, sysctl), before ComfyUI ran. */
+/**
+ * The GPU as the installer detected it on the machine (nvidia-smi, rocminfo, sysctl), before ComfyUI ran; null
+ * where it is not known (a CPU-only machine has no driver).
+ */
 export class ReportedGpuDto {
-  @ApiPropertyOptional({ example: 'NVIDIA GeForce RTX 4090', maxLength: 128 })
+  @ApiPropertyOptional({ type: String, nullable: true, example: 'NVIDIA GeForce RTX 4090', maxLength: 128 })
   @IsOptional()
   @IsString()
   @MaxLength(128)
-  name?: string;
+  name?: string | null;
 
-  @ApiPropertyOptional({ example: 25757220864, minimum: 0 })
+  @ApiPropertyOptional({ type: Number, nullable: true, example: 25757220864, minimum: 0 })
   @IsOptional()
   @IsInt()
   @Min(0)
   @Max(Number.MAX_SAFE_INTEGER)
-  vramBytes?: number;
+  vramBytes?: number | null;
 
-  @ApiPropertyOptional({ example: '560.35.03', maxLength: 64 })
+  @ApiPropertyOptional({ type: String, nullable: true, example: '560.35.03', maxLength: 64 })
   @IsOptional()
   @IsString()
   @MaxLength(64)
-  driver?: string;
+  driver?: string | null;
 
   @ApiPropertyOptional({
+    type: String,
+    nullable: true,
     example: '12.6',
     maxLength: 32,
     description: 'Highest CUDA version the driver supports',
@@ -60,13 +65,19 @@ export class ReportedGpuDto {
   @IsOptional()
   @IsString()
   @MaxLength(32)
-  cudaVersion?: string;
+  cudaVersion?: string | null;
 
-  @ApiPropertyOptional({ example: 'nvidia', maxLength: 32, description: 'nvidia, amd, apple or cpu' })
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    example: 'nvidia',
+    maxLength: 32,
+    description: 'nvidia, amd, apple or cpu',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(32)
-  kind?: string;
+  kind?: string | null;
 }
 
 export class ReportedMachineDto {
@@ -200,15 +211,15 @@ export class RegisterLocalWorkerDto {
 
   @ApiPropertyOptional({
     type: [String],
-    maxItems: 2000,
+    maxItems: 1000,
     example: ['checkpoints/sd_xl_base_1.0.safetensors'],
     description: 'Model files installed on the machine (folder/filename)',
   })
   @IsOptional()
   @IsArray()
-  @ArrayMaxSize(2000)
+  @ArrayMaxSize(1000)
   @IsString({ each: true })
-  @MaxLength(300, { each: true })
+  @MaxLength(256, { each: true })
   models?: string[];
 }
 
