@@ -1,9 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
-import { buildZipapp, InstallerFiles } from './installer-files';
 import { writeZip } from './zip-writer';
 
 function hasPython(): boolean {
@@ -82,54 +81,5 @@ describe('writeZip', () => {
     expect(execFileSync('python3', ['-m', 'zipfile', '-t', file]).toString()).toMatch(/Done testing/);
     const listing = execFileSync('python3', ['-m', 'zipfile', '-l', file]).toString();
     expect(listing).toContain('pkg/ü.py');
-  });
-
-  python(
-    'builds a runnable zipapp from a package directory (fixture), skipping caches and tests',
-    async () => {
-      const pkg = join(dir, 'cw_install');
-      mkdirSync(join(pkg, '__pycache__'), { recursive: true });
-      mkdirSync(join(pkg, 'tests'), { recursive: true });
-      mkdirSync(join(pkg, 'sub'), { recursive: true });
-      writeFileSync(join(pkg, '__init__.py'), '');
-      writeFileSync(join(pkg, 'sub', '__init__.py'), '');
-      writeFileSync(join(pkg, 'sub', 'detect.py'), 'def kind():\n    return "cpu"\n');
-      writeFileSync(
-        join(pkg, '__main__.py'),
-        'import sys\nfrom .sub.detect import kind\nfrom cw_install.sub import detect\n' +
-          'print("usage: cw-installer", kind(), detect.kind(), sys.argv[1:])\n',
-      );
-      writeFileSync(join(pkg, '__pycache__', 'x.cpython-311.pyc'), 'junk');
-      writeFileSync(join(pkg, 'tests', 'test_x.py'), 'raise SystemExit(3)');
-      writeFileSync(join(pkg, 'notes.txt'), 'not python');
-      const zip = await buildZipapp(dir);
-      const file = join(dir, 'cw-installer.pyz');
-      writeFileSync(file, zip);
-      expect(listCentral(zip).map((e) => e.name)).toEqual([
-        '__main__.py',
-        'cw_install/__init__.py',
-        'cw_install/__main__.py',
-        'cw_install/sub/__init__.py',
-        'cw_install/sub/detect.py',
-      ]);
-      expect(execFileSync('python3', [file, '--help']).toString()).toBe(
-        "usage: cw-installer cpu cpu ['--help']\n",
-      );
-    },
-  );
-
-  it('InstallerFiles caches the zipapp until a source changes, and answers 404 without the package', async () => {
-    const files = new InstallerFiles(dir);
-    await expect(files.zipapp()).rejects.toThrow(/missing from this build/);
-    await expect(files.script('install.sh')).rejects.toThrow(/install\.sh is missing/);
-    mkdirSync(join(dir, 'cw_install'));
-    writeFileSync(join(dir, 'cw_install', '__main__.py'), 'print(1)\n');
-    const first = await files.zipapp();
-    expect(await files.zipapp()).toBe(first);
-    writeFileSync(join(dir, 'cw_install', '__main__.py'), 'print(22)\n');
-    const second = await files.zipapp();
-    expect(second.etag).not.toBe(first.etag);
-    writeFileSync(join(dir, 'install.sh'), '#!/bin/sh\n');
-    expect((await files.script('install.sh')).contentType).toMatch(/^text\/x-shellscript/);
   });
 });
