@@ -92,6 +92,16 @@ describe('break-even scaling policy', () => {
     // The pods it started count: the same demand on the next tick spawns nothing more.
     await h.tick();
     expect(h.fake.runningPods()).toHaveLength(policy.decisions[0].pods);
+
+    // The demand goes away (serverless took it): once up, no pod is worth keeping, so each is released at the
+    // reaper's next passes instead of idling out τ* (CLOUD_IDLE_RELEASE_SECONDS=0).
+    h.demand.publish({ waitingForCloud: 0 }, 'test');
+    await bootPods();
+    await h.tick(2);
+    await h.tickUntil(() => h.fake.runningPods().length === 0);
+    const released = (await scaling()).decisions.filter((decision: any) => decision.action === 'terminate');
+    expect(released.length).toBe(policy.decisions[0].pods);
+    expect(released[0].message).toMatch(/the forecast keeps 0 pod\(s\) busy enough, not this one/);
   });
 
   it('sends serverless no more jobs than its max workers: the rest wait in our queue, where a pod can take them', async () => {
@@ -163,7 +173,7 @@ describe('break-even scaling policy', () => {
     expect(await scaling()).toMatchObject({ name: 'seed', parameters: null });
   });
 
-  it('measures the boot, and reaps an idle pod at the measured break-even τ*, not CLOUD_IDLE_TIMEOUT', async () => {
+  it('measures the boot, and reaps an idle pod spawned by hand at the measured break-even τ*, not CLOUD_IDLE_TIMEOUT', async () => {
     await start({ CLOUD_IDLE_TIMEOUT: '3600000' });
     const answer = await h.post('/api/cloud/spawn?wait=false');
     expect(answer.status).toBe(202);

@@ -12,6 +12,7 @@ import { ShutdownState } from '../common/shutdown-state';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { LeaderElection } from '../persistence/leader-election.service';
+import type { PodEntity } from '../persistence/entities/pod.entity';
 import { PodsRepository } from '../persistence/pods.repository';
 import { CLOUD_DEMAND, type CloudDemandBoard } from './cloud-demand';
 import { BudgetExceededError, BudgetService } from './budget.service';
@@ -19,7 +20,7 @@ import { CloudSettingsService } from './cloud-settings.service';
 import { CostLedgerService } from './cost-ledger.service';
 import { BreakEvenObservations, type MeasuredParameters } from './break-even-observations.service';
 import { decideScale } from './policy/autoscale.policy';
-import { decideBreakEvenScale, type BreakEvenDecision } from './policy/breakeven.policy';
+import { decideBreakEvenScale, idlePodTimeoutsS, type BreakEvenDecision } from './policy/breakeven.policy';
 import { decideLifetime, decideReaping } from './policy/reaper.policy';
 import { PodLifecycleService } from './pod-lifecycle.service';
 import { ScalingDecisionLog } from './scaling-decisions';
@@ -38,6 +39,10 @@ export class CloudControlLoop
   private readonly logger = new Logger('CloudControlLoop');
   private ticking: Promise<void> | null = null;
   private stopped = false;
+  /** Break-even: when this instance's loop first scaled (the forecast's window grows from here). */
+  private leadingSince: number | null = null;
+  /** Break-even: pods the latest scaling decision keeps (the others are released); null when it did not run. */
+  private podsWorthKeeping: number | null = null;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -115,6 +120,7 @@ export class CloudControlLoop
     );
     // The break-even policy's parameters, measured once per tick for the autoscaler and the reaper.
     let parameters: MeasuredParameters | null = null;
+    this.podsWorthKeeping = null;
     if (this.config.cloud.policy === 'breakeven') {
       await this.step('measure policy parameters', async () => {
         parameters = await this.observations.parameters();
@@ -204,6 +210,19 @@ export class CloudControlLoop
     const serverlessAvailable =
       Boolean(this.config.runpod.serverlessEndpointId) && settings.preferServerless && parameters.podPricePerS > 0;
     const waitingForAny = Math.max(0, counts.waitingForCloud - counts.waitingForPodOnly);
+    const heldForNewPod = Math.min(waitingForAny, counts.heldForNewPod);
+    const policy = this.config.cloud.breakEven;
+    // The forecast replays the cloud arrivals of the last window; until this instance has led that long, the
+    // window is what it has seen (never shorter than a horizon).
+    this.leadingSince ??= now;
+    const windowS = Math.min(
+      policy.arrivalWindowS,
+      Math.max(parameters.horizonS, (now - this.leadingSince) / 1000),
+    );
+    const since = now - windowS * 1000;
+    const recentArrivals = [...this.demand.cloudArrivalsSince(since), ...counts.queuedArrivals].map(
+      (arrivedAt) => ({ agoS: Math.max(0, now - arrivedAt) / 1000, jobClass: 'job' }),
+    );
     const decision = decideBreakEvenScale({
       podPricePerS: parameters.podPricePerS,
       serverlessPricePerS: parameters.serverlessPricePerS,
@@ -216,17 +235,25 @@ export class CloudControlLoop
       defaultDurationS: parameters.meanJobS,
       queue: [
         ...Array.from({ length: counts.waitingForPodOnly }, () => ({ jobClass: 'job', podOnly: true })),
-        ...Array.from({ length: waitingForAny }, () => ({ jobClass: 'job', podOnly: false })),
+        ...Array.from({ length: waitingForAny }, (_, i) => ({
+          jobClass: 'job',
+          podOnly: false,
+          heldForNewPod: i < heldForNewPod,
+        })),
       ],
-      recentCloudArrivals: Array.from(
-        { length: this.demand.cloudStartsSince(now - parameters.horizonS * 1000) },
-        () => 'job',
-      ),
+      // Superseded by recentArrivals (the replay), which is always given.
+      recentCloudArrivals: [],
+      recentArrivals,
+      arrivalWindowS: windowS,
+      podWaitTargetS: policy.podWaitTargetS,
+      podWaitPerRun: policy.podWaitPerRun,
+      spawnEvidenceZ: policy.spawnEvidenceZ,
       pods: live.map((pod) => ({
         state: pod.state === 'ready' || pod.state === 'busy' ? pod.state : 'starting',
       })),
       maxPods: settings.maxPods,
     });
+    this.podsWorthKeeping = decision.podsWorthKeeping;
     const message = breakEvenMessage(decision, counts.waitingForCloud, serverlessAvailable);
     this.decisions.noteEvaluation({
       at: now,
@@ -325,7 +352,13 @@ export class CloudControlLoop
     const candidates = await this.pods.findInStates(['ready', 'busy']);
     const breakEven = this.config.cloud.policy === 'breakeven' && parameters !== null;
     const idleTimeoutMs = breakEven ? Math.round(parameters.idleTimeoutS * 1000) : this.settings.get().idleTimeoutMs;
-    const decision = decideReaping(candidates, now, idleTimeoutMs);
+    // Break-even: the pods the scaling decision keeps wait τ*; the others go after CLOUD_IDLE_RELEASE_SECONDS.
+    // Without a decision this tick (over budget, or it failed), every pod waits τ*.
+    const perPodMs =
+      breakEven && this.podsWorthKeeping !== null
+        ? this.releaseTimeoutsMs(candidates, this.podsWorthKeeping, parameters.idleTimeoutS)
+        : undefined;
+    const decision = decideReaping(candidates, now, idleTimeoutMs, perPodMs);
     for (const name of decision.mark) {
       await this.pods.transition(name, ['ready'], { idleMarkedAt: now });
     }
@@ -348,9 +381,11 @@ export class CloudControlLoop
         action: 'terminate',
         pods: 1,
         reason: 'idle-timeout',
-        message: breakEven
-          ? `pod ${pod.runpodId} idle ${Math.round(idleMs / 1000)}s ≥ break-even τ* ${Math.round(idleTimeoutMs / 1000)}s`
-          : `pod ${pod.runpodId} idle ${Math.round(idleMs / 1000)}s ≥ CLOUD_IDLE_TIMEOUT`,
+        message: !breakEven
+          ? `pod ${pod.runpodId} idle ${Math.round(idleMs / 1000)}s ≥ CLOUD_IDLE_TIMEOUT`
+          : (perPodMs?.[name] ?? idleTimeoutMs) < idleTimeoutMs
+            ? `pod ${pod.runpodId} idle ${Math.round(idleMs / 1000)}s: the forecast keeps ${this.podsWorthKeeping} pod(s) busy enough, not this one`
+            : `pod ${pod.runpodId} idle ${Math.round(idleMs / 1000)}s ≥ break-even τ* ${Math.round(idleTimeoutMs / 1000)}s`,
       });
       await this.lifecycle
         .terminate(name, `idle for ${Math.round(idleMs / 1000)}s`, 'terminated')
@@ -358,6 +393,30 @@ export class CloudControlLoop
           this.logger.error(`Could not terminate idle pod ${pod.runpodId}: ${error.message} (will retry)`),
         );
     }
+  }
+
+  /**
+   * Each pod's idle timeout (ms) from the shipped `idlePodTimeoutsS`: kept pods τ*, the others the release delay;
+   * pods spawned by hand τ*.
+   */
+  private releaseTimeoutsMs(
+    pods: readonly PodEntity[],
+    podsWorthKeeping: number,
+    idleTimeoutS: number,
+  ): Record<string, number> {
+    const timeoutsS = idlePodTimeoutsS(
+      pods.map((pod) => ({
+        name: pod.name,
+        state: pod.state === 'ready' || pod.state === 'busy' ? pod.state : 'starting',
+        lastBusyAt: pod.lastBusyAt,
+      })),
+      podsWorthKeeping,
+      idleTimeoutS,
+      this.config.cloud.breakEven.idleReleaseS,
+    );
+    // A pod an operator spawned by hand was wanted by a person: it gets τ* like a kept one, never the release.
+    for (const pod of pods) if (pod.origin === 'manual') timeoutsS[pod.name] = idleTimeoutS;
+    return Object.fromEntries(Object.entries(timeoutsS).map(([name, s]) => [name, Math.round(s * 1000)]));
   }
 }
 

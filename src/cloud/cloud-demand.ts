@@ -9,50 +9,70 @@ export interface CloudDemandCounts {
   waitingForCloud: number;
   /** Jobs among them that only a pod can run. */
   waitingForPodOnly: number;
+  /** Break-even: jobs among them held for a pod that is not started yet (the next scaling pass should start it). */
+  heldForNewPod: number;
+  /** Break-even: when each job waiting for cloud capacity arrived (epoch ms), for the spawn forecast's replay. */
+  queuedArrivals: readonly number[];
 }
 
 export interface CloudDemand {
   current(): Promise<CloudDemandCounts> | CloudDemandCounts;
 }
 
-/** Cloud starts remembered for the break-even policy's forecast (its horizon is minutes; this bounds memory). */
+/** Cloud starts remembered for the break-even policy's forecast (its window is minutes; this bounds memory). */
 const CLOUD_STARTS_KEPT = 10_000;
-const HOUR_MS = 3_600_000;
+/** Starts older than this before the oldest window asked for are forgotten. */
+const KEEP_BEYOND_WINDOW_MS = 3_600_000;
+
+const NO_DEMAND: CloudDemandCounts = {
+  waitingForCloud: 0,
+  waitingForPodOnly: 0,
+  heldForNewPod: 0,
+  queuedArrivals: [],
+};
 
 /**
- * Demand published by named sources (the dispatcher; tests), summed for the autoscaler; and when jobs started
- * in the cloud (pods and serverless), the break-even policy's recent arrivals.
+ * Demand published by named sources (the dispatcher; tests), summed for the autoscaler; and the jobs that started
+ * in the cloud (pods and serverless), with when they arrived: the break-even policy's recent arrivals.
  */
 export class CloudDemandBoard implements CloudDemand {
   private readonly bySource = new Map<string, CloudDemandCounts>();
-  private readonly cloudStarts: number[] = [];
+  private readonly cloudStarts: Array<{ at: number; arrivedAt: number }> = [];
 
-  /** A job started on a pod or serverless at `at` (epoch ms). */
-  recordCloudStart(at: number): void {
-    this.cloudStarts.push(at);
+  /** A job that arrived at `arrivedAt` started on a pod or serverless at `at` (epoch ms). */
+  recordCloudStart(at: number, arrivedAt: number): void {
+    this.cloudStarts.push({ at, arrivedAt });
     if (this.cloudStarts.length > CLOUD_STARTS_KEPT) this.cloudStarts.splice(0, CLOUD_STARTS_KEPT / 10);
   }
 
-  /** Cloud starts at or after `since`; those more than an hour before it are forgotten. */
-  cloudStartsSince(since: number): number {
+  /**
+   * When the jobs that started in the cloud and arrived at or after `since` arrived (epoch ms). Starts well
+   * before `since` are forgotten.
+   */
+  cloudArrivalsSince(since: number): number[] {
     let forgotten = 0;
-    while (forgotten < this.cloudStarts.length && this.cloudStarts[forgotten] < since - HOUR_MS) forgotten++;
+    while (forgotten < this.cloudStarts.length && this.cloudStarts[forgotten].at < since - KEEP_BEYOND_WINDOW_MS)
+      forgotten++;
     this.cloudStarts.splice(0, forgotten);
-    return this.cloudStarts.filter((at) => at >= since).length;
+    return this.cloudStarts.filter((start) => start.arrivedAt >= since).map((start) => start.arrivedAt);
   }
 
   publish(counts: Partial<CloudDemandCounts>, source = 'jobs'): void {
-    const previous = this.bySource.get(source) ?? { waitingForCloud: 0, waitingForPodOnly: 0 };
+    const previous = this.bySource.get(source) ?? NO_DEMAND;
     this.bySource.set(source, { ...previous, ...counts });
   }
 
   current(): CloudDemandCounts {
     let waitingForCloud = 0;
     let waitingForPodOnly = 0;
+    let heldForNewPod = 0;
+    const queuedArrivals: number[] = [];
     for (const counts of this.bySource.values()) {
       waitingForCloud += counts.waitingForCloud;
       waitingForPodOnly += counts.waitingForPodOnly;
+      heldForNewPod += counts.heldForNewPod;
+      queuedArrivals.push(...counts.queuedArrivals);
     }
-    return { waitingForCloud, waitingForPodOnly };
+    return { waitingForCloud, waitingForPodOnly, heldForNewPod, queuedArrivals };
   }
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
-import type { AppConfig } from '../config/app-config';
+import type { AppConfig, BreakEvenConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { PodEntity } from '../persistence/entities/pod.entity';
 import { JobsRepository } from '../persistence/jobs.repository';
@@ -66,7 +66,7 @@ export class CloudViewService {
     const latest = this.scaling.latest();
     return {
       name,
-      parameters: parameters && parametersView(parameters),
+      parameters: parameters && parametersView(parameters, this.config.cloud.breakEven),
       lastEvaluation: latest && decisionView(latest),
       decisions: this.scaling.recent().map(decisionView),
     };
@@ -143,8 +143,13 @@ export class CloudViewService {
 
 const round = (value: number, digits: number) => Number(value.toFixed(digits));
 
-function parametersView(p: MeasuredParameters): BreakEvenParametersDto {
+function parametersView(p: MeasuredParameters, policy: BreakEvenConfig): BreakEvenParametersDto {
   return {
+    podWaitTargetSeconds: policy.podWaitTargetS,
+    podWaitPerRun: policy.podWaitPerRun,
+    arrivalWindowSeconds: policy.arrivalWindowS,
+    idleReleaseSeconds: policy.idleReleaseS,
+    spawnEvidenceZ: policy.spawnEvidenceZ,
     podPricePerHour: p.podPricePerHour,
     serverlessPricePerSecond: p.serverlessPricePerS,
     serverlessOverheadSeconds: p.serverlessOverheadPerJobS,

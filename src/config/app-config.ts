@@ -1,3 +1,10 @@
+import {
+  DEFAULT_ARRIVAL_WINDOW_S,
+  DEFAULT_POD_WAIT_PER_RUN,
+  DEFAULT_POD_WAIT_TARGET_S,
+  DEFAULT_RELEASE_AFTER_S,
+  DEFAULT_SPAWN_EVIDENCE_Z,
+} from '../cloud/policy/breakeven.policy';
 import { resolveGpuTypeId } from '../runpod/gpu-catalog';
 import { readTrustProxy } from './trust-proxy';
 import {
@@ -79,6 +86,15 @@ export interface BreakEvenConfig {
   defaultBootS: number;
   /** Job run time assumed until one has been observed. */
   defaultJobS: number;
+  /** A job waits for a pod (instead of serverless) when one starts it within max(this, waitPerRun × its run). */
+  podWaitTargetS: number;
+  podWaitPerRun: number;
+  /** How far back the spawn forecast replays the cloud arrivals. */
+  arrivalWindowS: number;
+  /** Idle pods beyond those the forecast keeps go after this (capped by τ*). */
+  idleReleaseS: number;
+  /** Standard errors of evidence a spawn needs beyond break-even. */
+  spawnEvidenceZ: number;
 }
 
 export interface CloudConfig {
@@ -370,6 +386,11 @@ export function loadConfig(env: Env): AppConfig {
         serverlessMaxWorkers: readOptionalInt(env, 'RUNPOD_SERVERLESS_MAX_WORKERS', 1),
         defaultBootS: readNumber(env, 'CLOUD_POLICY_DEFAULT_BOOT_SECONDS', 150, 1),
         defaultJobS: readNumber(env, 'CLOUD_POLICY_DEFAULT_JOB_SECONDS', 60, 1),
+        podWaitTargetS: readNumber(env, 'CLOUD_POD_WAIT_TARGET_SECONDS', DEFAULT_POD_WAIT_TARGET_S, 0),
+        podWaitPerRun: readNumber(env, 'CLOUD_POD_WAIT_PER_RUN', DEFAULT_POD_WAIT_PER_RUN, 0),
+        arrivalWindowS: readNumber(env, 'CLOUD_POLICY_ARRIVAL_WINDOW_SECONDS', DEFAULT_ARRIVAL_WINDOW_S, 1),
+        idleReleaseS: readNumber(env, 'CLOUD_IDLE_RELEASE_SECONDS', DEFAULT_RELEASE_AFTER_S, 0),
+        spawnEvidenceZ: readNumber(env, 'CLOUD_SPAWN_EVIDENCE_Z', DEFAULT_SPAWN_EVIDENCE_Z, 0),
       },
     },
     local: {

@@ -14,12 +14,7 @@ import type { BudgetAdmission } from '../cloud/budget-admission';
 import { BudgetService } from '../cloud/budget.service';
 import { CloudSettingsService } from '../cloud/cloud-settings.service';
 import { PodLifecycleService } from '../cloud/pod-lifecycle.service';
-import {
-  DEFAULT_POD_WAIT_TARGET_S,
-  holdForPods,
-  podsFreeInS,
-  serverlessSlots,
-} from '../cloud/policy/breakeven.policy';
+import { holdForLiveOrNewPods, podsFreeInS, serverlessSlots } from '../cloud/policy/breakeven.policy';
 import { ScalingDecisionLog } from '../cloud/scaling-decisions';
 import { Clock } from '../common/clock';
 import { ShutdownState } from '../common/shutdown-state';
@@ -88,16 +83,20 @@ interface InFlight {
 /**
  * The break-even policy's say in one pass over the queue: how many more jobs serverless may take (the endpoint's
  * max workers; beyond them jobs only queue at RunPod, where a pod that becomes ready cannot take them), and which
- * jobs wait for a pod that will start them soon instead of going to serverless (`holdForPods`).
+ * jobs wait for a pod that will start them soon instead of going to serverless (`holdForLiveOrNewPods`).
  */
 interface BreakEvenPass {
   serverlessSlots: number;
-  /** Per job id: held for a pod. Planned at the pass's first serverless decision. */
-  held: Set<string> | null;
+  /** Planned at the pass's first serverless decision. */
+  holds: PodHolds | null;
 }
 
-/** A job with a deadline is held for a pod only if the pod should finish it this long before the deadline. */
-const DEADLINE_MARGIN_S = 300;
+interface PodHolds {
+  /** Job ids held for a live or booting pod, or for one the next scaling pass may start. */
+  held: Set<string>;
+  /** Those held only for a pod not started yet: the autoscaler is told, so that it starts it. */
+  forNewPod: Set<string>;
+}
 
 /**
  * Takes queued jobs in priority order, asks the routing policy where each goes, claims the worker and runs
@@ -255,7 +254,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
                 this.config.cloud.breakEven.serverlessMaxWorkers ??
                 Infinity,
             ),
-            held: null,
+            holds: null,
           }
         : null;
     const serverlessCanTake = base.serverlessAvailable && (breakEven?.serverlessSlots ?? 1) > 0;
@@ -272,6 +271,9 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     );
     let waitingForCloud = 0;
     let waitingForPodOnly = 0;
+    let heldForNewPod = 0;
+    // When each job left waiting for cloud capacity arrived: the break-even forecast replays them.
+    const queuedArrivals: number[] = [];
     // Cloud jobs are admitted against the daily budget one by one, under the admission lock that the pass
     // takes at its first cloud job and holds until its claims are written (local-only passes never take it).
     const pass: PassAdmission = { admission: null };
@@ -303,6 +305,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
             if (!pod) {
               idlePods = 0;
               waitingForCloud++;
+              queuedArrivals.push(job.createdAt);
               break;
             }
             idlePods--;
@@ -313,14 +316,16 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
             // Under the break-even policy, a job the caller did not send to serverless by name waits for a pod
             // that starts it soon, or for a free serverless worker.
             if (breakEven && job.requestedBackend !== 'serverless') {
-              breakEven.held ??= await this.planHolds(queued.slice(index));
-              const reason = breakEven.held.has(job.id)
+              breakEven.holds ??= await this.planHolds(queued.slice(index));
+              const reason = breakEven.holds.held.has(job.id)
                 ? 'waiting for a pod that will take it shortly (cheaper than serverless)'
                 : breakEven.serverlessSlots <= 0
                   ? 'waiting for a pod or a free serverless worker (RUNPOD_SERVERLESS_MAX_WORKERS busy)'
                   : null;
               if (reason !== null) {
                 waitingForCloud++;
+                queuedArrivals.push(job.createdAt);
+                if (breakEven.holds.forNewPod.has(job.id)) heldForNewPod++;
                 await this.waitFor(job, reason);
                 break;
               }
@@ -340,7 +345,10 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
             break;
           }
           case 'wait':
-            if (decision.forPod) waitingForCloud++;
+            if (decision.forPod) {
+              waitingForCloud++;
+              queuedArrivals.push(job.createdAt);
+            }
             if (decision.podOnly) waitingForPodOnly++;
             await this.waitFor(job, decision.reason);
             break;
@@ -352,7 +360,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     } finally {
       await pass.admission?.close();
     }
-    this.demand.publish({ waitingForCloud, waitingForPodOnly });
+    this.demand.publish({ waitingForCloud, waitingForPodOnly, heldForNewPod, queuedArrivals });
   }
 
   /**
@@ -375,19 +383,19 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
 
   /**
    * Which of `jobs` (the rest of this pass's queue, in order) wait for a pod rather than go to serverless: the
-   * shipped `holdForPods` over the live pods' expected free times, with the parameters the control loop measured
-   * on its latest tick (none yet: nothing is held).
+   * shipped `holdForLiveOrNewPods` over the live pods' expected free times and the pods the next scaling pass may
+   * still start (up in a boot and a tick), with the parameters the control loop measured on its latest tick
+   * (none yet: nothing is held).
    */
-  private async planHolds(jobs: readonly JobEntity[]): Promise<Set<string>> {
+  private async planHolds(jobs: readonly JobEntity[]): Promise<PodHolds> {
     const parameters = this.scaling.parametersInForce();
-    if (!parameters) return new Set();
+    if (!parameters) return { held: new Set(), forNewPod: new Set() };
     const now = this.clock.now();
-    const live = (await this.pods.findInStates(['requested', 'starting', 'ready', 'busy'])).filter(
-      (pod) => pod.drainRequestedAt === null,
-    );
-    if (live.length === 0) return new Set();
+    const policy = this.config.cloud.breakEven;
+    const live = await this.pods.findInStates(['requested', 'starting', 'ready', 'busy']);
+    const serving = live.filter((pod) => pod.drainRequestedAt === null);
     const freeInS = podsFreeInS(
-      live.map((pod) => ({
+      serving.map((pod) => ({
         state: pod.state === 'ready' || pod.state === 'busy' ? pod.state : 'starting',
         createdAt: pod.createdAt ?? pod.requestedAt,
         busySince: pod.busySince,
@@ -399,17 +407,24 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     const candidates = jobs.filter(
       (job) => job.podOnly || job.requestedBackend === 'auto' || job.requestedBackend === 'cloud',
     );
-    const hold = holdForPods(
+    const spawnable = this.lifecycle.canSpawnPods() ? Math.max(0, this.settings.get().maxPods - live.length) : 0;
+    const { hold, forNewPod } = holdForLiveOrNewPods(
       candidates.map((job) => ({
         durationS: parameters.meanJobS,
         podOnly: job.podOnly,
         waitedS: Math.max(0, now - job.createdAt) / 1000,
       })),
       freeInS,
-      DEADLINE_MARGIN_S,
-      DEFAULT_POD_WAIT_TARGET_S,
+      spawnable,
+      parameters.bootS + this.config.cloud.tickIntervalMs / 1000,
+      undefined,
+      policy.podWaitTargetS,
+      policy.podWaitPerRun,
     );
-    return new Set(candidates.filter((_, i) => hold[i]).map((job) => job.id));
+    return {
+      held: new Set(candidates.filter((_, i) => hold[i]).map((job) => job.id)),
+      forNewPod: new Set(candidates.filter((_, i) => forNewPod[i]).map((job) => job.id)),
+    };
   }
 
   private async waitFor(job: JobEntity, reason: string): Promise<void> {
@@ -474,7 +489,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
       createdAt: job.createdAt,
     };
     this.events.emit(JobEvents.Started, started);
-    if (placement.backend !== 'local') this.demand.recordCloudStart(now);
+    if (placement.backend !== 'local') this.demand.recordCloudStart(now, job.createdAt);
     this.launch(job, placement, false);
   }
 

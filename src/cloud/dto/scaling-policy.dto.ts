@@ -3,7 +3,10 @@ import { CLOUD_POLICIES } from '../../config/app-config';
 
 /** The break-even policy's parameters in force (measured on the control loop's latest tick). */
 export class BreakEvenParametersDto {
-  @ApiProperty({ example: 0.34, description: 'Pod $/h (RunPod catalogue for the GPU type, else our last pod of it)' })
+  @ApiProperty({
+    example: 0.34,
+    description: 'Pod $/h (RunPod catalogue for the GPU type, else our last pod of it)',
+  })
   podPricePerHour!: number;
 
   @ApiProperty({ example: 0.00034, description: 'Serverless $/s (RUNPOD_SERVERLESS_PRICE_PER_SECOND)' })
@@ -26,7 +29,8 @@ export class BreakEvenParametersDto {
   @ApiProperty({
     enum: ['config', 'runpod', 'unknown'],
     example: 'runpod',
-    description: "Where serverlessMaxWorkers comes from: RUNPOD_SERVERLESS_MAX_WORKERS, the endpoint's workers.max",
+    description:
+      "Where serverlessMaxWorkers comes from: RUNPOD_SERVERLESS_MAX_WORKERS, the endpoint's workers.max",
   })
   serverlessMaxWorkersSource!: string;
 
@@ -34,7 +38,8 @@ export class BreakEvenParametersDto {
     type: Number,
     nullable: true,
     example: 0.28,
-    description: 'u* = pod $/s ÷ serverless $/s: above this busy fraction a pod is cheaper (null: no serverless price)',
+    description:
+      'u* = pod $/s ÷ serverless $/s: above this busy fraction a pod is cheaper (null: no serverless price)',
   })
   breakEvenUtilisation!: number | null;
 
@@ -54,7 +59,8 @@ export class BreakEvenParametersDto {
     type: Number,
     nullable: true,
     example: 3.2,
-    description: "Mean RunPod delayTime of recent serverless jobs (its queue + cold start); null before the first",
+    description:
+      'Mean RunPod delayTime of recent serverless jobs (its queue + cold start); null before the first',
   })
   serverlessStartDelaySeconds!: number | null;
 
@@ -63,12 +69,42 @@ export class BreakEvenParametersDto {
 
   @ApiProperty({
     example: 226.7,
-    description: 'Ski-rental break-even idle timeout τ*: an idle pod is terminated after this (replaces CLOUD_IDLE_TIMEOUT)',
+    description:
+      'Ski-rental break-even idle timeout τ*: an idle pod is terminated after this (replaces CLOUD_IDLE_TIMEOUT)',
   })
   idleTimeoutSeconds!: number;
 
-  @ApiProperty({ example: 226.7, description: 'The window after boot over which a new pod must earn its keep' })
+  @ApiProperty({
+    example: 226.7,
+    description: 'The window after boot over which a new pod must earn its keep',
+  })
   horizonSeconds!: number;
+
+  @ApiProperty({
+    example: 30,
+    description:
+      'A job waits for a pod that starts it within max(this, podWaitPerRun × its run) (CLOUD_POD_WAIT_TARGET_SECONDS)',
+  })
+  podWaitTargetSeconds!: number;
+
+  @ApiProperty({ example: 0.5, description: 'CLOUD_POD_WAIT_PER_RUN' })
+  podWaitPerRun!: number;
+
+  @ApiProperty({
+    example: 1800,
+    description:
+      'The spawn forecast replays the cloud arrivals of this window (CLOUD_POLICY_ARRIVAL_WINDOW_SECONDS)',
+  })
+  arrivalWindowSeconds!: number;
+
+  @ApiProperty({
+    example: 0,
+    description: 'Idle pods the forecast does not keep go after this (CLOUD_IDLE_RELEASE_SECONDS)',
+  })
+  idleReleaseSeconds!: number;
+
+  @ApiProperty({ example: 1, description: 'CLOUD_SPAWN_EVIDENCE_Z' })
+  spawnEvidenceZ!: number;
 }
 
 export class ScalingDecisionDto {
@@ -78,7 +114,11 @@ export class ScalingDecisionDto {
   @ApiProperty({ enum: CLOUD_POLICIES, example: 'breakeven' })
   policy!: string;
 
-  @ApiProperty({ enum: ['spawn', 'terminate', 'hold'], example: 'spawn', description: 'hold: nothing spawned' })
+  @ApiProperty({
+    enum: ['spawn', 'terminate', 'hold'],
+    example: 'spawn',
+    description: 'hold: nothing spawned',
+  })
   action!: string;
 
   @ApiProperty({ example: 1, description: 'Pods spawned or terminated' })
@@ -103,7 +143,8 @@ export class ScalingPolicyDto {
   @ApiProperty({
     type: BreakEvenParametersDto,
     nullable: true,
-    description: 'The break-even parameters in force; null under the seed rule or before the first control-loop tick',
+    description:
+      'The break-even parameters in force; null under the seed rule or before the first control-loop tick',
   })
   parameters!: BreakEvenParametersDto | null;
 
@@ -116,7 +157,8 @@ export class ScalingPolicyDto {
 
   @ApiProperty({
     type: [ScalingDecisionDto],
-    description: 'Recent spawns, idle terminations and spawns held back by CLOUD_MAX_PODS, newest first (up to 20)',
+    description:
+      'Recent spawns, idle terminations and spawns held back by CLOUD_MAX_PODS, newest first (up to 20)',
   })
   decisions!: ScalingDecisionDto[];
 }

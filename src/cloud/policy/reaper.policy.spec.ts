@@ -121,3 +121,16 @@ describe('decideLifetime', () => {
     expect(decideLifetime(pods, clock.now(), LIFETIME)).toEqual({ terminate: [], drain: [] });
   });
 });
+
+describe('decideReaping with per-pod timeouts', () => {
+  it("uses a pod's own timeout when given, and the common one otherwise", () => {
+    const now = 1_000_000;
+    const pods = [
+      { name: 'kept', state: 'ready' as const, lastBusyAt: now - 60_000, idleMarkedAt: null },
+      { name: 'released', state: 'ready' as const, lastBusyAt: now - 60_000, idleMarkedAt: null },
+      { name: 'other', state: 'ready' as const, lastBusyAt: now - 60_000, idleMarkedAt: null },
+    ];
+    const decision = decideReaping(pods, now, 300_000, { kept: 300_000, released: 0 });
+    expect(decision.mark).toEqual(['released']);
+  });
+});

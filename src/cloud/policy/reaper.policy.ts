@@ -18,14 +18,21 @@ export interface ReapDecision {
 }
 
 /**
- * Two-step idle reaping (Karpenter's emptiness): a ready pod idle for at least `idleTimeoutMs` is first
- * marked, and only terminated on a later tick if it is still ready and idle. A busy pod is never reaped.
+ * Two-step idle reaping (Karpenter's emptiness): a ready pod idle for at least `idleTimeoutMs` (or its own
+ * timeout in `perPodTimeoutMs`, by name) is first marked, and only terminated on a later tick if it is still
+ * ready and idle. A busy pod is never reaped.
  */
-export function decideReaping(pods: ReapCandidate[], now: number, idleTimeoutMs: number): ReapDecision {
+export function decideReaping(
+  pods: ReapCandidate[],
+  now: number,
+  idleTimeoutMs: number,
+  perPodTimeoutMs?: Readonly<Record<string, number>>,
+): ReapDecision {
   const decision: ReapDecision = { mark: [], unmark: [], terminate: [] };
   for (const pod of pods) {
+    const timeoutMs = perPodTimeoutMs?.[pod.name] ?? idleTimeoutMs;
     const idleMs = pod.state === 'ready' && pod.lastBusyAt !== null ? now - pod.lastBusyAt : 0;
-    const idleLongEnough = pod.state === 'ready' && pod.lastBusyAt !== null && idleMs >= idleTimeoutMs;
+    const idleLongEnough = pod.state === 'ready' && pod.lastBusyAt !== null && idleMs >= timeoutMs;
     if (!idleLongEnough) {
       if (pod.idleMarkedAt !== null) decision.unmark.push(pod.name);
       continue;
