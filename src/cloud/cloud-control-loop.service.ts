@@ -235,12 +235,15 @@ export class CloudControlLoop
       defaultDurationS: parameters.meanJobS,
       queue: [
         ...Array.from({ length: counts.waitingForPodOnly }, () => ({ jobClass: 'job', podOnly: true })),
+        // Jobs a local worker may take first, then those held for a new pod (the counts are per pass).
         ...Array.from({ length: waitingForAny }, (_, i) => ({
           jobClass: 'job',
           podOnly: false,
-          heldForNewPod: i < heldForNewPod,
+          mayRunLocally: i < counts.mayRunLocally,
+          heldForNewPod: i >= waitingForAny - heldForNewPod,
         })),
       ],
+      localSlots: counts.localSlots,
       // Superseded by recentArrivals (the replay), which is always given.
       recentCloudArrivals: [],
       recentArrivals,

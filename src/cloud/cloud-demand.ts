@@ -13,6 +13,10 @@ export interface CloudDemandCounts {
   heldForNewPod: number;
   /** Break-even: when each job waiting for cloud capacity arrived (epoch ms), for the spawn forecast's replay. */
   queuedArrivals: readonly number[];
+  /** Break-even: jobs among them a local worker may still take (they are drained locally first). */
+  mayRunLocally: number;
+  /** Break-even: slots of the local workers that take jobs (healthy, enabled, not draining). */
+  localSlots: number;
 }
 
 export interface CloudDemand {
@@ -29,6 +33,8 @@ const NO_DEMAND: CloudDemandCounts = {
   waitingForPodOnly: 0,
   heldForNewPod: 0,
   queuedArrivals: [],
+  mayRunLocally: 0,
+  localSlots: 0,
 };
 
 /**
@@ -66,13 +72,17 @@ export class CloudDemandBoard implements CloudDemand {
     let waitingForCloud = 0;
     let waitingForPodOnly = 0;
     let heldForNewPod = 0;
+    let mayRunLocally = 0;
+    let localSlots = 0;
     const queuedArrivals: number[] = [];
     for (const counts of this.bySource.values()) {
       waitingForCloud += counts.waitingForCloud;
       waitingForPodOnly += counts.waitingForPodOnly;
       heldForNewPod += counts.heldForNewPod;
+      mayRunLocally += counts.mayRunLocally;
+      localSlots += counts.localSlots;
       queuedArrivals.push(...counts.queuedArrivals);
     }
-    return { waitingForCloud, waitingForPodOnly, heldForNewPod, queuedArrivals };
+    return { waitingForCloud, waitingForPodOnly, heldForNewPod, queuedArrivals, mayRunLocally, localSlots };
   }
 }

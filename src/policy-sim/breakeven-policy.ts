@@ -135,7 +135,9 @@ export class BreakEvenPolicy extends SeedPolicy {
         jobClass: classOf(job),
         podOnly: job.podOnly,
         heldForNewPod: this.heldForNewPod.has(job.id),
+        mayRunLocally: !job.podOnly && state.model.localWorkers > 0,
       })),
+      localSlots: state.model.localWorkers,
       recentCloudArrivals: this.cloudStarts
         .filter((start) => start.at >= since)
         .map((start) => start.jobClass),

@@ -272,8 +272,14 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     let waitingForCloud = 0;
     let waitingForPodOnly = 0;
     let heldForNewPod = 0;
+    let mayRunLocally = 0;
     // When each job left waiting for cloud capacity arrived: the break-even forecast replays them.
     const queuedArrivals: number[] = [];
+    const waitsForCloud = (job: JobEntity) => {
+      waitingForCloud++;
+      queuedArrivals.push(job.createdAt);
+      if (job.requestedBackend === 'auto' && !job.podOnly && base.localWorkersExist) mayRunLocally++;
+    };
     // Cloud jobs are admitted against the daily budget one by one, under the admission lock that the pass
     // takes at its first cloud job and holds until its claims are written (local-only passes never take it).
     const pass: PassAdmission = { admission: null };
@@ -304,8 +310,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
             const pod = await this.lifecycle.reserveIdlePod();
             if (!pod) {
               idlePods = 0;
-              waitingForCloud++;
-              queuedArrivals.push(job.createdAt);
+              waitsForCloud(job);
               break;
             }
             idlePods--;
@@ -323,8 +328,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
                   ? 'waiting for a pod or a free serverless worker (RUNPOD_SERVERLESS_MAX_WORKERS busy)'
                   : null;
               if (reason !== null) {
-                waitingForCloud++;
-                queuedArrivals.push(job.createdAt);
+                waitsForCloud(job);
                 if (breakEven.holds.forNewPod.has(job.id)) heldForNewPod++;
                 await this.waitFor(job, reason);
                 break;
@@ -345,10 +349,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
             break;
           }
           case 'wait':
-            if (decision.forPod) {
-              waitingForCloud++;
-              queuedArrivals.push(job.createdAt);
-            }
+            if (decision.forPod) waitsForCloud(job);
             if (decision.podOnly) waitingForPodOnly++;
             await this.waitFor(job, decision.reason);
             break;
@@ -360,7 +361,15 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     } finally {
       await pass.admission?.close();
     }
-    this.demand.publish({ waitingForCloud, waitingForPodOnly, heldForNewPod, queuedArrivals });
+    const localSlots = this.local.available().reduce((sum, worker) => sum + worker.maxConcurrent, 0);
+    this.demand.publish({
+      waitingForCloud,
+      waitingForPodOnly,
+      heldForNewPod,
+      queuedArrivals,
+      mayRunLocally,
+      localSlots,
+    });
   }
 
   /**

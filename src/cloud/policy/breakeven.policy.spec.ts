@@ -272,3 +272,32 @@ describe('break-even policy', () => {
     expect(decideBreakEvenScale({ ...base, queue: [{ jobClass: 'video', podOnly: false }] }).spawn).toBe(0);
   });
 });
+
+describe('decideBreakEvenScale with local workers', () => {
+  const base = {
+    podPricePerS: 0.34 / 3600,
+    serverlessPricePerS: 0.00034,
+    serverlessAvailable: false,
+    serverlessConcurrency: 0,
+    serverlessOverheadPerJobS: 0,
+    bootS: 150,
+    horizonS: 230,
+    observedDurationS: {},
+    defaultDurationS: 60,
+    recentCloudArrivals: [],
+    pods: [],
+    maxPods: 5,
+  };
+  const waiting = (n: number, mayRunLocally: boolean) =>
+    Array.from({ length: n }, () => ({ jobClass: 'job', podOnly: false, mayRunLocally }));
+
+  it('spawns nothing for jobs the busy local workers drain before a pod could boot', () => {
+    expect(decideBreakEvenScale({ ...base, queue: waiting(4, true), localSlots: 2 }).spawn).toBe(0);
+  });
+
+  it('spawns for what the local workers cannot drain in a boot, and for jobs no local worker may take', () => {
+    expect(decideBreakEvenScale({ ...base, queue: waiting(12, true), localSlots: 2 }).spawn).toBeGreaterThan(0);
+    expect(decideBreakEvenScale({ ...base, queue: waiting(4, false), localSlots: 2 }).spawn).toBeGreaterThan(0);
+  });
+});
+

@@ -17,6 +17,8 @@ export interface BreakEvenQueuedJob {
   podOnly: boolean;
   /** Held for a pod not started yet (`holdForLiveOrNewPods`): counted as pod work, like a pod-only job. */
   heldForNewPod?: boolean;
+  /** A local worker may take it (a job for `auto` while local workers exist): local slots drain it first. */
+  mayRunLocally?: boolean;
 }
 
 export interface BreakEvenPod {
@@ -65,6 +67,11 @@ export interface BreakEvenInputs {
   podWaitPerRun?: number;
   /** Standard errors of evidence a replayed busy fraction needs to start a pod; DEFAULT_SPAWN_EVIDENCE_Z. */
   spawnEvidenceZ?: number;
+  /**
+   * Local slots (free GPUs that cost nothing) the queue's `mayRunLocally` jobs drain before a pod could boot;
+   * 0 when absent. Without this, jobs waiting only because every local worker is busy looked like pod work.
+   */
+  localSlots?: number;
 }
 
 export const DEFAULT_SPAWN_EVIDENCE_Z = 1;
@@ -239,7 +246,13 @@ export function decideBreakEvenScale(inputs: BreakEvenInputs): BreakEvenDecision
   let podOnlyWorkS = 0;
   let serverlessableJobs = 0;
   let serverlessableWorkS = 0;
+  // Local workers are free and come first: what they finish before a pod could boot is nobody else's work.
+  let localDrainS = Math.max(0, inputs.localSlots ?? 0) * inputs.bootS;
   for (const job of inputs.queue) {
+    if (job.mayRunLocally && localDrainS > 0) {
+      localDrainS -= duration(job.jobClass);
+      continue;
+    }
     const podOnly = job.podOnly || job.heldForNewPod === true || !inputs.serverlessAvailable;
     if (podOnly) {
       podOnlyJobs++;
