@@ -274,7 +274,10 @@ function report(policy: PolicyCase, nominal: RunResult, realized: RunResult, svc
 const within = (value: number, target: number, relative: number, floor = 0): boolean =>
   Math.abs(value - target) <= Math.max(relative * target, floor);
 
-describe('the service agrees with the simulator (compressed time)', () => {
+// Timing, not persistence, is under test: the SQLite pass runs it; CI's PostgreSQL pass skips it (2.5 minutes).
+const sqliteOnly = process.env.DATABASE_URL ? describe.skip : describe;
+
+sqliteOnly('the service agrees with the simulator (compressed time)', () => {
   it.each(CASES)(
     'policy $sim: billed cost within 15%, p95 wait within 15% or the tick floor',
     async (policy) => {
