@@ -78,12 +78,13 @@ def register(server: str, token: str, body: Dict[str, Any]) -> Dict[str, str]:
 
 
 def unregister(server: str, worker_id: str, worker_key: str) -> str:
-    """'deleted' | 'absent' (already gone: 404)."""
+    """'deleted' | 'absent' (already gone: 404; or 401: the control plane cannot check a key against a worker
+    that no longer exists, and a re-install replaced the key, so nothing of ours is left to remove)."""
     url = server.rstrip("/") + "/api/local/workers/" + urllib.parse.quote(worker_id, safe="")
     try:
         web.request_json("DELETE", url, token=worker_key)
     except web.HttpError as e:
-        if e.status == 404:
+        if e.status in (401, 404):
             return "absent"
         raise
     return "deleted"

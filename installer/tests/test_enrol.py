@@ -74,6 +74,13 @@ class EnrolTest(TempDirCase):
         self.assertEqual(rec.requests[0]["headers"]["authorization"], "Bearer cwk_key")
         self.assertEqual(enrol.unregister(base, "local-2", "cwk_key"), "absent")
 
+    def test_unregister_counts_a_refused_key_as_gone(self):
+        # The control plane answers 401 for a key whose worker no longer exists (or was re-registered).
+        base, _ = self.start(
+            {("DELETE", "/api/local/workers/local-1"): lambda r, _: send_json(r, 401, {"message": "bad key"})}
+        )
+        self.assertEqual(enrol.unregister(base, "local-1", "cwk_key"), "absent")
+
     def test_wait_ready_polls_until_system_stats_answers(self):
         calls = {"n": 0}
 

@@ -6,8 +6,12 @@ import { readFileSync } from 'node:fs';
  * with a message naming the field instead of reaching every studio machine. The installer validates it again.
  */
 
-/** comfy-cli version the installer pins when the manifest names none of its own (PyPI, October 2026). */
-export const PINNED_COMFY_CLI_VERSION = '1.23.0';
+/**
+ * comfy-cli version the installer pins when the manifest names none of its own: the newest release whose flags
+ * the installer was checked against (Comfy-Org/comfy-cli tag v1.17.0: install --nvidia/--amd/--m-series/--cpu,
+ * --cuda-version, --rocm-version, --skip-prompt, --workspace, launch --; see installer/cw_install/install.py).
+ */
+export const PINNED_COMFY_CLI_VERSION = '1.17.0';
 
 /**
  * ComfyUI's model folders (folder_paths.py), where a manifest may put files. Not `custom_nodes` (code, which
