@@ -8,10 +8,10 @@ import socket
 import sys
 from typing import Dict, IO, List, Optional
 
-from . import __version__, gpu as gpu_mod, install, manifest as manifest_mod, plan, state, uninstall, web
+from . import __version__, childenv, gpu as gpu_mod, install, manifest as manifest_mod, plan, state, uninstall, web
 from .layout import Layout, current_os, default_dir
 
-TOKEN_ENV = "CW_ENROLMENT_TOKEN"
+TOKEN_ENV = childenv.TOKEN_ENV
 
 
 def parser() -> argparse.ArgumentParser:
@@ -27,7 +27,11 @@ def parser() -> argparse.ArgumentParser:
     i = sub.add_parser("install", help="install or upgrade, register the service, enrol (default)")
     common(i)
     i.add_argument("--server", help="control plane base URL, e.g. https://cw.example.com")
-    i.add_argument("--host", default="0.0.0.0", help="ComfyUI listen address (default 0.0.0.0)")
+    # 0.0.0.0 stays the default: the control plane must reach ComfyUI over the LAN. ComfyUI has no authentication,
+    # so on all interfaces anyone on the network can use it; the plan warns (install.listen_warning) and
+    # recommends --host <the LAN address the control plane uses> and/or a firewall rule for the port.
+    i.add_argument("--host", default="0.0.0.0", help="ComfyUI listen address (default 0.0.0.0: every interface; "
+                   "ComfyUI has no authentication, so prefer this machine's LAN address and/or a firewall)")
     i.add_argument("--port", type=int, default=8188, help="ComfyUI port (default 8188)")
     i.add_argument("--name", help="worker name (default: host name)")
     i.add_argument("--service", choices=("user", "system"), default="user",
@@ -42,6 +46,8 @@ def parser() -> argparse.ArgumentParser:
     u = sub.add_parser("uninstall", help="remove the service, the registration and the install folder")
     common(u)
     u.add_argument("--server", help="ignored (the registration's server is read from the state file)")
+    u.add_argument("--purge", action="store_true", help="also delete ComfyUI/output (generated images) and model "
+                   "files this installer did not download (kept by default)")
 
     d = sub.add_parser("detect", help="print the GPU detection result as JSON")
     d.add_argument("--gpu", choices=("auto",) + gpu_mod.KINDS, default="auto")
@@ -57,6 +63,7 @@ def _argv(argv: List[str]) -> List[str]:
 def main(argv: Optional[List[str]] = None, environ: Optional[Dict[str, str]] = None,
          os_name: Optional[str] = None, out: Optional[IO[str]] = None, err: Optional[IO[str]] = None) -> int:
     args = parser().parse_args(_argv(list(sys.argv[1:] if argv is None else argv)))
+    # Read once: tokens stay in this copy (memory); subprocesses get childenv.env(), which leaves them out.
     env = dict(os.environ if environ is None else environ)
     osn = os_name or current_os()
     out = out or sys.stdout
@@ -71,8 +78,10 @@ def main(argv: Optional[List[str]] = None, environ: Optional[Dict[str, str]] = N
     layout = Layout(osn, root, home)
     try:
         if args.command == "uninstall":
-            steps = uninstall.build(osn, layout, state.load(layout.state_file))
+            _forget_secrets(environ is None)
+            steps = uninstall.build(osn, layout, state.load(layout.state_file), purge=args.purge)
             return _go(steps, osn, ["cw-installer uninstall plan (%s)" % osn, "steps:"], args.dry_run, out, err)
+        args.real_environ = environ is None
         return _install(args, env, osn, layout, out, err)
     except (install.PlanError, uninstall.UninstallError, manifest_mod.ManifestError, web.HttpError,
             plan.StepError) as e:
@@ -97,10 +106,20 @@ def _install(args: argparse.Namespace, env: Dict[str, str], osn: str, layout: La
         mf = manifest_mod.load_file(args.manifest)
     else:
         mf = manifest_mod.fetch(args.server, token)
+    childenv.hide(m.get("authEnv") for m in mf["models"])
+    _forget_secrets(getattr(args, "real_environ", False))
     detected = gpu_mod.detect(env, args.gpu)
     ctx = install.gather(osn, layout, args, detected, mf, env, token)
     steps = install.build(ctx)
     return _go(steps, osn, install.header(ctx), args.dry_run, out, err)
+
+
+def _forget_secrets(real: bool) -> None:
+    """On a real run also drop the tokens from this process's own environment (they are in memory now), so even a
+    subprocess started without childenv.env() cannot inherit them. Tests pass their own environ: left alone."""
+    if real:
+        for name in childenv.hidden():
+            os.environ.pop(name, None)
 
 
 def _go(steps: List[plan.Step], osn: str, header: List[str], dry_run: bool, out: IO[str], err: IO[str]) -> int:

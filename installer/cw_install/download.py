@@ -4,7 +4,10 @@ Bytes go to <dest>.part; an interrupted transfer resumes with `Range: bytes=<hav
 Content-Range appends; a 200 means the server ignored Range, so we start over). The SHA-256 of the whole file
 must match before <dest>.part becomes <dest>; on mismatch the .part is deleted and ChecksumError raised.
 A token (manifest authEnv) is sent as `Authorization: Bearer` to that URL only, never to a redirect target on
-another host, and never appears in any message.
+another host, and never appears in any message. Messages show the URL without its query string or user info
+(web.redact_url): a signed URL's query is a credential too.
+A server that answers a resume at another offset than asked leaves a .part we cannot trust to extend: it is
+deleted, so the next attempt (or re-run) starts from zero instead of failing the same way forever.
 """
 from __future__ import annotations
 
@@ -26,7 +29,9 @@ PROGRESS_MIN_BYTES = 8 * 1024 * 1024  # smaller files finish too fast for a bar 
 
 
 class DownloadError(Exception):
-    pass
+    def __init__(self, message: str, status: Optional[int] = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class ChecksumError(DownloadError):
@@ -50,19 +55,22 @@ def _attempt(url: str, part: str, token: Optional[str], timeout: float,
         req.add_header("Range", "bytes=%d-" % have)
     if token:
         req.add_header("Authorization", "Bearer " + token)
+    shown = web.redact_url(url)
     try:
         res = web.opener().open(req, timeout=timeout)
     except urllib.error.HTTPError as e:
         e.close()
         if e.code == 416 and have:
             return  # asked past the end: the .part is already complete; the checksum decides
-        raise DownloadError("GET %s -> HTTP %d" % (url, e.code)) from None
+        raise DownloadError("GET %s -> HTTP %d" % (shown, e.code), e.code) from None
     with res:
         mode = "ab"
         if have and res.status == 206:
             m = re.match(r"bytes (\d+)-", res.headers.get("Content-Range") or "")
             if not m or int(m.group(1)) != have:
-                raise DownloadError("GET %s: server resumed at the wrong offset" % url)
+                os.remove(part)  # kept, every retry and re-run would ask for the same offset and fail again
+                raise DownloadError("GET %s: server resumed at the wrong offset; the partial file was deleted, "
+                                    "the next attempt starts from zero" % shown)
         elif have:
             mode, have = "wb", 0  # Range not honoured: the body is the whole file
         length = res.headers.get("Content-Length")
@@ -81,7 +89,7 @@ def _attempt(url: str, part: str, token: Optional[str], timeout: float,
         if bar:
             bar.close()
         if length and length.isdigit() and got < int(length):
-            raise DownloadError("GET %s: connection closed after %d of %s bytes" % (url, got, length))
+            raise DownloadError("GET %s: connection closed after %d of %s bytes" % (shown, got, length))
 
 
 def download(url: str, dest: str, sha256: str, token: Optional[str] = None, retries: int = 5,
@@ -109,7 +117,7 @@ def download(url: str, dest: str, sha256: str, token: Optional[str] = None, retr
             break
         except (DownloadError, http.client.HTTPException, urllib.error.URLError, socket.timeout,
                 ConnectionError) as e:
-            if isinstance(e, DownloadError) and "HTTP 4" in str(e):
+            if isinstance(e, DownloadError) and e.status is not None and 400 <= e.status < 500:
                 raise  # 401/403/404: retrying will not help
             tries += 1
             if tries > retries:

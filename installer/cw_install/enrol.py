@@ -43,9 +43,17 @@ def advertise_url(option: Optional[str], host: str, port: int, server: Optional[
     return "http://%s:%d" % (ip, port)
 
 
+def local_address(host: str) -> str:
+    """Where this machine reaches its own ComfyUI: loopback when it listens on every interface, else the one
+    address it listens on (with --host <LAN address> nothing answers on 127.0.0.1)."""
+    if host in ("0.0.0.0", "::", ""):
+        return "127.0.0.1"
+    return "[%s]" % host if ":" in host else host
+
+
 def wait_ready(port: int, timeout: float, clock: Callable[[], float] = time.monotonic,
-               sleep: Callable[[float], None] = time.sleep, interval: float = 2.0) -> None:
-    url = "http://127.0.0.1:%d/system_stats" % port
+               sleep: Callable[[float], None] = time.sleep, interval: float = 2.0, host: str = "0.0.0.0") -> None:
+    url = "http://%s:%d/system_stats" % (local_address(host), port)
     deadline = clock() + timeout
     while True:
         try:
@@ -61,8 +69,16 @@ def wait_ready(port: int, timeout: float, clock: Callable[[], float] = time.mono
         sleep(interval)
 
 
-def registration_body(url: str, name: str, machine_id: str, gpu: Dict[str, Any], models: List[str]) -> Dict[str, Any]:
-    return {"url": url, "name": name[:128], "machineId": machine_id[:128], "gpu": gpu, "models": models}
+def registration_body(url: str, name: str, machine_id: str, gpu: Dict[str, Any], models: List[str],
+                      previous_worker_key: Optional[str] = None) -> Dict[str, Any]:
+    """previous_worker_key: the key of this machine's current registration (from the state file). On a re-install
+    the control plane replaces an existing registration of the same machine only with this proof of ownership.
+    It goes only into the request body, never into a message."""
+    body: Dict[str, Any] = {"url": url, "name": name[:128], "machineId": machine_id[:128], "gpu": gpu,
+                            "models": models}
+    if previous_worker_key:
+        body["previousWorkerKey"] = previous_worker_key
+    return body
 
 
 def register(server: str, token: str, body: Dict[str, Any]) -> Dict[str, str]:

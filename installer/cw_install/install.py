@@ -20,9 +20,11 @@ import shlex
 import socket
 import subprocess
 import sys
+import urllib.parse
 from typing import Any, Dict, List, Optional, Tuple
 
-from . import COMFY_CLI_MIN_PYTHON, download, enrol, gpu as gpu_mod, nodes, service, state, torch_choice
+from . import (COMFY_CLI_MIN_PYTHON, childenv, download, enrol, gpu as gpu_mod, nodes, service, state, torch_choice,
+               web)
 from .layout import Layout
 from .machine_id import machine_id
 from .plan import Step
@@ -38,7 +40,8 @@ def installed_comfy_cli(layout: Layout) -> Optional[str]:
     try:
         res = subprocess.run(
             [layout.python, "-c", "import importlib.metadata as m; print(m.version('comfy-cli'))"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, universal_newlines=True, timeout=60, check=False)
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, universal_newlines=True, timeout=60, check=False,
+            env=childenv.env())
     except (OSError, subprocess.SubprocessError):
         return None
     return res.stdout.strip() if res.returncode == 0 else None
@@ -112,6 +115,19 @@ def header(ctx: Context) -> List[str]:
     return lines
 
 
+def listen_warning(host: str, port: int, advertise: str) -> Optional[str]:
+    """ComfyUI has no authentication. On every interface (the default, so the control plane can reach it over the
+    LAN) anyone on the network can queue workflows, read outputs and use installed custom nodes: say so."""
+    if host not in ("0.0.0.0", "::", ""):
+        return None
+    lan = urllib.parse.urlsplit(advertise).hostname if advertise else None
+    if not lan or lan.startswith("127.") or lan == "::1":
+        lan = "<this machine's LAN address>"
+    return ("ComfyUI has no authentication and will listen on %s:%d, reachable by the whole network (anyone on it "
+            "can run workflows and read outputs). Prefer --host %s (the address advertised to the control plane) and/or a "
+            "firewall rule allowing port %d only from the control plane" % (host or "0.0.0.0", port, lan, port))
+
+
 def _service_label(ctx: Context) -> str:
     if ctx.os == "linux":
         return "systemd %s unit %s" % (ctx.scope, service.unit_path(ctx.scope, ctx.layout.home))
@@ -156,6 +172,9 @@ def build(ctx: Context) -> List[Step]:
     if not ctx.token and not ctx.prior.get("workerId") and not o.dry_run:
         raise PlanError("no enrolment token: set CW_ENROLMENT_TOKEN (from the dashboard's install command)")
 
+    warn = listen_warning(o.host, o.port, ctx.advertise if not o.advertise_url else "")
+    if warn:
+        ctx.warnings.append(warn)
     if not o.advertise_url and ("//127." in ctx.advertise or "//[::1]" in ctx.advertise):
         ctx.warnings.append("advertised URL %s is loopback (no route to the server found): only a control plane on "
                             "this machine can reach it; pass --advertise-url otherwise" % ctx.advertise)
@@ -207,7 +226,7 @@ def build(ctx: Context) -> List[Step]:
             req = os.path.join(dest, "requirements.txt")
             if os.path.isfile(req) and os.path.exists(L.python):
                 r = subprocess.run([L.python, "-m", "pip", "install", "--disable-pip-version-check", "-r", req],
-                                   check=False)
+                                   check=False, env=childenv.env())
                 if r.returncode != 0:
                     raise RuntimeError("pip install -r %s exited with %d" % (req, r.returncode))
             return "%s %s at %s" % (n["name"], what, n["commit"][:12])
@@ -223,8 +242,8 @@ def build(ctx: Context) -> List[Step]:
         if done_models.get(rel) == m["sha256"] and os.path.isfile(dest):
             continue
         if m.get("authEnv") and not ctx.environ.get(m["authEnv"]):
-            ctx.warnings.append("model %s wants $%s (a token for %s) but it is not set" % (rel, m["authEnv"],
-                                                                                          m["url"].split("/")[2]))
+            ctx.warnings.append("model %s wants $%s (a token for %s) but it is not set"
+                                % (rel, m["authEnv"], web.url_host(m["url"])))
 
         def model_action(m: Dict[str, Any] = m, rel: str = rel, dest: str = dest) -> str:
             token = ctx.environ.get(m["authEnv"]) if m.get("authEnv") else None
@@ -238,13 +257,13 @@ def build(ctx: Context) -> List[Step]:
 
         steps.append(Step("Model %s" % rel, action=model_action,
                           detail="download %s -> %s (resumable, sha256 %s%s)" % (
-                              m["url"], dest, m["sha256"][:12] + "...",
+                              web.redact_url(m["url"]), dest, m["sha256"][:12] + "...",
                               ", Authorization from $" + m["authEnv"] if m.get("authEnv") else "")))
 
     if not o.no_service:
         steps += service_steps(ctx)
-        steps.append(Step("Wait for ComfyUI on http://127.0.0.1:%d/system_stats" % o.port,
-                          action=lambda: enrol.wait_ready(o.port, o.wait_timeout) or "ComfyUI answers",
+        steps.append(Step("Wait for ComfyUI on http://%s:%d/system_stats" % (enrol.local_address(o.host), o.port),
+                          action=lambda: enrol.wait_ready(o.port, o.wait_timeout, host=o.host) or "ComfyUI answers",
                           detail="poll every 2 s, up to %d s" % o.wait_timeout))
 
     if ctx.token or o.dry_run:
@@ -328,8 +347,10 @@ def register_action(ctx: Context) -> str:
     o = ctx.opts
     doc = state.load(ctx.layout.state_file)
     mid = machine_id(ctx.os, doc.get("machineId") or None, ctx.environ)
+    prev = doc.get("workerKey")  # proof of ownership for replacing this machine's registration (never printed)
     body = enrol.registration_body(ctx.advertise, o.name or socket.gethostname(), mid,
-                                   gpu_mod.gpu_for_registration(ctx.gpu), installed_models(ctx))
+                                   gpu_mod.gpu_for_registration(ctx.gpu), installed_models(ctx),
+                                   previous_worker_key=prev if isinstance(prev, str) and prev else None)
     got = enrol.register(o.server, ctx.token or "", body)
     doc = state.load(ctx.layout.state_file)
     doc.update({"workerId": got["workerId"], "workerKey": got["workerKey"], "server": o.server.rstrip("/"),

@@ -9,6 +9,8 @@ import os
 import subprocess
 from typing import List, Optional
 
+from . import childenv
+
 
 class NodeError(Exception):
     pass
@@ -17,7 +19,7 @@ class NodeError(Exception):
 def _git(args: List[str], cwd: Optional[str] = None) -> str:
     try:
         res = subprocess.run(["git"] + args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             universal_newlines=True, check=False, env=dict(os.environ, GIT_TERMINAL_PROMPT="0"))
+                             universal_newlines=True, check=False, env=childenv.env({"GIT_TERMINAL_PROMPT": "0"}))
     except OSError:
         raise NodeError("git is not installed; install git and re-run") from None
     if res.returncode != 0:

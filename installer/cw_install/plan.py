@@ -6,14 +6,13 @@ left out, which is what makes re-runs idempotent.
 """
 from __future__ import annotations
 
-import os
 import shlex
 import shutil
 import subprocess
 import sys
 from typing import Any, Callable, Dict, IO, List, Optional
 
-from . import SERVICE_NAME
+from . import SERVICE_NAME, childenv
 
 
 class StepError(Exception):
@@ -62,8 +61,7 @@ def run(steps: List[Step], log: IO[str]) -> None:
         log.flush()
         try:
             if s.argv is not None:
-                env = dict(os.environ)
-                env.update(s.env)
+                env = childenv.env(s.env)  # never the enrolment or model tokens (see childenv)
                 exe = shutil.which(s.argv[0], path=env.get("PATH")) or s.argv[0]
                 res = subprocess.run([exe] + s.argv[1:], env=env, check=False)
                 if res.returncode != 0:

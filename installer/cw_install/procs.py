@@ -5,6 +5,8 @@ import shutil
 import subprocess
 from typing import Dict, List, Optional
 
+from . import childenv
+
 
 def which(name: str, env: Optional[Dict[str, str]] = None) -> Optional[str]:
     path = env.get("PATH") if env is not None else None
@@ -18,7 +20,7 @@ def output(cmd: List[str], env: Optional[Dict[str, str]] = None, timeout: float 
         return None
     try:
         res = subprocess.run(
-            [exe] + cmd[1:], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            [exe] + cmd[1:], env=childenv.env(base=env), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             timeout=timeout, check=False, universal_newlines=True,
         )
     except (OSError, subprocess.SubprocessError):

@@ -1,4 +1,5 @@
-"""Small urllib helpers. Headers (tokens) are never logged; error text carries only method, URL and status."""
+"""Small urllib helpers. Headers (tokens) are never logged; error text carries only method, URL (redacted: no
+query string, no user info) and status."""
 from __future__ import annotations
 
 import json
@@ -15,13 +16,39 @@ class HttpError(Exception):
         self.body = body
 
 
+def redact_url(url: str) -> str:
+    """The URL for messages and logs: a signed URL's query string (and any user:password@) is a credential."""
+    try:
+        u = urllib.parse.urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
+    host = u.hostname or ""
+    if ":" in host:
+        host = "[%s]" % host
+    try:
+        port = u.port
+    except ValueError:
+        port = None
+    netloc = host + (":%d" % port if port else "")
+    return urllib.parse.urlunsplit((u.scheme, netloc, u.path, "", ""))
+
+
+def url_host(url: str) -> str:
+    try:
+        return urllib.parse.urlsplit(url).hostname or "?"
+    except ValueError:
+        return "?"
+
+
 class SameHostAuthRedirect(urllib.request.HTTPRedirectHandler):
-    """Follow redirects but drop Authorization when the host changes: a token is for its URL's host only
-    (e.g. Hugging Face answers a gated file with a redirect to a signed CDN URL that needs no token)."""
+    """Follow redirects but drop Authorization when the host or the scheme changes: a token is for its URL's
+    host only (e.g. Hugging Face answers a gated file with a redirect to a signed CDN URL that needs no token),
+    and an https -> http redirect on the same host would send it in clear."""
 
     def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
         new = super().redirect_request(req, fp, code, msg, headers, newurl)
-        if new is not None and urllib.parse.urlsplit(newurl).netloc != urllib.parse.urlsplit(req.full_url).netloc:
+        old_u, new_u = urllib.parse.urlsplit(req.full_url), urllib.parse.urlsplit(newurl)
+        if new is not None and (new_u.netloc != old_u.netloc or new_u.scheme.lower() != old_u.scheme.lower()):
             for h in list(new.headers):
                 if h.lower() == "authorization":
                     del new.headers[h]
@@ -58,11 +85,11 @@ def request_json(method: str, url: str, token: Optional[str] = None, body: Any =
                 msg = str(parsed["message"])
         except ValueError:
             pass
-        raise HttpError("%s %s -> HTTP %d: %s" % (method, url, e.code, msg[:300]), e.code, raw) from None
+        raise HttpError("%s %s -> HTTP %d: %s" % (method, redact_url(url), e.code, msg[:300]), e.code, raw) from None
     except (urllib.error.URLError, OSError) as e:
         reason = getattr(e, "reason", e)
-        raise HttpError("%s %s failed: %s" % (method, url, reason)) from None
+        raise HttpError("%s %s failed: %s" % (method, redact_url(url), reason)) from None
     try:
         return status, (json.loads(raw) if raw else None)
     except ValueError:
-        raise HttpError("%s %s: answer is not JSON" % (method, url), status, raw) from None
+        raise HttpError("%s %s: answer is not JSON" % (method, redact_url(url)), status, raw) from None

@@ -6,8 +6,10 @@ import io
 import os
 import re
 
+import urllib.request
+
 from tests.support import TempDirCase, send, serve
-from cw_install import download
+from cw_install import download, web
 from cw_install.progress import Progress
 
 DATA = os.urandom(300 * 1024) + b"end"
@@ -132,6 +134,72 @@ class DownloadTest(TempDirCase):
             download.download("http://127.0.0.1:9/never", dest, SHA, progress=False)
         with open(dest, "rb") as f:
             self.assertEqual(f.read(), b"operator's own file")
+
+
+    def test_wrong_resume_offset_deletes_the_part_and_the_next_attempt_starts_from_zero(self):
+        answers = {"n": 0}
+
+        def bad_then_good(req, rec):
+            answers["n"] += 1
+            if req.headers.get("Range"):  # resumes at 0 although asked for more: the .part cannot be extended
+                req.send_response(206)
+                req.send_header("Content-Length", str(len(DATA)))
+                req.send_header("Content-Range", "bytes 0-%d/%d" % (len(DATA) - 1, len(DATA)))
+                req.end_headers()
+                req.wfile.write(DATA)
+                return
+            send(req, 200, DATA, "application/octet-stream")
+
+        base, rec = self.start({("GET", "/m.bin"): bad_then_good})
+        dest = os.path.join(self.tmp, "m.bin")
+        with open(dest + ".part", "wb") as f:
+            f.write(DATA[:1000])
+        # retries=0: the failed run leaves no .part behind, so a re-run does not fail the same way.
+        with self.assertRaises(download.DownloadError) as cm:
+            download.download(base + "/m.bin?X-Amz-Signature=sig_secret", dest, SHA, retries=0, progress=False)
+        self.assertIn("wrong offset", str(cm.exception))
+        self.assertNotIn("sig_secret", str(cm.exception))
+        self.assertFalse(os.path.exists(dest + ".part"))
+        download.download(base + "/m.bin?X-Amz-Signature=sig_secret", dest, SHA, retries=0, progress=False)
+        self.assertNotIn("range", rec.requests[-1]["headers"])
+        self.assertEqual(download.sha256_file(dest), SHA)
+        # Within one call, the retry after the deletion starts from zero and succeeds.
+        os.remove(dest)
+        with open(dest + ".part", "wb") as f:
+            f.write(DATA[:1000])
+        download.download(base + "/m.bin", dest, SHA, progress=False, backoff=lambda n: 0.0)
+        self.assertEqual(download.sha256_file(dest), SHA)
+
+    def test_messages_carry_no_query_string_or_user_info(self):
+        base, _ = self.start({})
+        url = base + "/missing.bin?X-Amz-Credential=cred_secret&X-Amz-Signature=sig_secret"
+        with self.assertRaises(download.DownloadError) as cm:
+            download.download(url, os.path.join(self.tmp, "x.bin"), SHA, progress=False)
+        self.assertIn("HTTP 404", str(cm.exception))
+        self.assertIn(base + "/missing.bin", str(cm.exception))
+        self.assertNotIn("secret", str(cm.exception))
+        self.assertNotIn("?", str(cm.exception))
+        with self.assertRaises(web.HttpError) as cm2:
+            web.request_json("GET", url)
+        self.assertNotIn("secret", str(cm2.exception))
+        self.assertEqual(web.redact_url("https://user:pw_secret@cdn.example:8443/a/b.bin?sig=s#frag"),
+                         "https://cdn.example:8443/a/b.bin")
+        self.assertEqual(web.redact_url("http://[::1]:80/x?y=1"), "http://[::1]:80/x")
+
+
+class RedirectAuthTest(TempDirCase):
+    def redirect(self, old, new):
+        req = urllib.request.Request(old)
+        req.add_header("Authorization", "Bearer hf_secret")
+        req.add_unredirected_header("Authorization", "Bearer hf_secret")
+        out = web.SameHostAuthRedirect().redirect_request(req, None, 302, "Found", {}, new)
+        return {k.lower(): v for k, v in list(out.headers.items()) + list(out.unredirected_hdrs.items())}
+
+    def test_authorization_dropped_when_the_scheme_or_host_changes(self):
+        self.assertNotIn("authorization", self.redirect("https://hub.example/f", "http://hub.example/f"))
+        self.assertNotIn("authorization", self.redirect("https://hub.example/f", "https://cdn.example/f"))
+        self.assertEqual(self.redirect("https://hub.example/f", "https://hub.example/g")["authorization"],
+                         "Bearer hf_secret")
 
 
 class ProgressTest(TempDirCase):

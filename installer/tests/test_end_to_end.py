@@ -8,11 +8,15 @@ import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
+from unittest import mock
+
 from tests.support import TempDirCase, send, send_json, serve, stand_in
-from cw_install import cli, nodes, state
+from tests.test_child_env import dumps, env_dumper
+from cw_install import childenv, cli, nodes, state
 
 MODEL = os.urandom(64 * 1024)
 VERSION_QUERY = "-c import importlib.metadata as m; print(m.version('comfy-cli'))"
@@ -28,6 +32,8 @@ def make_node_repo(path):
     git("init", "-q", cwd=path)
     with open(os.path.join(path, "__init__.py"), "w") as f:
         f.write("NODE_CLASS_MAPPINGS = {}\n")
+    with open(os.path.join(path, "requirements.txt"), "w") as f:
+        f.write("# none\n")  # makes the install run `pip install -r` for the node
     git("add", ".", cwd=path)
     git("commit", "-q", "-m", "one", cwd=path)
     first = subprocess.run(["git", "rev-parse", "HEAD"], cwd=path, stdout=subprocess.PIPE,
@@ -155,6 +161,42 @@ class EndToEndTest(TempDirCase):
         rc, _, err = self.run_cli(["uninstall"], token=None)
         self.assertEqual(rc, 1)
         self.assertIn("no install state", err)
+
+    def test_no_subprocess_sees_the_enrolment_or_model_token(self):
+        # The tokens in this process's environment, as the bootstrap gives them; the venv python (version query,
+        # pip install -r of the node), comfy-cli and git (wrapped) record the environment they were given.
+        dump = os.path.join(self.tmp, "env.jsonl")
+        bindir = os.path.join(self.root, "venv", "bin")
+        with open(os.path.join(bindir, "python"), "w") as f:
+            f.write("#!%s\nimport json, os, sys\nwith open(%r, 'a') as f:\n"
+                    "    f.write(json.dumps({'argv0': 'python', 'argv': sys.argv[1:], "
+                    "'env': dict(os.environ)}) + '\\n')\n"
+                    "if '-c' in sys.argv:\n    print('1.17.0')\n" % (sys.executable, dump))
+        comfy = os.path.join(bindir, "comfy")
+        os.rename(comfy, comfy + "-real")
+        env_dumper(comfy, dump, then_exec=comfy + "-real")
+        wrap = os.path.join(self.tmp, "wrap-bin")
+        os.makedirs(wrap)
+        env_dumper(os.path.join(wrap, "git"), dump, then_exec=shutil.which("git"))
+        secrets = {"CW_ENROLMENT_TOKEN": "cwe_enrol", "HF_TOKEN": "hf_model"}
+        with mock.patch.object(childenv, "_hidden", {childenv.TOKEN_ENV}), \
+                mock.patch.dict(os.environ, dict(secrets, PATH=wrap + os.pathsep + os.environ.get("PATH", ""))):
+            rc, _, err = self.run_cli(["install", "--server", self.base, "--no-service", "--name", "studio-e2e",
+                                       "--advertise-url", "http://127.0.0.1:8188"])
+        self.assertEqual(rc, 0, err)
+        recs = dumps(dump)
+        self.assertEqual({r["argv0"] for r in recs}, {"python", "comfy", "git"})
+        self.assertTrue(any(r["argv0"] == "python" and r["argv"][:3] == ["-m", "pip", "install"] and "-r" in r["argv"]
+                            for r in recs))  # the custom node's requirements
+        for r in recs:
+            for name, value in secrets.items():
+                # assertFalse, not assertNotIn: a failure must not print the whole environment
+                self.assertFalse(name in r["env"], "%s sees $%s" % (r["argv0"], name))
+                self.assertFalse(value in "".join(r["env"].values()), "%s sees %s" % (r["argv0"], name))
+        # The tokens were still used, from memory: the manifest, the model and the registration got them.
+        model_req = [r for r in self.rec.requests if r["path"] == "/files/m.safetensors"][0]
+        self.assertEqual(model_req["headers"]["authorization"], "Bearer hf_model")
+        self.assertTrue(any(r["method"] == "POST" for r in self.rec.requests))
 
     def test_wrong_token_stops_before_any_change(self):
         rc, _, err = self.run_cli(["--server", self.base, "--no-service"], token="cwe_wrong")

@@ -6,7 +6,7 @@ import os
 import stat
 
 from tests.support import Opts, TempDirCase, send_json, serve
-from cw_install import enrol, install, manifest, state
+from cw_install import enrol, install, manifest, plan, state
 from cw_install.layout import Layout
 
 GPU = {"kind": "nvidia", "name": "NVIDIA GeForce RTX 4090", "vramBytes": 25757220864, "driver": "550.54",
@@ -50,6 +50,28 @@ class EnrolTest(TempDirCase):
                          ("local-3fa9c01b2e", "cwk_worker_secret", base, "m-stable"))
         if os.name == "posix":
             self.assertEqual(stat.S_IMODE(os.stat(layout.state_file).st_mode), 0o600)
+
+    def test_reinstall_sends_the_stored_worker_key_as_proof_of_ownership_and_never_prints_it(self):
+        def create(req, rec):
+            send_json(req, 201, {"id": "local-new", "workerKey": "cwk_new"})
+
+        base, rec = self.start({("POST", "/api/local/workers"): create})
+        layout = Layout("linux", os.path.join(self.tmp, "cw"), self.tmp)
+        state.save(layout.state_file, {"machineId": "m-1", "workerId": "local-old", "workerKey": "cwk_old_secret"})
+        ctx = install.Context("linux", layout, Opts(server=base, name="studio-1"), GPU, manifest.empty(), {}, "ann",
+                              "cwe_tok", {}, advertise="http://10.0.0.5:8188")
+        text = install.register_action(ctx) + plan.render(install.build(ctx), "linux", install.header(ctx))
+        body = json.loads(rec.requests[0]["body"])
+        self.assertEqual(body["previousWorkerKey"], "cwk_old_secret")
+        self.assertNotIn("cwk_old_secret", text)
+        self.assertEqual(state.load(layout.state_file)["workerKey"], "cwk_new")
+        # No state file key (first install): no field.
+        self.assertNotIn("previousWorkerKey", enrol.registration_body("http://x:1", "n", "m", {}, []))
+
+    def test_wait_ready_polls_the_listen_address_when_it_is_not_every_interface(self):
+        self.assertEqual(enrol.local_address("0.0.0.0"), "127.0.0.1")
+        self.assertEqual(enrol.local_address("192.168.1.20"), "192.168.1.20")
+        self.assertEqual(enrol.local_address("fd00::5"), "[fd00::5]")
 
     def test_second_use_of_the_token_is_a_clear_error(self):
         def refuse(req, rec):

@@ -78,6 +78,29 @@ class PlanTest(TempDirCase):
                     self.assertIn("schtasks /Create /TN comfyui-worker /XML", text)
                     self.assertIn("C:\\Users\\ann\\AppData\\Local\\comfyui-worker\\venv\\Scripts\\comfy.exe", text)
 
+    def test_listening_on_every_interface_warns_that_comfyui_has_no_authentication(self):
+        c = self.ctx("linux", "cpu")
+        install.build(c)
+        text = "\n".join(install.header(c))
+        self.assertIn("ComfyUI has no authentication", text)
+        self.assertIn("reachable by the whole network", text)
+        self.assertIn("--host 10.0.0.5", text)  # the LAN address the control plane is told
+        self.assertIn("firewall", text)
+        c = self.ctx("linux", "cpu", host="10.0.0.5")
+        install.build(c)
+        self.assertNotIn("no authentication", "\n".join(install.header(c)))
+
+    def test_plan_shows_model_urls_without_their_query_string(self):
+        mf = manifest.validate({"version": 1, "models": [
+            {"url": "https://cdn.example/m.bin?X-Amz-Signature=sig_secret", "sha256": "a" * 64,
+             "folder": "checkpoints", "filename": "m.bin", "authEnv": "CDN_TOKEN"}]})
+        c = self.ctx("linux", "cpu")
+        c.manifest = mf
+        text = plan.render(install.build(c), "linux", install.header(c))
+        self.assertIn("download https://cdn.example/m.bin ->", text)
+        self.assertNotIn("sig_secret", text)
+        self.assertIn("a token for cdn.example", text)
+
     def test_windows_system_scope_runs_at_boot(self):
         c = self.ctx("windows", "nvidia", service="system")
         self.assertIn("at boot", install.header(c)[6])

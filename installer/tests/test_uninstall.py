@@ -5,7 +5,7 @@ import io
 import os
 
 from tests.support import TempDirCase
-from cw_install import plan, state, uninstall
+from cw_install import cli, plan, state, uninstall
 from cw_install.layout import Layout
 
 
@@ -34,6 +34,78 @@ class UninstallTest(TempDirCase):
             self.assertFalse(os.path.exists(gone), gone)
         for kept in (other_plist, other_logs, sibling):
             self.assertTrue(os.path.exists(kept), kept)
+
+    def user_data_install(self, created_dir):
+        """An install folder holding ComfyUI with our model, a user's model, a generated image, placeholders."""
+        layout = Layout("linux", os.path.join(self.tmp, "cw"), self.tmp)
+        files = {
+            os.path.join(layout.models, "checkpoints", "ours.safetensors"): b"ours",
+            os.path.join(layout.models, "checkpoints", "mine.safetensors"): b"the user's own model",
+            os.path.join(layout.models, "loras", "sub", "style.safetensors"): b"lora",
+            os.path.join(layout.models, "vae", "put_vae_here"): b"",  # ComfyUI's placeholder
+            os.path.join(layout.models, "checkpoints", "next.safetensors.part"): b"half",  # our interrupted download
+            os.path.join(layout.workspace, "output", "ComfyUI_00001_.png"): b"png",
+            os.path.join(layout.workspace, "main.py"): b"",
+            os.path.join(layout.root, "venv", "bin", "python"): b"",
+        }
+        for p, data in files.items():
+            os.makedirs(os.path.dirname(p), exist_ok=True)
+            with open(p, "wb") as f:
+                f.write(data)
+        doc = {"createdDir": created_dir, "models": {"checkpoints/ours.safetensors": "a" * 64},
+               "addedPaths": [layout.state_file, layout.workspace, os.path.join(layout.root, "venv")]}
+        state.save(layout.state_file, doc)
+        kept = [os.path.join(layout.models, "checkpoints", "mine.safetensors"),
+                os.path.join(layout.models, "loras", "sub", "style.safetensors"),
+                os.path.join(layout.workspace, "output")]
+        return layout, kept
+
+    def uninstall_cli(self, layout, *extra):
+        out, err = io.StringIO(), io.StringIO()
+        rc = cli.main(["uninstall", "--dir", layout.root] + list(extra), environ={"PATH": "", "HOME": self.tmp},
+                      os_name="linux", out=out, err=err)
+        self.assertEqual(rc, 0, err.getvalue())
+        return out.getvalue() + err.getvalue()
+
+    def test_default_keeps_output_and_models_we_did_not_install_and_says_so(self):
+        for created in (True, False):
+            with self.subTest(createdDir=created):
+                layout, kept = self.user_data_install(created)
+                dry = self.uninstall_cli(layout, "--dry-run")
+                for k in kept:
+                    self.assertIn(k, dry)
+                text = self.uninstall_cli(layout)
+                for k in kept:
+                    self.assertTrue(os.path.exists(k), k)
+                    self.assertIn(k, text)  # the output names what was kept
+                self.assertIn("kept in place", text)
+                self.assertEqual(len(os.listdir(os.path.join(layout.workspace, "output"))), 1)
+                for gone in ("checkpoints/ours.safetensors", "checkpoints/next.safetensors.part", "vae"):
+                    self.assertFalse(os.path.exists(os.path.join(layout.models, gone)), gone)
+                self.assertFalse(os.path.exists(os.path.join(layout.workspace, "main.py")))
+                self.assertFalse(os.path.exists(layout.state_file))
+                self.assertFalse(os.path.exists(os.path.join(layout.root, "venv")))
+                import shutil
+                shutil.rmtree(layout.root)
+
+    def test_purge_removes_everything(self):
+        layout, kept = self.user_data_install(True)
+        dry = self.uninstall_cli(layout, "--purge", "--dry-run")
+        self.assertNotIn("keeping", dry)
+        self.uninstall_cli(layout, "--purge")
+        self.assertFalse(os.path.exists(layout.root))
+
+    def test_nothing_of_the_users_means_a_plain_removal(self):
+        layout, _ = self.user_data_install(True)
+        import shutil
+        shutil.rmtree(os.path.join(layout.workspace, "output"))
+        os.remove(os.path.join(layout.models, "checkpoints", "mine.safetensors"))
+        shutil.rmtree(os.path.join(layout.models, "loras"))
+        os.makedirs(os.path.join(layout.workspace, "output"))
+        open(os.path.join(layout.workspace, "output", "_output_images_will_be_put_here"), "w").close()
+        text = self.uninstall_cli(layout)
+        self.assertNotIn("kept", text)
+        self.assertFalse(os.path.exists(layout.root))
 
     def test_linux_system_unit_and_registration_steps(self):
         layout = Layout("linux", os.path.join(self.tmp, "cw"), self.tmp)
