@@ -124,8 +124,9 @@ def listen_warning(host: str, port: int, advertise: str) -> Optional[str]:
     if not lan or lan.startswith("127.") or lan == "::1":
         lan = "<this machine's LAN address>"
     return ("ComfyUI has no authentication and will listen on %s:%d, reachable by the whole network (anyone on it "
-            "can run workflows and read outputs). Prefer --host %s (the address advertised to the control plane) and/or a "
-            "firewall rule allowing port %d only from the control plane" % (host or "0.0.0.0", port, lan, port))
+            "can run workflows and read outputs). Prefer --host %s (the address advertised to the control plane) "
+            "and/or a firewall rule allowing port %d only from the control plane"
+            % (host or "0.0.0.0", port, lan, port))
 
 
 def _service_label(ctx: Context) -> str:
