@@ -142,6 +142,21 @@ describe('break-even scaling policy', () => {
     });
   });
 
+  it('falls back to the seed rule while no pod price is known, instead of treating pods as free', async () => {
+    await start();
+    // RunPod's catalogue answers 500 (retries included) and no pod of this GPU type ran before: no price.
+    h.fake.faults.failNext(1000, 500, { path: /catalog/ });
+    // A fresh start, so no earlier read of the catalogue is cached.
+    await h.stopApp();
+    await h.startApp();
+    h.demand.publish({ waitingForCloud: 12 }, 'test');
+    await h.tick();
+    expect(h.logger.has(/No price known for .*: the seed rule scales until RunPod quotes one/)).toBe(true);
+    // The seed rule: ceil(12 / CLOUD_AUTOSCALE_THRESHOLD 5) = 3 pods, not one per forecast excess at $0.
+    expect(h.fake.runningPods()).toHaveLength(3);
+    expect((await scaling()).decisions[0]).toMatchObject({ policy: 'seed', reason: 'queue-length', pods: 3 });
+  });
+
   it('spawns nothing for a backlog serverless drains before a pod could boot', async () => {
     await start({ RUNPOD_SERVERLESS_MAX_WORKERS: '10' });
     h.demand.publish({ waitingForCloud: 3 }, 'test');

@@ -112,14 +112,17 @@ export class BreakEvenObservations {
     if (!endpointId || !this.endpointApi) return null;
     const now = this.clock.now();
     if (this.endpoint && now - this.endpoint.at < ENDPOINT_REFRESH_MS) return this.endpoint.workersMax;
-    let workersMax: number | null = null;
+    let workersMax: number | null;
     try {
-      workersMax = (await this.endpointApi.get(endpointId))?.workersMax ?? null;
+      const read = (await this.endpointApi.get(endpointId))?.workersMax ?? null;
+      workersMax = read !== null && read > 0 ? Math.floor(read) : null;
     } catch (error) {
+      // Keep the last value RunPod gave: a failed read must not lift the cap and flood RunPod's queue.
       this.logger.warn(`Could not read the serverless endpoint's max workers: ${(error as Error).message}`);
+      workersMax = this.endpoint?.workersMax ?? null;
     }
-    this.endpoint = { at: now, workersMax: workersMax !== null && workersMax > 0 ? workersMax : null };
-    return this.endpoint.workersMax;
+    this.endpoint = { at: now, workersMax };
+    return workersMax;
   }
 
   private async reloadRunTimes(): Promise<void> {

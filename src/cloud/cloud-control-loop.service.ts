@@ -43,6 +43,7 @@ export class CloudControlLoop
   private leadingSince: number | null = null;
   /** Break-even: pods the latest scaling decision keeps (the others are released); null when it did not run. */
   private podsWorthKeeping: number | null = null;
+  private priceUnknownWarned = false;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -64,6 +65,14 @@ export class CloudControlLoop
     if (!this.lifecycle.isAvailable()) {
       this.logger.warn('RUNPOD_API_KEY is not set: cloud workers are off; local work goes on');
       return;
+    }
+    const ignored = this.config.cloud.seedSettingsSet;
+    if (this.config.cloud.policy === 'breakeven' && ignored.length > 0) {
+      this.logger.warn(
+        `${ignored.join(' and ')} ${ignored.length > 1 ? 'are' : 'is'} set but CLOUD_POLICY=breakeven does not use ` +
+          `${ignored.length > 1 ? 'them' : 'it'} (it measures its own idle timeout and spawns by break-even); ` +
+          'set CLOUD_POLICY=seed to keep the seed rule',
+      );
     }
     const interval = setInterval(() => void this.tick(), this.config.cloud.tickIntervalMs);
     this.scheduler.addInterval(INTERVAL_NAME, interval);
@@ -103,7 +112,12 @@ export class CloudControlLoop
   /** One reconcile pass. Overlapping calls share the pass in progress instead of running twice. */
   tick(): Promise<void> {
     // Only the leader (PostgreSQL advisory lock; always, with SQLite) runs the loop.
-    if (this.stopped || !this.lifecycle.isAvailable() || !this.leader.isLeader()) return Promise.resolve();
+    if (this.stopped || !this.lifecycle.isAvailable()) return Promise.resolve();
+    if (!this.leader.isLeader()) {
+      // The forecast's window restarts when this instance leads again: it saw no arrivals meanwhile.
+      this.leadingSince = null;
+      return Promise.resolve();
+    }
     this.ticking ??= this.runTick().finally(() => (this.ticking = null));
     return this.ticking;
   }
@@ -150,7 +164,19 @@ export class CloudControlLoop
    */
   async autoscale(parameters: MeasuredParameters | null): Promise<void> {
     if (this.config.cloud.policy === 'seed') await this.autoscaleBySeedRule();
-    else if (parameters) await this.autoscaleByBreakEven(parameters);
+    else if (parameters && parameters.podPricePerS > 0) await this.autoscaleByBreakEven(parameters);
+    else if (parameters) {
+      // No pod price (RunPod's catalogue unreachable, no earlier pod of this GPU type): break-even cannot weigh
+      // pods against serverless, and a price of 0 would make every pod look free. The seed rule decides meanwhile.
+      if (!this.priceUnknownWarned)
+        this.logger.warn(
+          `No price known for ${this.settings.get().gpuTypeId}: the seed rule scales until RunPod quotes one`,
+        );
+      this.priceUnknownWarned = true;
+      await this.autoscaleBySeedRule();
+      return;
+    }
+    this.priceUnknownWarned = false;
   }
 
   private async autoscaleBySeedRule(): Promise<void> {
@@ -204,11 +230,13 @@ export class CloudControlLoop
   private async autoscaleByBreakEven(parameters: MeasuredParameters): Promise<void> {
     const settings = this.settings.get();
     const now = this.clock.now();
-    const live = (await this.pods.findLive()).filter((pod) => pod.state !== 'terminating');
+    const everyLive = await this.pods.findLive();
+    const live = everyLive.filter((pod) => pod.state !== 'terminating');
+    // A terminating pod still counts against CLOUD_MAX_PODS (the spawn's write-ahead counts it) until it is gone.
+    const terminating = everyLive.length - live.length;
     const counts = this.demand.current();
     // Serverless absorbs overflow only when the operator lets jobs go there (CLOUD_PREFER_SERVERLESS).
-    const serverlessAvailable =
-      Boolean(this.config.runpod.serverlessEndpointId) && settings.preferServerless && parameters.podPricePerS > 0;
+    const serverlessAvailable = Boolean(this.config.runpod.serverlessEndpointId) && settings.preferServerless;
     const waitingForAny = Math.max(0, counts.waitingForCloud - counts.waitingForPodOnly);
     const heldForNewPod = Math.min(waitingForAny, counts.heldForNewPod);
     const policy = this.config.cloud.breakEven;
@@ -254,7 +282,7 @@ export class CloudControlLoop
       pods: live.map((pod) => ({
         state: pod.state === 'ready' || pod.state === 'busy' ? pod.state : 'starting',
       })),
-      maxPods: settings.maxPods,
+      maxPods: Math.max(0, settings.maxPods - terminating),
     });
     this.podsWorthKeeping = decision.podsWorthKeeping;
     const message = breakEvenMessage(decision, counts.waitingForCloud, serverlessAvailable);
@@ -427,6 +455,7 @@ export class CloudControlLoop
 function breakEvenMessage(decision: BreakEvenDecision, queued: number, serverlessAvailable: boolean): string {
   const work = `forecast ${Math.round(decision.excessWorkS)}s of work beyond live pods (queue ${queued})`;
   if (decision.reason === 'pod-only-job') return `a job only a pod can run waits and no pod is starting or ready`;
+  if (decision.reason === 'held-for-new-pod') return `jobs wait for a pod the next pass starts (cheaper than serverless)`;
   if (!serverlessAvailable) return `${work}; no serverless overflow, so pods take it`;
   const busy = decision.firstPodBusyFraction.toFixed(2);
   const uStar = decision.breakEvenUtilisation.toFixed(2);

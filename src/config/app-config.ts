@@ -115,6 +115,8 @@ export interface CloudConfig {
   maxPodLifetimeMs: number | undefined;
   policy: CloudPolicyName;
   breakEven: BreakEvenConfig;
+  /** Seed-rule settings given in the environment (a break-even service warns that it ignores them). */
+  seedSettingsSet: string[];
 }
 
 export interface LocalConfig {
@@ -381,6 +383,7 @@ export function loadConfig(env: Env): AppConfig {
       orphanPolicy: readEnum(env, 'CLOUD_ORPHAN_POLICY', ['terminate', 'adopt'] as const, 'terminate'),
       maxPodLifetimeMs: readOptionalInt(env, 'CLOUD_MAX_POD_LIFETIME', 1000),
       policy: readEnum(env, 'CLOUD_POLICY', CLOUD_POLICIES, 'breakeven'),
+      seedSettingsSet: ['CLOUD_IDLE_TIMEOUT', 'CLOUD_AUTOSCALE_THRESHOLD'].filter((name) => env[name] !== undefined),
       breakEven: {
         serverlessOverheadS: readNumber(env, 'CLOUD_SERVERLESS_OVERHEAD_SECONDS', 5, 0),
         serverlessMaxWorkers: readOptionalInt(env, 'RUNPOD_SERVERLESS_MAX_WORKERS', 1),

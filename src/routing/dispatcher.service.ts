@@ -401,8 +401,9 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     if (!parameters) return { held: new Set(), forNewPod: new Set() };
     const now = this.clock.now();
     const policy = this.config.cloud.breakEven;
-    const live = await this.pods.findInStates(['requested', 'starting', 'ready', 'busy']);
-    const serving = live.filter((pod) => pod.drainRequestedAt === null);
+    // Terminating pods count against CLOUD_MAX_PODS until they are gone, as the spawn's write-ahead counts them.
+    const live = await this.pods.findLive();
+    const serving = live.filter((pod) => pod.state !== 'terminating' && pod.drainRequestedAt === null);
     const freeInS = podsFreeInS(
       serving.map((pod) => ({
         state: pod.state === 'ready' || pod.state === 'busy' ? pod.state : 'starting',

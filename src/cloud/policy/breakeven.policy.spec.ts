@@ -301,3 +301,28 @@ describe('decideBreakEvenScale with local workers', () => {
   });
 });
 
+describe('decideBreakEvenScale for jobs held for a new pod', () => {
+  it('starts the pod the holds count on, even when the forecast would not', () => {
+    const decision = decideBreakEvenScale({
+      podPricePerS: 0.34 / 3600,
+      serverlessPricePerS: 0.00034,
+      serverlessAvailable: true,
+      serverlessConcurrency: 10,
+      serverlessOverheadPerJobS: 0,
+      bootS: 150,
+      horizonS: 1728,
+      observedDurationS: {},
+      defaultDurationS: 600,
+      queue: [
+        { jobClass: 'job', podOnly: false },
+        { jobClass: 'job', podOnly: false, heldForNewPod: true },
+      ],
+      recentCloudArrivals: [],
+      recentArrivals: [],
+      pods: [{ state: 'starting' }],
+      maxPods: 5,
+    });
+    expect(decision).toMatchObject({ spawn: 1, reason: 'held-for-new-pod' });
+  });
+});
+

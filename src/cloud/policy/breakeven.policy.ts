@@ -82,7 +82,7 @@ export const DEFAULT_SPAWN_EVIDENCE_Z = 1;
  */
 export const DEFAULT_ARRIVAL_WINDOW_S = 1800;
 
-export type BreakEvenReason = 'break-even' | 'pod-only-job' | 'none';
+export type BreakEvenReason = 'break-even' | 'pod-only-job' | 'held-for-new-pod' | 'none';
 
 export interface BreakEvenDecision {
   spawn: number;
@@ -371,6 +371,12 @@ export function decideBreakEvenScale(inputs: BreakEvenInputs): BreakEvenDecision
   if (wanted === 0 && podOnlyJobs > 0 && startingOrReady === 0) {
     wanted = 1;
     reason = 'pod-only-job';
+  }
+  // Jobs the dispatcher holds for a pod the next pass would start (holdForLiveOrNewPods) wait for it: start one,
+  // else they wait out their allowance for nothing. The next pass counts it as booting and holds no more for it.
+  if (wanted === 0 && inputs.queue.some((job) => job.heldForNewPod === true)) {
+    wanted = 1;
+    reason = 'held-for-new-pod';
   }
   const spawn = Math.min(wanted, room);
   return {
