@@ -1,4 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,10 +21,39 @@ const AUTH_FAILURES = 40;
 const admin = { authorization: `Bearer ${ADMIN_KEY}` };
 const bearer = (secret: string) => ({ authorization: `Bearer ${secret}` });
 
+/** A POST with a Host header of our choosing (fetch will not send one): how a dashboard opened by another name is seen. */
+function postWithHost(
+  base: string,
+  path: string,
+  host: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      `${base}${path}`,
+      { method: 'POST', headers: { ...headers, host, 'content-type': 'application/json' } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end('{}');
+  });
+}
+
 describe('enrolment: one-time tokens, self-registration and the installer files', () => {
   let h: CloudHarness;
   /** Studio machines: ComfyUI simulators not in LOCAL_COMFYUI_URLS. */
   const machines: FakeComfyUI[] = [];
+  /** Enrolled workers by machine id: their id and the key their registration answered (the list shows neither). */
+  const enrolled: Record<string, { id: string; key: string }> = {};
+  /** A token the refused take-over attempts left unused. */
+  let reinstallToken = '';
 
   beforeAll(async () => {
     for (let i = 0; i < 3; i++) {
@@ -83,6 +113,9 @@ describe('enrolment: one-time tokens, self-registration and the installer files'
       },
     );
     expect(spoofed.body.commands.linux).toContain(`'${server}/install/install.sh'`);
+    // Loopback over http sends nothing across a network: no warning.
+    expect(issued).not.toHaveProperty('insecure');
+    expect(issued).not.toHaveProperty('warning');
     // Only the admin key creates tokens; the token is never written to the log.
     expect((await h.request('POST', '/api/local/install-tokens', {}, bearer(READ_KEY))).status).toBe(403);
     expect((await h.request('POST', '/api/local/install-tokens', {}, bearer(issued.token))).status).toBe(401);
@@ -122,13 +155,19 @@ describe('enrolment: one-time tokens, self-registration and the installer files'
       name: 'studio-a',
       url: machines[0].url,
       source: 'api',
-      machineId: 'machine-a',
       reported: { gpu: body.gpu, models: body.models },
       workerKey: expect.stringMatching(/^cww_/),
     });
     const id = first.body.id as string;
+    enrolled['machine-a'] = { id, key: first.body.workerKey };
     await h.until(async () => (await workers()).some((w) => w.id === id && w.healthy));
+    // Neither the key nor the machine id is shown (a machine id is half of a claim to replace the worker).
+    for (const shown of [first.body, (await workers()).find((w) => w.id === id)])
+      expect(shown).not.toHaveProperty('machineId');
     expect((await workers()).find((w) => w.id === id)).not.toHaveProperty('workerKey');
+    expect((await h.get('/api/local/workers', bearer(READ_KEY))).body.workers[0]).not.toHaveProperty(
+      'machineId',
+    );
 
     const again = await register(token, { ...body, machineId: 'machine-b', url: machines[1].url });
     expect(again.status).toBe(401);
@@ -162,7 +201,9 @@ describe('enrolment: one-time tokens, self-registration and the installer files'
       expect({ method, path, status: answer.status }).toEqual({ method, path, status: 401 });
     }
     // Still unused after all that: it registers.
-    expect((await register(token, { url: machines[1].url, machineId: 'machine-c' })).status).toBe(201);
+    const c = await register(token, { url: machines[1].url, machineId: 'machine-c' });
+    expect(c.status).toBe(201);
+    enrolled['machine-c'] = { id: c.body.id, key: c.body.workerKey };
   });
 
   it('two registrations racing with one token: exactly one gets in', async () => {
@@ -179,24 +220,71 @@ describe('enrolment: one-time tokens, self-registration and the installer files'
     ).toBe(204);
   });
 
-  it('a re-install of the same machine replaces its registration (same id, new URL); the worker key removes only its own worker', async () => {
-    const before = (await workers()).find((w) => w.machineId === 'machine-a');
+  it("a token cannot take over another machine's worker by its machine id or its URL: 409, the victim unchanged, the token unused", async () => {
+    const victim = enrolled['machine-a'];
+    const victimBefore = (await workers()).find((w) => w.id === victim.id);
+    expect(victimBefore).toMatchObject({ url: machines[0].url, name: 'studio-a' });
     const { token } = await newToken();
-    const replaced = await register(token, {
+    const attempts: Array<[string, Record<string, unknown>]> = [
+      ['machine id, no key', { url: machines[2].url, machineId: 'machine-a' }],
+      [
+        'machine id, wrong key',
+        { url: machines[2].url, machineId: 'machine-a', previousWorkerKey: `cww_${'z'.repeat(43)}` },
+      ],
+      [
+        "machine id, another worker's key",
+        { url: machines[2].url, machineId: 'machine-a', previousWorkerKey: enrolled['machine-c'].key },
+      ],
+      ["URL of another machine's worker", { url: machines[0].url, machineId: 'machine-z' }],
+      [
+        "URL of another machine's worker, with its key",
+        { url: machines[0].url, machineId: 'machine-z', previousWorkerKey: victim.key },
+      ],
+    ];
+    for (const [what, body] of attempts) {
+      const answer = await register(token, body);
+      expect({ what, status: answer.status }).toEqual({ what, status: 409 });
+      expect(answer.body).not.toHaveProperty('workerKey');
+      expect(JSON.stringify(answer.body)).not.toContain(victim.key);
+    }
+    expect((await register(token, { url: machines[2].url, machineId: 'machine-a' })).body.message).toMatch(
+      /uninstall on that machine first, or have an admin delete the worker/,
+    );
+    expect((await workers()).find((w) => w.id === victim.id)).toMatchObject({
+      url: machines[0].url,
+      name: 'studio-a',
+      healthy: true,
+    });
+    expect((await workers()).some((w) => w.url === machines[2].url)).toBe(false);
+    // Refused before it was consumed: the token still reads the manifest, and the next test uses it.
+    expect((await h.get('/api/local/install-manifest', bearer(token))).status).toBe(200);
+    reinstallToken = token;
+  });
+  it('a re-install of the same machine with its previous worker key replaces its registration (same id, new URL, old key revoked); the key removes only its own worker', async () => {
+    const before = enrolled['machine-a'];
+    const replaced = await register(reinstallToken, {
       url: machines[2].url,
       name: 'studio-a2',
       machineId: 'machine-a',
+      previousWorkerKey: before.key,
     });
     expect(replaced.status).toBe(201);
     expect(replaced.body).toMatchObject({ id: before.id, url: machines[2].url, name: 'studio-a2' });
-    const mine = (await workers()).filter((w) => w.machineId === 'machine-a');
+    expect(replaced.body.workerKey).not.toBe(before.key);
+    expect(JSON.stringify(replaced.body)).not.toContain(before.key);
+    expect(h.logger.lines.join('\n')).not.toContain(before.key);
+    const mine = (await workers()).filter((w) => w.id === before.id);
     expect(mine).toHaveLength(1);
     expect(mine[0].url).toBe(machines[2].url);
     expect((await workers()).some((w) => w.url === machines[0].url)).toBe(false);
     await h.until(async () => (await workers()).some((w) => w.id === before.id && w.healthy));
+    // The old key was replaced: it removes nothing any more.
+    expect(
+      (await h.request('DELETE', `/api/local/workers/${before.id}`, undefined, bearer(before.key))).status,
+    ).toBe(401);
 
     const key = replaced.body.workerKey as string;
-    const other = (await workers()).find((w) => w.machineId === 'machine-c');
+    const other = enrolled['machine-c'];
     const env = (await workers()).find((w) => w.source === 'env');
     for (const target of [other.id, env.id, 'local-nope']) {
       const answer = await h.request('DELETE', `/api/local/workers/${target}`, undefined, bearer(key));
@@ -211,11 +299,72 @@ describe('enrolment: one-time tokens, self-registration and the installer files'
       (await h.request('DELETE', `/api/local/workers/${before.id}`, undefined, bearer(key))).status,
     ).toBe(204);
     expect((await workers()).some((w) => w.id === before.id)).toBe(false);
-    // The admin key still removes any registered worker; an admin registration gets a worker key too.
-    const byAdmin = await h.request('POST', '/api/local/workers', { url: machines[0].url }, admin);
+  });
+
+  it("the admin key replaces a machine's worker without its key, but never another machine's through its URL; a token takes over an admin-registered URL only with its key", async () => {
+    const c = enrolled['machine-c'];
+    const byAdmin = await h.request(
+      'POST',
+      '/api/local/workers',
+      { url: machines[1].url, machineId: 'machine-c', name: 'admin-replaced' },
+      admin,
+    );
     expect(byAdmin.status).toBe(201);
-    expect(byAdmin.body.workerKey).toMatch(/^cww_/);
-    expect((await h.request('DELETE', `/api/local/workers/${other.id}`, undefined, admin)).status).toBe(204);
+    expect(byAdmin.body).toMatchObject({
+      id: c.id,
+      name: 'admin-replaced',
+      workerKey: expect.stringMatching(/^cww_/),
+    });
+    expect((await h.request('DELETE', `/api/local/workers/${c.id}`, undefined, bearer(c.key))).status).toBe(
+      401,
+    );
+    // Another machine id at machine-c's URL: a conflict, even for the admin key.
+    const other = await h.request(
+      'POST',
+      '/api/local/workers',
+      { url: machines[1].url, machineId: 'machine-y' },
+      admin,
+    );
+    expect(other.status).toBe(409);
+    expect((await h.request('DELETE', `/api/local/workers/${c.id}`, undefined, admin)).status).toBe(204);
+
+    // A worker the admin registered without a machine id: a token needs its key to take its URL over.
+    const anonymous = await h.request('POST', '/api/local/workers', { url: machines[0].url }, admin);
+    expect(anonymous.status).toBe(201);
+    expect(anonymous.body.workerKey).toMatch(/^cww_/);
+    const { token } = await newToken();
+    expect((await register(token, { url: machines[0].url, machineId: 'machine-q' })).status).toBe(409);
+    const taken = await register(token, {
+      url: machines[0].url,
+      machineId: 'machine-q',
+      previousWorkerKey: anonymous.body.workerKey,
+    });
+    expect(taken.status).toBe(201);
+    expect(taken.body.id).toBe(anonymous.body.id);
+    expect(
+      (
+        await h.request(
+          'DELETE',
+          `/api/local/workers/${taken.body.id}`,
+          undefined,
+          bearer(taken.body.workerKey),
+        )
+      ).status,
+    ).toBe(204);
+  });
+
+  it('warns when the commands would send the token over plain http to a host other than loopback', async () => {
+    const port = new URL(h.url).port;
+    const answer = await postWithHost(h.url, '/api/local/install-tokens', `workers.lan:${port}`, admin);
+    expect(answer.status).toBe(201);
+    expect(answer.body.commands.linux).toContain(`'http://workers.lan:${port}/install/install.sh'`);
+    expect(answer.body).toMatchObject({
+      insecure: true,
+      warning: expect.stringMatching(/plain http.*PUBLIC_URL/s),
+    });
+    const local = await postWithHost(h.url, '/api/local/install-tokens', `localhost:${port}`, admin);
+    expect(local.status).toBe(201);
+    expect(local.body).not.toHaveProperty('insecure');
   });
 
   it('keeps the outbound address rules for self-registered URLs, and gives the token back when refused', async () => {
@@ -233,27 +382,24 @@ describe('enrolment: one-time tokens, self-registration and the installer files'
     const { token } = await newToken();
     // As the installer sends a CPU-only machine: unknown GPU fields are null.
     const cpu = { name: null, vramBytes: null, driver: null, cudaVersion: null, kind: 'cpu' };
-    const enrolled = await register(token, {
+    const kept = await register(token, {
       url: machines[0].url.replace('127.0.0.1', 'localhost'),
       machineId: 'machine-restart',
       gpu: cpu,
       models: ['loras/a.safetensors'],
     });
-    expect(enrolled.status).toBe(201);
+    expect(kept.status).toBe(201);
     await h.stopApp();
     await h.startApp({ PUBLIC_URL: 'https://workers.example.com/' });
-    const after = (await workers()).find((w) => w.id === enrolled.body.id);
-    expect(after).toMatchObject({
-      machineId: 'machine-restart',
-      reported: { gpu: cpu, models: ['loras/a.safetensors'] },
-    });
+    const after = (await workers()).find((w) => w.id === kept.body.id);
+    expect(after).toMatchObject({ reported: { gpu: cpu, models: ['loras/a.safetensors'] } });
     const issued = await newToken();
     expect(issued.commands.linux).toBe(
       `curl -fsSL 'https://workers.example.com/install/install.sh' | CW_ENROLMENT_TOKEN='${issued.token}' bash -s -- --server 'https://workers.example.com'`,
     );
-    const key = enrolled.body.workerKey as string;
+    const key = kept.body.workerKey as string;
     expect(
-      (await h.request('DELETE', `/api/local/workers/${enrolled.body.id}`, undefined, bearer(key))).status,
+      (await h.request('DELETE', `/api/local/workers/${kept.body.id}`, undefined, bearer(key))).status,
     ).toBe(204);
   });
 
@@ -320,7 +466,7 @@ describe('enrolment: one-time tokens, self-registration and the installer files'
     };
     expect(manifest).toMatchObject({ version: 1, models: [], customNodes: [] });
     const listed = (await workers()).find((w) => w.id === reg.workerId);
-    expect(listed).toMatchObject({ name: 'py-studio', machineId: 'py-machine-1' });
+    expect(listed).toMatchObject({ name: 'py-studio', source: 'api' });
     const unregister = [
       'import sys',
       'from cw_install import enrol',

@@ -291,7 +291,7 @@ describe('OpenAPI contract: every route answers only what /api/docs-json documen
     await expectStatus('DELETE /api/local/workers/{id}', 409, { path: `/api/local/workers/${fromEnv.id}` });
   });
 
-  it('enrolment: tokens (201, 400, 413), the manifest and a registration with a token, its reuse (401), the worker key', async () => {
+  it('enrolment: tokens (201, 400, 413), the manifest and a registration with a token, its reuse (401), a re-install (409 without the previous worker key, 201 with it), the worker key', async () => {
     h.clock.advance(61_000); // a fresh create-rate window
     let issued: any;
     for (const body of examplesOf('POST /api/local/install-tokens'))
@@ -308,12 +308,23 @@ describe('OpenAPI contract: every route answers only what /api/docs-json documen
     const worker = await expectStatus('POST /api/local/workers', 201, { body, bearer: issued.token });
     await expectStatus('POST /api/local/workers', 401, { body, bearer: issued.token });
     await expectStatus(manifest, 401, { bearer: issued.token });
+    expect(worker).not.toHaveProperty('machineId');
+    expect(issued).not.toHaveProperty('insecure'); // the harness is on loopback
+    // Another token may replace this machine's worker only with the key of its earlier registration.
+    const again = await expectStatus('POST /api/local/install-tokens', 201, { body: {} });
+    await expectStatus('POST /api/local/workers', 409, { body, bearer: again.token });
+    const reinstalled = await expectStatus('POST /api/local/workers', 201, {
+      body: { ...body, previousWorkerKey: worker.workerKey },
+      bearer: again.token,
+    });
+    expect(reinstalled.id).toBe(worker.id);
     const path = `/api/local/workers/${worker.id}`;
+    await expectStatus('DELETE /api/local/workers/{id}', 401, { path, bearer: worker.workerKey });
     await expectStatus('DELETE /api/local/workers/{id}', 401, {
       path: '/api/local/workers/local-nope',
-      bearer: worker.workerKey,
+      bearer: reinstalled.workerKey,
     });
-    await expectStatus('DELETE /api/local/workers/{id}', 204, { path, bearer: worker.workerKey });
+    await expectStatus('DELETE /api/local/workers/{id}', 204, { path, bearer: reinstalled.workerKey });
   });
 
   it('cloud config: the documented example applies as-is and changes only what it shows', async () => {

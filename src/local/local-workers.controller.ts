@@ -37,8 +37,12 @@ import {
 } from './enrolment/enrolment-access';
 import { EnrolmentTokenSpentError, type LocalWorker, LocalWorkersService } from './local-workers.service';
 
+/**
+ * What the API shows of a worker. Not its machine id: with a token, a registration carrying a worker's machine id
+ * needs that worker's key to replace it, yet the id is the one half of that claim a reader should not be handed.
+ */
 function view(worker: LocalWorker): LocalWorkerDto {
-  const { lastCheckedAt: _checked, ...rest } = worker;
+  const { lastCheckedAt: _checked, machineId: _machine, ...rest } = worker;
   return rest;
 }
 
@@ -63,8 +67,11 @@ export class LocalWorkersController {
     description:
       'With the admin key, or with an enrolment token (`Authorization: Bearer cwe_...`, from POST ' +
       '/api/local/install-tokens), which this registration consumes: a token registers one worker, once. ' +
-      'A registration with the machineId of a registered worker (or the URL of one) replaces it, keeping its id. ' +
-      "The answer carries the worker's own key, which may only remove this worker.",
+      'A registration with the machineId of a registered worker replaces it, keeping its id: with the admin key ' +
+      "always; with a token only when `previousWorkerKey` is that worker's key (the installer keeps it from the " +
+      'earlier install), else 409 and the token stays unused. Failing a machineId match, a worker at the same URL ' +
+      "registered without a machineId is replaced likewise (never one of another machine). The answer carries the worker's own " +
+      'key, which may only remove this worker.',
   })
   @ApiCreatedResponse({
     type: RegisteredLocalWorkerDto,
@@ -77,7 +84,7 @@ export class LocalWorkersController {
     },
     401: { summary: 'Enrolment token used, expired or unknown', message: ENROLMENT_TOKEN_REFUSED },
     409: {
-      summary: 'Already registered',
+      summary: 'Already registered (its URL, or its machine id without the previous worker key)',
       message: 'A local worker with url http://127.0.0.1:8188 is already registered (local-3fa9c01b2e)',
     },
   })
@@ -95,6 +102,7 @@ export class LocalWorkersController {
         name: body.name,
         maxConcurrent: body.maxConcurrent,
         machineId: body.machineId,
+        previousWorkerKey: body.previousWorkerKey,
         reported,
         enrolmentTokenHash: enrolmentOf(request)?.tokenHash,
       });

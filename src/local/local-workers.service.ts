@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { Clock } from '../common/clock';
 import { ConflictError, InvalidInputError, NotFoundError } from '../common/domain-errors';
 import { NetworkAllowlist } from '../common/net/network-allowlist';
@@ -81,6 +81,17 @@ export interface LocalWorkerRegistration {
   reported?: ReportedMachine;
   /** Set when the caller authenticated with an enrolment token: it is consumed by this registration. */
   enrolmentTokenHash?: string;
+  /**
+   * The worker key the installer kept from an earlier install of this machine: proves, with an enrolment token,
+   * that the caller owns the registration it replaces. A secret: never logged or echoed.
+   */
+  previousWorkerKey?: string;
+}
+
+/** Constant-time comparison of two hex SHA-256 hashes (false when the stored one is absent). */
+function sameHash(candidate: string, stored: string | null): boolean {
+  if (stored === null || stored.length !== candidate.length) return false;
+  return timingSafeEqual(Buffer.from(candidate, 'utf8'), Buffer.from(stored, 'utf8'));
 }
 
 /** The enrolment token was used (or expired) between the guard's check and this registration. */
@@ -211,13 +222,16 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
 
   /**
    * Registers a ComfyUI server (persisted). With a machine id (the installer sends one) a registration of that
-   * machine, or failing that the one at the same URL, is replaced in place, keeping its id, instead of adding a
-   * duplicate. With an enrolment token the token is consumed atomically here, after the URL passed the address
-   * rules and before anything is stored; if storing fails the token is released so the installer can retry.
-   * Answers the worker and its new key (the only copy: stored hashed), which may remove this registration only.
+   * machine, or failing that an anonymous one (no machine id) at the same URL, is replaced in place, keeping its
+   * id, instead of adding a duplicate. The admin key may replace any; an enrolment token only a row whose key the
+   * caller proves with `previousWorkerKey` (or a keyless one at its URL): a machine id is not a secret, so a
+   * token alone must not take over another machine's registration (see replaceableBy). With an enrolment token
+   * the token is consumed atomically here, after every check passed and before anything is stored; if storing
+   * fails the token is released so the installer can retry. Answers the worker and its new key (the only copy:
+   * stored hashed), which may remove this registration only.
    */
   async register(input: LocalWorkerRegistration): Promise<{ worker: LocalWorker; workerKey: string }> {
-    const { url, name, maxConcurrent, machineId, reported, enrolmentTokenHash } = input;
+    const { url, name, maxConcurrent, machineId, reported, enrolmentTokenHash, previousWorkerKey } = input;
     try {
       // Before anything contacts it: a refused URL must not even be probed (that would make this a port scanner).
       await this.addressPolicy.checkUrlResolved(url);
@@ -226,7 +240,10 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
       throw new InvalidInputError(`url ${error.message}`);
     }
     const normalized = url.replace(/\/+$/, '');
-    const previous = machineId ? await this.repository.findForMachine(machineId, normalized) : null;
+    const tokenOnly = enrolmentTokenHash !== undefined;
+    const previous = machineId
+      ? await this.previousRegistration(machineId, normalized, tokenOnly, previousWorkerKey)
+      : null;
     const id = previous?.id ?? (machineId ? machineWorkerId(machineId) : localWorkerId(normalized));
     const holder = [...this.workers.values()].find((worker) => worker.url === normalized);
     if (holder && holder.id !== id)
@@ -247,13 +264,22 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
       reported: reported ? JSON.stringify(reported) : null,
     });
     try {
-      if (previous) await this.repository.replace(row);
-      else await this.repository.insert(row);
+      if (previous) {
+        // Conditional on the key the decision above saw: a concurrent re-registration of this row wins once.
+        if (!(await this.repository.replace(row, previous.workerKeyHash)))
+          throw new ConflictError(`Local worker ${id} changed while it was being re-registered: try again`);
+      } else await this.repository.insert(row);
     } catch (error) {
       if (enrolmentTokenHash) await this.enrolmentTokens.release(enrolmentTokenHash);
       throw error;
     }
-    if (enrolmentTokenHash) await this.enrolmentTokens.recordWorker(enrolmentTokenHash, id);
+    // Bookkeeping only (which worker the token made): the worker is stored and the installer must get its key.
+    if (enrolmentTokenHash)
+      await this.enrolmentTokens.recordWorker(enrolmentTokenHash, id).catch((error: unknown) => {
+        this.logger.warn(
+          `Local worker ${id} registered, but its enrolment token could not be linked to it (${(error as Error).name})`,
+        );
+      });
     const stale = this.workers.get(id);
     if (stale) this.replaceInMemory(stale, row);
     else this.add({ id, name: row.name, url: row.url, source: 'api', maxConcurrent: row.maxConcurrent });
@@ -261,6 +287,36 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
     if (previous) this.logger.log(`Local worker ${row.name} (${id}) re-registered by its machine; replaced`);
     await this.checkOne(this.workers.get(id)!);
     return { worker: this.get(id)!, workerKey };
+  }
+
+  /**
+   * The row a registration with `machineId` replaces, or null for a new one. The one with that machine id: the
+   * admin key replaces it as is; an enrolment token only with `previousWorkerKey` matching it, else 409 (a
+   * machine id is no secret: it is in /etc/machine-id, a support bundle...). Failing that, the row at the same
+   * URL, only if it belongs to no machine (a row of another machine id is never taken over through its URL) and,
+   * for a token, has no key or the caller proves it. A row not replaced here still conflicts on its URL below.
+   */
+  private async previousRegistration(
+    machineId: string,
+    url: string,
+    tokenOnly: boolean,
+    previousWorkerKey: string | undefined,
+  ): Promise<LocalWorkerEntity | null> {
+    const proves = (row: LocalWorkerEntity) =>
+      previousWorkerKey !== undefined && sameHash(secretHash(previousWorkerKey), row.workerKeyHash);
+    const sameMachine = await this.repository.findByMachineId(machineId);
+    if (sameMachine) {
+      if (!tokenOnly || proves(sameMachine)) return sameMachine;
+      throw new ConflictError(
+        `Local worker ${sameMachine.id} is already registered for this machine id, and the registration did not ` +
+          "prove it holds that worker's key (previousWorkerKey): uninstall on that machine first, or have an " +
+          'admin delete the worker, then install again',
+      );
+    }
+    const atUrl = await this.repository.findByUrl(url);
+    if (!atUrl || atUrl.machineId !== null) return null;
+    if (tokenOnly && atUrl.workerKeyHash !== null && !proves(atUrl)) return null;
+    return atUrl;
   }
 
   /** A re-registration of a known machine: new URL, name and slots; running jobs keep their slots. */

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { CLOUD_WORKERS_DATA_SOURCE } from './data-source-name';
-import { Repository } from 'typeorm';
+import { IsNull, Repository } from 'typeorm';
 import { LocalWorkerEntity } from './entities/local-worker.entity';
 import { LocalWorkerStateEntity } from './entities/local-worker-state.entity';
 
@@ -27,15 +27,26 @@ export class LocalWorkersRepository {
     return this.workers.findOneBy({ id });
   }
 
-  /** The registration a re-installed machine replaces: the one with its machine id, else the one at its URL. */
-  async findForMachine(machineId: string, url: string): Promise<LocalWorkerEntity | null> {
-    return (await this.workers.findOneBy({ machineId })) ?? (await this.workers.findOneBy({ url }));
+  async findByMachineId(machineId: string): Promise<LocalWorkerEntity | null> {
+    return this.workers.findOneBy({ machineId });
   }
 
-  /** Replaces a registration in place (same id): URL, name, slots, machine, key and report. */
-  async replace(worker: LocalWorkerEntity): Promise<void> {
+  async findByUrl(url: string): Promise<LocalWorkerEntity | null> {
+    return this.workers.findOneBy({ url });
+  }
+
+  /**
+   * Replaces a registration in place (same id): URL, name, slots, machine, key and report; only while it still
+   * holds the key `expectedKeyHash` (the one the caller's decision was based on), so of two re-registrations
+   * racing for one row only one wins. False when the row changed or vanished meanwhile.
+   */
+  async replace(worker: LocalWorkerEntity, expectedKeyHash: string | null): Promise<boolean> {
     const { id, ...fields } = worker;
-    await this.workers.update({ id }, fields);
+    const result = await this.workers.update(
+      { id, workerKeyHash: expectedKeyHash === null ? IsNull() : expectedKeyHash },
+      fields,
+    );
+    return (result.affected ?? 0) === 1;
   }
 
   /** Removes the worker and whatever state an operator set on it. */

@@ -137,12 +137,6 @@ export class LocalWorkerDto {
   gpu!: LocalWorkerGpuDto | null;
 
   @ApiPropertyOptional({
-    example: '4c4c4544-0042-3510-8052-b4c04f4d3732',
-    description: 'Registered by the installer: the machine it runs on (a re-install replaces this worker)',
-  })
-  machineId?: string;
-
-  @ApiPropertyOptional({
     type: ReportedMachineDto,
     description: 'Registered by the installer: what the machine reported about itself when it registered',
   })
@@ -202,6 +196,20 @@ export class RegisterLocalWorkerDto {
     message: 'machineId must be 1-128 letters, digits, ".", "_", ":" or "-"',
   })
   machineId?: string;
+
+  @ApiPropertyOptional({
+    example: 'cww_q2R1ZJk1f3m0Vb9n8nN0uQ6xj8mJcXr3v0eQpP5fDkA',
+    maxLength: 128,
+    writeOnly: true,
+    description:
+      "With an enrolment token: the worker key this machine's earlier install received (the installer keeps it). " +
+      'Required to replace the registration of the same machineId; never echoed',
+  })
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(128)
+  previousWorkerKey?: string;
 
   @ApiPropertyOptional({ type: ReportedGpuDto, description: 'The GPU as the installer detected it' })
   @IsOptional()

@@ -5,6 +5,7 @@ import { EnrolmentTokenEntity } from '../../persistence/entities/enrolment-token
 import { EnrolmentTokensRepository } from '../../persistence/enrolment-tokens.repository';
 import { newEnrolmentToken, secretHash } from './enrolment-secrets';
 import { type InstallCommands, installCommands } from './install-commands';
+import { INSECURE_BASE_URL_WARNING, isInsecureBaseUrl } from './public-base-url';
 
 export const DEFAULT_TOKEN_TTL_SECONDS = 3600;
 
@@ -12,6 +13,9 @@ export interface IssuedToken {
   token: string;
   expiresAt: string;
   commands: InstallCommands;
+  /** Present (true) only when the commands would send the token in clear text (http, not loopback). */
+  insecure?: true;
+  warning?: string;
 }
 
 /** Issues enrolment tokens. The token itself is returned once and never stored or logged; its hash is. */
@@ -39,6 +43,9 @@ export class EnrolmentTokensService {
     await this.tokens.insert(row);
     const expiresAt = new Date(row.expiresAt).toISOString();
     this.logger.log(`Enrolment token ${row.id}${name ? ` (${name})` : ''} issued; valid until ${expiresAt}`);
-    return { token, expiresAt, commands: installCommands(server, token) };
+    const issued: IssuedToken = { token, expiresAt, commands: installCommands(server, token) };
+    if (isInsecureBaseUrl(server))
+      Object.assign(issued, { insecure: true, warning: INSECURE_BASE_URL_WARNING });
+    return issued;
   }
 }

@@ -62,6 +62,25 @@ export class InstallTokenDto {
       'One line per platform to run on the studio machine (the token travels in an environment variable)',
   })
   commands!: InstallCommandsDto;
+
+  @ApiPropertyOptional({
+    type: Boolean,
+    example: true,
+    description:
+      'Present only when the commands name this server over plain http on a non-loopback host: the token would ' +
+      'cross the network in clear text (set PUBLIC_URL to an https address)',
+  })
+  insecure?: true;
+
+  @ApiPropertyOptional({
+    example:
+      'These commands reach this server over plain http: the enrolment token (and the worker key the machine ' +
+      'receives) cross the network unencrypted, and the installer script can be altered on the way. Set ' +
+      'PUBLIC_URL to an https address (or open the dashboard over https), unless the network between them is ' +
+      'trusted.',
+    description: 'With `insecure`: what to show the admin',
+  })
+  warning?: string;
 }
 
 export class ManifestModelDto {

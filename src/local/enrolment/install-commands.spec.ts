@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import { installCommands } from './install-commands';
-import { publicBaseUrl } from './public-base-url';
+import { isInsecureBaseUrl, publicBaseUrl } from './public-base-url';
 
 describe('install commands', () => {
   it('put the token in an environment variable and quote every value for its shell', () => {
@@ -30,5 +30,22 @@ describe('publicBaseUrl', () => {
     expect(publicBaseUrl(undefined, request('https', 'workers.example.com'))).toBe(
       'https://workers.example.com',
     );
+  });
+});
+
+describe('isInsecureBaseUrl', () => {
+  it('flags plain http to a host other than loopback: the token would cross the network in clear text', () => {
+    for (const base of ['http://10.0.0.2:8000', 'http://workers.lan', 'http://[fe80::1]:8000', 'not a url'])
+      expect([base, isInsecureBaseUrl(base)]).toEqual([base, true]);
+    for (const base of [
+      'https://workers.example.com',
+      'https://10.0.0.2:8443',
+      'http://localhost:8000',
+      'http://app.localhost',
+      'http://127.0.0.1:8000',
+      'http://127.1.2.3',
+      'http://[::1]:8000',
+    ])
+      expect([base, isInsecureBaseUrl(base)]).toEqual([base, false]);
   });
 });

@@ -374,6 +374,9 @@ function LocalWorkerControls() {
   );
 }
 
+/** POST /api/local/install-tokens: `insecure` and `warning` only when the commands would send the token over plain http. */
+type IssuedInstallToken = InstallToken & { insecure?: boolean; warning?: string };
+
 const PLATFORMS: { key: keyof InstallToken['commands']; label: string }[] = [
   { key: 'linux', label: 'Linux' },
   { key: 'macos', label: 'macOS' },
@@ -385,7 +388,7 @@ const PLATFORMS: { key: keyof InstallToken['commands']; label: string }[] = [
  * an environment variable, never a URL) and only in this component's state: it is gone on reload.
  */
 function AddStudioMachine() {
-  const [issued, setIssued] = useState<InstallToken | null>(null);
+  const [issued, setIssued] = useState<IssuedInstallToken | null>(null);
   const [copied, setCopied] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
@@ -394,7 +397,7 @@ function AddStudioMachine() {
     setError(null);
     setCopied(null);
     try {
-      setIssued(await request<InstallToken>('/api/local/install-tokens', { method: 'POST', body: {} }));
+      setIssued(await request<IssuedInstallToken>('/api/local/install-tokens', { method: 'POST', body: {} }));
     } catch (caught) {
       setError(asApiError(caught));
     } finally {
@@ -424,6 +427,11 @@ function AddStudioMachine() {
           <p class="hint" role="status">
             Valid once, until {new Date(issued.expiresAt).toLocaleString()}.
           </p>
+          {issued.insecure && (
+            <p class="error" role="alert" data-insecure>
+              {issued.warning ?? 'These commands send the token over plain http.'}
+            </p>
+          )}
           {PLATFORMS.map(({ key, label }) => (
             <div class="field" key={key} data-platform={key} role="group" aria-labelledby={`enrol-${key}`}>
               <strong id={`enrol-${key}`}>{label}</strong>
