@@ -125,6 +125,8 @@ export interface LocalConfig {
   /** Jobs one local worker runs at once. */
   concurrency: number;
   healthIntervalMs: number;
+  /** LOCAL_CAPABILITIES_INTERVAL: how often each worker's node classes and model lists are read again. */
+  capabilitiesIntervalMs: number;
   /** LOCAL_WORKER_ALLOWED_NETWORKS: CIDRs/addresses/host names local workers must be in; empty = any but the refused ranges. */
   allowedNetworks: string[];
 }
@@ -400,6 +402,7 @@ export function loadConfig(env: Env): AppConfig {
       urls: localUrls,
       concurrency: readInt(env, 'LOCAL_WORKER_CONCURRENCY', 1, 1, 64),
       healthIntervalMs: readInt(env, 'LOCAL_HEALTH_INTERVAL', 5000, 10),
+      capabilitiesIntervalMs: readInt(env, 'LOCAL_CAPABILITIES_INTERVAL', 300_000, 10),
       allowedNetworks,
     },
     jobs: {
