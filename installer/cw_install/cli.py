@@ -55,6 +55,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _argv(argv: List[str]) -> List[str]:
+    # `--uninstall` anywhere (the spelling, and what the bootstraps pass through: install.ps1 always runs
+    # `install --server ... $CW_INSTALL_ARGS`) means the `uninstall` command.
+    if "--uninstall" in argv:
+        rest = [a for a in argv if a not in ("--uninstall", "install", "uninstall")]
+        return ["uninstall"] + rest
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         return ["install"] + argv
     return argv

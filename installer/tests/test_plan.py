@@ -195,6 +195,20 @@ class DryRunCliTest(TempDirCase):
         self.assertIn("install --m-series", out)
         self.assertIn(os.path.join(home, "Library", "Logs", "comfyui-worker"), out)
 
+    def test_uninstall_flag_means_the_uninstall_command(self):
+        # The issue's `--uninstall`, also as the Windows bootstrap passes it: `install --server S --uninstall`.
+        from cw_install.cli import _argv
+        self.assertEqual(_argv(["--uninstall", "--dry-run"]), ["uninstall", "--dry-run"])
+        self.assertEqual(_argv(["install", "--server", "https://cw", "--uninstall"]),
+                         ["uninstall", "--server", "https://cw"])
+        err = io.StringIO()
+        out = io.StringIO()
+        rc = cli.main(["--uninstall", "--dry-run", "--dir", os.path.join(self.tmp, "w")],
+                      environ={"PATH": "", "HOME": self.tmp}, os_name="linux", out=out, err=err)
+        # The uninstall command ran: with nothing installed there, it refuses to touch the folder.
+        self.assertEqual(rc, 1)
+        self.assertIn("no install state at", err.getvalue())
+
     def test_server_required_without_manifest_file(self):
         err = io.StringIO()
         rc = cli.main(["install"], environ={"PATH": "", "HOME": self.tmp}, os_name="linux", out=io.StringIO(),
