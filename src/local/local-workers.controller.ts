@@ -35,15 +35,17 @@ import {
   WORKER_KEY_REFUSED,
   WorkerKeyAccess,
 } from './enrolment/enrolment-access';
+import { capabilitiesView } from './local-worker-capabilities';
 import { EnrolmentTokenSpentError, type LocalWorker, LocalWorkersService } from './local-workers.service';
+import type { WorkerCapabilities } from '../workflows';
 
 /**
  * What the API shows of a worker. Not its machine id: with a token, a registration carrying a worker's machine id
  * needs that worker's key to replace it, yet the id is the one half of that claim a reader should not be handed.
  */
-function view(worker: LocalWorker): LocalWorkerDto {
+function view(worker: LocalWorker, capabilities: WorkerCapabilities | undefined): LocalWorkerDto {
   const { lastCheckedAt: _checked, machineId: _machine, ...rest } = worker;
-  return rest;
+  return { ...rest, capabilities: capabilities ? capabilitiesView(capabilities) : null };
 }
 
 @ApiTags('local')
@@ -51,12 +53,16 @@ function view(worker: LocalWorker): LocalWorkerDto {
 export class LocalWorkersController {
   constructor(private readonly workers: LocalWorkersService) {}
 
+  private view(worker: LocalWorker): LocalWorkerDto {
+    return view(worker, this.workers.capabilitiesOf(worker.id));
+  }
+
   @Get()
   @ReadAccess()
   @ApiOperation({ summary: 'Local ComfyUI workers with their health and load' })
   @ApiOkResponse({ type: LocalWorkerListDto })
   list(): LocalWorkerListDto {
-    return { workers: this.workers.list().map(view) };
+    return { workers: this.workers.list().map((w) => this.view(w)) };
   }
 
   @Post()
@@ -106,7 +112,7 @@ export class LocalWorkersController {
         reported,
         enrolmentTokenHash: enrolmentOf(request)?.tokenHash,
       });
-      return { ...view(worker), workerKey };
+      return { ...this.view(worker), workerKey };
     } catch (error) {
       // Another registration took the token between the guard's check and this one.
       if (error instanceof EnrolmentTokenSpentError) throw new UnauthorizedException(ENROLMENT_TOKEN_REFUSED);
@@ -129,7 +135,7 @@ export class LocalWorkersController {
     404: { summary: 'No such worker', message: 'No local worker local-3fa9c01b2e' },
   })
   async update(@Param('id') id: string, @Body() body: UpdateLocalWorkerDto): Promise<LocalWorkerDto> {
-    return view(await this.workers.setControls(id, body));
+    return this.view(await this.workers.setControls(id, body));
   }
 
   @Delete(':id')

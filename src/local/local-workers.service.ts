@@ -23,6 +23,7 @@ import { LocalWorkerStateEntity } from '../persistence/entities/local-worker-sta
 import { LeaderElection } from '../persistence/leader-election.service';
 import { EnrolmentTokensRepository } from '../persistence/enrolment-tokens.repository';
 import { LocalWorkersRepository } from '../persistence/local-workers.repository';
+import { fetchCapabilities, type WorkerCapabilities } from '../workflows';
 import { newWorkerKey, secretHash } from './enrolment/enrolment-secrets';
 import { LOCAL_WORKER_CHANGED, type LocalWorkerChangedEvent } from './local-worker.events';
 import {
@@ -136,6 +137,9 @@ function primaryGpu(stats: ComfySystemStats): LocalWorkerGpu | null {
 export const LOCAL_WORKER_FREED = 'localWorkerFreed';
 
 const HEALTH_INTERVAL = 'local-workers-health';
+const CAPABILITIES_INTERVAL = 'local-workers-capabilities';
+/** Bound on one capability read (/object_info of a ComfyUI with many custom nodes takes seconds). */
+const CAPABILITIES_TIMEOUT_MS = 120_000;
 
 /** A registration by the installer: the id follows the machine, whatever URL it comes back with. */
 export function machineWorkerId(machineId: string): string {
@@ -168,6 +172,12 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
   private readonly controls = new Map<string, LocalWorkerControls>();
   /** Bumped by every local change of controls, so a database sync that raced one does not undo it. */
   private controlsVersion = 0;
+  /** Each worker's last good capabilities (absent = unknown: routing lets it take anything). */
+  private readonly capabilities = new Map<string, WorkerCapabilities>();
+  /** Capability reads in flight, one per worker. */
+  private readonly reading = new Map<string, Promise<void>>();
+  /** The normalized primary model (`primaryModel`) of the last job started on each worker. */
+  private readonly lastModels = new Map<string, string>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -205,10 +215,79 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
     await this.checkHealth();
     const interval = setInterval(() => void this.tick(), this.config.local.healthIntervalMs);
     this.scheduler.addInterval(HEALTH_INTERVAL, interval);
+    const refresh = setInterval(
+      () => void this.refreshAllCapabilities(),
+      this.config.local.capabilitiesIntervalMs,
+    );
+    this.scheduler.addInterval(CAPABILITIES_INTERVAL, refresh);
   }
 
   onApplicationShutdown(): void {
     if (this.scheduler.doesExist('interval', HEALTH_INTERVAL)) this.scheduler.deleteInterval(HEALTH_INTERVAL);
+    if (this.scheduler.doesExist('interval', CAPABILITIES_INTERVAL))
+      this.scheduler.deleteInterval(CAPABILITIES_INTERVAL);
+  }
+
+  /** What the worker can run, as last read from it; undefined until a read succeeded (treat as "anything"). */
+  capabilitiesOf(id: string): WorkerCapabilities | undefined {
+    return this.capabilities.get(id);
+  }
+
+  /**
+   * Records the primary model of a job started on a worker: the next job with it there skips a model load. A job
+   * without one (no checkpoint) leaves the last one: ComfyUI keeps a model loaded until another replaces it.
+   */
+  noteModel(id: string, model: string | undefined): void {
+    if (model !== undefined && this.workers.has(id)) this.lastModels.set(id, model);
+  }
+
+  /** The primary model of the last job started on the worker (likely still loaded), if known. */
+  lastModelOf(id: string): string | undefined {
+    return this.lastModels.get(id);
+  }
+
+  /**
+   * Reads a worker's node classes and model lists again (`fetchCapabilities`). A failed read keeps the last good
+   * capabilities; overlapping calls for one worker share the read in progress. Never throws.
+   */
+  refreshCapabilities(id: string): Promise<void> {
+    const running = this.reading.get(id);
+    if (running) return running;
+    const worker = this.workers.get(id);
+    if (!worker || this.refused.has(id)) return Promise.resolve();
+    const url = worker.url;
+    const read = fetchCapabilities(this.clients.create(url), {
+      signal: AbortSignal.timeout(CAPABILITIES_TIMEOUT_MS),
+      now: () => this.clock.now(),
+    })
+      .then((capabilities) => {
+        // Removed or re-registered elsewhere meanwhile: this read describes a server it no longer is.
+        if (this.workers.get(id)?.url !== url) return;
+        const before = this.capabilities.get(id);
+        this.capabilities.set(id, capabilities);
+        if (!before)
+          this.logger.log(
+            `Local worker ${worker.name} (${id}): ${capabilities.nodeClasses.length} node classes, ` +
+              `${Object.values(capabilities.models).reduce((n, files) => n + files.length, 0)} model files`,
+          );
+        // Jobs that waited for a capable worker may fit now.
+        if (this.workers.get(id)?.healthy) this.events.emit(LOCAL_WORKER_FREED, { workerId: id });
+      })
+      .catch((error: unknown) => {
+        this.logger.warn(
+          `Could not read what local worker ${worker.name} (${id}) can run; keeping what was known: ` +
+            (error as Error).message,
+        );
+      })
+      .finally(() => this.reading.delete(id));
+    this.reading.set(id, read);
+    return read;
+  }
+
+  private async refreshAllCapabilities(): Promise<void> {
+    await Promise.all(
+      [...this.workers.values()].filter((w) => w.healthy).map((w) => this.refreshCapabilities(w.id)),
+    );
   }
 
   list(): LocalWorker[] {
@@ -333,6 +412,9 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
       lastCheckedAt: null,
       gpu: null,
     });
+    // A re-installed machine may have other models: read again once it answers.
+    this.capabilities.delete(worker.id);
+    this.lastModels.delete(worker.id);
     this.emitChanged(worker.id, 'added');
   }
 
@@ -352,6 +434,8 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
     await this.repository.delete(id);
     this.workers.delete(id);
     this.controls.delete(id);
+    this.capabilities.delete(id);
+    this.lastModels.delete(id);
     this.emitChanged(id, 'removed');
     this.refused.delete(id);
     this.clients.useAddressPolicy(worker.url, undefined);
@@ -366,7 +450,9 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
           worker.healthy &&
           takesNewJobs(worker.state) &&
           worker.running < worker.maxConcurrent &&
-          !exclude.includes(worker.id),
+          !exclude.includes(worker.id) &&
+          // Its first capability read is in flight: a job now could land on it without its model.
+          !(this.reading.has(worker.id) && !this.capabilities.has(worker.id)),
       )
       .sort((a, b) => a.running / a.maxConcurrent - b.running / b.maxConcurrent)
       .map((worker) => ({ ...worker }));
@@ -525,6 +611,8 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
     this.emitChanged(worker.id, 'health');
     if (healthy) {
       this.logger.log(`Local worker ${worker.name} (${worker.url}) is healthy`);
+      // Its models may have changed while it was away (a restarted ComfyUI); not awaited: the read signals.
+      void this.refreshCapabilities(worker.id);
       this.events.emit(LOCAL_WORKER_FREED, { workerId: worker.id });
     } else {
       this.logger.warn(

@@ -88,6 +88,32 @@ export class ReportedMachineDto {
   models!: string[];
 }
 
+/** What a worker can run, bounded: node classes as a count, at most 100 file names per model folder. */
+export class LocalWorkerCapabilitiesDto {
+  @ApiProperty({ example: 612, description: 'Node classes its GET /object_info lists' })
+  nodeClasses!: number;
+
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'array', items: { type: 'string' } },
+    example: { checkpoints: ['sd_xl_base_1.0.safetensors'], loras: ['detail\\add_detail.safetensors'] },
+    description:
+      'Model folder (canonical: diffusion_models, not unet) → file names as the worker spells them (first 100)',
+  })
+  models!: Record<string, string[]>;
+
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'integer' },
+    example: { checkpoints: 1, loras: 1 },
+    description: 'Model folder → how many files it has (more than `models` shows when over 100)',
+  })
+  modelCounts!: Record<string, number>;
+
+  @ApiProperty({ example: 1767225600000, description: 'When they were read (ms since the epoch)' })
+  fetchedAt!: number;
+}
+
 export class LocalWorkerDto {
   @ApiProperty({ example: 'local-3fa9c01b2e' })
   id!: string;
@@ -135,6 +161,16 @@ export class LocalWorkerDto {
     description: 'Its primary device as GET /system_stats last reported it; null until it has answered once',
   })
   gpu!: LocalWorkerGpuDto | null;
+
+  @ApiProperty({
+    type: LocalWorkerCapabilitiesDto,
+    nullable: true,
+    description:
+      'Its node classes and model files (GET /object_info, /models), read on registration, when it turns ' +
+      'healthy and every LOCAL_CAPABILITIES_INTERVAL; a failed read keeps the last. Routing sends it only jobs ' +
+      'whose models and nodes it has. null until a read succeeded (it may then take any job).',
+  })
+  capabilities!: LocalWorkerCapabilitiesDto | null;
 
   @ApiPropertyOptional({
     type: ReportedMachineDto,

@@ -1,0 +1,73 @@
+import {
+  canonicalFolder,
+  missingFor,
+  type MissingRequirements,
+  normalizeName,
+  type WorkerCapabilities,
+  type WorkflowRequirements,
+} from '../workflows';
+
+/**
+ * What the API shows of a worker's capabilities: bounded (a worker may list tens of thousands of node classes and
+ * files): a count of node classes and at most MAX_MODELS_SHOWN names per folder.
+ */
+export interface LocalWorkerCapabilitiesView {
+  nodeClasses: number;
+  models: Record<string, string[]>;
+  /** Folders whose list was cut to MAX_MODELS_SHOWN: folder → how many files it really has. */
+  modelCounts: Record<string, number>;
+  fetchedAt: number;
+}
+
+export const MAX_MODELS_SHOWN = 100;
+
+export function capabilitiesView(capabilities: WorkerCapabilities): LocalWorkerCapabilitiesView {
+  const models: Record<string, string[]> = {};
+  const modelCounts: Record<string, number> = {};
+  for (const [folder, files] of Object.entries(capabilities.models)) {
+    models[folder] = files.slice(0, MAX_MODELS_SHOWN);
+    modelCounts[folder] = files.length;
+  }
+  return {
+    nodeClasses: capabilities.nodeClasses.length,
+    models,
+    modelCounts,
+    fetchedAt: capabilities.fetchedAt,
+  };
+}
+
+/**
+ * The model that costs a load when it changes: the job's first checkpoint, else its first diffusion model (UNet
+ * loaders). Normalized (`/`, canonical folder) so a worker's spelling and the workflow's compare equal.
+ */
+export function primaryModel(requirements: WorkflowRequirements): string | undefined {
+  for (const folder of ['checkpoints', 'diffusion_models']) {
+    const model = requirements.models.find((m) => canonicalFolder(m.folder) === folder);
+    if (model) return `${folder}/${normalizeName(model.name)}`;
+  }
+  return undefined;
+}
+
+const isEmpty = (m: MissingRequirements) =>
+  m.nodes.length === 0 && m.models.length === 0 && m.fileInputs.length === 0;
+
+/**
+ * The submit-time check: when every worker's capabilities are known and none can run the workflow, what the
+ * closest one (fewest missing names) lacks; else undefined (some worker can run it, or one is still unknown:
+ * unknown workers may run anything, as routing treats them).
+ */
+export function missingOnEveryWorker(
+  requirements: WorkflowRequirements,
+  workers: ReadonlyArray<WorkerCapabilities | undefined>,
+): MissingRequirements | undefined {
+  if (workers.length === 0) return undefined;
+  let closest: MissingRequirements | undefined;
+  for (const capabilities of workers) {
+    if (!capabilities) return undefined;
+    const missing = missingFor(requirements, capabilities);
+    if (isEmpty(missing)) return undefined;
+    const size = (m: MissingRequirements) => m.nodes.length + m.models.length + m.fileInputs.length;
+    if (!closest || size(missing) < size(closest)) closest = missing;
+  }
+  return closest;
+}
