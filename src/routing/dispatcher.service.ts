@@ -38,6 +38,11 @@ import { ExecutionError, type ExecutionContext, type ExecutionResult } from './e
 import { ServerlessExecutor } from './executors/serverless-executor';
 import { WorkerReleaser } from './worker-releaser';
 import { decideRoute, type FleetSnapshot } from './routing.policy';
+import { primaryModel } from '../local/local-worker-capabilities';
+import { canRun, workflowRequirements, type WorkflowRequirements } from '../workflows';
+
+/** Job requirements kept between passes: more than a pass reads (PASS_SIZE), so a queued job is read once. */
+const REQUIREMENTS_CACHE_SIZE = 2048;
 
 const INTERVAL_NAME = 'job-dispatcher';
 /** How many queued jobs one pass looks at. */
@@ -108,6 +113,8 @@ interface PodHolds {
 export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Dispatcher');
   private readonly inFlight = new Map<string, InFlight>();
+  /** Queued jobs' workflow requirements by job id (bounded; dropped when the job starts on a local worker). */
+  private readonly requirements = new Map<string, WorkflowRequirements | null>();
   private pass: Promise<void> | null = null;
   private passAgain = false;
   private stopped = false;
@@ -287,15 +294,20 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
       for (const [index, job] of queued.entries()) {
         if (this.stopped) return;
         const failedWorkers = JSON.parse(job.failedWorkers) as string[];
-        const idleLocalWorkers = [...freeSlots]
-          .filter(([id, free]) => free > 0 && !failedWorkers.includes(id))
-          .map(([id]) => id);
+        const idleLocalWorkers = await this.capableFirst(
+          job,
+          [...freeSlots].filter(([id, free]) => free > 0 && !failedWorkers.includes(id)).map(([id]) => id),
+          base.podsPossible || base.serverlessAvailable,
+        );
         const decision = decideRoute(job, { ...base, idleLocalWorkers, idlePods });
         switch (decision.kind) {
           case 'local': {
             const worker = this.local.get(decision.workerId);
             freeSlots.set(decision.workerId, (freeSlots.get(decision.workerId) ?? 1) - 1);
             if (worker && this.local.reserve(worker.id)) {
+              const requirements = this.requirements.get(job.id);
+              if (requirements) this.local.noteModel(worker.id, primaryModel(requirements));
+              this.requirements.delete(job.id);
               await this.start(job, { backend: 'local', workerId: worker.id, url: worker.url });
             }
             break;
@@ -370,6 +382,54 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
       mayRunLocally,
       localSlots,
     });
+  }
+
+  /**
+   * The idle local workers that can run the job (`missingFor` empty; a worker whose capabilities are unknown may
+   * take anything), those whose last job used the job's checkpoint first (it is likely still loaded: a model
+   * load costs 30-70 s), each group in the given order. A job that no backend can run (only local workers could,
+   * and none of them, busy or not, can) keeps all idle workers: ComfyUI then fails it with its own message
+   * rather than it waiting for ever (it got past the submit check while capabilities were still unknown).
+   */
+  private async capableFirst(job: JobEntity, idle: string[], cloudPossible: boolean): Promise<string[]> {
+    if (!idle.some((id) => this.local.capabilitiesOf(id))) return idle;
+    const requirements = await this.requirementsOf(job);
+    if (!requirements) return idle;
+    const capable = idle.filter((id) => {
+      const capabilities = this.local.capabilitiesOf(id);
+      return !capabilities || canRun(requirements, capabilities);
+    });
+    if (capable.length === 0 && (job.requestedBackend === 'local' || !cloudPossible)) {
+      const anyCanRun = this.local.list().some((worker) => {
+        const capabilities = this.local.capabilitiesOf(worker.id);
+        return !capabilities || canRun(requirements, capabilities);
+      });
+      if (!anyCanRun) return idle;
+    }
+    const model = primaryModel(requirements);
+    if (model === undefined) return capable;
+    const warm = capable.filter((id) => this.local.lastModelOf(id) === model);
+    return warm.length === 0 ? capable : [...warm, ...capable.filter((id) => !warm.includes(id))];
+  }
+
+  /**
+   * A queued job's requirements, read once per job: the pass's rows have no workflow (a pass reads many), so a
+   * miss reads the job's row. null when the workflow cannot be read (then no worker is filtered out for it).
+   */
+  private async requirementsOf(job: JobEntity): Promise<WorkflowRequirements | null> {
+    const cached = this.requirements.get(job.id);
+    if (cached !== undefined) return cached;
+    let requirements: WorkflowRequirements | null = null;
+    try {
+      const workflow = job.workflow ?? (await this.jobs.findById(job.id))?.workflow;
+      if (workflow !== undefined) requirements = workflowRequirements(JSON.parse(workflow));
+    } catch {
+      requirements = null;
+    }
+    if (this.requirements.size >= REQUIREMENTS_CACHE_SIZE)
+      this.requirements.delete(this.requirements.keys().next().value!);
+    this.requirements.set(job.id, requirements);
+    return requirements;
   }
 
   /**
