@@ -235,6 +235,25 @@ describe('OpenAPI contract: every route answers only what /api/docs-json documen
     });
   });
 
+  it('jobs: 422 with the missing names for a workflow no local worker can run when only local may run it', async () => {
+    // Once the worker's capabilities are read (GET /api/local/workers shows them in their documented shape).
+    const deadline = Date.now() + 20_000;
+    while (!(await expectStatus('GET /api/local/workers', 200)).workers.every((w: any) => w.capabilities)) {
+      if (Date.now() > deadline) throw new Error('local worker capabilities never read');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const workflow = {
+      '1': { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: 'not-on-any-worker.safetensors' } },
+      '2': { class_type: 'EmptyImage', inputs: { width: 8, height: 8, batch_size: 1, color: 0 } },
+      '3': { class_type: 'SaveImage', inputs: { images: ['2', 0], filename_prefix: 'x' } },
+    };
+    const refused = await expectStatus('POST /api/jobs', 422, { body: { workflow, backend: 'local' } });
+    expect(refused.missing).toEqual({
+      nodes: [],
+      models: [{ folder: 'checkpoints', name: 'not-on-any-worker.safetensors' }],
+    });
+  });
+
   it('events: the fleet stream says hello, streams only documented events, resets; recent lists them', async () => {
     // The stream stays open, so it is read as it arrives rather than through call(), which reads to the end.
     const live = await SseReader.open(`${h.url}/api/events`, { 'x-api-key': READ_KEY });

@@ -11,9 +11,17 @@ import {
   Post,
   Query,
   Res,
+  UseFilters,
   Sse,
 } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import {
+  ApiAcceptedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiQuery,
+  ApiTags,
+  ApiUnprocessableEntityResponse,
+} from '@nestjs/swagger';
 import type { Response } from 'express';
 import type { Observable } from 'rxjs';
 import { InvalidInputError } from '../common/domain-errors';
@@ -30,6 +38,8 @@ import {
 } from '../persistence/entities/job.entity';
 import { JobDto, JobListDto, JobProgressDto } from './dto/job.dto';
 import { SubmitJobDto } from './dto/submit-job.dto';
+import { UnrunnableJobErrorDto } from './dto/unrunnable-job.dto';
+import { UnrunnableJobFilter } from './unrunnable-job.filter';
 import { JobEventStream } from './job-event-stream';
 import { JobsService } from './jobs.service';
 
@@ -68,6 +78,28 @@ export class JobsController {
         'This instance is shutting down and takes no new jobs; retry in a moment or on another instance',
     },
   })
+  @ApiUnprocessableEntityResponse({
+    type: UnrunnableJobErrorDto,
+    examples: {
+      'missing-checkpoint': {
+        summary: 'No local worker has the checkpoint (no cloud backend configured)',
+        value: {
+          statusCode: 422,
+          error: 'Unprocessable Entity',
+          message:
+            'No local worker can run this workflow, and no cloud backend is configured: the closest one lacks ' +
+            'checkpoints/flux1-dev.safetensors',
+          missing: { nodes: [], models: [{ folder: 'checkpoints', name: 'flux1-dev.safetensors' }] },
+        },
+      },
+    },
+    description:
+      'No configured worker can run it: only local workers could (backend "local", or no pods and no ' +
+      'serverless endpoint configured), what each can run is known, and none has every node class and model ' +
+      'file the workflow names. `missing` lists what the closest worker lacks. Pods and serverless are taken ' +
+      'to run anything; a local worker whose capabilities are not read yet may too.',
+  })
+  @UseFilters(UnrunnableJobFilter)
   submit(@Body() body: SubmitJobDto): Promise<JobDto> {
     return this.jobs.create(body);
   }

@@ -5,10 +5,11 @@ import { JobsService } from './jobs.service';
 import { OutputLinksService } from './output-links.service';
 import { OutputStore } from './output-store';
 import { WebhooksModule } from '../webhooks/webhooks.module';
+import { LocalModule } from '../local/local.module';
 
 @Module({
-  // WebhookUrlRules: a job's own webhookUrl is checked at submit.
-  imports: [WebhooksModule],
+  // WebhookUrlRules: a job's own webhookUrl is checked at submit; LocalWorkersService: what local workers can run.
+  imports: [WebhooksModule, LocalModule],
   providers: [JobsService, OutputStore, JobEventStream, JobRerunService, OutputLinksService],
   exports: [JobsService, OutputStore, JobEventStream, JobRerunService, OutputLinksService],
 })

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { randomUUID } from 'node:crypto';
 import { Clock } from '../common/clock';
@@ -22,6 +22,12 @@ import { JobEvents, type JobQueuedEvent, type JobStatusEvent } from './job.event
 import { toJobDto, toJobSummaryDto } from './job-view';
 import { OutputStore } from './output-store';
 import { WebhookUrlRules } from '../webhooks/webhook-url-rules';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { missingOnEveryWorker } from '../local/local-worker-capabilities';
+import { LocalWorkersService } from '../local/local-workers.service';
+import { workflowRequirements, type WorkflowRequirements } from '../workflows';
+import { MAX_MISSING_SHOWN, UnrunnableJobError } from './unrunnable-job.error';
 
 /** What a caller (HTTP or another Nest service through WorkerRouter) submits. */
 export interface JobSpec {
@@ -57,7 +63,48 @@ export class JobsService {
     private readonly events: EventEmitter2,
     private readonly shutdown: ShutdownState,
     private readonly webhookRules: WebhookUrlRules,
+    private readonly localWorkers: LocalWorkersService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  /**
+   * Refuses a workflow no configured backend can run: only local workers could take it (backend "local", or no
+   * pods and no serverless endpoint configured), every local worker's capabilities are known, and none has all
+   * its nodes and models. Pods and serverless are taken to run anything (their models are not known yet); a
+   * worker whose capabilities are unknown may run anything too. Routing skips incapable workers otherwise.
+   */
+  private checkRunnable(spec: JobSpec): void {
+    const backend = spec.backend ?? 'auto';
+    if (backend !== 'local' && backend !== 'auto') return;
+    const { apiKey, dockerImage, serverlessEndpointId } = this.config.runpod;
+    if (backend === 'auto' && apiKey && (dockerImage || serverlessEndpointId)) return;
+    const workers = this.localWorkers.list();
+    if (workers.length === 0) return; // routing answers for "no worker at all"
+    let requirements: WorkflowRequirements;
+    try {
+      requirements = workflowRequirements(spec.workflow);
+    } catch {
+      return; // over the reader's limits: nothing to compare (it passed validateApiWorkflow)
+    }
+    const missing = missingOnEveryWorker(
+      requirements,
+      workers.map((worker) => this.localWorkers.capabilitiesOf(worker.id)),
+    );
+    if (!missing) return;
+    const nodes = missing.nodes.slice(0, MAX_MISSING_SHOWN);
+    const models = missing.models.slice(0, MAX_MISSING_SHOWN).map(({ folder, name }) => ({ folder, name }));
+    const names = [
+      ...nodes.map((node) => `node ${node}`),
+      ...models.map((model) => `${model.folder}/${model.name}`),
+      ...missing.fileInputs.slice(0, MAX_MISSING_SHOWN).map((f) => `${f.nodeClass}.${f.input} = ${f.value}`),
+    ];
+    const where = backend === 'local' ? 'backend "local" was asked for' : 'no cloud backend is configured';
+    throw new UnrunnableJobError(
+      `No local worker can run this workflow, and ${where}: the closest one lacks ${names.slice(0, 10).join(', ')}` +
+        (names.length > 10 ? ` and ${names.length - 10} more` : ''),
+      { nodes, models },
+    );
+  }
 
   /** Validates and queues a job. Throws InvalidInputError with a message the caller can act on. */
   async create(spec: JobSpec): Promise<JobDto> {
@@ -68,6 +115,7 @@ export class JobsService {
     }
     const problem = validateApiWorkflow(spec.workflow);
     if (problem) throw new InvalidInputError(`workflow: ${problem}`);
+    this.checkRunnable(spec);
     const metadata = serializeMetadata(spec.metadata);
     if (metadata.problem !== undefined) throw new InvalidInputError(metadata.problem);
     if (spec.webhookUrl) await this.webhookRules.checkJobWebhookUrl(spec.webhookUrl);
