@@ -1,6 +1,7 @@
 import type { WorkerCapabilities, WorkflowRequirements } from '../workflows';
 import {
   capabilitiesView,
+  inWorkerSpelling,
   MAX_MODELS_SHOWN,
   missingOnEveryWorker,
   primaryModel,
@@ -56,5 +57,21 @@ describe('local worker capabilities helpers', () => {
     expect(missingOnEveryWorker(job, [hasNothing, undefined])).toBeUndefined();
     expect(missingOnEveryWorker(job, [])).toBeUndefined();
     expect(missingOnEveryWorker(needs([], ['NoSuchNode']), [hasA])?.nodes).toEqual(['NoSuchNode']);
+  });
+
+  it("rewrites the core loaders' model names to the worker's spelling, copying only what changes", () => {
+    const windows = caps({ checkpoints: ['sdxl\\base.safetensors'], loras: ['x.safetensors'] });
+    const other = { class_type: 'LoraLoader', inputs: { lora_name: 'x.safetensors', model: ['1', 0] } };
+    const workflow = {
+      '1': { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: 'sdxl/base.safetensors' } },
+      '2': other,
+      '3': { class_type: 'CLIPTextEncode', inputs: { text: 'sdxl/base.safetensors', clip: ['1', 1] } },
+    };
+    const rewritten = inWorkerSpelling(workflow, windows);
+    expect((rewritten['1'] as any).inputs.ckpt_name).toBe('sdxl\\base.safetensors');
+    expect(rewritten['2']).toBe(other);
+    expect((rewritten['3'] as any).inputs.text).toBe('sdxl/base.safetensors');
+    expect(workflow['1'].inputs.ckpt_name).toBe('sdxl/base.safetensors');
+    expect(inWorkerSpelling(workflow, caps({ checkpoints: ['sdxl/base.safetensors'] }))).toBe(workflow);
   });
 });

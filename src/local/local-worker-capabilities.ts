@@ -3,7 +3,9 @@ import {
   missingFor,
   type MissingRequirements,
   normalizeName,
+  staticModelFolder,
   type WorkerCapabilities,
+  workerModelName,
   type WorkflowRequirements,
 } from '../workflows';
 
@@ -70,4 +72,37 @@ export function missingOnEveryWorker(
     if (!closest || size(missing) < size(closest)) closest = missing;
   }
   return closest;
+}
+
+/**
+ * The workflow with the core loaders' model names in the worker's own spelling (`sdxl\a.safetensors` on a
+ * Windows worker for `sdxl/a.safetensors`): ComfyUI compares combo values exactly. Nodes are copied only where a
+ * name changes; the same object comes back when none does. Not wired into the executor yet (it needs the
+ * worker's capabilities where the prompt is sent: ComfyExecutor.execute).
+ */
+export function inWorkerSpelling(
+  workflow: Record<string, unknown>,
+  capabilities: WorkerCapabilities,
+): Record<string, unknown> {
+  let out: Record<string, unknown> | undefined;
+  for (const [id, node] of Object.entries(workflow)) {
+    if (typeof node !== 'object' || node === null) continue;
+    const { class_type: classType, inputs } = node as { class_type?: unknown; inputs?: unknown };
+    if (typeof classType !== 'string' || typeof inputs !== 'object' || inputs === null) continue;
+    let changed: Record<string, unknown> | undefined;
+    for (const [input, value] of Object.entries(inputs)) {
+      if (typeof value !== 'string') continue;
+      const folder = staticModelFolder(classType, input);
+      if (folder === undefined) continue;
+      const spelled = workerModelName(capabilities, folder, value);
+      if (spelled === undefined || spelled === value) continue;
+      changed ??= { ...(inputs as Record<string, unknown>) };
+      changed[input] = spelled;
+    }
+    if (changed) {
+      out ??= { ...workflow };
+      out[id] = { ...(node as Record<string, unknown>), inputs: changed };
+    }
+  }
+  return out ?? workflow;
 }
