@@ -89,7 +89,12 @@ describe('ComfyUiClient capability reads: bounded bodies', () => {
       };
       pump();
     };
-    const error = await client()
+    // Reading 16 MB takes seconds on a busy machine: a timeout long enough that only the bound can end it.
+    const error = await new ComfyUiClient(base, {
+      ...FAST,
+      requestTimeoutMs: 25_000,
+      logger: new RecordingComfyLogger(),
+    })
       .models()
       .catch((e: unknown) => e);
     expect((error as ComfyUnavailableError).code).toBe('BODY_TOO_LARGE');
