@@ -140,6 +140,18 @@ const HEALTH_INTERVAL = 'local-workers-health';
 const CAPABILITIES_INTERVAL = 'local-workers-capabilities';
 /** Bound on one capability read (/object_info of a ComfyUI with many custom nodes takes seconds). */
 const CAPABILITIES_TIMEOUT_MS = 120_000;
+/** How long a worker's health check waits for its first capability read (the read itself goes on). */
+const FIRST_CAPABILITIES_WAIT_MS = 10_000;
+
+/** Resolves when `promise` settles or after `ms`, whichever is first (the timer does not hold the process). */
+function withinMs(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+    timer.unref();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
 
 /** A registration by the installer: the id follows the machine, whatever URL it comes back with. */
 export function machineWorkerId(machineId: string): string {
@@ -450,9 +462,7 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
           worker.healthy &&
           takesNewJobs(worker.state) &&
           worker.running < worker.maxConcurrent &&
-          !exclude.includes(worker.id) &&
-          // Its first capability read is in flight: a job now could land on it without its model.
-          !(this.reading.has(worker.id) && !this.capabilities.has(worker.id)),
+          !exclude.includes(worker.id),
       )
       .sort((a, b) => a.running / a.maxConcurrent - b.running / b.maxConcurrent)
       .map((worker) => ({ ...worker }));
@@ -611,8 +621,10 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
     this.emitChanged(worker.id, 'health');
     if (healthy) {
       this.logger.log(`Local worker ${worker.name} (${worker.url}) is healthy`);
-      // Its models may have changed while it was away (a restarted ComfyUI); not awaited: the read signals.
-      void this.refreshCapabilities(worker.id);
+      // Its models may have changed while it was away (a restarted ComfyUI). The first read is awaited (a
+      // while at most), so at start and on registration routing knows what the worker has before its first job.
+      const read = this.refreshCapabilities(worker.id);
+      if (!this.capabilities.has(worker.id)) await withinMs(read, FIRST_CAPABILITIES_WAIT_MS);
       this.events.emit(LOCAL_WORKER_FREED, { workerId: worker.id });
     } else {
       this.logger.warn(
