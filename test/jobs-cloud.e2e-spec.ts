@@ -3,7 +3,7 @@ import { JobsRepository } from '../src/persistence/jobs.repository';
 import { WorkerRouter } from '../src/routing/worker-router.service';
 import type { FakeComfyUI } from './sim/comfyui/fake-comfyui';
 import { CloudHarness } from './support/cloud-harness';
-import { pngWorkflow, slowWorkflow, videoWorkflow } from './support/workflows';
+import { MISSING_INPUT_WORKFLOW, pngWorkflow, slowWorkflow, videoWorkflow } from './support/workflows';
 
 /** Smart routing across local, serverless and pods, against the fake RunPod and fake ComfyUIs. */
 describe('jobs across the hybrid fleet', () => {
@@ -118,9 +118,7 @@ describe('jobs across the hybrid fleet', () => {
       const router = h.app!.get(WorkerRouter);
       const job = await router.processJobSmart({ workflow: pngWorkflow('inproc') });
       expect(job).toMatchObject({ status: 'completed', backend: 'local' });
-      await expect(
-        router.processJobSmart({ workflow: { '1': { class_type: 'Nope', inputs: {} } } }),
-      ).rejects.toThrow(/failed/);
+      await expect(router.processJobSmart({ workflow: MISSING_INPUT_WORKFLOW })).rejects.toThrow(/failed/);
     });
   });
 

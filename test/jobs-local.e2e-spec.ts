@@ -1,5 +1,11 @@
 import { CloudHarness } from './support/cloud-harness';
-import { pngWorkflow, slowWorkflow, UNKNOWN_NODE_WORKFLOW, videoWorkflow } from './support/workflows';
+import {
+  MISSING_INPUT_WORKFLOW,
+  pngWorkflow,
+  slowWorkflow,
+  UNKNOWN_NODE_WORKFLOW,
+  videoWorkflow,
+} from './support/workflows';
 import { jobIdOfPrompt } from './support/prompts';
 
 /** Jobs on local ComfyUI workers (fakes over real sockets); no RunPod key, so nothing can go to the cloud. */
@@ -90,12 +96,19 @@ describe('jobs on local workers', () => {
       expect(job.outputs[0].filename).toBe('inverted_00001_.png');
     });
 
-    it("fails a workflow with an unknown node with ComfyUI's message, without retrying", async () => {
-      const job = await h.waitForJob(await h.submit({ workflow: UNKNOWN_NODE_WORKFLOW }));
+    it("fails a workflow ComfyUI refuses with ComfyUI's message, without retrying", async () => {
+      const job = await h.waitForJob(await h.submit({ workflow: MISSING_INPUT_WORKFLOW }));
       expect(job.status).toBe('failed');
       expect(job.attempts).toBe(1);
       expect(job.error.kind).toBe('workflow');
-      expect(job.error.message).toMatch(/NoSuchNodeAnywhere/);
+      expect(job.error.message).toMatch(/no-such-input\.png/);
+    });
+
+    it('refuses at submit a workflow with a node type no local worker has, naming it (422)', async () => {
+      // Local workers only, and their node classes are known (read when they turned healthy).
+      const answer = await h.post('/api/jobs', { workflow: UNKNOWN_NODE_WORKFLOW });
+      expect(answer.status).toBe(422);
+      expect(answer.body.missing.nodes).toEqual(['NoSuchNodeAnywhere']);
     });
 
     it('rejects the UI format with a pointer to "Save (API)", and an oversized body with 413', async () => {

@@ -7,7 +7,7 @@ import {
   WEBHOOK_SIGNATURE_HEADER,
 } from '../src/webhooks/webhook-signature';
 import { CloudHarness } from './support/cloud-harness';
-import { pngWorkflow, UNKNOWN_NODE_WORKFLOW } from './support/workflows';
+import { MISSING_INPUT_WORKFLOW, pngWorkflow } from './support/workflows';
 
 const SECRET = 'webhook-test-secret-0123456789';
 /** Longer than any test: a retry happens only when the test moves the clock. */
@@ -125,7 +125,7 @@ describe('Webhooks: signed, retried with back-off, never blocking the dispatcher
   });
 
   it('sends jobFailed for a job that fails', async () => {
-    const id = await h.submit({ workflow: UNKNOWN_NODE_WORKFLOW });
+    const id = await h.submit({ workflow: MISSING_INPUT_WORKFLOW });
     expect((await h.waitForJob(id)).status).toBe('failed');
     await h.until(() => receiver.on('/global').length >= 1);
     expect(JSON.parse(receiver.on('/global')[0].body)).toMatchObject({

@@ -25,6 +25,15 @@ export function slowWorkflow(steps: number, seed = 1): Record<string, unknown> {
   return samplerWorkflow(steps, seed);
 }
 
+/**
+ * A workflow every worker accepts for routing (core nodes, no models) that ComfyUI's own validation refuses:
+ * LoadImage of a file the worker does not have ("Value not in list"). For tests of a job that fails on its worker.
+ */
+export const MISSING_INPUT_WORKFLOW = {
+  '1': { class_type: 'LoadImage', inputs: { image: 'no-such-input.png' } },
+  '2': { class_type: 'SaveImage', inputs: { images: ['1', 0], filename_prefix: 'x' } },
+};
+
 export const UNKNOWN_NODE_WORKFLOW = {
   '1': { class_type: 'NoSuchNodeAnywhere', inputs: {} },
   '2': { class_type: 'SaveImage', inputs: { images: ['1', 0], filename_prefix: 'x' } },
