@@ -23,7 +23,7 @@ import { decideScale } from './policy/autoscale.policy';
 import { decideBreakEvenScale, idlePodTimeoutsS, type BreakEvenDecision } from './policy/breakeven.policy';
 import { decideLifetime, decideReaping } from './policy/reaper.policy';
 import { PodLifecycleService } from './pod-lifecycle.service';
-import { ScalingDecisionLog } from './scaling-decisions';
+import { type ScalingDecision, ScalingDecisionLog } from './scaling-decisions';
 
 const INTERVAL_NAME = 'cloud-control-loop';
 
@@ -272,8 +272,6 @@ export class CloudControlLoop
         })),
       ],
       localSlots: counts.localSlots,
-      // Superseded by recentArrivals (the replay), which is always given.
-      recentCloudArrivals: [],
       recentArrivals,
       arrivalWindowS: windowS,
       podWaitTargetS: policy.podWaitTargetS,
@@ -286,24 +284,25 @@ export class CloudControlLoop
     });
     this.podsWorthKeeping = decision.podsWorthKeeping;
     const message = breakEvenMessage(decision, counts.waitingForCloud, serverlessAvailable);
-    this.decisions.noteEvaluation({
+    const evaluation: ScalingDecision = {
       at: now,
       policy: 'breakeven',
       action: decision.spawn > 0 ? 'spawn' : 'hold',
       pods: decision.spawn,
       reason: decision.spawn > 0 ? decision.reason : decision.cappedByMaxPods ? 'max-pods' : 'none',
       message,
-    });
+    };
+    this.decisions.noteEvaluation(evaluation);
     if (decision.spawn === 0) {
       if (decision.cappedByMaxPods) {
         this.logger.debug(`Break-even wants more pods but CLOUD_MAX_PODS (${settings.maxPods}) is reached`);
-        this.decisions.record(this.decisions.latest()!);
+        this.decisions.record(evaluation);
       }
       return;
     }
     if (!this.lifecycle.canSpawnPods()) return;
     this.logger.log(`Auto-scaling (break-even): ${message}; spawning ${decision.spawn} pod(s)`);
-    this.decisions.record(this.decisions.latest()!);
+    this.decisions.record(evaluation);
     await this.spawnPods(decision.spawn);
   }
 

@@ -138,9 +138,6 @@ export class BreakEvenPolicy extends SeedPolicy {
         mayRunLocally: !job.podOnly && state.model.localWorkers > 0,
       })),
       localSlots: state.model.localWorkers,
-      recentCloudArrivals: this.cloudStarts
-        .filter((start) => start.at >= since)
-        .map((start) => start.jobClass),
       pods: live.map((pod) => ({ state: pod.state })),
       maxPods: state.model.maxPods,
       recentArrivals,

@@ -48,9 +48,9 @@ export interface BreakEvenInputs {
   queue: readonly BreakEvenQueuedJob[];
   /**
    * Cloud jobs that arrived in the last `horizonS` and have left the queue (started, done or failed): with the
-   * queue, the persistence forecast of the next horizon's work.
+   * queue, the persistence forecast of the next horizon's work. Ignored when `recentArrivals` is given.
    */
-  recentCloudArrivals: readonly JobClass[];
+  recentCloudArrivals?: readonly JobClass[];
   pods: readonly BreakEvenPod[];
   maxPods: number;
   /**
@@ -273,7 +273,7 @@ export function decideBreakEvenScale(inputs: BreakEvenInputs): BreakEvenDecision
     forecastWorkS += leftAfterBootS;
   }
   if (inputs.recentArrivals === undefined) {
-    for (const jobClass of inputs.recentCloudArrivals) {
+    for (const jobClass of inputs.recentCloudArrivals ?? []) {
       forecastJobs++;
       forecastWorkS += duration(jobClass);
     }
