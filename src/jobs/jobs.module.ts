@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { JobEventStream } from './job-event-stream';
 import { JobRerunService } from './job-rerun.service';
 import { JobsService } from './jobs.service';
+import { JobRequirements } from './job-requirements';
 import { OutputLinksService } from './output-links.service';
 import { OutputStore } from './output-store';
 import { WebhooksModule } from '../webhooks/webhooks.module';
@@ -10,7 +11,7 @@ import { LocalModule } from '../local/local.module';
 @Module({
   // WebhookUrlRules: a job's own webhookUrl is checked at submit; LocalWorkersService: what local workers can run.
   imports: [WebhooksModule, LocalModule],
-  providers: [JobsService, OutputStore, JobEventStream, JobRerunService, OutputLinksService],
-  exports: [JobsService, OutputStore, JobEventStream, JobRerunService, OutputLinksService],
+  providers: [JobsService, JobRequirements, OutputStore, JobEventStream, JobRerunService, OutputLinksService],
+  exports: [JobsService, JobRequirements, OutputStore, JobEventStream, JobRerunService, OutputLinksService],
 })
 export class JobsModule {}

@@ -26,7 +26,8 @@ import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { missingOnEveryWorker } from '../local/local-worker-capabilities';
 import { LocalWorkersService } from '../local/local-workers.service';
-import { workflowRequirements, type WorkflowRequirements } from '../workflows';
+import type { WorkflowRequirements } from '../workflows';
+import { JobRequirements } from './job-requirements';
 import { MAX_MISSING_SHOWN, UnrunnableJobError } from './unrunnable-job.error';
 
 /** What a caller (HTTP or another Nest service through WorkerRouter) submits. */
@@ -64,6 +65,7 @@ export class JobsService {
     private readonly shutdown: ShutdownState,
     private readonly webhookRules: WebhookUrlRules,
     private readonly localWorkers: LocalWorkersService,
+    private readonly requirements: JobRequirements,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -73,19 +75,15 @@ export class JobsService {
    * its nodes and models. Pods and serverless are taken to run anything (their models are not known yet); a
    * worker whose capabilities are unknown may run anything too. Routing skips incapable workers otherwise.
    */
-  private checkRunnable(spec: JobSpec): void {
+  private checkRunnable(spec: JobSpec, requirements: WorkflowRequirements | null): void {
+    // null: over the reader's limits, nothing to compare (it passed validateApiWorkflow)
+    if (requirements === null) return;
     const backend = spec.backend ?? 'auto';
     if (backend !== 'local' && backend !== 'auto') return;
     const { apiKey, dockerImage, serverlessEndpointId } = this.config.runpod;
     if (backend === 'auto' && apiKey && (dockerImage || serverlessEndpointId)) return;
     const workers = this.localWorkers.list();
     if (workers.length === 0) return; // routing answers for "no worker at all"
-    let requirements: WorkflowRequirements;
-    try {
-      requirements = workflowRequirements(spec.workflow);
-    } catch {
-      return; // over the reader's limits: nothing to compare (it passed validateApiWorkflow)
-    }
     const missing = missingOnEveryWorker(
       requirements,
       workers.map((worker) => this.localWorkers.capabilitiesOf(worker.id)),
@@ -115,7 +113,8 @@ export class JobsService {
     }
     const problem = validateApiWorkflow(spec.workflow);
     if (problem) throw new InvalidInputError(`workflow: ${problem}`);
-    this.checkRunnable(spec);
+    const requirements = JobRequirements.compute(spec.workflow);
+    this.checkRunnable(spec, requirements);
     const metadata = serializeMetadata(spec.metadata);
     if (metadata.problem !== undefined) throw new InvalidInputError(metadata.problem);
     if (spec.webhookUrl) await this.webhookRules.checkJobWebhookUrl(spec.webhookUrl);
@@ -170,6 +169,7 @@ export class JobsService {
       webhookUrl: spec.webhookUrl || null,
     });
     await this.jobs.insert(job);
+    this.requirements.remember(id, requirements);
     const queued: JobQueuedEvent = { jobId: id, priority: job.priority, backend: job.requestedBackend };
     this.events.emit(JobEvents.Queued, queued);
     return toJobDto(job);

@@ -39,10 +39,9 @@ import { ServerlessExecutor } from './executors/serverless-executor';
 import { WorkerReleaser } from './worker-releaser';
 import { decideRoute, type FleetSnapshot } from './routing.policy';
 import { primaryModel } from '../local/local-worker-capabilities';
-import { canRun, workflowRequirements, type WorkflowRequirements } from '../workflows';
+import { canRun } from '../workflows';
+import { JobRequirements } from '../jobs/job-requirements';
 
-/** Job requirements kept between passes: more than a pass reads (PASS_SIZE), so a queued job is read once. */
-const REQUIREMENTS_CACHE_SIZE = 2048;
 
 const INTERVAL_NAME = 'job-dispatcher';
 /** How many queued jobs one pass looks at. */
@@ -113,8 +112,6 @@ interface PodHolds {
 export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Dispatcher');
   private readonly inFlight = new Map<string, InFlight>();
-  /** Queued jobs' workflow requirements by job id (bounded; dropped when the job starts on a local worker). */
-  private readonly requirements = new Map<string, WorkflowRequirements | null>();
   private pass: Promise<void> | null = null;
   private passAgain = false;
   private stopped = false;
@@ -129,6 +126,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     @Inject(CLOUD_DEMAND) private readonly demand: CloudDemandBoard,
     private readonly jobs: JobsRepository,
     private readonly jobsService: JobsService,
+    private readonly requirements: JobRequirements,
     private readonly local: LocalWorkersService,
     private readonly lifecycle: PodLifecycleService,
     private readonly pods: PodsRepository,
@@ -305,9 +303,8 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
             const worker = this.local.get(decision.workerId);
             freeSlots.set(decision.workerId, (freeSlots.get(decision.workerId) ?? 1) - 1);
             if (worker && this.local.reserve(worker.id)) {
-              const requirements = this.requirements.get(job.id);
+              const requirements = this.requirements.peek(job.id);
               if (requirements) this.local.noteModel(worker.id, primaryModel(requirements));
-              this.requirements.delete(job.id);
               await this.start(job, { backend: 'local', workerId: worker.id, url: worker.url });
             }
             break;
@@ -393,7 +390,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
    */
   private async capableFirst(job: JobEntity, idle: string[], cloudPossible: boolean): Promise<string[]> {
     if (!idle.some((id) => this.local.capabilitiesOf(id))) return idle;
-    const requirements = await this.requirementsOf(job);
+    const requirements = await this.requirements.of(job);
     if (!requirements) return idle;
     const capable = idle.filter((id) => {
       const capabilities = this.local.capabilitiesOf(id);
@@ -410,26 +407,6 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     if (model === undefined) return capable;
     const warm = capable.filter((id) => this.local.lastModelOf(id) === model);
     return warm.length === 0 ? capable : [...warm, ...capable.filter((id) => !warm.includes(id))];
-  }
-
-  /**
-   * A queued job's requirements, read once per job: the pass's rows have no workflow (a pass reads many), so a
-   * miss reads the job's row. null when the workflow cannot be read (then no worker is filtered out for it).
-   */
-  private async requirementsOf(job: JobEntity): Promise<WorkflowRequirements | null> {
-    const cached = this.requirements.get(job.id);
-    if (cached !== undefined) return cached;
-    let requirements: WorkflowRequirements | null = null;
-    try {
-      const workflow = job.workflow ?? (await this.jobs.findById(job.id))?.workflow;
-      if (workflow !== undefined) requirements = workflowRequirements(JSON.parse(workflow));
-    } catch {
-      requirements = null;
-    }
-    if (this.requirements.size >= REQUIREMENTS_CACHE_SIZE)
-      this.requirements.delete(this.requirements.keys().next().value!);
-    this.requirements.set(job.id, requirements);
-    return requirements;
   }
 
   /**
