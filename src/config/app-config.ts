@@ -7,6 +7,7 @@ import {
 } from '../cloud/policy/breakeven.policy';
 import { resolveGpuTypeId } from '../runpod/gpu-catalog';
 import { readTrustProxy } from './trust-proxy';
+import { type RunPodPodSettings, readPodSettings } from './runpod-pod-settings';
 import {
   ConfigError,
   type Env,
@@ -46,6 +47,8 @@ export interface RunPodConfig {
   maxRetries: number;
   retryBaseDelayMs: number;
   containerDiskInGb: number;
+  /** Network volume, data centers, template and extra environment (secret values) of new pods. */
+  pod: RunPodPodSettings;
   /** Serverless `s3_url` outputs: largest accepted file, and the deadline of one download (connect to last byte). */
   outputMaxBytes: number;
   outputTimeoutMs: number;
@@ -300,6 +303,8 @@ export function loadConfig(env: Env): AppConfig {
     throw new ConfigError('RUNPOD_POD_URL_TEMPLATE', 'must contain {podId}');
   }
 
+  const podApi = readEnum(env, 'RUNPOD_POD_API', ['rest', 'graphql'] as const, 'rest');
+
   const host = readString(env, 'HOST', apiKey ? '0.0.0.0' : '127.0.0.1');
   if (!apiKey && !['127.0.0.1', 'localhost', '::1'].includes(host)) {
     throw new ConfigError(
@@ -350,7 +355,7 @@ export function loadConfig(env: Env): AppConfig {
       apiKey: readOptionalString(env, 'RUNPOD_API_KEY'),
       serverlessEndpointId: readOptionalString(env, 'RUNPOD_SERVERLESS_ENDPOINT_ID'),
       dockerImage: readOptionalString(env, 'RUNPOD_DOCKER_IMAGE'),
-      podApi: readEnum(env, 'RUNPOD_POD_API', ['rest', 'graphql'] as const, 'rest'),
+      podApi,
       restUrl: readUrl(env, 'RUNPOD_REST_URL', 'https://api.runpod.io/v2'),
       graphqlUrl: readUrl(env, 'RUNPOD_GRAPHQL_URL', 'https://api.runpod.io/graphql'),
       serverlessUrl: readUrl(env, 'RUNPOD_SERVERLESS_URL', 'https://api.runpod.ai/v2'),
@@ -361,6 +366,7 @@ export function loadConfig(env: Env): AppConfig {
       maxRetries: readInt(env, 'RUNPOD_MAX_RETRIES', 4, 0, 20),
       retryBaseDelayMs: readInt(env, 'RUNPOD_RETRY_BASE_DELAY', 500, 1),
       containerDiskInGb: readInt(env, 'RUNPOD_CONTAINER_DISK_GB', 50, 10, 2000),
+      pod: readPodSettings(env, podApi),
       outputMaxBytes: readInt(env, 'RUNPOD_OUTPUT_MAX_MB', 1024, 1, 65536) * 1024 * 1024,
       outputTimeoutMs: readInt(env, 'RUNPOD_OUTPUT_TIMEOUT', 300000, 100),
       outputAllowHttp: readBoolean(env, 'RUNPOD_OUTPUT_ALLOW_HTTP', false),
