@@ -1,0 +1,247 @@
+import {
+  allowedBackends,
+  type CandidateInputs,
+  candidates,
+  DEFAULT_COLD_START_S,
+  DEFAULT_WARM_START_S,
+  podJobAttributionUsd,
+  scheduleAhead,
+  serverlessLikelyWarm,
+  serverlessStartDelays,
+} from './candidates';
+import { FIXED_ORDER, routerPick } from './router-pick';
+
+const NOW = 1_800_000_000_000;
+const S = 1000;
+
+function inputs(overrides: Partial<CandidateInputs> = {}): CandidateInputs {
+  return {
+    now: NOW,
+    runSeconds: (workerClass) => (workerClass.startsWith('pod:') ? 5 : 10),
+    local: [],
+    localQueueAhead: 0,
+    podQueueAhead: 0,
+    aheadJobS: 20,
+    pods: [],
+    newPod: null,
+    bootS: 150,
+    keepAliveS: 300,
+    serverless: null,
+    ...overrides,
+  };
+}
+
+describe('candidates', () => {
+  it('starts a job on a free local slot now, free of charge', () => {
+    const [c] = candidates(inputs({ local: [{ id: 'w1', workerClass: 'w1', slots: 1, busyUntil: [] }] }));
+    expect(c).toEqual({
+      backend: 'local',
+      kind: 'local',
+      workerClass: 'w1',
+      workerId: 'w1',
+      startAt: NOW,
+      completeAt: NOW + 10 * S,
+      runSeconds: 10,
+      costUsd: 0,
+    });
+  });
+
+  it("starts on a busy local worker when its running job ends, after the queue ahead took the first free slots", () => {
+    const local = [
+      { id: 'w1', workerClass: 'w1', slots: 1, busyUntil: [NOW + 30 * S] },
+      { id: 'w2', workerClass: 'w2', slots: 1, busyUntil: [NOW + 5 * S] },
+    ];
+    const alone = candidates(inputs({ local }));
+    expect(alone.map((c) => [c.workerId, c.startAt])).toEqual([
+      ['w1', NOW + 30 * S],
+      ['w2', NOW + 5 * S],
+    ]);
+    // Two jobs of 20 s ahead: the first takes w2 at 5 s (free at 25 s), the second w2 again at 25 s (w1 is free
+    // only at 30 s), so w2 is free at 45 s and w1 at 30 s.
+    const behind = candidates(inputs({ local, localQueueAhead: 2 }));
+    expect(behind.map((c) => [c.workerId, c.startAt])).toEqual([
+      ['w1', NOW + 30 * S],
+      ['w2', NOW + 45 * S],
+    ]);
+  });
+
+  it('never starts in the past (a running job over its estimate frees its slot now)', () => {
+    const [c] = candidates(
+      inputs({ local: [{ id: 'w1', workerClass: 'w1', slots: 1, busyUntil: [NOW - 60 * S] }] }),
+    );
+    expect(c.startAt).toBe(NOW);
+  });
+
+  it("prices an idle pod at its run plus the idle time it had already used of the keep-alive", () => {
+    const pod = {
+      name: 'p1',
+      workerClass: 'pod:A',
+      state: 'ready' as const,
+      pricePerHour: 3.6, // $0.001/s
+      createdAt: NOW - 600 * S,
+      busySince: null,
+      idleSince: NOW - 100 * S,
+    };
+    const [fresh] = candidates(inputs({ pods: [pod] }));
+    expect(fresh).toMatchObject({ kind: 'ready-pod', startAt: NOW, completeAt: NOW + 5 * S });
+    expect(fresh.costUsd).toBeCloseTo(0.001 * (5 + 100));
+    const [longIdle] = candidates(inputs({ pods: [{ ...pod, idleSince: NOW - 10_000 * S }] }));
+    expect(longIdle.costUsd).toBeCloseTo(0.001 * (5 + 300)); // a whole keep-alive at most
+  });
+
+  it('starts on a busy pod when its job ends, on a booting pod when it is up, and on a new pod after a boot', () => {
+    const list = candidates(
+      inputs({
+        pods: [
+          {
+            name: 'busy',
+            workerClass: 'pod:A',
+            state: 'busy',
+            pricePerHour: 3.6,
+            createdAt: NOW - 900 * S,
+            busySince: NOW - 5 * S,
+            idleSince: null,
+          },
+          {
+            name: 'boot',
+            workerClass: 'pod:A',
+            state: 'starting',
+            pricePerHour: 3.6,
+            createdAt: NOW - 100 * S,
+            busySince: null,
+            idleSince: null,
+          },
+        ],
+        newPod: { workerClass: 'pod:A', pricePerHour: 3.6 },
+      }),
+    );
+    expect(list.map((c) => [c.kind, c.workerId, (c.startAt - NOW) / S])).toEqual([
+      ['ready-pod', 'busy', 15],
+      ['booting-pod', 'boot', 50],
+      ['new-pod', null, 150],
+    ]);
+    expect(list[0].costUsd).toBeCloseTo(0.005);
+    expect(list[1].costUsd).toBeCloseTo(0.005);
+    expect(list[2].costUsd).toBeCloseTo(0.001 * (150 + 5 + 300));
+  });
+
+  it('gives serverless the warm or cold start delay and prices it per second with the overhead', () => {
+    const serverless = {
+      endpointId: 'ep',
+      workerClass: 'serverless:ep',
+      pricePerSecond: 0.0004,
+      overheadS: 5,
+      warm: true,
+      warmStartS: 2,
+      coldStartS: 45,
+      saturated: false,
+    };
+    const [warm] = candidates(inputs({ serverless }));
+    expect(warm).toMatchObject({ startAt: NOW + 2 * S, completeAt: NOW + 12 * S });
+    expect(warm.costUsd).toBeCloseTo(0.0004 * 15);
+    const [cold] = candidates(inputs({ serverless: { ...serverless, warm: false } }));
+    expect(cold.startAt).toBe(NOW + 45 * S);
+    const [full] = candidates(inputs({ serverless: { ...serverless, saturated: true } }));
+    expect(full.startAt).toBe(NOW + 22 * S);
+  });
+
+  it('computes a quote for 50 workers behind 1,000 queued jobs in well under a millisecond', () => {
+    const local = Array.from({ length: 50 }, (_, i) => ({
+      id: `w${i}`,
+      workerClass: `w${i}`,
+      slots: 1,
+      busyUntil: [NOW + i * S],
+    }));
+    const big = inputs({ local, localQueueAhead: 1000 });
+    candidates(big);
+    const started = performance.now();
+    for (let i = 0; i < 100; i++) candidates(big);
+    expect((performance.now() - started) / 100).toBeLessThan(1); // measured ~0.05 ms
+  });
+});
+
+describe('scheduleAhead', () => {
+  it('gives each job ahead to the slot that frees first', () => {
+    expect(scheduleAhead([0, 10], 3, 10)).toEqual([20, 20]);
+    expect(scheduleAhead([0, 100], 3, 10)).toEqual([30, 100]);
+    expect(scheduleAhead([], 3, 10)).toEqual([]);
+    expect(scheduleAhead([5], -1, 10)).toEqual([5]);
+  });
+});
+
+describe('serverless start delays and pod attribution', () => {
+  it('splits observed delays into warm and cold, defaulting to the published figures', () => {
+    expect(serverlessStartDelays([])).toEqual({ warmS: DEFAULT_WARM_START_S, coldS: DEFAULT_COLD_START_S });
+    expect(serverlessStartDelays([1, 3, 2, 40, 60, NaN, -1])).toEqual({ warmS: 2, coldS: 50 });
+  });
+
+  it('calls a worker warm while a job runs or within the idle timeout after one', () => {
+    expect(serverlessLikelyWarm(1, null, NOW, 5)).toBe(true);
+    expect(serverlessLikelyWarm(0, NOW - 4 * S, NOW, 5)).toBe(true);
+    expect(serverlessLikelyWarm(0, NOW - 6 * S, NOW, 5)).toBe(false);
+    expect(serverlessLikelyWarm(0, null, NOW, 5)).toBe(false);
+  });
+
+  it("attributes a pod job the pod's price per second times its run", () => {
+    expect(podJobAttributionUsd(3.6, 10_000)).toBeCloseTo(0.01);
+    expect(podJobAttributionUsd(0, 10_000)).toBe(0);
+    expect(podJobAttributionUsd(3.6, -5)).toBe(0);
+  });
+
+  it('lets a job use only the backends its caller allowed', () => {
+    expect([...allowedBackends('cloud')]).toEqual(['pod', 'serverless']);
+    expect([...allowedBackends('local')]).toEqual(['local']);
+  });
+});
+
+describe('routerPick', () => {
+  const all = candidates(
+    inputs({
+      local: [{ id: 'w1', workerClass: 'w1', slots: 1, busyUntil: [NOW + 100 * S] }],
+      pods: [
+        {
+          name: 'p1',
+          workerClass: 'pod:A',
+          state: 'starting',
+          pricePerHour: 3.6,
+          createdAt: NOW,
+          busySince: null,
+          idleSince: null,
+        },
+      ],
+      serverless: {
+        endpointId: 'ep',
+        workerClass: 'serverless:ep',
+        pricePerSecond: 0.0004,
+        overheadS: 0,
+        warm: false,
+        warmStartS: 2,
+        coldStartS: 45,
+        saturated: false,
+      },
+    }),
+  );
+
+  it('names the candidate of the fixed-order decision and says the estimates do not choose', () => {
+    expect(routerPick({ kind: 'serverless' }, all)).toMatchObject({
+      decision: 'serverless',
+      candidate: { backend: 'serverless' },
+      why: expect.stringContaining(FIXED_ORDER),
+    });
+    expect(routerPick({ kind: 'local', workerId: 'w1' }, all).candidate?.workerId).toBe('w1');
+  });
+
+  it('picks, for a wait, what it waits for that completes first', () => {
+    const wait = { kind: 'wait' as const, reason: 'waiting for a local worker or a pod', forPod: true, podOnly: false };
+    expect(routerPick(wait, all).candidate?.workerId).toBe('w1'); // 100 s vs a 150 s boot
+    expect(routerPick({ ...wait, podOnly: true }, all).candidate?.workerId).toBe('p1');
+  });
+
+  it('has no candidate for a rejected job', () => {
+    expect(routerPick({ kind: 'reject', reason: 'nothing configured' }, all)).toEqual({
+      candidate: null,
+      decision: 'reject',
+      why: 'it would be rejected: nothing configured',
+    });
+  });
+});

@@ -1,0 +1,326 @@
+/**
+ * Where a job could run, when it would start and end there, and what it would cost: pure functions of a fleet
+ * snapshot (`CandidateInputs`) and a run-time estimate per worker class. The quote route and each submitted
+ * job's estimate call them; the service only gathers the inputs (RoutingEstimatesService).
+ *
+ * Start-time model (each a deliberate simplification, stated so it can be changed):
+ * - local worker: its slots free when their running jobs end (started + estimate); the jobs queued ahead that a
+ *   local worker may take (`localQueueAhead`, each `aheadJobS` long) go first, each to the slot that frees first
+ *   across all local workers (list scheduling); the job then starts on the worker's first free slot.
+ * - ready pod: now when idle, else when its job ends; a busy pod's end is its job's start + `aheadJobS`.
+ * - booting pod: created + boot time (observed mean), not before now.
+ * - new pod: now + boot time.
+ * Pods take the jobs waiting for a pod (`podQueueAhead`) first, in the same way as local slots.
+ * - serverless: now + the warm start delay when a worker is likely warm (a job in flight or one ended within the
+ *   endpoint's idle timeout), else the cold one; when every endpoint worker is busy, + `aheadJobS`.
+ *
+ * Cost model (USD):
+ * - local: 0.
+ * - serverless: price per second × (estimated run + the billed overhead per job).
+ * - pod: the MARGINAL cost, what the pod bills because of this job. A pod that is paid anyway stops `keepAliveS`
+ *   after its last job; running this job moves that end to the job's end + `keepAliveS`. So an idle pod that has
+ *   idled `i` s costs price × (run + min(i, keepAlive)), a busy or booting pod costs price × run (its end moves by
+ *   the run), and a new pod costs its whole life: price × (boot + run + keepAlive).
+ */
+
+export type CandidateBackend = 'local' | 'pod' | 'serverless';
+/** How the candidate would take the job. */
+export type CandidateKind = 'local' | 'ready-pod' | 'booting-pod' | 'new-pod' | 'serverless';
+
+export interface Candidate {
+  backend: CandidateBackend;
+  kind: CandidateKind;
+  /** The run-time estimator's class: the local worker id, `pod:<gpuType>` or `serverless:<endpointId>`. */
+  workerClass: string;
+  /** Local worker id, pod name or endpoint id; null for a pod not created yet. */
+  workerId: string | null;
+  /** Epoch ms. */
+  startAt: number;
+  completeAt: number;
+  /** Estimated run seconds (median) on this class. */
+  runSeconds: number;
+  costUsd: number;
+}
+
+export interface LocalWorkerInput {
+  id: string;
+  workerClass: string;
+  /** Slots (maxConcurrent). */
+  slots: number;
+  /** When each running job is expected to end (epoch ms); one entry per busy slot. */
+  busyUntil: readonly number[];
+}
+
+export interface PodInput {
+  name: string;
+  workerClass: string;
+  state: 'starting' | 'ready' | 'busy';
+  pricePerHour: number;
+  /** Billing start (epoch ms); boot is counted from it. */
+  createdAt: number;
+  /** Busy: when its job started. */
+  busySince: number | null;
+  /** Ready: since when it has had no job (its last job's end, else its ready time). */
+  idleSince: number | null;
+}
+
+export interface ServerlessInput {
+  endpointId: string;
+  workerClass: string;
+  pricePerSecond: number;
+  /** Billed seconds per job besides the run (CLOUD_SERVERLESS_OVERHEAD_SECONDS). */
+  overheadS: number;
+  /** A worker is likely warm: a job in flight, or one ended within the endpoint's idle timeout. */
+  warm: boolean;
+  warmStartS: number;
+  coldStartS: number;
+  /** Every endpoint worker is busy: the job queues at RunPod. */
+  saturated: boolean;
+}
+
+export interface CandidateInputs {
+  now: number;
+  /** Median run seconds of the job on a worker class. */
+  runSeconds: (workerClass: string) => number;
+  /** Local workers that take jobs and can run this one. */
+  local: readonly LocalWorkerInput[];
+  /** Queued jobs ahead of this one that a local worker may take. */
+  localQueueAhead: number;
+  /** Queued jobs ahead of this one waiting for a pod. */
+  podQueueAhead: number;
+  /** Typical run seconds of the jobs ahead (and of a busy pod's job). */
+  aheadJobS: number;
+  /** Live pods (terminating and draining ones left out). */
+  pods: readonly PodInput[];
+  /** A new pod may be spawned (pods configured, under CLOUD_MAX_PODS); null when not. */
+  newPod: { workerClass: string; pricePerHour: number } | null;
+  /** Boot time of a pod, creation to ready (observed mean, else the default). */
+  bootS: number;
+  /** A pod's keep-alive after its last job (the idle timeout). */
+  keepAliveS: number;
+  serverless: ServerlessInput | null;
+}
+
+/** Jobs ahead simulated one by one at most; a longer queue is beyond any estimate's precision anyway. */
+const MAX_QUEUE_SIMULATED = 100_000;
+
+/** Every candidate for the job, in no particular order. */
+export function candidates(inputs: CandidateInputs): Candidate[] {
+  return [...localCandidates(inputs), ...podCandidates(inputs), ...serverlessCandidates(inputs)];
+}
+
+function candidate(
+  inputs: CandidateInputs,
+  fields: Omit<Candidate, 'completeAt' | 'runSeconds' | 'costUsd'>,
+  cost: (runSeconds: number) => number,
+): Candidate {
+  const runSeconds = positive(inputs.runSeconds(fields.workerClass), inputs.aheadJobS);
+  const startAt = Math.max(inputs.now, fields.startAt);
+  return {
+    ...fields,
+    startAt,
+    completeAt: startAt + runSeconds * 1000,
+    runSeconds,
+    costUsd: Math.max(0, cost(runSeconds)),
+  };
+}
+
+export function localCandidates(inputs: CandidateInputs): Candidate[] {
+  const { now } = inputs;
+  const slots: Array<{ worker: number; freeAt: number }> = [];
+  inputs.local.forEach((worker, index) => {
+    const total = Math.max(0, Math.floor(worker.slots));
+    const busy = worker.busyUntil.slice(0, total).map((end) => Math.max(now, end));
+    for (let i = 0; i < total; i++) slots.push({ worker: index, freeAt: busy[i] ?? now });
+  });
+  if (slots.length === 0) return [];
+  const freeAt = scheduleAhead(
+    slots.map((slot) => slot.freeAt),
+    inputs.localQueueAhead,
+    positive(inputs.aheadJobS, 1) * 1000,
+  );
+  const firstFree = new Map<number, number>();
+  slots.forEach((slot, i) => {
+    const previous = firstFree.get(slot.worker);
+    if (previous === undefined || freeAt[i] < previous) firstFree.set(slot.worker, freeAt[i]);
+  });
+  return [...firstFree].map(([index, startAt]) => {
+    const worker = inputs.local[index];
+    return candidate(
+      inputs,
+      { backend: 'local', kind: 'local', workerClass: worker.workerClass, workerId: worker.id, startAt },
+      () => 0,
+    );
+  });
+}
+
+export function podCandidates(inputs: CandidateInputs): Candidate[] {
+  const { now } = inputs;
+  const bootMs = positive(inputs.bootS, 0) * 1000;
+  const aheadMs = positive(inputs.aheadJobS, 1) * 1000;
+  const keepAliveS = positive(inputs.keepAliveS, 0);
+  const pods = inputs.pods.map((pod) => ({
+    pod,
+    freeAt:
+      pod.state === 'starting'
+        ? Math.max(now, pod.createdAt + bootMs)
+        : pod.state === 'busy'
+          ? Math.max(now, (pod.busySince ?? now) + aheadMs)
+          : now,
+  }));
+  const freeAt = scheduleAhead(
+    pods.map((p) => p.freeAt),
+    inputs.podQueueAhead,
+    aheadMs,
+  );
+  const out = pods.map(({ pod }, i) => {
+    const perS = positive(pod.pricePerHour, 0) / 3600;
+    // Jobs ahead took this pod: it is busy until then whatever its state, and this job moves its end by the run.
+    const takenAhead = freeAt[i] > pods[i].freeAt;
+    const idleS =
+      pod.state === 'ready' && !takenAhead ? Math.max(0, (now - (pod.idleSince ?? now)) / 1000) : 0;
+    return candidate(
+      inputs,
+      {
+        backend: 'pod',
+        kind: pod.state === 'starting' ? 'booting-pod' : 'ready-pod',
+        workerClass: pod.workerClass,
+        workerId: pod.name,
+        startAt: freeAt[i],
+      },
+      (runS) => perS * (runS + Math.min(idleS, keepAliveS)),
+    );
+  });
+  if (inputs.newPod) {
+    const perS = positive(inputs.newPod.pricePerHour, 0) / 3600;
+    // Jobs waiting for a pod beyond what the live pods take get the new pods first.
+    const queuedForNew = Math.max(0, inputs.podQueueAhead - inputs.pods.length);
+    out.push(
+      candidate(
+        inputs,
+        {
+          backend: 'pod',
+          kind: 'new-pod',
+          workerClass: inputs.newPod.workerClass,
+          workerId: null,
+          startAt: now + bootMs + (inputs.pods.length === 0 ? queuedForNew * aheadMs : 0),
+        },
+        (runS) => perS * (positive(inputs.bootS, 0) + runS + keepAliveS),
+      ),
+    );
+  }
+  return out;
+}
+
+export function serverlessCandidates(inputs: CandidateInputs): Candidate[] {
+  const s = inputs.serverless;
+  if (!s) return [];
+  const startS =
+    (s.warm ? positive(s.warmStartS, 0) : positive(s.coldStartS, 0)) +
+    (s.saturated ? positive(inputs.aheadJobS, 1) : 0);
+  return [
+    candidate(
+      inputs,
+      {
+        backend: 'serverless',
+        kind: 'serverless',
+        workerClass: s.workerClass,
+        workerId: s.endpointId,
+        startAt: inputs.now + startS * 1000,
+      },
+      (runS) => positive(s.pricePerSecond, 0) * (runS + positive(s.overheadS, 0)),
+    ),
+  ];
+}
+
+/**
+ * Gives `count` jobs of `durationMs` each, in order, to the slot that frees first (ties: the first slot), and
+ * returns each slot's free time after them. O((slots + count) log slots).
+ */
+export function scheduleAhead(freeAt: readonly number[], count: number, durationMs: number): number[] {
+  const out = [...freeAt];
+  const n = Math.min(Math.max(0, Math.floor(count)), MAX_QUEUE_SIMULATED);
+  if (out.length === 0 || n === 0) return out;
+  // Min-heap of slot indexes by (free time, index).
+  const heap = out.map((_, i) => i);
+  const less = (a: number, b: number) => out[a] < out[b] || (out[a] === out[b] && a < b);
+  const down = (start: number) => {
+    let i = start;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < heap.length && less(heap[l], heap[m])) m = l;
+      if (r < heap.length && less(heap[r], heap[m])) m = r;
+      if (m === i) return;
+      [heap[i], heap[m]] = [heap[m], heap[i]];
+      i = m;
+    }
+  };
+  for (let i = Math.floor(heap.length / 2) - 1; i >= 0; i--) down(i);
+  for (let k = 0; k < n; k++) {
+    out[heap[0]] += durationMs;
+    down(0);
+  }
+  return out;
+}
+
+/** Serverless start: warm when a job is in flight or one ended within the endpoint's idle timeout. */
+export function serverlessLikelyWarm(inFlight: number, lastEndedAt: number | null, now: number, idleS: number): boolean {
+  return inFlight > 0 || (lastEndedAt !== null && now - lastEndedAt <= idleS * 1000);
+}
+
+/** Start delays at or under this are taken as warm starts (FlashBoot hits), longer ones as cold starts. */
+export const WARM_START_MAX_S = 10;
+/** RunPod FlashBoot hit, median ~2 s (reference/autoscaling-theory.md §3.4, §6.2). */
+export const DEFAULT_WARM_START_S = 2;
+/** A FlashBoot miss, U(30, 60) s (§6.2). */
+export const DEFAULT_COLD_START_S = 45;
+
+/**
+ * Warm and cold serverless start delays (seconds) from observed ones (RunPod's delayTime): the median of those
+ * at or under WARM_START_MAX_S and of those above it, each the published default when none was seen.
+ */
+export function serverlessStartDelays(observedS: readonly number[]): { warmS: number; coldS: number } {
+  const valid = observedS.filter((s) => Number.isFinite(s) && s >= 0);
+  const warm = valid.filter((s) => s <= WARM_START_MAX_S);
+  const cold = valid.filter((s) => s > WARM_START_MAX_S);
+  return {
+    warmS: warm.length > 0 ? median(warm) : DEFAULT_WARM_START_S,
+    coldS: cold.length > 0 ? median(cold) : DEFAULT_COLD_START_S,
+  };
+}
+
+/** What a job run on a pod is attributed: the pod's per-second price × the job's run seconds. */
+export function podJobAttributionUsd(pricePerHour: number, runMs: number): number {
+  if (!Number.isFinite(pricePerHour) || !Number.isFinite(runMs) || pricePerHour <= 0 || runMs <= 0) return 0;
+  return (pricePerHour / 3600) * (runMs / 1000);
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function positive(value: number, fallback: number): number {
+  return Number.isFinite(value) && value > 0 ? value : fallback;
+}
+
+/** The backends a job may use given what its caller asked for (`backend` of POST /api/jobs). */
+export function allowedBackends(
+  requested: 'auto' | 'local' | 'cloud' | 'serverless' | 'pod',
+): ReadonlySet<CandidateBackend> {
+  switch (requested) {
+    case 'auto':
+      return new Set(['local', 'pod', 'serverless']);
+    case 'local':
+      return new Set(['local']);
+    case 'cloud':
+      return new Set(['pod', 'serverless']);
+    case 'serverless':
+      return new Set(['serverless']);
+    case 'pod':
+      return new Set(['pod']);
+  }
+}

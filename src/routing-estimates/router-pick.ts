@@ -1,0 +1,69 @@
+import type { RouteDecision } from '../routing/routing.policy';
+import type { Candidate } from './candidates';
+
+/** The candidate the router would use for a job, and why. */
+export interface RouterPick {
+  /** null when the job would be rejected, or waits for something no candidate stands for (a budget). */
+  candidate: Candidate | null;
+  /** The routing policy's decision now: local, pod, serverless, wait or reject. */
+  decision: RouteDecision['kind'];
+  why: string;
+}
+
+/** Honest about what decides today: the routing policy's fixed order, not the estimates. */
+export const FIXED_ORDER =
+  'fixed order (a free local worker, then an idle pod, then serverless when preferred or pods are off, ' +
+  'else wait for a local worker or a pod); the estimates do not choose yet';
+
+const earliest = (list: readonly Candidate[]): Candidate | null =>
+  list.reduce<Candidate | null>(
+    (best, c) =>
+      best === null ||
+      c.completeAt < best.completeAt ||
+      (c.completeAt === best.completeAt && c.costUsd < best.costUsd)
+        ? c
+        : best,
+    null,
+  );
+
+/**
+ * Maps the routing policy's decision (`decideRoute`, the one the dispatcher makes) to the candidate that stands
+ * for it: the chosen local worker; the idle ready pod that would take it (cheapest); serverless; for a wait, the
+ * candidate among those it waits for (pods, local workers) that completes first.
+ */
+export function routerPick(decision: RouteDecision, all: readonly Candidate[]): RouterPick {
+  switch (decision.kind) {
+    case 'local':
+      return {
+        candidate: all.find((c) => c.kind === 'local' && c.workerId === decision.workerId) ?? null,
+        decision: decision.kind,
+        why: `${FIXED_ORDER}: local worker ${decision.workerId} has a free slot`,
+      };
+    case 'pod': {
+      const idle = all.filter((c) => c.kind === 'ready-pod');
+      const first = Math.min(...idle.map((c) => c.startAt));
+      const pod = idle
+        .filter((c) => c.startAt === first)
+        .reduce<Candidate | null>((best, c) => (best === null || c.costUsd < best.costUsd ? c : best), null);
+      return { candidate: pod, decision: decision.kind, why: `${FIXED_ORDER}: a ready pod is idle` };
+    }
+    case 'serverless':
+      return {
+        candidate: all.find((c) => c.backend === 'serverless') ?? null,
+        decision: decision.kind,
+        why: `${FIXED_ORDER}: no local worker or pod is free and serverless is preferred or the only cloud backend`,
+      };
+    case 'wait': {
+      const waitedFor = all.filter(
+        (c) => (decision.forPod && c.backend === 'pod') || (!decision.podOnly && c.backend === 'local'),
+      );
+      return {
+        candidate: earliest(waitedFor),
+        decision: decision.kind,
+        why: `${FIXED_ORDER}: it would wait (${decision.reason})`,
+      };
+    }
+    case 'reject':
+      return { candidate: null, decision: decision.kind, why: `it would be rejected: ${decision.reason}` };
+  }
+}
