@@ -106,6 +106,28 @@ describe('GraphqlPodsApi', () => {
       });
     });
 
+    it('passes the network volume, its mount path, the data center and the template (§1.2 input names)', async () => {
+      server.reply({ status: 200, body: { data: { podFindAndDeployOnDemand: gqlPod({ runtime: null }) } } });
+      await api.create({
+        ...spec,
+        env: { HF_TOKEN: 'hf_secret' },
+        networkVolume: { id: 'agv6w2qcg7', mountPath: '/workspace' },
+        dataCenterIds: ['EU-RO-1'],
+        templateId: '30zmvf89kd',
+      });
+      const { query, variables } = gql(server.requests[0]);
+      for (const value of ['agv6w2qcg7', 'EU-RO-1', '30zmvf89kd', 'hf_secret']) expect(query).not.toContain(value);
+      expect(variables.input).toMatchObject({
+        containerDiskInGb: 40,
+        volumeInGb: 0,
+        env: [{ key: 'HF_TOKEN', value: 'hf_secret' }],
+        networkVolumeId: 'agv6w2qcg7',
+        volumeMountPath: '/workspace',
+        dataCenterId: 'EU-RO-1',
+        templateId: '30zmvf89kd',
+      });
+    });
+
     it('joins several ports with commas', async () => {
       server.reply({ status: 200, body: { data: { podFindAndDeployOnDemand: gqlPod() } } });
       await api.create({ ...spec, ports: ['8188/http', ' 22/tcp'] });
@@ -314,6 +336,35 @@ describe('GraphqlPodsApi', () => {
           pricePerHourByCloud: { SECURE: 0.44, COMMUNITY: null },
         },
       ]);
+    });
+  });
+
+  describe('getNetworkVolume', () => {
+    it('reads myself.networkVolumes and picks the volume by id', async () => {
+      server.reply({
+        status: 200,
+        body: {
+          data: {
+            myself: {
+              networkVolumes: [
+                { id: 'other', name: 'x', size: 10, dataCenterId: 'US-TX-3' },
+                { id: 'agv6w2qcg7', name: 'models', size: 100, dataCenterId: 'EU-RO-1' },
+              ],
+            },
+          },
+        },
+      });
+      await expect(api.getNetworkVolume('agv6w2qcg7')).resolves.toEqual({
+        id: 'agv6w2qcg7',
+        name: 'models',
+        dataCenterId: 'EU-RO-1',
+      });
+      expect(gql(server.requests[0]).query).toContain('networkVolumes { id name size dataCenterId }');
+    });
+
+    it('answers null for a volume the account does not have', async () => {
+      server.reply({ status: 200, body: { data: { myself: { networkVolumes: [] } } } });
+      await expect(api.getNetworkVolume('agv6w2qcg7')).resolves.toBeNull();
     });
   });
 });

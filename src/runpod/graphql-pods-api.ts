@@ -5,6 +5,7 @@ import type {
   GpuTypeInfo,
   ListGpuTypesOptions,
   PodsApi,
+  RunPodNetworkVolume,
   RunPodPod,
   RunPodPodStatus,
 } from './pods-api';
@@ -37,6 +38,8 @@ const CREATE_POD = `mutation CreateOnDemandPod($input: PodFindAndDeployOnDemandI
 const GET_POD = `query Pod($podId: String!) { pod(input: { podId: $podId }) { ${POD_FIELDS} } }`;
 const LIST_PODS = `query MyPods { myself { pods { ${POD_FIELDS} } } }`;
 const TERMINATE_POD = `mutation TerminatePod($podId: String!) { podTerminate(input: { podId: $podId }) }`;
+/** PY `queries/user.py` (reference/runpod.md §1.5): the account's volumes with their data center. */
+const NETWORK_VOLUMES = `query NetworkVolumes { myself { networkVolumes { id name size dataCenterId } } }`;
 const GPU_TYPES = `query GpuTypes {
   gpuTypes { id displayName memoryInGb securePrice communityPrice lowestPrice(input: { gpuCount: 1 }) { uninterruptablePrice } }
 }`;
@@ -106,6 +109,16 @@ export class GraphqlPodsApi implements PodsApi {
       // No persistent volume: our pods are disposable, and a volume would bill while stopped.
       volumeInGb: 0,
       env: Object.entries(spec.env).map(([key, value]) => ({ key, value })),
+      // Input names as official clients send them (reference/runpod.md §1.2: PY/CTL/DOCS). With a network volume,
+      // `volumeMountPath` is where it is mounted: that it applies to the network volume when `volumeInGb` is 0 is
+      // how PY uses it (one mount path per pod), not documented; UNVERIFIED. `dataCenterId` is a single string
+      // (config refuses several with GraphQL); PY sends null when there is none, we leave it out (both optional).
+      // With `templateId` and `imageName` both set, which wins is UNVERIFIED for GraphQL (REST v2: the body).
+      ...(spec.networkVolume
+        ? { networkVolumeId: spec.networkVolume.id, volumeMountPath: spec.networkVolume.mountPath }
+        : {}),
+      ...(spec.dataCenterIds?.length ? { dataCenterId: spec.dataCenterIds[0] } : {}),
+      ...(spec.templateId ? { templateId: spec.templateId } : {}),
     };
     const what = `create pod ${spec.name}`;
     const result = await this.execute(what, CREATE_POD, { input }, false);
@@ -187,6 +200,29 @@ export class GraphqlPodsApi implements PodsApi {
         },
         ...(withStock ? { stockStatus: stockStatusOf(g.lowestPrice?.stockStatus) } : {}),
       }));
+  }
+
+  /**
+   * `myself { networkVolumes { id name size dataCenterId } }`, found by id (GraphQL has no single-volume query in
+   * reference/; PY looks the data center up this way when `networkVolumeId` comes without `dataCenterId`).
+   */
+  async getNetworkVolume(volumeId: string): Promise<RunPodNetworkVolume | null> {
+    const what = `get network volume ${volumeId}`;
+    const result = await this.execute(what, NETWORK_VOLUMES, {}, true);
+    this.throwIfErrors(what, result);
+    const volumes = (result.data?.myself as { networkVolumes?: unknown } | null | undefined)?.networkVolumes;
+    if (!Array.isArray(volumes)) {
+      throw new RunPodRequestError(`${what}: RunPod answered without myself.networkVolumes`);
+    }
+    const v = volumes.find((x) => (x as { id?: unknown } | null)?.id === volumeId) as
+      | { id: string; name?: unknown; dataCenterId?: unknown }
+      | undefined;
+    if (!v) return null;
+    return {
+      id: v.id,
+      name: typeof v.name === 'string' ? v.name : '',
+      dataCenterId: typeof v.dataCenterId === 'string' && v.dataCenterId !== '' ? v.dataCenterId : null,
+    };
   }
 
   private async execute(

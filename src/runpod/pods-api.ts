@@ -23,7 +23,22 @@ export interface CreatePodSpec {
   /** e.g. ["8188/http"] */
   ports: string[];
   containerDiskInGb: number;
+  /** Extra environment variables. Values may be secrets: adapters send them and never put them in messages. */
   env: Record<string, string>;
+  /** A network volume to mount (it pins the pod to the volume's data center). */
+  networkVolume?: { id: string; mountPath: string };
+  /** Preferred data centers; empty or absent = RunPod chooses. GraphQL takes at most one. */
+  dataCenterIds?: string[];
+  /** A RunPod pod template applied at create; explicit fields (image, env per key) win over it. */
+  templateId?: string;
+}
+
+/** A network volume as RunPod reports it. */
+export interface RunPodNetworkVolume {
+  id: string;
+  name: string;
+  /** The data center the volume lives in (REST v2 `dataCenter`, GraphQL `dataCenterId`); null when not said. */
+  dataCenterId: string | null;
 }
 
 export interface RunPodPod {
@@ -84,4 +99,7 @@ export interface PodsApi {
 
   /** GPU types with their on-demand prices (and stock levels when asked). */
   listGpuTypes(options?: ListGpuTypesOptions): Promise<GpuTypeInfo[]>;
+
+  /** The account's network volume with this id, or null when RunPod does not know it. */
+  getNetworkVolume(volumeId: string): Promise<RunPodNetworkVolume | null>;
 }

@@ -123,6 +123,38 @@ describe('RestV2PodsApi', () => {
       });
     });
 
+    it('sends the network volume as mounts.network, the data centers and the template (exact V2OAS names)', async () => {
+      server.reply({ status: 201, body: wirePod({ status: 'PROVISIONING', runtime: null }) });
+      await api.create({
+        ...spec,
+        env: { HF_TOKEN: 'hf_secret', COMFY_ARGS: '--lowvram' },
+        networkVolume: { id: 'agv6w2qcg7', mountPath: '/workspace' },
+        dataCenterIds: ['EU-RO-1', 'US-TX-3'],
+        templateId: '30zmvf89kd',
+      });
+      expect(server.requests[0].body).toEqual({
+        name: 'comfyui-worker-abc',
+        image: 'runpod/comfyui:latest',
+        gpu: { id: 'NVIDIA GeForce RTX 3090', count: 1 },
+        cloud: 'COMMUNITY',
+        ports: ['8188/http'],
+        env: { HF_TOKEN: 'hf_secret', COMFY_ARGS: '--lowvram' },
+        disk: 40,
+        mounts: { network: [{ volumeId: 'agv6w2qcg7', path: '/workspace' }] },
+        dataCenterIds: ['EU-RO-1', 'US-TX-3'],
+        templateId: '30zmvf89kd',
+      });
+    });
+
+    it('leaves out empty placement settings (no networkVolumeId: that is REST v1)', async () => {
+      server.reply({ status: 201, body: wirePod({ status: 'PROVISIONING', runtime: null }) });
+      await api.create({ ...spec, dataCenterIds: [], templateId: undefined, networkVolume: undefined });
+      const body = server.requests[0].body as Record<string, unknown>;
+      for (const key of ['mounts', 'dataCenterIds', 'templateId', 'networkVolumeId', 'containerDiskInGb']) {
+        expect(body).not.toHaveProperty(key);
+      }
+    });
+
     it('maps a 400 capacity detail to GpuCapacityError, without retrying', async () => {
       server.reply({ status: 400, body: { detail: CAPACITY_DETAIL, status: 400, title: 'Bad Request' } });
       const err = await caught(api.create(spec));
@@ -371,6 +403,28 @@ describe('RestV2PodsApi', () => {
           pricePerHourByCloud: { SECURE: null, COMMUNITY: null },
         },
       ]);
+    });
+  });
+
+  describe('getNetworkVolume', () => {
+    it('GETs /network-volumes/{id} and reads its data center', async () => {
+      server.reply({
+        status: 200,
+        body: { id: 'agv6w2qcg7', name: 'models', size: 100, dataCenter: 'EU-RO-1', type: 'STANDARD' },
+      });
+      await expect(api.getNetworkVolume('agv6w2qcg7')).resolves.toEqual({
+        id: 'agv6w2qcg7',
+        name: 'models',
+        dataCenterId: 'EU-RO-1',
+      });
+      expect(server.requests[0]).toMatchObject({ method: 'GET', url: '/v2/network-volumes/agv6w2qcg7' });
+    });
+
+    it('answers null for 404 and RunPodRequestError for a body without an id', async () => {
+      server.reply({ status: 404, body: { title: 'Not Found', status: 404, detail: 'resource not found' } });
+      await expect(api.getNetworkVolume('nope')).resolves.toBeNull();
+      server.reply({ status: 200, body: {} });
+      expect(await caught(api.getNetworkVolume('x'))).toBeInstanceOf(RunPodRequestError);
     });
   });
 });

@@ -4,6 +4,7 @@ import type {
   GpuTypeInfo,
   ListGpuTypesOptions,
   PodsApi,
+  RunPodNetworkVolume,
   RunPodPod,
   RunPodPodStatus,
 } from './pods-api';
@@ -72,16 +73,23 @@ export class RestV2PodsApi implements PodsApi {
    * Not retried on timeouts/500/502/504 (see `RunPodHttpRequest.idempotent`).
    */
   async create(spec: CreatePodSpec): Promise<RunPodPod> {
-    // CreatePodRequest has `unevaluatedProperties: false`: send only fields the schema defines.
-    const body = {
+    // CreatePodRequest has `unevaluatedProperties: false`: send only fields the schema defines. There is no
+    // `networkVolumeId` in v2 (that was v1): a network volume is `mounts.network[{volumeId, path}]` (path required,
+    // at most one). `templateId`: "explicit body fields override the template's, except env, merged per key".
+    const body: Record<string, unknown> = {
       name: spec.name,
       image: spec.imageName,
       gpu: { id: spec.gpuTypeId, count: 1 },
       cloud: spec.cloudType,
       ports: spec.ports,
-      env: spec.env,
+      env: { ...spec.env },
       disk: spec.containerDiskInGb,
     };
+    if (spec.networkVolume) {
+      body.mounts = { network: [{ volumeId: spec.networkVolume.id, path: spec.networkVolume.mountPath }] };
+    }
+    if (spec.dataCenterIds?.length) body.dataCenterIds = [...spec.dataCenterIds];
+    if (spec.templateId) body.templateId = spec.templateId;
     const res = await this.http.request({
       method: 'POST',
       url: `${this.baseUrl}/pods`,
@@ -166,6 +174,26 @@ export class RestV2PodsApi implements PodsApi {
         },
         ...(withStock ? { stockStatus: availabilityOf(g.availability) } : {}),
       }));
+  }
+
+  /** `GET /network-volumes/{id}` (V2OAS getNetworkVolume: `{id, name, size, dataCenter, type}`). 404 -> null. */
+  async getNetworkVolume(volumeId: string): Promise<RunPodNetworkVolume | null> {
+    const what = `get network volume ${volumeId}`;
+    const res = await this.http.request({
+      method: 'GET',
+      url: `${this.baseUrl}/network-volumes/${encodeURIComponent(volumeId)}`,
+    });
+    if (res.status === 404) return null;
+    if (res.status !== 200) throw this.unexpected(what, res);
+    const v = (res.body ?? {}) as { id?: unknown; name?: unknown; dataCenter?: unknown };
+    if (typeof v.id !== 'string' || v.id === '') {
+      throw new RunPodRequestError(`${what}: RunPod answered without a volume id`, res.status);
+    }
+    return {
+      id: v.id,
+      name: typeof v.name === 'string' ? v.name : '',
+      dataCenterId: typeof v.dataCenter === 'string' && v.dataCenter !== '' ? v.dataCenter : null,
+    };
   }
 
   private podUrl(podId: string): string {

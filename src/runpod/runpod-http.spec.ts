@@ -219,6 +219,20 @@ describe('RunPodHttp', () => {
     expect(keyLeaks(err)).toEqual([]);
   });
 
+  it('scrubs the other secrets it was given (pod env values) from answers and errors', async () => {
+    const secret = 'hf_podEnvSecretValue42';
+    const http = makeHttp({ secrets: [secret, 'ab'] });
+    server.reply({ status: 201, body: { id: 'p1', env: { HF_TOKEN: secret, SHORT: 'ab' } } });
+    const res = await http.request({ method: 'POST', url: `${server.url}/v2/pods`, body: { env: { HF_TOKEN: secret } } });
+    expect(server.requests[0].rawBody).toContain(secret); // sent to RunPod as it is
+    expect(JSON.stringify(res.body)).not.toContain(secret);
+    expect(res.body).toEqual({ id: 'p1', env: { HF_TOKEN: '[REDACTED]', SHORT: 'ab' } });
+
+    server.reply({ status: 401, body: { title: 'Unauthorized', status: 401, detail: `env ${secret} refused` } });
+    const err = await caught(http.request({ method: 'GET', url: `${server.url}/v2/pods` }));
+    expect(keyLeaks(err, secret)).toEqual([]);
+  });
+
   it('refuses a URL that carries the key', async () => {
     const err = await caught(
       makeHttp().request({ method: 'GET', url: `${server.url}/graphql?api_key=${TEST_API_KEY}` }),

@@ -11,6 +11,11 @@ import {
 
 export interface RunPodHttpOptions {
   apiKey: string;
+  /**
+   * Other secrets this client sends (RUNPOD_POD_ENV values, in create bodies): scrubbed like the key from every
+   * answer it parses and every message it builds, in case RunPod echoes them (a pod's `env` comes back in v2).
+   */
+  secrets?: readonly string[];
   /** Deadline for one attempt (connect + response body). Default 30000. */
   timeoutMs?: number;
   /** Retries after the first attempt. Default 4 (so at most 5 attempts). */
@@ -96,6 +101,7 @@ type Attempt =
 export class RunPodHttp {
   /** ES private: not visible to JSON.stringify, console.log or `Object.keys`. */
   readonly #apiKey: string;
+  readonly #secrets: readonly string[];
   readonly #client: AxiosInstance;
   private readonly timeoutMs: number;
   private readonly maxRetries: number;
@@ -109,6 +115,8 @@ export class RunPodHttp {
   constructor(options: RunPodHttpOptions) {
     if (!options.apiKey) throw new RunPodError('RunPod API key is empty');
     this.#apiKey = options.apiKey;
+    // Longest first, so a secret that contains another is scrubbed whole.
+    this.#secrets = [...new Set(options.secrets ?? [])].sort((a, b) => b.length - a.length);
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.maxRetries = Math.max(0, options.maxRetries ?? 4);
     this.retryBaseDelayMs = options.retryBaseDelayMs ?? 500;
@@ -133,7 +141,7 @@ export class RunPodHttp {
 
   /** Scrubs the key (and any bearer token / api_key parameter) from text that may be shown or logged. */
   redact(text: string): string {
-    return redactSecret(text, this.#apiKey);
+    return this.#secrets.reduce((out, secret) => redactSecret(out, secret), redactSecret(text, this.#apiKey));
   }
 
   async request(req: RunPodHttpRequest): Promise<RunPodHttpResponse> {

@@ -20,6 +20,7 @@ class DisabledPodsApi implements PodsApi {
   listByNamePrefix = () => this.fail();
   terminate = () => this.fail();
   listGpuTypes = () => this.fail();
+  getNetworkVolume = () => this.fail();
 }
 
 export const SERVERLESS_CLIENT = Symbol('SERVERLESS_CLIENT');
@@ -36,6 +37,7 @@ function httpFor(config: AppConfig, onAttempt?: RunPodCallObserver): RunPodHttp 
   return new RunPodHttp({
     onAttempt,
     apiKey: config.runpod.apiKey!,
+    secrets: Object.values(config.runpod.pod.env),
     timeoutMs: config.runpod.requestTimeoutMs,
     maxRetries: config.runpod.maxRetries,
     retryBaseDelayMs: config.runpod.retryBaseDelayMs,
