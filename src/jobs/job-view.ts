@@ -1,5 +1,12 @@
-import type { JobEntity, JobError, JobOutputRecord, JobProgress } from '../persistence/entities/job.entity';
-import type { JobDto, JobSummaryDto } from './dto/job.dto';
+import {
+  type JobEntity,
+  type JobError,
+  type JobEstimate,
+  type JobOutputRecord,
+  type JobProgress,
+  TERMINAL_JOB_STATUSES,
+} from '../persistence/entities/job.entity';
+import type { JobActualDto, JobDto, JobEstimateDto, JobSummaryDto } from './dto/job.dto';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -28,6 +35,32 @@ function commonFields(job: JobEntity) {
     startedAt: iso(job.startedAt),
     completedAt: iso(job.completedAt),
     durationMs: job.startedAt !== null && job.completedAt !== null ? job.completedAt - job.startedAt : null,
+    costUsd: job.costUsd,
+    estimate: estimateView(job.estimate),
+    actual: actualView(job),
+  };
+}
+
+function estimateView(text: string | null | undefined): JobEstimateDto | null {
+  const estimate = parseJson<JobEstimate | null>(text ?? null, null);
+  if (!estimate || typeof estimate !== 'object' || !Number.isFinite(estimate.startAt)) return null;
+  return {
+    backend: estimate.backend,
+    workerClass: estimate.workerClass,
+    startAt: iso(estimate.startAt)!,
+    completeAt: iso(estimate.completeAt)!,
+    runSeconds: estimate.runSeconds,
+    costUsd: estimate.costUsd,
+  };
+}
+
+function actualView(job: JobEntity): JobActualDto | null {
+  if (!TERMINAL_JOB_STATUSES.includes(job.status) || job.completedAt === null) return null;
+  return {
+    backend: job.backend,
+    startedAt: iso(job.startedAt),
+    completedAt: iso(job.completedAt)!,
+    runSeconds: job.startedAt !== null ? Math.max(0, job.completedAt - job.startedAt) / 1000 : null,
     costUsd: job.costUsd,
   };
 }

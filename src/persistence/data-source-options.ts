@@ -18,6 +18,8 @@ import { LocalWorkerStateEntity } from './entities/local-worker-state.entity';
 import { LocalWorkerStates1764250000000 } from './migrations/1764250000000-local-worker-states';
 import { EnrolmentTokenEntity } from './entities/enrolment-token.entity';
 import { Enrolment1764260000000 } from './migrations/1764260000000-enrolment';
+import { RoutingEstimatesEntity } from './entities/routing-estimates.entity';
+import { RoutingEstimates1764270000000 } from './migrations/1764270000000-routing-estimates';
 
 export const ENTITIES = [
   PodEntity,
@@ -27,6 +29,7 @@ export const ENTITIES = [
   LocalWorkerEntity,
   LocalWorkerStateEntity,
   EnrolmentTokenEntity,
+  RoutingEstimatesEntity,
 ];
 export const MIGRATIONS = [
   InitialSchema1764180000000,
@@ -38,6 +41,7 @@ export const MIGRATIONS = [
   JobWebhookUrl1764240000000,
   LocalWorkerStates1764250000000,
   Enrolment1764260000000,
+  RoutingEstimates1764270000000,
 ];
 
 interface SqliteHandle {

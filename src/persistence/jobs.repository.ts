@@ -54,6 +54,7 @@ const SUMMARY_COLUMNS = [
   'costUsd',
   'outputs',
   'error',
+  'estimate',
 ] as const satisfies ReadonlyArray<keyof JobEntity>;
 
 /**

@@ -14,6 +14,7 @@ import { LedgerRepository } from './ledger.repository';
 import { LocalWorkersRepository } from './local-workers.repository';
 import { ObservabilityRepository } from './observability.repository';
 import { PodsRepository } from './pods.repository';
+import { RoutingEstimatesRepository } from './routing-estimates.repository';
 import { SettingsRepository } from './settings.repository';
 
 /** PostgreSQL does not create a schema on connect; migrations need it to exist. */
@@ -48,6 +49,7 @@ async function ensurePostgresSchema(url: string, schema: string): Promise<void> 
     PodsRepository,
     LedgerRepository,
     SettingsRepository,
+    RoutingEstimatesRepository,
     JobsRepository,
     LocalWorkersRepository,
     EnrolmentTokensRepository,
@@ -59,6 +61,7 @@ async function ensurePostgresSchema(url: string, schema: string): Promise<void> 
     PodsRepository,
     LedgerRepository,
     SettingsRepository,
+    RoutingEstimatesRepository,
     JobsRepository,
     LocalWorkersRepository,
     EnrolmentTokensRepository,

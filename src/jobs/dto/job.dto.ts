@@ -40,6 +40,48 @@ export class JobErrorDto {
   details?: Record<string, unknown>;
 }
 
+/** Where the router would run the job when it was submitted, and when and at what cost it would end there. */
+export class JobEstimateDto {
+  @ApiProperty({ enum: JOB_BACKENDS, example: 'pod' })
+  backend!: string;
+
+  @ApiProperty({
+    example: 'pod:NVIDIA GeForce RTX 4090',
+    description: 'The run-time class: a local worker id, pod:<gpuType> or serverless:<endpointId>',
+  })
+  workerClass!: string;
+
+  @ApiProperty({ example: '2026-11-26T12:00:01.000Z' })
+  startAt!: string;
+
+  @ApiProperty({ example: '2026-11-26T12:00:07.000Z' })
+  completeAt!: string;
+
+  @ApiProperty({ example: 6, description: 'Estimated run seconds (median) on that class' })
+  runSeconds!: number;
+
+  @ApiProperty({ example: 0.0021, description: 'USD: 0 local, price × seconds serverless, marginal pod cost' })
+  costUsd!: number;
+}
+
+/** What the job really took, once it ended. */
+export class JobActualDto {
+  @ApiPropertyOptional({ enum: JOB_BACKENDS, example: 'pod', nullable: true })
+  backend!: string | null;
+
+  @ApiPropertyOptional({ type: String, example: '2026-11-26T12:00:01.000Z', nullable: true })
+  startedAt!: string | null;
+
+  @ApiProperty({ example: '2026-11-26T12:00:08.000Z' })
+  completedAt!: string;
+
+  @ApiPropertyOptional({ type: Number, example: 6.8, nullable: true, description: 'Seconds it ran' })
+  runSeconds!: number | null;
+
+  @ApiProperty({ example: 0.0023, description: 'USD, as costUsd' })
+  costUsd!: number;
+}
+
 export class JobDto {
   @ApiProperty({ example: 'job-7f0c2e9a-1b4d-4c3e-9a51-0d2f6b7c8e90' })
   id!: string;
@@ -87,9 +129,26 @@ export class JobDto {
 
   @ApiProperty({
     example: 0.0061,
-    description: 'USD (serverless billed seconds; local and pod jobs show 0: pods are billed per pod)',
+    description:
+      "USD: serverless billed seconds; on a pod, an attribution (the pod's hourly price × the job's run seconds; " +
+      'the pod itself is billed in the cost ledger, boot and idle time included, and this is not added to it); ' +
+      'local 0',
   })
   costUsd!: number;
+
+  @ApiPropertyOptional({
+    type: JobEstimateDto,
+    nullable: true,
+    description: 'The estimate made at submit (as POST /api/jobs/quote answers for `pick`); null when none was made',
+  })
+  estimate!: JobEstimateDto | null;
+
+  @ApiPropertyOptional({
+    type: JobActualDto,
+    nullable: true,
+    description: 'Once the job ended: where it ran, its times and cost, to compare with `estimate`',
+  })
+  actual!: JobActualDto | null;
 
   @ApiProperty({ type: [JobOutputDto] })
   outputs!: JobOutputDto[];

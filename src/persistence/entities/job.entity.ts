@@ -124,4 +124,21 @@ export class JobEntity {
    */
   @Column({ name: 'webhook_url', type: 'varchar', length: 2048, nullable: true })
   webhookUrl!: string | null;
+
+  /**
+   * The estimate it was given at submit (`JobEstimate`, JSON): where the router would run it, when it would
+   * start and complete there and what it would cost. null for jobs submitted before estimates existed.
+   */
+  @Column({ type: 'text', nullable: true })
+  estimate!: string | null;
+}
+
+/** What `jobs.estimate` holds (times in epoch ms). */
+export interface JobEstimate {
+  backend: JobBackend;
+  workerClass: string;
+  startAt: number;
+  completeAt: number;
+  costUsd: number;
+  runSeconds: number;
 }
