@@ -11,6 +11,7 @@ import { CloudViewService } from './cloud-view.service';
 import { CostLedgerService } from './cost-ledger.service';
 import { GpuTypesService } from './gpu-types.service';
 import { PodLifecycleService } from './pod-lifecycle.service';
+import { PodPlacementService } from './pod-placement.service';
 import { PodSweeper } from './pod-sweeper.service';
 import { ScalingDecisionLog } from './scaling-decisions';
 
@@ -21,6 +22,7 @@ import { ScalingDecisionLog } from './scaling-decisions';
     CostLedgerService,
     BudgetService,
     PodLifecycleService,
+    PodPlacementService,
     CloudControlLoop,
     PodSweeper,
     CloudViewService,

@@ -24,6 +24,7 @@ import { CloudSettingsService } from './cloud-settings.service';
 import { CostLedgerService } from './cost-ledger.service';
 import { podsPastBootDeadline } from './policy/boot.policy';
 import { type GpuBackoffEntry, GpuCapacityBackoff } from './policy/capacity-backoff.policy';
+import { type PodCreateSettings, PodPlacementService } from './pod-placement.service';
 import { PodReadinessWaiters } from './pod-readiness-waiters';
 
 /** The port ComfyUI listens on inside our pods, exposed through RunPod's HTTP proxy. */
@@ -62,6 +63,7 @@ export class PodLifecycleService {
     private readonly probe: ComfyUiHealthProbe,
     private readonly clock: Clock,
     private readonly events: EventEmitter2,
+    private readonly placement: PodPlacementService,
   ) {}
 
   /** Cloud features need RUNPOD_API_KEY; without it the service runs local work only. */
@@ -96,6 +98,8 @@ export class PodLifecycleService {
       );
     }
     const candidates = this.gpuCandidates(request.gpuType);
+    // Volume, data centers, template, env: checked against RunPod before anything is committed.
+    const settings = await this.placement.createSettings();
     // Prices may come from RunPod's catalog: read them before taking the admission lock.
     const rate = await this.budget.newPodRate(candidates);
     // The write-ahead row (`requested`, at the admitted rate) is the commitment: written inside the
@@ -108,7 +112,7 @@ export class PodLifecycleService {
 
     let created: RunPodPod;
     try {
-      created = await this.createWithFallback(row, candidates);
+      created = await this.createWithFallback(row, candidates, settings);
     } catch (error) {
       if (error instanceof SpawnOutcomeUnknownError) {
         // Keep the row `requested`: the boot deadline looks the name up again and terminates what it finds.
@@ -394,7 +398,11 @@ export class PodLifecycleService {
     return row;
   }
 
-  private async createWithFallback(row: PodEntity, candidates: string[]): Promise<RunPodPod> {
+  private async createWithFallback(
+    row: PodEntity,
+    candidates: string[],
+    settings: PodCreateSettings,
+  ): Promise<RunPodPod> {
     const noCapacity: string[] = [];
     for (const gpuTypeId of candidates) {
       if (gpuTypeId !== row.gpuTypeId) {
@@ -408,8 +416,7 @@ export class PodLifecycleService {
           gpuTypeId,
           cloudType: this.config.runpod.cloudType,
           ports: [COMFYUI_PORT],
-          containerDiskInGb: this.config.runpod.containerDiskInGb,
-          env: {},
+          ...settings,
         });
         this.capacity.recordSuccess(gpuTypeId);
         return created;
