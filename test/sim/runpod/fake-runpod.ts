@@ -12,10 +12,24 @@ import { sendJson, sendProblem, sleep, STATUS_TITLES } from './http-util';
 import { COMFY_PORT, handleProxyHttp, handleProxyUpgrade } from './pod-proxy';
 import { handleRestV2 } from './rest-v2';
 import { type EndpointConfig, type ServerlessJobLedgerEntry, ServerlessSim, type SimWorker } from './serverless';
-import { type ComfyFactory, type ComfyLike, type PodLedgerEntry, PodStore } from './state';
+import {
+  type ComfyFactory,
+  type ComfyLike,
+  type NetworkVolumeSpec,
+  type PodLedgerEntry,
+  PodStore,
+  type PodTemplateSpec,
+} from './state';
 
 export type { ApiKind, BootFaultMode, JobFailureKind } from './faults';
-export type { PodLedgerEntry, ComfyLike, ComfyFactory } from './state';
+export type {
+  PodLedgerEntry,
+  ComfyLike,
+  ComfyFactory,
+  NetworkVolumeSpec,
+  PodTemplateSpec,
+  PodCreateRequestRecord,
+} from './state';
 export type { ServerlessJobLedgerEntry, EndpointConfig } from './serverless';
 export type { GpuTypeSpec } from './catalog';
 export { Faults } from './faults';
@@ -53,6 +67,10 @@ export interface FakeRunPodOptions {
   webhookRetryDelayMs?: number;
   /** Data centre id for pods (default 'US-KS-2'). */
   dataCenterId?: string;
+  /** Network volumes of the fake account (REST v2 /network-volumes, GraphQL myself.networkVolumes); default none. */
+  networkVolumes?: NetworkVolumeSpec[];
+  /** Pod templates a create may name (`templateId`); any other id is 404 / a GraphQL error. Default none. */
+  podTemplates?: PodTemplateSpec[];
   host?: string;
 }
 
@@ -134,6 +152,8 @@ export class FakeRunPod {
       faults: this.faults,
       comfyFactory,
       dataCenterId: this.dataCenterId,
+      networkVolumes: options.networkVolumes ?? [],
+      templates: options.podTemplates ?? [],
     });
     const endpoints =
       options.serverlessEndpoints ??

@@ -275,6 +275,7 @@ interface DeployInput {
   minMemoryInGb?: number | null;
   minVcpuCount?: number | null;
   name?: string | null;
+  networkVolumeId?: string | null;
   ports?: string | null;
   templateId?: string | null;
   volumeInGb?: number | null;
@@ -322,7 +323,7 @@ export function gqlPod(store: PodStore, pod: PodRecord, now: number): Record<str
     },
     machineId: pod.machineId,
     memoryInGb: pod.memoryInGb,
-    networkVolumeId: null,
+    networkVolumeId: pod.networkVolume?.id ?? null,
     podType: pod.interruptible ? 'INTERRUPTABLE' : 'RESERVED',
     port: null,
     ports: pod.ports.map((p) => `${p.port}/${p.type}`).join(','),
@@ -406,25 +407,34 @@ function gqlGpuType(ctx: GraphqlContext, gpu: GpuTypeSpec): Record<string, unkno
 function deployInput(input: DeployInput | null | undefined, interruptible: boolean): CreatePodInput {
   if (!input) throw new GraphQLError('input is required');
   if (!input.gpuTypeId) throw new GraphQLError('gpuTypeId is required');
-  if (!input.imageName) throw new GraphQLError(input.templateId ? 'template not found' : 'imageName is required');
+  // UNVERIFIED: whether GraphQL takes the image from a template when imageName is absent; the fake does, as REST v2.
+  if (!input.imageName && !input.templateId) throw new GraphQLError('imageName is required');
   const env: Record<string, string> = {};
   for (const e of input.env ?? []) if (e) env[e.key] = e.value ?? '';
   let ports;
   try {
-    ports = parsePortList(
-      (input.ports ?? '')
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    );
+    ports =
+      input.ports === undefined || input.ports === null
+        ? undefined
+        : parsePortList(
+            input.ports
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean),
+          );
   } catch (e) {
     throw new GraphQLError((e as Error).message);
   }
+  // With a network volume, volumeMountPath is where it is mounted (PY passes one path per pod; UNVERIFIED
+  // beyond that); PY's default path is /runpod-volume.
+  const networkVolume = input.networkVolumeId
+    ? { id: input.networkVolumeId, path: input.volumeMountPath ?? '/runpod-volume' }
+    : undefined;
   return {
     name: input.name ?? '',
-    image: input.imageName,
-    args: input.dockerArgs ?? '',
-    disk: input.containerDiskInGb ?? 50,
+    image: input.imageName ?? undefined,
+    args: input.dockerArgs ?? undefined,
+    disk: input.containerDiskInGb ?? undefined,
     ports,
     env,
     gpuTypeId: input.gpuTypeId,
@@ -436,6 +446,9 @@ function deployInput(input: DeployInput | null | undefined, interruptible: boole
     volumeMountPath: input.volumeMountPath ?? '/runpod-volume',
     dataCenterIds: input.dataCenterId ? [input.dataCenterId] : undefined,
     templateId: input.templateId ?? null,
+    keepTemplateId: true,
+    networkVolume,
+    rawRequest: input,
     minMemoryInGb: input.minMemoryInGb ?? undefined,
     minVcpuCount: input.minVcpuCount ?? undefined,
     createdVia: 'graphql',
@@ -492,7 +505,7 @@ export function makeRootValue(ctx: GraphqlContext): Record<string, unknown> {
         notifyLowBalance: true,
         // Terminated pods vanish from myself.pods (UNVERIFIED for GraphQL but "likely", §1.7).
         pods: pods.map((p) => gqlPod(store, p, now)),
-        networkVolumes: [],
+        networkVolumes: store.networkVolumes.map((v) => ({ id: v.id, name: v.name, size: v.size, dataCenterId: v.dataCenterId })),
       };
     },
     pod: (args: Args<{ podId: string }>) => {

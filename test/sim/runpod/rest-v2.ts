@@ -2,13 +2,23 @@ import { type IncomingMessage, type ServerResponse } from 'node:http';
 import { type GpuTypeSpec, serverlessPricePerHour } from './catalog';
 import { type Faults } from './faults';
 import { HttpError, parseJson, readBody, sendEmpty, sendJson, sendProblem } from './http-util';
-import { type CreatePodInput, parsePortList, PodError, type PodPhase, type PodRecord, type PodStore } from './state';
+import {
+  type CreatePodInput,
+  type NetworkVolumeSpec,
+  parsePortList,
+  PodError,
+  type PodPhase,
+  type PodRecord,
+  type PodStore,
+} from './state';
 
 /**
  * REST v2 (`https://api.runpod.io/v2`), written from reference/runpod-rest-v2.openapi.json (authoritative) and
  * reference/runpod.md §4.2. Implemented: listPods, createPod, getPod, deletePod, podAction, listGpuTypes, getGpuType,
- * getEndpoint (the fake's serverless endpoints). Not implemented (405/404): PATCH pods, logs, clusters, the rest of
- * serverless management (list, create, update, delete, workers, releases), templates, volumes, billing.
+ * getEndpoint (the fake's serverless endpoints), listNetworkVolumes, getNetworkVolume (the fake's volumes). Templates
+ * are known to createPod only (FakeRunPodOptions.podTemplates). Not implemented (405/404): PATCH pods, logs, clusters,
+ * the rest of serverless management (list, create, update, delete, workers, releases), template and volume
+ * management, billing.
  */
 export interface RestV2Context {
   store: PodStore;
@@ -63,7 +73,11 @@ export function toV2Pod(store: PodStore, pod: PodRecord, now: number): Record<st
     registry: null,
     status: phase,
     actions: actionsFor(phase),
-    mounts: pod.volumeInGb > 0 ? { persistent: { size: Math.max(10, pod.volumeInGb), path: pod.volumeMountPath } } : {},
+    mounts: pod.networkVolume
+      ? { network: [{ volumeId: pod.networkVolume.id, path: pod.networkVolume.path }] }
+      : pod.volumeInGb > 0
+        ? { persistent: { size: Math.max(10, pod.volumeInGb), path: pod.volumeMountPath } }
+        : {},
     gpu: { id: pod.gpuTypeId, count: pod.gpuCount },
     cloud: pod.cloud,
     dataCenterId: pod.dataCenterId,
@@ -99,6 +113,11 @@ export function toV2Pod(store: PodStore, pod: PodRecord, now: number): Record<st
     createdAt: iso(pod.createdAt),
     startedAt: bootedAt !== undefined ? iso(bootedAt) : pod.lastBootedAt !== undefined ? iso(pod.lastBootedAt) : null,
   };
+}
+
+/** A network volume as REST v2 `NetworkVolume`. */
+export function toV2NetworkVolume(v: NetworkVolumeSpec): Record<string, unknown> {
+  return { id: v.id, name: v.name, size: v.size, dataCenter: v.dataCenterId, type: v.type };
 }
 
 /** Stock in the asked cloud (`cloud`, upstream default SECURE): none where the type is not offered at all. */
@@ -178,6 +197,8 @@ const CREATE_KEYS = new Set([
   'globalNetworking', 'gpu', 'mounts', 'startJupyter', 'startSsh', 'templateId',
 ]);
 const GPU_KEYS = new Set(['id', 'count', 'allowedCudaVersions', 'minCudaVersion']);
+const MOUNT_KEYS = new Set(['persistent', 'network']);
+const NETWORK_MOUNT_KEYS = new Set(['volumeId', 'path']);
 
 class ValidationFailure extends Error {
   constructor(readonly errors: string[]) {
@@ -235,36 +256,63 @@ function validateCreate(body: unknown): CreatePodInput {
   }
   let volumeInGb: number | undefined;
   let volumeMountPath: string | undefined;
+  let networkVolume: { id: string; path: string } | undefined;
   if (body.mounts !== undefined) {
     const m = body.mounts;
     if (!isObject(m)) errors.push('$.mounts: value must be an object');
-    else if (m.persistent !== undefined) {
-      const pm = m.persistent;
-      if (!isObject(pm) || !Number.isInteger(pm.size) || (pm.size as number) < 10 || typeof pm.path !== 'string') {
-        errors.push('$.mounts.persistent: expected {size: integer >= 10, path: string}');
-      } else {
-        volumeInGb = pm.size as number;
-        volumeMountPath = pm.path;
+    else {
+      // Mounts, PersistentMount and NetworkMount all have `additionalProperties: false`.
+      const mx = Object.keys(m).filter((k) => !MOUNT_KEYS.has(k));
+      if (mx.length) errors.push(`$.mounts: additional properties ${mx.map((k) => `'${k}'`).join(', ')} not allowed`);
+      if (m.persistent !== undefined) {
+        const pm = m.persistent;
+        if (!isObject(pm) || !Number.isInteger(pm.size) || (pm.size as number) < 10 || typeof pm.path !== 'string') {
+          errors.push('$.mounts.persistent: expected {size: integer >= 10, path: string}');
+        } else {
+          volumeInGb = pm.size as number;
+          volumeMountPath = pm.path;
+        }
+      }
+      if (m.network !== undefined) {
+        const nm = m.network;
+        if (!Array.isArray(nm)) errors.push('$.mounts.network: value must be an array');
+        else if (nm.length > 1) errors.push('$.mounts.network: array must have at most 1 items');
+        else if (nm.length === 1) {
+          const entry = nm[0] as unknown;
+          if (!isObject(entry)) errors.push('$.mounts.network[0]: value must be an object');
+          else {
+            const nx = Object.keys(entry).filter((k) => !NETWORK_MOUNT_KEYS.has(k));
+            if (nx.length) errors.push(`$.mounts.network[0]: additional properties ${nx.map((k) => `'${k}'`).join(', ')} not allowed`);
+            const absentKeys = ['volumeId', 'path'].filter((k) => entry[k] === undefined);
+            // "Missing required fields -> 422" (Mounts description).
+            if (absentKeys.length) errors.push(`$.mounts.network[0]: missing properties ${absentKeys.map((k) => `'${k}'`).join(', ')}`);
+            for (const k of ['volumeId', 'path']) {
+              if (entry[k] !== undefined && typeof entry[k] !== 'string') errors.push(`$.mounts.network[0].${k}: value must be a string`);
+            }
+            if (!errors.length) networkVolume = { id: entry.volumeId as string, path: entry.path as string };
+          }
+        }
       }
     }
   }
   if (errors.length) throw new ValidationFailure(errors);
+  // "At-most-one of persistent or network ... enforced at the handler with 400 if both are present."
+  if (volumeInGb !== undefined && networkVolume) throw new HttpError(400, 'mounts: persistent and network are mutually exclusive');
   // Cross-field rules are 400s ("the body matches the contract but was rejected").
   if (body.cpu !== undefined && body.gpu !== undefined) throw new HttpError(400, 'exactly one of gpu or cpu must be set');
   if (body.cpu !== undefined) throw new HttpError(400, 'CPU pods are not supported by the RunPod simulator');
   if (body.gpu === undefined) throw new HttpError(400, 'exactly one of gpu or cpu must be set');
-  // The simulator has no templates: any templateId is "unknown or inaccessible ID -> 404" (V2OAS CreatePodRequest).
-  if (body.templateId !== undefined) throw new HttpError(404, 'template not found');
+  // Templates: the fake's own (FakeRunPodOptions.podTemplates); any other id is "unknown or inaccessible ID -> 404".
   const gpu = body.gpu as Record<string, unknown>;
   let ports;
   try {
-    ports = parsePortList((body.ports as string[] | undefined) ?? []);
+    ports = body.ports === undefined ? undefined : parsePortList(body.ports as string[]);
   } catch (e) {
     throw new HttpError(400, (e as Error).message);
   }
   return {
     name: body.name as string,
-    image: body.image as string,
+    image: body.image as string | undefined,
     args: body.args as string | undefined,
     disk: body.disk as number | undefined,
     ports,
@@ -275,7 +323,10 @@ function validateCreate(body: unknown): CreatePodInput {
     volumeInGb,
     volumeMountPath,
     dataCenterIds: body.dataCenterIds as string[] | undefined,
-    templateId: null, // "the created pod does not retain a link to the template (template stays null)"
+    templateId: (body.templateId as string | undefined) ?? null,
+    keepTemplateId: false, // "the created pod does not retain a link to the template (template stays null)"
+    networkVolume,
+    rawRequest: body,
     createdVia: 'rest',
   };
 }
@@ -290,6 +341,8 @@ function podErrorToHttp(e: PodError): HttpError {
       return new HttpError(400, e.message);
     case 'not-found':
       return new HttpError(404, 'pod not found');
+    case 'template-not-found':
+      return new HttpError(404, e.message);
     case 'conflict':
       return new HttpError(409, e.message);
   }
@@ -361,6 +414,14 @@ export async function handleRestV2(ctx: RestV2Context, req: IncomingMessage, res
         return sendJson(res, 200, toV2Pod(ctx.store, pod, ctx.now()));
       }
       return sendProblem(res, 404, 'resource not found');
+    }
+    if (segs[0] === 'network-volumes' && segs.length <= 2) {
+      // listNetworkVolumes / getNetworkVolume only; create/update/delete are not simulated.
+      if (method !== 'GET') return methodNotAllowed(res, 'GET');
+      if (segs.length === 1) return sendJson(res, 200, { networkVolumes: ctx.store.networkVolumes.map(toV2NetworkVolume) });
+      const volume = ctx.store.networkVolume(segs[1]);
+      if (!volume) return sendProblem(res, 404, 'resource not found');
+      return sendJson(res, 200, toV2NetworkVolume(volume));
     }
     if (segs[0] === 'serverless' && segs.length === 2) {
       // getEndpoint only; update/delete are not simulated.

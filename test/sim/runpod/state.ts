@@ -45,7 +45,12 @@ export interface PodRecord {
   vcpuCount: number;
   machineId: string;
   podHostId: string;
+  /** The template the pod says it came from: REST v2 keeps none ("template stays null"), GraphQL what was sent. */
   templateId: string | null;
+  /** The network volume mounted in the pod (it pins the pod to the volume's data center). */
+  networkVolume: { id: string; path: string } | null;
+  /** Ground truth for tests: what the create asked for, as the API received it. */
+  requested: PodCreateRequestRecord;
   /** USD/h while the pod holds its GPU (price per GPU x gpuCount). */
   costPerHour: number;
   createdAt: number;
@@ -84,15 +89,55 @@ export interface PodLedgerEntry {
   createdAt: Date;
   terminatedAt: Date | null;
   createdVia: 'rest' | 'graphql';
+  /** Where the pod runs, and the network volume mounted in it. */
+  dataCenterId: string;
+  networkVolume: { id: string; path: string } | null;
+  /** The pod's environment (template env merged under the request's), as RunPod would set it. */
+  env: Record<string, string>;
+  disk: number;
+  /** What the create asked for, as received (field names included). */
+  requested: PodCreateRequestRecord;
   /** Seconds billed so far (GPU held: from creation, paused while EXITED, until termination). */
   billedSeconds(now?: number): number;
   /** costPerHour x billedSeconds / 3600. */
   billedUsd(now?: number): number;
 }
 
+/** What a create asked for (after the API's parsing), kept so tests can assert what the service sent. */
+export interface PodCreateRequestRecord {
+  api: 'rest' | 'graphql';
+  /** The create body (REST v2) or the mutation's `input` (GraphQL), deep-copied as received. */
+  body: unknown;
+  env: Record<string, string>;
+  disk: number | undefined;
+  networkVolume: { id: string; path: string } | null;
+  dataCenterIds: string[];
+  templateId: string | null;
+}
+
+/** A network volume of the fake account (REST v2 `NetworkVolume`; GraphQL `myself.networkVolumes`). */
+export interface NetworkVolumeSpec {
+  id: string;
+  name: string;
+  /** GB, 10..4096 (V2OAS). */
+  size: number;
+  dataCenterId: string;
+  type: 'STANDARD' | 'HIGH_PERFORMANCE';
+}
+
+/** A pod template the fake knows: container settings a create resolves it into (V2OAS CreatePodRequest.templateId). */
+export interface PodTemplateSpec {
+  id: string;
+  image?: string;
+  args?: string;
+  disk?: number;
+  ports?: string[];
+  env?: Record<string, string>;
+}
+
 export class PodError extends Error {
   constructor(
-    readonly kind: 'capacity' | 'validation' | 'unknown-gpu' | 'not-found' | 'conflict',
+    readonly kind: 'capacity' | 'validation' | 'unknown-gpu' | 'not-found' | 'conflict' | 'template-not-found',
     message: string,
   ) {
     super(message);
@@ -105,7 +150,8 @@ export const NO_CAPACITY_MESSAGE =
 
 export interface CreatePodInput {
   name: string;
-  image: string;
+  /** May be absent when a template gives it. */
+  image?: string;
   args?: string;
   disk?: number;
   ports?: PortSpec[];
@@ -121,6 +167,12 @@ export interface CreatePodInput {
   volumeMountPath?: string;
   dataCenterIds?: string[];
   templateId?: string | null;
+  /** Network volume to mount; the pod goes to the volume's data center. */
+  networkVolume?: { id: string; path: string };
+  /** Whether the created pod names its template (GraphQL) or not (REST v2: "template stays null"). */
+  keepTemplateId?: boolean;
+  /** The create body / input as received, recorded for tests. */
+  rawRequest?: unknown;
   minVcpuCount?: number;
   minMemoryInGb?: number;
   createdVia: 'rest' | 'graphql';
@@ -134,6 +186,8 @@ export interface PodStoreOptions {
   faults: Faults;
   comfyFactory: ComfyFactory;
   dataCenterId: string;
+  networkVolumes?: readonly NetworkVolumeSpec[];
+  templates?: readonly PodTemplateSpec[];
 }
 
 export function parsePortList(ports: string[]): PortSpec[] {
@@ -162,7 +216,62 @@ export class PodStore {
     return this.o.gpuTypes;
   }
 
+  get networkVolumes(): readonly NetworkVolumeSpec[] {
+    return this.o.networkVolumes ?? [];
+  }
+
+  networkVolume(id: string): NetworkVolumeSpec | undefined {
+    return this.networkVolumes.find((v) => v.id === id);
+  }
+
+  /**
+   * Template and network volume, as V2OAS describes them: a template is "resolved at create time into the same
+   * container settings" with "explicit body fields" winning "except env, which is merged per key with body values
+   * winning"; an unknown template id is 404. A network volume must be "in the same data center as the pod", so the
+   * pod goes there. UNVERIFIED: RunPod's answer for an unknown volume, or for data centers that exclude the
+   * volume's: the fake refuses both as rule violations (400 on REST v2, a GraphQL error).
+   */
+  private resolveCreate(input: CreatePodInput): {
+    image: string;
+    args: string | undefined;
+    disk: number | undefined;
+    ports: PortSpec[] | undefined;
+    env: Record<string, string>;
+    dataCenterId: string | undefined;
+  } {
+    let template: PodTemplateSpec | undefined;
+    if (input.templateId) {
+      template = this.o.templates?.find((t) => t.id === input.templateId);
+      if (!template) throw new PodError('template-not-found', 'template not found');
+    }
+    const image = input.image ?? template?.image;
+    if (!image) throw new PodError('validation', 'image is required (the template names none)');
+    let dataCenterId = input.dataCenterIds?.[0];
+    if (input.networkVolume) {
+      const volume = this.networkVolume(input.networkVolume.id);
+      if (!volume) throw new PodError('validation', `network volume ${input.networkVolume.id} not found`);
+      if (input.dataCenterIds?.length && !input.dataCenterIds.includes(volume.dataCenterId)) {
+        throw new PodError(
+          'validation',
+          `network volume ${volume.id} is in data center ${volume.dataCenterId}, which is not among the requested data centers`,
+        );
+      }
+      dataCenterId = volume.dataCenterId;
+    }
+    let ports = input.ports;
+    if (ports === undefined && template?.ports) ports = parsePortList(template.ports);
+    return {
+      image,
+      args: input.args ?? template?.args,
+      disk: input.disk ?? template?.disk,
+      ports,
+      env: { ...(template?.env ?? {}), ...(input.env ?? {}) },
+      dataCenterId,
+    };
+  }
+
   async create(input: CreatePodInput): Promise<PodRecord> {
+    const resolved = this.resolveCreate(input);
     const gpu = this.gpu(input.gpuTypeId);
     if (!gpu) throw new PodError('unknown-gpu', `unknown gpu type id "${input.gpuTypeId}"`);
     const gpuCount = input.gpuCount ?? 1;
@@ -184,17 +293,17 @@ export class PodStore {
     const pod: PodRecord = {
       id,
       name: input.name,
-      image: input.image,
-      args: input.args ?? '',
-      disk: input.disk ?? 50,
-      ports: input.ports ?? [],
-      env: input.env ?? {},
+      image: resolved.image,
+      args: resolved.args ?? '',
+      disk: resolved.disk ?? 50,
+      ports: resolved.ports ?? [],
+      env: resolved.env,
       gpuTypeId: gpu.id,
       gpuDisplayName: gpu.displayName,
       gpuCount,
       cloud,
       interruptible: input.interruptible ?? false,
-      dataCenterId: input.dataCenterIds?.[0] ?? this.o.dataCenterId,
+      dataCenterId: resolved.dataCenterId ?? this.o.dataCenterId,
       cudaVersion: '12.8',
       volumeInGb: input.volumeInGb ?? 0,
       volumeMountPath: input.volumeMountPath ?? '/workspace',
@@ -202,7 +311,17 @@ export class PodStore {
       vcpuCount: Math.max(input.minVcpuCount ?? 0, 8 * gpuCount),
       machineId: randomId(12),
       podHostId: `${id}-${randomDigits(8)}`,
-      templateId: input.templateId ?? null,
+      templateId: input.keepTemplateId ? (input.templateId ?? null) : null,
+      networkVolume: input.networkVolume ? { ...input.networkVolume } : null,
+      requested: {
+        api: input.createdVia,
+        body: structuredClone(input.rawRequest ?? null),
+        env: { ...(input.env ?? {}) },
+        disk: input.disk,
+        networkVolume: input.networkVolume ? { ...input.networkVolume } : null,
+        dataCenterIds: [...(input.dataCenterIds ?? [])],
+        templateId: input.templateId ?? null,
+      },
       costPerHour: Math.round(perGpu * gpuCount * 10000) / 10000,
       createdAt: now,
       bootStartedAt: now,
@@ -338,6 +457,11 @@ export class PodStore {
       createdAt: new Date(pod.createdAt),
       terminatedAt: pod.terminatedAt === undefined ? null : new Date(pod.terminatedAt),
       createdVia: pod.createdVia,
+      dataCenterId: pod.dataCenterId,
+      networkVolume: pod.networkVolume ? { ...pod.networkVolume } : null,
+      env: { ...pod.env },
+      disk: pod.disk,
+      requested: structuredClone(pod.requested),
       billedSeconds: (now?: number) => this.billedMs(pod, now) / 1000,
       billedUsd: (now?: number) => (pod.costPerHour * this.billedMs(pod, now)) / 3_600_000,
     };
