@@ -82,8 +82,8 @@ describe('authentication: every route the router holds, every spelling', () => {
   });
 
   it('marks only GETs read-only, only health and the installer files public, and rate-limits exactly the routes that create things', () => {
-    // POSTs that change nothing and spend nothing: they mint short-lived signed links to outputs.
-    const readPosts = ['POST /api/jobs/:id/output-links'];
+    // POSTs that change nothing and spend nothing: they mint short-lived signed links to outputs, or quote a job.
+    const readPosts = ['POST /api/jobs/:id/output-links', 'POST /api/jobs/quote'];
     for (const route of routes) {
       if (route.level === 'read' && !readPosts.includes(`${route.method} ${route.pattern}`))
         expect(route).toMatchObject({ method: 'GET' });
@@ -103,6 +103,7 @@ describe('authentication: every route the router holds, every spelling', () => {
       'POST /api/cloud/spawn',
       'POST /api/jobs',
       'POST /api/jobs/:id/rerun',
+      'POST /api/jobs/quote',
       'POST /api/local/install-tokens',
       'POST /api/local/workers',
     ]);

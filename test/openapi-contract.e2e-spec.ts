@@ -235,6 +235,19 @@ describe('OpenAPI contract: every route answers only what /api/docs-json documen
     });
   });
 
+  it('jobs: a quote answers every candidate and the pick, to the read-only key, validated like a submit', async () => {
+    for (const body of examplesOf('POST /api/jobs/quote')) {
+      const { webhookUrl: _webhook, ...example } = body as Record<string, unknown>;
+      const quote = await expectStatus('POST /api/jobs/quote', 200, { body: example, as: 'read' });
+      expect(quote.candidates.length).toBeGreaterThan(0);
+      expect(quote.pick.why).toMatch(/fixed order/);
+    }
+    await expectStatus('POST /api/jobs/quote', 400, { body: { workflow: {} }, as: 'read' });
+    await expectStatus('POST /api/jobs/quote', 413, {
+      rawBody: JSON.stringify({ workflow: { x: 'y'.repeat(1_100_000) } }),
+    });
+  });
+
   it('jobs: 422 with the missing names for a workflow no local worker can run when only local may run it', async () => {
     // Once the worker's capabilities are read (GET /api/local/workers shows them in their documented shape).
     const deadline = Date.now() + 20_000;
@@ -248,6 +261,7 @@ describe('OpenAPI contract: every route answers only what /api/docs-json documen
       '3': { class_type: 'SaveImage', inputs: { images: ['2', 0], filename_prefix: 'x' } },
     };
     const refused = await expectStatus('POST /api/jobs', 422, { body: { workflow, backend: 'local' } });
+    await expectStatus('POST /api/jobs/quote', 422, { body: { workflow, backend: 'local' } });
     expect(refused.missing).toEqual({
       nodes: [],
       models: [{ folder: 'checkpoints', name: 'not-on-any-worker.safetensors' }],

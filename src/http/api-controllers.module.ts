@@ -6,6 +6,7 @@ import { CostHistoryModule } from '../cloud/cost-history.module';
 import { GpuTypesController } from '../cloud/gpu-types.controller';
 import { HealthModule } from '../health/health.module';
 import { JobControlsController } from '../jobs/job-controls.controller';
+import { JobQuoteController } from '../jobs/job-quote.controller';
 import { JobsController } from '../jobs/jobs.controller';
 import { JobsModule } from '../jobs/jobs.module';
 import { EnrolmentController } from '../local/enrolment/enrolment.controller';
@@ -36,6 +37,7 @@ import { FleetEventStreams } from './fleet-event-streams';
   ],
   controllers: [
     JobsController,
+    JobQuoteController,
     JobControlsController,
     CloudController,
     GpuTypesController,

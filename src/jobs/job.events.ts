@@ -38,7 +38,10 @@ export interface JobCompletedEvent {
   jobId: string;
   backend: JobBackend;
   durationMs: number;
-  /** USD this job cost (serverless billed seconds; 0 on local and pod, whose cost is the pod's). */
+  /**
+   * USD this job cost: serverless billed seconds; on a pod an attribution (the pod's hourly price × the attempt's
+   * run seconds; the ledger bills the pod itself, so this is not spend to add to it); 0 on local.
+   */
   cost: number;
   /**
    * Submit to the real start, when the backend reported it at the end (serverless: RunPod's queue and cold start

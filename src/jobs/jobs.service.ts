@@ -28,6 +28,7 @@ import { missingOnEveryWorker } from '../local/local-worker-capabilities';
 import { LocalWorkersService } from '../local/local-workers.service';
 import type { WorkflowRequirements } from '../workflows';
 import { JobRequirements } from './job-requirements';
+import { type Quote, RoutingEstimatesService } from '../routing-estimates/routing-estimates.service';
 import { MAX_MISSING_SHOWN, UnrunnableJobError } from './unrunnable-job.error';
 
 /** What a caller (HTTP or another Nest service through WorkerRouter) submits. */
@@ -52,6 +53,8 @@ function decodeImage(name: string, image: string): Buffer {
   return Buffer.from(base64, 'base64');
 }
 
+const jsonOrNull = (value: unknown): string | null => (value === null ? null : JSON.stringify(value));
+
 /** The job state machine and its storage: create, read, cancel. Running jobs are the dispatcher's. */
 @Injectable()
 export class JobsService {
@@ -66,6 +69,7 @@ export class JobsService {
     private readonly webhookRules: WebhookUrlRules,
     private readonly localWorkers: LocalWorkersService,
     private readonly requirements: JobRequirements,
+    private readonly estimates: RoutingEstimatesService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -104,13 +108,11 @@ export class JobsService {
     );
   }
 
-  /** Validates and queues a job. Throws InvalidInputError with a message the caller can act on. */
-  async create(spec: JobSpec): Promise<JobDto> {
-    if (this.shutdown.isDraining) {
-      throw new UnavailableError(
-        'This instance is shutting down and takes no new jobs; retry in a moment or on another instance',
-      );
-    }
+  /**
+   * The checks of a submit, shared with the quote (POST /api/jobs/quote answers 400/422 exactly where a submit
+   * would): the workflow, what can run it, metadata, the job's webhook receiver, input images.
+   */
+  private async checked(spec: JobSpec) {
     const problem = validateApiWorkflow(spec.workflow);
     if (problem) throw new InvalidInputError(`workflow: ${problem}`);
     const requirements = JobRequirements.compute(spec.workflow);
@@ -136,6 +138,23 @@ export class JobsService {
         throw new InvalidInputError(`images: the name "${image.name}" is used twice`);
       names.add(image.name);
     }
+    return { requirements, metadata, images };
+  }
+
+  /** Every place the job could run, when it would complete there and at what cost; what the router would pick. */
+  async quote(spec: JobSpec): Promise<Quote> {
+    const { requirements } = await this.checked(spec);
+    return this.estimates.quote(spec, requirements);
+  }
+
+  /** Validates and queues a job. Throws InvalidInputError with a message the caller can act on. */
+  async create(spec: JobSpec): Promise<JobDto> {
+    if (this.shutdown.isDraining) {
+      throw new UnavailableError(
+        'This instance is shutting down and takes no new jobs; retry in a moment or on another instance',
+      );
+    }
+    const { requirements, metadata, images } = await this.checked(spec);
 
     const id = `job-${randomUUID()}`;
     for (const image of images) await this.store.saveInput(id, image.name, image.data);
@@ -167,6 +186,7 @@ export class JobsService {
       outputs: '[]',
       error: null,
       webhookUrl: spec.webhookUrl || null,
+      estimate: jsonOrNull(this.estimates.estimateAtSubmit(id, spec, requirements)),
     });
     await this.jobs.insert(job);
     this.requirements.remember(id, requirements);

@@ -40,6 +40,7 @@ import { WorkerReleaser } from './worker-releaser';
 import { decideRoute, type FleetSnapshot } from './routing.policy';
 import { primaryModel } from '../local/local-worker-capabilities';
 import { canRun } from '../workflows';
+import { podJobAttributionUsd } from '../routing-estimates/candidates';
 import { JobRequirements } from '../jobs/job-requirements';
 
 
@@ -71,6 +72,8 @@ interface Placement {
   workerId: string;
   /** ComfyUI base URL for local and pod placements. */
   url: string | null;
+  /** A pod's hourly price: its jobs are attributed price × run seconds (for display; the ledger bills the pod). */
+  pricePerHour?: number;
 }
 
 /** The budget admission of one dispatch pass, opened at its first cloud job. */
@@ -323,7 +326,12 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
               break;
             }
             idlePods--;
-            await this.start(job, { backend: 'pod', workerId: pod.name, url: pod.url });
+            await this.start(job, {
+              backend: 'pod',
+              workerId: pod.name,
+              url: pod.url,
+              pricePerHour: pod.costPerHour,
+            });
             break;
           }
           case 'serverless': {
@@ -560,6 +568,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
   ): Promise<void> {
     // Progress is saved a second into the run at the earliest: a job shorter than that never writes it.
     let lastSaved = this.clock.now();
+    const attemptStartedAt = reattach ? (job.startedAt ?? lastSaved) : lastSaved;
     const ctx: ExecutionContext = {
       job,
       signal,
@@ -595,7 +604,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
       await this.handleFailure(job, placement, failure);
       return;
     }
-    await this.complete(job, placement.backend, result);
+    await this.complete(job, placement, result, attemptStartedAt);
     await this.releaser.release(placement, true);
   }
 
@@ -617,9 +626,19 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     if (requeued) this.logger.log(`Job ${job.id} handed back to the queue at shutdown`);
   }
 
-  private async complete(job: JobEntity, backend: JobBackend, result: ExecutionResult): Promise<void> {
+  private async complete(
+    job: JobEntity,
+    placement: Placement,
+    result: ExecutionResult,
+    attemptStartedAt: number,
+  ): Promise<void> {
+    const { backend } = placement;
     const completedAt = this.clock.now();
-    const costUsd = job.costUsd + result.costUsd;
+    // A pod's job is attributed its share of the pod's price; the cost ledger bills the pod itself (boot and idle
+    // included) and never reads jobs' costs, so nothing is counted twice.
+    const attributedUsd =
+      backend === 'pod' ? podJobAttributionUsd(placement.pricePerHour ?? 0, completedAt - attemptStartedAt) : 0;
+    const costUsd = job.costUsd + result.costUsd + attributedUsd;
     // The dispatch time hides RunPod's queue and cold start on serverless: record when the job really started
     // running. Only for a first attempt: a retried job started running on its first one.
     const startedAt =
@@ -781,7 +800,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
         ) {
           return null;
         }
-        return { backend: 'pod', workerId: pod.name, url: pod.url };
+        return { backend: 'pod', workerId: pod.name, url: pod.url, pricePerHour: pod.costPerHour };
       }
       case 'serverless':
         return this.serverless.available

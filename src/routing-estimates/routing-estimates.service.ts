@@ -1,0 +1,552 @@
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { OnEvent } from '@nestjs/event-emitter';
+import { BudgetService } from '../cloud/budget.service';
+import { CLOUD_DEMAND, type CloudDemandBoard } from '../cloud/cloud-demand';
+import { CloudSettingsService } from '../cloud/cloud-settings.service';
+import { PodLifecycleService } from '../cloud/pod-lifecycle.service';
+import { ScalingDecisionLog } from '../cloud/scaling-decisions';
+import { Clock } from '../common/clock';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import {
+  JobEvents,
+  type JobCompletedEvent,
+  type JobFailedEvent,
+  type JobStartedEvent,
+  type JobStatusEvent,
+} from '../jobs/job.events';
+import { LocalWorkersService } from '../local/local-workers.service';
+import { takesNewJobs } from '../local/local-worker-state';
+import type { JobBackend, JobEstimate, RequestedBackend } from '../persistence/entities/job.entity';
+import type { PodEntity } from '../persistence/entities/pod.entity';
+import { JobsRepository } from '../persistence/jobs.repository';
+import { LeaderEvents } from '../persistence/leader-election.service';
+import { PodsRepository } from '../persistence/pods.repository';
+import { RoutingEstimatesRepository } from '../persistence/routing-estimates.repository';
+import { decideRoute, type FleetSnapshot } from '../routing/routing.policy';
+import { canRun, workflowProfile, type WorkflowProfile, type WorkflowRequirements } from '../workflows';
+import {
+  allowedBackends,
+  type Candidate,
+  type CandidateInputs,
+  candidates,
+  type PodInput,
+  serverlessLikelyWarm,
+  serverlessStartDelays,
+} from './candidates';
+import { gpuSpeedFactor } from './gpu-speed';
+import { routerPick, type RouterPick } from './router-pick';
+import type { WorkloadHint } from './run-time-defaults';
+import { RunTimeEstimator, type RunTimeEstimate } from './run-time-estimator';
+
+/** The estimator's document in `routing_estimates`. */
+const DOCUMENT = 'run-times';
+/** Learned state is written at most this often (and at shutdown) when it changed. */
+const SAVE_MS = 30_000;
+/** Fleet facts (pods, queue, prices, budget) older than this are refreshed in the background on the next use. */
+const FACTS_TTL_MS = 2_000;
+/** Bounds of the estimator: pairs × window numbers, about 1 MB of JSON at most. */
+const MAX_PAIRS = 2_000;
+const WINDOW = 32;
+/** Submitted jobs' signatures kept until they end (a larger backlog reads the evicted jobs' rows at the end). */
+const MAX_TRACKED = 8_192;
+/** Serverless start delays kept (warm and cold split from them). */
+const START_DELAYS_KEPT = 100;
+/** RunPod's default idle timeout of a serverless worker (reference/autoscaling-theory.md §3.4). */
+const SERVERLESS_IDLE_S = 5;
+/** Pod boots averaged for the boot-time estimate. */
+const BOOT_SAMPLES = 20;
+
+/** What the service keeps of a job between its submit, start and end. */
+interface Tracked {
+  signature: string;
+  hint: WorkloadHint;
+  /** Set at start: the class it runs on and when this attempt started. */
+  workerClass?: string;
+  backend?: JobBackend;
+  startedAt?: number;
+  attempt?: number;
+}
+
+/** The fleet as the estimates see it, read from the database and RunPod (cached FACTS_TTL_MS). */
+interface FleetFacts {
+  at: number;
+  pods: PodEntity[];
+  queued: number;
+  bootS: number;
+  newPodPricePerHour: number;
+  cloudBlockedReason: string | null;
+}
+
+/** A quote: every candidate, and the one the router would pick and why. */
+export interface Quote {
+  signature: string;
+  runTimeSource: RunTimeEstimate['source'];
+  candidates: Candidate[];
+  pick: RouterPick;
+}
+
+/** The job being estimated (a submit or a quote). */
+export interface EstimatedJob {
+  workflow: Record<string, unknown>;
+  backend?: RequestedBackend;
+}
+
+/**
+ * The run-time estimator wired to the service: it learns from every completed job (its workflow signature ×
+ * worker class: the local worker id, `pod:<gpuType>` or `serverless:<endpointId>`), keeps its state in
+ * `routing_estimates` (restored at boot, saved every SAVE_MS when changed and at shutdown), and gathers the
+ * fleet's inputs for the pure candidate functions (candidates.ts): the quote route and each submitted job's
+ * estimate. A submit reads nothing from the database: it uses the fleet facts cached at most FACTS_TTL_MS ago
+ * (refreshed in the background); a quote reads them fresh.
+ */
+@Injectable()
+export class RoutingEstimatesService implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('RoutingEstimates');
+  private estimator = this.newEstimator();
+  private readonly tracked = new Map<string, Tracked>();
+  private startDelaysS: number[] = [];
+  private serverlessInFlight = 0;
+  private serverlessLastEndedAt: number | null = null;
+  private dirty = false;
+  private saveTimer?: NodeJS.Timeout;
+  private saving: Promise<void> | null = null;
+  private facts: FleetFacts | null = null;
+  private refreshing: Promise<FleetFacts> | null = null;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOUD_DEMAND) private readonly demand: CloudDemandBoard,
+    private readonly documents: RoutingEstimatesRepository,
+    private readonly jobs: JobsRepository,
+    private readonly pods: PodsRepository,
+    private readonly local: LocalWorkersService,
+    private readonly lifecycle: PodLifecycleService,
+    private readonly settings: CloudSettingsService,
+    private readonly budget: BudgetService,
+    private readonly scaling: ScalingDecisionLog,
+    private readonly clock: Clock,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    await this.restore();
+  }
+
+  onApplicationBootstrap(): void {
+    this.saveTimer = setInterval(() => void this.save(), SAVE_MS);
+    this.saveTimer.unref();
+    void this.refreshFacts().catch(() => undefined);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.saveTimer);
+    await this.save();
+  }
+
+  /** A new leader starts from what the previous one saved (only the leader observes completions). */
+  @OnEvent(LeaderEvents.Acquired)
+  async onLeadership(): Promise<void> {
+    await this.save();
+    await this.restore();
+  }
+
+  // ------------------------------------------------------------------ estimates
+
+  /**
+   * The estimate for a job being submitted: the candidate the router would pick now, from the cached fleet
+   * facts (no database read). null when it cannot be made (a rejected job, an unreadable workflow). Never throws.
+   */
+  estimateAtSubmit(jobId: string, job: EstimatedJob, requirements: WorkflowRequirements | null): JobEstimate | null {
+    try {
+      const profile = workflowProfile(job.workflow);
+      this.track(jobId, { signature: profile.signature, hint: hintOf(profile) });
+      const facts = this.factsNow();
+      const quote = this.quoteWith(profile, job.backend ?? 'auto', requirements, facts);
+      const pick = quote.pick.candidate;
+      if (!pick) return null;
+      return {
+        backend: pick.backend,
+        workerClass: pick.workerClass,
+        startAt: pick.startAt,
+        completeAt: pick.completeAt,
+        costUsd: pick.costUsd,
+        runSeconds: pick.runSeconds,
+      };
+    } catch (error) {
+      this.logger.debug(`No estimate for job ${jobId}: ${(error as Error).message}`);
+      return null;
+    }
+  }
+
+  /** Every candidate for a job and the router's pick, from fleet facts read now. */
+  async quote(job: EstimatedJob, requirements: WorkflowRequirements | null): Promise<Quote> {
+    const profile = workflowProfile(job.workflow);
+    const facts = await this.refreshFacts();
+    return this.quoteWith(profile, job.backend ?? 'auto', requirements, facts);
+  }
+
+  /** The learned state, for tests and the status page. */
+  snapshot(): { pairs: number; startDelays: number } {
+    return { pairs: this.estimator.size, startDelays: this.startDelaysS.length };
+  }
+
+  private quoteWith(
+    profile: WorkflowProfile,
+    requested: RequestedBackend,
+    requirements: WorkflowRequirements | null,
+    facts: FleetFacts | null,
+  ): Quote {
+    const now = this.clock.now();
+    const hint = hintOf(profile);
+    const allowed = allowedBackends(requested);
+    const estimates = new Map<string, RunTimeEstimate>();
+    const estimate = (workerClass: string) => {
+      let found = estimates.get(workerClass);
+      if (!found) estimates.set(workerClass, (found = this.estimator.estimate(profile.signature, workerClass, hint)));
+      return found;
+    };
+    const inputs = this.candidateInputs(now, allowed, requirements, facts, (c) => estimate(c).medianS);
+    const all = candidates(inputs);
+    const decision = decideRoute(
+      { requestedBackend: requested, podOnly: requested === 'pod' },
+      this.fleetSnapshot(inputs, facts),
+    );
+    const pick = routerPick(decision, all);
+    return {
+      signature: profile.signature,
+      runTimeSource: pick.candidate ? estimate(pick.candidate.workerClass).source : 'default',
+      candidates: all,
+      pick,
+    };
+  }
+
+  private candidateInputs(
+    now: number,
+    allowed: ReadonlySet<string>,
+    requirements: WorkflowRequirements | null,
+    facts: FleetFacts | null,
+    runSeconds: (workerClass: string) => number,
+  ): CandidateInputs {
+    const parameters = this.scaling.parametersInForce();
+    const policy = this.config.cloud.breakEven;
+    const aheadJobS = parameters?.meanJobS ?? policy.defaultJobS;
+    const settings = this.settings.get();
+    const runningByWorker = new Map<string, number[]>();
+    for (const t of this.tracked.values()) {
+      if (t.backend !== 'local' || t.workerClass === undefined || t.startedAt === undefined) continue;
+      const ends = runningByWorker.get(t.workerClass) ?? [];
+      ends.push(t.startedAt + this.estimator.estimate(t.signature, t.workerClass, t.hint).medianS * 1000);
+      runningByWorker.set(t.workerClass, ends);
+    }
+    const local = allowed.has('local')
+      ? this.local
+          .list()
+          .filter((worker) => worker.healthy && takesNewJobs(worker.state))
+          .filter((worker) => {
+            const capabilities = this.local.capabilitiesOf(worker.id);
+            return !requirements || !capabilities || canRun(requirements, capabilities);
+          })
+          .map((worker) => {
+            const known = (runningByWorker.get(worker.id) ?? []).sort((a, b) => a - b);
+            // Jobs this process did not start (another leader's, before a restart): half a typical job left.
+            const unknown = Math.max(0, worker.running - known.length);
+            return {
+              id: worker.id,
+              workerClass: worker.id,
+              slots: worker.maxConcurrent,
+              busyUntil: [...known, ...Array<number>(unknown).fill(now + (aheadJobS * 1000) / 2)].slice(
+                0,
+                worker.running,
+              ),
+            };
+          })
+      : [];
+    const pods: PodInput[] = allowed.has('pod')
+      ? (facts?.pods ?? [])
+          .filter((pod) => pod.state !== 'terminating' && pod.drainRequestedAt === null)
+          .map((pod) => ({
+            name: pod.name,
+            workerClass: podClass(pod.gpuTypeId),
+            state: pod.state === 'ready' || pod.state === 'busy' ? pod.state : 'starting',
+            pricePerHour: pod.costPerHour,
+            createdAt: pod.createdAt ?? pod.requestedAt,
+            busySince: pod.busySince,
+            idleSince: pod.lastBusyAt ?? pod.readyAt,
+          }))
+      : [];
+    const livePods = facts?.pods.length ?? 0;
+    const podsPossible = this.lifecycle.canSpawnPods() && settings.maxPods > 0;
+    const endpointId = this.config.runpod.serverlessEndpointId;
+    const serverlessOn = Boolean(endpointId && this.lifecycle.isAvailable()) && allowed.has('serverless');
+    const maxWorkers = parameters?.serverlessMaxWorkers ?? policy.serverlessMaxWorkers ?? Infinity;
+    const delays = serverlessStartDelays(this.startDelaysS);
+    const demand = this.demand.current();
+    return {
+      now,
+      runSeconds,
+      local,
+      localQueueAhead: facts?.queued ?? 0,
+      podQueueAhead: demand.waitingForCloud,
+      aheadJobS,
+      pods,
+      newPod:
+        allowed.has('pod') && podsPossible && livePods < settings.maxPods
+          ? { workerClass: podClass(settings.gpuTypeId), pricePerHour: facts?.newPodPricePerHour ?? 0 }
+          : null,
+      bootS: facts?.bootS ?? parameters?.bootS ?? policy.defaultBootS,
+      keepAliveS: settings.idleTimeoutMs / 1000,
+      serverless: serverlessOn
+        ? {
+            endpointId: endpointId!,
+            workerClass: serverlessClass(endpointId!),
+            pricePerSecond: this.config.runpod.serverlessPricePerSecond,
+            overheadS: policy.serverlessOverheadS,
+            warm: serverlessLikelyWarm(this.serverlessInFlight, this.serverlessLastEndedAt, now, SERVERLESS_IDLE_S),
+            warmStartS: delays.warmS,
+            coldStartS: delays.coldS,
+            saturated: this.serverlessInFlight >= maxWorkers,
+          }
+        : null,
+    };
+  }
+
+  /** What the dispatcher's routing policy would see for this job now. */
+  private fleetSnapshot(inputs: CandidateInputs, facts: FleetFacts | null): FleetSnapshot {
+    const settings = this.settings.get();
+    return {
+      idleLocalWorkers: inputs.local
+        .filter((worker) => worker.busyUntil.length < worker.slots)
+        .map((worker) => worker.id),
+      localWorkersExist: this.local.list().length > 0,
+      idlePods: (facts?.pods ?? []).filter((pod) => pod.state === 'ready').length,
+      podsPossible: this.lifecycle.canSpawnPods() && settings.maxPods > 0,
+      serverlessAvailable: Boolean(this.config.runpod.serverlessEndpointId && this.lifecycle.isAvailable()),
+      preferServerless: settings.preferServerless,
+      cloudBlockedReason: facts?.cloudBlockedReason ?? null,
+    };
+  }
+
+  // ------------------------------------------------------------------ fleet facts
+
+  /** The cached facts; refreshed in the background when older than FACTS_TTL_MS. */
+  private factsNow(): FleetFacts | null {
+    if (!this.facts || this.clock.now() - this.facts.at > FACTS_TTL_MS)
+      void this.refreshFacts().catch((error: Error) =>
+        this.logger.warn(`Could not read the fleet for estimates: ${error.message}`),
+      );
+    return this.facts;
+  }
+
+  private refreshFacts(): Promise<FleetFacts> {
+    this.refreshing ??= this.readFacts().finally(() => {
+      this.refreshing = null;
+    });
+    return this.refreshing;
+  }
+
+  private async readFacts(): Promise<FleetFacts> {
+    const cloud = this.lifecycle.isAvailable();
+    const [pods, queuedRows, recent] = await Promise.all([
+      cloud ? this.pods.findLive() : Promise.resolve([]),
+      this.jobs.countBy('status', { status: 'queued' }),
+      cloud ? this.pods.findRecent(BOOT_SAMPLES * 2) : Promise.resolve([]),
+    ]);
+    const boots = recent
+      .filter((pod) => pod.readyAt !== null && pod.origin !== 'adopted')
+      .slice(0, BOOT_SAMPLES)
+      .map((pod) => (pod.readyAt! - (pod.createdAt ?? pod.requestedAt)) / 1000)
+      .filter((s) => s > 0);
+    const canSpawn = this.lifecycle.canSpawnPods();
+    const facts: FleetFacts = {
+      at: this.clock.now(),
+      pods,
+      queued: queuedRows.reduce((sum, row) => sum + row.count, 0),
+      bootS:
+        boots.length > 0
+          ? boots.reduce((a, b) => a + b, 0) / boots.length
+          : (this.scaling.parametersInForce()?.bootS ?? this.config.cloud.breakEven.defaultBootS),
+      newPodPricePerHour: canSpawn ? await this.budget.pricePerHour(this.settings.get().gpuTypeId) : 0,
+      cloudBlockedReason: cloud ? await this.budget.cloudJobBlockedReason() : null,
+    };
+    this.facts = facts;
+    return facts;
+  }
+
+  // ------------------------------------------------------------------ learning
+
+  @OnEvent(JobEvents.Started)
+  onStarted(event: JobStartedEvent): void {
+    const tracked = this.tracked.get(event.jobId);
+    const workerClass = this.classOf(event.backend, event.workerId);
+    if (event.backend === 'serverless') this.serverlessInFlight++;
+    if (!tracked) return;
+    Object.assign(tracked, {
+      backend: event.backend,
+      workerClass,
+      startedAt: this.clock.now(),
+      attempt: event.attempt,
+    });
+  }
+
+  @OnEvent(JobEvents.Completed)
+  async onCompleted(event: JobCompletedEvent): Promise<void> {
+    try {
+      const tracked = this.tracked.get(event.jobId);
+      this.tracked.delete(event.jobId);
+      if (event.backend === 'serverless') this.serverlessEnded();
+      if (event.serverlessStartDelayMs !== undefined) {
+        this.startDelaysS.push(event.serverlessStartDelayMs / 1000);
+        if (this.startDelaysS.length > START_DELAYS_KEPT) this.startDelaysS.shift();
+        this.dirty = true;
+      }
+      const seconds = this.runSecondsOf(event, tracked);
+      if (seconds === null) return;
+      const known = tracked ?? (await this.trackedFromRow(event.jobId));
+      const workerClass = tracked?.workerClass ?? (await this.classFromRow(event.jobId, event.backend));
+      if (!known || !workerClass) return;
+      if (this.estimator.observe(known.signature, workerClass, seconds, known.hint)) this.dirty = true;
+    } catch (error) {
+      this.logger.warn(`Could not learn from job ${event.jobId}: ${(error as Error).message}`);
+    }
+  }
+
+  @OnEvent(JobEvents.Failed)
+  onFailed(event: JobFailedEvent): void {
+    if (event.backend === 'serverless' && this.tracked.get(event.jobId)?.backend === 'serverless')
+      this.serverlessEnded();
+    this.tracked.delete(event.jobId);
+  }
+
+  @OnEvent(JobEvents.Cancelled)
+  onCancelled(event: JobStatusEvent): void {
+    if (this.tracked.get(event.jobId)?.backend === 'serverless') this.serverlessEnded();
+    this.tracked.delete(event.jobId);
+  }
+
+  @OnEvent(JobEvents.Requeued)
+  onRequeued(event: { jobId: string }): void {
+    const tracked = this.tracked.get(event.jobId);
+    if (tracked?.backend === 'serverless') this.serverlessEnded();
+    if (tracked) Object.assign(tracked, { backend: undefined, workerClass: undefined, startedAt: undefined });
+  }
+
+  /**
+   * The attempt's run seconds: serverless from RunPod's real start (the event's duration, first attempts only);
+   * local and pods from this attempt's dispatch (the event's duration spans every attempt).
+   */
+  private runSecondsOf(event: JobCompletedEvent, tracked: Tracked | undefined): number | null {
+    if (event.backend === 'serverless') {
+      if (event.serverlessStartDelayMs === undefined && (tracked?.attempt ?? 1) !== 1) return null;
+      return event.durationMs / 1000;
+    }
+    if (tracked?.startedAt !== undefined) return (this.clock.now() - tracked.startedAt) / 1000;
+    return null; // started by another process: its duration may span attempts and a restart
+  }
+
+  private serverlessEnded(): void {
+    this.serverlessInFlight = Math.max(0, this.serverlessInFlight - 1);
+    this.serverlessLastEndedAt = this.clock.now();
+  }
+
+  private track(jobId: string, tracked: Tracked): void {
+    if (this.tracked.size >= MAX_TRACKED) this.tracked.delete(this.tracked.keys().next().value!);
+    this.tracked.set(jobId, tracked);
+  }
+
+  private async trackedFromRow(jobId: string): Promise<Tracked | null> {
+    const row = await this.jobs.findById(jobId);
+    if (!row) return null;
+    const profile = workflowProfile(JSON.parse(row.workflow));
+    return { signature: profile.signature, hint: hintOf(profile) };
+  }
+
+  private async classFromRow(jobId: string, backend: JobBackend): Promise<string | null> {
+    const row = await this.jobs.findById(jobId);
+    return row?.workerId ? this.classOf(backend, row.workerId) : null;
+  }
+
+  /** The estimator's class of a worker; a pod's GPU type from the cached facts. */
+  private classOf(backend: JobBackend, workerId: string): string {
+    switch (backend) {
+      case 'local':
+        return workerId;
+      case 'serverless':
+        return serverlessClass(workerId);
+      case 'pod': {
+        const pod = this.facts?.pods.find((p) => p.name === workerId);
+        if (pod) return podClass(pod.gpuTypeId);
+        // Not in the cached facts (spawned since): the configured GPU type is the likeliest.
+        return podClass(this.settings.get().gpuTypeId);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ persistence
+
+  private newEstimator(state?: unknown): RunTimeEstimator {
+    const options = { window: WINDOW, maxPairs: MAX_PAIRS, speedOf: (c: string) => this.speedOf(c) };
+    return state === undefined ? new RunTimeEstimator(options) : RunTimeEstimator.fromJSON(state, options);
+  }
+
+  /** A local worker's speed from the GPU it reported; pods and endpoints by the GPU in their class. */
+  private speedOf(workerClass: string): number {
+    const worker = this.local?.get(workerClass);
+    if (worker?.gpu?.name) return gpuSpeedFactor(worker.gpu.name);
+    return gpuSpeedFactor(workerClass);
+  }
+
+  private async restore(): Promise<void> {
+    try {
+      const state = (await this.documents.load(DOCUMENT)) as {
+        estimator?: unknown;
+        serverlessStartDelaysS?: unknown;
+      } | null;
+      this.estimator = this.newEstimator(state?.estimator ?? null);
+      const delays = Array.isArray(state?.serverlessStartDelaysS) ? state.serverlessStartDelaysS : [];
+      this.startDelaysS = delays
+        .filter((d): d is number => typeof d === 'number' && Number.isFinite(d) && d >= 0)
+        .slice(-START_DELAYS_KEPT);
+    } catch (error) {
+      this.logger.warn(`Could not restore the run-time estimates: ${(error as Error).message}`);
+    }
+  }
+
+  /** Writes the learned state when it changed since the last write. */
+  async save(): Promise<void> {
+    if (this.saving) return this.saving;
+    if (!this.dirty) return;
+    this.dirty = false;
+    const state = { estimator: this.estimator.toJSON(), serverlessStartDelaysS: this.startDelaysS };
+    this.saving = this.documents
+      .save(DOCUMENT, state, this.clock.now())
+      .catch((error: Error) => {
+        this.dirty = true;
+        this.logger.warn(`Could not save the run-time estimates: ${error.message}`);
+      })
+      .finally(() => {
+        this.saving = null;
+      });
+    return this.saving;
+  }
+}
+
+const podClass = (gpuTypeId: string) => `pod:${gpuTypeId}`;
+const serverlessClass = (endpointId: string) => `serverless:${endpointId}`;
+
+function hintOf(profile: WorkflowProfile): WorkloadHint {
+  return {
+    kind: profile.kind,
+    width: profile.width,
+    height: profile.height,
+    steps: profile.steps,
+    frames: profile.frames,
+    batch: profile.batch,
+  };
+}

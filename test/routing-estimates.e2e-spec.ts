@@ -1,0 +1,104 @@
+import { RoutingEstimatesService } from '../src/routing-estimates/routing-estimates.service';
+import { CloudHarness } from './support/cloud-harness';
+import { pngWorkflow, slowWorkflow } from './support/workflows';
+
+/**
+ * Issue 11 §1-2 through the HTTP API: POST /api/jobs/quote (every candidate, the router's pick and why), a job's
+ * estimate at submit and its actual times and cost at the end, pod jobs' cost attribution, and the run-time
+ * estimates learned from completed jobs surviving a restart. Runs on SQLite and, with DATABASE_URL, PostgreSQL.
+ */
+describe('routing estimates: quotes, job estimates and actuals', () => {
+  let h: CloudHarness;
+
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it('quotes local and serverless, picks local by the fixed order, and learns a run time that survives a restart', async () => {
+    h = await CloudHarness.start({ localWorkers: 1, localComfy: { samplerStepMs: 40 }, serverless: true });
+    const workflow = pngWorkflow('quote');
+    const quote = await h.post('/api/jobs/quote', { workflow });
+    expect(quote.status).toBe(200);
+    const backends = quote.body.candidates.map((c: any) => c.backend).sort();
+    expect(backends).toEqual(expect.arrayContaining(['local', 'serverless']));
+    const local = quote.body.candidates.find((c: any) => c.backend === 'local');
+    const serverless = quote.body.candidates.find((c: any) => c.backend === 'serverless');
+    expect(local).toMatchObject({ kind: 'local', costUsd: 0, runSeconds: expect.any(Number) });
+    expect(Date.parse(local.completeAt)).toBeGreaterThan(Date.parse(local.startAt));
+    expect(serverless.costUsd).toBeGreaterThan(0);
+    expect(serverless.workerClass).toBe(`serverless:${h.fake.serverlessEndpointIds[0]}`);
+    expect(quote.body.pick).toMatchObject({
+      decision: 'local',
+      candidate: { backend: 'local', workerId: local.workerId },
+      why: expect.stringMatching(/^fixed order .* the estimates do not choose yet/),
+    });
+    expect(quote.body.runTimeSource).toBe('default');
+    // Validated like a submit; nothing is queued.
+    expect((await h.post('/api/jobs/quote', { workflow: {} })).status).toBe(400);
+    expect((await h.post('/api/jobs/quote', { workflow, colour: 'red' })).status).toBe(400);
+    expect((await h.get('/api/jobs')).body.count).toBe(0);
+
+    // A submitted job carries its estimate; once ended, what it really took.
+    const id = await h.submit({ workflow: slowWorkflow(10) });
+    const submitted = (await h.get(`/api/jobs/${id}`)).body;
+    expect(submitted.estimate).toMatchObject({ backend: 'local', workerClass: local.workerId, costUsd: 0 });
+    expect(submitted.actual).toBeNull();
+    await h.until(async () => (await h.get(`/api/jobs/${id}`)).body.status === 'running');
+    h.clock.advance(7_000); // the run takes 7 s on the test's clock, plus the real time it took
+    const done = await h.waitForJob(id);
+    expect(done).toMatchObject({ status: 'completed', backend: 'local', costUsd: 0 });
+    expect(done.actual).toMatchObject({ backend: 'local', costUsd: 0, startedAt: done.startedAt });
+    expect(done.actual.runSeconds).toBeGreaterThanOrEqual(7);
+    expect(done.actual.runSeconds).toBeLessThan(30);
+    expect(done.estimate.workerClass).toBe(local.workerId);
+
+    const estimates = h.app!.get(RoutingEstimatesService);
+    await h.until(() => estimates.snapshot().pairs === 1);
+    const learned = (await h.post('/api/jobs/quote', { workflow: slowWorkflow(10) })).body;
+    expect(learned.runTimeSource).toBe('observed');
+    // Timed from the dispatch of this attempt, as the job's own startedAt.
+    expect(Math.abs(learned.pick.candidate.runSeconds - done.actual.runSeconds)).toBeLessThan(0.5);
+
+    await h.stopApp();
+    await h.startApp();
+    const restored = (await h.post('/api/jobs/quote', { workflow: slowWorkflow(10) })).body;
+    expect(restored).toMatchObject({
+      runTimeSource: 'observed',
+      pick: { candidate: { workerId: learned.pick.candidate.workerId, runSeconds: learned.pick.candidate.runSeconds } },
+    });
+  });
+
+  it("shows a ready pod's marginal cost in a quote, and attributes a pod job its share of the pod without adding it to the ledger", async () => {
+    h = await CloudHarness.start({ localComfy: { samplerStepMs: 40 } });
+    const quoteBefore = await h.post('/api/jobs/quote', { workflow: pngWorkflow(), backend: 'pod' });
+    expect(quoteBefore.status).toBe(200);
+    expect(quoteBefore.body.candidates.map((c: any) => c.kind)).toEqual(['new-pod']);
+    expect(quoteBefore.body.pick).toMatchObject({ decision: 'wait', candidate: { kind: 'new-pod' } });
+
+    const podId = await h.spawnReadyPod();
+    const pod = (await h.get('/api/cloud/pods')).body.pods.find((p: any) => p.id === podId);
+    const quote = await h.post('/api/jobs/quote', { workflow: pngWorkflow(), backend: 'pod' });
+    const ready = quote.body.candidates.find((c: any) => c.kind === 'ready-pod');
+    expect(ready).toMatchObject({ backend: 'pod', workerId: expect.any(String) });
+    expect(ready.costUsd).toBeGreaterThan(0);
+    expect(quote.body.pick).toMatchObject({ decision: 'pod', candidate: { kind: 'ready-pod' } });
+
+    const id = await h.submit({ workflow: slowWorkflow(15), backend: 'pod' });
+    expect((await h.get(`/api/jobs/${id}`)).body.estimate).toMatchObject({ backend: 'pod' });
+    await h.until(async () => (await h.get(`/api/jobs/${id}`)).body.status === 'running');
+    h.clock.advance(10_000);
+    const done = await h.waitForJob(id);
+    expect(done).toMatchObject({ status: 'completed', backend: 'pod' });
+    expect(pod.costPerHour).toBeGreaterThan(0);
+    // Its run on the test's clock: the 10 s it was moved plus the real time the run took.
+    expect(done.costUsd).toBeGreaterThanOrEqual((pod.costPerHour / 3600) * 10);
+    expect(done.costUsd).toBeLessThan((pod.costPerHour / 3600) * 30);
+    expect(done.actual.costUsd).toBe(done.costUsd);
+    // The ledger bills the pod (from its creation), not its jobs.
+    await h.tick();
+    const cost = (await h.get('/api/cloud/cost')).body;
+    const podCost = (await h.get('/api/cloud/pods')).body.pods.find((p: any) => p.id === podId).costUsd;
+    // (The two reads are a moment apart on a clock that follows real time: far less than the job's share.)
+    expect(Math.abs(cost.totalCost - podCost)).toBeLessThan(done.costUsd / 2);
+  });
+});
