@@ -90,6 +90,15 @@ describe.each(['rest', 'graphql'] as const)('pods get their models over RUNPOD_P
     }
     expect(h.logger.has(/Network volume vol-models: pods go to data center EU-RO-1/)).toBe(true);
 
+    // Once ready, what the pod can run is read through its URL and shown in the listing.
+    let listed: any;
+    await h.until(async () => {
+      listed = (await h.get('/api/cloud/pods')).body.pods.find((p: any) => p.id === id);
+      return listed?.capabilities !== null;
+    });
+    expect(listed.capabilities.nodeClasses).toBeGreaterThan(0);
+    expect(listed.capabilities.fetchedAt).toBeGreaterThan(0);
+
     const visible = await everythingVisible(h);
     expect(visible).toContain(id);
     expect(visible).not.toContain(SECRET);

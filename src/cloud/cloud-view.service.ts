@@ -12,6 +12,8 @@ import { CostLedgerService } from './cost-ledger.service';
 import { CloudConfigDto } from './dto/cloud-config.dto';
 import { CloudCostDto, CloudStatusDto } from './dto/cloud-status.dto';
 import { PodListDto, PodSummaryDto } from './dto/pod.dto';
+import { capabilitiesView } from '../local/local-worker-capabilities';
+import { PodCapabilitiesService } from './pod-capabilities.service';
 import { PodLifecycleService } from './pod-lifecycle.service';
 import type { MeasuredParameters } from './break-even-observations.service';
 import { ScalingDecisionLog, type ScalingDecision } from './scaling-decisions';
@@ -31,6 +33,7 @@ export class CloudViewService {
     private readonly lifecycle: PodLifecycleService,
     private readonly clock: Clock,
     private readonly scaling: ScalingDecisionLog,
+    private readonly podCapabilities: PodCapabilitiesService,
   ) {}
 
   async status(): Promise<CloudStatusDto> {
@@ -137,7 +140,13 @@ export class CloudViewService {
       idleTime: pod.state === 'ready' && pod.lastBusyAt !== null ? Math.max(0, now - pod.lastBusyAt) : 0,
       url: pod.url,
       failureReason: pod.failureReason,
+      capabilities: this.capabilitiesOf(pod),
     };
+  }
+
+  private capabilitiesOf(pod: PodEntity): PodSummaryDto['capabilities'] {
+    const capabilities = pod.runpodId ? this.podCapabilities.get(pod.runpodId) : undefined;
+    return capabilities ? capabilitiesView(capabilities) : null;
   }
 }
 

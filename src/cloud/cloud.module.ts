@@ -10,6 +10,7 @@ import { CloudSettingsService } from './cloud-settings.service';
 import { CloudViewService } from './cloud-view.service';
 import { CostLedgerService } from './cost-ledger.service';
 import { GpuTypesService } from './gpu-types.service';
+import { PodCapabilitiesService } from './pod-capabilities.service';
 import { PodLifecycleService } from './pod-lifecycle.service';
 import { PodPlacementService } from './pod-placement.service';
 import { PodSweeper } from './pod-sweeper.service';
@@ -23,6 +24,7 @@ import { ScalingDecisionLog } from './scaling-decisions';
     BudgetService,
     PodLifecycleService,
     PodPlacementService,
+    PodCapabilitiesService,
     CloudControlLoop,
     PodSweeper,
     CloudViewService,
@@ -37,6 +39,8 @@ import { ScalingDecisionLog } from './scaling-decisions';
     PodSweeper,
     BudgetService,
     PodLifecycleService,
+    // What each ready pod can run (for routing).
+    PodCapabilitiesService,
     CloudSettingsService,
     CostLedgerService,
     CloudControlLoop,

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, MinLength } from 'class-validator';
+import { LocalWorkerCapabilitiesDto } from '../../local/dto/local-worker.dto';
 import { POD_STATES, PodState } from '../../persistence/entities/pod.entity';
 
 /** One pod as the seed reports it, plus what an operator needs to find it at RunPod. */
@@ -53,6 +54,15 @@ export class PodSummaryDto {
 
   @ApiPropertyOptional({ type: String, example: null, nullable: true })
   failureReason!: string | null;
+
+  @ApiProperty({
+    type: LocalWorkerCapabilitiesDto,
+    nullable: true,
+    description:
+      'Its node classes and model files (GET /object_info, /models through the pod URL), read when it became ' +
+      'ready, on the instance that saw it (the leader). null until a read succeeded.',
+  })
+  capabilities!: LocalWorkerCapabilitiesDto | null;
 }
 
 export class PodListDto {
