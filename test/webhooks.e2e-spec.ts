@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { PodSweeper } from '../src/cloud/pod-sweeper.service';
+import { MINUTE } from '../src/common/clock';
 import { WebhookDeliveries } from '../src/webhooks/webhook-deliveries.service';
 import {
   verifyWebhookSignature,
@@ -204,5 +206,120 @@ describe('Webhooks: signed, retried with back-off, never blocking the dispatcher
     for (const id of ids) expect((await h.waitForJob(id)).status).toBe('completed');
     // Deliveries are stuck at the receiver (at most WEBHOOK_CONCURRENCY in flight), the queue holds the rest.
     expect(deliveries().pending().length).toBeGreaterThanOrEqual(ids.length - 4);
+  });
+});
+
+/** The fleet's events, each from a service of its own: the setups are those of cloud-budget, cloud-faults and events. */
+describe('Webhooks for cloud events: budget reached, pod failed, orphan found', () => {
+  let h: CloudHarness;
+  let receiver: Receiver;
+
+  beforeAll(async () => {
+    receiver = new Receiver();
+    await receiver.start();
+  });
+
+  afterAll(async () => {
+    await receiver?.close();
+  });
+
+  afterEach(async () => {
+    await h?.close();
+    receiver.received.length = 0;
+  });
+
+  const start = async (env: Record<string, string> = {}) => {
+    h = await CloudHarness.start({
+      env: { WEBHOOK_URLS: `${receiver.url}/global`, WEBHOOK_SECRET: SECRET, ...env },
+    });
+  };
+
+  /** The first delivery of `type`, once it has arrived: its signature checked against the secret, its payload. */
+  async function signedDelivery(
+    type: string,
+  ): Promise<{ id: string; type: string; createdAt: string; data: any }> {
+    const ofType = () =>
+      receiver.on('/global').filter((request) => request.headers['x-cloudworkers-event'] === type);
+    await h.until(() => ofType().length >= 1);
+    const request = ofType()[0];
+    expect(request.headers['content-type']).toMatch(/^application\/json/);
+    expect(request.headers[WEBHOOK_DELIVERY_HEADER.toLowerCase()]).toMatch(/^dlv_/);
+    const signature = request.headers[WEBHOOK_SIGNATURE_HEADER.toLowerCase()] as string;
+    // Signed now (the service's clock), with this secret, over these exact bytes.
+    const nowS = Math.floor(h.clock.now() / 1000);
+    expect(verifyWebhookSignature(SECRET, signature, request.body, nowS)).toBe(true);
+    expect(verifyWebhookSignature('another-secret-entirely', signature, request.body, nowS)).toBe(false);
+    expect(verifyWebhookSignature(SECRET, signature, `${request.body} `, nowS)).toBe(false);
+    const payload = JSON.parse(request.body);
+    expect(payload).toMatchObject({
+      id: expect.stringMatching(/^evt_/),
+      type,
+      createdAt: expect.any(String),
+    });
+    // When it happened, on the service's clock (which the tests move by hours).
+    expect(Math.abs(Date.parse(payload.createdAt) - h.clock.now())).toBeLessThan(60_000);
+    expect(request.body).not.toContain(h.fake.apiKey);
+    return payload;
+  }
+
+  it('sends budgetExceeded when the day’s spend reaches CLOUD_DAILY_BUDGET_USD', async () => {
+    await start({ CLOUD_DAILY_BUDGET_USD: '0.5' });
+    const podId = await h.spawnReadyPod(); // $0.34/h
+    h.clock.advance(60 * MINUTE);
+    await h.tick();
+    expect(
+      receiver.on('/global').filter((r) => r.headers['x-cloudworkers-event'] === 'budgetExceeded'),
+    ).toEqual([]);
+    h.clock.advance(30 * MINUTE); // now past $0.50
+    await h.tick();
+    const payload = await signedDelivery('budgetExceeded');
+    expect(payload.data).toEqual({ limitUsd: 0.5, spentTodayUsd: expect.any(Number) });
+    expect(payload.data.spentTodayUsd).toBeGreaterThanOrEqual(0.5);
+    expect(payload.data.spentTodayUsd).toBeCloseTo(h.fake.getPod(podId)!.billedUsd(), 2);
+  });
+
+  it('sends podFailed for a pod that never boots (CLOUD_BOOT_TIMEOUT), with its reason and cost', async () => {
+    await start({ CLOUD_BOOT_TIMEOUT: String(10 * MINUTE) });
+    h.fake.faults.podsNeverBoot({ mode: 'stuck' });
+    const spawn = await h.post('/api/cloud/spawn?wait=false');
+    expect(spawn.status).toBe(202);
+    const podId = spawn.body.pod.id as string;
+    const name = spawn.body.pod.name as string;
+    h.clock.advance(11 * MINUTE);
+    await h.tick();
+    const payload = await signedDelivery('podFailed');
+    expect(payload.data).toEqual({
+      podId,
+      name,
+      reason: 'boot timeout: not ready within 600s',
+      costUsd: expect.any(Number),
+    });
+    expect(payload.data.costUsd).toBeGreaterThan(0);
+    expect(payload.data.costUsd).toBeCloseTo(h.fake.getPod(podId)!.billedUsd(), 4);
+  });
+
+  it('sends orphanFound for a pod at RunPod the service has no record of', async () => {
+    await start();
+    const created = await fetch(`${h.fake.restV2Url}/pods`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${h.fake.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name: 'comfyui-worker-orphan0002',
+        image: 'example/comfyui:latest',
+        gpu: { id: 'NVIDIA GeForce RTX 3090', count: 1 },
+        cloud: 'SECURE',
+        ports: ['8188/http'],
+        disk: 50,
+      }),
+    });
+    const orphan = (await created.json()) as { id: string };
+    await h.app!.get(PodSweeper).sweep();
+    const payload = await signedDelivery('orphanFound');
+    expect(payload.data).toEqual({
+      podId: orphan.id,
+      name: 'comfyui-worker-orphan0002',
+      action: 'terminate',
+    });
+    await h.until(() => h.fake.getPod(orphan.id)!.terminatedAt !== null);
   });
 });
