@@ -125,3 +125,44 @@ describe('model-aware routing on local workers', () => {
     expect(job.workerId).toBe(firstId);
   });
 });
+
+/**
+ * The break-even scaling policy counts a queued job as one free local slots may drain only when a local worker can
+ * run it: a job needing a checkpoint no local worker has can only be run by a pod, so it is pod demand.
+ */
+describe('model-aware cloud demand', () => {
+  let h: CloudHarness;
+
+  beforeAll(async () => {
+    h = await CloudHarness.start({
+      localWorkers: 1,
+      localComfy: { samplerStepMs: 40 },
+      env: { CLOUD_POLICY: 'breakeven', LOCAL_CAPABILITIES_INTERVAL: '200' },
+    });
+    h.locals[0].setModels('checkpoints', [SD15]);
+  });
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('counts only the waiting jobs a local worker could run as local demand', async () => {
+    await h.until(
+      async () =>
+        ((await h.get('/api/local/workers')).body.workers as any[])[0]?.capabilities?.models.checkpoints
+          ?.length === 1,
+    );
+    // The local worker is busy with a long job; then one job it could run and one it could not.
+    const long = samplerWorkflow(2000, 1) as Record<string, any>;
+    long['4'] = { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: SD15 } };
+    const busy = await h.submit({ workflow: long });
+    await h.until(async () => (await h.get(`/api/jobs/${busy}`)).body.status === 'running');
+    const ids = [
+      await h.submit({ workflow: jobWith(SD15, 2) }),
+      await h.submit({ workflow: jobWith(SDXL, 3) }),
+    ];
+    await h.until(async () => h.demand.current().waitingForCloud === 2);
+    expect(h.demand.current()).toMatchObject({ waitingForCloud: 2, mayRunLocally: 1 });
+    for (const id of [busy, ...ids]) await h.request('DELETE', `/api/jobs/${id}`);
+  });
+});

@@ -43,7 +43,6 @@ import { canRun } from '../workflows';
 import { podJobAttributionUsd } from '../routing-estimates/candidates';
 import { JobRequirements } from '../jobs/job-requirements';
 
-
 const INTERVAL_NAME = 'job-dispatcher';
 /** How many queued jobs one pass looks at. */
 const PASS_SIZE = 500;
@@ -283,10 +282,11 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     let mayRunLocally = 0;
     // When each job left waiting for cloud capacity arrived: the break-even forecast replays them.
     const queuedArrivals: number[] = [];
-    const waitsForCloud = (job: JobEntity) => {
+    const waitsForCloud = async (job: JobEntity) => {
       waitingForCloud++;
       queuedArrivals.push(job.createdAt);
-      if (job.requestedBackend === 'auto' && !job.podOnly && base.localWorkersExist) mayRunLocally++;
+      if (job.requestedBackend === 'auto' && !job.podOnly && (await this.someLocalWorkerCanRun(job)))
+        mayRunLocally++;
     };
     // Cloud jobs are admitted against the daily budget one by one, under the admission lock that the pass
     // takes at its first cloud job and holds until its claims are written (local-only passes never take it).
@@ -322,7 +322,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
             const pod = await this.lifecycle.reserveIdlePod();
             if (!pod) {
               idlePods = 0;
-              waitsForCloud(job);
+              await waitsForCloud(job);
               break;
             }
             idlePods--;
@@ -345,7 +345,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
                   ? 'waiting for a pod or a free serverless worker (RUNPOD_SERVERLESS_MAX_WORKERS busy)'
                   : null;
               if (reason !== null) {
-                waitsForCloud(job);
+                await waitsForCloud(job);
                 if (breakEven.holds.forNewPod.has(job.id)) heldForNewPod++;
                 await this.waitFor(job, reason);
                 break;
@@ -366,7 +366,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
             break;
           }
           case 'wait':
-            if (decision.forPod) waitsForCloud(job);
+            if (decision.forPod) await waitsForCloud(job);
             if (decision.podOnly) waitingForPodOnly++;
             await this.waitFor(job, decision.reason);
             break;
@@ -418,6 +418,19 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
   }
 
   /**
+   * Whether a local worker, busy or not, could take the job later: the scaling policy counts such a job as one
+   * local slots may drain. A worker whose capabilities are unknown may run anything.
+   */
+  private async someLocalWorkerCanRun(job: JobEntity): Promise<boolean> {
+    const workers = this.local.list();
+    if (workers.length === 0) return false;
+    if (!workers.every((worker) => this.local.capabilitiesOf(worker.id))) return true;
+    const requirements = await this.requirements.of(job);
+    if (!requirements) return true;
+    return workers.some((worker) => canRun(requirements, this.local.capabilitiesOf(worker.id)!));
+  }
+
+  /**
    * Admits one cloud job against the daily budget: null when it may start, else the reason it waits. The
    * pass's admission counts what it already admitted, so one pass cannot start more than the headroom.
    */
@@ -462,7 +475,9 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     const candidates = jobs.filter(
       (job) => job.podOnly || job.requestedBackend === 'auto' || job.requestedBackend === 'cloud',
     );
-    const spawnable = this.lifecycle.canSpawnPods() ? Math.max(0, this.settings.get().maxPods - live.length) : 0;
+    const spawnable = this.lifecycle.canSpawnPods()
+      ? Math.max(0, this.settings.get().maxPods - live.length)
+      : 0;
     const { hold, forNewPod } = holdForLiveOrNewPods(
       candidates.map((job) => ({
         durationS: parameters.meanJobS,
@@ -637,7 +652,9 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     // A pod's job is attributed its share of the pod's price; the cost ledger bills the pod itself (boot and idle
     // included) and never reads jobs' costs, so nothing is counted twice.
     const attributedUsd =
-      backend === 'pod' ? podJobAttributionUsd(placement.pricePerHour ?? 0, completedAt - attemptStartedAt) : 0;
+      backend === 'pod'
+        ? podJobAttributionUsd(placement.pricePerHour ?? 0, completedAt - attemptStartedAt)
+        : 0;
     const costUsd = job.costUsd + result.costUsd + attributedUsd;
     // The dispatch time hides RunPod's queue and cold start on serverless: record when the job really started
     // running. Only for a first attempt: a retried job started running on its first one.
