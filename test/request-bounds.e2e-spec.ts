@@ -225,6 +225,113 @@ describe('PUT /api/cloud/config edge values', () => {
 });
 
 /**
+ * `@IsOptional()` lets null through as well as a missing field, and a default parameter applies only to a
+ * missing one: `{"ttlSeconds":null}` minted an install token that had already expired, `{"enabled":null}`
+ * answered 200. Every optional request field without null in its type is a 400 naming the field for null.
+ */
+describe('null in an optional request field', () => {
+  let h: CloudHarness;
+  let workerId: string;
+  let jobId: string;
+
+  beforeAll(async () => {
+    h = await CloudHarness.start({ localWorkers: 1, env: { RATE_LIMIT_CREATE_PER_MINUTE: '0' } });
+    workerId = (await h.get('/api/local/workers')).body.workers[0].id;
+    jobId = await h.submit({ workflow: WORKFLOW });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  const job = { workflow: WORKFLOW };
+  /** Each request DTO's optional fields, with a body that is valid apart from the null field. */
+  const CASES: Array<{
+    route: string;
+    method: string;
+    path: () => string;
+    base: () => object;
+    fields: string[];
+  }> = [
+    {
+      route: 'POST /api/local/install-tokens',
+      method: 'POST',
+      path: () => '/api/local/install-tokens',
+      base: () => ({}),
+      fields: ['ttlSeconds', 'name'],
+    },
+    {
+      route: 'PATCH /api/local/workers/:id',
+      method: 'PATCH',
+      path: () => `/api/local/workers/${workerId}`,
+      base: () => ({}),
+      fields: ['enabled', 'draining'],
+    },
+    {
+      route: 'POST /api/local/workers',
+      method: 'POST',
+      path: () => '/api/local/workers',
+      base: () => ({ url: h.locals[0].url }),
+      fields: ['name', 'maxConcurrent', 'machineId', 'previousWorkerKey', 'gpu', 'models'],
+    },
+    {
+      route: 'POST /api/jobs/:id/output-links',
+      method: 'POST',
+      path: () => `/api/jobs/${jobId}/output-links`,
+      base: () => ({}),
+      fields: ['expiresInSeconds'],
+    },
+    {
+      route: 'POST /api/jobs',
+      method: 'POST',
+      path: () => '/api/jobs',
+      base: () => job,
+      fields: ['images', 'priority', 'backend', 'metadata'],
+    },
+    {
+      route: 'POST /api/jobs/quote',
+      method: 'POST',
+      path: () => '/api/jobs/quote',
+      base: () => job,
+      fields: ['images', 'priority', 'backend', 'metadata'],
+    },
+    {
+      route: 'POST /api/cloud/spawn',
+      method: 'POST',
+      path: () => '/api/cloud/spawn?wait=false',
+      base: () => ({}),
+      fields: ['gpuType'],
+    },
+  ];
+
+  it.each(CASES.flatMap((c) => c.fields.map((field) => [c.route, field, c] as const)))(
+    '%s: %s null is a 400 naming the field',
+    async (_label, field, c) => {
+      const answer = await h.request(c.method, c.path(), { ...c.base(), [field]: null });
+      expect({ field, status: answer.status }).toEqual({ field, status: 400 });
+      expect(answer.body.message).toMatch(new RegExp(`^${field} must not be null: leave it out`));
+    },
+  );
+
+  it('keeps the current value for a worker PATCH: null changes nothing', async () => {
+    await h.request('PATCH', `/api/local/workers/${workerId}`, { enabled: null, draining: null });
+    const worker = (await h.get('/api/local/workers')).body.workers.find((w: any) => w.id === workerId);
+    expect(worker.state).toBe('active');
+  });
+
+  it('gives an install token or output links without the field their default lifetime', async () => {
+    const token = await h.request('POST', '/api/local/install-tokens', {});
+    expect(token.status).toBe(201);
+    expect(Date.parse(token.body.expiresAt) - h.clock.now()).toBeGreaterThan(3500_000);
+    const links = await h.request('POST', `/api/jobs/${jobId}/output-links`, {});
+    expect(links.status).toBe(200);
+  });
+
+  it('still takes null where the field documents it: a job without a per-job webhook', async () => {
+    expect((await h.post('/api/jobs', { workflow: WORKFLOW, webhookUrl: null })).status).toBe(202);
+  });
+});
+
+/**
  * The service in its own process, so the probes measure its event loop and not this one's. A body as large
  * as the default limit allows (25 MB), at the structure bounds, and rejected only after everything that
  * remains has run (parse, pipe, workflow and metadata checks).

@@ -1,7 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
   IsBoolean,
-  IsDefined,
   IsInt,
   IsString,
   Max,
@@ -9,8 +8,8 @@ import {
   Min,
   MinLength,
   ValidateBy,
-  ValidateIf,
 } from 'class-validator';
+import { OptionalNotNull } from '../../common/validation/optional-not-null';
 
 export class CloudConfigDto {
   @ApiProperty({
@@ -59,13 +58,7 @@ export const MAX_DAILY_BUDGET_USD = 1_000_000;
  * `@IsOptional()` and then removed the budget or blocked every spawn.
  */
 function Settable(): PropertyDecorator {
-  return (target, property) => {
-    ValidateIf((_object, value) => value !== undefined)(target, property);
-    IsDefined({ message: '$property must not be null: leave it out to keep the current value' })(
-      target,
-      property,
-    );
-  };
+  return OptionalNotNull('leave it out to keep the current value');
 }
 
 /**

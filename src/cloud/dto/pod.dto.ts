@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, MinLength } from 'class-validator';
+import { IsString, MinLength } from 'class-validator';
+import { OptionalNotNull } from '../../common/validation/optional-not-null';
 import { LocalWorkerCapabilitiesDto } from '../../local/dto/local-worker.dto';
 import { POD_STATES, PodState } from '../../persistence/entities/pod.entity';
 
@@ -79,7 +80,7 @@ export class SpawnPodDto {
     description:
       'GPU type: exact RunPod id or display name. Default: the configured gpuType; CLOUD_GPU_FALLBACKS follow.',
   })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @MinLength(2)
   gpuType?: string;

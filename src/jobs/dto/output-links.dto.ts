@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsInt, Max, Min } from 'class-validator';
+import { OptionalNotNull } from '../../common/validation/optional-not-null';
 import {
   OUTPUT_LINK_DEFAULT_TTL_S,
   OUTPUT_LINK_MAX_TTL_S,
@@ -13,7 +14,7 @@ export class CreateOutputLinksDto {
     maximum: OUTPUT_LINK_MAX_TTL_S,
     description: `How long the links work, in seconds (default ${OUTPUT_LINK_DEFAULT_TTL_S})`,
   })
-  @IsOptional()
+  @OptionalNotNull()
   @IsInt()
   @Min(OUTPUT_LINK_MIN_TTL_S)
   @Max(OUTPUT_LINK_MAX_TTL_S)

@@ -14,6 +14,7 @@ import {
   MinLength,
   ValidateNested,
 } from 'class-validator';
+import { OptionalNotNull } from '../../common/validation/optional-not-null';
 import { OpaqueJson } from '../../common/http/bounded-validation.pipe';
 import { REQUESTED_BACKENDS, type RequestedBackend } from '../../persistence/entities/job.entity';
 import { IsInputFileName } from './input-file-name';
@@ -57,7 +58,7 @@ export class SubmitJobDto {
   workflow!: Record<string, unknown>;
 
   @ApiPropertyOptional({ type: [InputImageDto], description: 'Uploaded to the worker before the prompt' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsArray()
   @ArrayMaxSize(MAX_INPUT_IMAGES)
   @ValidateNested({ each: true })
@@ -65,7 +66,7 @@ export class SubmitJobDto {
   images?: InputImageDto[];
 
   @ApiPropertyOptional({ example: 0, description: 'Higher runs first' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsInt()
   @Min(-1000)
   @Max(1000)
@@ -77,7 +78,7 @@ export class SubmitJobDto {
     description:
       'auto: local first, then pod or serverless; cloud: serverless or pod; or force local / serverless / pod',
   })
-  @IsOptional()
+  @OptionalNotNull()
   @IsIn(REQUESTED_BACKENDS)
   backend?: RequestedBackend;
 
@@ -87,7 +88,7 @@ export class SubmitJobDto {
     additionalProperties: true,
     description: 'Your own labels, returned with the job: at most 64 KB as JSON and 8 levels deep',
   })
-  @IsOptional()
+  @OptionalNotNull()
   @IsObject()
   // Bounded in size and depth by JobsService (job-metadata.ts).
   @OpaqueJson()
@@ -106,6 +107,7 @@ export class SubmitJobDto {
       'link-local and cloud metadata addresses never, and only WEBHOOK_ALLOWED_NETWORKS when that is set). ' +
       'Needs WEBHOOK_SECRET on the service. Not shown in job views.',
   })
+  // null is a documented value here (no per-job webhook), unlike the fields above.
   @IsOptional()
   @IsString()
   @MaxLength(MAX_WEBHOOK_URL_LENGTH)

@@ -15,6 +15,7 @@ import {
   MinLength,
   ValidateNested,
 } from 'class-validator';
+import { OptionalNotNull } from '../../common/validation/optional-not-null';
 import { LOCAL_WORKER_STATES, type LocalWorkerState } from '../local-worker-state';
 
 export class LocalWorkerGpuDto {
@@ -201,7 +202,7 @@ export class RegisterLocalWorkerDto {
   url!: string;
 
   @ApiPropertyOptional({ example: 'studio-4090' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @MinLength(1)
   @MaxLength(128)
@@ -213,7 +214,7 @@ export class RegisterLocalWorkerDto {
     maximum: 64,
     description: 'Jobs at once (default LOCAL_WORKER_CONCURRENCY)',
   })
-  @IsOptional()
+  @OptionalNotNull()
   @IsInt()
   @Min(1)
   @Max(64)
@@ -226,7 +227,7 @@ export class RegisterLocalWorkerDto {
       'A stable id of the machine (the installer sends /etc/machine-id, IOPlatformUUID or MachineGuid): a ' +
       'registration of the same machine is replaced (same worker id) instead of duplicated',
   })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @Matches(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, {
     message: 'machineId must be 1-128 letters, digits, ".", "_", ":" or "-"',
@@ -241,14 +242,14 @@ export class RegisterLocalWorkerDto {
       "With an enrolment token: the worker key this machine's earlier install received (the installer keeps it). " +
       'Required to replace the registration of the same machineId; never echoed',
   })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @MinLength(1)
   @MaxLength(128)
   previousWorkerKey?: string;
 
   @ApiPropertyOptional({ type: ReportedGpuDto, description: 'The GPU as the installer detected it' })
-  @IsOptional()
+  @OptionalNotNull()
   @ValidateNested()
   @Type(() => ReportedGpuDto)
   gpu?: ReportedGpuDto;
@@ -259,7 +260,7 @@ export class RegisterLocalWorkerDto {
     example: ['checkpoints/sd_xl_base_1.0.safetensors'],
     description: 'Model files installed on the machine (folder/filename)',
   })
-  @IsOptional()
+  @OptionalNotNull()
   @IsArray()
   @ArrayMaxSize(1000)
   @IsString({ each: true })
@@ -269,7 +270,7 @@ export class RegisterLocalWorkerDto {
 
 export class UpdateLocalWorkerDto {
   @ApiPropertyOptional({ example: false, description: 'false: take no new jobs (running ones finish)' })
-  @IsOptional()
+  @OptionalNotNull('leave it out to keep the current value')
   @IsBoolean()
   enabled?: boolean;
 
@@ -279,7 +280,7 @@ export class UpdateLocalWorkerDto {
       'true: take no new jobs and leave once idle (removed if registered here; disabled if from ' +
       'LOCAL_COMFYUI_URLS). false: stop draining',
   })
-  @IsOptional()
+  @OptionalNotNull('leave it out to keep the current value')
   @IsBoolean()
   draining?: boolean;
 }

@@ -1,10 +1,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsInt, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { OptionalNotNull } from '../../common/validation/optional-not-null';
 import { MODEL_FOLDERS, PINNED_COMFY_CLI_VERSION } from './install-manifest';
 
 export class CreateInstallTokenDto {
   @ApiPropertyOptional({ example: 3600, minimum: 60, maximum: 86400, description: 'Lifetime (default 3600)' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsInt()
   @Min(60)
   @Max(86400)
@@ -15,7 +16,7 @@ export class CreateInstallTokenDto {
     maxLength: 128,
     description: 'A note to tell tokens apart',
   })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @MinLength(1)
   @MaxLength(128)
