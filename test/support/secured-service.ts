@@ -1,6 +1,7 @@
 import type { CallHandler, ExecutionContext, INestApplication, NestInterceptor, Type } from '@nestjs/common';
 import { RequestMethod } from '@nestjs/common';
-import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { METHOD_METADATA, PATH_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
+import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import { ModulesContainer } from '@nestjs/core';
 import type { Request } from 'express';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
@@ -38,6 +39,35 @@ export interface DiscoveredRoute extends RouteAccess {
   pattern: string;
   controller: string;
   handler: string;
+  /** What the handler reads from the request, from its parameter decorators. */
+  inputs: RouteInputs;
+}
+
+export interface RouteInputs {
+  /** The class of its `@Body()` parameter (the request DTO), when it takes a body. */
+  body?: Type<unknown>;
+  /** Names of its `@Param(name)` parameters. */
+  params: string[];
+  /** Names of its `@Query(name)` parameters. */
+  query: string[];
+}
+
+/** A handler's `@Body()`, `@Param()` and `@Query()` parameters, as Nest's router metadata declares them. */
+function routeInputs(controller: Type<unknown>, key: string): RouteInputs {
+  const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, key) ?? {}) as Record<
+    string,
+    { index: number; data?: unknown }
+  >;
+  const types = (Reflect.getMetadata('design:paramtypes', controller.prototype as object, key) ??
+    []) as Array<Type<unknown> | undefined>;
+  const inputs: RouteInputs = { params: [], query: [] };
+  for (const [slot, arg] of Object.entries(args)) {
+    const kind = Number(slot.split(':')[0]);
+    if (kind === Number(RouteParamtypes.BODY)) inputs.body = types[arg.index];
+    if (kind === Number(RouteParamtypes.PARAM) && typeof arg.data === 'string') inputs.params.push(arg.data);
+    if (kind === Number(RouteParamtypes.QUERY) && typeof arg.data === 'string') inputs.query.push(arg.data);
+  }
+  return inputs;
 }
 
 function joinPath(...parts: string[]): string {
@@ -66,6 +96,7 @@ export function discoverRoutes(app: INestApplication): DiscoveredRoute[] {
               pattern: joinPath(prefix, sub),
               controller: controller.name,
               handler: key,
+              inputs: routeInputs(controller, key),
               ...routeAccessOf(controller, handler),
             });
       }
