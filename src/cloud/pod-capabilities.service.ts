@@ -61,6 +61,16 @@ export class PodCapabilitiesService {
     return this.known.get(podId);
   }
 
+  /** Whether any pod's capabilities are known (else routing need not look at a job's requirements). */
+  anyKnown(): boolean {
+    return this.known.size > 0;
+  }
+
+  /** The known capabilities of every pod read so far and not ended. */
+  allKnown(): WorkerCapabilities[] {
+    return [...this.known.values()];
+  }
+
   /** Resolves when the read in progress for this pod (if any) has ended. Never rejects. */
   whenRead(podId: string): Promise<void> {
     return this.reading.get(podId) ?? Promise.resolve();

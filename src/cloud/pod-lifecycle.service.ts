@@ -303,10 +303,10 @@ export class PodLifecycleService {
    * Claims an idle ready pod for one job (compare-and-set, so the reaper cannot take it at the same time).
    * Prefers the most recently used pod so the others can go idle and be reaped.
    */
-  async reserveIdlePod(): Promise<PodEntity | null> {
+  async reserveIdlePod(accepts: (pod: PodEntity) => boolean = () => true): Promise<PodEntity | null> {
     // A draining pod (past CLOUD_MAX_POD_LIFETIME) takes no new work.
     const ready = (await this.pods.findInStates(['ready']))
-      .filter((pod) => pod.drainRequestedAt === null)
+      .filter((pod) => pod.drainRequestedAt === null && accepts(pod))
       .sort((a, b) => (b.lastBusyAt ?? 0) - (a.lastBusyAt ?? 0));
     for (const pod of ready) {
       const now = this.clock.now();

@@ -74,6 +74,19 @@ export function missingOnEveryWorker(
   return closest;
 }
 
+/** "the closest one lacks …": at most `shown` names (node classes, folder/file, custom file inputs), then a count. */
+export function describeMissing(missing: MissingRequirements, shown = 10): string {
+  const names = [
+    ...missing.nodes.map((node) => `node ${node}`),
+    ...missing.models.map((model) => `${model.folder}/${model.name}`),
+    ...missing.fileInputs.map((f) => `${f.nodeClass}.${f.input} = ${f.value}`),
+  ];
+  return (
+    `the closest one lacks ${names.slice(0, shown).join(', ')}` +
+    (names.length > shown ? ` and ${names.length - shown} more` : '')
+  );
+}
+
 /**
  * The workflow with the core loaders' model names in the worker's own spelling (`sdxl\a.safetensors` on a
  * Windows worker for `sdxl/a.safetensors`): ComfyUI compares combo values exactly. Nodes are copied only where a

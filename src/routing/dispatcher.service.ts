@@ -13,6 +13,7 @@ import { CLOUD_DEMAND, type CloudDemandBoard } from '../cloud/cloud-demand';
 import type { BudgetAdmission } from '../cloud/budget-admission';
 import { BudgetService } from '../cloud/budget.service';
 import { CloudSettingsService } from '../cloud/cloud-settings.service';
+import { PodCapabilitiesService } from '../cloud/pod-capabilities.service';
 import { PodLifecycleService } from '../cloud/pod-lifecycle.service';
 import { holdForLiveOrNewPods, podsFreeInS, serverlessSlots } from '../cloud/policy/breakeven.policy';
 import { ScalingDecisionLog } from '../cloud/scaling-decisions';
@@ -32,14 +33,15 @@ import { LOCAL_WORKER_FREED, LocalWorkersService } from '../local/local-workers.
 import type { JobBackend, JobEntity, JobError, JobProgress } from '../persistence/entities/job.entity';
 import { JobsRepository } from '../persistence/jobs.repository';
 import { LeaderElection, LeaderEvents } from '../persistence/leader-election.service';
+import type { PodEntity } from '../persistence/entities/pod.entity';
 import { PodsRepository } from '../persistence/pods.repository';
 import { ComfyExecutor } from './executors/comfy-executor';
 import { ExecutionError, type ExecutionContext, type ExecutionResult } from './executors/execution';
 import { ServerlessExecutor } from './executors/serverless-executor';
 import { WorkerReleaser } from './worker-releaser';
 import { decideRoute, type FleetSnapshot } from './routing.policy';
-import { primaryModel } from '../local/local-worker-capabilities';
-import { canRun } from '../workflows';
+import { describeMissing, missingOnEveryWorker, primaryModel } from '../local/local-worker-capabilities';
+import { canRun, type MissingRequirements } from '../workflows';
 import { podJobAttributionUsd } from '../routing-estimates/candidates';
 import { JobRequirements } from '../jobs/job-requirements';
 
@@ -78,6 +80,8 @@ interface Placement {
 /** The budget admission of one dispatch pass, opened at its first cloud job. */
 interface PassAdmission {
   admission: BudgetAdmission | null;
+  /** Ready pods, read once in a pass when a job's requirements rule some out. */
+  readyPods?: PodEntity[];
 }
 
 interface InFlight {
@@ -131,6 +135,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     private readonly requirements: JobRequirements,
     private readonly local: LocalWorkersService,
     private readonly lifecycle: PodLifecycleService,
+    private readonly podCapabilities: PodCapabilitiesService,
     private readonly pods: PodsRepository,
     private readonly settings: CloudSettingsService,
     private readonly budget: BudgetService,
@@ -300,7 +305,23 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
           [...freeSlots].filter(([id, free]) => free > 0 && !failedWorkers.includes(id)).map(([id]) => id),
           base.podsPossible || base.serverlessAvailable,
         );
-        const decision = decideRoute(job, { ...base, idleLocalWorkers, idlePods });
+        // Pods whose capabilities are read: an idle one without the job's models or nodes is no idle pod for it,
+        // and when none has them (pods share one image, template and volume), pods are no option for the job.
+        const podsLack = base.podsPossible || idlePods > 0 ? await this.missingOnEveryPod(job) : undefined;
+        const podAccepts = idlePods > 0 && !podsLack ? await this.podAcceptance(job) : undefined;
+        let idlePodsForJob = podsLack ? 0 : idlePods;
+        if (podAccepts) {
+          pass.readyPods ??= await this.pods.findInStates(['ready']);
+          if (!pass.readyPods.some(podAccepts)) idlePodsForJob = 0;
+        }
+        let decision = decideRoute(job, {
+          ...base,
+          idleLocalWorkers,
+          idlePods: idlePodsForJob,
+          podsPossible: base.podsPossible && !podsLack,
+        });
+        if (podsLack && (decision.kind === 'reject' || job.podOnly || job.requestedBackend === 'pod'))
+          decision = { kind: 'reject', reason: `No pod can run this workflow: ${describeMissing(podsLack)}` };
         switch (decision.kind) {
           case 'local': {
             const worker = this.local.get(decision.workerId);
@@ -319,9 +340,9 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
               await this.waitFor(job, refusal);
               break;
             }
-            const pod = await this.lifecycle.reserveIdlePod();
+            const pod = await this.lifecycle.reserveIdlePod(podAccepts);
             if (!pod) {
-              idlePods = 0;
+              if (!podAccepts) idlePods = 0;
               await waitsForCloud(job);
               break;
             }
@@ -336,8 +357,8 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
           }
           case 'serverless': {
             // Under the break-even policy, a job the caller did not send to serverless by name waits for a pod
-            // that starts it soon, or for a free serverless worker.
-            if (breakEven && job.requestedBackend !== 'serverless') {
+            // that starts it soon (if a pod can run it), or for a free serverless worker.
+            if (breakEven && job.requestedBackend !== 'serverless' && !podsLack) {
               breakEven.holds ??= await this.planHolds(queued.slice(index));
               const reason = breakEven.holds.held.has(job.id)
                 ? 'waiting for a pod that will take it shortly (cheaper than serverless)'
@@ -428,6 +449,31 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     const requirements = await this.requirements.of(job);
     if (!requirements) return true;
     return workers.some((worker) => canRun(requirements, this.local.capabilitiesOf(worker.id)!));
+  }
+
+  /**
+   * Which ready pods may take the job: those whose capabilities are unknown or include everything the job needs.
+   * undefined when any pod will do (no pod's capabilities known, or the workflow cannot be read).
+   */
+  private async podAcceptance(job: JobEntity): Promise<((pod: PodEntity) => boolean) | undefined> {
+    if (!this.podCapabilities.anyKnown()) return undefined;
+    const requirements = await this.requirements.of(job);
+    if (!requirements) return undefined;
+    return (pod) => {
+      const capabilities = pod.runpodId ? this.podCapabilities.get(pod.runpodId) : undefined;
+      return !capabilities || canRun(requirements, capabilities);
+    };
+  }
+
+  /**
+   * What the closest pod lacks when every pod whose capabilities are read lacks something the job needs;
+   * undefined when one has it all, none is read yet, or the workflow cannot be read (any pod may try then).
+   */
+  private async missingOnEveryPod(job: JobEntity): Promise<MissingRequirements | undefined> {
+    if (!this.podCapabilities.anyKnown()) return undefined;
+    const requirements = await this.requirements.of(job);
+    if (!requirements) return undefined;
+    return missingOnEveryWorker(requirements, this.podCapabilities.allKnown());
   }
 
   /**
