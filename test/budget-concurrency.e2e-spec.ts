@@ -129,17 +129,12 @@ describe('the daily budget under concurrency', () => {
 const postgresOnly = process.env.DATABASE_URL ? describe : describe.skip;
 
 postgresOnly('the daily budget under concurrency, two instances on one PostgreSQL', () => {
-  let fake: FakeRunPod;
-  let db: TestDatabase;
-  const services: ServiceProcess[] = [];
+  let fake: FakeRunPod | undefined;
+  let db: TestDatabase | undefined;
+  let services: ServiceProcess[] = [];
 
-  afterAll(async () => {
-    for (const service of services) service.kill();
-    await fake?.stop();
-    await db?.drop();
-  });
-
-  it('lets 50 concurrent spawns split between two instances create at most one pod', async () => {
+  /** The fake RunPod and two service processes on one fresh PostgreSQL database; their base URLs. */
+  async function startTwo(extraEnv: Record<string, string> = {}): Promise<string[]> {
     fake = new FakeRunPod({ bootMs: 300 });
     await fake.start();
     db = new TestDatabase();
@@ -153,6 +148,7 @@ postgresOnly('the daily budget under concurrency, two instances on one PostgreSQ
       RUNPOD_POD_URL_TEMPLATE: fake.podUrlTemplate,
       RUNPOD_DOCKER_IMAGE: 'example/comfyui:latest',
       LEADER_ELECTION_INTERVAL: '500',
+      ...extraEnv,
     };
     const urls: string[] = [];
     for (let i = 0; i < 2; i++) {
@@ -160,7 +156,20 @@ postgresOnly('the daily budget under concurrency, two instances on one PostgreSQ
       services.push(service);
       urls.push(await service.start(60000));
     }
+    return urls;
+  }
 
+  afterEach(async () => {
+    for (const service of services) service.kill();
+    services = [];
+    await fake?.stop();
+    await db?.drop();
+    fake = undefined;
+    db = undefined;
+  });
+
+  it('lets 50 concurrent spawns split between two instances create at most one pod', async () => {
+    const urls = await startTwo();
     const statuses = await burst(50, async (index) => {
       const response = await fetch(`${urls[index % 2]}/api/cloud/spawn?wait=false`, {
         method: 'POST',
@@ -172,11 +181,54 @@ postgresOnly('the daily budget under concurrency, two instances on one PostgreSQ
     });
     console.log(
       `50 concurrent spawns on two instances: ${statuses.filter((s) => s === 202).length} accepted, ` +
-        `${fake.listAllPods().length} pod(s) created at RunPod`,
+        `${fake!.listAllPods().length} pod(s) created at RunPod`,
     );
-    expect(fake.listAllPods()).toHaveLength(1);
-    expect(podCreatesAt(fake)).toBe(1);
+    expect(fake!.listAllPods()).toHaveLength(1);
+    expect(podCreatesAt(fake!)).toBe(1);
     expect(statuses.filter((status) => status === 202)).toHaveLength(1);
     expect(statuses.filter((status) => status === 409)).toHaveLength(49);
   }, 180000);
+
+  it('lets 200 concurrent cloud-only jobs split between two instances start at most one pod, and run them on it', async () => {
+    // The control loop runs on its own timer in each process here (no test ticks): often, so the autoscaler
+    // sees the 200 waiting jobs (it would want 40 pods) many times while the one pod boots and works.
+    const urls = await startTwo({
+      CLOUD_TICK_INTERVAL: '250',
+      JOBS_DISPATCH_INTERVAL: '200',
+      CLOUD_POLICY: 'seed',
+    });
+    const answers = await burst(200, async (index) => {
+      const response = await fetch(`${urls[index % 2]}/api/jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ workflow: pngWorkflow(`burst-${index}`), backend: 'cloud' }),
+      });
+      return { status: response.status, body: (await response.json()) as { id: string } };
+    });
+    expect(answers.filter((answer) => answer.status === 202)).toHaveLength(200);
+    const ids = new Set(answers.map((answer) => answer.body.id));
+
+    // Wait until the pod the budget allowed is up and has run jobs from both instances' submissions: every
+    // tick until then, on either instance, was a chance to start a second pod.
+    const completed = async (): Promise<Array<{ id: string; backend: string }>> => {
+      const response = await fetch(`${urls[0]}/api/jobs?status=completed&limit=500`);
+      return ((await response.json()) as { jobs: Array<{ id: string; backend: string }> }).jobs;
+    };
+    const deadline = Date.now() + 120000;
+    for (;;) {
+      const done = await completed();
+      if (done.length >= 3) break;
+      if (Date.now() > deadline) throw new Error(`only ${done.length} job(s) completed in time`);
+      expect(fake!.listAllPods().length).toBeLessThanOrEqual(1);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const done = await completed();
+    console.log(
+      `200 cloud-only jobs on two instances: ${fake!.listAllPods().length} pod(s) created at RunPod, ` +
+        `${done.length} job(s) completed on it so far`,
+    );
+    expect(fake!.listAllPods()).toHaveLength(1);
+    expect(podCreatesAt(fake!)).toBe(1);
+    expect(done.every((job) => job.backend === 'pod' && ids.has(job.id))).toBe(true);
+  }, 300000);
 });
