@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import {
   allowedBackends,
   type CandidateInputs,
@@ -166,6 +167,28 @@ describe('scheduleAhead', () => {
     expect(scheduleAhead([0, 100], 3, 10)).toEqual([30, 100]);
     expect(scheduleAhead([], 3, 10)).toEqual([]);
     expect(scheduleAhead([5], -1, 10)).toEqual([5]);
+  });
+
+  it('property: a long queue gives the same free times as job-by-job list scheduling', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 10_000 }), { minLength: 1, maxLength: 20 }),
+        fc.integer({ min: 0, max: 3_000 }),
+        fc.integer({ min: 1, max: 500 }),
+        (free, count, duration) => {
+          const expected = [...free];
+          for (let k = 0; k < count; k++) {
+            let m = 0;
+            for (let i = 1; i < expected.length; i++) if (expected[i] < expected[m]) m = i;
+            expected[m] += duration;
+          }
+          expect(scheduleAhead(free, count, duration).sort((a, b) => a - b)).toEqual(
+            expected.sort((a, b) => a - b),
+          );
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });
 

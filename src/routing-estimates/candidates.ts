@@ -235,12 +235,41 @@ export function serverlessCandidates(inputs: CandidateInputs): Candidate[] {
 
 /**
  * Gives `count` jobs of `durationMs` each, in order, to the slot that frees first (ties: the first slot), and
- * returns each slot's free time after them. O((slots + count) log slots).
+ * returns each slot's free time after them. O(slots × log(count)) for a long queue: the jobs take the `count` earliest
+ * start times of the slots' progressions f_i, f_i + d, f_i + 2d, ..., found by bisecting on the last start time
+ * (about log2(count / slots) steps); the few left near it go one by one.
  */
 export function scheduleAhead(freeAt: readonly number[], count: number, durationMs: number): number[] {
-  const out = [...freeAt];
   const n = Math.min(Math.max(0, Math.floor(count)), MAX_QUEUE_SIMULATED);
-  if (out.length === 0 || n === 0) return out;
+  if (freeAt.length === 0 || n === 0) return [...freeAt];
+  if (n <= freeAt.length * 4) return scheduleOneByOne(freeAt, n, durationMs);
+  const starts = (t: number) =>
+    freeAt.reduce((sum, f) => sum + (f < t ? Math.ceil((t - f) / durationMs) : 0), 0);
+  // Starts strictly before lo are fewer than n, before hi at least n; narrow until at most one per slot lies
+  // between them (about log2(count / slots) steps), then give the rest one by one.
+  let lo = Math.min(...freeAt);
+  let hi = Math.max(...freeAt) + n * durationMs;
+  let atLo = 0;
+  let atHi = starts(hi);
+  while (atHi - atLo > freeAt.length) {
+    const mid = (lo + hi) / 2;
+    if (mid <= lo || mid >= hi) break;
+    const atMid = starts(mid);
+    if (atMid >= n) [hi, atHi] = [mid, atMid];
+    else [lo, atLo] = [mid, atMid];
+  }
+  const before = freeAt.map((f) => (f < lo ? Math.ceil((lo - f) / durationMs) : 0));
+  return scheduleOneByOne(
+    freeAt.map((f, i) => f + before[i] * durationMs),
+    n - atLo,
+    durationMs,
+  );
+}
+
+/** `scheduleAhead` job by job on a min-heap: O((slots + count) log slots). */
+function scheduleOneByOne(freeAt: readonly number[], n: number, durationMs: number): number[] {
+  const out = [...freeAt];
+  if (out.length === 0 || n <= 0) return out;
   // Min-heap of slot indexes by (free time, index).
   const heap = out.map((_, i) => i);
   const less = (a: number, b: number) => out[a] < out[b] || (out[a] === out[b] && a < b);

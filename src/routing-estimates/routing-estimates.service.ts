@@ -80,6 +80,8 @@ interface FleetFacts {
   at: number;
   pods: PodEntity[];
   queued: number;
+  /** Jobs the dispatcher left waiting for a pod (this process's demand board: the leader's count). */
+  waitingForPod: number;
   bootS: number;
   newPodPricePerHour: number;
   cloudBlockedReason: string | null;
@@ -112,6 +114,8 @@ export class RoutingEstimatesService implements OnModuleInit, OnApplicationBoots
   private readonly logger = new Logger('RoutingEstimates');
   private estimator = this.newEstimator();
   private readonly tracked = new Map<string, Tracked>();
+  /** Jobs running on local workers that this process started: when each is expected to end. */
+  private readonly localRunning = new Map<string, { workerId: string; endsAt: number }>();
   private startDelaysS: number[] = [];
   private serverlessInFlight = 0;
   private serverlessLastEndedAt: number | null = null;
@@ -239,11 +243,10 @@ export class RoutingEstimatesService implements OnModuleInit, OnApplicationBoots
     const aheadJobS = parameters?.meanJobS ?? policy.defaultJobS;
     const settings = this.settings.get();
     const runningByWorker = new Map<string, number[]>();
-    for (const t of this.tracked.values()) {
-      if (t.backend !== 'local' || t.workerClass === undefined || t.startedAt === undefined) continue;
-      const ends = runningByWorker.get(t.workerClass) ?? [];
-      ends.push(t.startedAt + this.estimator.estimate(t.signature, t.workerClass, t.hint).medianS * 1000);
-      runningByWorker.set(t.workerClass, ends);
+    for (const { workerId, endsAt } of this.localRunning.values()) {
+      const ends = runningByWorker.get(workerId) ?? [];
+      ends.push(endsAt);
+      runningByWorker.set(workerId, ends);
     }
     const local = allowed.has('local')
       ? this.local
@@ -287,13 +290,12 @@ export class RoutingEstimatesService implements OnModuleInit, OnApplicationBoots
     const serverlessOn = Boolean(endpointId && this.lifecycle.isAvailable()) && allowed.has('serverless');
     const maxWorkers = parameters?.serverlessMaxWorkers ?? policy.serverlessMaxWorkers ?? Infinity;
     const delays = serverlessStartDelays(this.startDelaysS);
-    const demand = this.demand.current();
     return {
       now,
       runSeconds,
       local,
       localQueueAhead: facts?.queued ?? 0,
-      podQueueAhead: demand.waitingForCloud,
+      podQueueAhead: facts?.waitingForPod ?? 0,
       aheadJobS,
       pods,
       newPod:
@@ -368,6 +370,8 @@ export class RoutingEstimatesService implements OnModuleInit, OnApplicationBoots
       at: this.clock.now(),
       pods,
       queued: queuedRows.reduce((sum, row) => sum + row.count, 0),
+      // current() copies every queued arrival: read once per refresh, not per submit.
+      waitingForPod: this.demand.current().waitingForCloud,
       bootS:
         boots.length > 0
           ? boots.reduce((a, b) => a + b, 0) / boots.length
@@ -387,12 +391,12 @@ export class RoutingEstimatesService implements OnModuleInit, OnApplicationBoots
     const workerClass = this.classOf(event.backend, event.workerId);
     if (event.backend === 'serverless') this.serverlessInFlight++;
     if (!tracked) return;
-    Object.assign(tracked, {
-      backend: event.backend,
-      workerClass,
-      startedAt: this.clock.now(),
-      attempt: event.attempt,
-    });
+    const now = this.clock.now();
+    Object.assign(tracked, { backend: event.backend, workerClass, startedAt: now, attempt: event.attempt });
+    if (event.backend === 'local') {
+      const { medianS } = this.estimator.estimate(tracked.signature, workerClass, tracked.hint);
+      this.localRunning.set(event.jobId, { workerId: event.workerId, endsAt: now + medianS * 1000 });
+    }
   }
 
   @OnEvent(JobEvents.Completed)
@@ -400,6 +404,7 @@ export class RoutingEstimatesService implements OnModuleInit, OnApplicationBoots
     try {
       const tracked = this.tracked.get(event.jobId);
       this.tracked.delete(event.jobId);
+      this.localRunning.delete(event.jobId);
       if (event.backend === 'serverless') this.serverlessEnded();
       if (event.serverlessStartDelayMs !== undefined) {
         this.startDelaysS.push(event.serverlessStartDelayMs / 1000);
@@ -422,17 +427,20 @@ export class RoutingEstimatesService implements OnModuleInit, OnApplicationBoots
     if (event.backend === 'serverless' && this.tracked.get(event.jobId)?.backend === 'serverless')
       this.serverlessEnded();
     this.tracked.delete(event.jobId);
+    this.localRunning.delete(event.jobId);
   }
 
   @OnEvent(JobEvents.Cancelled)
   onCancelled(event: JobStatusEvent): void {
     if (this.tracked.get(event.jobId)?.backend === 'serverless') this.serverlessEnded();
     this.tracked.delete(event.jobId);
+    this.localRunning.delete(event.jobId);
   }
 
   @OnEvent(JobEvents.Requeued)
   onRequeued(event: { jobId: string }): void {
     const tracked = this.tracked.get(event.jobId);
+    this.localRunning.delete(event.jobId);
     if (tracked?.backend === 'serverless') this.serverlessEnded();
     if (tracked) Object.assign(tracked, { backend: undefined, workerClass: undefined, startedAt: undefined });
   }
