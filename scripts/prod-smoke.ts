@@ -5,6 +5,10 @@
  *   2. copies dist/ + package.json + package-lock.json into a temporary directory and runs
  *      `npm ci --omit=dev` there, so only production dependencies exist (a runtime import of a devDependency,
  *      as `ws` once was, fails here with "Cannot find module");
+ *   2b. in the copy, `require('./dist/index.js')` (the package's main entry; and the package by its own name,
+ *      through `exports`) in a fresh `node`: it loads with production dependencies only, exposes
+ *      CloudWorkersModule.forRoot / forRootAsync and WorkerRouter, and leaves nothing running (the process
+ *      exits by itself); dist/index.d.ts (the `types` of `exports`) is there;
  *   3. starts the simulators from the dev tree (a fake local ComfyUI and the fake RunPod) in this process;
  *   4. starts `node dist/main.js` in the copy with an API key, waits for GET /health/ready;
  *   5. runs one job end to end over HTTP on the local worker (submit, wait for completed, download the PNG), and
@@ -175,6 +179,7 @@ async function main(): Promise<void> {
       filter: (source) => !source.includes('__pycache__'),
     });
   step('npm ci --omit=dev', () => installProductionDependencies(app));
+  step("require('./dist/index.js') in the pruned copy", () => checkPackageEntry(app));
 
   const comfy = new FakeComfyUI();
   const runpod = new FakeRunPod();
@@ -218,6 +223,50 @@ async function main(): Promise<void> {
     throw error;
   }
   console.log(`prod-smoke: OK in ${((Date.now() - started) / 1000).toFixed(1)} s (${timings.join(', ')})`);
+}
+
+/** What the embedding entry must expose, checked in a fresh `node` in the pruned copy. */
+const ENTRY_CHECK = `
+const entry = require('./dist/index.js');
+const byName = require.resolve(require('./package.json').name);
+const found = {
+  forRoot: typeof (entry.CloudWorkersModule && entry.CloudWorkersModule.forRoot),
+  forRootAsync: typeof (entry.CloudWorkersModule && entry.CloudWorkersModule.forRootAsync),
+  WorkerRouter: typeof entry.WorkerRouter,
+  byName: require('node:path').relative(process.cwd(), byName),
+};
+process.stdout.write(JSON.stringify(found));
+`;
+
+function checkPackageEntry(app: string): void {
+  const pkg = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')) as {
+    main?: string;
+    exports?: { '.'?: { types?: string; default?: string } };
+  };
+  const types = pkg.exports?.['.']?.types ?? './dist/index.d.ts';
+  for (const file of ['dist/index.js', 'dist/index.d.ts', types])
+    if (!existsSync(join(app, file))) throw new Error(`${file} is missing from the build`);
+  if (!readFileSync(join(app, 'dist/index.d.ts'), 'utf8').includes('CloudWorkersModule'))
+    throw new Error('dist/index.d.ts does not declare CloudWorkersModule');
+  // A timeout: an entry that starts timers or sockets on load keeps `node` alive, and that is a failure too.
+  const output = execFileSync(SERVICE_NODE, ['-e', ENTRY_CHECK], {
+    cwd: app,
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production' },
+    timeout: 60_000,
+    encoding: 'utf8',
+  });
+  const found = JSON.parse(output) as Record<string, string>;
+  const expected = {
+    forRoot: 'function',
+    forRootAsync: 'function',
+    WorkerRouter: 'function',
+    byName: join('dist', 'index.js'),
+  };
+  if (JSON.stringify(found) !== JSON.stringify(expected))
+    throw new Error(
+      `the package entry exposes ${JSON.stringify(found)}, expected ${JSON.stringify(expected)}`,
+    );
+  console.log(`prod-smoke: package entry ${JSON.stringify(found)}`);
 }
 
 async function runOneJob(url: string, apiKey: string): Promise<void> {
