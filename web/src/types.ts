@@ -61,9 +61,20 @@ export interface LocalWorker {
   jobsCompleted: number;
   lastError: string | null;
   state?: 'active' | 'disabled' | 'draining';
-  /** Not reported yet (model awareness is a later issue); shown when a future service sends it. */
-  models?: string[] | Record<string, string[]>;
   gpu?: LocalWorkerGpu | null;
+  /** Node classes and model files as its GET /object_info and /models last answered; null until read once. */
+  capabilities?: LocalWorkerCapabilities | null;
+  /** Registered by the installer: what the machine reported about itself. */
+  reported?: { gpu: unknown; models: string[] };
+}
+
+export interface LocalWorkerCapabilities {
+  nodeClasses: number;
+  /** Model folder → file names (at most 100 per folder). */
+  models: Record<string, string[]>;
+  /** Model folder → how many files it has (more than `models` lists when over 100). */
+  modelCounts: Record<string, number>;
+  fetchedAt: number;
 }
 
 export interface LocalWorkerGpu {

@@ -197,10 +197,46 @@ function gpuText(gpu: LocalWorkerGpu): string {
 function modelsText(worker: LocalWorker): string {
   const parts: string[] = [];
   if (worker.gpu) parts.push(gpuText(worker.gpu));
-  const models = worker.models;
-  if (Array.isArray(models)) parts.push(models.join(', '));
-  else if (models) parts.push(Object.values(models).flat().join(', '));
+  const models = modelsSummary(worker);
+  if (models) parts.push(models);
   return parts.join(' · ') || '–';
+}
+
+/** Checkpoints shown by name in the overview; the rest are counted. */
+const MODELS_SHOWN = 3;
+
+/**
+ * Its checkpoints by name (the first few, "+N more" from the folder's count), else how many model files it
+ * has: from its own /models listing, else from what the installer reported when it registered.
+ */
+function modelsSummary(worker: LocalWorker): string {
+  const capabilities = worker.capabilities;
+  let checkpoints: string[];
+  let checkpointCount: number;
+  let total: number;
+  if (capabilities) {
+    checkpoints = capabilities.models.checkpoints ?? [];
+    checkpointCount = Math.max(capabilities.modelCounts.checkpoints ?? 0, checkpoints.length);
+    total = Object.keys(capabilities.models).reduce(
+      (sum, folder) =>
+        sum + Math.max(capabilities.modelCounts[folder] ?? 0, capabilities.models[folder].length),
+      0,
+    );
+  } else if (worker.reported && worker.reported.models.length > 0) {
+    const reported = worker.reported.models;
+    checkpoints = reported
+      .filter((path) => path.startsWith('checkpoints/'))
+      .map((path) => path.slice('checkpoints/'.length));
+    checkpointCount = checkpoints.length;
+    total = reported.length;
+  } else {
+    return '';
+  }
+  if (checkpointCount === 0)
+    return total === 0 ? 'no models' : `${total} model file${total === 1 ? '' : 's'}`;
+  const shown = checkpoints.slice(0, MODELS_SHOWN);
+  const more = checkpointCount - shown.length;
+  return shown.join(', ') + (more > 0 ? ` +${more} more` : '');
 }
 
 function PodsTable({ status, running }: { status: CloudStatus | null; running: JobSummary[] }) {
