@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import type { ApiError } from '../api';
 import { usd } from '../format';
 
@@ -102,6 +102,8 @@ export function ConfirmDialog(props: {
   onCancel: () => void;
 }) {
   const ref = useRef<HTMLDialogElement>(null);
+  // One id per dialog: a page with two (Controls: shut down all, terminate one) must name each by its own title.
+  const titleId = `confirm-title-${useId()}`;
   useEffect(() => {
     const dialog = ref.current;
     if (!dialog) return;
@@ -109,8 +111,8 @@ export function ConfirmDialog(props: {
     if (!props.open && dialog.open) dialog.close();
   }, [props.open]);
   return (
-    <dialog ref={ref} aria-labelledby="confirm-title" onCancel={props.onCancel} class="confirm">
-      <h2 id="confirm-title">{props.title}</h2>
+    <dialog ref={ref} aria-labelledby={titleId} onCancel={props.onCancel} class="confirm">
+      <h2 id={titleId}>{props.title}</h2>
       <div>{props.children}</div>
       <div class="row end">
         <button type="button" autofocus onClick={props.onCancel}>
