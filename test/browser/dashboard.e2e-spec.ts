@@ -3,9 +3,13 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { COST_HISTORY_CSV_HEADER } from '../../src/cloud/cost-history.csv';
 import { dashboardDistDir } from '../../src/http/dashboard.module';
+import { JobsRepository } from '../../src/persistence/jobs.repository';
+import { FakeComfyUI } from '../sim/comfyui/fake-comfyui';
+import { encodePng, solidFrame } from '../sim/comfyui/media';
 import { CloudHarness } from '../support/cloud-harness';
-import { pngWorkflow, slowWorkflow } from '../support/workflows';
+import { pngWorkflow, slowWorkflow, videoWorkflow } from '../support/workflows';
 import { describeInBrowser, launchChromium, screenshot, watchPage } from './support/chromium';
 
 // Functions given to page.evaluate run in the page. The service's tsconfig has no DOM library, so the few page
@@ -43,6 +47,20 @@ describeInBrowser('dashboard in a browser', () => {
     return answer.body;
   };
   const apiPods = async (): Promise<any[]> => (await api<{ pods: any[] }>('GET', '/api/cloud/pods')).pods;
+  /** The harness's own helpers send no key; these do. */
+  const waitForJob = async (id: string) => {
+    const ended = ['completed', 'failed', 'cancelled'];
+    await harness.until(async () => ended.includes((await api('GET', `/api/jobs/${id}`)).status), 30_000);
+    return api('GET', `/api/jobs/${id}`);
+  };
+  const spawnReadyPod = async (): Promise<string> => {
+    const { pod } = await api<{ pod: { id: string } }>('POST', '/api/cloud/spawn?wait=false');
+    await harness.tickUntil(
+      async () => (await apiPods()).some((p) => p.id === pod.id && p.state === 'ready'),
+      30_000,
+    );
+    return pod.id;
+  };
 
   /** Client-side navigation through the main menu (no reload). */
   const openTab = async (label: string) => {
@@ -127,6 +145,12 @@ describeInBrowser('dashboard in a browser', () => {
         .locator('[data-worker-id]')
         .filter({ hasText: 'NVIDIA GeForce RTX 4090, 22.4 / 23.6 GiB free' })
         .waitFor();
+      // Its models as the fake ComfyUI's GET /models/checkpoints lists them (read by the service, not the page).
+      const checkpoints = (await (
+        await fetch(`${harness.locals[0].url}/models/checkpoints`)
+      ).json()) as string[];
+      expect(checkpoints.length).toBeGreaterThan(0);
+      await page.locator('[data-worker-id]').filter({ hasText: checkpoints[0] }).waitFor();
       // A job for pods only, with no pod and no control-loop tick: it waits in the queue.
       queuedJobId = (await api('POST', '/api/jobs', { workflow: pngWorkflow('queued'), backend: 'pod' })).id;
       const queueCard = page.locator('#queue');
@@ -214,6 +238,100 @@ describeInBrowser('dashboard in a browser', () => {
     STEP_MS,
   );
 
+  it(
+    'submits a workflow with an input image from the form; the job carries it and runs on it',
+    async () => {
+      await openTab('Jobs');
+      const name = 'browser-upload.png';
+      // 24x12: the output (LoadImage → SaveImage) has these dimensions only if the upload reached the worker.
+      const png = encodePng(solidFrame(24, 12, 0x3366cc));
+      await page.getByLabel(/^Workflow JSON/).fill(
+        JSON.stringify({
+          '1': { class_type: 'LoadImage', inputs: { image: name } },
+          '2': { class_type: 'SaveImage', inputs: { images: ['1', 0], filename_prefix: 'from-upload' } },
+        }),
+      );
+      await page.locator('#field-input-images').setInputFiles({ name, mimeType: 'image/png', buffer: png });
+      await page.getByRole('button', { name: `Remove input image ${name}` }).waitFor();
+      await page.getByLabel('Run on backend').selectOption('local');
+      await page.getByRole('button', { name: 'Submit job' }).click();
+      await page.waitForURL(/\/jobs\/job-/);
+      const jobId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
+      await page.locator('[data-testid=job-status][data-status=completed]').waitFor();
+
+      const row = await harness.app!.get(JobsRepository).findById(jobId);
+      expect(JSON.parse(row!.inputImages)).toEqual([{ name, size: png.length }]);
+      await page.waitForFunction(() => {
+        const img = document.querySelector('#outputs img');
+        return img !== null && img.complete && img.naturalWidth > 0;
+      });
+      const size = await page
+        .locator('#outputs img')
+        .first()
+        .evaluate((img: any) => [img.naturalWidth, img.naturalHeight]);
+      expect(size).toEqual([24, 12]);
+      await screenshot(page, '05-job-input-image');
+    },
+    STEP_MS,
+  );
+
+  it(
+    'shows a video output in the gallery as a <video> the browser loads',
+    async () => {
+      const { id } = await api('POST', '/api/jobs', {
+        workflow: videoWorkflow('browser-clip'),
+        backend: 'local',
+      });
+      expect((await waitForJob(id)).status).toBe('completed');
+      // What the browser itself requested and got (the test does not fetch on its behalf).
+      const responses: Array<{ url: string; status: number; type: string }> = [];
+      const onResponse = (response: {
+        url: () => string;
+        status: () => number;
+        headers: () => Record<string, string>;
+      }) => {
+        responses.push({
+          url: response.url(),
+          status: response.status(),
+          type: response.headers()['content-type'] ?? '',
+        });
+      };
+      page.on('response', onResponse);
+      try {
+        await page.goto(`${harness.url}/jobs/${encodeURIComponent(id)}`);
+        const video = page.locator('#outputs video').first();
+        await video.waitFor();
+        expect(await video.getAttribute('aria-label')).toMatch(/^Output browser-clip.*\.mp4$/);
+        const src = await video.evaluate((element: any) => element.src as string);
+        expect(src).toMatch(/^(http|blob:)/);
+        expect(src).not.toContain(ADMIN_KEY);
+        // The browser loaded it and settled: metadata read (readyState > 0), or a decode error. The fake
+        // ComfyUI's SaveVideo writes an MP4 with valid ftyp/free/mdat boxes but no moov (fakeMp4 in
+        // test/sim/comfyui/media.ts), which no player decodes: with the simulator, loadedmetadata never fires.
+        const settled = await page.waitForFunction(() => {
+          const element = document.querySelector('#outputs video');
+          if (!element || (element.readyState === 0 && element.error === null)) return null;
+          return { readyState: element.readyState, error: element.error?.code ?? null };
+        });
+        const state = (await settled.jsonValue()) as { readyState: number; error: number | null };
+        expect(state.readyState > 0 || state.error === 4 /* MEDIA_ERR_SRC_NOT_SUPPORTED */).toBe(true);
+        if (src.startsWith('http')) {
+          const fetched = responses.find((response) => response.url === src);
+          expect(fetched).toBeDefined();
+          expect([200, 206]).toContain(fetched!.status);
+          expect(fetched!.type).toMatch(/^video\/mp4/);
+          // The same link gives the job's MP4 (its ftyp box), without the key.
+          const bytes = Buffer.from(await (await fetch(src)).arrayBuffer());
+          expect(bytes.subarray(4, 8).toString('latin1')).toBe('ftyp');
+        }
+        await screenshot(page, '06-job-video');
+      } finally {
+        page.off('response', onResponse);
+      }
+    },
+    STEP_MS,
+  );
+
   let podName = '';
 
   it(
@@ -223,7 +341,7 @@ describeInBrowser('dashboard in a browser', () => {
       await page.evaluate(() => (window.__sameDocument = true));
       const gpu = page.getByLabel('GPU for the new pod');
       await gpu.waitFor();
-      await screenshot(page, '05-controls');
+      await screenshot(page, '07-controls');
       await page.getByRole('button', { name: 'Spawn pod' }).click();
       const status = page.getByRole('status').filter({ hasText: 'requested' });
       await status.waitFor();
@@ -233,7 +351,7 @@ describeInBrowser('dashboard in a browser', () => {
       const row = page.locator(`[data-pod-name="${podName}"]`);
       await row.waitFor();
       expect(['requested', 'starting']).toContain(await row.getAttribute('data-state'));
-      await screenshot(page, '06-overview-pod-booting');
+      await screenshot(page, '08-overview-pod-booting');
       // The control loop is ticked by the test (the harness's interval is only a backstop); the page must follow.
       await harness.tickUntil(
         async () => (await apiPods()).some((pod) => pod.name === podName && pod.state === 'ready'),
@@ -242,7 +360,7 @@ describeInBrowser('dashboard in a browser', () => {
       await page.locator(`[data-pod-name="${podName}"][data-state="ready"]`).waitFor({ timeout: 30_000 });
       expect(await page.evaluate(() => window.__sameDocument)).toBe(true);
       expect(await row.textContent()).toMatch(/reaped in/);
-      await screenshot(page, '07-overview-pod-ready');
+      await screenshot(page, '09-overview-pod-ready');
     },
     STEP_MS,
   );
@@ -256,7 +374,7 @@ describeInBrowser('dashboard in a browser', () => {
       await dialog.waitFor();
       // The safe choice has the focus; Escape would cancel.
       expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Cancel');
-      await screenshot(page, '09-shutdown-confirm');
+      await screenshot(page, '10-shutdown-confirm');
       await dialog.getByRole('button', { name: 'Shut down all' }).click();
       await page
         .getByRole('status')
@@ -265,6 +383,33 @@ describeInBrowser('dashboard in a browser', () => {
       expect((await apiPods()).filter((pod) => pod.name === podName)).toEqual([]);
       await openTab('Overview');
       await page.locator(`[data-pod-name="${podName}"]`).waitFor({ state: 'detached' });
+    },
+    STEP_MS,
+  );
+
+  it(
+    'terminates one pod from Controls after a confirmation, leaving the others',
+    async () => {
+      const [first, second] = [await spawnReadyPod(), await spawnReadyPod()];
+      const target = (await apiPods()).find((pod) => pod.id === first)!;
+      await openTab('Controls');
+      await page.getByRole('button', { name: `Terminate pod ${target.name}` }).click();
+      const dialog = page.getByRole('dialog', { name: 'Terminate this pod?' });
+      await dialog.waitFor();
+      expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Cancel');
+      await screenshot(page, '11-terminate-pod-confirm');
+      await dialog.getByRole('button', { name: 'Terminate', exact: true }).click();
+      await page
+        .getByRole('status')
+        .filter({ hasText: `Pod ${first} terminated; it cost $` })
+        .waitFor();
+      expect((await apiPods()).map((pod) => pod.id)).toEqual([second]);
+      expect(harness.fake.getPod(first)!.terminatedAt).not.toBeNull();
+      await openTab('Overview');
+      await page.locator(`[data-pod-id="${first}"]`).waitFor({ state: 'detached' });
+      await page.locator(`[data-pod-id="${second}"]`).waitFor();
+      await api('POST', `/api/cloud/terminate/${second}`);
+      await page.locator(`[data-pod-id="${second}"]`).waitFor({ state: 'detached' });
     },
     STEP_MS,
   );
@@ -281,7 +426,7 @@ describeInBrowser('dashboard in a browser', () => {
       expect(await fieldError.textContent()).toMatch(/maxPods must not be less than 0/);
       expect(await maxPods.getAttribute('aria-invalid')).toBe('true');
       expect((await maxPods.getAttribute('aria-describedby'))?.split(' ')).toContain('config-maxPods-error');
-      await screenshot(page, '10-controls-field-error');
+      await screenshot(page, '12-controls-field-error');
 
       await maxPods.fill('3');
       await page.getByRole('button', { name: 'Save settings' }).click();
@@ -295,6 +440,60 @@ describeInBrowser('dashboard in a browser', () => {
       await page.getByRole('button', { name: `Enable worker ${worker.name}` }).click();
       await page.getByRole('button', { name: `Disable worker ${worker.name}` }).waitFor();
       expect((await api('GET', '/api/local/workers')).workers[0].state).toBe('active');
+    },
+    STEP_MS,
+  );
+
+  it(
+    'adds a local worker (its models on the overview), drains it away, adds it again and removes it',
+    async () => {
+      // Five checkpoints: the overview names three and counts the rest.
+      const checkpoints = ['a-one', 'b-two', 'c-three', 'd-four', 'e-five'].map(
+        (name) => `${name}.safetensors`,
+      );
+      const extra = new FakeComfyUI({ models: { checkpoints } });
+      await extra.listen();
+      const ours = async () =>
+        (await api<{ workers: any[] }>('GET', '/api/local/workers')).workers.filter(
+          (worker) => worker.url.replace(/\/$/, '') === extra.url.replace(/\/$/, ''),
+        );
+      const add = async () => {
+        await openTab('Controls');
+        await page.getByLabel('ComfyUI URL').fill(extra.url);
+        await page.getByLabel('Name (optional)').fill('ui-extra');
+        await page.getByLabel('Slots').fill('2');
+        await page.getByRole('button', { name: 'Add worker' }).click();
+        await page.getByRole('button', { name: 'Drain worker ui-extra' }).waitFor();
+      };
+      try {
+        await add();
+        expect(await ours()).toEqual([
+          expect.objectContaining({ name: 'ui-extra', source: 'api', maxConcurrent: 2 }),
+        ]);
+        await openTab('Overview');
+        await page
+          .locator('[data-worker-id]')
+          .filter({ hasText: 'ui-extra' })
+          .filter({ hasText: 'a-one.safetensors, b-two.safetensors, c-three.safetensors +2 more' })
+          .waitFor();
+        await screenshot(page, '13-overview-added-worker');
+
+        // Idle, so draining lets it leave at once (a registered worker is removed).
+        await openTab('Controls');
+        await page.getByRole('button', { name: 'Drain worker ui-extra' }).click();
+        await page.getByRole('button', { name: 'Drain worker ui-extra' }).waitFor({ state: 'detached' });
+        await harness.until(async () => (await ours()).length === 0);
+
+        await add();
+        await page.getByRole('button', { name: 'Remove worker ui-extra' }).click();
+        await page.getByRole('button', { name: 'Remove worker ui-extra' }).waitFor({ state: 'detached' });
+        expect(await ours()).toEqual([]);
+        await openTab('Overview');
+        await page.locator('[data-worker-id]').filter({ hasText: 'ui-extra' }).waitFor({ state: 'detached' });
+      } finally {
+        for (const worker of await ours()) await api('DELETE', `/api/local/workers/${worker.id}`);
+        await extra.close();
+      }
     },
     STEP_MS,
   );
@@ -371,7 +570,32 @@ describeInBrowser('dashboard in a browser', () => {
         .locator('#cost-history summary')
         .filter({ hasText: /Table \(\d+ buckets? with activity\)/ })
         .waitFor();
-      await screenshot(page, '08-cost');
+      await screenshot(page, '14-cost');
+    },
+    STEP_MS,
+  );
+
+  it(
+    'downloads the cost history as a CSV file from the Cost page',
+    async () => {
+      await openTab('Cost');
+      const button = page.getByRole('button', { name: 'Export CSV' });
+      await button.waitFor();
+      const [download] = await Promise.all([page.waitForEvent('download'), button.click()]);
+      expect(download.suggestedFilename()).toMatch(/^cost-(hour|day)-\d{4}-\d{2}-\d{2}\.csv$/);
+      const csv = readFileSync(await download.path(), 'utf8');
+      const lines = csv.split(/\r?\n/).filter((line) => line !== '');
+      expect(lines[0]).toBe(COST_HISTORY_CSV_HEADER);
+      // One row per bucket: an ISO start and six numbers (cost_per_job empty without a completed job); the pods
+      // terminated earlier put spend in at least one bucket.
+      const rows = lines.slice(1).map((line) => line.split(','));
+      expect(rows.length).toBeGreaterThan(0);
+      for (const row of rows) {
+        expect(row).toHaveLength(7);
+        expect(Number.isNaN(Date.parse(row[0]))).toBe(false);
+        expect(row.slice(1, 6).every((cell) => Number.isFinite(Number(cell)) && cell !== '')).toBe(true);
+      }
+      expect(rows.some((row) => Number(row[4]) > 0)).toBe(true);
     },
     STEP_MS,
   );
@@ -455,8 +679,8 @@ describeInBrowser('dashboard in a browser', () => {
       const smallWatch = watchPage(small, harness.url);
       try {
         for (const [path, name] of [
-          ['/', '10-phone-overview'],
-          ['/jobs', '11-phone-jobs'],
+          ['/', '15-phone-overview'],
+          ['/jobs', '16-phone-jobs'],
         ] as const) {
           await small.goto(`${harness.url}${path}`);
           await small.getByRole('heading', { level: 1 }).waitFor();
@@ -495,7 +719,7 @@ describeInBrowser('dashboard in a browser', () => {
         await view.locator('#job-list').waitFor();
         expect(await view.getByRole('button', { name: 'Submit job' }).count()).toBe(0);
         expect(await view.getByRole('button', { name: /^Cancel job|^Re-run job/ }).count()).toBe(0);
-        await screenshot(view, '12-read-only-jobs');
+        await screenshot(view, '17-read-only-jobs');
       } finally {
         await readOnly.close();
       }
