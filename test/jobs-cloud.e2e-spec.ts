@@ -92,11 +92,15 @@ describe('jobs across the hybrid fleet', () => {
       await h.tickUntil(async () => (await h.get(`/api/jobs/${id}`)).body.status === 'completed');
       const job = (await h.get(`/api/jobs/${id}`)).body;
       expect(job).toMatchObject({ backend: 'pod', attempts: 2 });
-      // The failed serverless attempt was billed, as RunPod bills it.
-      expect(job.costUsd).toBeCloseTo(h.fake.totalServerlessBilledSeconds() * 0.00034, 10);
-      expect(job.costUsd).toBeGreaterThan(0);
-
+      // The failed serverless attempt was billed, as RunPod bills it; the pod attempt adds its attribution (the
+      // pod's price × that attempt's run seconds, at most the job's whole run).
+      const serverlessUsd = h.fake.totalServerlessBilledSeconds() * 0.00034;
+      expect(serverlessUsd).toBeGreaterThan(0);
       const [pod] = h.fake.runningPods();
+      const podPerHour = (await h.get('/api/cloud/pods')).body.pods[0].costPerHour;
+      expect(job.costUsd).toBeGreaterThanOrEqual(serverlessUsd);
+      expect(job.costUsd - serverlessUsd).toBeLessThanOrEqual((podPerHour / 3600) * job.actual.runSeconds + 1e-9);
+
       const served = await h.outputBytes(id, 'fallback_00001_.mp4');
       expect(
         served.data.equals((h.fake.podComfy(pod.id) as FakeComfyUI).readFile('fallback_00001_.mp4')!),
