@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { makeRoomFor } from '../common/bounded-map';
 import { OnEvent } from '@nestjs/event-emitter';
 import { JobsRepository } from '../persistence/jobs.repository';
 import type { JobEntity } from '../persistence/entities/job.entity';
@@ -31,7 +32,7 @@ export class JobRequirements {
   }
 
   remember(jobId: string, requirements: WorkflowRequirements | null): void {
-    if (this.byJob.size >= MAX_JOBS) this.byJob.delete(this.byJob.keys().next().value!);
+    makeRoomFor(this.byJob, MAX_JOBS);
     this.byJob.set(jobId, requirements);
   }
 

@@ -6,6 +6,7 @@ import {
   type OnApplicationBootstrap,
   type OnModuleInit,
 } from '@nestjs/common';
+import { makeRoomFor } from '../common/bounded-map';
 import { OnEvent } from '@nestjs/event-emitter';
 import { BudgetService } from '../cloud/budget.service';
 import { CLOUD_DEMAND, type CloudDemandBoard } from '../cloud/cloud-demand';
@@ -110,7 +111,9 @@ export interface EstimatedJob {
  * (refreshed in the background); a quote reads them fresh.
  */
 @Injectable()
-export class RoutingEstimatesService implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
+export class RoutingEstimatesService
+  implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown
+{
   private readonly logger = new Logger('RoutingEstimates');
   private estimator = this.newEstimator();
   private readonly tracked = new Map<string, Tracked>();
@@ -167,7 +170,11 @@ export class RoutingEstimatesService implements OnModuleInit, OnApplicationBoots
    * The estimate for a job being submitted: the candidate the router would pick now, from the cached fleet
    * facts (no database read). null when it cannot be made (a rejected job, an unreadable workflow). Never throws.
    */
-  estimateAtSubmit(jobId: string, job: EstimatedJob, requirements: WorkflowRequirements | null): JobEstimate | null {
+  estimateAtSubmit(
+    jobId: string,
+    job: EstimatedJob,
+    requirements: WorkflowRequirements | null,
+  ): JobEstimate | null {
     try {
       const profile = workflowProfile(job.workflow);
       this.track(jobId, { signature: profile.signature, hint: hintOf(profile) });
@@ -213,7 +220,8 @@ export class RoutingEstimatesService implements OnModuleInit, OnApplicationBoots
     const estimates = new Map<string, RunTimeEstimate>();
     const estimate = (workerClass: string) => {
       let found = estimates.get(workerClass);
-      if (!found) estimates.set(workerClass, (found = this.estimator.estimate(profile.signature, workerClass, hint)));
+      if (!found)
+        estimates.set(workerClass, (found = this.estimator.estimate(profile.signature, workerClass, hint)));
       return found;
     };
     const inputs = this.candidateInputs(now, allowed, requirements, facts, (c) => estimate(c).medianS);
@@ -310,7 +318,12 @@ export class RoutingEstimatesService implements OnModuleInit, OnApplicationBoots
             workerClass: serverlessClass(endpointId!),
             pricePerSecond: this.config.runpod.serverlessPricePerSecond,
             overheadS: policy.serverlessOverheadS,
-            warm: serverlessLikelyWarm(this.serverlessInFlight, this.serverlessLastEndedAt, now, SERVERLESS_IDLE_S),
+            warm: serverlessLikelyWarm(
+              this.serverlessInFlight,
+              this.serverlessLastEndedAt,
+              now,
+              SERVERLESS_IDLE_S,
+            ),
             warmStartS: delays.warmS,
             coldStartS: delays.coldS,
             saturated: this.serverlessInFlight >= maxWorkers,
@@ -464,7 +477,7 @@ export class RoutingEstimatesService implements OnModuleInit, OnApplicationBoots
   }
 
   private track(jobId: string, tracked: Tracked): void {
-    if (this.tracked.size >= MAX_TRACKED) this.tracked.delete(this.tracked.keys().next().value!);
+    makeRoomFor(this.tracked, MAX_TRACKED);
     this.tracked.set(jobId, tracked);
   }
 
