@@ -17,13 +17,19 @@ import { pngWorkflow } from './support/workflows';
  * How time is compressed (README "Compressed time"): one FakeClock at rate K is the service's Clock and the
  * fake RunPod's (pod boot, billing, serverless delay/execution times, the reaper's idle timeout and the boot
  * deadline are all read from it, so they need no scaling); every interval the service or the fakes wait on a
- * real timer is given as its simulated value / K (SCALED_ENV below, the fake ComfyUI's node time and the fake
+ * real timer is given as its simulated value / K (scaledEnv below, the fake ComfyUI's node time and the fake
  * serverless worker's /history poll).
  */
 
 /** Simulated seconds per real second. 40: a 30-minute trace runs in about 50 s, and 25 ms of event-loop
  * jitter is 1 simulated second (measured below and printed: lateness of submissions, job run times). */
 const K = 40;
+/**
+ * A machine too busy to keep K (its jobs ran 20% longer than the model, or submissions were seconds late: a
+ * CPU hog beside the suite) runs the case again at this rate, where a stall of the same real length is a
+ * quarter of the simulated time (about 3.5 minutes of real time per case).
+ */
+const K_BUSY_MACHINE = 10;
 const TRACE_MINUTES = 30;
 const JOB_S = 30;
 const ARRIVALS_PER_MINUTE = 4;
@@ -61,22 +67,23 @@ function poissonTrace(): Workload {
   return { name: 'policy-agreement', jobs, horizonS };
 }
 
-const scaled = (simulatedMs: number, min = 1): string => String(Math.max(min, Math.round(simulatedMs / K)));
-
-/** Every real-time interval of the service that delays a job's start or end, a spawn or a reap, divided by K. */
-const SCALED_ENV: Record<string, string> = {
-  CLOUD_TICK_INTERVAL: scaled(TICK_S * 1000, 10),
-  JOBS_DISPATCH_INTERVAL: scaled(1000, 10),
-  SERVERLESS_POLL_INTERVAL: scaled(1000, 10),
-  SERVERLESS_POLL_MAX_INTERVAL: scaled(5000, 10),
-  COMFYUI_POLL_INTERVAL: scaled(1000, 5),
-  COMFYUI_CONNECTED_POLL_INTERVAL: scaled(5000, 5),
-  COMFYUI_WS_RECONNECT_DELAY: scaled(1000, 5),
-  LOCAL_HEALTH_INTERVAL: scaled(5000, 10),
-  CLOUD_SWEEP_INTERVAL: scaled(60_000, 10),
-  LEADER_ELECTION_INTERVAL: scaled(5000, 100),
-  JOBS_EXECUTION_TIMEOUT: scaled(3_600_000, 1000),
-};
+/** Every real-time interval of the service that delays a job's start or end, a spawn or a reap, divided by k. */
+function scaledEnv(k: number): Record<string, string> {
+  const scaled = (simulatedMs: number, min = 1): string => String(Math.max(min, Math.round(simulatedMs / k)));
+  return {
+    CLOUD_TICK_INTERVAL: scaled(TICK_S * 1000, 10),
+    JOBS_DISPATCH_INTERVAL: scaled(1000, 10),
+    SERVERLESS_POLL_INTERVAL: scaled(1000, 10),
+    SERVERLESS_POLL_MAX_INTERVAL: scaled(5000, 10),
+    COMFYUI_POLL_INTERVAL: scaled(1000, 5),
+    COMFYUI_CONNECTED_POLL_INTERVAL: scaled(5000, 5),
+    COMFYUI_WS_RECONNECT_DELAY: scaled(1000, 5),
+    LOCAL_HEALTH_INTERVAL: scaled(5000, 10),
+    CLOUD_SWEEP_INTERVAL: scaled(60_000, 10),
+    LEADER_ELECTION_INTERVAL: scaled(5000, 100),
+    JOBS_EXECUTION_TIMEOUT: scaled(3_600_000, 1000),
+  };
+}
 
 interface PolicyCase {
   /** The simulator's policy. */
@@ -117,28 +124,30 @@ interface Measured {
   podRunS: number[];
   endS: number;
   realMs: number;
+  /** The time compression it ran at. */
+  k: number;
   /** The service's scaling policy at the end (GET /api/cloud/status): name, parameters, decisions. */
   scaling: string;
   /** The trace as the service ran it: arrival = its createdAt, duration = the run on the fake. */
   realized: Workload;
 }
 
-async function runService(policy: PolicyCase, workload: Workload): Promise<Measured> {
+async function runService(policy: PolicyCase, workload: Workload, k: number): Promise<Measured> {
   const realStart = Date.now();
   const h = await CloudHarness.start({
-    clockRate: K,
+    clockRate: k,
     serverless: true,
     sim: {
       bootMs: 150_000,
       serverlessEndpoints: [{ id: 'sim-endpoint-01', workers: SERVERLESS_WORKERS, pricePerSecond: 0.00034 }],
       // pngWorkflow runs two nodes (each job has its own colour, so the fake's output cache never skips one):
       // JOB_S simulated seconds in all.
-      comfy: { executionMsPerNode: ((JOB_S * 1000) / K - WORKER_OVERHEAD_REAL_MS) / 2 },
+      comfy: { executionMsPerNode: ((JOB_S * 1000) / k - WORKER_OVERHEAD_REAL_MS) / 2 },
       // The fake worker-comfyui polls /history in real time: 5 ms is 0.2 simulated s of billed execution.
       worker: { historyPollMs: 5 },
     },
     env: {
-      ...SCALED_ENV,
+      ...scaledEnv(k),
       RUNPOD_SERVERLESS_PRICE_PER_SECOND: '0.00034',
       RUNPOD_SERVERLESS_MAX_WORKERS: String(SERVERLESS_WORKERS),
       RUNPOD_GPU_TYPE: 'NVIDIA GeForce RTX 3090',
@@ -153,13 +162,13 @@ async function runService(policy: PolicyCase, workload: Workload): Promise<Measu
     for (const job of workload.jobs) {
       const due = t0 + job.arrivalS * 1000;
       const ahead = due - h.clock.now();
-      if (ahead > 0) await new Promise((resolve) => setTimeout(resolve, ahead / K));
+      if (ahead > 0) await new Promise((resolve) => setTimeout(resolve, ahead / k));
       lateness.push((h.clock.now() - due) / 1000);
       submits.push(h.submit({ workflow: pngWorkflow(`a${job.id}`, job.id + 1) }));
     }
     const ids = await Promise.all(submits);
     const done = new Map<string, any>();
-    const deadline = Date.now() + (20 * 60_000) / K + 60_000;
+    const deadline = Date.now() + (20 * 60_000) / k + 60_000;
     while (done.size < ids.length) {
       if (Date.now() > deadline) throw new Error(`${ids.length - done.size} job(s) still not done`);
       for (const id of ids.filter((x) => !done.has(x))) {
@@ -223,6 +232,7 @@ async function runService(policy: PolicyCase, workload: Workload): Promise<Measu
       podRunS: jobs.filter((j) => j.backend === 'pod').map((j) => j.durationMs / 1000),
       endS: (end - t0) / 1000,
       realMs: Date.now() - realStart,
+      k: k,
       scaling,
       realized: { name: 'policy-agreement-realized', jobs: realizedJobs, horizonS: workload.horizonS },
     };
@@ -258,7 +268,7 @@ function report(policy: PolicyCase, nominal: RunResult, realized: RunResult, svc
     `p95 wait ${fmt(r.waitP95, 1)} s (p50 ${fmt(r.waitP50, 1)}, max ${fmt(r.waitMax, 1)}), pods launched ${r.podLaunches}, ` +
     `service/sim cost ${fmt(svc.costUsd / r.costUsd, 3)}, p95 diff ${fmt(svc.p95 - r.waitP95, 1)} s`;
   return [
-    `policy ${policy.sim} (${JSON.stringify(policy.env)}), K=${K}, ${nominal.jobs} jobs over ${TRACE_MINUTES} min, ` +
+    `policy ${policy.sim} (${JSON.stringify(policy.env)}), K=${svc.k}, ${nominal.jobs} jobs over ${TRACE_MINUTES} min, ` +
       `${SERVERLESS_WORKERS} serverless workers; real time ${fmt(svc.realMs / 1000, 1)} s`,
     `  service              cost $${fmt(svc.costUsd, 4)} (pods ${fmt(svc.podUsd, 4)}, serverless ${fmt(svc.serverlessUsd, 4)}), ` +
       `p95 wait ${fmt(svc.p95, 1)} s (p50 ${fmt(quantile(svc.waits, 0.5), 1)}, max ${fmt(Math.max(...svc.waits), 1)}), ` +
@@ -274,6 +284,25 @@ function report(policy: PolicyCase, nominal: RunResult, realized: RunResult, svc
 const within = (value: number, target: number, relative: number, floor = 0): boolean =>
   Math.abs(value - target) <= Math.max(relative * target, floor);
 
+/**
+ * The prediction for the trace is the simulator on it; on a loaded machine an event-loop stall can make the
+ * service run a different trace (late submissions, jobs running long), so agreeing with the simulator on the
+ * trace as the service ran it counts too (both are printed).
+ */
+const costAgrees = (svc: Measured, nominal: RunResult, realized: RunResult): boolean =>
+  within(svc.costUsd, nominal.costUsd, 0.15) || within(svc.costUsd, realized.costUsd, 0.15);
+const p95Agrees = (svc: Measured, nominal: RunResult, realized: RunResult): boolean =>
+  within(svc.p95, nominal.waitP95, 0.15, P95_FLOOR_S) || within(svc.p95, realized.waitP95, 0.15, P95_FLOOR_S);
+
+/** Whether the machine kept the compressed time: jobs ran within 20% of the model, submissions on time. */
+function keptTime(svc: Measured): boolean {
+  const runs = [...svc.execS, ...svc.podRunS];
+  return (
+    (runs.length === 0 || quantile(runs, 0.5) <= 1.2 * JOB_S) &&
+    (svc.lateness.length === 0 || quantile(svc.lateness, 0.95) <= 5)
+  );
+}
+
 // Timing, not persistence, is under test: the SQLite pass runs it; CI's PostgreSQL pass skips it (2.5 minutes).
 const sqliteOnly = process.env.DATABASE_URL ? describe.skip : describe;
 
@@ -284,25 +313,25 @@ sqliteOnly('the service agrees with the simulator (compressed time)', () => {
       const workload = poissonTrace();
       const nominal = simulate(policy.sim, workload);
       expect(nominal.lost).toBe(0);
-      const svc = await runService(policy, workload);
+      let svc = await runService(policy, workload, K);
       // The same policy on the trace as the service ran it: arrivals when the service recorded them and each job
       // as long as it ran on the fake. On a loaded machine the event loop stalls now and then (hundreds of real
       // ms, printed as jitter); a stall inside a job lengthens that job, and in a busy serverless queue that
       // moves the p95 wait by more than the policy's own differences. Comparing against this run isolates
       // the decisions (spawn, route, reap) from the machine.
-      const realized = simulate(policy.sim, svc.realized);
+      let realized = simulate(policy.sim, svc.realized);
       console.log(report(policy, nominal, realized, svc));
-      // The prediction for the trace is the simulator on it; on a loaded machine an event-loop stall can make the
-      // service run a different trace (late submissions, jobs running long), so agreeing with the simulator on the
-      // trace as the service ran it counts too (both are printed above).
-      expect(within(svc.costUsd, nominal.costUsd, 0.15) || within(svc.costUsd, realized.costUsd, 0.15)).toBe(
-        true,
-      );
-      expect(
-        within(svc.p95, nominal.waitP95, 0.15, P95_FLOOR_S) ||
-          within(svc.p95, realized.waitP95, 0.15, P95_FLOOR_S),
-      ).toBe(true);
+      const agrees = () => costAgrees(svc, nominal, realized) && p95Agrees(svc, nominal, realized);
+      if (!agrees() && !keptTime(svc)) {
+        // Not a verdict on the policy: the machine could not keep K (see keptTime). Once more, slower.
+        svc = await runService(policy, workload, K_BUSY_MACHINE);
+        realized = simulate(policy.sim, svc.realized);
+        console.log(report(policy, nominal, realized, svc));
+      }
+      expect(costAgrees(svc, nominal, realized)).toBe(true);
+      expect(p95Agrees(svc, nominal, realized)).toBe(true);
     },
-    240_000,
+    // K = 40 takes about 1 minute per case; a busy machine's second run at K_BUSY_MACHINE about 3.5 more.
+    600_000,
   );
 });
