@@ -2,7 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { CloudWorkersModule } from './cloud-workers.module';
 import type { Clock } from './common/clock';
-import { HttpErrorFilter } from './common/http-error.filter';
+import { HttpErrorFilter } from './http/http-error.filter';
 import type { AppConfig } from './config/app-config';
 import { ApiControllersModule } from './http/api-controllers.module';
 import { DashboardModule } from './http/dashboard.module';

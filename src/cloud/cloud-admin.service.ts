@@ -3,7 +3,7 @@ import { InvalidInputError } from '../common/domain-errors';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { PodEntity } from '../persistence/entities/pod.entity';
-import { resolveGpuTypeId, UnknownGpuTypeError } from '../runpod/gpu-catalog';
+import { resolveGpuTypeId, UnknownGpuTypeError } from '../config/gpu-catalog';
 import { CloudSettingsService } from './cloud-settings.service';
 import { CloudViewService } from './cloud-view.service';
 import { CloudConfigDto, UpdateCloudConfigDto } from './dto/cloud-config.dto';

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { GPU_TYPES } from '../runpod/gpu-catalog';
+import { GPU_TYPES } from '../config/gpu-catalog';
 import { type GpuStockStatus, type GpuTypeInfo, PODS_API, type PodsApi } from '../runpod/pods-api';
 
 /** One row of the GPU picker. Prices are RunPod's list price in USD/h for one GPU; null when unknown. */

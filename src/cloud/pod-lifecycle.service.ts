@@ -9,7 +9,7 @@ import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { PodEntity, type PodOrigin } from '../persistence/entities/pod.entity';
 import { PodsRepository } from '../persistence/pods.repository';
-import { resolveGpuTypeId } from '../runpod/gpu-catalog';
+import { resolveGpuTypeId } from '../config/gpu-catalog';
 import { type CreatePodSpec, PODS_API, type PodsApi, type RunPodPod } from '../runpod/pods-api';
 import { GpuCapacityError, RunPodUnavailableError } from '../runpod/runpod.errors';
 import {

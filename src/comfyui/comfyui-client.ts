@@ -11,7 +11,8 @@ import { ComfyHttp } from './comfyui-http';
 import { contentTypeForFilename, extractOutputFiles } from './comfyui-outputs';
 import { PromptWatch, type PromptWatchSettings } from './comfyui-prompt-watch';
 import { ComfySocket } from './comfyui-socket';
-import type { ComfyEventSource, ComfySocketHub, ComfySocketHubs } from './comfyui-socket-hub';
+import type { ComfyEventSource } from './comfyui-socket';
+import type { ComfySocketHub, ComfySocketHubs } from './comfyui-socket-hub';
 import { assertApiWorkflow } from './comfyui-workflow';
 import type {
   ComfyCancelOutcome,

@@ -7,8 +7,7 @@ import {
   ComfyPromptLostError,
   ComfyUnavailableError,
 } from './comfyui.errors';
-import type { ComfyWsMessage } from './comfyui-socket';
-import type { ComfyEventSource } from './comfyui-socket-hub';
+import type { ComfyEventSource, ComfyWsMessage } from './comfyui-socket';
 import type {
   ComfyCompletionSource,
   ComfyHistoryEntry,

@@ -1,18 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { OutboundAddressPolicy } from '../common/net/outbound-address-policy';
-import { ComfySocket, type ComfyWsMessage } from './comfyui-socket';
-
-/** What a prompt watch needs of a websocket: a ComfySocket of its own, or its share of a hub's. */
-export interface ComfyEventSource {
-  /** True once open; false if the handshake failed or timed out. */
-  readonly ready: Promise<boolean>;
-  readonly isOpen: boolean;
-  /** Sets the handler and hands it what arrived before. */
-  onMessage(handler: (message: ComfyWsMessage) => void): void;
-  /** Called once when the socket closes for any reason other than this source's own `close()`. */
-  onClose(handler: () => void): void;
-  close(): void;
-}
+import { type ComfyEventSource, ComfySocket, type ComfyWsMessage } from './comfyui-socket';
 
 /** Free an idle hub's socket after this long without a prompt to follow. */
 const IDLE_CLOSE_MS = 30_000;

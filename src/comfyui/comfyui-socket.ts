@@ -1,12 +1,23 @@
 import WebSocket from 'ws';
 import type { OutboundAddressPolicy } from '../common/net/outbound-address-policy';
 import { DEFAULT_COMFY_ADDRESS_POLICY } from './comfyui-http';
-import type { ComfyEventSource } from './comfyui-socket-hub';
 
 /** A text frame from `/ws`: `{"type": <event>, "data": {...}}` (reference §4). */
 export interface ComfyWsMessage {
   type: string;
   data: Record<string, unknown>;
+}
+
+/** What a prompt watch needs of a websocket: a ComfySocket of its own, or its share of a hub's. */
+export interface ComfyEventSource {
+  /** True once open; false if the handshake failed or timed out. */
+  readonly ready: Promise<boolean>;
+  readonly isOpen: boolean;
+  /** Sets the handler and hands it what arrived before. */
+  onMessage(handler: (message: ComfyWsMessage) => void): void;
+  /** Called once when the socket closes for any reason other than this source's own `close()`. */
+  onClose(handler: () => void): void;
+  close(): void;
 }
 
 /**

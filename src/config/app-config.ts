@@ -5,7 +5,7 @@ import {
   DEFAULT_RELEASE_AFTER_S,
   DEFAULT_SPAWN_EVIDENCE_Z,
 } from '../cloud/policy/breakeven.policy';
-import { resolveGpuTypeId } from '../runpod/gpu-catalog';
+import { resolveGpuTypeId } from './gpu-catalog';
 import { readTrustProxy } from './trust-proxy';
 import { type RunPodPodSettings, readPodSettings } from './runpod-pod-settings';
 import {

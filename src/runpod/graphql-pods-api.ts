@@ -1,4 +1,4 @@
-import { gpuTypeIdForDisplayName } from './gpu-catalog';
+import { gpuTypeIdForDisplayName } from '../config/gpu-catalog';
 import type {
   CreatePodSpec,
   GpuStockStatus,

@@ -5,5 +5,5 @@ export * from './rest-v2-pods-api';
 export * from './graphql-pods-api';
 export * from './serverless-client';
 export * from './serverless-endpoint-api';
-export * from './gpu-catalog';
+export * from '../config/gpu-catalog';
 export * from './redact';

@@ -15,7 +15,7 @@ import {
   NotFoundError,
   TimedOutError,
   UnavailableError,
-} from './domain-errors';
+} from '../common/domain-errors';
 
 /** The one error shape every route answers with. */
 export interface ErrorBody {

@@ -7,7 +7,6 @@ import {
   gpuTypeIdForDisplayName,
   resolveGpuTypeId,
 } from './gpu-catalog';
-import { redactSecret } from './redact';
 
 describe('GPU catalog', () => {
   it('holds the 45 documented ids plus the 2 REST v1 enum ids, without duplicates', () => {
@@ -124,19 +123,5 @@ describe('GPU catalog', () => {
     expect(gpuTypeIdForDisplayName('RTX PRO 4500')).toBe('NVIDIA RTX PRO 4500 Blackwell');
     expect(gpuTypeIdForDisplayName('Something Else')).toBeNull();
     expect(gpuTypeIdForDisplayName(null)).toBeNull();
-  });
-});
-
-describe('redactSecret', () => {
-  it('removes the secret, bearer tokens and api_key parameters, and leaves prose alone', () => {
-    const key = 'rpa_ABCDEFGHIJKLMNOP';
-    expect(redactSecret(`key ${key} and ${key}`, key)).toBe('key [REDACTED] and [REDACTED]');
-    expect(redactSecret('Authorization: Bearer abcdefghijklmnopqrstu', undefined)).toBe(
-      'Authorization: Bearer [REDACTED]',
-    );
-    expect(redactSecret('https://api.runpod.io/graphql?api_key=whatever&x=1', undefined)).toBe(
-      'https://api.runpod.io/graphql?api_key=[REDACTED]&x=1',
-    );
-    expect(redactSecret('missing bearer token', key)).toBe('missing bearer token');
   });
 });
