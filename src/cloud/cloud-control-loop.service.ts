@@ -8,6 +8,7 @@ import {
 } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { Clock } from '../common/clock';
+import { startLoop } from '../common/loop';
 import { ShutdownState } from '../common/shutdown-state';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
@@ -74,8 +75,13 @@ export class CloudControlLoop
           'set CLOUD_POLICY=seed to keep the seed rule',
       );
     }
-    const interval = setInterval(() => void this.tick(), this.config.cloud.tickIntervalMs);
-    this.scheduler.addInterval(INTERVAL_NAME, interval);
+    startLoop(
+      this.scheduler,
+      INTERVAL_NAME,
+      this.config.cloud.tickIntervalMs,
+      () => this.tick(),
+      this.logger,
+    );
   }
 
   /** Stops the loop and waits for a tick in progress, so shutdown does not race a spawn. */

@@ -9,6 +9,7 @@ import {
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { Clock } from '../common/clock';
+import { startLoop } from '../common/loop';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { PodEntity } from '../persistence/entities/pod.entity';
@@ -74,8 +75,13 @@ export class PodSweeper implements OnApplicationBootstrap, BeforeApplicationShut
 
   onApplicationBootstrap(): void {
     if (!this.lifecycle.isAvailable()) return;
-    const interval = setInterval(() => void this.sweep(), this.config.cloud.sweepIntervalMs);
-    this.scheduler.addInterval(INTERVAL_NAME, interval);
+    startLoop(
+      this.scheduler,
+      INTERVAL_NAME,
+      this.config.cloud.sweepIntervalMs,
+      () => this.sweep(),
+      this.logger,
+    );
     // Not awaited: a slow or unreachable RunPod must not hold up boot. sweep() never rejects.
     void this.sweep();
   }

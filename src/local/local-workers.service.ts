@@ -9,6 +9,7 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Clock } from '../common/clock';
+import { startLoop } from '../common/loop';
 import { ConflictError, InvalidInputError, NotFoundError } from '../common/domain-errors';
 import { NetworkAllowlist } from '../common/net/network-allowlist';
 import { OutboundAddressError, OutboundAddressPolicy } from '../common/net/outbound-address-policy';
@@ -225,13 +226,20 @@ export class LocalWorkersService implements OnApplicationBootstrap, OnApplicatio
     }
     await this.syncControls();
     await this.checkHealth();
-    const interval = setInterval(() => void this.tick(), this.config.local.healthIntervalMs);
-    this.scheduler.addInterval(HEALTH_INTERVAL, interval);
-    const refresh = setInterval(
-      () => void this.refreshAllCapabilities(),
-      this.config.local.capabilitiesIntervalMs,
+    startLoop(
+      this.scheduler,
+      HEALTH_INTERVAL,
+      this.config.local.healthIntervalMs,
+      () => this.tick(),
+      this.logger,
     );
-    this.scheduler.addInterval(CAPABILITIES_INTERVAL, refresh);
+    startLoop(
+      this.scheduler,
+      CAPABILITIES_INTERVAL,
+      this.config.local.capabilitiesIntervalMs,
+      () => this.refreshAllCapabilities(),
+      this.logger,
+    );
   }
 
   onApplicationShutdown(): void {

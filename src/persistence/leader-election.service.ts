@@ -9,6 +9,7 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { createHash } from 'node:crypto';
 import { Client } from 'pg';
+import { startLoop } from '../common/loop';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 
@@ -53,8 +54,13 @@ export class LeaderElection implements OnApplicationBootstrap, OnApplicationShut
       return;
     }
     await this.campaign();
-    const interval = setInterval(() => void this.campaign(), this.config.leaderElectionIntervalMs);
-    this.scheduler.addInterval(INTERVAL_NAME, interval);
+    startLoop(
+      this.scheduler,
+      INTERVAL_NAME,
+      this.config.leaderElectionIntervalMs,
+      () => this.campaign(),
+      this.logger,
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -8,6 +8,7 @@ import {
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { randomUUID } from 'node:crypto';
 import { Clock } from '../common/clock';
+import { startLoop } from '../common/loop';
 import { redactedUrl } from '../common/net/redacted-url';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
@@ -82,10 +83,7 @@ export class WebhookDeliveries implements OnApplicationBootstrap, OnApplicationS
 
   onApplicationBootstrap(): void {
     if (!this.#secret) return;
-    this.scheduler.addInterval(
-      INTERVAL_NAME,
-      setInterval(() => this.pump(), PUMP_INTERVAL_MS),
-    );
+    startLoop(this.scheduler, INTERVAL_NAME, PUMP_INTERVAL_MS, () => this.pump(), this.logger);
     const urls = this.config.webhooks.urls;
     if (urls.length > 0) this.logger.log(`Webhooks go to ${urls.map((url) => redactedUrl(url)).join(', ')}`);
   }
