@@ -14,6 +14,7 @@ import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { LeaderElection } from '../persistence/leader-election.service';
 import type { PodEntity } from '../persistence/entities/pod.entity';
+import { PodTransitions } from '../persistence/pod-transitions';
 import { PodsRepository } from '../persistence/pods.repository';
 import { CLOUD_DEMAND, type CloudDemandBoard } from './cloud-demand';
 import { BudgetExceededError, BudgetService } from './budget.service';
@@ -52,6 +53,7 @@ export class CloudControlLoop
     private readonly lifecycle: PodLifecycleService,
     private readonly ledger: CostLedgerService,
     private readonly pods: PodsRepository,
+    private readonly transitions: PodTransitions,
     private readonly settings: CloudSettingsService,
     private readonly budget: BudgetService,
     private readonly leader: LeaderElection,
@@ -333,7 +335,7 @@ export class CloudControlLoop
   async stopForBudget(): Promise<void> {
     // `requested` rows are left alone: their create may be in flight; once attached they are `starting`.
     for (const pod of await this.pods.findInStates(['starting', 'ready'])) {
-      if (!(await this.pods.transition(pod.name, [pod.state], { state: 'terminating' }))) continue;
+      if (!(await this.transitions.claimForBudget(pod.name, pod.state as 'starting' | 'ready'))) continue;
       await this.lifecycle
         .terminate(pod.name, 'daily budget reached', 'terminated')
         .catch((error: Error) =>
@@ -357,7 +359,7 @@ export class CloudControlLoop
     const decision = decideLifetime(pods, now, maxLifetimeMs);
     const lifetime = `${Math.round(maxLifetimeMs / 1000)}s`;
     for (const name of decision.drain) {
-      if (await this.pods.transition(name, ['busy'], { drainRequestedAt: now })) {
+      if (await this.transitions.markDraining(name, now)) {
         this.logger.log(
           `Pod ${name} is older than CLOUD_MAX_POD_LIFETIME (${lifetime}); draining after its job`,
         );
@@ -365,7 +367,7 @@ export class CloudControlLoop
     }
     for (const name of decision.terminate) {
       const pod = pods.find((candidate) => candidate.name === name)!;
-      if (!(await this.pods.transition(name, ['ready'], { state: 'terminating' }))) continue;
+      if (!(await this.transitions.claimExpired(name))) continue;
       this.logger.log(
         `Pod ${pod.runpodId} is older than CLOUD_MAX_POD_LIFETIME (${lifetime}), terminating...`,
       );
@@ -395,20 +397,13 @@ export class CloudControlLoop
         ? this.releaseTimeoutsMs(candidates, this.podsWorthKeeping, parameters.idleTimeoutS)
         : undefined;
     const decision = decideReaping(candidates, now, idleTimeoutMs, perPodMs);
-    for (const name of decision.mark) {
-      await this.pods.transition(name, ['ready'], { idleMarkedAt: now });
-    }
-    for (const name of decision.unmark) await this.pods.update(name, { idleMarkedAt: null });
+    for (const name of decision.mark) await this.transitions.markIdle(name, now);
+    for (const name of decision.unmark) await this.transitions.clearIdleMark(name);
     for (const { name, idleMs } of decision.terminate) {
       const pod = candidates.find((candidate) => candidate.name === name)!;
       // The re-check: only a pod still ready and still carrying the same mark is taken. A router that
       // reserved it since the mark cleared the mark, so this compare-and-set fails and the pod lives.
-      const claimed = await this.pods.transition(
-        name,
-        ['ready'],
-        { state: 'terminating' },
-        { idleMarkedAt: pod.idleMarkedAt! },
-      );
+      const claimed = await this.transitions.claimIdle(name, pod.idleMarkedAt!);
       if (!claimed) continue;
       this.logger.log(`Pod ${pod.runpodId} idle for ${Math.round(idleMs / 1000)}s, terminating...`);
       this.decisions.record({

@@ -4,6 +4,7 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import { LedgerEntryEntity } from '../persistence/entities/ledger-entry.entity';
 import { PodEntity } from '../persistence/entities/pod.entity';
 import { LedgerRepository } from '../persistence/ledger.repository';
+import { PodTransitions } from '../persistence/pod-transitions';
 import { PodsRepository } from '../persistence/pods.repository';
 import { CloudEvents, CostUpdatedEvent } from './cloud.events';
 import { podCost, podCostByDay, utcDay } from './policy/pod-cost';
@@ -26,6 +27,7 @@ export class CostLedgerService {
   constructor(
     private readonly ledger: LedgerRepository,
     private readonly pods: PodsRepository,
+    private readonly transitions: PodTransitions,
     private readonly events: EventEmitter2,
     private readonly clock: Clock,
   ) {}
@@ -49,7 +51,7 @@ export class CostLedgerService {
       const pod = await this.pods.findByName(name);
       if (!pod) return 0;
       pod.terminatedAt ??= terminatedAt;
-      await this.pods.update(name, { terminatedAt: pod.terminatedAt });
+      await this.transitions.recordTerminatedAt(name, pod.terminatedAt);
       return this.write(pod, pod.terminatedAt);
     });
   }
@@ -75,7 +77,7 @@ export class CostLedgerService {
     );
     const costUsd = podCost(pod.costPerHour, pod.createdAt, end);
     await this.ledger.upsert(entries);
-    await this.pods.update(pod.name, { billedThrough: end, costUsd });
+    await this.transitions.recordBilled(pod.name, end, costUsd);
     return costUsd;
   }
 

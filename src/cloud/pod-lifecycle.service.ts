@@ -7,7 +7,9 @@ import { ConflictError, InvalidInputError, NotFoundError, UnavailableError } fro
 import { ComfyUiHealthProbe } from '../comfyui/comfyui-health';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { PodEntity, type PodOrigin } from '../persistence/entities/pod.entity';
+import type { PodEntity, PodOrigin } from '../persistence/entities/pod.entity';
+import { newPodRow } from '../persistence/pod-row';
+import { type PodAttachment, PodTransitions } from '../persistence/pod-transitions';
 import { PodsRepository } from '../persistence/pods.repository';
 import { resolveGpuTypeId } from '../config/gpu-catalog';
 import { type CreatePodSpec, PODS_API, type PodsApi, type RunPodPod } from '../runpod/pods-api';
@@ -57,6 +59,7 @@ export class PodLifecycleService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(PODS_API) private readonly podsApi: PodsApi,
     private readonly pods: PodsRepository,
+    private readonly transitions: PodTransitions,
     private readonly settings: CloudSettingsService,
     private readonly ledger: CostLedgerService,
     private readonly budget: BudgetService,
@@ -171,7 +174,7 @@ export class PodLifecycleService {
         continue;
       }
       if (pod.costPerHour === 0 && remote.costPerHour > 0) {
-        await this.pods.update(pod.name, { costPerHour: remote.costPerHour });
+        await this.transitions.recordCostPerHour(pod.name, remote.costPerHour);
       }
       if (remote.status === 'RUNNING' && remote.hasRuntime && (await this.probe.isUp(pod.url!))) {
         await this.markReady(pod);
@@ -236,22 +239,18 @@ export class PodLifecycleService {
     // A row that already carries a request is a retry (a failed call, or a crash after RunPod acted).
     const retrying = pod.terminateRequestedAt !== null;
     const terminateRequestedAt = pod.terminateRequestedAt ?? this.clock.now();
-    await this.pods.update(name, {
-      state: 'terminating',
-      failureReason,
-      idleMarkedAt: null,
-      terminateRequestedAt,
-    });
+    await this.transitions.beginTermination(name, { failureReason, terminateRequestedAt });
     pod.state = 'terminating';
     if (!pod.runpodId) {
       const found = await this.podsApi
         .listByNamePrefix(pod.name)
         .then((list) => list.find((p) => p.name === pod.name));
       if (found) {
-        await this.pods.update(name, {
-          runpodId: found.id,
-          createdAt: found.createdAt?.getTime() ?? pod.requestedAt,
-        });
+        await this.transitions.recordFoundRunPodId(
+          name,
+          found.id,
+          found.createdAt?.getTime() ?? pod.requestedAt,
+        );
         Object.assign(pod, { runpodId: found.id, createdAt: found.createdAt?.getTime() ?? pod.requestedAt });
       }
     }
@@ -264,7 +263,7 @@ export class PodLifecycleService {
       terminatedAt = this.clock.now();
     }
     const cost = await this.ledger.settlePod(name, terminatedAt);
-    await this.pods.update(name, { state: finalState, busySince: null });
+    await this.transitions.finishTermination(name, finalState);
     Object.assign(pod, { state: finalState, terminatedAt, failureReason, costUsd: cost });
     const podId = pod.runpodId ?? pod.name;
     this.logger.log(`Pod ${podId} terminated. Cost: $${cost.toFixed(4)}`);
@@ -310,13 +309,7 @@ export class PodLifecycleService {
       .sort((a, b) => (b.lastBusyAt ?? 0) - (a.lastBusyAt ?? 0));
     for (const pod of ready) {
       const now = this.clock.now();
-      if (
-        await this.pods.transitionUndrained(pod.name, ['ready'], {
-          state: 'busy',
-          busySince: now,
-          idleMarkedAt: null,
-        })
-      ) {
+      if (await this.transitions.reserve(pod.name, now)) {
         return { ...pod, state: 'busy', busySince: now, idleMarkedAt: null };
       }
     }
@@ -329,12 +322,7 @@ export class PodLifecycleService {
     if (!pod) return;
     const jobsProcessed = pod.jobsProcessed + (jobCompleted ? 1 : 0);
     const now = this.clock.now();
-    await this.pods.transition(name, ['busy'], {
-      state: 'ready',
-      busySince: null,
-      lastBusyAt: now,
-      jobsProcessed,
-    });
+    await this.transitions.release(name, now, jobsProcessed);
   }
 
   private gpuCandidates(requested: string | undefined): string[] {
@@ -371,30 +359,16 @@ export class PodLifecycleService {
         maxPods,
       });
     }
-    const row = Object.assign(new PodEntity(), {
+    const row = newPodRow({
       name: `${this.config.cloud.podNamePrefix}-${randomBytes(5).toString('hex')}`,
-      runpodId: null,
       state: 'requested',
       origin,
       gpuTypeId,
       // RunPod's own rate replaces it once the pod is created.
       costPerHour: admittedRate,
-      url: null,
       requestedAt: this.clock.now(),
-      createdAt: null,
-      readyAt: null,
-      lastBusyAt: null,
-      busySince: null,
-      idleMarkedAt: null,
-      drainRequestedAt: null,
-      terminateRequestedAt: null,
-      terminatedAt: null,
-      billedThrough: null,
-      costUsd: 0,
-      jobsProcessed: 0,
-      failureReason: null,
     });
-    await this.pods.insert(row);
+    await this.transitions.create(row);
     return row;
   }
 
@@ -406,7 +380,7 @@ export class PodLifecycleService {
     const noCapacity: string[] = [];
     for (const gpuTypeId of candidates) {
       if (gpuTypeId !== row.gpuTypeId) {
-        await this.pods.update(row.name, { gpuTypeId });
+        await this.transitions.recordGpuType(row.name, gpuTypeId);
         row.gpuTypeId = gpuTypeId;
       }
       try {
@@ -472,17 +446,19 @@ export class PodLifecycleService {
 
   private async attach(row: PodEntity, created: RunPodPod, origin: PodOrigin): Promise<PodEntity> {
     const createdAt = created.createdAt?.getTime() ?? this.clock.now();
-    const patch = {
+    const attachment: PodAttachment = {
       runpodId: created.id,
-      state: 'starting' as const,
-      gpuTypeId: created.gpuTypeId ?? row.gpuTypeId,
-      costPerHour: created.costPerHour,
       url: this.podUrl(created.id),
+      costPerHour: created.costPerHour,
       createdAt,
-      billedThrough: createdAt,
+      gpuTypeId: created.gpuTypeId ?? row.gpuTypeId,
     };
-    await this.pods.update(row.name, patch);
-    Object.assign(row, patch);
+    if (!(await this.transitions.markStarting(row.name, attachment))) {
+      // A sweep attached it first, or the boot deadline closed the row while the create was in flight (that
+      // termination looks the name up at RunPod; the sweeper ends a pod whose row has ended).
+      this.logger.warn(`Pod ${row.name} was no longer requested when RunPod created it as ${created.id}`);
+    }
+    Object.assign(row, { ...attachment, state: 'starting', billedThrough: createdAt });
     const spawned: PodSpawnedEvent = {
       podId: created.id,
       name: row.name,
@@ -496,12 +472,7 @@ export class PodLifecycleService {
 
   private async markReady(pod: PodEntity): Promise<void> {
     const now = this.clock.now();
-    const moved = await this.pods.transition(pod.name, ['starting'], {
-      state: 'ready',
-      readyAt: now,
-      lastBusyAt: now,
-    });
-    if (!moved) return;
+    if (!(await this.transitions.markReady(pod.name, now))) return;
     Object.assign(pod, { state: 'ready', readyAt: now, lastBusyAt: now });
     this.logger.log(`Pod ${pod.runpodId} spawned and ready`);
     const ready: PodReadyEvent = { podId: pod.runpodId!, url: pod.url!, bootMs: now - pod.requestedAt };
@@ -512,18 +483,14 @@ export class PodLifecycleService {
   /** RunPod no longer has the pod (terminated outside this service): settle its cost and close the row. */
   private async closeGone(pod: PodEntity, reason: string): Promise<void> {
     const cost = await this.ledger.settlePod(pod.name, this.clock.now());
-    await this.pods.update(pod.name, { state: 'failed', failureReason: reason });
+    await this.transitions.markVanishedWhileBooting(pod.name, reason);
     this.logger.warn(`Pod ${pod.runpodId} closed: ${reason}. Cost: $${cost.toFixed(4)}`);
     this.emitFailed(pod, reason, cost);
     this.waiters.reject(pod.name, new UnavailableError(`Pod ${pod.runpodId} failed: ${reason}`));
   }
 
   private async fail(row: PodEntity, reason: string): Promise<void> {
-    await this.pods.update(row.name, {
-      state: 'failed',
-      failureReason: reason,
-      terminatedAt: this.clock.now(),
-    });
+    await this.transitions.markFailedBeforeCreate(row.name, reason, this.clock.now());
     this.emitFailed(row, reason, 0);
   }
 

@@ -12,8 +12,9 @@ import { Clock } from '../common/clock';
 import { startLoop } from '../common/loop';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { PodEntity } from '../persistence/entities/pod.entity';
 import { LeaderElection } from '../persistence/leader-election.service';
+import { newPodRow } from '../persistence/pod-row';
+import { PodTransitions } from '../persistence/pod-transitions';
 import { PodsRepository } from '../persistence/pods.repository';
 import { PODS_API, type PodsApi, type RunPodPod } from '../runpod/pods-api';
 import {
@@ -66,6 +67,7 @@ export class PodSweeper implements OnApplicationBootstrap, BeforeApplicationShut
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(PODS_API) private readonly podsApi: PodsApi,
     private readonly pods: PodsRepository,
+    private readonly transitions: PodTransitions,
     private readonly lifecycle: PodLifecycleService,
     private readonly clock: Clock,
     private readonly scheduler: SchedulerRegistry,
@@ -218,7 +220,7 @@ export class PodSweeper implements OnApplicationBootstrap, BeforeApplicationShut
   /** Takes the orphan over: a `starting` row, so readiness, idle reaping and billing from its creation apply. */
   private async adopt(pod: RunPodPod, now: number): Promise<void> {
     const createdAt = pod.createdAt?.getTime() ?? now;
-    const row = Object.assign(new PodEntity(), {
+    const row = newPodRow({
       name: pod.name,
       runpodId: pod.id,
       state: 'starting',
@@ -229,23 +231,13 @@ export class PodSweeper implements OnApplicationBootstrap, BeforeApplicationShut
       // The row is written now: the boot deadline counts from adoption, billing from RunPod's creation.
       requestedAt: now,
       createdAt,
-      readyAt: null,
-      lastBusyAt: null,
-      busySince: null,
-      idleMarkedAt: null,
-      drainRequestedAt: null,
-      terminateRequestedAt: null,
-      terminatedAt: null,
       billedThrough: createdAt,
-      costUsd: 0,
-      jobsProcessed: 0,
-      failureReason: null,
-    } satisfies Partial<PodEntity>);
+    });
     this.logger.error(
       `Orphan pod ${pod.id} (${pod.name}) runs at RunPod with no record here: ` +
         `${describeCost(toRemote(pod), now)}; adopting it (CLOUD_ORPHAN_POLICY=adopt), billed from its creation`,
     );
-    await this.pods.insert(row);
+    await this.transitions.create(row);
     const spawned: PodSpawnedEvent = {
       podId: pod.id,
       name: pod.name,
@@ -259,13 +251,11 @@ export class PodSweeper implements OnApplicationBootstrap, BeforeApplicationShut
   /** A write-ahead row whose create did reach RunPod: fill in what RunPod has, as spawn would have. */
   private async attach(name: string, pod: RunPodPod, now: number): Promise<boolean> {
     const createdAt = pod.createdAt?.getTime() ?? now;
-    const attached = await this.pods.transition(name, ['requested'], {
+    const attached = await this.transitions.markStarting(name, {
       runpodId: pod.id,
-      state: 'starting',
-      costPerHour: pod.costPerHour,
       url: this.lifecycle.podUrl(pod.id),
+      costPerHour: pod.costPerHour,
       createdAt,
-      billedThrough: createdAt,
       ...(pod.gpuTypeId ? { gpuTypeId: pod.gpuTypeId } : {}),
     });
     if (attached) {
@@ -276,11 +266,7 @@ export class PodSweeper implements OnApplicationBootstrap, BeforeApplicationShut
 
   private async failNeverCreated(name: string, now: number): Promise<boolean> {
     const reason = 'never created at RunPod';
-    const failed = await this.pods.transition(name, ['requested'], {
-      state: 'failed',
-      failureReason: reason,
-      terminatedAt: now,
-    });
+    const failed = await this.transitions.markFailedBeforeCreate(name, reason, now);
     if (failed) {
       this.logger.warn(`Pod ${name} was requested but RunPod has no such pod; marked failed (${reason})`);
       const event: PodFailedEvent = { podId: null, name, reason, cost: 0 };
@@ -299,9 +285,7 @@ export class PodSweeper implements OnApplicationBootstrap, BeforeApplicationShut
     if (!row?.runpodId) return false;
     const remote = await this.podsApi.get(row.runpodId);
     if (remote && remote.status !== 'TERMINATED') return false;
-    const claimed = await this.pods.transition(name, ['starting', 'ready', 'busy'], {
-      state: 'terminating',
-    });
+    const claimed = await this.transitions.claimGone(name);
     if (!claimed) return false;
     this.logger.warn(
       `Pod ${row.runpodId} (${name}, ${row.state}) was terminated outside this service; closing it`,

@@ -13,6 +13,7 @@ import { LeaderElection } from './leader-election.service';
 import { LedgerRepository } from './ledger.repository';
 import { LocalWorkersRepository } from './local-workers.repository';
 import { ObservabilityRepository } from './observability.repository';
+import { PodTransitions } from './pod-transitions';
 import { PodsRepository } from './pods.repository';
 import { RoutingEstimatesRepository } from './routing-estimates.repository';
 import { SettingsRepository } from './settings.repository';
@@ -47,6 +48,7 @@ async function ensurePostgresSchema(url: string, schema: string): Promise<void> 
   ],
   providers: [
     PodsRepository,
+    PodTransitions,
     LedgerRepository,
     SettingsRepository,
     RoutingEstimatesRepository,
@@ -59,6 +61,7 @@ async function ensurePostgresSchema(url: string, schema: string): Promise<void> 
   ],
   exports: [
     PodsRepository,
+    PodTransitions,
     LedgerRepository,
     SettingsRepository,
     RoutingEstimatesRepository,
