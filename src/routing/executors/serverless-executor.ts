@@ -19,23 +19,22 @@ import {
   type ServerlessJobStatus,
 } from '../../runpod/serverless-client';
 import {
+  isServerlessWorkflowError,
+  parseWorkerComfyOutput,
+  readableServerlessError,
+} from '../../runpod/worker-comfyui-output';
+import {
   ExecutionError,
   type ExecutionContext,
   type ExecutionResult,
   mayHaveEarlierOutputs,
 } from './execution';
-import { isServerlessWorkflowError, readableServerlessError } from './serverless-errors';
-
-interface WorkerComfyImage {
-  filename?: string;
-  type?: string;
-  data?: string;
-}
 
 /**
  * Runs a job on the RunPod serverless endpoint (worker-comfyui): `POST /run {input: {workflow, images}}`,
- * poll `/status` with backoff, decode `output.images` (base64, or download `s3_url` through the RunPod adapter's
- * ServerlessOutputDownloader: address rules, size cap, deadline, streamed to disk). Cost = billed seconds
+ * poll `/status` with backoff, store `output.images` as the RunPod adapter reads them (parseWorkerComfyOutput:
+ * base64 bytes, or an `s3_url` downloaded by ServerlessOutputDownloader: address rules, size cap, deadline,
+ * streamed to disk). Cost = billed seconds
  * (executionTime rounded up) x RUNPOD_SERVERLESS_PRICE_PER_SECOND, written to the ledger under `serverless`.
  */
 @Injectable()
@@ -171,41 +170,23 @@ export class ServerlessExecutor {
           costUsd,
         );
     }
-    const output = (status.output ?? {}) as {
-      images?: WorkerComfyImage[];
-      errors?: string[];
-      message?: string;
-      status?: string;
-    };
-    if (output.errors?.length)
+    const output = parseWorkerComfyOutput(status.output);
+    if (output.errors.length)
       this.logger.warn(`Serverless job ${status.id} reported: ${output.errors.join('; ')}`);
-    // worker-comfyui < 5.0 returned one image as `message` (base64 or URL).
-    const images: WorkerComfyImage[] =
-      output.images ??
-      (output.message
-        ? [
-            {
-              filename: 'output.png',
-              type: output.message.startsWith('http') ? 's3_url' : 'base64',
-              data: output.message,
-            },
-          ]
-        : []);
 
     if (mayHaveEarlierOutputs(ctx)) await this.store.clearOutputs(ctx.job.id);
     const taken = new Set<string>();
     const records: JobOutputRecord[] = [];
-    for (const [index, image] of images.entries()) {
-      const filename = image.filename ?? `output_${index + 1}.png`;
+    for (const image of output.images) {
+      const { filename } = image;
       const contentType = contentTypeForFilename(filename);
-      const data = image.data;
-      if (!data)
+      if (image.kind === 'missing')
         throw new ExecutionError('serverless output image has no data', 'infrastructure', undefined, costUsd);
-      if (image.type === 's3_url') {
+      if (image.kind === 'url') {
         const save = (body: Readable) =>
           this.store.saveOutputStream(ctx.job.id, filename, body, contentType, taken);
         try {
-          records.push(await this.downloader.download(data, save, ctx.signal));
+          records.push(await this.downloader.download(image.url, save, ctx.signal));
         } catch (error) {
           if (ctx.signal.aborted && ctx.signal.reason === 'cancel')
             throw new ExecutionError('Cancelled', 'cancelled', undefined, costUsd);
@@ -217,9 +198,7 @@ export class ServerlessExecutor {
         }
         continue;
       }
-      const comma = data.startsWith('data:') ? data.indexOf(',') : -1;
-      const bytes = Buffer.from(comma >= 0 ? data.slice(comma + 1) : data, 'base64');
-      records.push(await this.store.saveOutput(ctx.job.id, filename, bytes, contentType, taken));
+      records.push(await this.store.saveOutput(ctx.job.id, filename, image.bytes, contentType, taken));
     }
     return records;
   }
