@@ -163,6 +163,16 @@ describe('PodTransitions (SQLite, through the real repository)', () => {
     expect((await row(draining)).state).toBe('ready');
   });
 
+  it('reattach takes a ready pod for a job already running there, draining or not', async () => {
+    expect(await appliesFrom((name) => transitions.reattach(name, T0 + 1))).toEqual(['ready']);
+    expect(await row('cw-ready')).toMatchObject({ state: 'busy', busySince: T0 + 1 });
+
+    await dataSource.getRepository(PodEntity).clear();
+    const draining = await podIn('ready', { drainRequestedAt: T0, idleMarkedAt: T0 });
+    expect(await transitions.reattach(draining, T0 + 1)).toBe(true);
+    expect(await row(draining)).toMatchObject({ state: 'busy', idleMarkedAt: T0 });
+  });
+
   it('release gives a busy pod back to the idle pool and restarts its idle clock', async () => {
     expect(await appliesFrom((name) => transitions.release(name, T0 + 2, 3))).toEqual(['busy']);
     expect(await row('cw-busy')).toMatchObject({

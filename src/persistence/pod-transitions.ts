@@ -18,7 +18,7 @@ export interface PodAttachment {
  * the row is in the states listed on the method and returns whether it applied, so two writers racing for one
  * pod (a reaper and a router, a sweep and a spawn) never both win. Writes that change no state (rates,
  * billing, marks) say so. The lifecycle is in pod.entity.ts; the one other writer is the dispatcher's
- * re-attach after a restart (ready -> busy through `PodsRepository.transition`).
+ * re-attach after a restart (ready -> busy through `PodsRepository.transition`; `reattach` is its named form).
  */
 @Injectable()
 export class PodTransitions {
@@ -66,6 +66,14 @@ export class PodTransitions {
       busySince: now,
       idleMarkedAt: null,
     });
+  }
+
+  /**
+   * ready -> busy for a job found running on the pod after a restart: draining or idle-marked pods too (the job
+   * is already there), and the idle mark is left as it is.
+   */
+  async reattach(name: string, now: number): Promise<boolean> {
+    return this.pods.transition(name, ['ready'], { state: 'busy', busySince: now });
   }
 
   /** busy -> ready after a job: the idle clock restarts now; `jobsProcessed` is the new total. */
