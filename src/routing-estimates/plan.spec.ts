@@ -1,0 +1,124 @@
+import type { Candidate } from './candidates';
+import { DEADLINE_MISS_PREFIX, deadlineMissReason, needsReplan, plan, plannedBackendOf, replan } from './plan';
+
+const NOW = Date.UTC(2026, 10, 29, 12);
+const S = 1000;
+
+function c(backend: Candidate['backend'], completeInS: number, costUsd: number, kind?: Candidate['kind']): Candidate {
+  return {
+    backend,
+    kind: kind ?? (backend === 'pod' ? 'new-pod' : backend),
+    workerClass: backend,
+    workerId: backend,
+    startAt: NOW,
+    completeAt: NOW + completeInS * S,
+    runSeconds: 10,
+    costUsd,
+  };
+}
+
+const local = c('local', 600, 0); // a long local queue
+const pod = c('pod', 200, 0.05); // a new pod: boot first
+const serverless = c('serverless', 60, 0.2);
+const all = [local, pod, serverless];
+
+describe('plan', () => {
+  it('picks the cheapest candidate that completes by the deadline', () => {
+    expect(plan(all, { preference: 'balanced', deadline: NOW + 300 * S, maxCostUsd: null })).toMatchObject({
+      kind: 'pick',
+      candidate: pod,
+      rule: 'deadline',
+      missesDeadline: false,
+    });
+    // Only serverless makes it: serverless, though a pod is cheaper.
+    const p = plan(all, { preference: 'cost', deadline: NOW + 100 * S, maxCostUsd: null });
+    expect(p).toMatchObject({ kind: 'pick', candidate: serverless, rule: 'deadline' });
+    expect(plannedBackendOf(p)).toBe('serverless');
+    // A loose deadline: local is free.
+    expect(plan(all, { preference: 'speed', deadline: NOW + 3600 * S, maxCostUsd: null })).toMatchObject({
+      candidate: local,
+    });
+  });
+
+  it('breaks cost ties by earlier completion, and completion ties by lower cost', () => {
+    const slowFree = c('local', 500, 0);
+    const fastFree = { ...c('local', 100, 0), workerId: 'other' };
+    expect(plan([slowFree, fastFree], { preference: 'cost', deadline: null, maxCostUsd: null })).toMatchObject({
+      candidate: fastFree,
+    });
+    const dear = c('serverless', 60, 0.3);
+    const cheap = c('pod', 60, 0.1, 'ready-pod');
+    expect(plan([dear, cheap], { preference: 'speed', deadline: null, maxCostUsd: null })).toMatchObject({
+      candidate: cheap,
+    });
+  });
+
+  it('keeps within maxCostUsd: the deadline candidates above it do not count', () => {
+    // Serverless alone makes the deadline but costs more than allowed: the fastest within the cap, late.
+    const p = plan(all, { preference: 'balanced', deadline: NOW + 100 * S, maxCostUsd: 0.1 });
+    expect(p).toMatchObject({ kind: 'pick', candidate: pod, rule: 'max-cost', missesDeadline: true });
+    expect(p.kind === 'pick' && p.why).toMatch(/deadline will be missed/);
+    // maxCostUsd alone: the fastest within it.
+    expect(plan(all, { preference: 'balanced', deadline: null, maxCostUsd: 0.01 })).toMatchObject({
+      candidate: local,
+      rule: 'max-cost',
+      missesDeadline: false,
+    });
+  });
+
+  it('is infeasible when nothing meets the constraints, naming the fastest candidate, its completion and cost', () => {
+    const p = plan(all, { preference: 'balanced', deadline: NOW + 30 * S, maxCostUsd: null });
+    expect(p).toMatchObject({ kind: 'infeasible', best: serverless });
+    expect(p.kind === 'infeasible' && p.why).toContain(new Date(serverless.completeAt).toISOString());
+    expect(p.kind === 'infeasible' && p.why).toContain('$0.2000');
+    // A cost cap nothing fits.
+    expect(plan([pod, serverless], { preference: 'balanced', deadline: null, maxCostUsd: 0.01 })).toMatchObject({
+      kind: 'infeasible',
+      best: serverless,
+    });
+    expect(plan([], { preference: 'cost', deadline: NOW + S, maxCostUsd: null })).toMatchObject({
+      kind: 'infeasible',
+      best: null,
+    });
+  });
+
+  it('follows the operator preference without caller constraints; balanced leaves it to the fixed order', () => {
+    expect(plan(all, { preference: 'cost', deadline: null, maxCostUsd: null })).toMatchObject({ candidate: local });
+    expect(plan(all, { preference: 'speed', deadline: null, maxCostUsd: null })).toMatchObject({
+      candidate: serverless,
+    });
+    const balanced = plan(all, { preference: 'balanced', deadline: null, maxCostUsd: null });
+    expect(balanced).toEqual({ kind: 'fixed-order' });
+    expect(plannedBackendOf(balanced)).toBeNull();
+    // No candidate at all: nothing to prefer, the fixed order decides (and rejects or waits).
+    expect(plan([], { preference: 'speed', deadline: null, maxCostUsd: null })).toEqual({ kind: 'fixed-order' });
+  });
+});
+
+describe('re-planning a queued job with a deadline', () => {
+  it('is due when the planned start has passed by the grace, or the plan would now end after the deadline', () => {
+    const job = { deadline: NOW + 300 * S, plannedStartAt: NOW + 60 * S, runSeconds: 30 };
+    expect(needsReplan(job, NOW, 5 * S)).toBe(false);
+    expect(needsReplan(job, NOW + 64 * S, 5 * S)).toBe(false);
+    expect(needsReplan(job, NOW + 65 * S, 5 * S)).toBe(true);
+    expect(needsReplan({ ...job, plannedStartAt: NOW + 280 * S }, NOW, 5 * S)).toBe(true);
+  });
+
+  it('goes to serverless when serverless still makes the deadline, even when the planner would pick a pod', () => {
+    const request = { preference: 'cost' as const, deadline: NOW + 300 * S, maxCostUsd: null };
+    expect(plan(all, request)).toMatchObject({ candidate: pod });
+    expect(replan(all, request)).toMatchObject({ kind: 'pick', candidate: serverless, why: /re-planned/ });
+  });
+
+  it('falls back to the planner without serverless, and says the deadline will be missed when nothing makes it', () => {
+    expect(replan([local, pod], { preference: 'cost', deadline: NOW + 300 * S, maxCostUsd: null })).toMatchObject({
+      candidate: pod,
+    });
+    const late = replan(all, { preference: 'cost', deadline: NOW + 30 * S, maxCostUsd: null });
+    expect(late.kind).toBe('infeasible');
+    if (late.kind !== 'infeasible') return;
+    const reason = deadlineMissReason(NOW + 30 * S, late);
+    expect(reason.startsWith(DEADLINE_MISS_PREFIX)).toBe(true);
+    expect(reason).toContain('serverless');
+  });
+});

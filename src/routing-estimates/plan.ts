@@ -1,0 +1,194 @@
+import type { Candidate, CandidateBackend } from './candidates';
+
+/**
+ * The caller's and the operator's preferences over the candidates (candidates.ts): a pure choice, made at submit
+ * and when a queued job is re-planned, never on every dispatch pass.
+ *
+ * - A job with a `deadline` and/or `maxCostUsd` (the caller's override): the cheapest candidate that completes by
+ *   the deadline within maxCostUsd (ties: earlier completion); if none can, the fastest candidate within maxCostUsd
+ *   (ties: cheaper), which will miss the deadline, and says so; if neither, infeasible, with the best option (the
+ *   fastest candidate: its completion time and cost). A deadline without maxCostUsd has no such fallback: no
+ *   candidate making it is infeasible.
+ * - Otherwise the operator's ROUTING_PREFERENCE: `cost` (cheapest, ties by completion), `speed` (earliest
+ *   completion, ties by cost), or `balanced`: the routing policy's fixed order decides (`decideRoute`), as before.
+ *   CLOUD_PREFER_SERVERLESS (the seed's "prefer serverless for one-off jobs") is a knob of that fixed order: it is
+ *   what `balanced` means when no local worker or idle pod is free; `cost` and `speed` compare the estimates
+ *   instead and ignore it.
+ */
+export const ROUTING_PREFERENCES = ['cost', 'speed', 'balanced'] as const;
+export type RoutingPreference = (typeof ROUTING_PREFERENCES)[number];
+
+export interface PlanRequest {
+  preference: RoutingPreference;
+  /** Complete by (epoch ms); null when the caller gave none. */
+  deadline: number | null;
+  /** At most this cost (USD); null when the caller gave none. */
+  maxCostUsd: number | null;
+}
+
+export type Plan =
+  /** This candidate, chosen by the estimates. */
+  | {
+      kind: 'pick';
+      candidate: Candidate;
+      /** What chose it. */
+      rule: 'deadline' | 'max-cost' | 'cost' | 'speed';
+      /** The pick completes after the deadline (the fastest within maxCostUsd, when nothing makes it). */
+      missesDeadline: boolean;
+      why: string;
+    }
+  /** `balanced` without caller constraints: the fixed-order routing policy decides. */
+  | { kind: 'fixed-order' }
+  /** Nothing meets the caller's constraints; `best` is the fastest candidate (null when there is none at all). */
+  | { kind: 'infeasible'; best: Candidate | null; why: string };
+
+const cheaper = (a: Candidate, b: Candidate) =>
+  a.costUsd < b.costUsd || (a.costUsd === b.costUsd && a.completeAt < b.completeAt);
+const faster = (a: Candidate, b: Candidate) =>
+  a.completeAt < b.completeAt || (a.completeAt === b.completeAt && a.costUsd < b.costUsd);
+
+function best(list: readonly Candidate[], better: (a: Candidate, b: Candidate) => boolean): Candidate | null {
+  let found: Candidate | null = null;
+  for (const c of list) if (found === null || better(c, found)) found = c;
+  return found;
+}
+
+export const iso = (ms: number) => new Date(ms).toISOString();
+export const usd = (value: number) => `$${value.toFixed(4)}`;
+/** "serverless (completes 2026-…Z, $0.0123)". */
+export const describeCandidate = (c: Candidate) =>
+  `${c.backend}${c.kind !== c.backend ? ` (${c.kind})` : ''} completing at ${iso(c.completeAt)} for ${usd(c.costUsd)}`;
+
+/** The plan for a job over its candidates (already limited to the backends it may use). */
+export function plan(candidates: readonly Candidate[], request: PlanRequest): Plan {
+  const { deadline, maxCostUsd } = request;
+  if (deadline !== null || maxCostUsd !== null) {
+    const withinCost = candidates.filter((c) => maxCostUsd === null || c.costUsd <= maxCostUsd);
+    const limits = [
+      deadline !== null ? `complete by ${iso(deadline)}` : null,
+      maxCostUsd !== null ? `cost at most ${usd(maxCostUsd)}` : null,
+    ]
+      .filter(Boolean)
+      .join(' and ');
+    if (deadline !== null) {
+      const onTime = best(
+        withinCost.filter((c) => c.completeAt <= deadline),
+        cheaper,
+      );
+      if (onTime)
+        return {
+          kind: 'pick',
+          candidate: onTime,
+          rule: 'deadline',
+          missesDeadline: false,
+          why: `the cheapest candidate that can ${limits}: ${describeCandidate(onTime)}`,
+        };
+    }
+    const fastest = maxCostUsd !== null ? best(withinCost, faster) : null;
+    if (fastest)
+      return {
+        kind: 'pick',
+        candidate: fastest,
+        rule: 'max-cost',
+        missesDeadline: deadline !== null,
+        why:
+          deadline !== null
+            ? `no candidate completes by ${iso(deadline)} within ${usd(maxCostUsd!)}; the fastest within it: ` +
+              `${describeCandidate(fastest)} (the deadline will be missed)`
+            : `the fastest candidate within ${usd(maxCostUsd!)}: ${describeCandidate(fastest)}`,
+      };
+    const bestOption = best(candidates, faster);
+    return {
+      kind: 'infeasible',
+      best: bestOption,
+      why:
+        `No backend can ${limits}` +
+        (bestOption
+          ? `; the best option is ${describeCandidate(bestOption)}`
+          : '; no backend can take this job now'),
+    };
+  }
+  switch (request.preference) {
+    case 'balanced':
+      return { kind: 'fixed-order' };
+    case 'cost': {
+      const pick = best(candidates, cheaper);
+      return pick
+        ? {
+            kind: 'pick',
+            candidate: pick,
+            rule: 'cost',
+            missesDeadline: false,
+            why: `ROUTING_PREFERENCE=cost: the cheapest candidate, ${describeCandidate(pick)}`,
+          }
+        : { kind: 'fixed-order' };
+    }
+    case 'speed': {
+      const pick = best(candidates, faster);
+      return pick
+        ? {
+            kind: 'pick',
+            candidate: pick,
+            rule: 'speed',
+            missesDeadline: false,
+            why: `ROUTING_PREFERENCE=speed: the earliest completion, ${describeCandidate(pick)}`,
+          }
+        : { kind: 'fixed-order' };
+    }
+  }
+}
+
+/** Where a queued job's plan stands (the re-planner's trigger). */
+export interface PlannedJob {
+  deadline: number;
+  /** The plan's estimated start and run (the job's estimate). */
+  plannedStartAt: number;
+  runSeconds: number;
+}
+
+/**
+ * A queued job is re-planned when its planned start has passed by `graceMs` (it is still queued: the plan was
+ * wrong) or when, started at its planned start or now if later, it would complete after its deadline.
+ */
+export function needsReplan(job: PlannedJob, now: number, graceMs: number): boolean {
+  if (now >= job.plannedStartAt + graceMs) return true;
+  return Math.max(now, job.plannedStartAt) + job.runSeconds * 1000 > job.deadline;
+}
+
+/**
+ * The re-plan of a queued job with a deadline whose plan went stale: serverless when it still makes the deadline
+ * within the cost cap (it starts in seconds whatever the queue), else the planner over every candidate; a job
+ * nothing can make it stays queued and is told (`infeasible`).
+ */
+export function replan(candidates: readonly Candidate[], request: PlanRequest & { deadline: number }): Plan {
+  const serverless = candidates.find(
+    (c) =>
+      c.backend === 'serverless' &&
+      c.completeAt <= request.deadline &&
+      (request.maxCostUsd === null || c.costUsd <= request.maxCostUsd),
+  );
+  if (serverless)
+    return {
+      kind: 'pick',
+      candidate: serverless,
+      rule: 'deadline',
+      missesDeadline: false,
+      why: `re-planned: serverless still completes by ${iso(request.deadline)}: ${describeCandidate(serverless)}`,
+    };
+  return plan(candidates, request);
+}
+
+/** Prefix of the waiting reason of a queued job whose deadline will be missed: routing keeps it. */
+export const DEADLINE_MISS_PREFIX = 'deadline will be missed';
+
+export function deadlineMissReason(deadline: number, infeasible: Extract<Plan, { kind: 'infeasible' }>): string {
+  return (
+    `${DEADLINE_MISS_PREFIX} (${iso(deadline)}): ` +
+    (infeasible.best ? `the best option is ${describeCandidate(infeasible.best)}` : 'no backend can take it now')
+  );
+}
+
+/** The backend a plan constrains routing to; null when the fixed order decides. */
+export function plannedBackendOf(p: Plan): CandidateBackend | null {
+  return p.kind === 'pick' ? p.candidate.backend : null;
+}
