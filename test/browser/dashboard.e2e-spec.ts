@@ -216,6 +216,20 @@ describeInBrowser('dashboard in a browser', () => {
       });
       // The image comes from a signed link or a blob: URL, never from a URL carrying the key.
       expect(await image.getAttribute('src')).not.toContain(ADMIN_KEY);
+      // The router's estimate at submit beside what happened: local, free, and both columns filled in.
+      const table = page.getByTestId('estimate-vs-actual');
+      await table.getByRole('row', { name: /^Run time/ }).waitFor();
+      const cells = async (row: string) =>
+        (
+          await table
+            .getByRole('row', { name: new RegExp(`^${row}`) })
+            .getByRole('cell')
+            .allTextContents()
+        ).map((text) => text.trim());
+      expect((await cells('Backend'))[0]).toMatch(/^local \(/);
+      expect((await cells('Backend'))[1]).toBe('local');
+      expect(await cells('Cost')).toEqual(['$0.0000', '$0.0000']);
+      expect((await cells('Run time')).every((text) => text !== '–' && text !== '')).toBe(true);
       await screenshot(page, '04-job-detail');
     },
     STEP_MS,

@@ -29,6 +29,27 @@ export interface JobSummary {
   costUsd: number;
   outputCount?: number;
   error: { message: string; kind: string } | null;
+  /** Where the router expected to run it at submit, and when and at what cost it would end there. */
+  estimate?: JobEstimate | null;
+  /** Once ended: where it ran, its times and cost. */
+  actual?: JobActual | null;
+}
+
+export interface JobEstimate {
+  backend: string;
+  workerClass: string;
+  startAt: string;
+  completeAt: string;
+  runSeconds: number;
+  costUsd: number;
+}
+
+export interface JobActual {
+  backend: string | null;
+  startedAt: string | null;
+  completedAt: string;
+  runSeconds: number | null;
+  costUsd: number;
 }
 
 export interface JobOutput {

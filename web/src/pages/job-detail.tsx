@@ -4,7 +4,7 @@ import { Badge, Card, ErrorNote, ProgressBar } from '../components/ui';
 import { bytes, duration, time, usd } from '../format';
 import { useLive, useResource } from '../live';
 import { linkClick } from '../router';
-import type { Job, JobOutput } from '../types';
+import type { Job, JobActual, JobEstimate, JobOutput } from '../types';
 import { JobActions } from './jobs';
 
 export function JobDetailPage({ id, admin }: { id: string; admin: boolean }) {
@@ -24,7 +24,6 @@ export function JobDetailPage({ id, admin }: { id: string; admin: boolean }) {
   }
   const live = data.status === 'running' ? (progress.get(data.id) ?? data.progress) : data.progress;
   const percent = data.status === 'completed' ? 100 : (live?.percent ?? 0);
-  const estimate = estimateOf(data.metadata);
   const rerunOf = data.rerunOf ?? (typeof data.metadata?.rerunOf === 'string' ? data.metadata.rerunOf : null);
 
   return (
@@ -75,17 +74,13 @@ export function JobDetailPage({ id, admin }: { id: string; admin: boolean }) {
           <dt>Cost</dt>
           <dd>
             {usd(data.costUsd, 4)}
-            {data.backend === 'pod' && <span class="muted"> (pods are billed per pod, see Cost)</span>}
+            {data.backend === 'pod' && (
+              <span class="muted">
+                {' '}
+                (its share of the pod: price × run time; pods are billed per pod, see Cost)
+              </span>
+            )}
           </dd>
-          {estimate && (
-            <>
-              <dt>Estimate vs actual</dt>
-              <dd>
-                {estimate}
-                {data.durationMs !== null && ` · actual ${duration(data.durationMs)}`}
-              </dd>
-            </>
-          )}
           {rerunOf && (
             <>
               <dt>Re-run of</dt>
@@ -98,6 +93,7 @@ export function JobDetailPage({ id, admin }: { id: string; admin: boolean }) {
           )}
         </dl>
       </Card>
+      {data.estimate && <EstimateVsActual estimate={data.estimate} actual={data.actual} />}
       <Card title="Timeline" id="timeline">
         <ol class="timeline">
           <li>
@@ -152,14 +148,50 @@ export function JobDetailPage({ id, admin }: { id: string; admin: boolean }) {
   );
 }
 
-function estimateOf(metadata: Record<string, unknown> | undefined): string | null {
-  const estimate = metadata?.estimate ?? metadata?.routingEstimate;
-  if (!estimate || typeof estimate !== 'object') return null;
-  const value = estimate as Record<string, unknown>;
-  const parts: string[] = [];
-  if (typeof value.runMs === 'number') parts.push(`est. ${duration(value.runMs)}`);
-  if (typeof value.costUsd === 'number') parts.push(`est. ${usd(value.costUsd, 4)}`);
-  return parts.join(' · ') || null;
+/**
+ * The router's estimate at submit beside what happened (once the job ended): backend and class, start,
+ * completion, run time and cost, so an operator sees how far off the estimates are.
+ */
+function EstimateVsActual({
+  estimate,
+  actual,
+}: {
+  estimate: JobEstimate;
+  actual: JobActual | null | undefined;
+}) {
+  const rows: Array<[string, string, string]> = [
+    ['Backend', `${estimate.backend} (${estimate.workerClass})`, actual ? (actual.backend ?? '–') : '–'],
+    ['Start', time(estimate.startAt), actual ? time(actual.startedAt) : '–'],
+    ['Completion', time(estimate.completeAt), actual ? time(actual.completedAt) : '–'],
+    [
+      'Run time',
+      duration(estimate.runSeconds * 1000),
+      actual?.runSeconds != null ? duration(actual.runSeconds * 1000) : '–',
+    ],
+    ['Cost', usd(estimate.costUsd, 4), actual ? usd(actual.costUsd, 4) : '–'],
+  ];
+  return (
+    <Card title="Estimate vs actual" id="estimate">
+      <table data-testid="estimate-vs-actual">
+        <thead>
+          <tr>
+            <th scope="col"></th>
+            <th scope="col">Estimated at submit</th>
+            <th scope="col">Actual</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map(([label, estimated, real]) => (
+            <tr key={label}>
+              <th scope="row">{label}</th>
+              <td>{estimated}</td>
+              <td>{real}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Card>
+  );
 }
 
 interface Shown {
