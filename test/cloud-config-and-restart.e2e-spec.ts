@@ -19,6 +19,7 @@ describe('PUT /api/cloud/config', () => {
       idleTimeout: 180000,
       autoScaleThreshold: 5,
       preferServerless: false,
+      routingPreference: 'balanced',
       gpuType: 'NVIDIA GeForce RTX 4090',
       dailyBudgetUsd: 10,
     });
@@ -31,6 +32,10 @@ describe('PUT /api/cloud/config', () => {
     [{ idleTimeout: 5 }, /idleTimeout must not be less than 1000/],
     [{ autoScaleThreshold: 0 }, /autoScaleThreshold must not be less than 1/],
     [{ preferServerless: 'yes' }, /preferServerless must be a boolean/],
+    [
+      { routingPreference: 'cheapest' },
+      /routingPreference must be one of the following values: cost, speed, balanced/,
+    ],
     [
       { gpuType: 'RTX 3091' },
       /gpuType: Unknown RunPod GPU type "RTX 3091". Did you mean: "NVIDIA GeForce RTX 3090"/,

@@ -172,6 +172,7 @@ describe('PUT /api/cloud/config edge values', () => {
     'idleTimeout',
     'autoScaleThreshold',
     'preferServerless',
+    'routingPreference',
     'gpuType',
     'dailyBudgetUsd',
   ];

@@ -58,6 +58,7 @@ export class CloudAdminService {
       idleTimeoutMs: update.idleTimeout,
       autoScaleThreshold: update.autoScaleThreshold,
       preferServerless: update.preferServerless,
+      routingPreference: update.routingPreference,
       gpuTypeId,
       dailyBudgetUsd: update.dailyBudgetUsd,
     });

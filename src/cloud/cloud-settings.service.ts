@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { CloudDefaults } from '../config/app-config';
+import { CloudDefaults, ROUTING_PREFERENCES } from '../config/app-config';
 import type { AppConfig } from '../config/app-config';
 import { InvalidInputError } from '../common/domain-errors';
 import { APP_CONFIG } from '../config/config.module';
@@ -58,7 +58,8 @@ export class CloudSettingsService implements OnModuleInit {
         ([key, value]) =>
           !Object.hasOwn(defaults, key) ||
           typeof value !== typeof defaults[key] ||
-          (typeof value === 'number' && !Number.isFinite(value)),
+          (typeof value === 'number' && !Number.isFinite(value)) ||
+          (key === 'routingPreference' && !(ROUTING_PREFERENCES as readonly unknown[]).includes(value)),
       )
       .map(([key]) => key);
   }

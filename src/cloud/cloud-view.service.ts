@@ -114,6 +114,7 @@ export class CloudViewService {
       idleTimeout: settings.idleTimeoutMs,
       autoScaleThreshold: settings.autoScaleThreshold,
       preferServerless: settings.preferServerless,
+      routingPreference: settings.routingPreference,
       gpuType: settings.gpuTypeId,
       dailyBudgetUsd: settings.dailyBudgetUsd,
     };

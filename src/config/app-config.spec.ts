@@ -18,6 +18,7 @@ describe('loadConfig', () => {
       idleTimeoutMs: 300000,
       autoScaleThreshold: 5,
       preferServerless: true,
+      routingPreference: 'balanced',
       gpuTypeId: 'NVIDIA GeForce RTX 3090',
       dailyBudgetUsd: 10,
     });

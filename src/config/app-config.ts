@@ -64,11 +64,20 @@ export interface CloudDefaults {
   idleTimeoutMs: number;
   autoScaleThreshold: number;
   preferServerless: boolean;
+  /**
+   * How routing weighs the estimates for jobs without a deadline or cost cap (src/routing-estimates/plan.ts):
+   * `balanced` is the fixed order (local, idle pod, serverless when preferServerless, else wait for a pod).
+   */
+  routingPreference: RoutingPreference;
   /** Exact RunPod GPU type id. */
   gpuTypeId: string;
   /** Hard daily (UTC) cloud spend limit in USD; 0 = no limit. */
   dailyBudgetUsd: number;
 }
+
+/** ROUTING_PREFERENCE: cheapest, earliest completion, or the fixed order. */
+export const ROUTING_PREFERENCES = ['cost', 'speed', 'balanced'] as const;
+export type RoutingPreference = (typeof ROUTING_PREFERENCES)[number];
 
 export type OrphanPolicy = 'terminate' | 'adopt';
 
@@ -378,6 +387,7 @@ export function loadConfig(env: Env): AppConfig {
         idleTimeoutMs: readInt(env, 'CLOUD_IDLE_TIMEOUT', 300000, 1000),
         autoScaleThreshold: readInt(env, 'CLOUD_AUTOSCALE_THRESHOLD', 5, 1),
         preferServerless: readBoolean(env, 'CLOUD_PREFER_SERVERLESS', true),
+        routingPreference: readEnum(env, 'ROUTING_PREFERENCE', ROUTING_PREFERENCES, 'balanced'),
         gpuTypeId: readGpuType(env, 'RUNPOD_GPU_TYPE', DEFAULT_GPU_TYPE),
         dailyBudgetUsd: readNumber(env, 'CLOUD_DAILY_BUDGET_USD', 10, 0),
       },

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
   IsBoolean,
+  IsIn,
   IsInt,
   IsString,
   Max,
@@ -10,6 +11,13 @@ import {
   ValidateBy,
 } from 'class-validator';
 import { OptionalNotNull } from '../../common/validation/optional-not-null';
+import { ROUTING_PREFERENCES, type RoutingPreference } from '../../config/app-config';
+
+const ROUTING_PREFERENCE_DESCRIPTION =
+  'How routing weighs the estimates for jobs without a deadline or maxCostUsd: cost (the cheapest candidate, ' +
+  'ties by completion), speed (the earliest completion, ties by cost) or balanced (the fixed order: a free local ' +
+  'worker, an idle pod, serverless when preferServerless, else wait for a pod; the default). preferServerless only ' +
+  "shapes balanced. A job's own deadline or maxCostUsd always wins. ROUTING_PREFERENCE";
 
 export class CloudConfigDto {
   @ApiProperty({
@@ -35,6 +43,13 @@ export class CloudConfigDto {
     description: 'Send one-off jobs to serverless before waiting for pods. CLOUD_PREFER_SERVERLESS',
   })
   preferServerless!: boolean;
+
+  @ApiProperty({
+    enum: ROUTING_PREFERENCES,
+    example: 'balanced',
+    description: ROUTING_PREFERENCE_DESCRIPTION,
+  })
+  routingPreference!: RoutingPreference;
 
   @ApiProperty({
     example: 'NVIDIA GeForce RTX 3090',
@@ -108,6 +123,15 @@ export class UpdateCloudConfigDto {
   @Settable()
   @IsBoolean()
   preferServerless?: boolean;
+
+  @ApiPropertyOptional({
+    enum: ROUTING_PREFERENCES,
+    example: 'speed',
+    description: ROUTING_PREFERENCE_DESCRIPTION,
+  })
+  @Settable()
+  @IsIn(ROUTING_PREFERENCES)
+  routingPreference?: RoutingPreference;
 
   @ApiPropertyOptional({
     example: 'NVIDIA RTX 4090',
