@@ -44,6 +44,7 @@ describe('hand-written queue SQL (JobsRepository, PodsRepository)', () => {
       costUsd: 0,
       outputs: '[]',
       error: null,
+      estimate: null,
       ...overrides,
     });
   }
@@ -76,6 +77,7 @@ describe('hand-written queue SQL (JobsRepository, PodsRepository)', () => {
       costUsd: 0.012345,
       startedAt: 1_795_000_000_123,
       waitingReason: 'waiting for a pod',
+      estimate: '{"backend":"pod","costUsd":0.0021}',
     });
     await jobs.insert(stored);
 
