@@ -34,6 +34,7 @@ import type { JobBackend, JobEntity, JobError, JobProgress } from '../persistenc
 import { JobsRepository } from '../persistence/jobs.repository';
 import { LeaderElection, LeaderEvents } from '../persistence/leader-election.service';
 import type { PodEntity } from '../persistence/entities/pod.entity';
+import { PodTransitions } from '../persistence/pod-transitions';
 import { PodsRepository } from '../persistence/pods.repository';
 import { ComfyExecutor } from './executors/comfy-executor';
 import { ExecutionError, type ExecutionContext, type ExecutionResult } from './executors/execution';
@@ -137,6 +138,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     private readonly lifecycle: PodLifecycleService,
     private readonly podCapabilities: PodCapabilitiesService,
     private readonly pods: PodsRepository,
+    private readonly podTransitions: PodTransitions,
     private readonly settings: CloudSettingsService,
     private readonly budget: BudgetService,
     private readonly comfy: ComfyExecutor,
@@ -855,11 +857,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
         const pod = await this.pods.findByName(job.workerId);
         if (
           !pod ||
-          (pod.state !== 'busy' &&
-            !(await this.pods.transition(pod.name, ['ready'], {
-              state: 'busy',
-              busySince: this.clock.now(),
-            })))
+          (pod.state !== 'busy' && !(await this.podTransitions.reattach(pod.name, this.clock.now())))
         ) {
           return null;
         }
