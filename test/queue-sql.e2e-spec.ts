@@ -45,6 +45,9 @@ describe('hand-written queue SQL (JobsRepository, PodsRepository)', () => {
       outputs: '[]',
       error: null,
       estimate: null,
+      deadline: null,
+      maxCostUsd: null,
+      plannedBackend: null,
       ...overrides,
     });
   }
@@ -78,6 +81,9 @@ describe('hand-written queue SQL (JobsRepository, PodsRepository)', () => {
       startedAt: 1_795_000_000_123,
       waitingReason: 'waiting for a pod',
       estimate: '{"backend":"pod","costUsd":0.0021}',
+      deadline: 1_795_000_600_000,
+      maxCostUsd: 0.25,
+      plannedBackend: 'serverless',
     });
     await jobs.insert(stored);
 

@@ -30,7 +30,9 @@ describe('routing estimates: quotes, job estimates and actuals', () => {
     expect(quote.body.pick).toMatchObject({
       decision: 'local',
       candidate: { backend: 'local', workerId: local.workerId },
-      why: expect.stringMatching(/^fixed order .* the estimates do not choose yet/),
+      why: expect.stringMatching(
+        /^fixed order \(ROUTING_PREFERENCE=balanced: .*local worker .* has a free slot$/,
+      ),
     });
     expect(quote.body.runTimeSource).toBe('default');
     // Validated like a submit; nothing is queued.
@@ -64,7 +66,12 @@ describe('routing estimates: quotes, job estimates and actuals', () => {
     const restored = (await h.post('/api/jobs/quote', { workflow: slowWorkflow(10) })).body;
     expect(restored).toMatchObject({
       runTimeSource: 'observed',
-      pick: { candidate: { workerId: learned.pick.candidate.workerId, runSeconds: learned.pick.candidate.runSeconds } },
+      pick: {
+        candidate: {
+          workerId: learned.pick.candidate.workerId,
+          runSeconds: learned.pick.candidate.runSeconds,
+        },
+      },
     });
   });
 

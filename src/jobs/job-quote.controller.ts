@@ -1,9 +1,15 @@
 import { Body, Controller, HttpCode, HttpStatus, Post, UseFilters } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
+import {
+  ApiBody,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnprocessableEntityResponse,
+} from '@nestjs/swagger';
 import { ApiErrorResponses } from '../http/openapi/api-error-responses.decorator';
 import { CreateRateLimit, ReadAccess } from '../http/route-access.decorators';
 import { JobQuoteDto } from './dto/job-quote.dto';
-import { SubmitJobDto } from './dto/submit-job.dto';
+import { SUBMIT_JOB_EXAMPLES, SubmitJobDto } from './dto/submit-job.dto';
 import { UnrunnableJobErrorDto } from './dto/unrunnable-job.dto';
 import { toQuoteDto } from './job-quote-view';
 import { JobsService } from './jobs.service';
@@ -28,7 +34,9 @@ export class JobQuoteController {
       'each local worker that can run it, each ready or booting pod, a new pod and serverless: when it would ' +
       'start (queue ahead, remaining boot, warm or cold start), complete (start + median run time learned per ' +
       'workflow signature and worker class) and what it would cost; and `pick`, the one the router would use ' +
-      'now and why. The router decides by its fixed order today, not by these estimates.',
+      'now and why: with `deadline` or `maxCostUsd`, or ROUTING_PREFERENCE cost or speed, the planner picks ' +
+      'from these estimates (an infeasible job answers 200 here with decision `reject` and why, 422 at submit); ' +
+      'with ROUTING_PREFERENCE=balanced and no constraint, the fixed order decides.',
   })
   @ApiOkResponse({ type: JobQuoteDto })
   @ApiErrorResponses({
@@ -54,6 +62,7 @@ export class JobQuoteController {
     },
     description: 'No configured worker can run it (as POST /api/jobs answers it)',
   })
+  @ApiBody({ type: SubmitJobDto, examples: SUBMIT_JOB_EXAMPLES })
   @UseFilters(UnrunnableJobFilter)
   async quote(@Body() body: SubmitJobDto): Promise<JobQuoteDto> {
     return toQuoteDto(await this.jobs.quote(body));

@@ -38,6 +38,9 @@ function commonFields(job: JobEntity) {
     costUsd: job.costUsd,
     estimate: estimateView(job.estimate),
     actual: actualView(job),
+    deadline: iso(job.deadline ?? null),
+    maxCostUsd: job.maxCostUsd ?? null,
+    plannedBackend: job.plannedBackend ?? null,
   };
 }
 
@@ -62,6 +65,10 @@ function actualView(job: JobEntity): JobActualDto | null {
     completedAt: iso(job.completedAt)!,
     runSeconds: job.startedAt !== null ? Math.max(0, job.completedAt - job.startedAt) / 1000 : null,
     costUsd: job.costUsd,
+    deadlineMet:
+      job.deadline === null || job.deadline === undefined || job.status !== 'completed'
+        ? null
+        : job.completedAt <= job.deadline,
   };
 }
 

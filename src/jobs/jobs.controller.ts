@@ -16,11 +16,14 @@ import {
 } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
+  ApiBody,
+  ApiExtraModels,
   ApiOkResponse,
   ApiOperation,
   ApiQuery,
   ApiTags,
   ApiUnprocessableEntityResponse,
+  getSchemaPath,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
 import type { Observable } from 'rxjs';
@@ -37,8 +40,9 @@ import {
   type JobStatus,
 } from '../persistence/entities/job.entity';
 import { JobDto, JobListDto, JobProgressDto } from './dto/job.dto';
-import { SubmitJobDto } from './dto/submit-job.dto';
+import { SUBMIT_JOB_EXAMPLES, SubmitJobDto } from './dto/submit-job.dto';
 import { UnrunnableJobErrorDto } from './dto/unrunnable-job.dto';
+import { InfeasibleJobErrorDto } from './dto/infeasible-job.dto';
 import { UnrunnableJobFilter } from './unrunnable-job.filter';
 import { JobEventStream } from './job-event-stream';
 import { JobsService } from './jobs.service';
@@ -58,7 +62,13 @@ export class JobsController {
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({
     summary: 'Submit a ComfyUI workflow (API format); it runs on a local worker first, else in the cloud',
+    description:
+      'With `deadline` and/or `maxCostUsd`, the job is planned on the estimates (as POST /api/jobs/quote shows): ' +
+      'the cheapest backend that completes by the deadline within maxCostUsd, else the fastest within maxCostUsd; ' +
+      'the chosen backend is `plannedBackend`, and routing sends the job only there. 422 with `bestOption` when no ' +
+      'backend can. Without them, ROUTING_PREFERENCE (cost, speed, or balanced: the fixed order) decides.',
   })
+  @ApiExtraModels(UnrunnableJobErrorDto, InfeasibleJobErrorDto)
   @ApiAcceptedResponse({
     type: JobDto,
     description: 'Queued; follow it with GET /api/jobs/{id} or its events',
@@ -71,6 +81,10 @@ export class JobsController {
         message: 'images: "input_image_1.png" is not valid base64 (a data URI prefix is allowed)',
       },
       { summary: 'Invalid field', message: 'priority must not be greater than 1000' },
+      {
+        summary: 'Deadline passed',
+        message: 'deadline: 2026-11-29T11:00:00Z has passed (now 2026-11-29T12:00:00.000Z)',
+      },
     ],
     503: {
       summary: 'Instance shutting down',
@@ -79,8 +93,27 @@ export class JobsController {
     },
   })
   @ApiUnprocessableEntityResponse({
-    type: UnrunnableJobErrorDto,
+    schema: {
+      oneOf: [{ $ref: getSchemaPath(UnrunnableJobErrorDto) }, { $ref: getSchemaPath(InfeasibleJobErrorDto) }],
+    },
     examples: {
+      'deadline-infeasible': {
+        summary: 'No backend can complete by the deadline',
+        value: {
+          statusCode: 422,
+          error: 'Unprocessable Entity',
+          message:
+            'No backend can complete by 2026-11-29T12:00:30.000Z; the best option is serverless completing at ' +
+            '2026-11-29T12:01:10.000Z for $0.0123',
+          bestOption: {
+            backend: 'serverless',
+            kind: 'serverless',
+            workerClass: 'serverless:abc123xyz',
+            completeAt: '2026-11-29T12:01:10.000Z',
+            costUsd: 0.0123,
+          },
+        },
+      },
       'missing-checkpoint': {
         summary: 'No local worker has the checkpoint (no cloud backend configured)',
         value: {
@@ -97,8 +130,10 @@ export class JobsController {
       'No configured worker can run it: only local workers could (backend "local", or no pods and no ' +
       'serverless endpoint configured), what each can run is known, and none has every node class and model ' +
       'file the workflow names. `missing` lists what the closest worker lacks. Pods and serverless are taken ' +
-      'to run anything; a local worker whose capabilities are not read yet may too.',
+      'to run anything; a local worker whose capabilities are not read yet may too. Or no backend can meet ' +
+      "the job's deadline or maxCostUsd: `bestOption` is the fastest backend, its completion time and cost.",
   })
+  @ApiBody({ type: SubmitJobDto, examples: SUBMIT_JOB_EXAMPLES })
   @UseFilters(UnrunnableJobFilter)
   submit(@Body() body: SubmitJobDto): Promise<JobDto> {
     return this.jobs.create(body);
@@ -178,7 +213,12 @@ export class JobsController {
       'With a key, or without one through a signed link from POST /api/jobs/{id}/output-links ' +
       '(`expires` and `signature` below; 401 once expired or for another job or file).',
   })
-  @ApiQuery({ name: 'expires', required: false, type: Number, description: 'Signed link: expiry, unix seconds' })
+  @ApiQuery({
+    name: 'expires',
+    required: false,
+    type: Number,
+    description: 'Signed link: expiry, unix seconds',
+  })
   @ApiQuery({ name: 'signature', required: false, type: String, description: 'Signed link: hex HMAC-SHA256' })
   @ApiOkResponse({
     description: 'The file, with the content type recorded for it (Content-Disposition: inline)',

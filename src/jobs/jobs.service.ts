@@ -16,7 +16,7 @@ import { type JobListFilter, JobsRepository } from '../persistence/jobs.reposito
 import type { JobDto, JobListDto } from './dto/job.dto';
 import { decodeJobListCursor, encodeJobListCursor } from './job-list-cursor';
 import { inputFileNameProblem } from './dto/input-file-name';
-import { MAX_INPUT_IMAGES } from './dto/submit-job.dto';
+import { MAX_DEADLINE_AHEAD_MS, MAX_INPUT_IMAGES, MAX_JOB_COST_USD } from './dto/submit-job.dto';
 import { serializeMetadata } from './job-metadata';
 import { JobEvents, type JobQueuedEvent, type JobStatusEvent } from './job.events';
 import { toJobDto, toJobSummaryDto } from './job-view';
@@ -30,6 +30,7 @@ import type { WorkflowRequirements } from '../workflows';
 import { JobRequirements } from './job-requirements';
 import { type Quote, RoutingEstimatesService } from '../routing-estimates/routing-estimates.service';
 import { MAX_MISSING_SHOWN, UnrunnableJobError } from './unrunnable-job.error';
+import { InfeasibleJobError } from './infeasible-job.error';
 
 /** What a caller (HTTP or another Nest service through WorkerRouter) submits. */
 export interface JobSpec {
@@ -42,6 +43,10 @@ export interface JobSpec {
   metadata?: Record<string, unknown>;
   /** Also send this job's completed/failed webhook here (checked by the webhook address rules). */
   webhookUrl?: string | null;
+  /** At most this cost (USD), > 0. */
+  maxCostUsd?: number;
+  /** Complete by (ISO 8601 with a zone), in the future and at most MAX_DEADLINE_AHEAD_MS ahead. */
+  deadline?: string;
 }
 
 function decodeImage(name: string, image: string): Buffer {
@@ -54,6 +59,40 @@ function decodeImage(name: string, image: string): Buffer {
 }
 
 const jsonOrNull = (value: unknown): string | null => (value === null ? null : JSON.stringify(value));
+
+/** An ISO 8601 time with a date, a time and a zone (Z or ±hh:mm): a deadline must say which instant it means. */
+const DEADLINE_FORMAT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
+
+/** The job's own constraints, checked: a deadline in the future and at most MAX_DEADLINE_AHEAD_MS ahead. */
+export function jobConstraints(
+  spec: Pick<JobSpec, 'deadline' | 'maxCostUsd'>,
+  now: number,
+): { deadline: number | null; maxCostUsd: number | null } {
+  let deadline: number | null = null;
+  if (spec.deadline !== undefined && spec.deadline !== null) {
+    const text = String(spec.deadline);
+    const at = DEADLINE_FORMAT.test(text) ? Date.parse(text) : NaN;
+    if (!Number.isFinite(at))
+      throw new InvalidInputError(
+        `deadline: "${text.slice(0, 64)}" is not an ISO 8601 time with a zone (e.g. 2026-11-29T18:00:00Z)`,
+      );
+    if (at <= now)
+      throw new InvalidInputError(`deadline: ${text} has passed (now ${new Date(now).toISOString()})`);
+    if (at - now > MAX_DEADLINE_AHEAD_MS)
+      throw new InvalidInputError(`deadline: ${text} is more than 7 days ahead`);
+    deadline = at;
+  }
+  let maxCostUsd: number | null = null;
+  if (spec.maxCostUsd !== undefined && spec.maxCostUsd !== null) {
+    const value = spec.maxCostUsd;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_JOB_COST_USD)
+      throw new InvalidInputError(
+        `maxCostUsd: must be a number of USD above 0 and at most ${MAX_JOB_COST_USD}`,
+      );
+    maxCostUsd = value;
+  }
+  return { deadline, maxCostUsd };
+}
 
 /** The job state machine and its storage: create, read, cancel. Running jobs are the dispatcher's. */
 @Injectable()
@@ -115,6 +154,7 @@ export class JobsService {
   private async checked(spec: JobSpec) {
     const problem = validateApiWorkflow(spec.workflow);
     if (problem) throw new InvalidInputError(`workflow: ${problem}`);
+    const constraints = jobConstraints(spec, this.clock.now());
     const requirements = JobRequirements.compute(spec.workflow);
     this.checkRunnable(spec, requirements);
     const metadata = serializeMetadata(spec.metadata);
@@ -138,13 +178,16 @@ export class JobsService {
         throw new InvalidInputError(`images: the name "${image.name}" is used twice`);
       names.add(image.name);
     }
-    return { requirements, metadata, images };
+    return { requirements, metadata, images, constraints };
   }
 
   /** Every place the job could run, when it would complete there and at what cost; what the router would pick. */
   async quote(spec: JobSpec): Promise<Quote> {
-    const { requirements } = await this.checked(spec);
-    return this.estimates.quote(spec, requirements);
+    const { requirements, constraints } = await this.checked(spec);
+    return this.estimates.quote(
+      { workflow: spec.workflow, backend: spec.backend, ...constraints },
+      requirements,
+    );
   }
 
   /** Validates and queues a job. Throws InvalidInputError with a message the caller can act on. */
@@ -154,9 +197,15 @@ export class JobsService {
         'This instance is shutting down and takes no new jobs; retry in a moment or on another instance',
       );
     }
-    const { requirements, metadata, images } = await this.checked(spec);
+    const { requirements, metadata, images, constraints } = await this.checked(spec);
 
     const id = `job-${randomUUID()}`;
+    const planned = await this.estimates.planAtSubmit(
+      id,
+      { workflow: spec.workflow, backend: spec.backend, ...constraints },
+      requirements,
+    );
+    if (planned.plan.kind === 'infeasible') throw new InfeasibleJobError(planned.plan.why, planned.plan.best);
     for (const image of images) await this.store.saveInput(id, image.name, image.data);
     const inputImages: JobInputImage[] = images.map((image) => ({
       name: image.name,
@@ -186,7 +235,10 @@ export class JobsService {
       outputs: '[]',
       error: null,
       webhookUrl: spec.webhookUrl || null,
-      estimate: jsonOrNull(this.estimates.estimateAtSubmit(id, spec, requirements)),
+      estimate: jsonOrNull(planned.estimate),
+      deadline: constraints.deadline,
+      maxCostUsd: constraints.maxCostUsd,
+      plannedBackend: planned.plannedBackend,
     });
     await this.jobs.insert(job);
     this.requirements.remember(id, requirements);

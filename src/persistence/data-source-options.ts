@@ -20,6 +20,7 @@ import { EnrolmentTokenEntity } from './entities/enrolment-token.entity';
 import { Enrolment1764260000000 } from './migrations/1764260000000-enrolment';
 import { RoutingEstimatesEntity } from './entities/routing-estimates.entity';
 import { RoutingEstimates1764270000000 } from './migrations/1764270000000-routing-estimates';
+import { JobDeadlines1764280000000 } from './migrations/1764280000000-job-deadlines';
 
 export const ENTITIES = [
   PodEntity,
@@ -42,6 +43,7 @@ export const MIGRATIONS = [
   LocalWorkerStates1764250000000,
   Enrolment1764260000000,
   RoutingEstimates1764270000000,
+  JobDeadlines1764280000000,
 ];
 
 interface SqliteHandle {

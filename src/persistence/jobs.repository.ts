@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { CLOUD_WORKERS_DATA_SOURCE } from './data-source-name';
-import { type FindOptionsWhere, In, Repository } from 'typeorm';
+import { type FindOptionsWhere, In, IsNull, Not, Repository } from 'typeorm';
 import { EntitySql } from './entity-sql';
 import { type JobBackend, JobEntity, type JobStatus, TERMINAL_JOB_STATUSES } from './entities/job.entity';
 
@@ -28,6 +28,7 @@ const ROUTING_COLUMNS = [
   'priority',
   'requestedBackend',
   'podOnly',
+  'plannedBackend',
   'failedWorkers',
   'waitingReason',
   'attempts',
@@ -55,6 +56,9 @@ const SUMMARY_COLUMNS = [
   'outputs',
   'error',
   'estimate',
+  'deadline',
+  'maxCostUsd',
+  'plannedBackend',
 ] as const satisfies ReadonlyArray<keyof JobEntity>;
 
 /**
@@ -151,6 +155,31 @@ export class JobsRepository {
     });
     const { rows } = await this.sql.run(sql, ['queued', limit]);
     return rows.map((row) => this.sql.fromRow(row));
+  }
+
+  /**
+   * Queued jobs with a deadline, the earliest deadline first, at most `limit`: the re-planner's read (one a tick).
+   * With what re-planning needs: the workflow, the constraints, the plan.
+   */
+  async findQueuedWithDeadline(limit: number): Promise<JobEntity[]> {
+    return this.jobs.find({
+      select: {
+        id: true,
+        status: true,
+        requestedBackend: true,
+        podOnly: true,
+        workflow: true,
+        waitingReason: true,
+        estimate: true,
+        deadline: true,
+        maxCostUsd: true,
+        plannedBackend: true,
+        createdAt: true,
+      },
+      where: { status: 'queued', deadline: Not(IsNull()) },
+      order: { deadline: 'ASC', id: 'ASC' },
+      take: limit,
+    });
   }
 
   /** Running jobs somebody asked to cancel (possibly through another instance). */

@@ -1,10 +1,22 @@
 import type { Candidate } from './candidates';
-import { DEADLINE_MISS_PREFIX, deadlineMissReason, needsReplan, plan, plannedBackendOf, replan } from './plan';
+import {
+  DEADLINE_MISS_PREFIX,
+  deadlineMissReason,
+  needsReplan,
+  plan,
+  plannedBackendOf,
+  replan,
+} from './plan';
 
 const NOW = Date.UTC(2026, 10, 29, 12);
 const S = 1000;
 
-function c(backend: Candidate['backend'], completeInS: number, costUsd: number, kind?: Candidate['kind']): Candidate {
+function c(
+  backend: Candidate['backend'],
+  completeInS: number,
+  costUsd: number,
+  kind?: Candidate['kind'],
+): Candidate {
   return {
     backend,
     kind: kind ?? (backend === 'pod' ? 'new-pod' : backend),
@@ -43,7 +55,9 @@ describe('plan', () => {
   it('breaks cost ties by earlier completion, and completion ties by lower cost', () => {
     const slowFree = c('local', 500, 0);
     const fastFree = { ...c('local', 100, 0), workerId: 'other' };
-    expect(plan([slowFree, fastFree], { preference: 'cost', deadline: null, maxCostUsd: null })).toMatchObject({
+    expect(
+      plan([slowFree, fastFree], { preference: 'cost', deadline: null, maxCostUsd: null }),
+    ).toMatchObject({
       candidate: fastFree,
     });
     const dear = c('serverless', 60, 0.3);
@@ -72,7 +86,9 @@ describe('plan', () => {
     expect(p.kind === 'infeasible' && p.why).toContain(new Date(serverless.completeAt).toISOString());
     expect(p.kind === 'infeasible' && p.why).toContain('$0.2000');
     // A cost cap nothing fits.
-    expect(plan([pod, serverless], { preference: 'balanced', deadline: null, maxCostUsd: 0.01 })).toMatchObject({
+    expect(
+      plan([pod, serverless], { preference: 'balanced', deadline: null, maxCostUsd: 0.01 }),
+    ).toMatchObject({
       kind: 'infeasible',
       best: serverless,
     });
@@ -83,7 +99,9 @@ describe('plan', () => {
   });
 
   it('follows the operator preference without caller constraints; balanced leaves it to the fixed order', () => {
-    expect(plan(all, { preference: 'cost', deadline: null, maxCostUsd: null })).toMatchObject({ candidate: local });
+    expect(plan(all, { preference: 'cost', deadline: null, maxCostUsd: null })).toMatchObject({
+      candidate: local,
+    });
     expect(plan(all, { preference: 'speed', deadline: null, maxCostUsd: null })).toMatchObject({
       candidate: serverless,
     });
@@ -91,7 +109,9 @@ describe('plan', () => {
     expect(balanced).toEqual({ kind: 'fixed-order' });
     expect(plannedBackendOf(balanced)).toBeNull();
     // No candidate at all: nothing to prefer, the fixed order decides (and rejects or waits).
-    expect(plan([], { preference: 'speed', deadline: null, maxCostUsd: null })).toEqual({ kind: 'fixed-order' });
+    expect(plan([], { preference: 'speed', deadline: null, maxCostUsd: null })).toEqual({
+      kind: 'fixed-order',
+    });
   });
 });
 
@@ -111,7 +131,9 @@ describe('re-planning a queued job with a deadline', () => {
   });
 
   it('falls back to the planner without serverless, and says the deadline will be missed when nothing makes it', () => {
-    expect(replan([local, pod], { preference: 'cost', deadline: NOW + 300 * S, maxCostUsd: null })).toMatchObject({
+    expect(
+      replan([local, pod], { preference: 'cost', deadline: NOW + 300 * S, maxCostUsd: null }),
+    ).toMatchObject({
       candidate: pod,
     });
     const late = replan(all, { preference: 'cost', deadline: NOW + 30 * S, maxCostUsd: null });

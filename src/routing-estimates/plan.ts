@@ -1,3 +1,4 @@
+import { ROUTING_PREFERENCES, type RoutingPreference } from '../config/app-config';
 import type { Candidate, CandidateBackend } from './candidates';
 
 /**
@@ -15,8 +16,7 @@ import type { Candidate, CandidateBackend } from './candidates';
  *   what `balanced` means when no local worker or idle pod is free; `cost` and `speed` compare the estimates
  *   instead and ignore it.
  */
-export const ROUTING_PREFERENCES = ['cost', 'speed', 'balanced'] as const;
-export type RoutingPreference = (typeof ROUTING_PREFERENCES)[number];
+export { ROUTING_PREFERENCES, type RoutingPreference };
 
 export interface PlanRequest {
   preference: RoutingPreference;
@@ -181,10 +181,15 @@ export function replan(candidates: readonly Candidate[], request: PlanRequest & 
 /** Prefix of the waiting reason of a queued job whose deadline will be missed: routing keeps it. */
 export const DEADLINE_MISS_PREFIX = 'deadline will be missed';
 
-export function deadlineMissReason(deadline: number, infeasible: Extract<Plan, { kind: 'infeasible' }>): string {
+export function deadlineMissReason(
+  deadline: number,
+  infeasible: Extract<Plan, { kind: 'infeasible' }>,
+): string {
   return (
     `${DEADLINE_MISS_PREFIX} (${iso(deadline)}): ` +
-    (infeasible.best ? `the best option is ${describeCandidate(infeasible.best)}` : 'no backend can take it now')
+    (infeasible.best
+      ? `the best option is ${describeCandidate(infeasible.best)}`
+      : 'no backend can take it now')
   );
 }
 

@@ -1,5 +1,6 @@
 import type { RouteDecision } from '../routing/routing.policy';
 import type { Candidate } from './candidates';
+import type { Plan } from './plan';
 
 /** The candidate the router would use for a job, and why. */
 export interface RouterPick {
@@ -10,10 +11,22 @@ export interface RouterPick {
   why: string;
 }
 
-/** Honest about what decides today: the routing policy's fixed order, not the estimates. */
+/**
+ * What decides when the planner leaves it to the routing policy (ROUTING_PREFERENCE=balanced, no deadline or
+ * maxCostUsd): its fixed order, not the estimates.
+ */
 export const FIXED_ORDER =
-  'fixed order (a free local worker, then an idle pod, then serverless when preferred or pods are off, ' +
-  'else wait for a local worker or a pod); the estimates do not choose yet';
+  'fixed order (ROUTING_PREFERENCE=balanced: a free local worker, then an idle pod, then serverless when ' +
+  'preferred or pods are off, else wait for a local worker or a pod)';
+
+/**
+ * The pick when the planner chose (plan.ts): its candidate and why, with the routing policy's decision for the
+ * planned backend (a planned new pod is a wait for a pod). An infeasible plan would be rejected at submit.
+ */
+export function planPick(p: Exclude<Plan, { kind: 'fixed-order' }>, decision: RouteDecision): RouterPick {
+  if (p.kind === 'infeasible') return { candidate: null, decision: 'reject', why: p.why };
+  return { candidate: p.candidate, decision: decision.kind, why: p.why };
+}
 
 const earliest = (list: readonly Candidate[]): Candidate | null =>
   list.reduce<Candidate | null>(

@@ -43,7 +43,8 @@ import {
   serverlessStartDelays,
 } from './candidates';
 import { gpuSpeedFactor } from './gpu-speed';
-import { routerPick, type RouterPick } from './router-pick';
+import { type Plan, plan, plannedBackendOf, replan } from './plan';
+import { planPick, routerPick, type RouterPick } from './router-pick';
 import type { WorkloadHint } from './run-time-defaults';
 import { RunTimeEstimator, type RunTimeEstimate } from './run-time-estimator';
 
@@ -94,12 +95,24 @@ export interface Quote {
   runTimeSource: RunTimeEstimate['source'];
   candidates: Candidate[];
   pick: RouterPick;
+  /** The planner's answer (plan.ts): `fixed-order` when the routing policy's fixed order decides. */
+  plan: Plan;
 }
 
-/** The job being estimated (a submit or a quote). */
+/** The job being estimated (a submit, a quote or a re-plan). */
 export interface EstimatedJob {
   workflow: Record<string, unknown>;
   backend?: RequestedBackend;
+  /** Complete by (epoch ms). */
+  deadline?: number | null;
+  maxCostUsd?: number | null;
+}
+
+/** A submitted (or re-planned) job's plan: what to store on its row. */
+export interface JobPlan {
+  estimate: JobEstimate | null;
+  plannedBackend: JobBackend | null;
+  plan: Plan;
 }
 
 /**
@@ -178,29 +191,65 @@ export class RoutingEstimatesService
     try {
       const profile = workflowProfile(job.workflow);
       this.track(jobId, { signature: profile.signature, hint: hintOf(profile) });
-      const facts = this.factsNow();
-      const quote = this.quoteWith(profile, job.backend ?? 'auto', requirements, facts);
-      const pick = quote.pick.candidate;
-      if (!pick) return null;
-      return {
-        backend: pick.backend,
-        workerClass: pick.workerClass,
-        startAt: pick.startAt,
-        completeAt: pick.completeAt,
-        costUsd: pick.costUsd,
-        runSeconds: pick.runSeconds,
-      };
+      return estimateOf(this.quoteWith(profile, job, requirements, this.factsNow(), false).pick.candidate);
     } catch (error) {
       this.logger.debug(`No estimate for job ${jobId}: ${(error as Error).message}`);
       return null;
     }
   }
 
+  /**
+   * A submitted job's plan and estimate. A job with a deadline or maxCostUsd is planned on fleet facts read now
+   * when none are cached yet (its constraints are worth one read); others use the cached facts, as
+   * estimateAtSubmit. Throws only for an unreadable workflow when the job has constraints (it cannot be planned);
+   * the caller answers `infeasible` plans (422).
+   */
+  async planAtSubmit(
+    jobId: string,
+    job: EstimatedJob,
+    requirements: WorkflowRequirements | null,
+  ): Promise<JobPlan> {
+    const constrained = (job.deadline ?? null) !== null || (job.maxCostUsd ?? null) !== null;
+    try {
+      const profile = workflowProfile(job.workflow);
+      this.track(jobId, { signature: profile.signature, hint: hintOf(profile) });
+      const facts = constrained && !this.facts ? await this.refreshFacts() : this.factsNow();
+      return this.jobPlan(this.quoteWith(profile, job, requirements, facts, false));
+    } catch (error) {
+      if (constrained) throw error;
+      this.logger.debug(`No estimate for job ${jobId}: ${(error as Error).message}`);
+      return { estimate: null, plannedBackend: null, plan: { kind: 'fixed-order' } };
+    }
+  }
+
+  /**
+   * A queued job's re-plan (its deadline nears, or its planned start passed): serverless when that still makes
+   * the deadline, else the planner over every candidate now (plan.ts `replan`), from fleet facts at most
+   * FACTS_TTL_MS old.
+   */
+  async replanQueued(
+    job: EstimatedJob & { deadline: number },
+    requirements: WorkflowRequirements | null,
+  ): Promise<JobPlan> {
+    const profile = workflowProfile(job.workflow);
+    const facts =
+      this.facts && this.clock.now() - this.facts.at <= FACTS_TTL_MS ? this.facts : await this.refreshFacts();
+    return this.jobPlan(this.quoteWith(profile, job, requirements, facts, true));
+  }
+
+  private jobPlan(quote: Quote): JobPlan {
+    return {
+      estimate: estimateOf(quote.pick.candidate),
+      plannedBackend: plannedBackendOf(quote.plan),
+      plan: quote.plan,
+    };
+  }
+
   /** Every candidate for a job and the router's pick, from fleet facts read now. */
   async quote(job: EstimatedJob, requirements: WorkflowRequirements | null): Promise<Quote> {
     const profile = workflowProfile(job.workflow);
     const facts = await this.refreshFacts();
-    return this.quoteWith(profile, job.backend ?? 'auto', requirements, facts);
+    return this.quoteWith(profile, job, requirements, facts, false);
   }
 
   /** The learned state, for tests and the status page. */
@@ -210,10 +259,12 @@ export class RoutingEstimatesService
 
   private quoteWith(
     profile: WorkflowProfile,
-    requested: RequestedBackend,
+    job: EstimatedJob,
     requirements: WorkflowRequirements | null,
     facts: FleetFacts | null,
+    replanning: boolean,
   ): Quote {
+    const requested = job.backend ?? 'auto';
     const now = this.clock.now();
     const hint = hintOf(profile);
     const allowed = allowedBackends(requested);
@@ -226,16 +277,26 @@ export class RoutingEstimatesService
     };
     const inputs = this.candidateInputs(now, allowed, requirements, facts, (c) => estimate(c).medianS);
     const all = candidates(inputs);
+    const request = {
+      preference: this.settings.get().routingPreference,
+      deadline: job.deadline ?? null,
+      maxCostUsd: job.maxCostUsd ?? null,
+    };
+    const chosen =
+      replanning && request.deadline !== null
+        ? replan(all, { ...request, deadline: request.deadline })
+        : plan(all, request);
     const decision = decideRoute(
-      { requestedBackend: requested, podOnly: requested === 'pod' },
+      { requestedBackend: requested, podOnly: requested === 'pod', plannedBackend: plannedBackendOf(chosen) },
       this.fleetSnapshot(inputs, facts),
     );
-    const pick = routerPick(decision, all);
+    const pick = chosen.kind === 'fixed-order' ? routerPick(decision, all) : planPick(chosen, decision);
     return {
       signature: profile.signature,
       runTimeSource: pick.candidate ? estimate(pick.candidate.workerClass).source : 'default',
       candidates: all,
       pick,
+      plan: chosen,
     };
   }
 
@@ -556,6 +617,18 @@ export class RoutingEstimatesService
       });
     return this.saving;
   }
+}
+
+function estimateOf(pick: Candidate | null): JobEstimate | null {
+  if (!pick) return null;
+  return {
+    backend: pick.backend,
+    workerClass: pick.workerClass,
+    startAt: pick.startAt,
+    completeAt: pick.completeAt,
+    costUsd: pick.costUsd,
+    runSeconds: pick.runSeconds,
+  };
 }
 
 const podClass = (gpuTypeId: string) => `pod:${gpuTypeId}`;

@@ -44,6 +44,7 @@ import { decideRoute, type FleetSnapshot } from './routing.policy';
 import { describeMissing, missingOnEveryWorker, primaryModel } from '../local/local-worker-capabilities';
 import { canRun, type MissingRequirements } from '../workflows';
 import { podJobAttributionUsd } from '../routing-estimates/candidates';
+import { DEADLINE_MISS_PREFIX } from '../routing-estimates/plan';
 import { JobRequirements } from '../jobs/job-requirements';
 
 const INTERVAL_NAME = 'job-dispatcher';
@@ -292,7 +293,12 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     const waitsForCloud = async (job: JobEntity) => {
       waitingForCloud++;
       queuedArrivals.push(job.createdAt);
-      if (job.requestedBackend === 'auto' && !job.podOnly && (await this.someLocalWorkerCanRun(job)))
+      if (
+        job.requestedBackend === 'auto' &&
+        !job.podOnly &&
+        (job.plannedBackend ?? 'local') === 'local' &&
+        (await this.someLocalWorkerCanRun(job))
+      )
         mayRunLocally++;
     };
     // Cloud jobs are admitted against the daily budget one by one, under the admission lock that the pass
@@ -360,7 +366,8 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
           case 'serverless': {
             // Under the break-even policy, a job the caller did not send to serverless by name waits for a pod
             // that starts it soon (if a pod can run it), or for a free serverless worker.
-            if (breakEven && job.requestedBackend !== 'serverless' && !podsLack) {
+            // A job planned to serverless (its deadline, maxCostUsd or ROUTING_PREFERENCE) is not held either.
+            if (breakEven && (job.plannedBackend ?? job.requestedBackend) !== 'serverless' && !podsLack) {
               breakEven.holds ??= await this.planHolds(queued.slice(index));
               const reason = breakEven.holds.held.has(job.id)
                 ? 'waiting for a pod that will take it shortly (cheaper than serverless)'
@@ -521,7 +528,9 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
       parameters.meanJobS,
     );
     const candidates = jobs.filter(
-      (job) => job.podOnly || job.requestedBackend === 'auto' || job.requestedBackend === 'cloud',
+      (job) =>
+        job.podOnly ||
+        (!job.plannedBackend && (job.requestedBackend === 'auto' || job.requestedBackend === 'cloud')),
     );
     const spawnable = this.lifecycle.canSpawnPods()
       ? Math.max(0, this.settings.get().maxPods - live.length)
@@ -545,7 +554,9 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     };
   }
 
+  /** Records why the job waits; the re-planner's "deadline will be missed" stays until the job starts or is re-planned. */
   private async waitFor(job: JobEntity, reason: string): Promise<void> {
+    if (job.waitingReason?.startsWith(DEADLINE_MISS_PREFIX)) return;
     if (job.waitingReason !== reason) await this.jobs.update(job.id, { waitingReason: reason });
   }
 

@@ -4,6 +4,8 @@ import { ComfyUiModule } from '../comfyui/comfyui.module';
 import { TimersModule } from '../common/timers.module';
 import { JobsModule } from '../jobs/jobs.module';
 import { LocalModule } from '../local/local.module';
+import { RoutingEstimatesModule } from '../routing-estimates/routing-estimates.module';
+import { DeadlineReplanner } from './deadline-replanner.service';
 import { Dispatcher } from './dispatcher.service';
 import { ComfyExecutor } from './executors/comfy-executor';
 import { ServerlessExecutor } from './executors/serverless-executor';
@@ -13,8 +15,16 @@ import { WorkerRouter } from './worker-router.service';
 
 /** Routing: where each job runs. Exports `WorkerRouter` for other Nest modules, `StatsService` for the HTTP layer. */
 @Module({
-  imports: [JobsModule, LocalModule, CloudModule, ComfyUiModule, TimersModule],
-  providers: [Dispatcher, ComfyExecutor, ServerlessExecutor, WorkerReleaser, WorkerRouter, StatsService],
+  imports: [JobsModule, LocalModule, CloudModule, ComfyUiModule, TimersModule, RoutingEstimatesModule],
+  providers: [
+    DeadlineReplanner,
+    Dispatcher,
+    ComfyExecutor,
+    ServerlessExecutor,
+    WorkerReleaser,
+    WorkerRouter,
+    StatsService,
+  ],
   exports: [WorkerRouter, StatsService],
 })
 export class RoutingModule {}

@@ -141,4 +141,35 @@ describe('decideRoute', () => {
       });
     });
   });
+
+  describe("a planned backend (the job's deadline, maxCostUsd or ROUTING_PREFERENCE)", () => {
+    it('routes as if the caller had asked for it', () => {
+      const toServerless: RoutableJob = { ...auto, plannedBackend: 'serverless' };
+      expect(decideRoute(toServerless, { ...busyFleet, idleLocalWorkers: ['local-a'] })).toEqual({
+        kind: 'serverless',
+      });
+      const toPod: RoutableJob = { ...auto, plannedBackend: 'pod' };
+      expect(decideRoute(toPod, { ...busyFleet, idleLocalWorkers: ['local-a'] })).toMatchObject({
+        kind: 'wait',
+        forPod: true,
+      });
+      expect(decideRoute(toPod, { ...busyFleet, idlePods: 1 })).toEqual({ kind: 'pod' });
+      const toLocal: RoutableJob = { ...auto, plannedBackend: 'local' };
+      expect(decideRoute(toLocal, { ...busyFleet, idlePods: 1 })).toMatchObject({
+        kind: 'wait',
+        forPod: false,
+      });
+    });
+
+    it("gives way to the job's own backend when the plan cannot be followed, and to a serverless failure", () => {
+      const toServerless: RoutableJob = { ...auto, plannedBackend: 'serverless' };
+      expect(decideRoute(toServerless, { ...busyFleet, serverlessAvailable: false, idlePods: 1 })).toEqual({
+        kind: 'pod',
+      });
+      expect(decideRoute({ ...toServerless, podOnly: true }, busyFleet)).toMatchObject({
+        kind: 'wait',
+        podOnly: true,
+      });
+    });
+  });
 });

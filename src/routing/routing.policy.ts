@@ -1,4 +1,4 @@
-import type { RequestedBackend } from '../persistence/entities/job.entity';
+import type { JobBackend, RequestedBackend } from '../persistence/entities/job.entity';
 
 /** What routing sees of the fleet at one dispatch pass. */
 export interface FleetSnapshot {
@@ -28,6 +28,11 @@ export interface RoutableJob {
   requestedBackend: RequestedBackend;
   /** Serverless failed it for infrastructure reasons, or the caller asked for a pod: only a pod may run it. */
   podOnly: boolean;
+  /**
+   * The backend the job's plan chose (its deadline, maxCostUsd or ROUTING_PREFERENCE; routing-estimates/plan.ts):
+   * routed as if the caller had asked for it. null/absent: the fixed order decides.
+   */
+  plannedBackend?: JobBackend | null;
 }
 
 export type RouteDecision =
@@ -67,9 +72,20 @@ function podRoute(job: RoutableJob, fleet: FleetSnapshot): RouteDecision {
 
 /**
  * Where a job goes now. Local first (free); when local is busy: an idle ready pod; else serverless when
- * configured and preferred; else wait for pods (the autoscaler's demand). The job's `backend` override wins.
+ * configured and preferred; else wait for pods (the autoscaler's demand). The job's `backend` override wins, and
+ * a planned backend (`plannedBackend`) narrows it further, as if the caller had asked for that backend, unless the
+ * plan can no longer be followed (its backend is gone: it would be rejected): then the job's own backend decides.
+ * A serverless failure (`podOnly`) outranks the plan.
  */
 export function decideRoute(job: RoutableJob, fleet: FleetSnapshot): RouteDecision {
+  if (job.plannedBackend && !job.podOnly && job.plannedBackend !== job.requestedBackend) {
+    const planned = routeAsRequested({ ...job, requestedBackend: job.plannedBackend }, fleet);
+    if (planned.kind !== 'reject') return planned;
+  }
+  return routeAsRequested(job, fleet);
+}
+
+function routeAsRequested(job: RoutableJob, fleet: FleetSnapshot): RouteDecision {
   if (fleet.cloudBlockedReason && job.requestedBackend !== 'local') {
     // Jobs that may run locally keep running locally; cloud-only jobs stay queued with the reason.
     if (job.requestedBackend === 'auto' && !job.podOnly && fleet.idleLocalWorkers.length > 0) {

@@ -123,6 +123,8 @@ export class OpenApiContract {
     const resolved = this.resolve(schema);
     if (resolved.example !== undefined) return resolved.example;
     if (resolved.allOf) return Object.assign({}, ...resolved.allOf.map((part: Schema) => this.sample(part)));
+    // One of several shapes (e.g. the two 422 bodies of POST /api/jobs): Swagger UI shows the first.
+    if (resolved.oneOf) return this.sample(resolved.oneOf[0]);
     if (resolved.enum) return resolved.enum[0];
     switch (resolved.type) {
       case 'object':

@@ -8,7 +8,8 @@ export class QuoteCandidateDto {
   @ApiProperty({
     enum: ['local', 'ready-pod', 'booting-pod', 'new-pod', 'serverless'],
     example: 'booting-pod',
-    description: 'How it would take the job: a local worker, a ready (idle or busy) pod, a booting pod, a new pod, serverless',
+    description:
+      'How it would take the job: a local worker, a ready (idle or busy) pod, a booting pod, a new pod, serverless',
   })
   kind!: string;
 
@@ -29,7 +30,10 @@ export class QuoteCandidateDto {
   @ApiProperty({ example: '2026-11-26T12:01:10.000Z', description: 'When it would start' })
   startAt!: string;
 
-  @ApiProperty({ example: '2026-11-26T12:01:16.000Z', description: 'When it would complete (start + median run)' })
+  @ApiProperty({
+    example: '2026-11-26T12:01:16.000Z',
+    description: 'When it would complete (start + median run)',
+  })
   completeAt!: string;
 
   @ApiProperty({ example: 6, description: 'Estimated run seconds (median) on that class' })
@@ -48,7 +52,8 @@ export class QuotePickDto {
   @ApiPropertyOptional({
     type: QuoteCandidateDto,
     nullable: true,
-    description: 'The candidate the router would use; null when it would reject the job or waits on the budget',
+    description:
+      'The candidate the router would use; null when it would reject the job or waits on the budget',
   })
   candidate!: QuoteCandidateDto | null;
 
@@ -57,9 +62,11 @@ export class QuotePickDto {
 
   @ApiProperty({
     example:
-      'fixed order (a free local worker, then an idle pod, then serverless when preferred or pods are off, else ' +
-      'wait for a local worker or a pod); the estimates do not choose yet: it would wait (waiting for a pod to ' +
-      'become ready)',
+      'the cheapest candidate that can complete by 2026-11-29T12:05:00.000Z: serverless completing at ' +
+      '2026-11-29T12:01:10.000Z for $0.0123',
+    description:
+      "Why: the planner's rule (deadline, maxCostUsd, ROUTING_PREFERENCE cost or speed) and its candidate, or " +
+      'the fixed order (ROUTING_PREFERENCE=balanced) and its decision',
   })
   why!: string;
 }

@@ -60,7 +60,10 @@ export class JobEstimateDto {
   @ApiProperty({ example: 6, description: 'Estimated run seconds (median) on that class' })
   runSeconds!: number;
 
-  @ApiProperty({ example: 0.0021, description: 'USD: 0 local, price × seconds serverless, marginal pod cost' })
+  @ApiProperty({
+    example: 0.0021,
+    description: 'USD: 0 local, price × seconds serverless, marginal pod cost',
+  })
   costUsd!: number;
 }
 
@@ -80,6 +83,14 @@ export class JobActualDto {
 
   @ApiProperty({ example: 0.0023, description: 'USD, as costUsd' })
   costUsd!: number;
+
+  @ApiPropertyOptional({
+    type: Boolean,
+    example: true,
+    nullable: true,
+    description: 'Whether it completed by its deadline; null when it had none, or did not complete',
+  })
+  deadlineMet!: boolean | null;
 }
 
 export class JobDto {
@@ -139,7 +150,8 @@ export class JobDto {
   @ApiPropertyOptional({
     type: JobEstimateDto,
     nullable: true,
-    description: 'The estimate made at submit (as POST /api/jobs/quote answers for `pick`); null when none was made',
+    description:
+      'The estimate made at submit (as POST /api/jobs/quote answers for `pick`); null when none was made',
   })
   estimate!: JobEstimateDto | null;
 
@@ -149,6 +161,33 @@ export class JobDto {
     description: 'Once the job ended: where it ran, its times and cost, to compare with `estimate`',
   })
   actual!: JobActualDto | null;
+
+  @ApiPropertyOptional({
+    type: String,
+    format: 'date-time',
+    example: '2026-11-29T18:00:00.000Z',
+    nullable: true,
+    description: 'Complete by, as the caller asked; null for none',
+  })
+  deadline!: string | null;
+
+  @ApiPropertyOptional({
+    type: Number,
+    example: 0.05,
+    nullable: true,
+    description: 'At most this cost (USD), as asked',
+  })
+  maxCostUsd!: number | null;
+
+  @ApiPropertyOptional({
+    enum: JOB_BACKENDS,
+    example: 'serverless',
+    nullable: true,
+    description:
+      "The backend the job's plan chose (its deadline or maxCostUsd, or ROUTING_PREFERENCE cost/speed; re-planned " +
+      'when a queued job with a deadline slips): routing sends it only there. null: the fixed order decides',
+  })
+  plannedBackend!: string | null;
 
   @ApiProperty({ type: [JobOutputDto] })
   outputs!: JobOutputDto[];

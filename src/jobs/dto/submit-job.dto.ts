@@ -4,7 +4,9 @@ import {
   ArrayMaxSize,
   IsArray,
   IsIn,
+  IsISO8601,
   IsInt,
+  IsNumber,
   IsObject,
   IsOptional,
   IsString,
@@ -12,6 +14,7 @@ import {
   MaxLength,
   Min,
   MinLength,
+  IsPositive,
   ValidateNested,
 } from 'class-validator';
 import { OptionalNotNull } from '../../common/validation/optional-not-null';
@@ -19,6 +22,11 @@ import { OpaqueJson } from '../../common/http/bounded-validation.pipe';
 import { REQUESTED_BACKENDS, type RequestedBackend } from '../../persistence/entities/job.entity';
 import { IsInputFileName } from './input-file-name';
 import { MAX_WEBHOOK_URL_LENGTH } from '../../webhooks/webhook-url-rules';
+
+/** Largest maxCostUsd accepted: a sanity bound, not a budget. */
+export const MAX_JOB_COST_USD = 10_000;
+/** Furthest deadline accepted: a week ahead. */
+export const MAX_DEADLINE_AHEAD_MS = 7 * 24 * 60 * 60 * 1000;
 
 /** Most input images one job may carry. */
 export const MAX_INPUT_IMAGES = 100;
@@ -38,6 +46,32 @@ export class InputImageDto {
   @MinLength(4)
   image!: string;
 }
+
+/** The 1x1 PNG of the examples (complete: a cut-off example would be rejected as bad base64). */
+const EXAMPLE_PNG =
+  'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR42mP438AAAAQBAYD718vxAAAAAElFTkSuQmCC';
+
+/**
+ * The request Swagger UI pre-fills for POST /api/jobs and the quote ("Try it out" sends it as-is): core nodes only,
+ * reading the example input image, without a deadline (a fixed time would soon be in the past) or a cost cap.
+ */
+export const SUBMIT_JOB_EXAMPLES = {
+  'image-job': {
+    summary: 'Invert the example image (runs as-is)',
+    value: {
+      workflow: {
+        '1': { class_type: 'LoadImage', inputs: { image: 'input_image_1.png' } },
+        '2': { class_type: 'ImageInvert', inputs: { image: ['1', 0] } },
+        '3': { class_type: 'SaveImage', inputs: { images: ['2', 0], filename_prefix: 'ComfyUI' } },
+      },
+      images: [{ name: 'input_image_1.png', image: EXAMPLE_PNG }],
+      priority: 0,
+      backend: 'auto',
+      metadata: { user: 'alice', project: 'teaser' },
+      webhookUrl: null,
+    },
+  },
+};
 
 export class SubmitJobDto {
   @ApiProperty({
@@ -81,6 +115,34 @@ export class SubmitJobDto {
   @OptionalNotNull()
   @IsIn(REQUESTED_BACKENDS)
   backend?: RequestedBackend;
+
+  @ApiPropertyOptional({
+    example: 0.05,
+    maximum: MAX_JOB_COST_USD,
+    description:
+      'Above 0. Spend at most this (USD) on the job: routing uses only backends whose estimated cost is within it (local is ' +
+      'free). With a deadline: the cheapest backend that makes the deadline within it, else the fastest within it ' +
+      '(late, and the quote says so). 422 when no backend fits; the answer names the best option.',
+  })
+  @OptionalNotNull()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @IsPositive()
+  @Max(MAX_JOB_COST_USD)
+  maxCostUsd?: number;
+
+  @ApiPropertyOptional({
+    example: '2026-11-29T18:00:00Z',
+    format: 'date-time',
+    description:
+      'Complete by this time (ISO 8601 with a time zone; in the future, at most 7 days ahead). Routing picks the ' +
+      'cheapest backend estimated to complete by then (within maxCostUsd), whatever ROUTING_PREFERENCE says; 422 ' +
+      'when none can, naming the best option (its completion time and cost). A queued job whose plan slips is ' +
+      're-planned (serverless if that still makes it) or told in waitingReason that the deadline will be missed.',
+  })
+  @OptionalNotNull()
+  @IsString()
+  @IsISO8601({ strict: true, strictSeparator: true })
+  deadline?: string;
 
   @ApiPropertyOptional({
     example: { user: 'alice', project: 'teaser' },

@@ -131,6 +131,21 @@ export class JobEntity {
    */
   @Column({ type: 'text', nullable: true })
   estimate!: string | null;
+
+  /** Complete by (epoch ms), as the caller asked; null for none. */
+  @Column({ type: 'bigint', nullable: true, transformer: epochMs })
+  deadline!: number | null;
+
+  /** At most this cost (USD), as the caller asked; null for none. */
+  @Column({ name: 'max_cost_usd', type: 'double precision', nullable: true, transformer: float })
+  maxCostUsd!: number | null;
+
+  /**
+   * The backend the job's plan chose (src/routing-estimates/plan.ts): routing treats it as the requested backend.
+   * null when the fixed order decides (ROUTING_PREFERENCE=balanced without a deadline or maxCostUsd).
+   */
+  @Column({ name: 'planned_backend', type: 'varchar', length: 16, nullable: true })
+  plannedBackend!: JobBackend | null;
 }
 
 /** What `jobs.estimate` holds (times in epoch ms). */

@@ -1,0 +1,155 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { makeRoomFor } from '../common/bounded-map';
+import { Clock } from '../common/clock';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { JobRequirements } from '../jobs/job-requirements';
+import { parseJson } from '../jobs/job-view';
+import type { JobEntity, JobEstimate } from '../persistence/entities/job.entity';
+import { JobsRepository } from '../persistence/jobs.repository';
+import { LeaderElection } from '../persistence/leader-election.service';
+import { DEADLINE_MISS_PREFIX, deadlineMissReason, iso, needsReplan } from '../routing-estimates/plan';
+import { RoutingEstimatesService } from '../routing-estimates/routing-estimates.service';
+import { Dispatcher } from './dispatcher.service';
+
+const INTERVAL_NAME = 'deadline-replanner';
+/** Queued jobs with a deadline read per tick, the earliest deadlines first. */
+const READ_PER_TICK = 64;
+/** Jobs re-planned per tick at most (each a candidate computation; the facts are read once). */
+const REPLANS_PER_TICK = 16;
+/** A job's planned start may pass by this much before it counts as slipped (a pass may be about to start it). */
+const START_GRACE_MS = 5_000;
+/** A job is re-planned at most this often (its reason is already written when nothing can make it). */
+const MIN_REPLAN_GAP_MS = 10_000;
+const MAX_REMEMBERED = 8_192;
+
+/**
+ * Keeps queued jobs with a deadline honest (issue 11 §3): on each tick (CLOUD_TICK_INTERVAL, leader only, bounded
+ * work), a job whose planned start has passed or whose plan would now end after its deadline is re-planned
+ * (`replanQueued`: serverless when that still makes it, else the planner over every candidate). A new planned
+ * backend is stored on the job (routing sends it only there) and a dispatch pass follows; a job nothing can make
+ * in time stays queued with a waiting reason saying its deadline will be missed and the best option.
+ */
+@Injectable()
+export class DeadlineReplanner implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('DeadlineReplanner');
+  private readonly lastReplanned = new Map<string, number>();
+  private running: Promise<number> | null = null;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly jobs: JobsRepository,
+    private readonly estimates: RoutingEstimatesService,
+    private readonly dispatcher: Dispatcher,
+    private readonly leader: LeaderElection,
+    private readonly scheduler: SchedulerRegistry,
+    private readonly clock: Clock,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const interval = setInterval(() => void this.tick(), this.config.cloud.tickIntervalMs);
+    interval.unref();
+    this.scheduler.addInterval(INTERVAL_NAME, interval);
+  }
+
+  onModuleDestroy(): void {
+    if (this.scheduler.doesExist('interval', INTERVAL_NAME)) this.scheduler.deleteInterval(INTERVAL_NAME);
+  }
+
+  /** One re-planning pass; returns how many jobs it re-planned. Overlapping calls share one pass. */
+  tick(): Promise<number> {
+    if (!this.leader.isLeader()) return Promise.resolve(0);
+    this.running ??= this.replanDue()
+      .catch((error: Error) => {
+        this.logger.warn(`Re-planning failed: ${error.message}`);
+        return 0;
+      })
+      .finally(() => {
+        this.running = null;
+      });
+    return this.running;
+  }
+
+  private async replanDue(): Promise<number> {
+    const queued = await this.jobs.findQueuedWithDeadline(READ_PER_TICK);
+    let replanned = 0;
+    let moved = false;
+    for (const job of queued) {
+      if (replanned >= REPLANS_PER_TICK) break;
+      const now = this.clock.now();
+      if (job.deadline === null || !this.due(job, now)) continue;
+      replanned++;
+      makeRoomFor(this.lastReplanned, MAX_REMEMBERED);
+      this.lastReplanned.set(job.id, now);
+      if (await this.replan(job, job.deadline)) moved = true;
+    }
+    if (moved) void this.dispatcher.dispatch();
+    return replanned;
+  }
+
+  private due(job: JobEntity, now: number): boolean {
+    const last = this.lastReplanned.get(job.id);
+    if (last !== undefined && now - last < MIN_REPLAN_GAP_MS) return false;
+    const estimate = parseJson<JobEstimate | null>(job.estimate, null);
+    if (!estimate || !Number.isFinite(estimate.startAt)) return true;
+    return needsReplan(
+      { deadline: job.deadline!, plannedStartAt: estimate.startAt, runSeconds: estimate.runSeconds },
+      now,
+      START_GRACE_MS,
+    );
+  }
+
+  /** Re-plans one job; true when its planned backend changed (a dispatch pass should follow). */
+  private async replan(job: JobEntity, deadline: number): Promise<boolean> {
+    const workflow = parseJson<Record<string, unknown> | null>(job.workflow, null);
+    if (!workflow) return false;
+    const { estimate, plannedBackend, plan } = await this.estimates.replanQueued(
+      {
+        workflow,
+        backend: job.podOnly ? 'pod' : job.requestedBackend,
+        deadline,
+        maxCostUsd: job.maxCostUsd,
+      },
+      JobRequirements.compute(workflow),
+    );
+    const wasMissing = job.waitingReason?.startsWith(DEADLINE_MISS_PREFIX) ?? false;
+    let patch: Partial<JobEntity>;
+    switch (plan.kind) {
+      case 'pick':
+        patch = {
+          plannedBackend,
+          estimate: JSON.stringify(estimate),
+          waitingReason: plan.missesDeadline
+            ? `${DEADLINE_MISS_PREFIX} (${iso(deadline)}): ${plan.why}`
+            : wasMissing
+              ? null
+              : undefined,
+        };
+        break;
+      case 'infeasible': {
+        // Late whatever happens: without a cost cap it goes where it completes first.
+        const fastest = job.maxCostUsd === null && plan.best ? plan.best.backend : job.plannedBackend;
+        patch = { plannedBackend: fastest, waitingReason: deadlineMissReason(deadline, plan) };
+        break;
+      }
+      case 'fixed-order':
+        return false; // only without constraints, which a job with a deadline has
+    }
+    const changed = patch.plannedBackend !== job.plannedBackend;
+    const written = await this.jobs.transition(job.id, ['queued'], patch);
+    if (written && (changed || patch.waitingReason)) {
+      this.logger.log(
+        `Job ${job.id} re-planned (deadline ${iso(deadline)}): ` +
+          (plan.kind === 'pick' ? plan.why : patch.waitingReason!),
+      );
+    }
+    return written && changed;
+  }
+}
