@@ -246,7 +246,7 @@ describe('routerPick', () => {
     }),
   );
 
-  it('names the candidate of the fixed-order decision and says the estimates do not choose', () => {
+  it('names the candidate of the fixed-order decision (ROUTING_PREFERENCE=balanced) and says so', () => {
     expect(routerPick({ kind: 'serverless' }, all)).toMatchObject({
       decision: 'serverless',
       candidate: { backend: 'serverless' },
