@@ -33,6 +33,12 @@ export interface JobSummary {
   estimate?: JobEstimate | null;
   /** Once ended: where it ran, its times and cost. */
   actual?: JobActual | null;
+  /** Complete by (ISO 8601), as asked; null for none. */
+  deadline?: string | null;
+  /** At most this cost (USD), as asked; null for none. */
+  maxCostUsd?: number | null;
+  /** The backend the job's plan chose (deadline, maxCostUsd or ROUTING_PREFERENCE); null: the fixed order. */
+  plannedBackend?: string | null;
 }
 
 export interface JobEstimate {
@@ -49,6 +55,43 @@ export interface JobActual {
   startedAt: string | null;
   completedAt: string;
   runSeconds: number | null;
+  costUsd: number;
+  /** Whether it completed by its deadline; null when it had none, or did not complete. */
+  deadlineMet?: boolean | null;
+}
+
+export type CandidateKind = 'local' | 'ready-pod' | 'booting-pod' | 'new-pod' | 'serverless';
+
+/** One backend the job could use now (POST /api/jobs/quote). */
+export interface QuoteCandidate {
+  backend: string;
+  kind: CandidateKind;
+  workerClass: string;
+  workerId: string | null;
+  startAt: string;
+  completeAt: string;
+  runSeconds: number;
+  costUsd: number;
+}
+
+/** POST /api/jobs/quote: every candidate, and the one the router would use and why. */
+export interface JobQuote {
+  candidates: QuoteCandidate[];
+  pick: {
+    candidate: QuoteCandidate | null;
+    decision: 'local' | 'pod' | 'serverless' | 'wait' | 'reject';
+    why: string;
+  };
+  signature: string;
+  runTimeSource: 'observed' | 'transferred' | 'default';
+}
+
+/** The fastest candidate named by a 422 of POST /api/jobs when no backend meets the deadline or cost cap. */
+export interface BestOption {
+  backend: string;
+  kind: CandidateKind;
+  workerClass: string;
+  completeAt: string;
   costUsd: number;
 }
 
@@ -121,11 +164,15 @@ export interface Pod {
   failureReason: string | null;
 }
 
+export type RoutingPreference = 'cost' | 'speed' | 'balanced';
+export const ROUTING_PREFERENCES: RoutingPreference[] = ['cost', 'speed', 'balanced'];
+
 export interface CloudConfig {
   maxPods: number;
   idleTimeout: number;
   autoScaleThreshold: number;
   preferServerless: boolean;
+  routingPreference: RoutingPreference;
   gpuType: string;
   dailyBudgetUsd: number;
 }
