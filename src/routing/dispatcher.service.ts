@@ -1,11 +1,5 @@
-import {
-  type BeforeApplicationShutdown,
-  Inject,
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-} from '@nestjs/common';
-import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { OnEvent } from '@nestjs/event-emitter';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { performance } from 'node:perf_hooks';
 import { CloudEvents } from '../cloud/cloud.events';
@@ -18,32 +12,20 @@ import { PodLifecycleService } from '../cloud/pod-lifecycle.service';
 import { holdForLiveOrNewPods, podsFreeInS, serverlessSlots } from '../cloud/policy/breakeven.policy';
 import { ScalingDecisionLog } from '../cloud/scaling-decisions';
 import { Clock } from '../common/clock';
-import { ShutdownState } from '../common/shutdown-state';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import {
-  JobEvents,
-  type JobCompletedEvent,
-  type JobFailedEvent,
-  type JobProgressEvent,
-  type JobStartedEvent,
-} from '../jobs/job.events';
-import { JobsService } from '../jobs/jobs.service';
+import { JobEvents } from '../jobs/job.events';
 import { LOCAL_WORKER_FREED, LocalWorkersService } from '../local/local-workers.service';
-import type { JobBackend, JobEntity, JobError, JobProgress } from '../persistence/entities/job.entity';
+import type { JobEntity } from '../persistence/entities/job.entity';
 import { JobsRepository } from '../persistence/jobs.repository';
-import { LeaderElection, LeaderEvents } from '../persistence/leader-election.service';
+import { LeaderElection } from '../persistence/leader-election.service';
 import type { PodEntity } from '../persistence/entities/pod.entity';
-import { PodTransitions } from '../persistence/pod-transitions';
 import { PodsRepository } from '../persistence/pods.repository';
-import { ComfyExecutor } from './executors/comfy-executor';
-import { ExecutionError, type ExecutionContext, type ExecutionResult } from './executors/execution';
 import { ServerlessExecutor } from './executors/serverless-executor';
-import { WorkerReleaser } from './worker-releaser';
+import { JobRunner } from './job-runner.service';
 import { decideRoute, type FleetSnapshot } from './routing.policy';
 import { describeMissing, missingOnEveryWorker, primaryModel } from '../local/local-worker-capabilities';
 import { canRun, type MissingRequirements } from '../workflows';
-import { podJobAttributionUsd } from '../routing-estimates/candidates';
 import { DEADLINE_MISS_PREFIX } from '../routing-estimates/plan';
 import { JobRequirements } from '../jobs/job-requirements';
 
@@ -57,8 +39,6 @@ const PASS_SIZE = 500;
  * database time in bench:dispatch.
  */
 const LOCAL_PASS_MARGIN = 8;
-/** Progress is saved at most this often per job (events go out every time). */
-const PROGRESS_SAVE_MS = 1000;
 /**
  * A pass in which nothing can start (no free local slot, no idle pod, no serverless) only refreshes the
  * autoscaler's demand count and the jobs' waiting reasons, reading up to PASS_SIZE rows. Such passes run at most
@@ -67,29 +47,12 @@ const PROGRESS_SAVE_MS = 1000;
  * backlog waiting for pods re-read 500 rows: 335 submits/s at 3 ms each with RunPod configured.
  */
 const BOOKKEEPING_PASS_MS = 250;
-/** How often a pass reads cancel flags set through other instances. */
-const CANCEL_CHECK_MS = 250;
-
-interface Placement {
-  backend: JobBackend;
-  workerId: string;
-  /** ComfyUI base URL for local and pod placements. */
-  url: string | null;
-  /** A pod's hourly price: its jobs are attributed price × run seconds (for display; the ledger bills the pod). */
-  pricePerHour?: number;
-}
 
 /** The budget admission of one dispatch pass, opened at its first cloud job. */
 interface PassAdmission {
   admission: BudgetAdmission | null;
   /** Ready pods, read once in a pass when a job's requirements rule some out. */
   readyPods?: PodEntity[];
-}
-
-interface InFlight {
-  controller: AbortController;
-  done: Promise<void>;
-  backend: JobBackend;
 }
 
 /**
@@ -111,21 +74,19 @@ interface PodHolds {
 }
 
 /**
- * Takes queued jobs in priority order, asks the routing policy where each goes, claims the worker and runs
- * the job; on an infrastructure failure the job goes back to the queue to be retried elsewhere (at most
- * JOBS_MAX_ATTEMPTS), on a workflow failure it fails at once. Publishes the jobs waiting for pods as the
- * autoscaler's demand. Runs when a job arrives or a worker frees up, and on a backstop interval.
+ * Takes queued jobs in priority order, asks the routing policy where each goes, admits cloud jobs against the
+ * budget and hands each placed job to the `JobRunner` (which runs it and applies the retry rule). Publishes the
+ * jobs waiting for pods as the autoscaler's demand, and records why the others wait. Runs when a job arrives or
+ * a worker frees up, when a job ends, and on a backstop interval; only on the leader, once `JobRecovery` has
+ * opened it, and never after `stop()`.
  */
 @Injectable()
-export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class Dispatcher implements OnApplicationBootstrap {
   private readonly logger = new Logger('Dispatcher');
-  private readonly inFlight = new Map<string, InFlight>();
   private pass: Promise<void> | null = null;
   private passAgain = false;
   private stopped = false;
   private recovered = false;
-  private bootstrapped = false;
-  private lastCancelCheck = 0;
   private lastBookkeepingPass = -Infinity;
   private bookkeepingTimer?: NodeJS.Timeout;
 
@@ -133,66 +94,27 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOUD_DEMAND) private readonly demand: CloudDemandBoard,
     private readonly jobs: JobsRepository,
-    private readonly jobsService: JobsService,
     private readonly requirements: JobRequirements,
     private readonly local: LocalWorkersService,
     private readonly lifecycle: PodLifecycleService,
     private readonly podCapabilities: PodCapabilitiesService,
     private readonly pods: PodsRepository,
-    private readonly podTransitions: PodTransitions,
     private readonly settings: CloudSettingsService,
     private readonly budget: BudgetService,
-    private readonly comfy: ComfyExecutor,
     private readonly serverless: ServerlessExecutor,
-    private readonly releaser: WorkerReleaser,
     private readonly clock: Clock,
-    private readonly events: EventEmitter2,
     private readonly scheduler: SchedulerRegistry,
     private readonly leader: LeaderElection,
-    private readonly shutdown: ShutdownState,
     private readonly scaling: ScalingDecisionLog,
-  ) {}
+    private readonly runner: JobRunner,
+  ) {
+    runner.afterEachJob(() => void this.dispatch());
+  }
 
-  async onApplicationBootstrap(): Promise<void> {
-    // Local workers are loaded by now (their module boots first), so re-attaching can find them.
-    this.bootstrapped = true;
-    if (this.leader.isLeader()) await this.takeOver();
+  onApplicationBootstrap(): void {
     const interval = setInterval(() => void this.dispatch(), this.config.jobs.dispatchIntervalMs);
     this.scheduler.addInterval(INTERVAL_NAME, interval);
     void this.dispatch();
-  }
-
-  /**
-   * Stops dispatching and the waits of in-flight jobs. Their rows stay `running` with the remote prompt / job
-   * id, so the next start re-attaches to them (or retries them if their worker lost them).
-   */
-  async beforeApplicationShutdown(signal?: string): Promise<void> {
-    this.shutdown.beginDraining();
-    this.stopped = true;
-    clearTimeout(this.bookkeepingTimer);
-    if (this.scheduler.doesExist('interval', INTERVAL_NAME)) this.scheduler.deleteInterval(INTERVAL_NAME);
-    await this.pass;
-    if (signal && this.inFlight.size > 0) {
-      this.logger.log(
-        `${signal}: waiting up to ${this.config.jobs.shutdownGraceMs} ms for ${this.inFlight.size} running job(s)`,
-      );
-      await this.allSettledWithin(
-        [...this.inFlight.values()].map((flight) => flight.done),
-        this.config.jobs.shutdownGraceMs,
-      );
-    }
-    for (const flight of this.inFlight.values()) flight.controller.abort('shutdown');
-    await Promise.allSettled([...this.inFlight.values()].map((flight) => flight.done));
-    this.shutdown.jobsDrained();
-  }
-
-  private async allSettledWithin(promises: Promise<unknown>[], ms: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.allSettled(promises),
-      new Promise((resolve) => (timer = setTimeout(resolve, ms))),
-    ]);
-    clearTimeout(timer);
   }
 
   @OnEvent(JobEvents.Queued)
@@ -200,25 +122,6 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
   @OnEvent(CloudEvents.PodReady)
   onCapacityOrWork(): void {
     void this.dispatch();
-  }
-
-  /**
-   * Becoming the leader (at start, or when the previous leader died): re-attach or retry the jobs it left
-   * running, then dispatch.
-   */
-  @OnEvent(LeaderEvents.Acquired)
-  async takeOver(): Promise<void> {
-    if (!this.bootstrapped || this.recovered || this.stopped) return;
-    this.recovered = true;
-    await this.recoverRunningJobs().catch((error: Error) =>
-      this.logger.error(`Recovery failed: ${error.message}`),
-    );
-    void this.dispatch();
-  }
-
-  @OnEvent(JobEvents.CancelRequested)
-  onCancelRequested({ jobId }: { jobId: string }): void {
-    this.inFlight.get(jobId)?.controller.abort('cancel');
   }
 
   /** One dispatch pass; a call during a pass schedules exactly one more pass after it. */
@@ -240,13 +143,29 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     return this.pass;
   }
 
+  /**
+   * Passes run from now on (on the leader). `JobRecovery` opens the dispatcher when it starts recovering the
+   * jobs a previous leader left running.
+   */
+  open(): void {
+    this.recovered = true;
+  }
+
+  /** No pass starts after this; resolves when the pass under way (if any) has ended. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.bookkeepingTimer);
+    if (this.scheduler.doesExist('interval', INTERVAL_NAME)) this.scheduler.deleteInterval(INTERVAL_NAME);
+    await this.pass;
+  }
+
   /** Jobs this process is running now. */
   runningCount(): number {
-    return this.inFlight.size;
+    return this.runner.runningCount();
   }
 
   private async runPass(): Promise<void> {
-    await this.abortCancelledElsewhere();
+    await this.runner.abortCancelledElsewhere();
     const settings = this.settings.get();
     const freeSlots = new Map(
       this.local.available().map((worker) => [worker.id, worker.maxConcurrent - worker.running]),
@@ -264,7 +183,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
       this.config.cloud.policy === 'breakeven'
         ? {
             serverlessSlots: serverlessSlots(
-              this.inFlightOn('serverless'),
+              this.runner.inFlightOn('serverless'),
               this.scaling.parametersInForce()?.serverlessMaxWorkers ??
                 this.config.cloud.breakEven.serverlessMaxWorkers ??
                 Infinity,
@@ -337,7 +256,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
             if (worker && this.local.reserve(worker.id)) {
               const requirements = this.requirements.peek(job.id);
               if (requirements) this.local.noteModel(worker.id, primaryModel(requirements));
-              await this.start(job, { backend: 'local', workerId: worker.id, url: worker.url });
+              await this.runner.start(job, { backend: 'local', workerId: worker.id, url: worker.url });
             }
             break;
           }
@@ -355,7 +274,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
               break;
             }
             idlePods--;
-            await this.start(job, {
+            await this.runner.start(job, {
               backend: 'pod',
               workerId: pod.name,
               url: pod.url,
@@ -388,7 +307,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
               await this.waitFor(job, refusal);
               break;
             }
-            await this.start(job, {
+            await this.runner.start(job, {
               backend: 'serverless',
               workerId: this.config.runpod.serverlessEndpointId!,
               url: null,
@@ -401,7 +320,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
             await this.waitFor(job, decision.reason);
             break;
           case 'reject':
-            await this.finish(job, 'failed', { message: decision.reason, kind: 'unroutable' }, null);
+            await this.runner.finish(job, 'failed', { message: decision.reason, kind: 'unroutable' }, null);
             break;
         }
       }
@@ -496,13 +415,6 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     return pass.admission.refusal(backend === 'pod' ? 'a job on a pod' : 'a serverless job', costUsd);
   }
 
-  /** Jobs this process is running on one backend. */
-  private inFlightOn(backend: JobBackend): number {
-    let count = 0;
-    for (const flight of this.inFlight.values()) if (flight.backend === backend) count++;
-    return count;
-  }
-
   /**
    * Which of `jobs` (the rest of this pass's queue, in order) wait for a pod rather than go to serverless: the
    * shipped `holdForLiveOrNewPods` over the live pods' expected free times and the pods the next scaling pass may
@@ -576,310 +488,5 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
       void this.dispatch();
     }, wait);
     return true;
-  }
-
-  /** A cancel sent to another instance only sets the flag in the database; the leader acts on it here. */
-  private async abortCancelledElsewhere(): Promise<void> {
-    // Passes run on every arrival; reading the flags a few times a second is enough for a remote cancel.
-    const now = this.clock.now();
-    if (this.inFlight.size === 0 || now - this.lastCancelCheck < CANCEL_CHECK_MS) return;
-    this.lastCancelCheck = now;
-    for (const job of await this.jobs.findCancelRequested())
-      this.inFlight.get(job.id)?.controller.abort('cancel');
-  }
-
-  /** Claims the job (compare-and-set queued -> running) and runs it; gives the worker back if the claim fails. */
-  private async start(queued: JobEntity, placement: Placement): Promise<void> {
-    let job = queued;
-    const now = this.clock.now();
-    const patch = {
-      status: 'running' as const,
-      backend: placement.backend,
-      workerId: placement.workerId,
-      attempts: job.attempts + 1,
-      startedAt: job.startedAt ?? now,
-      waitingReason: null,
-      remoteId: null,
-      progress: null,
-    };
-    const claimed = await this.jobs.claim(job.id, ['queued'], patch);
-    if (!claimed) {
-      await this.releaser.release(placement, false);
-      return;
-    }
-    job = claimed;
-    const prefix = placement.backend === 'serverless' ? '☁️ ' : '';
-    this.logger.log(`${prefix}Processing job ${job.id} with ${placement.backend}...`);
-    const started: JobStartedEvent = {
-      jobId: job.id,
-      backend: placement.backend,
-      workerId: placement.workerId,
-      attempt: job.attempts,
-      createdAt: job.createdAt,
-    };
-    this.events.emit(JobEvents.Started, started);
-    if (placement.backend !== 'local') this.demand.recordCloudStart(now, job.createdAt);
-    this.launch(job, placement, false);
-  }
-
-  private launch(job: JobEntity, placement: Placement, reattach: boolean): void {
-    const controller = new AbortController();
-    const done = this.execute(job, placement, controller.signal, reattach)
-      .catch((error: Error) => this.logger.error(`Job ${job.id}: ${error.message}`))
-      .finally(() => {
-        this.inFlight.delete(job.id);
-        void this.dispatch();
-      });
-    this.inFlight.set(job.id, { controller, done, backend: placement.backend });
-    if (job.cancelRequested) controller.abort('cancel');
-  }
-
-  private async execute(
-    job: JobEntity,
-    placement: Placement,
-    signal: AbortSignal,
-    reattach: boolean,
-  ): Promise<void> {
-    // Progress is saved a second into the run at the earliest: a job shorter than that never writes it.
-    let lastSaved = this.clock.now();
-    const attemptStartedAt = reattach ? (job.startedAt ?? lastSaved) : lastSaved;
-    const ctx: ExecutionContext = {
-      job,
-      signal,
-      reattach,
-      onRemoteId: async (remoteId) => {
-        job.remoteId = remoteId;
-        await this.jobs.update(job.id, { remoteId });
-      },
-      onProgress: (progress: JobProgress) => {
-        const event: JobProgressEvent = { jobId: job.id, progress };
-        this.events.emit(JobEvents.Progress, event);
-        const now = this.clock.now();
-        if (now - lastSaved >= PROGRESS_SAVE_MS) {
-          lastSaved = now;
-          this.jobs.update(job.id, { progress: JSON.stringify(progress) }).catch(() => undefined);
-        }
-      },
-    };
-
-    let result: ExecutionResult;
-    try {
-      result =
-        placement.backend === 'serverless'
-          ? await this.serverless.execute(ctx)
-          : await this.comfy.execute(placement.url!, ctx);
-    } catch (error) {
-      if (signal.aborted && signal.reason === 'shutdown') {
-        await this.handBack(job, placement);
-        return;
-      }
-      const failure =
-        error instanceof ExecutionError ? error : new ExecutionError(String(error), 'infrastructure');
-      await this.handleFailure(job, placement, failure);
-      return;
-    }
-    await this.complete(job, placement, result, attemptStartedAt);
-    await this.releaser.release(placement, true);
-  }
-
-  /**
-   * Shutdown cut the wait short. A job whose prompt / serverless job already runs on a worker stays `running`
-   * with that id: the next leader re-attaches to it, so it is neither lost nor run twice. One that had not
-   * reached a worker yet goes back to the queue.
-   */
-  private async handBack(job: JobEntity, placement: Placement): Promise<void> {
-    if (job.remoteId) return;
-    await this.releaser.release(placement, false);
-    const requeued = await this.jobs.transition(job.id, ['running'], {
-      status: 'queued',
-      backend: null,
-      workerId: null,
-      attempts: Math.max(0, job.attempts - 1),
-      waitingReason: 'handed back at shutdown before it reached a worker',
-    });
-    if (requeued) this.logger.log(`Job ${job.id} handed back to the queue at shutdown`);
-  }
-
-  private async complete(
-    job: JobEntity,
-    placement: Placement,
-    result: ExecutionResult,
-    attemptStartedAt: number,
-  ): Promise<void> {
-    const { backend } = placement;
-    const completedAt = this.clock.now();
-    // A pod's job is attributed its share of the pod's price; the cost ledger bills the pod itself (boot and idle
-    // included) and never reads jobs' costs, so nothing is counted twice.
-    const attributedUsd =
-      backend === 'pod'
-        ? podJobAttributionUsd(placement.pricePerHour ?? 0, completedAt - attemptStartedAt)
-        : 0;
-    const costUsd = job.costUsd + result.costUsd + attributedUsd;
-    // The dispatch time hides RunPod's queue and cold start on serverless: record when the job really started
-    // running. Only for a first attempt: a retried job started running on its first one.
-    const startedAt =
-      result.startedRunningAt !== undefined && job.attempts === 1
-        ? Math.min(result.startedRunningAt, completedAt)
-        : job.startedAt;
-    const done = await this.jobs.transition(job.id, ['running'], {
-      status: 'completed',
-      startedAt,
-      completedAt,
-      outputs: JSON.stringify(result.outputs),
-      costUsd,
-      progress: JSON.stringify({ value: 1, max: 1, percent: 100, nodeId: null }),
-    });
-    if (!done) return;
-    const durationMs = completedAt - (startedAt ?? completedAt);
-    this.logger.log(
-      `✅ Job completed. Duration: ${Math.round(durationMs / 1000)}s, Cost: $${costUsd.toFixed(4)}`,
-    );
-    const event: JobCompletedEvent = {
-      jobId: job.id,
-      backend,
-      durationMs,
-      cost: costUsd,
-      webhookUrl: job.webhookUrl,
-    };
-    if (startedAt !== job.startedAt && startedAt !== null) {
-      event.realWaitMs = Math.max(0, startedAt - job.createdAt);
-      if (backend === 'serverless' && job.startedAt !== null)
-        event.serverlessStartDelayMs = Math.max(0, startedAt - job.startedAt);
-    }
-    this.events.emit(JobEvents.Completed, event);
-  }
-
-  private async handleFailure(job: JobEntity, placement: Placement, failure: ExecutionError): Promise<void> {
-    job.costUsd += failure.costUsd;
-    if (failure.kind === 'cancelled') {
-      await this.releaser.release(placement, false);
-      await this.finish(
-        job,
-        'cancelled',
-        { message: 'Cancelled by request', kind: 'cancelled' },
-        placement.backend,
-      );
-      return;
-    }
-    if (failure.kind === 'workflow') {
-      await this.releaser.release(placement, false);
-      this.logger.warn(`Job ${job.id} failed (workflow): ${failure.message}`);
-      await this.finish(
-        job,
-        'failed',
-        { message: failure.message, kind: 'workflow', details: failure.details },
-        placement.backend,
-      );
-      return;
-    }
-
-    await this.releaser.releaseAfterInfrastructureFailure(placement, failure.message);
-    if (job.attempts >= this.config.jobs.maxAttempts) {
-      const message = `Failed after ${job.attempts} attempt(s); last: ${failure.message}`;
-      this.logger.warn(`Job ${job.id}: ${message}`);
-      await this.finish(
-        job,
-        'failed',
-        { message, kind: 'infrastructure', details: failure.details },
-        placement.backend,
-      );
-      return;
-    }
-    const failedWorkers = [...new Set([...(JSON.parse(job.failedWorkers) as string[]), placement.workerId])];
-    // The seed's "fallback to on-demand if serverless fails": after an infrastructure failure on serverless
-    // only a pod may run the job.
-    const podOnly = job.podOnly || placement.backend === 'serverless';
-    const requeued = await this.jobs.transition(job.id, ['running'], {
-      status: 'queued',
-      backend: null,
-      workerId: null,
-      remoteId: null,
-      progress: null,
-      costUsd: job.costUsd,
-      failedWorkers: JSON.stringify(failedWorkers),
-      podOnly,
-      waitingReason: `retrying after ${placement.backend} failure: ${failure.message}`,
-    });
-    if (!requeued) return;
-    this.logger.warn(
-      `Job ${job.id} lost on ${placement.backend} ${placement.workerId} (${failure.message}); retrying elsewhere`,
-    );
-    this.events.emit(JobEvents.Requeued, { jobId: job.id });
-  }
-
-  private async finish(
-    job: JobEntity,
-    status: 'failed' | 'cancelled',
-    error: JobError,
-    backend: JobBackend | null,
-  ): Promise<void> {
-    const moved = await this.jobs.transition(job.id, ['queued', 'running'], {
-      status,
-      completedAt: this.clock.now(),
-      error: JSON.stringify(error),
-      costUsd: job.costUsd,
-    });
-    if (!moved) return;
-    if (status === 'cancelled') {
-      this.logger.log(`Job ${job.id} cancelled`);
-      this.jobsService.emitCancelled(job.id);
-      return;
-    }
-    const event: JobFailedEvent = { jobId: job.id, backend, error, webhookUrl: job.webhookUrl };
-    this.events.emit(JobEvents.Failed, event);
-  }
-
-  /**
-   * After a restart: jobs still `running` are re-attached to their worker's prompt (or serverless job) when
-   * we know it, otherwise put back in the queue. Nothing is lost and nothing runs twice to completion.
-   */
-  private async recoverRunningJobs(): Promise<void> {
-    for (const job of await this.jobs.findByStatus('running')) {
-      const placement = await this.placementForReattach(job);
-      if (placement) {
-        this.logger.log(
-          `Re-attaching job ${job.id} to ${placement.backend} ${placement.workerId} (${job.remoteId})`,
-        );
-        this.launch(job, placement, true);
-        continue;
-      }
-      const placementForRelease = {
-        backend: job.backend ?? 'local',
-        workerId: job.workerId ?? '',
-        url: null,
-      } as Placement;
-      await this.handleFailure(
-        job,
-        placementForRelease,
-        new ExecutionError('lost in a service restart before it reached a worker', 'infrastructure'),
-      );
-    }
-  }
-
-  private async placementForReattach(job: JobEntity): Promise<Placement | null> {
-    if (!job.remoteId || !job.workerId) return null;
-    switch (job.backend) {
-      case 'local': {
-        const worker = this.local.get(job.workerId);
-        if (!worker || !this.local.reserveForReattach(worker.id)) return null;
-        return { backend: 'local', workerId: worker.id, url: worker.url };
-      }
-      case 'pod': {
-        const pod = await this.pods.findByName(job.workerId);
-        if (
-          !pod ||
-          (pod.state !== 'busy' && !(await this.podTransitions.reattach(pod.name, this.clock.now())))
-        ) {
-          return null;
-        }
-        return { backend: 'pod', workerId: pod.name, url: pod.url, pricePerHour: pod.costPerHour };
-      }
-      case 'serverless':
-        return this.serverless.available
-          ? { backend: 'serverless', workerId: job.workerId, url: null }
-          : null;
-      case null:
-        return null;
-    }
   }
 }

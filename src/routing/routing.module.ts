@@ -9,6 +9,8 @@ import { DeadlineReplanner } from './deadline-replanner.service';
 import { Dispatcher } from './dispatcher.service';
 import { ComfyExecutor } from './executors/comfy-executor';
 import { ServerlessExecutor } from './executors/serverless-executor';
+import { JobRecovery } from './job-recovery.service';
+import { JobRunner } from './job-runner.service';
 import { StatsService } from './stats.service';
 import { WorkerReleaser } from './worker-releaser';
 import { WorkerRouter } from './worker-router.service';
@@ -19,6 +21,8 @@ import { WorkerRouter } from './worker-router.service';
   providers: [
     DeadlineReplanner,
     Dispatcher,
+    JobRunner,
+    JobRecovery,
     ComfyExecutor,
     ServerlessExecutor,
     WorkerReleaser,
