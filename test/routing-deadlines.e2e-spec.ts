@@ -115,7 +115,8 @@ describe('routing by deadline, cost cap and preference', () => {
       serverless: true,
       env: { CLOUD_PREFER_SERVERLESS: 'true' },
     });
-    const first = await h.submit({ workflow: slowWorkflow(40) });
+    // Long enough that the worker is still busy whatever the machine's load; cancelled once the capped job waits.
+    const first = await h.submit({ workflow: slowWorkflow(2000) });
     await h.until(async () => (await h.get(`/api/jobs/${first}`)).body.status === 'running');
     const workflow = pngWorkflow('capped');
     const { quote, serverless } = await candidatesOf({ workflow });
@@ -130,12 +131,35 @@ describe('routing by deadline, cost cap and preference', () => {
     });
     const id = await h.submit({ workflow, maxCostUsd });
     expect((await h.get(`/api/jobs/${id}`)).body).toMatchObject({ plannedBackend: 'local', maxCostUsd });
+    expect((await h.request('DELETE', `/api/jobs/${first}`)).status).toBeLessThan(300);
     const done = await h.waitForJob(id, 60_000);
     expect(done).toMatchObject({
       status: 'completed',
       backend: 'local',
       costUsd: 0,
       actual: { deadlineMet: null },
+    });
+  });
+
+  it('retries a job planned to a local worker that died by the fixed order, not by the plan (it would wait for ever)', async () => {
+    h = await CloudHarness.start({
+      localWorkers: 1,
+      localComfy: { samplerStepMs: 50 },
+      serverless: true,
+      env: { CLOUD_PREFER_SERVERLESS: 'true', ROUTING_PREFERENCE: 'cost' },
+    });
+    // Local is free: the cost preference plans the job there.
+    const id = await h.submit({ workflow: slowWorkflow(2000) });
+    expect((await h.get(`/api/jobs/${id}`)).body.plannedBackend).toBe('local');
+    await h.until(() => h.locals[0].runningPromptId !== undefined);
+    await h.locals[0].die();
+    // Requeued without its plan; the only local worker failed it, so serverless takes it.
+    const done = await h.waitForJob(id, 60_000);
+    expect(done).toMatchObject({
+      status: 'completed',
+      backend: 'serverless',
+      attempts: 2,
+      plannedBackend: null,
     });
   });
 

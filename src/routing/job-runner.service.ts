@@ -309,6 +309,9 @@ export class JobRunner {
       costUsd: job.costUsd,
       failedWorkers: JSON.stringify(failedWorkers),
       podOnly,
+      // The plan chose the backend that just failed (its worker is now excluded): a retry routes by the job's
+      // own backend, or a planned local job whose only capable worker failed would wait for ever.
+      plannedBackend: null,
       waitingReason: `retrying after ${placement.backend} failure: ${failure.message}`,
     });
     if (!requeued) return;
