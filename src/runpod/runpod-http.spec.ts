@@ -223,14 +223,45 @@ describe('RunPodHttp', () => {
     const secret = 'hf_podEnvSecretValue42';
     const http = makeHttp({ secrets: [secret, 'ab'] });
     server.reply({ status: 201, body: { id: 'p1', env: { HF_TOKEN: secret, SHORT: 'ab' } } });
-    const res = await http.request({ method: 'POST', url: `${server.url}/v2/pods`, body: { env: { HF_TOKEN: secret } } });
+    const res = await http.request({
+      method: 'POST',
+      url: `${server.url}/v2/pods`,
+      body: { env: { HF_TOKEN: secret } },
+    });
     expect(server.requests[0].rawBody).toContain(secret); // sent to RunPod as it is
     expect(JSON.stringify(res.body)).not.toContain(secret);
     expect(res.body).toEqual({ id: 'p1', env: { HF_TOKEN: '[REDACTED]', SHORT: 'ab' } });
 
-    server.reply({ status: 401, body: { title: 'Unauthorized', status: 401, detail: `env ${secret} refused` } });
+    server.reply({
+      status: 401,
+      body: { title: 'Unauthorized', status: 401, detail: `env ${secret} refused` },
+    });
     const err = await caught(http.request({ method: 'GET', url: `${server.url}/v2/pods` }));
     expect(keyLeaks(err, secret)).toEqual([]);
+  });
+
+  it('keeps an answer readable when a secret spells a JSON literal, and scrubs one JSON escapes', async () => {
+    // Pod env values like "true" or "1024" scrubbed from the raw text broke every answer's JSON.
+    const quoted = 'pa"ss\\word';
+    const http = makeHttp({ secrets: ['true', '1024', quoted] });
+    server.reply({
+      status: 200,
+      body: {
+        id: 'p1',
+        desiredStatus: 'RUNNING',
+        interruptible: true,
+        memoryInGb: 1024,
+        env: { A: 'true', B: quoted },
+      },
+    });
+    const res = await http.request({ method: 'GET', url: `${server.url}/v2/pods/p1` });
+    expect(res.body).toEqual({
+      id: 'p1',
+      desiredStatus: 'RUNNING',
+      interruptible: true,
+      memoryInGb: 1024,
+      env: { A: '[REDACTED]', B: '[REDACTED]' },
+    });
   });
 
   it('refuses a URL that carries the key', async () => {

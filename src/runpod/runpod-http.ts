@@ -251,15 +251,27 @@ export class RunPodHttp {
   private parseBody(data: unknown): unknown {
     if (data === undefined || data === null) return null;
     // responseType 'text' gives a string; a Buffer/other would be a transport surprise: decode, don't guess.
-    const text = this.redact(
-      typeof data === 'string' ? data : Buffer.isBuffer(data) ? data.toString('utf8') : JSON.stringify(data),
-    );
+    const text =
+      typeof data === 'string' ? data : Buffer.isBuffer(data) ? data.toString('utf8') : JSON.stringify(data);
     if (text.trim() === '') return null;
+    let parsed: unknown;
     try {
-      return JSON.parse(text) as unknown;
+      parsed = JSON.parse(text) as unknown;
     } catch {
-      return text;
+      return this.redact(text);
     }
+    // Scrubbed after parsing, value by value: a secret such as a RUNPOD_POD_ENV value "true" or "1024" scrubbed
+    // from the raw text replaced JSON literals (the answer no longer parsed), and one with a quote or a
+    // backslash is escaped in the text, so it was never found there.
+    return this.redactValues(parsed);
+  }
+
+  private redactValues(value: unknown): unknown {
+    if (typeof value === 'string') return this.redact(value);
+    if (Array.isArray(value)) return value.map((item) => this.redactValues(item));
+    if (typeof value === 'object' && value !== null)
+      return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, this.redactValues(item)]));
+    return value;
   }
 
   private pathOf(url: string): string {
