@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { CLOUD_WORKERS_DATA_SOURCE } from './data-source-name';
-import { type FindOptionsWhere, In, IsNull, Not, Repository } from 'typeorm';
+import { type FindOptionsWhere, In, MoreThan, Repository } from 'typeorm';
 import { EntitySql } from './entity-sql';
 import { type JobBackend, JobEntity, type JobStatus, TERMINAL_JOB_STATUSES } from './entities/job.entity';
 
@@ -158,17 +158,17 @@ export class JobsRepository {
   }
 
   /**
-   * Queued jobs with a deadline, the earliest deadline first, at most `limit`: the re-planner's read (one a tick).
-   * With what re-planning needs: the workflow, the constraints, the plan.
+   * Queued jobs whose deadline is still ahead (after `now`), the earliest deadline first, at most `limit`: the
+   * re-planner's read (one a tick), with the constraints and the plan but not the workflow (read only for the few
+   * it re-plans). A job past its deadline has nothing left to save.
    */
-  async findQueuedWithDeadline(limit: number): Promise<JobEntity[]> {
+  async findQueuedWithDeadline(limit: number, now: number): Promise<JobEntity[]> {
     return this.jobs.find({
       select: {
         id: true,
         status: true,
         requestedBackend: true,
         podOnly: true,
-        workflow: true,
         waitingReason: true,
         estimate: true,
         deadline: true,
@@ -176,7 +176,7 @@ export class JobsRepository {
         plannedBackend: true,
         createdAt: true,
       },
-      where: { status: 'queued', deadline: Not(IsNull()) },
+      where: { status: 'queued', deadline: MoreThan(now) },
       order: { deadline: 'ASC', id: 'ASC' },
       take: limit,
     });

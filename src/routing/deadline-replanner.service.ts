@@ -28,6 +28,8 @@ const REPLANS_PER_TICK = 16;
 const START_GRACE_MS = 5_000;
 /** A job is re-planned at most this often (its reason is already written when nothing can make it). */
 const MIN_REPLAN_GAP_MS = 10_000;
+/** The same for a job whose deadline will be missed whatever happens (its reason says so). */
+const HOPELESS_REPLAN_GAP_MS = 60_000;
 const MAX_REMEMBERED = 8_192;
 
 /**
@@ -78,7 +80,7 @@ export class DeadlineReplanner implements OnApplicationBootstrap, OnModuleDestro
   }
 
   private async replanDue(): Promise<number> {
-    const queued = await this.jobs.findQueuedWithDeadline(READ_PER_TICK);
+    const queued = await this.jobs.findQueuedWithDeadline(READ_PER_TICK, this.clock.now());
     let replanned = 0;
     let moved = false;
     for (const job of queued) {
@@ -96,7 +98,10 @@ export class DeadlineReplanner implements OnApplicationBootstrap, OnModuleDestro
 
   private due(job: JobEntity, now: number): boolean {
     const last = this.lastReplanned.get(job.id);
-    if (last !== undefined && now - last < MIN_REPLAN_GAP_MS) return false;
+    // A job already told its deadline will be missed went to its best option: looked at again less often, so a
+    // crowd of hopeless jobs cannot take every re-plan of a tick from jobs that can still make theirs.
+    const gap = job.waitingReason?.startsWith(DEADLINE_MISS_PREFIX) ? HOPELESS_REPLAN_GAP_MS : MIN_REPLAN_GAP_MS;
+    if (last !== undefined && now - last < gap) return false;
     const estimate = parseJson<JobEstimate | null>(job.estimate, null);
     if (!estimate || !Number.isFinite(estimate.startAt)) return true;
     return needsReplan(
@@ -108,7 +113,9 @@ export class DeadlineReplanner implements OnApplicationBootstrap, OnModuleDestro
 
   /** Re-plans one job; true when its planned backend changed (a dispatch pass should follow). */
   private async replan(job: JobEntity, deadline: number): Promise<boolean> {
-    const workflow = parseJson<Record<string, unknown> | null>(job.workflow, null);
+    const row = await this.jobs.findById(job.id);
+    if (!row || row.status !== 'queued') return false;
+    const workflow = parseJson<Record<string, unknown> | null>(row.workflow, null);
     if (!workflow) return false;
     const { estimate, plannedBackend, plan } = await this.estimates.replanQueued(
       {
