@@ -7,6 +7,8 @@ import { linkClick } from '../router';
 import type { Job, JobActual, JobEstimate, JobOutput } from '../types';
 import { JobActions } from './jobs';
 
+const ENDED: Job['status'][] = ['completed', 'failed', 'cancelled'];
+
 export function JobDetailPage({ id, admin }: { id: string; admin: boolean }) {
   const { progress } = useLive();
   const path = `/api/jobs/${encodeURIComponent(id)}`;
@@ -81,6 +83,24 @@ export function JobDetailPage({ id, admin }: { id: string; admin: boolean }) {
               </span>
             )}
           </dd>
+          <dt>Deadline</dt>
+          <dd>{data.deadline ? <time dateTime={data.deadline}>{time(data.deadline)}</time> : '–'}</dd>
+          <dt>Max cost</dt>
+          <dd>{data.maxCostUsd != null ? usd(data.maxCostUsd, 4) : '–'}</dd>
+          <dt>Planned backend</dt>
+          <dd>{data.plannedBackend ?? <span class="muted">– (the fixed order decides)</span>}</dd>
+          {data.deadline && ENDED.includes(data.status) && (
+            <>
+              <dt>Deadline met</dt>
+              <dd data-testid="deadline-met">
+                {data.actual?.deadlineMet === true
+                  ? 'yes'
+                  : data.actual?.deadlineMet === false
+                    ? 'no'
+                    : `no (${data.status})`}
+              </dd>
+            </>
+          )}
           {rerunOf && (
             <>
               <dt>Re-run of</dt>
