@@ -460,8 +460,10 @@ const FIELDS: {
   key: ConfigField;
   label: string;
   hint: string;
-  type: 'number' | 'text' | 'checkbox';
+  type: 'number' | 'text' | 'checkbox' | 'select';
   step?: string;
+  /** For a select: value → what the option says. */
+  options?: Record<string, string>;
 }[] = [
   {
     key: 'maxPods',
@@ -489,6 +491,17 @@ const FIELDS: {
     label: 'Prefer serverless',
     hint: 'Default routing: one-off cloud jobs go to serverless before waiting for pods',
     type: 'checkbox',
+  },
+  {
+    key: 'routingPreference',
+    label: 'Routing preference',
+    hint: "For jobs without a deadline or max cost; a job's own deadline or max cost always wins (ROUTING_PREFERENCE)",
+    type: 'select',
+    options: {
+      cost: 'cost — the cheapest backend',
+      speed: 'speed — the earliest completion',
+      balanced: 'balanced — the fixed order (local, idle pod, then serverless or wait)',
+    },
   },
   { key: 'gpuType', label: 'GPU type for new pods', hint: 'Exact id or display name', type: 'text' },
   {
@@ -579,6 +592,27 @@ function CloudConfigForm({ config, onSaved }: { config: CloudConfig; onSaved: ()
                 />{' '}
                 {field.label}
               </label>
+            ) : field.type === 'select' ? (
+              <>
+                <label for={id}>{field.label}</label>
+                <select
+                  id={id}
+                  name={field.key}
+                  value={String(values[field.key])}
+                  aria-invalid={error ? true : undefined}
+                  aria-describedby={describedBy}
+                  onChange={(event) => update((event.target as HTMLSelectElement).value)}
+                >
+                  {!(String(values[field.key]) in (field.options ?? {})) && (
+                    <option value={String(values[field.key])}>{String(values[field.key])}</option>
+                  )}
+                  {Object.entries(field.options ?? {}).map(([value, text]) => (
+                    <option key={value} value={value}>
+                      {text}
+                    </option>
+                  ))}
+                </select>
+              </>
             ) : (
               <>
                 <label for={id}>{field.label}</label>
@@ -639,6 +673,7 @@ function toForm(config: CloudConfig): Record<ConfigField, string | boolean> {
     idleTimeout: String(config.idleTimeout),
     autoScaleThreshold: String(config.autoScaleThreshold),
     preferServerless: config.preferServerless,
+    routingPreference: config.routingPreference ?? 'balanced',
     gpuType: config.gpuType,
     dailyBudgetUsd: String(config.dailyBudgetUsd),
   };
