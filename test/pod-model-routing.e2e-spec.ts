@@ -76,3 +76,32 @@ describe('model-aware routing on pods', () => {
     expect(onPod).toMatchObject({ status: 'completed', backend: 'pod' });
   });
 });
+
+describe('a pod whose capabilities are being read', () => {
+  let h: CloudHarness;
+
+  afterEach(async () => {
+    await h?.close();
+  });
+
+  it('gets no job until the read ends: a job it cannot run fails as unroutable, never on the pod', async () => {
+    h = await CloudHarness.start({
+      // The pod answers /object_info slowly: jobs queued meanwhile must wait for the read.
+      sim: {
+        comfy: {
+          samplerStepMs: 5,
+          models: { checkpoints: [SD15] },
+          responseDelayMs: { '/object_info': 1500 },
+        },
+      },
+      env: { CLOUD_POLICY: 'seed', CLOUD_PREFER_SERVERLESS: 'false' },
+    });
+    const podId = await h.spawnReadyPod();
+    const id = await h.submit({ workflow: jobWith(SDXL, 5), backend: 'pod' });
+    const job = await h.waitForJob(id);
+    expect(job).toMatchObject({ status: 'failed', attempts: 0, error: { kind: 'unroutable' } });
+    expect(job.error.message).toContain(`checkpoints/${SDXL}`);
+    // Nothing was queued on the pod's ComfyUI for it.
+    expect((h.fake.podComfy(podId) as FakeComfyUI).prompts).toHaveLength(0);
+  });
+});

@@ -66,6 +66,16 @@ export class PodCapabilitiesService {
     return this.known.size > 0;
   }
 
+  /** Whether a read of the pod's capabilities is in progress (at most CAPABILITIES_TIMEOUT_MS). */
+  isReading(podId: string): boolean {
+    return this.reading.has(podId);
+  }
+
+  /** Whether any pod's read is in progress. */
+  anyReading(): boolean {
+    return this.reading.size > 0;
+  }
+
   /** The known capabilities of every pod read so far and not ended. */
   allKnown(): WorkerCapabilities[] {
     return [...this.known.values()];

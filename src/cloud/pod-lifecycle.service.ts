@@ -483,7 +483,8 @@ export class PodLifecycleService {
   /** RunPod no longer has the pod (terminated outside this service): settle its cost and close the row. */
   private async closeGone(pod: PodEntity, reason: string): Promise<void> {
     const cost = await this.ledger.settlePod(pod.name, this.clock.now());
-    await this.transitions.markVanishedWhileBooting(pod.name, reason);
+    // Another writer (the boot deadline, a termination) already closed the row: it has said and emitted so.
+    if (!(await this.transitions.markVanishedWhileBooting(pod.name, reason))) return;
     this.logger.warn(`Pod ${pod.runpodId} closed: ${reason}. Cost: $${cost.toFixed(4)}`);
     this.emitFailed(pod, reason, cost);
     this.waiters.reject(pod.name, new UnavailableError(`Pod ${pod.runpodId} failed: ${reason}`));

@@ -7,7 +7,7 @@ import { CLOUD_DEMAND, type CloudDemandBoard } from '../cloud/cloud-demand';
 import type { BudgetAdmission } from '../cloud/budget-admission';
 import { BudgetService } from '../cloud/budget.service';
 import { CloudSettingsService } from '../cloud/cloud-settings.service';
-import { PodCapabilitiesService } from '../cloud/pod-capabilities.service';
+import { POD_CAPABILITIES_READ, PodCapabilitiesService } from '../cloud/pod-capabilities.service';
 import { PodLifecycleService } from '../cloud/pod-lifecycle.service';
 import { holdForLiveOrNewPods, podsFreeInS, serverlessSlots } from '../cloud/policy/breakeven.policy';
 import { ScalingDecisionLog } from '../cloud/scaling-decisions';
@@ -120,6 +120,7 @@ export class Dispatcher implements OnApplicationBootstrap {
   @OnEvent(JobEvents.Queued)
   @OnEvent(LOCAL_WORKER_FREED)
   @OnEvent(CloudEvents.PodReady)
+  @OnEvent(POD_CAPABILITIES_READ)
   onCapacityOrWork(): void {
     void this.dispatch();
   }
@@ -380,16 +381,21 @@ export class Dispatcher implements OnApplicationBootstrap {
   }
 
   /**
-   * Which ready pods may take the job: those whose capabilities are unknown or include everything the job needs.
-   * undefined when any pod will do (no pod's capabilities known, or the workflow cannot be read).
+   * Which ready pods may take the job: not one whose capabilities are being read (a pod just ready: routing it a
+   * job before the read would let a job it cannot run fail there), and one whose capabilities are unknown or
+   * include everything the job needs. undefined when any pod will do (none read or being read, or the workflow
+   * cannot be read).
    */
   private async podAcceptance(job: JobEntity): Promise<((pod: PodEntity) => boolean) | undefined> {
-    if (!this.podCapabilities.anyKnown()) return undefined;
-    const requirements = await this.requirements.of(job);
-    if (!requirements) return undefined;
+    const known = this.podCapabilities.anyKnown();
+    if (!known && !this.podCapabilities.anyReading()) return undefined;
+    const requirements = known ? await this.requirements.of(job) : null;
+    if (known && !requirements && !this.podCapabilities.anyReading()) return undefined;
     return (pod) => {
-      const capabilities = pod.runpodId ? this.podCapabilities.get(pod.runpodId) : undefined;
-      return !capabilities || canRun(requirements, capabilities);
+      if (!pod.runpodId) return true;
+      if (this.podCapabilities.isReading(pod.runpodId)) return false;
+      const capabilities = this.podCapabilities.get(pod.runpodId);
+      return !capabilities || !requirements || canRun(requirements, capabilities);
     };
   }
 
