@@ -39,6 +39,22 @@ export const SIGNATURE_INPUTS: ReadonlySet<string> = new Set([
 ]);
 
 const FRAME_INPUTS = ['length', 'frames', 'num_frames', 'frame_count', 'video_frames'];
+/**
+ * Prompt and other free-text inputs: never model names, even when the text happens to end like a model file
+ * (a prompt ending in ".pt" changed the signature; fast-check found it).
+ */
+const FREE_TEXT_INPUTS: ReadonlySet<string> = new Set([
+  'text',
+  'text_g',
+  'text_l',
+  't5xxl',
+  'clip_l',
+  'prompt',
+  'negative_prompt',
+  'system_prompt',
+  'string',
+  'filename_prefix',
+]);
 const VIDEO_CLASS = /video|wan|hunyuan|ltxv|mochi|cosmos|animatediff|svd_|webm/i;
 const SIGNATURE_VERSION = 'wfsig-v1';
 
@@ -166,7 +182,10 @@ function nodeHash(
     }
     if (typeof value === 'string') {
       if (value.length > limits.maxNameLength) continue;
-      if (staticModelFolder(node.classType, name) !== undefined || looksLikeModelFile(value))
+      if (
+        staticModelFolder(node.classType, name) !== undefined ||
+        (!FREE_TEXT_INPUTS.has(name) && looksLikeModelFile(value))
+      )
         parts.push([name, value.replace(/\\/g, '/')]);
       else if (SIGNATURE_INPUTS.has(name)) parts.push([name, value]);
       continue;
