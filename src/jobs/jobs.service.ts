@@ -24,7 +24,7 @@ import { OutputStore } from './output-store';
 import { WebhookUrlRules } from '../webhooks/webhook-url-rules';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { missingOnEveryWorker } from '../local/local-worker-capabilities';
+import { describeMissing, missingOnEveryWorker } from '../local/local-worker-capabilities';
 import { LocalWorkersService } from '../local/local-workers.service';
 import type { WorkflowRequirements } from '../workflows';
 import { JobRequirements } from './job-requirements';
@@ -134,15 +134,10 @@ export class JobsService {
     if (!missing) return;
     const nodes = missing.nodes.slice(0, MAX_MISSING_SHOWN);
     const models = missing.models.slice(0, MAX_MISSING_SHOWN).map(({ folder, name }) => ({ folder, name }));
-    const names = [
-      ...nodes.map((node) => `node ${node}`),
-      ...models.map((model) => `${model.folder}/${model.name}`),
-      ...missing.fileInputs.slice(0, MAX_MISSING_SHOWN).map((f) => `${f.nodeClass}.${f.input} = ${f.value}`),
-    ];
+    const shown = { nodes, models, fileInputs: missing.fileInputs.slice(0, MAX_MISSING_SHOWN) };
     const where = backend === 'local' ? 'backend "local" was asked for' : 'no cloud backend is configured';
     throw new UnrunnableJobError(
-      `No local worker can run this workflow, and ${where}: the closest one lacks ${names.slice(0, 10).join(', ')}` +
-        (names.length > 10 ? ` and ${names.length - 10} more` : ''),
+      `No local worker can run this workflow, and ${where}: ${describeMissing(shown)}`,
       { nodes, models },
     );
   }

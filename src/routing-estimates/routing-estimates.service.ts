@@ -180,28 +180,9 @@ export class RoutingEstimatesService
   // ------------------------------------------------------------------ estimates
 
   /**
-   * The estimate for a job being submitted: the candidate the router would pick now, from the cached fleet
-   * facts (no database read). null when it cannot be made (a rejected job, an unreadable workflow). Never throws.
-   */
-  estimateAtSubmit(
-    jobId: string,
-    job: EstimatedJob,
-    requirements: WorkflowRequirements | null,
-  ): JobEstimate | null {
-    try {
-      const profile = workflowProfile(job.workflow);
-      this.track(jobId, { signature: profile.signature, hint: hintOf(profile) });
-      return estimateOf(this.quoteWith(profile, job, requirements, this.factsNow(), false).pick.candidate);
-    } catch (error) {
-      this.logger.debug(`No estimate for job ${jobId}: ${(error as Error).message}`);
-      return null;
-    }
-  }
-
-  /**
    * A submitted job's plan and estimate. A job with a deadline or maxCostUsd is planned on fleet facts read now
-   * when none are cached yet (its constraints are worth one read); others use the cached facts, as
-   * estimateAtSubmit. Throws only for an unreadable workflow when the job has constraints (it cannot be planned);
+   * when none are cached yet (its constraints are worth one read); others use the cached facts (no database
+   * read on a submit). Throws only for an unreadable workflow when the job has constraints (it cannot be planned);
    * the caller answers `infeasible` plans (422).
    */
   async planAtSubmit(

@@ -8,6 +8,7 @@ import {
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { makeRoomFor } from '../common/bounded-map';
 import { Clock } from '../common/clock';
+import { type Loop, startLoop } from '../common/loop';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { JobRequirements } from '../jobs/job-requirements';
@@ -44,6 +45,7 @@ export class DeadlineReplanner implements OnApplicationBootstrap, OnModuleDestro
   private readonly logger = new Logger('DeadlineReplanner');
   private readonly lastReplanned = new Map<string, number>();
   private running: Promise<number> | null = null;
+  private loop?: Loop;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -56,13 +58,17 @@ export class DeadlineReplanner implements OnApplicationBootstrap, OnModuleDestro
   ) {}
 
   onApplicationBootstrap(): void {
-    const interval = setInterval(() => void this.tick(), this.config.cloud.tickIntervalMs);
-    interval.unref();
-    this.scheduler.addInterval(INTERVAL_NAME, interval);
+    this.loop = startLoop(
+      this.scheduler,
+      INTERVAL_NAME,
+      this.config.cloud.tickIntervalMs,
+      () => this.tick(),
+      this.logger,
+    );
   }
 
-  onModuleDestroy(): void {
-    if (this.scheduler.doesExist('interval', INTERVAL_NAME)) this.scheduler.deleteInterval(INTERVAL_NAME);
+  async onModuleDestroy(): Promise<void> {
+    await this.loop?.stop();
   }
 
   /** One re-planning pass; returns how many jobs it re-planned. Overlapping calls share one pass. */
@@ -100,7 +106,9 @@ export class DeadlineReplanner implements OnApplicationBootstrap, OnModuleDestro
     const last = this.lastReplanned.get(job.id);
     // A job already told its deadline will be missed went to its best option: looked at again less often, so a
     // crowd of hopeless jobs cannot take every re-plan of a tick from jobs that can still make theirs.
-    const gap = job.waitingReason?.startsWith(DEADLINE_MISS_PREFIX) ? HOPELESS_REPLAN_GAP_MS : MIN_REPLAN_GAP_MS;
+    const gap = job.waitingReason?.startsWith(DEADLINE_MISS_PREFIX)
+      ? HOPELESS_REPLAN_GAP_MS
+      : MIN_REPLAN_GAP_MS;
     if (last !== undefined && now - last < gap) return false;
     const estimate = parseJson<JobEstimate | null>(job.estimate, null);
     if (!estimate || !Number.isFinite(estimate.startAt)) return true;
