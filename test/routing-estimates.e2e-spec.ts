@@ -3,6 +3,13 @@ import { CloudHarness } from './support/cloud-harness';
 import { pngWorkflow, slowWorkflow } from './support/workflows';
 
 /**
+ * Jobs that run for seconds (40 ms a step): the test sees one running and then moves the clock, which must
+ * happen while it still runs, however slow a loaded machine is to answer.
+ */
+const LONG_STEPS = 100;
+const POD_STEPS = 150;
+
+/**
  * Issue 11 §1-2 through the HTTP API: POST /api/jobs/quote (every candidate, the router's pick and why), a job's
  * estimate at submit and its actual times and cost at the end, pod jobs' cost attribution, and the run-time
  * estimates learned from completed jobs surviving a restart. Runs on SQLite and, with DATABASE_URL, PostgreSQL.
@@ -41,7 +48,7 @@ describe('routing estimates: quotes, job estimates and actuals', () => {
     expect((await h.get('/api/jobs')).body.count).toBe(0);
 
     // A submitted job carries its estimate; once ended, what it really took.
-    const id = await h.submit({ workflow: slowWorkflow(10) });
+    const id = await h.submit({ workflow: slowWorkflow(LONG_STEPS) });
     const submitted = (await h.get(`/api/jobs/${id}`)).body;
     expect(submitted.estimate).toMatchObject({ backend: 'local', workerClass: local.workerId, costUsd: 0 });
     expect(submitted.actual).toBeNull();
@@ -56,14 +63,14 @@ describe('routing estimates: quotes, job estimates and actuals', () => {
 
     const estimates = h.app!.get(RoutingEstimatesService);
     await h.until(() => estimates.snapshot().pairs === 1);
-    const learned = (await h.post('/api/jobs/quote', { workflow: slowWorkflow(10) })).body;
+    const learned = (await h.post('/api/jobs/quote', { workflow: slowWorkflow(LONG_STEPS) })).body;
     expect(learned.runTimeSource).toBe('observed');
     // Timed from the dispatch of this attempt, as the job's own startedAt.
     expect(Math.abs(learned.pick.candidate.runSeconds - done.actual.runSeconds)).toBeLessThan(0.5);
 
     await h.stopApp();
     await h.startApp();
-    const restored = (await h.post('/api/jobs/quote', { workflow: slowWorkflow(10) })).body;
+    const restored = (await h.post('/api/jobs/quote', { workflow: slowWorkflow(LONG_STEPS) })).body;
     expect(restored).toMatchObject({
       runTimeSource: 'observed',
       pick: {
@@ -76,7 +83,10 @@ describe('routing estimates: quotes, job estimates and actuals', () => {
   });
 
   it("shows a ready pod's marginal cost in a quote, and attributes a pod job its share of the pod without adding it to the ledger", async () => {
-    h = await CloudHarness.start({ localComfy: { samplerStepMs: 40 } });
+    h = await CloudHarness.start({
+      localComfy: { samplerStepMs: 40 },
+      sim: { comfy: { samplerStepMs: 40 } },
+    });
     const quoteBefore = await h.post('/api/jobs/quote', { workflow: pngWorkflow(), backend: 'pod' });
     expect(quoteBefore.status).toBe(200);
     expect(quoteBefore.body.candidates.map((c: any) => c.kind)).toEqual(['new-pod']);
@@ -90,7 +100,7 @@ describe('routing estimates: quotes, job estimates and actuals', () => {
     expect(ready.costUsd).toBeGreaterThan(0);
     expect(quote.body.pick).toMatchObject({ decision: 'pod', candidate: { kind: 'ready-pod' } });
 
-    const id = await h.submit({ workflow: slowWorkflow(15), backend: 'pod' });
+    const id = await h.submit({ workflow: slowWorkflow(POD_STEPS), backend: 'pod' });
     expect((await h.get(`/api/jobs/${id}`)).body.estimate).toMatchObject({ backend: 'pod' });
     await h.until(async () => (await h.get(`/api/jobs/${id}`)).body.status === 'running');
     h.clock.advance(10_000);
