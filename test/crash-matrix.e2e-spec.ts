@@ -408,7 +408,10 @@ describe('crash matrix: SIGKILL at the worst moments, restart on the same databa
       const verdict = await verify(again, [jobId]);
       const reattached = services[services.length - 1].output.includes(`Re-attaching job ${jobId}`);
       summarize('(b) pod job', 'mid-job (prompt running on the pod)', verdict, `re-attached: ${reattached}`);
-      expect(fake.listAllPods()).toHaveLength(1);
+      // Named, so a failure says which pods RunPod saw and when (a second one means the restart spawned again).
+      expect(
+        fake.listAllPods().map((pod) => `${pod.name} created ${pod.createdAt.toISOString()} ${pod.status}`),
+      ).toHaveLength(1);
       assertVerdict(verdict);
     },
     SCENARIO_TIMEOUT_MS,

@@ -190,6 +190,7 @@ export class CloudControlLoop
   private async autoscaleBySeedRule(): Promise<void> {
     const settings = this.settings.get();
     const live = await this.pods.findLive();
+    await this.demand.settled(); // counts no older than the pods just read (see passBegins)
     const counts = this.demand.current();
     const decision = decideScale(
       {
@@ -242,6 +243,7 @@ export class CloudControlLoop
     const live = everyLive.filter((pod) => pod.state !== 'terminating');
     // A terminating pod still counts against CLOUD_MAX_PODS (the spawn's write-ahead counts it) until it is gone.
     const terminating = everyLive.length - live.length;
+    await this.demand.settled(); // counts no older than the pods just read (see passBegins)
     const counts = this.demand.current();
     // Serverless absorbs overflow only when the operator lets jobs go there (CLOUD_PREFER_SERVERLESS).
     const serverlessAvailable = Boolean(this.config.runpod.serverlessEndpointId) && settings.preferServerless;

@@ -28,6 +28,9 @@ const CLOUD_STARTS_KEPT = 10_000;
 /** Starts older than this before the oldest window asked for are forgotten. */
 const KEEP_BEYOND_WINDOW_MS = 3_600_000;
 
+/** The longest the autoscaler waits for a dispatch pass to publish fresh counts. */
+const SETTLE_MAX_WAIT_MS = 5_000;
+
 const NO_DEMAND: CloudDemandCounts = {
   waitingForCloud: 0,
   waitingForPodOnly: 0,
@@ -44,6 +47,47 @@ const NO_DEMAND: CloudDemandCounts = {
 export class CloudDemandBoard implements CloudDemand {
   private readonly bySource = new Map<string, CloudDemandCounts>();
   private readonly cloudStarts: Array<{ at: number; arrivedAt: number }> = [];
+  private passesUnderWay = 0;
+  private settledWaiters: Array<() => void> = [];
+
+  /**
+   * A dispatch pass begins; call the returned function when it has ended. Until it publishes, the counts of the
+   * pass before may be stale in a way that costs money: a job counted as waiting for a pod may be starting on the
+   * pod that just became free, and a scaling pass reading the pod as busy and the job as still waiting would start
+   * a second pod for it. The autoscaler reads the pods, then `settled()`, then the counts.
+   */
+  passBegins(): () => void {
+    this.passesUnderWay++;
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      this.passesUnderWay--;
+      if (this.passesUnderWay > 0) return;
+      const waiters = this.settledWaiters.splice(0);
+      for (const wake of waiters) wake();
+    };
+  }
+
+  /**
+   * Resolves when no dispatch pass is under way (at once when none is), or after `maxWaitMs` (a pass stuck on
+   * its database must not stop the reaper): then the counts are read as they are, as before this existed.
+   */
+  settled(maxWaitMs = SETTLE_MAX_WAIT_MS): Promise<void> {
+    if (this.passesUnderWay === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, maxWaitMs);
+      timer.unref?.();
+      const waiters = this.settledWaiters;
+      function done() {
+        clearTimeout(timer);
+        const index = waiters.indexOf(done);
+        if (index >= 0) waiters.splice(index, 1);
+        resolve();
+      }
+      waiters.push(done);
+    });
+  }
 
   /** A job that arrived at `arrivedAt` started on a pod or serverless at `at` (epoch ms). */
   recordCloudStart(at: number, arrivedAt: number): void {
@@ -57,7 +101,10 @@ export class CloudDemandBoard implements CloudDemand {
    */
   cloudArrivalsSince(since: number): number[] {
     let forgotten = 0;
-    while (forgotten < this.cloudStarts.length && this.cloudStarts[forgotten].at < since - KEEP_BEYOND_WINDOW_MS)
+    while (
+      forgotten < this.cloudStarts.length &&
+      this.cloudStarts[forgotten].at < since - KEEP_BEYOND_WINDOW_MS
+    )
       forgotten++;
     this.cloudStarts.splice(0, forgotten);
     return this.cloudStarts.filter((start) => start.arrivedAt >= since).map((start) => start.arrivedAt);

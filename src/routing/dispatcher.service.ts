@@ -132,9 +132,11 @@ export class Dispatcher implements OnApplicationBootstrap {
       this.passAgain = true;
       return this.pass;
     }
+    const passEnded = this.demand.passBegins();
     this.pass = this.runPass()
       .catch((error: Error) => this.logger.error(`Dispatch pass failed: ${error.message}`))
       .finally(() => {
+        passEnded();
         this.pass = null;
         if (this.passAgain) {
           this.passAgain = false;
