@@ -24,6 +24,7 @@ import { PodsRepository } from '../persistence/pods.repository';
 import { ServerlessExecutor } from './executors/serverless-executor';
 import { JobRunner } from './job-runner.service';
 import { decideRoute, type FleetSnapshot } from './routing.policy';
+import { localWorkerOrder } from './local-worker-order';
 import { describeMissing, missingOnEveryWorker, primaryModel } from '../local/local-worker-capabilities';
 import { canRun, type MissingRequirements } from '../workflows';
 import { DEADLINE_MISS_PREFIX } from '../routing-estimates/plan';
@@ -349,24 +350,17 @@ export class Dispatcher implements OnApplicationBootstrap {
    * rather than it waiting for ever (it got past the submit check while capabilities were still unknown).
    */
   private async capableFirst(job: JobEntity, idle: string[], cloudPossible: boolean): Promise<string[]> {
+    // Only read the workflow when some idle worker's capabilities are known (the order is then the given one).
     if (!idle.some((id) => this.local.capabilitiesOf(id))) return idle;
-    const requirements = await this.requirements.of(job);
-    if (!requirements) return idle;
-    const capable = idle.filter((id) => {
-      const capabilities = this.local.capabilitiesOf(id);
-      return !capabilities || canRun(requirements, capabilities);
+    return localWorkerOrder({
+      requirements: await this.requirements.of(job),
+      idle,
+      allWorkers: this.local.list().map((worker) => worker.id),
+      capabilitiesOf: (id) => this.local.capabilitiesOf(id),
+      lastModelOf: (id) => this.local.lastModelOf(id),
+      requestedBackend: job.requestedBackend,
+      cloudPossible,
     });
-    if (capable.length === 0 && (job.requestedBackend === 'local' || !cloudPossible)) {
-      const anyCanRun = this.local.list().some((worker) => {
-        const capabilities = this.local.capabilitiesOf(worker.id);
-        return !capabilities || canRun(requirements, capabilities);
-      });
-      if (!anyCanRun) return idle;
-    }
-    const model = primaryModel(requirements);
-    if (model === undefined) return capable;
-    const warm = capable.filter((id) => this.local.lastModelOf(id) === model);
-    return warm.length === 0 ? capable : [...warm, ...capable.filter((id) => !warm.includes(id))];
   }
 
   /**
