@@ -121,6 +121,8 @@ export interface CloudConfig {
   terminateOnShutdown: boolean;
   /** Period of the sweeper that diffs RunPod's pods (by name prefix) with our rows. */
   sweepIntervalMs: number;
+  /** CLOUD_POD_CAPABILITIES_INTERVAL: how often each ready or busy pod's node classes and model lists are read again. */
+  podCapabilitiesIntervalMs: number;
   /** What the sweeper does with a prefixed pod at RunPod that has no row of ours. */
   orphanPolicy: OrphanPolicy;
   /** A pod older than this (from its creation at RunPod) is drained and terminated; undefined: no limit. */
@@ -398,6 +400,7 @@ export function loadConfig(env: Env): AppConfig {
       tickIntervalMs: readInt(env, 'CLOUD_TICK_INTERVAL', 5000, 10),
       terminateOnShutdown: readBoolean(env, 'CLOUD_TERMINATE_ON_SHUTDOWN', true),
       sweepIntervalMs: readInt(env, 'CLOUD_SWEEP_INTERVAL', 60000, 10),
+      podCapabilitiesIntervalMs: readInt(env, 'CLOUD_POD_CAPABILITIES_INTERVAL', 300_000, 10),
       orphanPolicy: readEnum(env, 'CLOUD_ORPHAN_POLICY', ['terminate', 'adopt'] as const, 'terminate'),
       maxPodLifetimeMs: readOptionalInt(env, 'CLOUD_MAX_POD_LIFETIME', 1000),
       policy: readEnum(env, 'CLOUD_POLICY', CLOUD_POLICIES, 'breakeven'),
