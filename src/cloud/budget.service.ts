@@ -3,6 +3,7 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import { Clock, HOUR } from '../common/clock';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { dearestPricePerSecond } from '../config/serverless-endpoints';
 import { BudgetAdmissionLock } from '../persistence/budget-admission-lock';
 import { JobsRepository } from '../persistence/jobs.repository';
 import { LedgerRepository } from '../persistence/ledger.repository';
@@ -87,7 +88,8 @@ export class BudgetService implements OnApplicationBootstrap {
         lastBusyAt: pod.lastBusyAt,
       })),
       serverlessInFlight,
-      serverlessPricePerSecond: this.config.runpod.serverlessPricePerSecond,
+      // Several endpoints: the dearest, so a job admitted before its endpoint is known never passes the limit.
+      serverlessPricePerSecond: dearestPricePerSecond(this.config.runpod.serverlessEndpoints),
       tickIntervalMs: this.config.cloud.tickIntervalMs,
       jobEstimateMs: this.config.cloud.budgetJobEstimateMs,
       bootTimeoutMs: this.config.cloud.bootTimeoutMs,

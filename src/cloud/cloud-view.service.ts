@@ -46,6 +46,13 @@ export class CloudViewService {
       available: this.lifecycle.isAvailable(),
       podsEnabled: this.lifecycle.canSpawnPods(),
       serverlessEnabled: this.lifecycle.isAvailable() && Boolean(this.config.runpod.serverlessEndpointId),
+      serverlessEndpoints: this.config.runpod.serverlessEndpoints.map((endpoint, index) => ({
+        id: endpoint.id,
+        label: endpoint.label,
+        pricePerSecond: endpoint.pricePerSecond,
+        declaredModels: endpoint.models?.length ?? null,
+        primary: index === 0,
+      })),
       podApi: this.config.runpod.podApi,
       activePods: live.filter((pod) => pod.state !== 'terminating').length,
       busyPods: live.filter((pod) => pod.state === 'busy').length,

@@ -25,6 +25,7 @@ import { NetworkAllowlist } from '../common/net/network-allowlist';
 import { OutboundAddressPolicy } from '../common/net/outbound-address-policy';
 import { redactedUrl } from '../common/net/redacted-url';
 import { type InstallManifest, loadManifestFile } from '../local/enrolment/install-manifest';
+import { readServerlessEndpoints, type ServerlessEndpointConfig } from './serverless-endpoints';
 
 export type PodApiKind = 'rest' | 'graphql';
 export type CloudType = 'SECURE' | 'COMMUNITY';
@@ -32,7 +33,10 @@ export type CloudType = 'SECURE' | 'COMMUNITY';
 export interface RunPodConfig {
   /** Absent: cloud endpoints answer `available: false`; local work goes on. */
   apiKey: string | undefined;
+  /** The primary serverless endpoint (the first of `serverlessEndpoints`); undefined when none is configured. */
   serverlessEndpointId: string | undefined;
+  /** Every serverless endpoint jobs may go to, the primary first (RUNPOD_SERVERLESS_ENDPOINTS adds more). */
+  serverlessEndpoints: ServerlessEndpointConfig[];
   /** Absent: pods cannot be spawned (serverless may still be used). */
   dockerImage: string | undefined;
   podApi: PodApiKind;
@@ -42,6 +46,7 @@ export interface RunPodConfig {
   /** `{podId}` is replaced by the RunPod pod id. */
   podUrlTemplate: string;
   cloudType: CloudType;
+  /** The primary serverless endpoint's price (USD per second); each endpoint's is in `serverlessEndpoints`. */
   serverlessPricePerSecond: number;
   requestTimeoutMs: number;
   maxRetries: number;
@@ -315,6 +320,7 @@ export function loadConfig(env: Env): AppConfig {
   }
 
   const podApi = readEnum(env, 'RUNPOD_POD_API', ['rest', 'graphql'] as const, 'rest');
+  const serverlessEndpoints = readServerlessEndpoints(env);
 
   const host = readString(env, 'HOST', apiKey ? '0.0.0.0' : '127.0.0.1');
   if (!apiKey && !['127.0.0.1', 'localhost', '::1'].includes(host)) {
@@ -364,7 +370,8 @@ export function loadConfig(env: Env): AppConfig {
     leaderElectionIntervalMs: readInt(env, 'LEADER_ELECTION_INTERVAL', 5000, 100),
     runpod: {
       apiKey: readOptionalString(env, 'RUNPOD_API_KEY'),
-      serverlessEndpointId: readOptionalString(env, 'RUNPOD_SERVERLESS_ENDPOINT_ID'),
+      serverlessEndpointId: serverlessEndpoints[0]?.id,
+      serverlessEndpoints,
       dockerImage: readOptionalString(env, 'RUNPOD_DOCKER_IMAGE'),
       podApi,
       restUrl: readUrl(env, 'RUNPOD_REST_URL', 'https://api.runpod.io/v2'),
@@ -372,7 +379,8 @@ export function loadConfig(env: Env): AppConfig {
       serverlessUrl: readUrl(env, 'RUNPOD_SERVERLESS_URL', 'https://api.runpod.ai/v2'),
       podUrlTemplate,
       cloudType: readEnum(env, 'RUNPOD_CLOUD_TYPE', ['SECURE', 'COMMUNITY'] as const, 'SECURE'),
-      serverlessPricePerSecond: readNumber(env, 'RUNPOD_SERVERLESS_PRICE_PER_SECOND', 0.00034, 0),
+      serverlessPricePerSecond:
+        serverlessEndpoints[0]?.pricePerSecond ?? readNumber(env, 'RUNPOD_SERVERLESS_PRICE_PER_SECOND', 0.00034, 0),
       requestTimeoutMs: readInt(env, 'RUNPOD_REQUEST_TIMEOUT', 30000, 100),
       maxRetries: readInt(env, 'RUNPOD_MAX_RETRIES', 4, 0, 20),
       retryBaseDelayMs: readInt(env, 'RUNPOD_RETRY_BASE_DELAY', 500, 1),

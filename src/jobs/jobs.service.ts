@@ -25,6 +25,7 @@ import { WebhookUrlRules } from '../webhooks/webhook-url-rules';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { describeMissing, missingOnEveryWorker } from '../local/local-worker-capabilities';
+import { missingOnEveryEndpoint } from '../routing/serverless-endpoint-choice';
 import { LocalWorkersService } from '../local/local-workers.service';
 import type { WorkflowRequirements } from '../workflows';
 import { JobRequirements } from './job-requirements';
@@ -122,6 +123,7 @@ export class JobsService {
     // null: over the reader's limits, nothing to compare (it passed validateApiWorkflow)
     if (requirements === null) return;
     const backend = spec.backend ?? 'auto';
+    if (backend === 'serverless') return this.checkServerlessRunnable(requirements);
     if (backend !== 'local' && backend !== 'auto') return;
     const { apiKey, dockerImage, serverlessEndpointId } = this.config.runpod;
     if (backend === 'auto' && apiKey && (dockerImage || serverlessEndpointId)) return;
@@ -139,6 +141,20 @@ export class JobsService {
     throw new UnrunnableJobError(
       `No local worker can run this workflow, and ${where}: ${describeMissing(shown)}`,
       { nodes, models },
+    );
+  }
+
+  /**
+   * A job sent to serverless by name that no endpoint can run: every endpoint declares its models
+   * (RUNPOD_SERVERLESS_MODELS, RUNPOD_SERVERLESS_ENDPOINTS) and none declares all of the workflow's.
+   */
+  private checkServerlessRunnable(requirements: WorkflowRequirements): void {
+    const missing = missingOnEveryEndpoint(this.config.runpod.serverlessEndpoints, requirements);
+    if (!missing) return;
+    const models = missing.models.slice(0, MAX_MISSING_SHOWN).map(({ folder, name }) => ({ folder, name }));
+    throw new UnrunnableJobError(
+      `No serverless endpoint declares this workflow's models: ${describeMissing({ ...missing, models })}`,
+      { nodes: [], models },
     );
   }
 

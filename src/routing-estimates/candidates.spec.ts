@@ -27,7 +27,7 @@ function inputs(overrides: Partial<CandidateInputs> = {}): CandidateInputs {
     newPod: null,
     bootS: 150,
     keepAliveS: 300,
-    serverless: null,
+    serverless: [],
     ...overrides,
   };
 }
@@ -47,7 +47,7 @@ describe('candidates', () => {
     });
   });
 
-  it("starts on a busy local worker when its running job ends, after the queue ahead took the first free slots", () => {
+  it('starts on a busy local worker when its running job ends, after the queue ahead took the first free slots', () => {
     const local = [
       { id: 'w1', workerClass: 'w1', slots: 1, busyUntil: [NOW + 30 * S] },
       { id: 'w2', workerClass: 'w2', slots: 1, busyUntil: [NOW + 5 * S] },
@@ -73,7 +73,7 @@ describe('candidates', () => {
     expect(c.startAt).toBe(NOW);
   });
 
-  it("prices an idle pod at its run plus the idle time it had already used of the keep-alive", () => {
+  it('prices an idle pod at its run plus the idle time it had already used of the keep-alive', () => {
     const pod = {
       name: 'p1',
       workerClass: 'pod:A',
@@ -137,12 +137,12 @@ describe('candidates', () => {
       coldStartS: 45,
       saturated: false,
     };
-    const [warm] = candidates(inputs({ serverless }));
+    const [warm] = candidates(inputs({ serverless: [serverless] }));
     expect(warm).toMatchObject({ startAt: NOW + 2 * S, completeAt: NOW + 12 * S });
     expect(warm.costUsd).toBeCloseTo(0.0004 * 15);
-    const [cold] = candidates(inputs({ serverless: { ...serverless, warm: false } }));
+    const [cold] = candidates(inputs({ serverless: [{ ...serverless, warm: false }] }));
     expect(cold.startAt).toBe(NOW + 45 * S);
-    const [full] = candidates(inputs({ serverless: { ...serverless, saturated: true } }));
+    const [full] = candidates(inputs({ serverless: [{ ...serverless, saturated: true }] }));
     expect(full.startAt).toBe(NOW + 22 * S);
   });
 
@@ -193,6 +193,32 @@ describe('scheduleAhead', () => {
   });
 });
 
+describe('several serverless endpoints', () => {
+  it('gives each endpoint its own candidate, priced at its own rate on its own run estimate, in the given order', () => {
+    const endpoint = (id: string, pricePerSecond: number) => ({
+      endpointId: id,
+      workerClass: `serverless:${id}`,
+      pricePerSecond,
+      overheadS: 0,
+      warm: true,
+      warmStartS: 2,
+      coldStartS: 45,
+      saturated: false,
+    });
+    const list = candidates(
+      inputs({
+        serverless: [endpoint('cheap', 0.0002), endpoint('fast', 0.001)],
+        runSeconds: (workerClass) => (workerClass === 'serverless:fast' ? 20 : 100),
+      }),
+    );
+    expect(list.map((c) => [c.workerId, c.costUsd, (c.completeAt - NOW) / S])).toEqual([
+      ['cheap', 0.0002 * 100, 102],
+      ['fast', 0.001 * 20, 22],
+    ]);
+    expect(routerPick({ kind: 'serverless' }, list).candidate?.workerId).toBe('cheap');
+  });
+});
+
 describe('serverless start delays and pod attribution', () => {
   it('splits observed delays into warm and cold, defaulting to the published figures', () => {
     expect(serverlessStartDelays([])).toEqual({ warmS: DEFAULT_WARM_START_S, coldS: DEFAULT_COLD_START_S });
@@ -233,16 +259,18 @@ describe('routerPick', () => {
           idleSince: null,
         },
       ],
-      serverless: {
-        endpointId: 'ep',
-        workerClass: 'serverless:ep',
-        pricePerSecond: 0.0004,
-        overheadS: 0,
-        warm: false,
-        warmStartS: 2,
-        coldStartS: 45,
-        saturated: false,
-      },
+      serverless: [
+        {
+          endpointId: 'ep',
+          workerClass: 'serverless:ep',
+          pricePerSecond: 0.0004,
+          overheadS: 0,
+          warm: false,
+          warmStartS: 2,
+          coldStartS: 45,
+          saturated: false,
+        },
+      ],
     }),
   );
 
@@ -256,7 +284,12 @@ describe('routerPick', () => {
   });
 
   it('picks, for a wait, what it waits for that completes first', () => {
-    const wait = { kind: 'wait' as const, reason: 'waiting for a local worker or a pod', forPod: true, podOnly: false };
+    const wait = {
+      kind: 'wait' as const,
+      reason: 'waiting for a local worker or a pod',
+      forPod: true,
+      podOnly: false,
+    };
     expect(routerPick(wait, all).candidate?.workerId).toBe('w1'); // 100 s vs a 150 s boot
     expect(routerPick({ ...wait, podOnly: true }, all).candidate?.workerId).toBe('p1');
   });

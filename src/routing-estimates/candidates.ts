@@ -98,7 +98,8 @@ export interface CandidateInputs {
   bootS: number;
   /** A pod's keep-alive after its last job (the idle timeout). */
   keepAliveS: number;
-  serverless: ServerlessInput | null;
+  /** The serverless endpoints that can run the job, cheapest first (the one the dispatcher would use first). */
+  serverless: readonly ServerlessInput[];
 }
 
 /** Jobs ahead simulated one by one at most; a longer queue is beyond any estimate's precision anyway. */
@@ -213,13 +214,11 @@ export function podCandidates(inputs: CandidateInputs): Candidate[] {
 }
 
 export function serverlessCandidates(inputs: CandidateInputs): Candidate[] {
-  const s = inputs.serverless;
-  if (!s) return [];
-  const startS =
-    (s.warm ? positive(s.warmStartS, 0) : positive(s.coldStartS, 0)) +
-    (s.saturated ? positive(inputs.aheadJobS, 1) : 0);
-  return [
-    candidate(
+  return inputs.serverless.map((s) => {
+    const startS =
+      (s.warm ? positive(s.warmStartS, 0) : positive(s.coldStartS, 0)) +
+      (s.saturated ? positive(inputs.aheadJobS, 1) : 0);
+    return candidate(
       inputs,
       {
         backend: 'serverless',
@@ -229,8 +228,8 @@ export function serverlessCandidates(inputs: CandidateInputs): Candidate[] {
         startAt: inputs.now + startS * 1000,
       },
       (runS) => positive(s.pricePerSecond, 0) * (runS + positive(s.overheadS, 0)),
-    ),
-  ];
+    );
+  });
 }
 
 /**
@@ -295,7 +294,12 @@ function scheduleOneByOne(freeAt: readonly number[], n: number, durationMs: numb
 }
 
 /** Serverless start: warm when a job is in flight or one ended within the endpoint's idle timeout. */
-export function serverlessLikelyWarm(inFlight: number, lastEndedAt: number | null, now: number, idleS: number): boolean {
+export function serverlessLikelyWarm(
+  inFlight: number,
+  lastEndedAt: number | null,
+  now: number,
+  idleS: number,
+): boolean {
   return inFlight > 0 || (lastEndedAt !== null && now - lastEndedAt <= idleS * 1000);
 }
 

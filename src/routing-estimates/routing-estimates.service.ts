@@ -45,6 +45,7 @@ import {
 import { gpuSpeedFactor } from './gpu-speed';
 import { type Plan, plan, plannedBackendOf, replan } from './plan';
 import { planPick, routerPick, type RouterPick } from './router-pick';
+import { endpointsFor } from '../routing/serverless-endpoint-choice';
 import type { WorkloadHint } from './run-time-defaults';
 import { RunTimeEstimator, type RunTimeEstimate } from './run-time-estimator';
 
@@ -133,8 +134,10 @@ export class RoutingEstimatesService
   /** Jobs running on local workers that this process started: when each is expected to end. */
   private readonly localRunning = new Map<string, { workerId: string; endsAt: number }>();
   private startDelaysS: number[] = [];
-  private serverlessInFlight = 0;
-  private serverlessLastEndedAt: number | null = null;
+  /** Per serverless endpoint: jobs this process sent there and not ended, and when the last one ended. */
+  private readonly endpointLoad = new Map<string, { inFlight: number; lastEndedAt: number | null }>();
+  /** Serverless jobs in flight from this process, by job id: the endpoint each went to. */
+  private readonly serverlessJobs = new Map<string, string>();
   private dirty = false;
   private saveTimer?: NodeJS.Timeout;
   private saving: Promise<void> | null = null;
@@ -336,8 +339,8 @@ export class RoutingEstimatesService
       : [];
     const livePods = facts?.pods.length ?? 0;
     const podsPossible = this.lifecycle.canSpawnPods() && settings.maxPods > 0;
-    const endpointId = this.config.runpod.serverlessEndpointId;
-    const serverlessOn = Boolean(endpointId && this.lifecycle.isAvailable()) && allowed.has('serverless');
+    const serverlessOn = this.lifecycle.isAvailable() && allowed.has('serverless');
+    const endpoints = serverlessOn ? endpointsFor(this.config.runpod.serverlessEndpoints, requirements) : [];
     const maxWorkers = parameters?.serverlessMaxWorkers ?? policy.serverlessMaxWorkers ?? Infinity;
     const delays = serverlessStartDelays(this.startDelaysS);
     return {
@@ -354,23 +357,20 @@ export class RoutingEstimatesService
           : null,
       bootS: facts?.bootS ?? parameters?.bootS ?? policy.defaultBootS,
       keepAliveS: settings.idleTimeoutMs / 1000,
-      serverless: serverlessOn
-        ? {
-            endpointId: endpointId!,
-            workerClass: serverlessClass(endpointId!),
-            pricePerSecond: this.config.runpod.serverlessPricePerSecond,
-            overheadS: policy.serverlessOverheadS,
-            warm: serverlessLikelyWarm(
-              this.serverlessInFlight,
-              this.serverlessLastEndedAt,
-              now,
-              SERVERLESS_IDLE_S,
-            ),
-            warmStartS: delays.warmS,
-            coldStartS: delays.coldS,
-            saturated: this.serverlessInFlight >= maxWorkers,
-          }
-        : null,
+      // RUNPOD_SERVERLESS_MAX_WORKERS (or what RunPod says of the primary) is taken for every endpoint.
+      serverless: endpoints.map((endpoint) => {
+        const load = this.endpointLoad.get(endpoint.id) ?? { inFlight: 0, lastEndedAt: null };
+        return {
+          endpointId: endpoint.id,
+          workerClass: serverlessClass(endpoint.id),
+          pricePerSecond: endpoint.pricePerSecond,
+          overheadS: policy.serverlessOverheadS,
+          warm: serverlessLikelyWarm(load.inFlight, load.lastEndedAt, now, SERVERLESS_IDLE_S),
+          warmStartS: delays.warmS,
+          coldStartS: delays.coldS,
+          saturated: load.inFlight >= maxWorkers,
+        };
+      }),
     };
   }
 
@@ -384,7 +384,8 @@ export class RoutingEstimatesService
       localWorkersExist: this.local.list().length > 0,
       idlePods: (facts?.pods ?? []).filter((pod) => pod.state === 'ready').length,
       podsPossible: this.lifecycle.canSpawnPods() && settings.maxPods > 0,
-      serverlessAvailable: Boolean(this.config.runpod.serverlessEndpointId && this.lifecycle.isAvailable()),
+      // An endpoint that can run this job (the dispatcher sends a job only to an endpoint declaring its models).
+      serverlessAvailable: inputs.serverless.length > 0,
       preferServerless: settings.preferServerless,
       cloudBlockedReason: facts?.cloudBlockedReason ?? null,
     };
@@ -444,7 +445,7 @@ export class RoutingEstimatesService
   onStarted(event: JobStartedEvent): void {
     const tracked = this.tracked.get(event.jobId);
     const workerClass = this.classOf(event.backend, event.workerId);
-    if (event.backend === 'serverless') this.serverlessInFlight++;
+    if (event.backend === 'serverless') this.serverlessStarted(event.jobId, event.workerId);
     if (!tracked) return;
     const now = this.clock.now();
     Object.assign(tracked, { backend: event.backend, workerClass, startedAt: now, attempt: event.attempt });
@@ -460,7 +461,7 @@ export class RoutingEstimatesService
       const tracked = this.tracked.get(event.jobId);
       this.tracked.delete(event.jobId);
       this.localRunning.delete(event.jobId);
-      if (event.backend === 'serverless') this.serverlessEnded();
+      this.serverlessEnded(event.jobId);
       if (event.serverlessStartDelayMs !== undefined) {
         this.startDelaysS.push(event.serverlessStartDelayMs / 1000);
         if (this.startDelaysS.length > START_DELAYS_KEPT) this.startDelaysS.shift();
@@ -479,15 +480,14 @@ export class RoutingEstimatesService
 
   @OnEvent(JobEvents.Failed)
   onFailed(event: JobFailedEvent): void {
-    if (event.backend === 'serverless' && this.tracked.get(event.jobId)?.backend === 'serverless')
-      this.serverlessEnded();
+    this.serverlessEnded(event.jobId);
     this.tracked.delete(event.jobId);
     this.localRunning.delete(event.jobId);
   }
 
   @OnEvent(JobEvents.Cancelled)
   onCancelled(event: JobStatusEvent): void {
-    if (this.tracked.get(event.jobId)?.backend === 'serverless') this.serverlessEnded();
+    this.serverlessEnded(event.jobId);
     this.tracked.delete(event.jobId);
     this.localRunning.delete(event.jobId);
   }
@@ -496,7 +496,7 @@ export class RoutingEstimatesService
   onRequeued(event: { jobId: string }): void {
     const tracked = this.tracked.get(event.jobId);
     this.localRunning.delete(event.jobId);
-    if (tracked?.backend === 'serverless') this.serverlessEnded();
+    this.serverlessEnded(event.jobId);
     if (tracked) Object.assign(tracked, { backend: undefined, workerClass: undefined, startedAt: undefined });
   }
 
@@ -513,9 +513,25 @@ export class RoutingEstimatesService
     return null; // started by another process: its duration may span attempts and a restart
   }
 
-  private serverlessEnded(): void {
-    this.serverlessInFlight = Math.max(0, this.serverlessInFlight - 1);
-    this.serverlessLastEndedAt = this.clock.now();
+  private serverlessStarted(jobId: string, endpointId: string): void {
+    this.serverlessEnded(jobId); // a retry on serverless replaces its earlier attempt
+    makeRoomFor(this.serverlessJobs, MAX_TRACKED);
+    this.serverlessJobs.set(jobId, endpointId);
+    const load = this.endpointLoad.get(endpointId) ?? { inFlight: 0, lastEndedAt: null };
+    this.endpointLoad.set(endpointId, { ...load, inFlight: load.inFlight + 1 });
+  }
+
+  /** The job's serverless attempt (if this process sent one) ended: its endpoint has one job less in flight. */
+  private serverlessEnded(jobId: string): void {
+    const endpointId = this.serverlessJobs.get(jobId);
+    if (endpointId === undefined) return;
+    this.serverlessJobs.delete(jobId);
+    const load = this.endpointLoad.get(endpointId);
+    if (load)
+      this.endpointLoad.set(endpointId, {
+        inFlight: Math.max(0, load.inFlight - 1),
+        lastEndedAt: this.clock.now(),
+      });
   }
 
   private track(jobId: string, tracked: Tracked): void {

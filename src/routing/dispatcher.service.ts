@@ -29,6 +29,12 @@ import { describeMissing, missingOnEveryWorker, primaryModel } from '../local/lo
 import { canRun, type MissingRequirements } from '../workflows';
 import { DEADLINE_MISS_PREFIX } from '../routing-estimates/plan';
 import { JobRequirements } from '../jobs/job-requirements';
+import type { ServerlessEndpointConfig } from '../config/serverless-endpoints';
+import {
+  anyEndpointDeclaresModels,
+  endpointsFor,
+  missingOnEveryEndpoint,
+} from './serverless-endpoint-choice';
 
 const INTERVAL_NAME = 'job-dispatcher';
 /** How many queued jobs one pass looks at. */
@@ -90,6 +96,8 @@ export class Dispatcher implements OnApplicationBootstrap {
   private recovered = false;
   private lastBookkeepingPass = -Infinity;
   private bookkeepingTimer?: NodeJS.Timeout;
+  /** Every serverless endpoint by price, when none declares models (the list is the same for every job). */
+  private endpointsByPrice?: ServerlessEndpointConfig[];
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -245,14 +253,32 @@ export class Dispatcher implements OnApplicationBootstrap {
           pass.readyPods ??= await this.pods.findInStates(['ready']);
           if (!pass.readyPods.some(podAccepts)) idlePodsForJob = 0;
         }
+        // Serverless endpoints that declare models take only jobs whose models they declare.
+        const endpoints = base.serverlessAvailable ? await this.serverlessEndpointsFor(job) : [];
         let decision = decideRoute(job, {
           ...base,
           idleLocalWorkers,
           idlePods: idlePodsForJob,
           podsPossible: base.podsPossible && !podsLack,
+          serverlessAvailable: endpoints.length > 0,
         });
         if (podsLack && (decision.kind === 'reject' || job.podOnly || job.requestedBackend === 'pod'))
           decision = { kind: 'reject', reason: `No pod can run this workflow: ${describeMissing(podsLack)}` };
+        else if (
+          base.serverlessAvailable &&
+          endpoints.length === 0 &&
+          (decision.kind === 'reject' || job.requestedBackend === 'serverless')
+        ) {
+          const lacking = missingOnEveryEndpoint(
+            this.config.runpod.serverlessEndpoints,
+            await this.requirements.of(job),
+          );
+          if (lacking)
+            decision = {
+              kind: 'reject',
+              reason: `No serverless endpoint declares this workflow's models: ${describeMissing(lacking)}`,
+            };
+        }
         switch (decision.kind) {
           case 'local': {
             const worker = this.local.get(decision.workerId);
@@ -313,7 +339,7 @@ export class Dispatcher implements OnApplicationBootstrap {
             }
             await this.runner.start(job, {
               backend: 'serverless',
-              workerId: this.config.runpod.serverlessEndpointId!,
+              workerId: endpoints[0].id, // the cheapest that can run it
               url: null,
             });
             break;
@@ -374,6 +400,14 @@ export class Dispatcher implements OnApplicationBootstrap {
     const requirements = await this.requirements.of(job);
     if (!requirements) return true;
     return workers.some((worker) => canRun(requirements, this.local.capabilitiesOf(worker.id)!));
+  }
+
+  /** The serverless endpoints that can run the job, cheapest first (every one when none declares its models). */
+  private async serverlessEndpointsFor(job: JobEntity): Promise<ServerlessEndpointConfig[]> {
+    const endpoints = this.config.runpod.serverlessEndpoints;
+    if (!anyEndpointDeclaresModels(endpoints))
+      return (this.endpointsByPrice ??= endpointsFor(endpoints, null));
+    return endpointsFor(endpoints, await this.requirements.of(job));
   }
 
   /**

@@ -4,6 +4,7 @@ export * from './runpod-http';
 export * from './rest-v2-pods-api';
 export * from './graphql-pods-api';
 export * from './serverless-client';
+export * from './serverless-clients';
 export * from './serverless-endpoint-api';
 export * from '../config/gpu-catalog';
 export * from './redact';

@@ -6,7 +6,7 @@ import { GraphqlPodsApi } from './graphql-pods-api';
 import { PODS_API, type PodsApi } from './pods-api';
 import { RestV2PodsApi } from './rest-v2-pods-api';
 import { type RunPodAttemptObservation, RunPodHttp } from './runpod-http';
-import { RunPodServerlessClient } from './serverless-client';
+import { ServerlessClients } from './serverless-clients';
 import { SERVERLESS_ENDPOINT_API, ServerlessEndpointApi } from './serverless-endpoint-api';
 
 /** Without RUNPOD_API_KEY nothing may call RunPod; callers check availability first, this is the backstop. */
@@ -23,7 +23,8 @@ class DisabledPodsApi implements PodsApi {
   getNetworkVolume = () => this.fail();
 }
 
-export const SERVERLESS_CLIENT = Symbol('SERVERLESS_CLIENT');
+/** `ServerlessClients` (a client per configured endpoint), or null without RUNPOD_API_KEY or an endpoint. */
+export const SERVERLESS_CLIENTS = Symbol('SERVERLESS_CLIENTS');
 
 /** Defined beside its class; re-exported so callers can take every RunPod token from the module. */
 export { SERVERLESS_ENDPOINT_API } from './serverless-endpoint-api';
@@ -65,13 +66,13 @@ function httpFor(config: AppConfig, onAttempt?: RunPodCallObserver): RunPodHttp 
       },
     },
     {
-      provide: SERVERLESS_CLIENT,
+      provide: SERVERLESS_CLIENTS,
       inject: [APP_CONFIG, RunPodHttp],
-      useFactory: (config: AppConfig, http: RunPodHttp | null): RunPodServerlessClient | null =>
-        http && config.runpod.serverlessEndpointId
-          ? new RunPodServerlessClient({
+      useFactory: (config: AppConfig, http: RunPodHttp | null): ServerlessClients | null =>
+        http && config.runpod.serverlessEndpoints.length > 0
+          ? new ServerlessClients({
               baseUrl: config.runpod.serverlessUrl,
-              endpointId: config.runpod.serverlessEndpointId,
+              endpointIds: config.runpod.serverlessEndpoints.map((endpoint) => endpoint.id),
               http,
             })
           : null,
@@ -85,6 +86,6 @@ function httpFor(config: AppConfig, onAttempt?: RunPodCallObserver): RunPodHttp 
         http ? new ServerlessEndpointApi({ baseUrl: config.runpod.restUrl, http }) : null,
     },
   ],
-  exports: [PODS_API, SERVERLESS_CLIENT, SERVERLESS_ENDPOINT_API],
+  exports: [PODS_API, SERVERLESS_CLIENTS, SERVERLESS_ENDPOINT_API],
 })
 export class RunPodModule {}

@@ -20,6 +20,37 @@ export class GpuBackoffDto {
   failures!: number;
 }
 
+export class ServerlessEndpointDto {
+  @ApiProperty({ example: 'abc123xyz', description: 'RunPod serverless endpoint id' })
+  id!: string;
+
+  @ApiProperty({
+    example: 'A100 80GB',
+    nullable: true,
+    type: String,
+    description: 'The label it was configured with',
+  })
+  label!: string | null;
+
+  @ApiProperty({ example: 0.00076, description: 'USD per billed second of one worker' })
+  pricePerSecond!: number;
+
+  @ApiProperty({
+    example: 12,
+    nullable: true,
+    type: Number,
+    description: 'Model files it declares (only jobs naming those go there); null: not declared, any job may',
+  })
+  declaredModels!: number | null;
+
+  @ApiProperty({
+    example: true,
+    description:
+      'The primary endpoint (RUNPOD_SERVERLESS_ENDPOINT_ID): the scaling policy weighs pods against its price',
+  })
+  primary!: boolean;
+}
+
 export class CloudStatusDto {
   @ApiProperty({
     example: true,
@@ -35,6 +66,13 @@ export class CloudStatusDto {
 
   @ApiProperty({ example: true, description: 'A serverless endpoint is configured' })
   serverlessEnabled!: boolean;
+
+  @ApiProperty({
+    type: [ServerlessEndpointDto],
+    description:
+      'The serverless endpoints, the primary first; a job goes to the cheapest that declares its models',
+  })
+  serverlessEndpoints!: ServerlessEndpointDto[];
 
   @ApiProperty({ example: 'rest', enum: ['rest', 'graphql'] })
   podApi!: string;
@@ -69,7 +107,8 @@ export class CloudStatusDto {
 
   @ApiProperty({
     type: ScalingPolicyDto,
-    description: 'The scaling policy (CLOUD_POLICY), its parameters in force and the reason for each recent decision',
+    description:
+      'The scaling policy (CLOUD_POLICY), its parameters in force and the reason for each recent decision',
   })
   scalingPolicy!: ScalingPolicyDto;
 }

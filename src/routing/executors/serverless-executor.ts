@@ -8,7 +8,8 @@ import type { AppConfig } from '../../config/app-config';
 import { APP_CONFIG } from '../../config/config.module';
 import type { JobInputImage, JobOutputRecord } from '../../persistence/entities/job.entity';
 import { OutputStore } from '../../jobs/output-store';
-import { SERVERLESS_CLIENT } from '../../runpod/runpod.module';
+import { SERVERLESS_CLIENTS } from '../../runpod/runpod.module';
+import type { ServerlessClients } from '../../runpod/serverless-clients';
 import {
   ServerlessOutputDownloader,
   ServerlessOutputDownloadError,
@@ -35,7 +36,7 @@ import {
  * poll `/status` with backoff, store `output.images` as the RunPod adapter reads them (parseWorkerComfyOutput:
  * base64 bytes, or an `s3_url` downloaded by ServerlessOutputDownloader: address rules, size cap, deadline,
  * streamed to disk). Cost = billed seconds
- * (executionTime rounded up) x RUNPOD_SERVERLESS_PRICE_PER_SECOND, written to the ledger under `serverless`.
+ * (executionTime rounded up) x the endpoint's price per second, written to the ledger under `serverless`.
  */
 @Injectable()
 export class ServerlessExecutor {
@@ -44,7 +45,7 @@ export class ServerlessExecutor {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @Inject(SERVERLESS_CLIENT) private readonly client: RunPodServerlessClient | null,
+    @Inject(SERVERLESS_CLIENTS) private readonly clients: ServerlessClients | null,
     private readonly store: OutputStore,
     private readonly ledger: CostLedgerService,
     private readonly clock: Clock,
@@ -58,13 +59,19 @@ export class ServerlessExecutor {
   }
 
   get available(): boolean {
-    return this.client !== null;
+    return this.clients !== null;
   }
 
+  /** The job runs on the endpoint the dispatcher chose (its `workerId`); rows from before several endpoints: the primary. */
   async execute(ctx: ExecutionContext): Promise<ExecutionResult> {
-    const client = this.client;
-    if (!client) throw new ExecutionError('No serverless endpoint is configured', 'infrastructure');
     const { job } = ctx;
+    const endpoint = this.endpointOf(job.workerId);
+    const client = endpoint && this.clients?.get(endpoint.id);
+    if (!endpoint || !client)
+      throw new ExecutionError(
+        `Serverless endpoint ${job.workerId ?? '(none)'} is not configured (RUNPOD_SERVERLESS_ENDPOINT_ID, RUNPOD_SERVERLESS_ENDPOINTS)`,
+        'infrastructure',
+      );
     let remoteId = ctx.reattach ? job.remoteId : null;
     // When RunPod accepted the job; unknown after a restart re-attached it (then the dispatch time stands).
     let sentAt: number | undefined;
@@ -83,7 +90,7 @@ export class ServerlessExecutor {
         await ctx.onRemoteId(remoteId);
       }
       const final = await this.pollUntilDone(client, remoteId, ctx);
-      const costUsd = await this.bill(job.id, job.attempts, final);
+      const costUsd = await this.bill(job.id, job.attempts, final, endpoint.pricePerSecond);
       const startedRunningAt =
         sentAt !== undefined && typeof final.delayTime === 'number' && final.delayTime >= 0
           ? sentAt + final.delayTime
@@ -94,6 +101,11 @@ export class ServerlessExecutor {
       if (ctx.signal.aborted) throw new ExecutionError('Cancelled', 'cancelled');
       throw new ExecutionError(`serverless: ${(error as Error).message}`, 'infrastructure');
     }
+  }
+
+  private endpointOf(workerId: string | null) {
+    const endpoints = this.config.runpod.serverlessEndpoints;
+    return workerId === null ? endpoints[0] : endpoints.find((endpoint) => endpoint.id === workerId);
   }
 
   private async pollUntilDone(
@@ -129,11 +141,16 @@ export class ServerlessExecutor {
    * RunPod bills from start to stop, rounded up to the second, whatever the outcome; a job that started
    * bills at least one second. A job that never left the queue has no executionTime and costs nothing.
    */
-  private async bill(jobId: string, attempt: number, status: ServerlessJobStatus): Promise<number> {
+  private async bill(
+    jobId: string,
+    attempt: number,
+    status: ServerlessJobStatus,
+    pricePerSecond: number,
+  ): Promise<number> {
     const seconds =
       status.executionTime === undefined ? 0 : Math.max(1, Math.ceil(status.executionTime / 1000));
     if (seconds === 0) return 0;
-    const cost = seconds * this.config.runpod.serverlessPricePerSecond;
+    const cost = seconds * pricePerSecond;
     await this.ledger.recordServerless(`${jobId}:${attempt}`, cost);
     return cost;
   }

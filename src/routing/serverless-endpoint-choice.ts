@@ -1,0 +1,61 @@
+import type { ServerlessEndpointConfig } from '../config/serverless-endpoints';
+import { canonicalFolder } from '../workflows/model-loaders';
+import { normalizeName, type MissingRequirements } from '../workflows/worker-capabilities';
+import type { WorkflowRequirements } from '../workflows/workflow-requirements';
+
+/**
+ * Which serverless endpoint takes a job: pure, shared by the dispatcher, the quote and the submit check.
+ *
+ * An endpoint's models are what its operator declared (RunPod cannot be asked what a worker-comfyui image holds);
+ * node classes are never declared, so only models decide. An endpoint without a declaration may take any job,
+ * as the one endpoint always could; so may any endpoint when the workflow cannot be read (`requirements` null).
+ */
+
+/** The job's models the endpoint does not declare (none when it declares nothing). */
+export function modelsMissingOn(
+  endpoint: ServerlessEndpointConfig,
+  requirements: WorkflowRequirements | null,
+): MissingRequirements {
+  const none: MissingRequirements = { nodes: [], models: [], fileInputs: [] };
+  if (!endpoint.models || !requirements) return none;
+  const declared = new Set(
+    endpoint.models.map((m) => `${canonicalFolder(m.folder)}/${normalizeName(m.name)}`),
+  );
+  const models = requirements.models.filter(
+    (m) => !declared.has(`${canonicalFolder(m.folder)}/${normalizeName(m.name)}`),
+  );
+  return { ...none, models };
+}
+
+/** The endpoints that can run the job, cheapest first (ties: the configured order, the primary first). */
+export function endpointsFor(
+  endpoints: readonly ServerlessEndpointConfig[],
+  requirements: WorkflowRequirements | null,
+): ServerlessEndpointConfig[] {
+  return endpoints
+    .map((endpoint, order) => ({ endpoint, order }))
+    .filter(({ endpoint }) => modelsMissingOn(endpoint, requirements).models.length === 0)
+    .sort((a, b) => a.endpoint.pricePerSecond - b.endpoint.pricePerSecond || a.order - b.order)
+    .map(({ endpoint }) => endpoint);
+}
+
+/**
+ * When no endpoint can run the job: what the closest one (fewest missing models) lacks, for the error; undefined
+ * when one can (or none is configured).
+ */
+export function missingOnEveryEndpoint(
+  endpoints: readonly ServerlessEndpointConfig[],
+  requirements: WorkflowRequirements | null,
+): MissingRequirements | undefined {
+  let closest: MissingRequirements | undefined;
+  for (const endpoint of endpoints) {
+    const missing = modelsMissingOn(endpoint, requirements);
+    if (missing.models.length === 0) return undefined;
+    if (!closest || missing.models.length < closest.models.length) closest = missing;
+  }
+  return closest;
+}
+
+/** Whether any endpoint declares its models: only then does routing need a job's requirements for serverless. */
+export const anyEndpointDeclaresModels = (endpoints: readonly ServerlessEndpointConfig[]): boolean =>
+  endpoints.some((endpoint) => endpoint.models !== null);
