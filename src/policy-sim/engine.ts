@@ -13,6 +13,7 @@ import {
   type SimState,
 } from './policy';
 import { quantile, Rng } from './rng';
+import { afterFailedAttempt } from '../routing/retry.policy';
 import type { SimJob, Workload } from './workloads';
 
 /**
@@ -34,6 +35,55 @@ export interface RunOptions {
   seed: number;
   /** After the last arrival, keep running this long for the queue to drain (unfinished jobs are lost). */
   drainS?: number;
+  /** Model-aware routing measurement (issue 11 §6): local workers' model sets and model loads. Off: unchanged. */
+  router?: RouterOptions;
+}
+
+export interface RouterOptions {
+  /** Checkpoints of each local worker (index = local-N); undefined or a missing entry: every model. */
+  localModels?: ReadonlyArray<readonly string[] | undefined>;
+  /** A worker whose last checkpoint differs from the job's loads it first: U(min, max) s, drawn per attempt. */
+  modelLoadMinS: number;
+  modelLoadMaxS: number;
+  /** A local worker lacking the checkpoint fails the job this fast ("Value not in list: ckpt_name"). */
+  wrongModelFailS: number;
+  /**
+   * The caller submits a job that failed that way again, `resubmitAfterS` later, as a new job at the back of the
+   * queue (what a studio does when jobs fail by chance), up to `maxResubmits` times; completion still counts from
+   * the first submission. Off: it stays failed.
+   */
+  resubmitFailed?: boolean;
+  resubmitAfterS: number;
+  maxResubmits: number;
+}
+
+export const ROUTER_DEFAULTS: RouterOptions = {
+  modelLoadMinS: 30,
+  modelLoadMaxS: 70,
+  wrongModelFailS: 1,
+  resubmitAfterS: 30,
+  maxResubmits: 5,
+};
+
+/** What the router measurement adds to a run (RunOptions.router set). */
+export interface RouterStats {
+  /** Seconds from arrival to the end of the successful attempt, per completed job. */
+  completionS: number[];
+  completionP50: number;
+  completionP95: number;
+  /** Jobs that ended failed (a workflow failure: the wrong-model one; or out of attempts). */
+  failed: number;
+  /** Attempts started on a local worker that lacks the job's checkpoint. */
+  wrongModelSends: number;
+  /** Attempts that loaded a checkpoint first; of them on local workers. */
+  modelLoads: number;
+  localModelLoads: number;
+  /** Failed jobs submitted again (RouterOptions.resubmitFailed). */
+  resubmissions: number;
+  deadlineJobs: number;
+  feasibleDeadlines: number;
+  /** Feasible deadlines met (completed by the deadline). */
+  feasibleDeadlinesMet: number;
 }
 
 export interface CostBreakdown {
@@ -68,6 +118,8 @@ export interface RunResult {
   /** Share of completed GPU work that ran on serverless. */
   serverlessShare: number;
   deadlineMisses: number;
+  /** Set when RunOptions.router is. */
+  router?: RouterStats;
   /** Decisions the engine refused (routing to a busy pod, reaping a busy pod, spawning past maxPods). */
   invalidActions: number;
   decideCalls: number;
@@ -87,6 +139,11 @@ interface JobState {
   firstStartAt: number | null;
   completedAt: number | null;
   rejected: boolean;
+  /** Ended failed (not lost in the queue, not rejected). */
+  failed: boolean;
+  /** Times the caller submitted it again (RouterOptions.resubmitFailed) and when it last did (s). */
+  resubmits: number;
+  resubmittedAtS: number | null;
   /** The policy's view; rebuilt when attempts or podOnly change. */
   view: QueuedJobView | null;
 }
@@ -104,6 +161,8 @@ interface PodState {
   busyS: number;
   /** The start of the current job, for the busy-seconds account. */
   jobStartAt: number | null;
+  /** The checkpoint of its last job (router runs). */
+  lastModel?: string;
 }
 
 interface SlsWorker {
@@ -116,6 +175,8 @@ interface SlsWorker {
   active: boolean;
   /** Bumps when the worker gets work, so a stale idle-expiry event is ignored. */
   version: number;
+  /** The checkpoint of its last job (router runs). */
+  lastModel?: string;
 }
 
 interface Submission {
@@ -129,7 +190,8 @@ type SimEvent =
   | { kind: 'pod-ready'; pod: PodState }
   | { kind: 'exec-end'; exec: Execution }
   | { kind: 'sls-ready'; worker: SlsWorker }
-  | { kind: 'sls-expire'; worker: SlsWorker; version: number };
+  | { kind: 'sls-expire'; worker: SlsWorker; version: number }
+  | { kind: 'resubmit'; js: JobState };
 
 interface Execution {
   js: JobState;
@@ -139,7 +201,8 @@ interface Execution {
   worker?: SlsWorker;
   localIndex?: number;
   startAt: number;
-  outcome: 'ok' | 'error' | 'crash';
+  /** 'workflow': sent to a local worker lacking its checkpoint (ComfyUI refuses the prompt). */
+  outcome: 'ok' | 'error' | 'crash' | 'workflow';
 }
 
 export function runSimulation(workload: Workload, policy: SimPolicy, options: RunOptions): RunResult {
@@ -153,6 +216,11 @@ class Simulation {
   /** Queued jobs, oldest arrival first. */
   private queue: JobState[] = [];
   private readonly localBusy: boolean[];
+  private readonly localLastModel: Array<string | undefined>;
+  private readonly localBusySince: Array<number | null>;
+  private wrongModelSends = 0;
+  private modelLoads = 0;
+  private localModelLoads = 0;
   private readonly pods = new Map<string, PodState>();
   private podOrdinal = 0;
   private readonly workers = new Set<SlsWorker>();
@@ -197,9 +265,14 @@ class Simulation {
       firstStartAt: null,
       completedAt: null,
       rejected: false,
+      failed: false,
+      resubmits: 0,
+      resubmittedAtS: null,
       view: null,
     }));
     this.localBusy = new Array<boolean>(this.model.localWorkers).fill(false);
+    this.localLastModel = new Array<string | undefined>(this.model.localWorkers).fill(undefined);
+    this.localBusySince = new Array<number | null>(this.model.localWorkers).fill(null);
     this.endOfArrivals = SIM_EPOCH_MS + workload.horizonS * MS;
     this.hardStop = this.endOfArrivals + (options.drainS ?? 86_400) * MS;
   }
@@ -250,6 +323,13 @@ class Simulation {
         this.endExecution(event.exec);
         this.dispatchPass();
         return;
+      case 'resubmit':
+        // The caller's new submission of a failed job (RouterOptions.resubmitFailed).
+        this.running--;
+        event.js.resubmittedAtS = (this.now - SIM_EPOCH_MS) / MS;
+        this.enqueue(event.js);
+        this.dispatchPass();
+        return;
       case 'sls-ready': {
         const worker = event.worker;
         worker.readyAt = this.now;
@@ -298,10 +378,11 @@ class Simulation {
       if (queue.length >= QUEUE_VIEW_LIMIT) break;
       js.view ??= {
         id: js.job.id,
-        arrivalAt: SIM_EPOCH_MS + js.job.arrivalS * MS,
+        arrivalAt: SIM_EPOCH_MS + this.queuedAtS(js) * MS,
         kind: js.job.kind,
         signature: js.job.signature,
         deadlineAt: js.job.deadlineS === undefined ? undefined : SIM_EPOCH_MS + js.job.deadlineS * MS,
+        ...(js.job.checkpoint === undefined ? {} : { checkpoint: js.job.checkpoint }),
         attempts: js.attempts,
         podOnly: js.podOnly,
         failedWorkers: [...js.failedWorkers],
@@ -319,7 +400,17 @@ class Simulation {
       now: this.now,
       queue,
       queueLength: this.queue.length,
-      local: this.localBusy.map((busy, i) => ({ id: `local-${i}`, busy })),
+      local: this.localBusy.map((busy, i) =>
+        this.options.router
+          ? {
+              id: `local-${i}`,
+              busy,
+              models: this.options.router.localModels?.[i],
+              lastModel: this.localLastModel[i],
+              busySince: this.localBusySince[i],
+            }
+          : { id: `local-${i}`, busy },
+      ),
       pods: [...this.pods.values()].map((pod) => ({ ...pod.view })),
       serverless: { inFlight, warmIdle, workers: this.workers.size },
       completed: this.completed,
@@ -389,18 +480,29 @@ class Simulation {
     js.status = 'queued';
     js.view = null;
     // Oldest arrival first (findQueuedForRouting orders by creation); a retried job keeps its place.
+    const at = this.queuedAtS(js);
     let lo = 0;
     let hi = this.queue.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (this.queue[mid].job.arrivalS <= js.job.arrivalS) lo = mid + 1;
+      if (this.queuedAtS(this.queue[mid]) <= at) lo = mid + 1;
       else hi = mid;
     }
     this.queue.splice(lo, 0, js);
   }
 
+  /** When the job was created in the service: its arrival, or its last resubmission. */
+  private queuedAtS(js: JobState): number {
+    return js.resubmittedAtS ?? js.job.arrivalS;
+  }
+
+  /** The draws' stream label: a resubmitted job's attempts draw from their own streams. */
+  private drawLabel(base: string, js: JobState): string {
+    return js.resubmits === 0 ? base : `${base}:resubmit-${js.resubmits}`;
+  }
+
   private drawsFor(js: JobState): AttemptDraws {
-    const rng = Rng.stream(this.options.seed, 'attempt', js.job.id * 16 + js.attempts);
+    const rng = Rng.stream(this.options.seed, this.drawLabel('attempt', js), js.job.id * 16 + js.attempts);
     return {
       coldS: drawColdStart(this.model, rng),
       errorU: rng.next(),
@@ -428,10 +530,55 @@ class Simulation {
           : 0;
     const outcome =
       draws.crashU < crashProb ? 'crash' : draws.errorU < this.model.jobErrorProb ? 'error' : 'ok';
-    const runS = outcome === 'ok' ? js.job.durationS : js.job.durationS * draws.failPoint;
-    const exec: Execution = { js, backend, workerId, ...where, startAt: this.now, outcome };
+    let runS = outcome === 'ok' ? js.job.durationS : js.job.durationS * draws.failPoint;
+    let finalOutcome: Execution['outcome'] = outcome;
+    const router = this.options.router;
+    const checkpoint = js.job.checkpoint;
+    if (router && checkpoint !== undefined) {
+      const models = where.localIndex !== undefined ? router.localModels?.[where.localIndex] : undefined;
+      if (models && !models.includes(checkpoint)) {
+        // ComfyUI validates the prompt before running it: "Value not in list: ckpt_name", at once.
+        this.wrongModelSends++;
+        finalOutcome = 'workflow';
+        runS = router.wrongModelFailS;
+      } else if (this.swapModel(where, checkpoint)) {
+        this.modelLoads++;
+        if (where.localIndex !== undefined) this.localModelLoads++;
+        runS += this.modelLoadS(js, router);
+      }
+    }
+    if (where.localIndex !== undefined) this.localBusySince[where.localIndex] = this.now;
+    const exec: Execution = { js, backend, workerId, ...where, startAt: this.now, outcome: finalOutcome };
     if (where.pod) where.pod.jobStartAt = this.now;
     this.events.push(this.now + runS * MS, { kind: 'exec-end', exec });
+  }
+
+  /** Records the worker's new checkpoint; true when it differs from its last one (a load). */
+  private swapModel(
+    where: { pod?: PodState; worker?: SlsWorker; localIndex?: number },
+    checkpoint: string,
+  ): boolean {
+    let last: string | undefined;
+    if (where.localIndex !== undefined) {
+      last = this.localLastModel[where.localIndex];
+      this.localLastModel[where.localIndex] = checkpoint;
+    } else if (where.pod) {
+      last = where.pod.lastModel;
+      where.pod.lastModel = checkpoint;
+    } else if (where.worker) {
+      last = where.worker.lastModel;
+      where.worker.lastModel = checkpoint;
+    }
+    return last !== checkpoint;
+  }
+
+  /** The load time of this (job, attempt): a common random number, the same under every router. */
+  private modelLoadS(js: JobState, router: RouterOptions): number {
+    return Rng.stream(
+      this.options.seed,
+      this.drawLabel('model-load', js),
+      js.job.id * 16 + js.attempts,
+    ).uniform(router.modelLoadMinS, router.modelLoadMaxS);
   }
 
   private endExecution(exec: Execution): void {
@@ -439,7 +586,10 @@ class Simulation {
     const ranS = (this.now - exec.startAt) / MS;
     this.running--;
     if (exec.backend !== 'local') this.cloudBusyS += ranS;
-    if (exec.backend === 'local') this.localBusy[exec.localIndex!] = false;
+    if (exec.backend === 'local') {
+      this.localBusy[exec.localIndex!] = false;
+      this.localBusySince[exec.localIndex!] = null;
+    }
     if (exec.pod) {
       const pod = exec.pod;
       pod.busyS += ranS;
@@ -479,9 +629,36 @@ class Simulation {
       if (exec.backend === 'serverless') this.serverlessWorkS += js.job.durationS;
       return;
     }
+    if (exec.outcome === 'workflow') {
+      // JobRunner.handleFailure through the shipped retry policy: a workflow failure fails the job at once
+      // (the attempt counts; another worker "would fail it the same way", so no retry).
+      const decision = afterFailedAttempt(
+        { kind: 'workflow', message: 'Prompt outputs failed validation: Value not in list: ckpt_name' },
+        js.attempts,
+        this.model.maxAttempts,
+      );
+      if (decision.action !== 'retry') {
+        const router = this.options.router;
+        if (router?.resubmitFailed && js.resubmits < router.maxResubmits) {
+          js.resubmits++;
+          js.attempts = 0;
+          js.failedWorkers = [];
+          js.podOnly = false;
+          // Neither queued nor done while the caller has not submitted it again: counted as running.
+          js.status = 'running';
+          this.running++;
+          this.events.push(this.now + router.resubmitAfterS * MS, { kind: 'resubmit', js });
+          return;
+        }
+        js.status = 'lost';
+        js.failed = true;
+        return;
+      }
+    }
     // Dispatcher.handleFailure: an infrastructure failure is retried elsewhere until JOBS_MAX_ATTEMPTS.
     if (js.attempts >= this.model.maxAttempts) {
       js.status = 'lost';
+      js.failed = true;
       return;
     }
     if (!js.failedWorkers.includes(exec.workerId)) js.failedWorkers.push(exec.workerId);
@@ -646,6 +823,27 @@ class Simulation {
     for (const js of this.jobs) if (js.status === 'queued' || js.status === 'running') js.status = 'lost';
   }
 
+  private routerStats(): RouterStats {
+    const done = this.jobs.filter((js) => js.status === 'done' && js.completedAt !== null);
+    const completionS = done.map((js) => (js.completedAt! - SIM_EPOCH_MS) / MS - js.job.arrivalS);
+    const feasible = this.jobs.filter((js) => js.job.deadlineS !== undefined && js.job.deadlineFeasible);
+    return {
+      completionS,
+      completionP50: quantile(completionS, 0.5),
+      completionP95: quantile(completionS, 0.95),
+      failed: this.jobs.filter((js) => js.failed).length,
+      wrongModelSends: this.wrongModelSends,
+      modelLoads: this.modelLoads,
+      localModelLoads: this.localModelLoads,
+      resubmissions: this.jobs.reduce((sum, js) => sum + js.resubmits, 0),
+      deadlineJobs: this.jobs.filter((js) => js.job.deadlineS !== undefined).length,
+      feasibleDeadlines: feasible.length,
+      feasibleDeadlinesMet: feasible.filter(
+        (js) => js.completedAt !== null && (js.completedAt - SIM_EPOCH_MS) / MS <= js.job.deadlineS!,
+      ).length,
+    };
+  }
+
   private result(wallMs: number): RunResult {
     const waits = this.jobs
       .filter((js) => js.firstStartAt !== null)
@@ -683,6 +881,7 @@ class Simulation {
           js.job.deadlineS !== undefined &&
           (js.completedAt === null || (js.completedAt - SIM_EPOCH_MS) / MS > js.job.deadlineS),
       ).length,
+      ...(this.options.router ? { router: this.routerStats() } : {}),
       invalidActions: this.invalidActions,
       decideCalls: this.decideTimes.length,
       decideP99Us: quantile(this.decideTimes, 0.99) * 1000,

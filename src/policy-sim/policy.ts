@@ -29,6 +29,8 @@ export interface QueuedJobView {
   kind: 'image' | 'video';
   signature?: string;
   deadlineAt?: number;
+  /** The checkpoint the workflow loads (router workloads); undefined: any worker can run it. */
+  checkpoint?: string;
   /** Attempts already made (the next start is attempt attempts + 1). */
   attempts: number;
   /** Serverless failed it: the shipped dispatcher then lets only a pod run it. */
@@ -39,6 +41,12 @@ export interface QueuedJobView {
 export interface LocalWorkerView {
   id: string;
   busy: boolean;
+  /** Its checkpoints (RunOptions.router.localModels); undefined: it has every model. */
+  models?: readonly string[];
+  /** The checkpoint of its last job (likely still loaded). */
+  lastModel?: string;
+  /** When its running job started (epoch ms); null when idle. */
+  busySince?: number | null;
 }
 
 export interface ServerlessView {

@@ -10,8 +10,9 @@ import {
   type BudgetInputs,
 } from '../cloud/policy/budget.policy';
 import { decideReaping } from '../cloud/policy/reaper.policy';
+import type { JobBackend } from '../persistence/entities/job.entity';
 import { decideRoute, type FleetSnapshot } from '../routing/routing.policy';
-import type { Decision, PodView, Route, SimPolicy, SimState } from './policy';
+import type { Decision, PodView, QueuedJobView, Route, SimPolicy, SimState } from './policy';
 
 /** The dispatcher reads at most this many queued jobs per pass (dispatcher.service.ts PASS_SIZE). */
 const PASS_SIZE = 500;
@@ -67,6 +68,19 @@ export class SeedPolicy implements SimPolicy {
     return this.settings.idleTimeoutMs;
   }
 
+  /**
+   * Seam for the router measurement (router-policy.ts): the idle local workers a job may take, best first (the
+   * dispatcher's capableFirst). The seed: all of them, in order (the first free one).
+   */
+  protected localWorkersFor(_job: QueuedJobView, idle: string[], _state: SimState): string[] {
+    return idle;
+  }
+
+  /** Seam for the router measurement: the backend the job's plan chose (its deadline); null: the fixed order. */
+  protected plannedBackendFor(_job: QueuedJobView, _state: SimState): JobBackend | null {
+    return null;
+  }
+
   protected get seedSettings(): SeedSettings {
     return this.settings;
   }
@@ -100,17 +114,25 @@ export class SeedPolicy implements SimPolicy {
     const memo = new Map<string, ReturnType<typeof decideRoute>>();
     for (const job of state.queue.slice(0, PASS_SIZE)) {
       const idleLocalWorkers =
-        freeLocal.size === 0 ? NO_WORKERS : [...freeLocal].filter((id) => !job.failedWorkers.includes(id));
+        freeLocal.size === 0
+          ? NO_WORKERS
+          : this.localWorkersFor(
+              job,
+              [...freeLocal].filter((id) => !job.failedWorkers.includes(id)),
+              state,
+            );
+      const plannedBackend = this.plannedBackendFor(job, state);
       const key =
-        idleLocalWorkers.length === 0 && idlePods.length === 0 && base.cloudBlockedReason === null
+        (idleLocalWorkers.length === 0 && idlePods.length === 0 && base.cloudBlockedReason === null
           ? job.podOnly
             ? 'pod-only'
             : 'any'
-          : `${job.podOnly}|${idleLocalWorkers.join(',')}|${idlePods.length}|${base.cloudBlockedReason}`;
+          : `${job.podOnly}|${idleLocalWorkers.join(',')}|${idlePods.length}|${base.cloudBlockedReason}`) +
+        (plannedBackend === null ? '' : `|planned:${plannedBackend}`);
       let decision = memo.get(key);
       if (!decision) {
         decision = decideRoute(
-          { requestedBackend: 'auto', podOnly: job.podOnly },
+          { requestedBackend: 'auto', podOnly: job.podOnly, plannedBackend },
           { ...base, idleLocalWorkers, idlePods: idlePods.length },
         );
         memo.set(key, decision);

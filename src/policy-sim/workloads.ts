@@ -12,6 +12,10 @@ export interface SimJob {
   signature?: string;
   /** Absolute time (s) by which it should be done; reported as missed deadlines. */
   deadlineS?: number;
+  /** The checkpoint the workflow loads (router workloads, router-workload.ts): a worker without it fails the job. */
+  checkpoint?: string;
+  /** The deadline can be met by some backend (router workloads: the share of feasible deadlines met). */
+  deadlineFeasible?: boolean;
 }
 
 export interface Workload {

@@ -1,0 +1,141 @@
+/**
+ * `npm run bench:router`: issue 11 §6. The fixed-order router (the first free local worker, whatever its models)
+ * against the model-aware router (the shipped localWorkerOrder + the deadline planner), both on the shipped
+ * break-even cloud policy, in the fleet simulator on the mixed image/video, mixed-model workload
+ * (src/policy-sim/router-workload.ts: 4 local GPUs, 2 with {sdxl, flux} and 2 with {sdxl, wan-video}; 60% SDXL
+ * images, 25% Flux images, 15% Wan video; 30% of jobs with a feasible deadline). Both routers see the same traces
+ * and draws (durations, cold starts, boots, model loads).
+ *
+ *   --shape a,b     steady | bursty (default both)
+ *   --seeds N       seeds 1..N (default 5)
+ *   --minutes N     simulated minutes per run (default 480)
+ *   --max-pods N    CLOUD_MAX_PODS (default 5)
+ *   --resubmit M    on (default: both tables) | off (as the service behaves only) | only (resubmission only)
+ */
+import { ROUTER_DEFAULTS, runSimulation, type RunResult } from '../src/policy-sim/engine';
+import { DEFAULT_MODEL, type SimModel } from '../src/policy-sim/model';
+import { quantile } from '../src/policy-sim/rng';
+import { createRouter, ROUTER_NAMES, type RouterName } from '../src/policy-sim/router-policy';
+import {
+  buildRouterWorkload,
+  ROUTER_LOCAL_MODELS,
+  ROUTER_SHAPES,
+  type RouterShape,
+} from '../src/policy-sim/router-workload';
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+const shapes = (arg('shape')?.split(',') ?? [...ROUTER_SHAPES]) as RouterShape[];
+const seeds = Number(arg('seeds') ?? 5);
+const minutes = Number(arg('minutes') ?? 480);
+const model: SimModel = {
+  ...DEFAULT_MODEL,
+  localWorkers: ROUTER_LOCAL_MODELS.length,
+  maxPods: Number(arg('max-pods') ?? DEFAULT_MODEL.maxPods),
+};
+
+interface Row {
+  cost: number;
+  p50: number;
+  p95: number;
+  /** p95 over every submitted job, one that never completed counting as never done (Infinity). */
+  p95All: number;
+  waitP95: number;
+  failed: number;
+  resubmitted: number;
+  wrong: number;
+  deadlineShare: number;
+  loads: number;
+  localLoads: number;
+  jobs: number;
+  deadlines: number;
+}
+
+function row(result: RunResult): Row {
+  const r = result.router!;
+  const never = new Array<number>(result.jobs - r.completionS.length).fill(Infinity);
+  return {
+    cost: result.costUsd,
+    p50: r.completionP50,
+    p95: r.completionP95,
+    p95All: quantile([...r.completionS, ...never], 0.95),
+    waitP95: result.waitP95,
+    failed: r.failed,
+    resubmitted: r.resubmissions,
+    wrong: r.wrongModelSends,
+    deadlineShare: r.feasibleDeadlines > 0 ? r.feasibleDeadlinesMet / r.feasibleDeadlines : 1,
+    loads: r.modelLoads,
+    localLoads: r.localModelLoads,
+    jobs: result.jobs,
+    deadlines: r.feasibleDeadlines,
+  };
+}
+
+const mean = (rows: Row[], key: keyof Row) => rows.reduce((sum, r) => sum + r[key], 0) / rows.length;
+const fmt = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : 'never');
+
+function bench(resubmitFailed: boolean): void {
+  const lines: string[] = [];
+  const checks: string[] = [];
+  lines.push(
+    '| workload | router | cost $ | p50 / p95 completion s | p95 all jobs s | p95 wait s | failed | resubmitted | wrong-model sends | feasible deadlines met | model loads (local) |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  );
+  for (const shape of shapes) {
+    const bySeed = new Map<RouterName, Row[]>(ROUTER_NAMES.map((name) => [name, []]));
+    for (let seed = 1; seed <= seeds; seed++) {
+      const workload = buildRouterWorkload(shape, { seed, minutes }, model);
+      for (const name of ROUTER_NAMES) {
+        const result = runSimulation(workload, createRouter(name, model), {
+          model,
+          seed,
+          router: { ...ROUTER_DEFAULTS, localModels: ROUTER_LOCAL_MODELS, resubmitFailed },
+        });
+        bySeed.get(name)!.push(row(result));
+      }
+    }
+    const jobs = mean(bySeed.get('fixed-order')!, 'jobs');
+    for (const name of ROUTER_NAMES) {
+      const rows = bySeed.get(name)!;
+      lines.push(
+        `| ${shape} (${jobs.toFixed(0)} jobs) | ${name} | ${mean(rows, 'cost').toFixed(2)} | ` +
+          `${fmt(mean(rows, 'p50'))} / ${fmt(mean(rows, 'p95'))} | ${fmt(mean(rows, 'p95All'))} | ${fmt(mean(rows, 'waitP95'))} | ` +
+          `${fmt(mean(rows, 'failed'))} | ${fmt(mean(rows, 'resubmitted'))} | ${fmt(mean(rows, 'wrong'))} | ` +
+          `${(100 * mean(rows, 'deadlineShare')).toFixed(1)}% of ${mean(rows, 'deadlines').toFixed(0)} | ` +
+          `${mean(rows, 'loads').toFixed(0)} (${mean(rows, 'localLoads').toFixed(0)}) |`,
+      );
+    }
+    const fixed = bySeed.get('fixed-order')!;
+    const aware = bySeed.get('model-aware')!;
+    const p95Gain = 1 - mean(aware, 'p95') / mean(fixed, 'p95');
+    const perSeedP95 = aware.filter((r, i) => r.p95 <= 0.75 * fixed[i].p95).length;
+    const perSeedCost = aware.filter((r, i) => r.cost <= fixed[i].cost + 1e-9).length;
+    checks.push(
+      `${shape}: every feasible deadline met: ${aware.every((r) => r.deadlineShare === 1) ? 'yes' : 'no'} ` +
+        `(min ${(100 * Math.min(...aware.map((r) => r.deadlineShare))).toFixed(1)}% over seeds); ` +
+        `wrong-model sends: ${aware.reduce((sum, r) => sum + r.wrong, 0)}; ` +
+        `cost no worse: ${mean(aware, 'cost') <= mean(fixed, 'cost') + 1e-9 ? 'yes' : 'no'} (${perSeedCost}/${seeds} seeds); ` +
+        `p95 completion (completed jobs) ${(100 * p95Gain).toFixed(1)}% better, target >= 25%: ` +
+        `${p95Gain >= 0.25 ? 'yes' : 'no'} (${perSeedP95}/${seeds} seeds)`,
+    );
+  }
+  console.log(
+    resubmitFailed
+      ? '\n## Callers submit a failed job again (completion from the first submission)\n'
+      : '\n## As the service behaves: a job sent to a worker lacking its checkpoint fails (workflow error, no retry)\n',
+  );
+  console.log(lines.join('\n'));
+  console.log('\nTargets (model-aware vs fixed-order):');
+  for (const check of checks) console.log(`- ${check}`);
+}
+
+console.log(
+  `${seeds} seeds x ${minutes} simulated minutes, 4 local GPUs, max ${model.maxPods} pods, ` +
+    `serverless ${model.serverlessMaxWorkers} workers; means over seeds`,
+);
+const mode = arg('resubmit');
+if (mode !== 'only') bench(false);
+if (mode !== 'off') bench(true);

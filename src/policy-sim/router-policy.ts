@@ -1,0 +1,302 @@
+import type { JobBackend } from '../persistence/entities/job.entity';
+import {
+  candidates,
+  serverlessCandidates,
+  type Candidate,
+  type CandidateInputs,
+} from '../routing-estimates/candidates';
+import { needsReplan, plan, plannedBackendOf, replan, type Plan } from '../routing-estimates/plan';
+import { localWorkerOrder } from '../routing/local-worker-order';
+import type { WorkerCapabilities, WorkflowRequirements } from '../workflows';
+import { BreakEvenPolicy, serverlessOverheadS } from './breakeven-policy';
+import type { SimModel } from './model';
+import type { Decision, LocalWorkerView, QueuedJobView, SimState } from './policy';
+import { ROUTER_MIX } from './router-workload';
+
+const MS = 1000;
+/** DeadlineReplanner: a planned start may slip this much, and a job is re-planned at most this often. */
+const START_GRACE_MS = 5_000;
+const MIN_REPLAN_GAP_MS = 10_000;
+/** The load a run-time estimate allows when the worker's last checkpoint differs (30-70 s, §3.3). */
+const MODEL_LOAD_ALLOWANCE_S = 50;
+const CHECKPOINT_LOADER = 'CheckpointLoaderSimple';
+
+export const ROUTER_NAMES = ['fixed-order', 'model-aware'] as const;
+export type RouterName = (typeof ROUTER_NAMES)[number];
+
+/**
+ * The two routers of issue 11 §6, both the shipped break-even adapter (BreakEvenPolicy: decideRoute, pod holds,
+ * break-even scaling, reaping) for the cloud:
+ * - `fixed-order`: the router before issue 11: the first free local worker, whatever its models.
+ * - `model-aware`: the shipped local order (`localWorkerOrder`, what Dispatcher.capableFirst calls: capable
+ *   workers only, the warm checkpoint first), and for a job with a deadline the shipped planner
+ *   (`candidates` + `plan`, re-planned with `needsReplan`/`replan` like DeadlineReplanner) whose backend is handed
+ *   to `decideRoute` as `plannedBackend`; a job planned to serverless is not held for a pod (as the dispatcher).
+ */
+export function createRouter(name: RouterName, model: SimModel): BreakEvenPolicy {
+  return name === 'fixed-order' ? new BreakEvenPolicy(name, model) : new ModelAwareRouter(name, model);
+}
+
+interface PlannedJob {
+  attempts: number;
+  backend: JobBackend | null;
+  deadline: number;
+  plannedStartAt: number;
+  runSeconds: number;
+  checkedAt: number;
+}
+
+export class ModelAwareRouter extends BreakEvenPolicy {
+  private readonly capabilities = new Map<string, WorkerCapabilities>();
+  private readonly requirements = new Map<string, WorkflowRequirements>();
+  private readonly plans = new Map<number, PlannedJob>();
+  /** Per pass: run-time medians per checkpoint, and each queued job's position. */
+  private pass: {
+    now: number;
+    medians: Map<string, number>;
+    meanS: number;
+    position: Map<number, number>;
+  } | null = null;
+
+  constructor(
+    name: string,
+    private readonly simModel: SimModel,
+  ) {
+    super(name, simModel);
+  }
+
+  protected override dispatch(state: SimState): Decision {
+    this.pass = null;
+    const decision = super.dispatch(state);
+    // Dispatcher.runPass: a job planned to serverless skips the break-even holds and slots.
+    const routed = new Set(decision.route.map((route) => route.jobId));
+    const extra = state.queue
+      .slice(0, 500)
+      .filter(
+        (job) => !routed.has(job.id) && !job.podOnly && this.plans.get(job.id)?.backend === 'serverless',
+      )
+      .map((job) => ({ jobId: job.id, to: 'serverless' as const }));
+    const queued = new Set(state.queue.map((job) => job.id));
+    for (const id of this.plans.keys()) if (!queued.has(id)) this.plans.delete(id);
+    return extra.length === 0 ? decision : { ...decision, route: [...decision.route, ...extra] };
+  }
+
+  protected override localWorkersFor(job: QueuedJobView, idle: string[], state: SimState): string[] {
+    const byId = new Map(state.local.map((worker) => [worker.id, worker]));
+    return localWorkerOrder({
+      requirements: job.checkpoint === undefined ? null : this.requirementsOf(job.checkpoint),
+      idle,
+      allWorkers: state.local.map((worker) => worker.id),
+      capabilitiesOf: (id) => this.capabilitiesOf(byId.get(id)),
+      lastModelOf: (id) => {
+        const last = byId.get(id)?.lastModel;
+        return last === undefined ? undefined : `checkpoints/${last}`;
+      },
+      requestedBackend: 'auto',
+      cloudPossible: true,
+    });
+  }
+
+  protected override plannedBackendFor(job: QueuedJobView, state: SimState): JobBackend | null {
+    if (job.deadlineAt === undefined) return null;
+    const now = state.now;
+    const known = this.plans.get(job.id);
+    // JobRunner.requeue clears the plan of a retried job.
+    if (known && known.attempts !== job.attempts) {
+      this.plans.set(job.id, { ...known, attempts: job.attempts, backend: null });
+      return null;
+    }
+    if (known) {
+      if (
+        now - known.checkedAt < MIN_REPLAN_GAP_MS ||
+        !needsReplan(
+          { deadline: known.deadline, plannedStartAt: known.plannedStartAt, runSeconds: known.runSeconds },
+          now,
+          START_GRACE_MS,
+        )
+      )
+        return known.backend;
+      return this.record(
+        job,
+        now,
+        replan(this.candidatesFor(job, state), this.request(job.deadlineAt)),
+        known,
+      );
+    }
+    return this.record(job, now, plan(this.candidatesFor(job, state), this.request(job.deadlineAt)));
+  }
+
+  private request(deadline: number) {
+    return { preference: 'balanced' as const, deadline, maxCostUsd: null };
+  }
+
+  private record(job: QueuedJobView, now: number, p: Plan, previous?: PlannedJob): JobBackend | null {
+    // An infeasible re-plan keeps the job where it was going (the service stores no new backend then).
+    const backend = p.kind === 'pick' ? plannedBackendOf(p) : (previous?.backend ?? null);
+    const candidate: Candidate | null = p.kind === 'pick' ? p.candidate : null;
+    this.plans.set(job.id, {
+      attempts: job.attempts,
+      backend,
+      deadline: job.deadlineAt!,
+      plannedStartAt: candidate?.startAt ?? now,
+      runSeconds: candidate?.runSeconds ?? 0,
+      checkedAt: now,
+    });
+    return backend;
+  }
+
+  /** What RoutingEstimatesService gathers for `candidates`, from what the simulator's state shows. */
+  private candidatesFor(job: QueuedJobView, state: SimState): Candidate[] {
+    const { model, now } = state;
+    const pass = this.passFacts(state);
+    const checkpoint = job.checkpoint;
+    const baseS =
+      (checkpoint !== undefined ? pass.medians.get(checkpoint) : undefined) ??
+      ROUTER_MIX.find((c) => c.checkpoint === checkpoint)?.medianS ??
+      pass.meanS;
+    const local = state.local.filter(
+      (worker) => checkpoint === undefined || !worker.models || worker.models.includes(checkpoint),
+    );
+    const localById = new Map(local.map((worker) => [worker.id, worker]));
+    const bootS = (model.podBootMinS + model.podBootMaxS) / 2;
+    const inputs: CandidateInputs = {
+      now,
+      runSeconds: (workerClass) => {
+        const worker = localById.get(workerClass);
+        const warm = worker !== undefined && checkpoint !== undefined && worker.lastModel === checkpoint;
+        return baseS + (warm ? 0 : MODEL_LOAD_ALLOWANCE_S);
+      },
+      local: local.map((worker) => ({
+        id: worker.id,
+        workerClass: worker.id,
+        slots: 1,
+        busyUntil: worker.busy ? [(worker.busySince ?? now) + pass.meanS * MS] : [],
+      })),
+      localQueueAhead: pass.position.get(job.id) ?? 0,
+      podQueueAhead: 0,
+      aheadJobS: pass.meanS,
+      pods: state.pods.map((pod) => ({
+        name: pod.name,
+        workerClass: 'pod',
+        state: pod.state,
+        pricePerHour: pod.costPerHour,
+        createdAt: pod.createdAt,
+        busySince: pod.busySince,
+        idleSince: pod.lastBusyAt,
+      })),
+      newPod:
+        state.pods.length < model.maxPods
+          ? { workerClass: 'pod', pricePerHour: model.podPricePerHour }
+          : null,
+      bootS,
+      keepAliveS: bootS,
+      serverless: endpointsInput({
+        endpointId: 'serverless',
+        workerClass: 'serverless',
+        pricePerSecond: model.serverlessPricePerSecond,
+        overheadS: serverlessOverheadS(model),
+        warm: state.serverless.warmIdle > 0,
+        warmStartS: 1,
+        coldStartS: serverlessOverheadS(model) - model.serverlessIdleTimeoutS,
+        saturated: state.serverless.inFlight >= model.serverlessMaxWorkers,
+      }),
+    };
+    return candidates(inputs);
+  }
+
+  private passFacts(state: SimState) {
+    if (this.pass && this.pass.now === state.now) return this.pass;
+    const byCheckpoint = new Map<string, number[]>();
+    let total = 0;
+    for (const job of state.completed) {
+      total += job.durationS;
+      if (job.signature === undefined) continue;
+      const list = byCheckpoint.get(job.signature) ?? [];
+      list.push(job.durationS);
+      byCheckpoint.set(job.signature, list);
+    }
+    const medians = new Map<string, number>();
+    for (const [checkpoint, list] of byCheckpoint) {
+      list.sort((a, b) => a - b);
+      medians.set(checkpoint, list[Math.floor(list.length / 2)]);
+    }
+    const position = new Map<number, number>();
+    let ahead = 0;
+    for (const job of state.queue) {
+      position.set(job.id, ahead);
+      if (!job.podOnly) ahead++;
+    }
+    const meanS =
+      state.completed.length > 0
+        ? total / state.completed.length
+        : ROUTER_MIX.reduce((sum, c) => sum + c.share * c.medianS, 0);
+    this.pass = { now: state.now, medians, meanS, position };
+    return this.pass;
+  }
+
+  private requirementsOf(checkpoint: string): WorkflowRequirements {
+    let requirements = this.requirements.get(checkpoint);
+    if (!requirements) {
+      requirements = {
+        nodeClasses: [CHECKPOINT_LOADER],
+        models: [{ folder: 'checkpoints', name: checkpoint }],
+        fileInputs: [],
+      };
+      this.requirements.set(checkpoint, requirements);
+    }
+    return requirements;
+  }
+
+  /** A worker's checkpoints as the capabilities ComfyUI would report (one stable object per worker). */
+  private capabilitiesOf(worker: LocalWorkerView | undefined): WorkerCapabilities | undefined {
+    if (!worker?.models) return undefined;
+    let capabilities = this.capabilities.get(worker.id);
+    if (!capabilities) {
+      capabilities = {
+        nodeClasses: [CHECKPOINT_LOADER],
+        models: { checkpoints: [...worker.models] },
+        fetchedAt: 0,
+      };
+      this.capabilities.set(worker.id, capabilities);
+    }
+    return capabilities;
+  }
+}
+
+type OneEndpoint = {
+  endpointId: string;
+  workerClass: string;
+  pricePerSecond: number;
+  overheadS: number;
+  warm: boolean;
+  warmStartS: number;
+  coldStartS: number;
+  saturated: boolean;
+};
+
+let endpointsAsList: boolean | undefined;
+/** An empty endpoint list, typed as neither version (the probe below). */
+const NO_ENDPOINTS: unknown = [];
+
+/**
+ * The simulator's one serverless endpoint as `CandidateInputs.serverless`: a list of endpoints where candidates.ts
+ * takes several (the multi-endpoint change), else the one endpoint. Asked of the shipped code itself (an empty
+ * list gives no serverless candidate only where a list is taken), so this adapter follows either version.
+ */
+function endpointsInput(endpoint: OneEndpoint): CandidateInputs['serverless'] {
+  endpointsAsList ??=
+    serverlessCandidates({
+      now: 0,
+      runSeconds: () => 1,
+      local: [],
+      localQueueAhead: 0,
+      podQueueAhead: 0,
+      aheadJobS: 1,
+      pods: [],
+      newPod: null,
+      bootS: 0,
+      keepAliveS: 0,
+      serverless: NO_ENDPOINTS as CandidateInputs['serverless'],
+    }).length === 0;
+  return (endpointsAsList ? [endpoint] : endpoint) as unknown as CandidateInputs['serverless'];
+}
