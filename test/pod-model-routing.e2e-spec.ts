@@ -1,6 +1,7 @@
 import { samplerWorkflow } from '../src/comfyui/testing/comfyui-test-kit';
 import { FakeComfyUI } from './sim/comfyui/fake-comfyui';
 import { CloudHarness } from './support/cloud-harness';
+import { slowWorkflow } from './support/workflows';
 
 const SD15 = 'v1-5-pruned-emaonly.safetensors';
 const SDXL = 'sd_xl_base_1.0.safetensors';
@@ -103,5 +104,39 @@ describe('a pod whose capabilities are being read', () => {
     expect(job.error.message).toContain(`checkpoints/${SDXL}`);
     // Nothing was queued on the pod's ComfyUI for it.
     expect((h.fake.podComfy(podId) as FakeComfyUI).prompts).toHaveLength(0);
+  });
+
+  it('takes, while its first read is under way, a job a pod already read can run (pods share one image)', async () => {
+    let pods = 0;
+    h = await CloudHarness.start({
+      sim: {
+        // The second pod answers /object_info just under the read's 10 s bound: its read is under way throughout.
+        comfyFactory: ({ kind }) =>
+          new FakeComfyUI({
+            samplerStepMs: 5,
+            models: { checkpoints: [SD15] },
+            responseDelayMs: kind === 'pod' && ++pods === 2 ? { '/object_info': 9_500 } : {},
+          }),
+      },
+      env: { CLOUD_POLICY: 'seed', CLOUD_PREFER_SERVERLESS: 'false', CLOUD_MAX_PODS: '2' },
+    });
+    const first = await h.spawnReadyPod();
+    await h.until(async () => (await h.get('/api/cloud/pods')).body.pods[0]?.capabilities !== null);
+    // The first pod is kept busy, so the new one is the only idle pod.
+    const busy = await h.submit({ workflow: slowWorkflow(2_000), backend: 'pod' });
+    await h.until(async () => (await h.get(`/api/jobs/${busy}`)).body.status === 'running');
+    const second = await h.spawnReadyPod();
+    const id = await h.submit({ workflow: jobWith(SD15, 6), backend: 'pod' });
+    const job = await h.waitForJob(id);
+    const pods2 = (await h.get('/api/cloud/pods')).body.pods as Array<{
+      id: string;
+      name: string;
+      capabilities: unknown;
+    }>;
+    const secondRow = pods2.find((pod) => pod.id === second)!;
+    expect(job).toMatchObject({ status: 'completed', backend: 'pod', workerId: secondRow.name, attempts: 1 });
+    expect(secondRow.capabilities).toBeNull(); // still being read when the job ended there
+    expect(first).not.toBe(second);
+    await h.request('DELETE', `/api/jobs/${busy}`);
   });
 });

@@ -411,19 +411,25 @@ export class Dispatcher implements OnApplicationBootstrap {
   }
 
   /**
-   * Which ready pods may take the job: not one whose capabilities are being read (a pod just ready: routing it a
-   * job before the read would let a job it cannot run fail there), and one whose capabilities are unknown or
-   * include everything the job needs. undefined when any pod will do (none read or being read, or the workflow
-   * cannot be read).
+   * Which ready pods may take the job: one whose capabilities are unknown or include everything the job needs;
+   * one whose first read is under way (a pod just ready) only when a pod already read can run the job (pods share
+   * one image, template and volume), else it waits for the read: routing it a job first would let a job it cannot
+   * run fail there. undefined when any pod will do (none read or being read, or the workflow cannot be read).
    */
   private async podAcceptance(job: JobEntity): Promise<((pod: PodEntity) => boolean) | undefined> {
     const known = this.podCapabilities.anyKnown();
     if (!known && !this.podCapabilities.anyReading()) return undefined;
     const requirements = known ? await this.requirements.of(job) : null;
     if (known && !requirements && !this.podCapabilities.anyReading()) return undefined;
+    // Holding every new pod for its read cost each one its first job's start (a read of /object_info and the
+    // model folders: a fraction of a second here, seconds on a real pod), which compressed time multiplies.
+    const likeTheOthers =
+      known &&
+      (!requirements ||
+        this.podCapabilities.allKnown().some((capabilities) => canRun(requirements, capabilities)));
     return (pod) => {
       if (!pod.runpodId) return true;
-      if (this.podCapabilities.isReading(pod.runpodId)) return false;
+      if (this.podCapabilities.isReading(pod.runpodId)) return likeTheOthers;
       const capabilities = this.podCapabilities.get(pod.runpodId);
       return !capabilities || !requirements || canRun(requirements, capabilities);
     };
