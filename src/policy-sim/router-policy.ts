@@ -1,10 +1,5 @@
 import type { JobBackend } from '../persistence/entities/job.entity';
-import {
-  candidates,
-  serverlessCandidates,
-  type Candidate,
-  type CandidateInputs,
-} from '../routing-estimates/candidates';
+import { candidates, type Candidate, type CandidateInputs } from '../routing-estimates/candidates';
 import { needsReplan, plan, plannedBackendOf, replan, type Plan } from '../routing-estimates/plan';
 import { localWorkerOrder } from '../routing/local-worker-order';
 import type { WorkerCapabilities, WorkflowRequirements } from '../workflows';
@@ -190,16 +185,18 @@ export class ModelAwareRouter extends BreakEvenPolicy {
           : null,
       bootS,
       keepAliveS: bootS,
-      serverless: endpointsInput({
-        endpointId: 'serverless',
-        workerClass: 'serverless',
-        pricePerSecond: model.serverlessPricePerSecond,
-        overheadS: serverlessOverheadS(model),
-        warm: state.serverless.warmIdle > 0,
-        warmStartS: 1,
-        coldStartS: serverlessOverheadS(model) - model.serverlessIdleTimeoutS,
-        saturated: state.serverless.inFlight >= model.serverlessMaxWorkers,
-      }),
+      serverless: [
+        {
+          endpointId: 'serverless',
+          workerClass: 'serverless',
+          pricePerSecond: model.serverlessPricePerSecond,
+          overheadS: serverlessOverheadS(model),
+          warm: state.serverless.warmIdle > 0,
+          warmStartS: 1,
+          coldStartS: serverlessOverheadS(model) - model.serverlessIdleTimeoutS,
+          saturated: state.serverless.inFlight >= model.serverlessMaxWorkers,
+        },
+      ],
     };
     return candidates(inputs);
   }
@@ -261,42 +258,4 @@ export class ModelAwareRouter extends BreakEvenPolicy {
     }
     return capabilities;
   }
-}
-
-type OneEndpoint = {
-  endpointId: string;
-  workerClass: string;
-  pricePerSecond: number;
-  overheadS: number;
-  warm: boolean;
-  warmStartS: number;
-  coldStartS: number;
-  saturated: boolean;
-};
-
-let endpointsAsList: boolean | undefined;
-/** An empty endpoint list, typed as neither version (the probe below). */
-const NO_ENDPOINTS: unknown = [];
-
-/**
- * The simulator's one serverless endpoint as `CandidateInputs.serverless`: a list of endpoints where candidates.ts
- * takes several (the multi-endpoint change), else the one endpoint. Asked of the shipped code itself (an empty
- * list gives no serverless candidate only where a list is taken), so this adapter follows either version.
- */
-function endpointsInput(endpoint: OneEndpoint): CandidateInputs['serverless'] {
-  endpointsAsList ??=
-    serverlessCandidates({
-      now: 0,
-      runSeconds: () => 1,
-      local: [],
-      localQueueAhead: 0,
-      podQueueAhead: 0,
-      aheadJobS: 1,
-      pods: [],
-      newPod: null,
-      bootS: 0,
-      keepAliveS: 0,
-      serverless: NO_ENDPOINTS as CandidateInputs['serverless'],
-    }).length === 0;
-  return (endpointsAsList ? [endpoint] : endpoint) as unknown as CandidateInputs['serverless'];
 }
