@@ -25,9 +25,9 @@ import { pngWorkflow } from './support/workflows';
  * jitter is 1 simulated second (measured below and printed: lateness of submissions, job run times). */
 const K = 40;
 /**
- * A machine too busy to keep K (its jobs ran 20% longer than the model, or submissions were seconds late: a
- * CPU hog beside the suite) runs the case again at this rate, where a stall of the same real length is a
- * quarter of the simulated time (about 3.5 minutes of real time per case).
+ * A case that does not agree at K (usually a machine too busy to keep it: a CPU hog beside the suite) runs again
+ * at this rate, where a stall of the same real length is a quarter of the simulated time (about 3.5 minutes of
+ * real time per case); the verdict is that run's.
  */
 const K_BUSY_MACHINE = 10;
 const TRACE_MINUTES = 30;
@@ -322,8 +322,15 @@ sqliteOnly('the service agrees with the simulator (compressed time)', () => {
       let realized = simulate(policy.sim, svc.realized);
       console.log(report(policy, nominal, realized, svc));
       const agrees = () => costAgrees(svc, nominal, realized) && p95Agrees(svc, nominal, realized);
-      if (!agrees() && !keptTime(svc)) {
-        // Not a verdict on the policy: the machine could not keep K (see keptTime). Once more, slower.
+      if (!agrees()) {
+        // Once more, slower, before a verdict. keptTime (printed) catches a machine that plainly could not keep
+        // K, but not every way a busy one drifts: with a CPU hog beside the suite, runs on such a machine have
+        // launched a fifth pod where the simulator launched four (cost 1.16x) with submissions on time and
+        // median runs within 10% of the model. At K_BUSY_MACHINE a stall is a quarter of the simulated time;
+        // a policy that really disagrees with the simulator disagrees there too.
+        console.log(
+          `not in agreement at K=${K} (machine kept time: ${keptTime(svc)}); again at K=${K_BUSY_MACHINE}`,
+        );
         svc = await runService(policy, workload, K_BUSY_MACHINE);
         realized = simulate(policy.sim, svc.realized);
         console.log(report(policy, nominal, realized, svc));
