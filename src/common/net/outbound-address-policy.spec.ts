@@ -116,6 +116,19 @@ describe('OutboundAddressPolicy: allowlist', () => {
     }),
   });
 
+  it('keeps each verdict to its address and host name (verdicts are remembered per policy)', () => {
+    for (let round = 0; round < 2; round++) {
+      expect(policy.refusalForAddress('172.20.0.5', 'gpu-box.lan')).toBeUndefined(); // listed by name
+      expect(policy.refusalForAddress('172.20.0.5', 'other.lan')).toMatch(
+        /outside LOCAL_WORKER_ALLOWED_NETWORKS/,
+      );
+      expect(policy.refusalForAddress('172.20.0.5')).toMatch(/outside LOCAL_WORKER_ALLOWED_NETWORKS/);
+      expect(policy.refusalForAddress('::ffff:169.254.169.254')).toMatch(/never contacted/);
+    }
+    // Another policy's rules are its own: the same address, allowed without an allowlist.
+    expect(new OutboundAddressPolicy().refusalForAddress('172.20.0.5', 'other.lan')).toBeUndefined();
+  });
+
   it('allows addresses inside a CIDR or equal to a listed address, and refuses the rest', () => {
     expect(refusal(policy, 'http://192.168.1.200:8188')).toBeUndefined();
     expect(refusal(policy, 'http://[::ffff:192.168.1.200]:8188')).toBeUndefined();
