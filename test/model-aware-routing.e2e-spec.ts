@@ -166,3 +166,30 @@ describe('model-aware cloud demand', () => {
     for (const id of [busy, ...ids]) await h.request('DELETE', `/api/jobs/${id}`);
   });
 });
+
+describe('a Windows worker (model names listed with "\\")', () => {
+  let h: CloudHarness;
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('runs a workflow naming sdxl/base.safetensors, sent in the worker’s own spelling', async () => {
+    h = await CloudHarness.start({
+      localWorkers: 1,
+      localComfy: { samplerStepMs: 5, models: { checkpoints: ['sdxl\\base.safetensors'] } },
+      env: { RUNPOD_API_KEY: '' },
+    });
+    await h.until(async () => (await h.get('/api/local/workers')).body.workers[0]?.capabilities != null);
+    const job = await h.waitForJob(await h.submit({ workflow: jobWith('sdxl/base.safetensors', 1) }));
+    expect({ status: job.status, error: job.error, attempts: job.attempts }).toEqual({
+      status: 'completed',
+      error: null,
+      attempts: 1,
+    });
+    // ComfyUI compares combo values exactly: the prompt it accepted carried the worker's spelling.
+    const accepted = h.locals[0].prompts.filter((prompt) => prompt.status === 200);
+    expect(accepted).toHaveLength(1);
+    expect((accepted[0].body as any).prompt['4'].inputs.ckpt_name).toBe('sdxl\\base.safetensors');
+  });
+});

@@ -90,8 +90,8 @@ export function describeMissing(missing: MissingRequirements, shown = 10): strin
 /**
  * The workflow with the core loaders' model names in the worker's own spelling (`sdxl\a.safetensors` on a
  * Windows worker for `sdxl/a.safetensors`): ComfyUI compares combo values exactly. Nodes are copied only where a
- * name changes; the same object comes back when none does. Not wired into the executor yet (it needs the
- * worker's capabilities where the prompt is sent: ComfyExecutor.execute).
+ * name changes; the same object comes back when none does. ComfyExecutor sends every prompt through it when the
+ * worker's capabilities are known (local workers and pods).
  */
 export function inWorkerSpelling(
   workflow: Record<string, unknown>,

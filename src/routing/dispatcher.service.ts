@@ -286,7 +286,12 @@ export class Dispatcher implements OnApplicationBootstrap {
             if (worker && this.local.reserve(worker.id)) {
               const requirements = this.requirements.peek(job.id);
               if (requirements) this.local.noteModel(worker.id, primaryModel(requirements));
-              await this.runner.start(job, { backend: 'local', workerId: worker.id, url: worker.url });
+              await this.runner.start(job, {
+                backend: 'local',
+                workerId: worker.id,
+                url: worker.url,
+                capabilities: this.local.capabilitiesOf(worker.id),
+              });
             }
             break;
           }
@@ -308,6 +313,7 @@ export class Dispatcher implements OnApplicationBootstrap {
               backend: 'pod',
               workerId: pod.name,
               url: pod.url,
+              capabilities: pod.runpodId ? this.podCapabilities.get(pod.runpodId) : undefined,
               pricePerHour: pod.costPerHour,
             });
             break;

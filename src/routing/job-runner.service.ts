@@ -20,6 +20,7 @@ import { ExecutionError, type ExecutionContext, type ExecutionResult } from './e
 import { ServerlessExecutor } from './executors/serverless-executor';
 import { afterFailedAttempt, retryExclusions } from './retry.policy';
 import { WorkerReleaser } from './worker-releaser';
+import type { WorkerCapabilities } from '../workflows';
 
 /** Progress is saved at most this often per job (events go out every time). */
 const PROGRESS_SAVE_MS = 1000;
@@ -34,6 +35,11 @@ export interface Placement {
   url: string | null;
   /** A pod's hourly price: its jobs are attributed price × run seconds (for display; the ledger bills the pod). */
   pricePerHour?: number;
+  /**
+   * What the worker was read to have, when known: the workflow's model names are sent in its own spelling
+   * (`sdxl\\a.safetensors` on a Windows worker for `sdxl/a.safetensors`; ComfyUI compares them exactly).
+   */
+  capabilities?: WorkerCapabilities;
 }
 
 interface InFlight {
@@ -187,7 +193,7 @@ export class JobRunner {
       result =
         placement.backend === 'serverless'
           ? await this.serverless.execute(ctx)
-          : await this.comfy.execute(placement.url!, ctx);
+          : await this.comfy.execute(placement.url!, ctx, placement.capabilities);
     } catch (error) {
       if (signal.aborted && signal.reason === 'shutdown') {
         await this.handBack(job, placement);

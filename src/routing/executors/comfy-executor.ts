@@ -11,6 +11,8 @@ import type { AppConfig } from '../../config/app-config';
 import { APP_CONFIG } from '../../config/config.module';
 import type { JobInputImage } from '../../persistence/entities/job.entity';
 import { OutputStore } from '../../jobs/output-store';
+import { inWorkerSpelling } from '../../local/local-worker-capabilities';
+import type { WorkerCapabilities } from '../../workflows';
 import {
   ExecutionError,
   type ExecutionContext,
@@ -21,7 +23,7 @@ import {
 
 /**
  * Runs a job on one ComfyUI server (a local worker or a pod's proxy URL): upload inputs, submit, follow the
- * prompt, download every non-temp output into the job's folder.
+ * prompt, download every non-temp output into the job's folder. Model names are sent as the worker spells them.
  */
 @Injectable()
 export class ComfyExecutor {
@@ -31,7 +33,12 @@ export class ComfyExecutor {
     private readonly store: OutputStore,
   ) {}
 
-  async execute(baseUrl: string, ctx: ExecutionContext): Promise<ExecutionResult> {
+  /** `capabilities`: the worker's, when read: model names go out in its spelling (`inWorkerSpelling`). */
+  async execute(
+    baseUrl: string,
+    ctx: ExecutionContext,
+    capabilities?: WorkerCapabilities,
+  ): Promise<ExecutionResult> {
     const client = this.clients.create(baseUrl, {
       requestTimeoutMs: this.config.jobs.comfyRequestTimeoutMs,
       pollIntervalMs: this.config.jobs.comfyPollMs,
@@ -61,7 +68,8 @@ export class ComfyExecutor {
             data: await this.store.readInput(job.id, input.name),
           })),
         );
-        result = await client.run(JSON.parse(job.workflow), {
+        const workflow = JSON.parse(job.workflow) as Record<string, unknown>;
+        result = await client.run(capabilities ? inWorkerSpelling(workflow, capabilities) : workflow, {
           ...wait,
           images,
           // Tags the prompt in ComfyUI's queue and history with the job it belongs to.
