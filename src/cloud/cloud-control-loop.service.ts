@@ -391,7 +391,9 @@ export class CloudControlLoop
     const now = this.clock.now();
     const candidates = await this.pods.findInStates(['ready', 'busy']);
     const breakEven = this.config.cloud.policy === 'breakeven' && parameters !== null;
-    const idleTimeoutMs = breakEven ? Math.round(parameters.idleTimeoutS * 1000) : this.settings.get().idleTimeoutMs;
+    const idleTimeoutMs = breakEven
+      ? Math.round(parameters.idleTimeoutS * 1000)
+      : this.settings.get().idleTimeoutMs;
     // Break-even: the pods the scaling decision keeps wait τ*; the others go after CLOUD_IDLE_RELEASE_SECONDS.
     // Without a decision this tick (over budget, or it failed), every pod waits τ*.
     const perPodMs =
@@ -456,8 +458,10 @@ export class CloudControlLoop
 /** The numbers behind a break-even decision, for the log and the status. */
 function breakEvenMessage(decision: BreakEvenDecision, queued: number, serverlessAvailable: boolean): string {
   const work = `forecast ${Math.round(decision.excessWorkS)}s of work beyond live pods (queue ${queued})`;
-  if (decision.reason === 'pod-only-job') return `a job only a pod can run waits and no pod is starting or ready`;
-  if (decision.reason === 'held-for-new-pod') return `jobs wait for a pod the next pass starts (cheaper than serverless)`;
+  if (decision.reason === 'pod-only-job')
+    return `a job only a pod can run waits and no pod is starting or ready`;
+  if (decision.reason === 'held-for-new-pod')
+    return `jobs wait for a pod the next pass starts (cheaper than serverless)`;
   if (!serverlessAvailable) return `${work}; no serverless overflow, so pods take it`;
   const busy = decision.firstPodBusyFraction.toFixed(2);
   const uStar = decision.breakEvenUtilisation.toFixed(2);

@@ -380,7 +380,8 @@ export function loadConfig(env: Env): AppConfig {
       podUrlTemplate,
       cloudType: readEnum(env, 'RUNPOD_CLOUD_TYPE', ['SECURE', 'COMMUNITY'] as const, 'SECURE'),
       serverlessPricePerSecond:
-        serverlessEndpoints[0]?.pricePerSecond ?? readNumber(env, 'RUNPOD_SERVERLESS_PRICE_PER_SECOND', 0.00034, 0),
+        serverlessEndpoints[0]?.pricePerSecond ??
+        readNumber(env, 'RUNPOD_SERVERLESS_PRICE_PER_SECOND', 0.00034, 0),
       requestTimeoutMs: readInt(env, 'RUNPOD_REQUEST_TIMEOUT', 30000, 100),
       maxRetries: readInt(env, 'RUNPOD_MAX_RETRIES', 4, 0, 20),
       retryBaseDelayMs: readInt(env, 'RUNPOD_RETRY_BASE_DELAY', 500, 1),
@@ -412,7 +413,9 @@ export function loadConfig(env: Env): AppConfig {
       orphanPolicy: readEnum(env, 'CLOUD_ORPHAN_POLICY', ['terminate', 'adopt'] as const, 'terminate'),
       maxPodLifetimeMs: readOptionalInt(env, 'CLOUD_MAX_POD_LIFETIME', 1000),
       policy: readEnum(env, 'CLOUD_POLICY', CLOUD_POLICIES, 'breakeven'),
-      seedSettingsSet: ['CLOUD_IDLE_TIMEOUT', 'CLOUD_AUTOSCALE_THRESHOLD'].filter((name) => env[name] !== undefined),
+      seedSettingsSet: ['CLOUD_IDLE_TIMEOUT', 'CLOUD_AUTOSCALE_THRESHOLD'].filter(
+        (name) => env[name] !== undefined,
+      ),
       breakEven: {
         serverlessOverheadS: readNumber(env, 'CLOUD_SERVERLESS_OVERHEAD_SECONDS', 5, 0),
         serverlessMaxWorkers: readOptionalInt(env, 'RUNPOD_SERVERLESS_MAX_WORKERS', 1),
