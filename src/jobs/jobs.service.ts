@@ -25,7 +25,7 @@ import { WebhookUrlRules } from '../webhooks/webhook-url-rules';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { describeMissing, missingOnEveryWorker } from '../local/local-worker-capabilities';
-import { missingOnEveryEndpoint } from '../routing/serverless-endpoint-choice';
+import { missingOnEveryEndpoint, noEndpointMessage } from '../routing/serverless-endpoint-choice';
 import { LocalWorkersService } from '../local/local-workers.service';
 import type { WorkflowRequirements } from '../workflows';
 import { JobRequirements } from './job-requirements';
@@ -152,10 +152,7 @@ export class JobsService {
     const missing = missingOnEveryEndpoint(this.config.runpod.serverlessEndpoints, requirements);
     if (!missing) return;
     const models = missing.models.slice(0, MAX_MISSING_SHOWN).map(({ folder, name }) => ({ folder, name }));
-    throw new UnrunnableJobError(
-      `No serverless endpoint declares this workflow's models: ${describeMissing({ ...missing, models })}`,
-      { nodes: [], models },
-    );
+    throw new UnrunnableJobError(noEndpointMessage({ ...missing, models }), { nodes: [], models });
   }
 
   /**

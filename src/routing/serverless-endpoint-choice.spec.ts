@@ -60,3 +60,26 @@ describe('serverless endpoint choice', () => {
     expect(anyEndpointDeclaresModels([undeclared, sdxlOnly])).toBe(true);
   });
 });
+
+describe('serverless endpoint choice: the same name matching as for workers', () => {
+  it('matches a prompt embedding declared with its extension, as missingFor does for a worker', () => {
+    const endpoint: ServerlessEndpointConfig = {
+      id: 'with-embedding',
+      pricePerSecond: 0.0002,
+      label: null,
+      models: [
+        { folder: 'checkpoints', name: 'sdxl.safetensors' },
+        { folder: 'embeddings', name: 'easynegative.safetensors' },
+      ],
+    };
+    const requirements = workflowRequirements({
+      '1': { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: 'sdxl.safetensors' } },
+      '2': {
+        class_type: 'CLIPTextEncode',
+        inputs: { text: 'a cat, embedding:easynegative', clip: ['1', 1] },
+      },
+    });
+    expect(requirements.models).toContainEqual(expect.objectContaining({ folder: 'embeddings' }));
+    expect(endpointsFor([endpoint], requirements).map((e) => e.id)).toEqual(['with-embedding']);
+  });
+});

@@ -1,6 +1,10 @@
 import type { ServerlessEndpointConfig } from '../config/serverless-endpoints';
-import { canonicalFolder } from '../workflows/model-loaders';
-import { normalizeName, type MissingRequirements } from '../workflows/worker-capabilities';
+import { describeMissing } from '../local/local-worker-capabilities';
+import {
+  missingFor,
+  type MissingRequirements,
+  type WorkerCapabilities,
+} from '../workflows/worker-capabilities';
 import type { WorkflowRequirements } from '../workflows/workflow-requirements';
 
 /**
@@ -11,6 +15,20 @@ import type { WorkflowRequirements } from '../workflows/workflow-requirements';
  * as the one endpoint always could; so may any endpoint when the workflow cannot be read (`requirements` null).
  */
 
+/** Each declaration as the capabilities `missingFor` compares with (built once: the config never changes). */
+const DECLARED = new WeakMap<ServerlessEndpointConfig, WorkerCapabilities>();
+
+function declaredCapabilities(endpoint: ServerlessEndpointConfig): WorkerCapabilities {
+  let capabilities = DECLARED.get(endpoint);
+  if (!capabilities) {
+    const models: Record<string, string[]> = {};
+    for (const { folder, name } of endpoint.models ?? []) (models[folder] ??= []).push(name);
+    capabilities = { nodeClasses: [], models, fetchedAt: 0 };
+    DECLARED.set(endpoint, capabilities);
+  }
+  return capabilities;
+}
+
 /** The job's models the endpoint does not declare (none when it declares nothing). */
 export function modelsMissingOn(
   endpoint: ServerlessEndpointConfig,
@@ -18,13 +36,8 @@ export function modelsMissingOn(
 ): MissingRequirements {
   const none: MissingRequirements = { nodes: [], models: [], fileInputs: [] };
   if (!endpoint.models || !requirements) return none;
-  const declared = new Set(
-    endpoint.models.map((m) => `${canonicalFolder(m.folder)}/${normalizeName(m.name)}`),
-  );
-  const models = requirements.models.filter(
-    (m) => !declared.has(`${canonicalFolder(m.folder)}/${normalizeName(m.name)}`),
-  );
-  return { ...none, models };
+  // The same matching as for workers (canonical folders, either separator, embeddings without extension).
+  return { ...none, models: missingFor(requirements, declaredCapabilities(endpoint)).models };
 }
 
 /** The endpoints that can run the job, cheapest first (ties: the configured order, the primary first). */
@@ -55,6 +68,10 @@ export function missingOnEveryEndpoint(
   }
   return closest;
 }
+
+/** The refusal of a job no endpoint can run (the submit check's 422 and the dispatcher's failure say the same). */
+export const noEndpointMessage = (missing: MissingRequirements): string =>
+  `No serverless endpoint declares this workflow's models: ${describeMissing(missing)}`;
 
 /** Whether any endpoint declares its models: only then does routing need a job's requirements for serverless. */
 export const anyEndpointDeclaresModels = (endpoints: readonly ServerlessEndpointConfig[]): boolean =>
