@@ -6,7 +6,7 @@
  * images, 25% Flux images, 15% Wan video; 30% of jobs with a feasible deadline). Both routers see the same traces
  * and draws (durations, cold starts, boots, model loads).
  *
- *   --shape a,b     steady | bursty (default both)
+ *   --shape a,b     steady | steady-light | bursty (default all three)
  *   --seeds N       seeds 1..N (default 5)
  *   --minutes N     simulated minutes per run (default 480)
  *   --max-pods N    CLOUD_MAX_PODS (default 5)

@@ -80,7 +80,6 @@ export interface RouterStats {
   localModelLoads: number;
   /** Failed jobs submitted again (RouterOptions.resubmitFailed). */
   resubmissions: number;
-  deadlineJobs: number;
   feasibleDeadlines: number;
   /** Feasible deadlines met (completed by the deadline). */
   feasibleDeadlinesMet: number;
@@ -836,7 +835,6 @@ class Simulation {
       modelLoads: this.modelLoads,
       localModelLoads: this.localModelLoads,
       resubmissions: this.jobs.reduce((sum, js) => sum + js.resubmits, 0),
-      deadlineJobs: this.jobs.filter((js) => js.job.deadlineS !== undefined).length,
       feasibleDeadlines: feasible.length,
       feasibleDeadlinesMet: feasible.filter(
         (js) => js.completedAt !== null && (js.completedAt - SIM_EPOCH_MS) / MS <= js.job.deadlineS!,

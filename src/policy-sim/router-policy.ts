@@ -53,10 +53,7 @@ export class ModelAwareRouter extends BreakEvenPolicy {
     position: Map<number, number>;
   } | null = null;
 
-  constructor(
-    name: string,
-    private readonly simModel: SimModel,
-  ) {
+  constructor(name: string, simModel: SimModel) {
     super(name, simModel);
   }
 

@@ -126,7 +126,6 @@ describe('policy simulator: model-aware routing measurement', () => {
       expect(aware.router!.failed).toBe(0);
       expect(aware.invalidActions).toBe(0);
       expect(fixed.router!.wrongModelSends).toBeGreaterThan(0);
-      expect(fixed.jobs).toBe(aware.jobs);
     }
   });
 

@@ -260,12 +260,7 @@ export class RoutingEstimatesService
     const now = this.clock.now();
     const hint = hintOf(profile);
     const allowed = allowedBackends(requested);
-    const estimates = new Map<string, RunTimeEstimate>();
-    const estimate = (workerClass: string) => {
-      let found = estimates.get(workerClass);
-      if (!found) estimates.set(workerClass, (found = this.estimateOf(profile.signature, workerClass, hint)));
-      return found;
-    };
+    const estimate = (workerClass: string) => this.estimateOf(profile.signature, workerClass, hint);
     const inputs = this.candidateInputs(now, allowed, requirements, facts, (c) => estimate(c).medianS);
     const all = candidates(inputs);
     const request = {

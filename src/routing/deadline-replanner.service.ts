@@ -50,6 +50,7 @@ export class DeadlineReplanner implements OnApplicationBootstrap, OnModuleDestro
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly jobs: JobsRepository,
+    private readonly requirements: JobRequirements,
     private readonly estimates: RoutingEstimatesService,
     private readonly dispatcher: Dispatcher,
     private readonly leader: LeaderElection,
@@ -132,7 +133,7 @@ export class DeadlineReplanner implements OnApplicationBootstrap, OnModuleDestro
         deadline,
         maxCostUsd: job.maxCostUsd,
       },
-      JobRequirements.compute(workflow),
+      await this.requirements.of(row), // usually kept since submit; else parsed from the row just read
     );
     const wasMissing = job.waitingReason?.startsWith(DEADLINE_MISS_PREFIX) ?? false;
     let patch: Partial<JobEntity>;

@@ -34,6 +34,7 @@ import {
   anyEndpointDeclaresModels,
   endpointsFor,
   missingOnEveryEndpoint,
+  noEndpointMessage,
 } from './serverless-endpoint-choice';
 
 const INTERVAL_NAME = 'job-dispatcher';
@@ -96,8 +97,8 @@ export class Dispatcher implements OnApplicationBootstrap {
   private recovered = false;
   private lastBookkeepingPass = -Infinity;
   private bookkeepingTimer?: NodeJS.Timeout;
-  /** Every serverless endpoint by price, when none declares models (the list is the same for every job). */
-  private endpointsByPrice?: ServerlessEndpointConfig[];
+  /** Every serverless endpoint by price when none declares models: the same list for every job (else undefined). */
+  private readonly endpointsByPrice: ServerlessEndpointConfig[] | undefined;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -118,6 +119,8 @@ export class Dispatcher implements OnApplicationBootstrap {
     private readonly runner: JobRunner,
   ) {
     runner.afterEachJob(() => void this.dispatch());
+    const endpoints = config.runpod.serverlessEndpoints;
+    this.endpointsByPrice = anyEndpointDeclaresModels(endpoints) ? undefined : endpointsFor(endpoints, null);
   }
 
   onApplicationBootstrap(): void {
@@ -276,7 +279,7 @@ export class Dispatcher implements OnApplicationBootstrap {
           if (lacking)
             decision = {
               kind: 'reject',
-              reason: `No serverless endpoint declares this workflow's models: ${describeMissing(lacking)}`,
+              reason: noEndpointMessage(lacking),
             };
         }
         switch (decision.kind) {
@@ -410,10 +413,10 @@ export class Dispatcher implements OnApplicationBootstrap {
 
   /** The serverless endpoints that can run the job, cheapest first (every one when none declares its models). */
   private async serverlessEndpointsFor(job: JobEntity): Promise<ServerlessEndpointConfig[]> {
-    const endpoints = this.config.runpod.serverlessEndpoints;
-    if (!anyEndpointDeclaresModels(endpoints))
-      return (this.endpointsByPrice ??= endpointsFor(endpoints, null));
-    return endpointsFor(endpoints, await this.requirements.of(job));
+    return (
+      this.endpointsByPrice ??
+      endpointsFor(this.config.runpod.serverlessEndpoints, await this.requirements.of(job))
+    );
   }
 
   /**
@@ -429,10 +432,9 @@ export class Dispatcher implements OnApplicationBootstrap {
     if (known && !requirements && !this.podCapabilities.anyReading()) return undefined;
     // Holding every new pod for its read cost each one its first job's start (a read of /object_info and the
     // model folders: a fraction of a second here, seconds on a real pod), which compressed time multiplies.
-    const likeTheOthers =
-      known &&
-      (!requirements ||
-        this.podCapabilities.allKnown().some((capabilities) => canRun(requirements, capabilities)));
+    // Asked only when not every pod read lacks the job's needs (missingOnEveryPod): with a pod read, one of them
+    // can run it, and a pod being read is taken to be like it.
+    const likeTheOthers = known;
     return (pod) => {
       if (!pod.runpodId) return true;
       if (this.podCapabilities.isReading(pod.runpodId)) return likeTheOthers;

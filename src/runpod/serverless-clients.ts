@@ -21,8 +21,4 @@ export class ServerlessClients {
   get(endpointId: string): RunPodServerlessClient | undefined {
     return this.byId.get(endpointId);
   }
-
-  get size(): number {
-    return this.byId.size;
-  }
 }
