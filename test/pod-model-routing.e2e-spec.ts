@@ -123,8 +123,9 @@ describe('a pod whose capabilities are being read', () => {
     const first = await h.spawnReadyPod();
     await h.until(async () => (await h.get('/api/cloud/pods')).body.pods[0]?.capabilities !== null);
     // The first pod is kept busy, so the new one is the only idle pod.
-    // 100 s of work: still running however slowly the second pod's spawn goes on a loaded machine.
-    const busy = await h.submit({ workflow: slowWorkflow(20_000), backend: 'pod' });
+    // 50 s of work (10,000 steps: ComfyUI's KSampler maximum), still running however slowly the second pod's
+    // spawn goes on a loaded machine.
+    const busy = await h.submit({ workflow: slowWorkflow(10_000), backend: 'pod' });
     await h.until(async () => (await h.get(`/api/jobs/${busy}`)).body.status === 'running');
     const second = await h.spawnReadyPod();
     const id = await h.submit({ workflow: jobWith(SD15, 6), backend: 'pod' });
