@@ -137,7 +137,13 @@ describe('model-aware cloud demand', () => {
     h = await CloudHarness.start({
       localWorkers: 1,
       localComfy: { samplerStepMs: 40 },
-      env: { CLOUD_POLICY: 'breakeven', LOCAL_CAPABILITIES_INTERVAL: '200' },
+      // Jobs do not wait for the busy local worker here (local-holds.e2e-spec.ts tests that): both count at once.
+      env: {
+        CLOUD_POLICY: 'breakeven',
+        LOCAL_CAPABILITIES_INTERVAL: '200',
+        LOCAL_WAIT_TARGET_SECONDS: '0',
+        LOCAL_WAIT_PER_RUN: '0',
+      },
     });
     h.locals[0].setModels('checkpoints', [SD15]);
   });

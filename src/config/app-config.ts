@@ -1,6 +1,8 @@
 import {
   DEFAULT_ARRIVAL_WINDOW_S,
   DEFAULT_POD_WAIT_PER_RUN,
+  DEFAULT_LOCAL_WAIT_PER_RUN,
+  DEFAULT_LOCAL_WAIT_TARGET_S,
   DEFAULT_POD_WAIT_TARGET_S,
   DEFAULT_RELEASE_AFTER_S,
   DEFAULT_SPAWN_EVIDENCE_Z,
@@ -106,6 +108,12 @@ export interface BreakEvenConfig {
   /** A job waits for a pod (instead of serverless) when one starts it within max(this, waitPerRun × its run). */
   podWaitTargetS: number;
   podWaitPerRun: number;
+  /**
+   * A job waits for its own busy local worker (instead of the cloud) when it should start it within
+   * max(this, localWaitPerRun × its run) of the job's arrival (0, 0: never).
+   */
+  localWaitTargetS: number;
+  localWaitPerRun: number;
   /** How far back the spawn forecast replays the cloud arrivals. */
   arrivalWindowS: number;
   /** Idle pods beyond those the forecast keeps go after this (capped by τ*). */
@@ -423,6 +431,8 @@ export function loadConfig(env: Env): AppConfig {
         defaultJobS: readNumber(env, 'CLOUD_POLICY_DEFAULT_JOB_SECONDS', 60, 1),
         podWaitTargetS: readNumber(env, 'CLOUD_POD_WAIT_TARGET_SECONDS', DEFAULT_POD_WAIT_TARGET_S, 0),
         podWaitPerRun: readNumber(env, 'CLOUD_POD_WAIT_PER_RUN', DEFAULT_POD_WAIT_PER_RUN, 0),
+        localWaitTargetS: readNumber(env, 'LOCAL_WAIT_TARGET_SECONDS', DEFAULT_LOCAL_WAIT_TARGET_S, 0),
+        localWaitPerRun: readNumber(env, 'LOCAL_WAIT_PER_RUN', DEFAULT_LOCAL_WAIT_PER_RUN, 0),
         arrivalWindowS: readNumber(env, 'CLOUD_POLICY_ARRIVAL_WINDOW_SECONDS', DEFAULT_ARRIVAL_WINDOW_S, 1),
         idleReleaseS: readNumber(env, 'CLOUD_IDLE_RELEASE_SECONDS', DEFAULT_RELEASE_AFTER_S, 0),
         spawnEvidenceZ: readNumber(env, 'CLOUD_SPAWN_EVIDENCE_Z', DEFAULT_SPAWN_EVIDENCE_Z, 0),

@@ -36,6 +36,8 @@ const ROUTING_COLUMNS = [
   'costUsd',
   'cancelRequested',
   'createdAt',
+  // LocalHolds: a deadline job waits for a busy local worker only if that worker still finishes it in time.
+  'deadline',
 ] as const satisfies ReadonlyArray<keyof JobEntity>;
 
 /** Columns a list summary shows (JobSummaryDto): not the workflow, input images or metadata. */

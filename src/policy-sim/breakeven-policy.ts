@@ -1,4 +1,10 @@
+import type { JobBackend } from '../persistence/entities/job.entity';
+import { expectedEnd } from '../routing-estimates/local-run';
+import { holdForLocal } from '../routing/local-hold.policy';
 import {
+  DEFAULT_DEADLINE_MARGIN_S,
+  DEFAULT_LOCAL_WAIT_PER_RUN,
+  DEFAULT_LOCAL_WAIT_TARGET_S,
   breakEvenParameters,
   decideBreakEvenScale,
   expectedDurationS,
@@ -10,7 +16,7 @@ import {
   type JobClass,
 } from '../cloud/policy/breakeven.policy';
 import type { SimModel } from './model';
-import type { Decision, PodView, QueuedJobView, Route, SimState } from './policy';
+import type { Decision, LocalWorkerView, PodView, QueuedJobView, Route, SimState } from './policy';
 import { SEED_DEFAULTS, SeedPolicy } from './seed-policy';
 
 const MS = 1000;
@@ -35,6 +41,11 @@ export class BreakEvenPolicy extends SeedPolicy {
   private podsNow: readonly PodView[] = [];
   /** Jobs the last dispatch pass held for a pod not started yet. */
   private heldForNewPod: ReadonlySet<number> = new Set();
+  /**
+   * Jobs the last dispatch pass held for a busy local worker (the model-aware router's `holdForLocal`): the
+   * service does not count them as cloud demand, so neither does the scaling decision here.
+   */
+  protected heldLocally: ReadonlySet<number> = new Set();
   /** The first tick (the service: when its control loop started leading); -1 before it. */
   private startedAt = -1;
   private readonly boots: number[] = [];
@@ -42,9 +53,13 @@ export class BreakEvenPolicy extends SeedPolicy {
   private readonly defaultBootS: number;
   private readonly overheadS: number;
 
-  constructor(name: string, model: SimModel) {
+  /** Whether jobs wait for a busy local worker (the service's LocalHolds, LOCAL_WAIT_* at their defaults). */
+  private readonly localHolds: boolean;
+
+  constructor(name: string, model: SimModel, options: { localHolds?: boolean } = {}) {
     const defaultBootS = (model.podBootMinS + model.podBootMaxS) / 2;
     super(name, { ...SEED_DEFAULTS, idleTimeoutMs: defaultBootS * MS });
+    this.localHolds = options.localHolds ?? true;
     this.defaultBootS = defaultBootS;
     this.overheadS = serverlessOverheadS(model);
     this.lastTimeoutS = defaultBootS;
@@ -105,7 +120,92 @@ export class BreakEvenPolicy extends SeedPolicy {
           jobClass: classOf(byId.get(r.jobId)),
         });
     }
-    return { ...seed, route };
+    if (!this.localHolds || state.local.length === 0) return { ...seed, route };
+    // Dispatcher (LocalHolds): a job bound for serverless or waiting for a pod waits instead for a busy local
+    // worker that can run it when that worker should start it within its wait allowance.
+    this.passStats = stats;
+    this.heldLocally = this.holdsForLocal(state, route);
+    return { ...seed, route: route.filter((r) => r.to !== 'serverless' || !this.heldLocally.has(r.jobId)) };
+  }
+
+  /** Seam: the backend a queued job's plan chose, as already decided this pass; null: the fixed order. */
+  protected plannedBackendOf(_jobId: number): JobBackend | null {
+    return null;
+  }
+
+  /** Seam: whether a job may run on a local worker (the model-aware router checks its models). */
+  protected mayUseLocal(job: QueuedJobView, worker: LocalWorkerView): boolean {
+    return !job.failedWorkers.includes(worker.id);
+  }
+
+  /** Seam: a job's expected run on a local worker with `loaded` its last checkpoint: its class's mean here. */
+  protected localRunS(job: QueuedJobView, _loaded: string | undefined, _state: SimState): number {
+    return this.passStats ? this.durationOf(job, this.passStats) : 0;
+  }
+
+  /** Seam: the run-time estimate of the job a busy local worker runs (RoutingEstimatesService's, at its start). */
+  protected localRunningEstimate(
+    _worker: LocalWorkerView,
+    _state: SimState,
+  ): { medianS: number; p90S: number } {
+    const meanS = this.passStats?.meanS ?? 0;
+    return { medianS: meanS, p90S: meanS };
+  }
+
+  /** This pass's measured durations, for the seams above. */
+  private passStats?: { byClass: Record<JobClass, number>; meanS: number };
+
+  /**
+   * The jobs held for a busy local worker: the shipped `holdForLocal` over the local slots (free after this
+   * pass's local routes, or at the running job's `expectedEnd`) and the jobs the cloud would take, in queue order.
+   */
+  private holdsForLocal(state: SimState, route: readonly Route[]): Set<number> {
+    const { now } = state;
+    const queueById = new Map(state.queue.map((job) => [job.id, job]));
+    const loaded = new Map(state.local.map((worker) => [worker.id, worker.lastModel]));
+    const freeInS = new Map(
+      state.local.map((worker) => {
+        if (!worker.busy) return [worker.id, 0];
+        const run = {
+          workerId: worker.id,
+          startedAt: worker.busySince ?? now,
+          ...this.localRunningEstimate(worker, state),
+        };
+        return [worker.id, (expectedEnd(run, now) - now) / MS];
+      }),
+    );
+    for (const r of route) {
+      const job = r.to === 'local' ? queueById.get(r.jobId) : undefined;
+      if (!job || r.to !== 'local') continue;
+      freeInS.set(r.workerId, this.localRunS(job, loaded.get(r.workerId), state));
+      loaded.set(r.workerId, job.checkpoint);
+    }
+    const routeOf = new Map(route.map((r) => [r.jobId, r]));
+    const candidates = state.queue.filter((job) => {
+      const r = routeOf.get(job.id);
+      const planned = this.plannedBackendOf(job.id);
+      return (
+        !job.podOnly &&
+        (r === undefined || r.to === 'serverless') &&
+        (planned === null || planned === 'local')
+      );
+    });
+    const workers = new Map(state.local.map((worker) => [worker.id, worker]));
+    const heldFor = holdForLocal(
+      candidates.map((job) => ({
+        waitedS: (now - job.arrivalAt) / MS,
+        deadlineInS: job.deadlineAt === undefined ? undefined : (job.deadlineAt - now) / MS,
+        mayUse: (id) => this.mayUseLocal(job, workers.get(id)!),
+        runS: (id) => this.localRunS(job, loaded.get(id), state),
+      })),
+      [...freeInS].map(([workerId, s]) => ({ workerId, freeInS: s })),
+      {
+        waitTargetS: DEFAULT_LOCAL_WAIT_TARGET_S,
+        waitPerRun: DEFAULT_LOCAL_WAIT_PER_RUN,
+        deadlineMarginS: DEFAULT_DEADLINE_MARGIN_S,
+      },
+    );
+    return new Set(candidates.filter((_, i) => heldFor[i] !== null).map((job) => job.id));
   }
 
   protected override podsToSpawn(state: SimState, live: readonly PodView[], now: number): number {
@@ -119,7 +219,9 @@ export class BreakEvenPolicy extends SeedPolicy {
       this.cloudStarts.shift();
     const recentArrivals = [
       ...this.cloudStarts.filter((start) => start.arrivalAt >= arrivedSince),
-      ...state.queue.map((job) => ({ arrivalAt: job.arrivalAt, jobClass: classOf(job) })),
+      ...state.queue
+        .filter((job) => !this.heldLocally.has(job.id))
+        .map((job) => ({ arrivalAt: job.arrivalAt, jobClass: classOf(job) })),
     ].map((a) => ({ agoS: (now - a.arrivalAt) / MS, jobClass: a.jobClass }));
     const decision = decideBreakEvenScale({
       podPricePerS: state.model.podPricePerHour / 3600,
@@ -131,12 +233,14 @@ export class BreakEvenPolicy extends SeedPolicy {
       horizonS: stats.horizonS,
       observedDurationS: stats.byClass,
       defaultDurationS: stats.meanS,
-      queue: state.queue.map((job) => ({
-        jobClass: classOf(job),
-        podOnly: job.podOnly,
-        heldForNewPod: this.heldForNewPod.has(job.id),
-        mayRunLocally: !job.podOnly && state.model.localWorkers > 0,
-      })),
+      queue: state.queue
+        .filter((job) => !this.heldLocally.has(job.id))
+        .map((job) => ({
+          jobClass: classOf(job),
+          podOnly: job.podOnly,
+          heldForNewPod: this.heldForNewPod.has(job.id),
+          mayRunLocally: !job.podOnly && state.model.localWorkers > 0,
+        })),
       localSlots: state.model.localWorkers,
       pods: live.map((pod) => ({ state: pod.state })),
       maxPods: state.model.maxPods,

@@ -2,7 +2,7 @@ import type { JobBackend } from '../persistence/entities/job.entity';
 import { candidates, type Candidate, type CandidateInputs } from '../routing-estimates/candidates';
 import { needsReplan, plan, plannedBackendOf, replan, type Plan } from '../routing-estimates/plan';
 import { localWorkerOrder } from '../routing/local-worker-order';
-import type { WorkerCapabilities, WorkflowRequirements } from '../workflows';
+import { canRun, type WorkerCapabilities, type WorkflowRequirements } from '../workflows';
 import { BreakEvenPolicy, serverlessOverheadS } from './breakeven-policy';
 import type { SimModel } from './model';
 import type { Decision, LocalWorkerView, QueuedJobView, SimState } from './policy';
@@ -15,7 +15,6 @@ const MIN_REPLAN_GAP_MS = 10_000;
 /** The load a run-time estimate allows when the worker's last checkpoint differs (30-70 s, §3.3). */
 const MODEL_LOAD_ALLOWANCE_S = 50;
 const CHECKPOINT_LOADER = 'CheckpointLoaderSimple';
-
 export const ROUTER_NAMES = ['fixed-order', 'model-aware'] as const;
 export type RouterName = (typeof ROUTER_NAMES)[number];
 
@@ -29,7 +28,10 @@ export type RouterName = (typeof ROUTER_NAMES)[number];
  *   to `decideRoute` as `plannedBackend`; a job planned to serverless is not held for a pod (as the dispatcher).
  */
 export function createRouter(name: RouterName, model: SimModel): BreakEvenPolicy {
-  return name === 'fixed-order' ? new BreakEvenPolicy(name, model) : new ModelAwareRouter(name, model);
+  // The router before issue 11 did not wait for a busy local worker either.
+  return name === 'fixed-order'
+    ? new BreakEvenPolicy(name, model, { localHolds: false })
+    : new ModelAwareRouter(name, model);
 }
 
 interface PlannedJob {
@@ -49,6 +51,7 @@ export class ModelAwareRouter extends BreakEvenPolicy {
   private pass: {
     now: number;
     medians: Map<string, number>;
+    p90s: Map<string, number>;
     meanS: number;
     position: Map<number, number>;
   } | null = null;
@@ -71,6 +74,45 @@ export class ModelAwareRouter extends BreakEvenPolicy {
     const queued = new Set(state.queue.map((job) => job.id));
     for (const id of this.plans.keys()) if (!queued.has(id)) this.plans.delete(id);
     return extra.length === 0 ? decision : { ...decision, route: [...decision.route, ...extra] };
+  }
+
+  protected override plannedBackendOf(jobId: number): JobBackend | null {
+    return this.plans.get(jobId)?.backend ?? null;
+  }
+
+  protected override mayUseLocal(job: QueuedJobView, worker: LocalWorkerView): boolean {
+    if (job.failedWorkers.includes(worker.id)) return false;
+    const capabilities = this.capabilitiesOf(worker);
+    return (
+      !capabilities ||
+      job.checkpoint === undefined ||
+      canRun(this.requirementsOf(job.checkpoint), capabilities)
+    );
+  }
+
+  /** The checkpoint's median (as RoutingEstimatesService learns per signature), plus a load if another is loaded. */
+  protected override localRunS(job: QueuedJobView, loaded: string | undefined, state: SimState): number {
+    const warm = job.checkpoint === undefined || loaded === job.checkpoint;
+    return this.medianOf(job.checkpoint, state) + (warm ? 0 : MODEL_LOAD_ALLOWANCE_S);
+  }
+
+  protected override localRunningEstimate(
+    worker: LocalWorkerView,
+    state: SimState,
+  ): { medianS: number; p90S: number } {
+    const medianS = this.medianOf(worker.lastModel, state);
+    const p90S =
+      worker.lastModel !== undefined ? this.passFacts(state).p90s.get(worker.lastModel) : undefined;
+    return { medianS, p90S: p90S ?? medianS };
+  }
+
+  private medianOf(checkpoint: string | undefined, state: SimState): number {
+    const pass = this.passFacts(state);
+    return (
+      (checkpoint !== undefined ? pass.medians.get(checkpoint) : undefined) ??
+      ROUTER_MIX.find((c) => c.checkpoint === checkpoint)?.medianS ??
+      pass.meanS
+    );
   }
 
   protected override localWorkersFor(job: QueuedJobView, idle: string[], state: SimState): string[] {
@@ -210,9 +252,11 @@ export class ModelAwareRouter extends BreakEvenPolicy {
       byCheckpoint.set(job.signature, list);
     }
     const medians = new Map<string, number>();
+    const p90s = new Map<string, number>();
     for (const [checkpoint, list] of byCheckpoint) {
       list.sort((a, b) => a - b);
       medians.set(checkpoint, list[Math.floor(list.length / 2)]);
+      p90s.set(checkpoint, list[Math.floor(list.length * 0.9)]);
     }
     const position = new Map<number, number>();
     let ahead = 0;
@@ -224,7 +268,7 @@ export class ModelAwareRouter extends BreakEvenPolicy {
       state.completed.length > 0
         ? total / state.completed.length
         : ROUTER_MIX.reduce((sum, c) => sum + c.share * c.medianS, 0);
-    this.pass = { now: state.now, medians, meanS, position };
+    this.pass = { now: state.now, medians, p90s, meanS, position };
     return this.pass;
   }
 

@@ -80,3 +80,43 @@ export function routerPick(decision: RouteDecision, all: readonly Candidate[]): 
       return { candidate: null, decision: decision.kind, why: `it would be rejected: ${decision.reason}` };
   }
 }
+
+/** The dispatcher's wait for a busy local worker (LocalHolds), as a quote applies it. */
+export interface LocalHoldRule {
+  /** How long a job of this run may wait for a local worker (`podWaitAllowanceS` with the LOCAL_WAIT_* knobs). */
+  allowanceS: (runS: number) => number;
+  /** A deadline job waits only if the local worker finishes it this long before the deadline. */
+  deadlineMarginS: number;
+}
+
+/**
+ * When the fixed order would send the job to serverless or have it wait for a pod, but a local worker that can run
+ * it is expected to start it within its wait allowance (`holdForLocal`'s rule, on the quote's own local
+ * candidates: their queue ahead included), the job waits for that worker, as the dispatcher does.
+ */
+export function withLocalHold(
+  pick: RouterPick,
+  decision: RouteDecision,
+  all: readonly Candidate[],
+  now: number,
+  rule: LocalHoldRule,
+  deadline: number | null,
+): RouterPick {
+  if (decision.kind !== 'serverless' && !(decision.kind === 'wait' && decision.forPod)) return pick;
+  const local = earliest(
+    all.filter(
+      (c) =>
+        c.backend === 'local' &&
+        (c.startAt - now) / 1000 <= rule.allowanceS(c.runSeconds) &&
+        (deadline === null || c.completeAt <= deadline - rule.deadlineMarginS * 1000),
+    ),
+  );
+  if (!local) return pick;
+  return {
+    candidate: local,
+    decision: 'wait',
+    why:
+      `${FIXED_ORDER}; but local worker ${local.workerId} is expected to start it within its wait allowance ` +
+      `(LOCAL_WAIT_TARGET_SECONDS, LOCAL_WAIT_PER_RUN): it waits for that worker rather than pay the cloud`,
+  };
+}

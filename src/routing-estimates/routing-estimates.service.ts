@@ -11,6 +11,7 @@ import { OnEvent } from '@nestjs/event-emitter';
 import { BudgetService } from '../cloud/budget.service';
 import { CLOUD_DEMAND, type CloudDemandBoard } from '../cloud/cloud-demand';
 import { CloudSettingsService } from '../cloud/cloud-settings.service';
+import { DEFAULT_DEADLINE_MARGIN_S, podWaitAllowanceS } from '../cloud/policy/breakeven.policy';
 import { PodLifecycleService } from '../cloud/pod-lifecycle.service';
 import { ScalingDecisionLog } from '../cloud/scaling-decisions';
 import { Clock } from '../common/clock';
@@ -43,8 +44,9 @@ import {
   serverlessStartDelays,
 } from './candidates';
 import { gpuSpeedFactor } from './gpu-speed';
+import { expectedEnd, type LocalRun } from './local-run';
 import { type Plan, plan, plannedBackendOf, replan } from './plan';
-import { planPick, routerPick, type RouterPick } from './router-pick';
+import { planPick, routerPick, withLocalHold, type LocalHoldRule, type RouterPick } from './router-pick';
 import { endpointsFor } from '../routing/serverless-endpoint-choice';
 import type { WorkloadHint } from './run-time-defaults';
 import { RunTimeEstimator, type RunTimeEstimate } from './run-time-estimator';
@@ -134,7 +136,7 @@ export class RoutingEstimatesService
   private estimator = this.newEstimator();
   private readonly tracked = new Map<string, Tracked>();
   /** Jobs running on local workers that this process started: when each is expected to end. */
-  private readonly localRunning = new Map<string, { workerId: string; endsAt: number }>();
+  private readonly localRunning = new Map<string, LocalRun>();
   private startDelaysS: number[] = [];
   /** Per serverless endpoint: jobs this process sent there and not ended, and when the last one ended. */
   private readonly endpointLoad = new Map<string, { inFlight: number; lastEndedAt: number | null }>();
@@ -146,6 +148,8 @@ export class RoutingEstimatesService
    * with a backlog, submits come far more often than completions (about 40 us a submit saved).
    */
   private readonly estimates = new Map<string, RunTimeEstimate>();
+  /** The dispatcher's wait for a busy local worker (break-even policy only, LOCAL_WAIT_*); null when off. */
+  private readonly localHoldRule: LocalHoldRule | null;
   private dirty = false;
   private saveTimer?: NodeJS.Timeout;
   private saving: Promise<void> | null = null;
@@ -164,7 +168,17 @@ export class RoutingEstimatesService
     private readonly budget: BudgetService,
     private readonly scaling: ScalingDecisionLog,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    const { policy, breakEven } = config.cloud;
+    this.localHoldRule =
+      policy === 'breakeven' && (breakEven.localWaitTargetS > 0 || breakEven.localWaitPerRun > 0)
+        ? {
+            allowanceS: (runS) =>
+              podWaitAllowanceS(runS, breakEven.localWaitTargetS, breakEven.localWaitPerRun),
+            deadlineMarginS: DEFAULT_DEADLINE_MARGIN_S,
+          }
+        : null;
+  }
 
   async onModuleInit(): Promise<void> {
     await this.restore();
@@ -276,7 +290,12 @@ export class RoutingEstimatesService
       { requestedBackend: requested, podOnly: requested === 'pod', plannedBackend: plannedBackendOf(chosen) },
       this.fleetSnapshot(inputs, facts),
     );
-    const pick = chosen.kind === 'fixed-order' ? routerPick(decision, all) : planPick(chosen, decision);
+    const pick =
+      chosen.kind !== 'fixed-order'
+        ? planPick(chosen, decision)
+        : requested === 'auto' && this.localHoldRule
+          ? withLocalHold(routerPick(decision, all), decision, all, now, this.localHoldRule, request.deadline)
+          : routerPick(decision, all);
     return {
       signature: profile.signature,
       runTimeSource: pick.candidate ? estimate(pick.candidate.workerClass).source : 'default',
@@ -297,12 +316,7 @@ export class RoutingEstimatesService
     const policy = this.config.cloud.breakEven;
     const aheadJobS = parameters?.meanJobS ?? policy.defaultJobS;
     const settings = this.settings.get();
-    const runningByWorker = new Map<string, number[]>();
-    for (const { workerId, endsAt } of this.localRunning.values()) {
-      const ends = runningByWorker.get(workerId) ?? [];
-      ends.push(endsAt);
-      runningByWorker.set(workerId, ends);
-    }
+    const runningByWorker = this.localRunningByWorker();
     const local = allowed.has('local')
       ? this.local
           .list()
@@ -311,20 +325,12 @@ export class RoutingEstimatesService
             const capabilities = this.local.capabilitiesOf(worker.id);
             return !requirements || !capabilities || canRun(requirements, capabilities);
           })
-          .map((worker) => {
-            const known = (runningByWorker.get(worker.id) ?? []).sort((a, b) => a - b);
-            // Jobs this process did not start (another leader's, before a restart): half a typical job left.
-            const unknown = Math.max(0, worker.running - known.length);
-            return {
-              id: worker.id,
-              workerClass: worker.id,
-              slots: worker.maxConcurrent,
-              busyUntil: [...known, ...Array<number>(unknown).fill(now + (aheadJobS * 1000) / 2)].slice(
-                0,
-                worker.running,
-              ),
-            };
-          })
+          .map((worker) => ({
+            id: worker.id,
+            workerClass: worker.id,
+            slots: worker.maxConcurrent,
+            busyUntil: this.busyUntil(runningByWorker.get(worker.id), worker.running, now, aheadJobS),
+          }))
       : [];
     const pods: PodInput[] = allowed.has('pod')
       ? (facts?.pods ?? [])
@@ -374,6 +380,49 @@ export class RoutingEstimatesService
         };
       }),
     };
+  }
+
+  /**
+   * When each of a local worker's `running` slots is expected to free (epoch ms, soonest first): the run-time
+   * estimates of the jobs this process started there (LocalHolds, the dispatcher's wait for a busy local worker).
+   */
+  localBusyUntil(workerId: string, running: number): number[] {
+    const parameters = this.scaling.parametersInForce();
+    const aheadJobS = parameters?.meanJobS ?? this.config.cloud.breakEven.defaultJobS;
+    const now = this.clock.now();
+    const known = [...this.localRunning.values()]
+      .filter((job) => job.workerId === workerId)
+      .map((job) => expectedEnd(job, now));
+    return this.busyUntil(known, running, now, aheadJobS);
+  }
+
+  /**
+   * A queued job's expected run on a local worker (seconds): the median learned for its workflow signature there
+   * (published defaults until timed); the typical job when its workflow was not seen by this process.
+   */
+  localRunSeconds(jobId: string, workerId: string): number {
+    const tracked = this.tracked.get(jobId);
+    if (!tracked)
+      return this.scaling.parametersInForce()?.meanJobS ?? this.config.cloud.breakEven.defaultJobS;
+    return this.estimateOf(tracked.signature, this.classOf('local', workerId), tracked.hint).medianS;
+  }
+
+  private localRunningByWorker(): Map<string, number[]> {
+    const now = this.clock.now();
+    const runningByWorker = new Map<string, number[]>();
+    for (const job of this.localRunning.values()) {
+      const ends = runningByWorker.get(job.workerId) ?? [];
+      ends.push(expectedEnd(job, now));
+      runningByWorker.set(job.workerId, ends);
+    }
+    return runningByWorker;
+  }
+
+  /** `running` slots' expected ends, soonest first; a job this process did not start: half a typical job left. */
+  private busyUntil(known: number[] | undefined, running: number, now: number, aheadJobS: number): number[] {
+    const ends = [...(known ?? [])].sort((a, b) => a - b);
+    const unknown = Math.max(0, running - ends.length);
+    return [...ends, ...Array<number>(unknown).fill(now + (aheadJobS * 1000) / 2)].slice(0, running);
   }
 
   /** What the dispatcher's routing policy would see for this job now. */
@@ -452,8 +501,8 @@ export class RoutingEstimatesService
     const now = this.clock.now();
     Object.assign(tracked, { backend: event.backend, workerClass, startedAt: now, attempt: event.attempt });
     if (event.backend === 'local') {
-      const { medianS } = this.estimateOf(tracked.signature, workerClass, tracked.hint);
-      this.localRunning.set(event.jobId, { workerId: event.workerId, endsAt: now + medianS * 1000 });
+      const { medianS, p90S } = this.estimateOf(tracked.signature, workerClass, tracked.hint);
+      this.localRunning.set(event.jobId, { workerId: event.workerId, startedAt: now, medianS, p90S });
     }
   }
 

@@ -25,6 +25,7 @@ import { ServerlessExecutor } from './executors/serverless-executor';
 import { JobRunner } from './job-runner.service';
 import { decideRoute, type FleetSnapshot } from './routing.policy';
 import { localWorkerOrder } from './local-worker-order';
+import { LocalHolds } from './local-holds.service';
 import { describeMissing, missingOnEveryWorker, primaryModel } from '../local/local-worker-capabilities';
 import { canRun, type MissingRequirements } from '../workflows';
 import { DEADLINE_MISS_PREFIX } from '../routing-estimates/plan';
@@ -117,6 +118,7 @@ export class Dispatcher implements OnApplicationBootstrap {
     private readonly leader: LeaderElection,
     private readonly scaling: ScalingDecisionLog,
     private readonly runner: JobRunner,
+    private readonly localHolds: LocalHolds,
   ) {
     runner.afterEachJob(() => void this.dispatch());
     const endpoints = config.runpod.serverlessEndpoints;
@@ -235,6 +237,24 @@ export class Dispatcher implements OnApplicationBootstrap {
       )
         mayRunLocally++;
     };
+    // Under the break-even policy, a job bound for the cloud waits instead for a busy local worker that can run it
+    // and should start it shortly (LocalHolds): planned over the rest of the queue at the pass's first such job.
+    let localHolds: Map<string, string> | null = null;
+    const localHoldOf = async (job: JobEntity, index: number): Promise<string | null> => {
+      if (!breakEven || job.requestedBackend !== 'auto' || job.podOnly) return null;
+      if ((job.plannedBackend ?? 'local') !== 'local' || !this.localHolds.enabled) return null;
+      localHolds ??= await this.localHolds.plan(queued.slice(index), freeSlots);
+      return localHolds.get(job.id) ?? null;
+    };
+    const heldLocally = async (job: JobEntity, index: number): Promise<boolean> => {
+      const workerId = await localHoldOf(job, index);
+      if (workerId === null) return false;
+      await this.waitFor(
+        job,
+        `waiting for local worker ${workerId}, expected free shortly (cheaper than the cloud)`,
+      );
+      return true;
+    };
     // Cloud jobs are admitted against the daily budget one by one, under the admission lock that the pass
     // takes at its first cloud job and holds until its claims are written (local-only passes never take it).
     const pass: PassAdmission = { admission: null };
@@ -322,6 +342,7 @@ export class Dispatcher implements OnApplicationBootstrap {
             break;
           }
           case 'serverless': {
+            if (await heldLocally(job, index)) break;
             // Under the break-even policy, a job the caller did not send to serverless by name waits for a pod
             // that starts it soon (if a pod can run it), or for a free serverless worker.
             // A job planned to serverless (its deadline, maxCostUsd or ROUTING_PREFERENCE) is not held either.
@@ -354,6 +375,7 @@ export class Dispatcher implements OnApplicationBootstrap {
             break;
           }
           case 'wait':
+            if (decision.forPod && (await heldLocally(job, index))) break;
             if (decision.forPod) await waitsForCloud(job);
             if (decision.podOnly) waitingForPodOnly++;
             await this.waitFor(job, decision.reason);

@@ -11,6 +11,7 @@ import { ComfyExecutor } from './executors/comfy-executor';
 import { ServerlessExecutor } from './executors/serverless-executor';
 import { JobRecovery } from './job-recovery.service';
 import { JobRunner } from './job-runner.service';
+import { LocalHolds } from './local-holds.service';
 import { StatsService } from './stats.service';
 import { WorkerReleaser } from './worker-releaser';
 import { WorkerRouter } from './worker-router.service';
@@ -23,6 +24,7 @@ import { WorkerRouter } from './worker-router.service';
     Dispatcher,
     JobRunner,
     JobRecovery,
+    LocalHolds,
     ComfyExecutor,
     ServerlessExecutor,
     WorkerReleaser,

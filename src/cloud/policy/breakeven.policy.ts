@@ -465,6 +465,14 @@ export const DEFAULT_POD_WAIT_TARGET_S = 30;
  */
 export const DEFAULT_POD_WAIT_PER_RUN = 0.5;
 
+/**
+ * A job waits for its own busy local worker (free: no cloud price, and often no model load) instead of going to
+ * the cloud when that worker should start it within max(target, per-run × its run) of its arrival
+ * (src/routing/local-hold.policy.ts; LOCAL_WAIT_TARGET_SECONDS, LOCAL_WAIT_PER_RUN): the pods' allowance.
+ */
+export const DEFAULT_LOCAL_WAIT_TARGET_S = DEFAULT_POD_WAIT_TARGET_S;
+export const DEFAULT_LOCAL_WAIT_PER_RUN = DEFAULT_POD_WAIT_PER_RUN;
+
 /** A deadline job is held for a pod only if the pod should finish it this long before its deadline. */
 export const DEFAULT_DEADLINE_MARGIN_S = 120;
 

@@ -1,0 +1,59 @@
+import type { RouteDecision } from '../routing/routing.policy';
+import type { Candidate } from './candidates';
+import { routerPick, withLocalHold } from './router-pick';
+
+const NOW = 1_000_000;
+const S = 1000;
+const RULE = { allowanceS: (runS: number) => Math.max(30, 0.5 * runS), deadlineMarginS: 120 };
+
+function local(workerId: string, startInS: number, runS = 10): Candidate {
+  return {
+    backend: 'local',
+    kind: 'local',
+    workerClass: workerId,
+    workerId,
+    startAt: NOW + startInS * S,
+    completeAt: NOW + (startInS + runS) * S,
+    runSeconds: runS,
+    costUsd: 0,
+  };
+}
+
+const serverless: Candidate = {
+  backend: 'serverless',
+  kind: 'serverless',
+  workerClass: 'serverless:ep',
+  workerId: 'ep',
+  startAt: NOW + 2 * S,
+  completeAt: NOW + 12 * S,
+  runSeconds: 10,
+  costUsd: 0.004,
+};
+
+describe('withLocalHold (a quote of the dispatcher’s wait for a busy local worker)', () => {
+  const toServerless: RouteDecision = { kind: 'serverless' };
+  const pickFor = (decision: RouteDecision, all: Candidate[], deadline: number | null = null) =>
+    withLocalHold(routerPick(decision, all), decision, all, NOW, RULE, deadline);
+
+  it('waits for the local worker that starts the job within its allowance, instead of serverless', () => {
+    const pick = pickFor(toServerless, [local('w1', 20), local('w2', 25), serverless]);
+    expect(pick).toMatchObject({ decision: 'wait', candidate: { workerId: 'w1' } });
+    expect(pick.why).toContain('local worker w1');
+  });
+
+  it('keeps the fixed order when no local worker starts it in time, or the deadline leaves no margin', () => {
+    expect(pickFor(toServerless, [local('w1', 40), serverless])).toMatchObject({
+      decision: 'serverless',
+      candidate: serverless,
+    });
+    expect(pickFor(toServerless, [local('w1', 20), serverless], NOW + 100 * S).decision).toBe('serverless');
+  });
+
+  it('lets a long job wait its per-run share, and leaves local and idle-pod decisions alone', () => {
+    const video = local('w1', 100, 240);
+    expect(pickFor(toServerless, [video, serverless]).candidate).toBe(video);
+    const wait: RouteDecision = { kind: 'wait', reason: 'waiting for a pod', forPod: true, podOnly: false };
+    expect(pickFor(wait, [local('w1', 5)]).why).toContain('local worker w1');
+    expect(pickFor({ kind: 'local', workerId: 'w2' }, [local('w1', 5), local('w2', 0)]).decision).toBe('local');
+  });
+});

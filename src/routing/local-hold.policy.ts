@@ -1,0 +1,85 @@
+import { podWaitAllowanceS } from '../cloud/policy/breakeven.policy';
+
+/** One local job slot: its worker and when it is expected to be free (seconds from now; 0: free now). */
+export interface LocalSlot {
+  workerId: string;
+  freeInS: number;
+}
+
+/** A queued job that the cloud could take, as the local hold sees it. */
+export interface LocalHoldJob {
+  /** Seconds it has waited already (now − arrival). */
+  waitedS: number;
+  /** Seconds from now by which it must be done; undefined: no deadline. */
+  deadlineInS?: number;
+  /** It waits for a local worker whatever the wait (the caller asked for `local`): it takes its slot first. */
+  localOnly?: boolean;
+  /** Whether it may run on this worker (has its models and nodes, not among the job's failed workers). */
+  mayUse: (workerId: string) => boolean;
+  /** Its expected run time on this worker (including a model load when the worker's checkpoint differs). */
+  runS: (workerId: string) => number;
+}
+
+export interface LocalHoldOptions {
+  /** A job waits for a local worker up to max(waitTargetS, waitPerRun × its run) after its arrival (0, 0: off). */
+  waitTargetS: number;
+  waitPerRun: number;
+  /** A deadline job is held only if the local worker finishes it this long before its deadline. */
+  deadlineMarginS: number;
+}
+
+/**
+ * Which queued jobs wait for a busy local worker instead of going to the cloud: a local GPU is free, so a job
+ * whose own capable worker is expected to start it shortly costs nothing by waiting, where serverless or a pod
+ * boot costs money and, for a model the cloud must load, often as much time. List-schedules the jobs, in queue
+ * order, each on the capable slot that frees first (`freeInS`, from the run-time estimates of the jobs running
+ * there); a job is held when that slot starts it within its wait allowance of its arrival (counting what it
+ * waited already, so no job waits much past the allowance: a worker that overruns its estimate is then left to
+ * the cloud) and, with a deadline, finishes it `deadlineMarginS` before. A held job takes its slot; one not held
+ * leaves it to the jobs behind. Returns, per job, the worker it is held for, or null.
+ * Pure: the dispatcher and the policy simulator's model-aware router both call it.
+ */
+export function holdForLocal(
+  jobs: readonly LocalHoldJob[],
+  slots: readonly LocalSlot[],
+  options: LocalHoldOptions,
+): Array<string | null> {
+  // Slots by free time (ties: the given order), so a job's earliest capable slot is usually among the first
+  // looked at: a pass plans up to 500 jobs over every local slot.
+  const free = slots
+    .map((slot) => ({ workerId: slot.workerId, freeInS: Math.max(0, slot.freeInS) }))
+    .sort((a, b) => a.freeInS - b.freeInS);
+  const heldFor: Array<string | null> = jobs.map(() => null);
+  const place = (job: LocalHoldJob, decide: (startS: number, finishS: number, runS: number) => boolean) => {
+    const at = free.findIndex((slot) => job.mayUse(slot.workerId));
+    if (at < 0) return null;
+    const best = free[at];
+    const runS = Math.max(0, job.runS(best.workerId));
+    const finishS = best.freeInS + runS;
+    if (!decide(best.freeInS, finishS, runS)) return null;
+    // The slot is busy until the job ends: move it to its place among the later slots.
+    free.splice(at, 1);
+    let to = at;
+    while (to < free.length && free[to].freeInS <= finishS) to++;
+    free.splice(to, 0, { workerId: best.workerId, freeInS: finishS });
+    return best.workerId;
+  };
+  // Jobs that only a local worker may run queue for their slots first: they will take them whatever the wait.
+  jobs.forEach((job, i) => {
+    if (job.localOnly) heldFor[i] = place(job, () => true);
+  });
+  jobs.forEach((job, i) => {
+    if (job.localOnly) return;
+    heldFor[i] = place(job, (startS, finishS, runS) => {
+      const allowanceS = podWaitAllowanceS(runS, options.waitTargetS, options.waitPerRun);
+      if (allowanceS <= 0 || Math.max(0, job.waitedS) + startS > allowanceS) return false;
+      const deadlineInS = job.deadlineInS;
+      return (
+        deadlineInS === undefined ||
+        !Number.isFinite(deadlineInS) ||
+        finishS <= deadlineInS - options.deadlineMarginS
+      );
+    });
+  });
+  return heldFor;
+}

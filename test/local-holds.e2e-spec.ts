@@ -1,0 +1,80 @@
+import { samplerWorkflow } from '../src/comfyui/testing/comfyui-test-kit';
+import { CloudHarness } from './support/cloud-harness';
+
+const STEP_MS = 20;
+
+/**
+ * Under the break-even policy, a job that the cloud would take waits instead for a busy local worker that should
+ * start it within its wait allowance (LOCAL_WAIT_TARGET_SECONDS, LOCAL_WAIT_PER_RUN): a local GPU is free. The
+ * allowance counts from the job's arrival, so a worker that stays busy past it is left to the cloud; 0, 0 bursts
+ * at once, as the seed does. One local fake ComfyUI, one serverless endpoint, no pods.
+ */
+describe('waiting for a busy local worker instead of the cloud', () => {
+  let h: CloudHarness;
+
+  beforeAll(async () => {
+    h = await CloudHarness.start({
+      localWorkers: 1,
+      localComfy: { samplerStepMs: STEP_MS },
+      serverless: true,
+      env: { CLOUD_POLICY: 'breakeven', RUNPOD_DOCKER_IMAGE: '' },
+    });
+  });
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const job = async (id: string) => (await h.get(`/api/jobs/${id}`)).body;
+
+  /** A job that keeps the local worker busy until it is cancelled (ComfyUI's KSampler maximum: 10,000 steps). */
+  async function busyLocalWorker(seed: number): Promise<string> {
+    const id = await h.submit({ workflow: samplerWorkflow(10_000, seed) });
+    await h.until(async () => (await job(id)).status === 'running');
+    expect((await job(id)).backend).toBe('local');
+    return id;
+  }
+
+  it('holds a job for the local worker expected free shortly, and runs it there', async () => {
+    const sentBefore = h.fake.serverlessJobs().length;
+    // A short job first: its run teaches the estimator this workflow's run time on the worker.
+    const first = await h.waitForJob(await h.submit({ workflow: samplerWorkflow(100, 1) }));
+    expect(first).toMatchObject({ status: 'completed', backend: 'local' });
+    const busy = await h.submit({ workflow: samplerWorkflow(100, 2) });
+    await h.until(async () => (await job(busy)).status === 'running');
+    const next = await h.submit({ workflow: samplerWorkflow(100, 3) });
+    await h.until(async () => {
+      const body = await job(next);
+      return body.status !== 'queued' || /waiting for local worker/.test(body.waitingReason ?? '');
+    });
+    const done = await h.waitForJob(next);
+    expect(done).toMatchObject({ status: 'completed', backend: 'local', attempts: 1 });
+    expect(h.fake.serverlessJobs().length).toBe(sentBefore);
+  });
+
+  it('sends the job to the cloud once it has waited its allowance for a worker that stays busy', async () => {
+    const sentBefore = h.fake.serverlessJobs().length;
+    const busy = await busyLocalWorker(10);
+    const next = await h.submit({ workflow: samplerWorkflow(100, 11) });
+    await h.until(async () => /waiting for local worker/.test((await job(next)).waitingReason ?? ''));
+    // 31 s later by the clock (past LOCAL_WAIT_TARGET_SECONDS=30 for a job this short), the worker still busy.
+    h.clock.advance(31_000);
+    const done = await h.waitForJob(next);
+    expect(done).toMatchObject({ status: 'completed', backend: 'serverless' });
+    expect(h.fake.serverlessJobs().length).toBe(sentBefore + 1);
+    await h.request('DELETE', `/api/jobs/${busy}`);
+    await h.until(async () => (await job(busy)).status === 'cancelled');
+  });
+
+  it('bursts at once with LOCAL_WAIT_TARGET_SECONDS=0 and LOCAL_WAIT_PER_RUN=0 (the seed’s local-then-cloud)', async () => {
+    await h.stopApp();
+    await h.startApp({ LOCAL_WAIT_TARGET_SECONDS: '0', LOCAL_WAIT_PER_RUN: '0' });
+    await h.until(async () => (await h.get('/api/local/workers')).body.workers[0]?.healthy === true);
+    const sentBefore = h.fake.serverlessJobs().length;
+    const busy = await busyLocalWorker(20);
+    const done = await h.waitForJob(await h.submit({ workflow: samplerWorkflow(100, 21) }));
+    expect(done).toMatchObject({ status: 'completed', backend: 'serverless' });
+    expect(h.fake.serverlessJobs().length).toBe(sentBefore + 1);
+    await h.request('DELETE', `/api/jobs/${busy}`);
+  });
+});
