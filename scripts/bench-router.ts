@@ -10,6 +10,7 @@
  *   --seeds N       seeds 1..N (default 5)
  *   --minutes N     simulated minutes per run (default 480)
  *   --max-pods N    CLOUD_MAX_PODS (default 5)
+ *   --no-failures   no boot failures, worker crashes or job errors (a deadline missed then is the router's)
  *   --resubmit M    on (default: both tables) | off (as the service behaves only) | only (resubmission only)
  */
 import { ROUTER_DEFAULTS, runSimulation, type RunResult } from '../src/policy-sim/engine';
@@ -35,6 +36,9 @@ const model: SimModel = {
   ...DEFAULT_MODEL,
   localWorkers: ROUTER_LOCAL_MODELS.length,
   maxPods: Number(arg('max-pods') ?? DEFAULT_MODEL.maxPods),
+  ...(process.argv.includes('--no-failures')
+    ? { podBootFailureProb: 0, serverlessCrashProb: 0, podCrashProb: 0, jobErrorProb: 0 }
+    : {}),
 };
 
 interface Row {

@@ -1,6 +1,7 @@
 import type { JobBackend } from '../persistence/entities/job.entity';
 import { candidates, type Candidate, type CandidateInputs } from '../routing-estimates/candidates';
 import { needsReplan, plan, plannedBackendOf, replan, type Plan } from '../routing-estimates/plan';
+import { expectedEnd } from '../routing-estimates/local-run';
 import { localWorkerOrder } from '../routing/local-worker-order';
 import { canRun, type WorkerCapabilities, type WorkflowRequirements } from '../workflows';
 import { BreakEvenPolicy, serverlessOverheadS } from './breakeven-policy';
@@ -153,15 +154,15 @@ export class ModelAwareRouter extends BreakEvenPolicy {
       return this.record(
         job,
         now,
-        replan(this.candidatesFor(job, state), this.request(job.deadlineAt)),
+        replan(this.candidatesFor(job, state), this.request(job.deadlineAt, now)),
         known,
       );
     }
-    return this.record(job, now, plan(this.candidatesFor(job, state), this.request(job.deadlineAt)));
+    return this.record(job, now, plan(this.candidatesFor(job, state), this.request(job.deadlineAt, now)));
   }
 
-  private request(deadline: number) {
-    return { preference: 'balanced' as const, deadline, maxCostUsd: null };
+  private request(deadline: number, now: number) {
+    return { preference: 'balanced' as const, deadline, maxCostUsd: null, now };
   }
 
   private record(job: QueuedJobView, now: number, p: Plan, previous?: PlannedJob): JobBackend | null {
@@ -188,8 +189,11 @@ export class ModelAwareRouter extends BreakEvenPolicy {
       (checkpoint !== undefined ? pass.medians.get(checkpoint) : undefined) ??
       ROUTER_MIX.find((c) => c.checkpoint === checkpoint)?.medianS ??
       pass.meanS;
+    // RoutingEstimatesService.candidateInputs: not the workers the job failed on (routing avoids them).
     const local = state.local.filter(
-      (worker) => checkpoint === undefined || !worker.models || worker.models.includes(checkpoint),
+      (worker) =>
+        !job.failedWorkers.includes(worker.id) &&
+        (checkpoint === undefined || !worker.models || worker.models.includes(checkpoint)),
     );
     const localById = new Map(local.map((worker) => [worker.id, worker]));
     const bootS = (model.podBootMinS + model.podBootMaxS) / 2;
@@ -204,20 +208,34 @@ export class ModelAwareRouter extends BreakEvenPolicy {
         id: worker.id,
         workerClass: worker.id,
         slots: 1,
-        busyUntil: worker.busy ? [(worker.busySince ?? now) + pass.meanS * MS] : [],
+        // RoutingEstimatesService.localBusyUntil: the running job's `expectedEnd` (median, p90, then overrun).
+        busyUntil: worker.busy
+          ? [
+              expectedEnd(
+                {
+                  workerId: worker.id,
+                  startedAt: worker.busySince ?? now,
+                  ...this.localRunningEstimate(worker, state),
+                },
+                now,
+              ),
+            ]
+          : [],
       })),
       localQueueAhead: pass.position.get(job.id) ?? 0,
       podQueueAhead: 0,
       aheadJobS: pass.meanS,
-      pods: state.pods.map((pod) => ({
-        name: pod.name,
-        workerClass: 'pod',
-        state: pod.state,
-        pricePerHour: pod.costPerHour,
-        createdAt: pod.createdAt,
-        busySince: pod.busySince,
-        idleSince: pod.lastBusyAt,
-      })),
+      pods: state.pods
+        .filter((pod) => !job.failedWorkers.includes(pod.name))
+        .map((pod) => ({
+          name: pod.name,
+          workerClass: 'pod',
+          state: pod.state,
+          pricePerHour: pod.costPerHour,
+          createdAt: pod.createdAt,
+          busySince: pod.busySince,
+          idleSince: pod.lastBusyAt,
+        })),
       newPod:
         state.pods.length < model.maxPods
           ? { workerClass: 'pod', pricePerHour: model.podPricePerHour }
@@ -237,7 +255,9 @@ export class ModelAwareRouter extends BreakEvenPolicy {
         },
       ],
     };
-    return candidates(inputs);
+    // DeadlineReplanner: a job serverless failed may only go to a pod (`backend: 'pod'`).
+    const all = candidates(inputs);
+    return job.podOnly ? all.filter((c) => c.backend === 'pod') : all;
   }
 
   private passFacts(state: SimState) {

@@ -35,6 +35,27 @@ const serverless = c('serverless', 60, 0.2);
 const all = [local, pod, serverless];
 
 describe('plan', () => {
+  it('keeps serverless as a way out: a cheaper candidate that starts late only if serverless still fits after it', () => {
+    const late = { ...c('local', 260, 0), startAt: NOW + 200 * S }; // a busy worker: starts in 200 s, done at 260 s
+    const request = { preference: 'balanced' as const, maxCostUsd: null, now: NOW };
+    // Deadline 270 s: the worker makes it on its estimate, but if it slips the re-planner notices by 215 s, when
+    // serverless (60 s) would end at 275 s: too late. Serverless now.
+    expect(plan([late, serverless], { ...request, deadline: NOW + 270 * S })).toMatchObject({
+      candidate: serverless,
+    });
+    // Deadline 400 s: serverless sent at 215 s still completes at 275 s: the free worker is taken.
+    expect(plan([late, serverless], { ...request, deadline: NOW + 400 * S })).toMatchObject({
+      candidate: late,
+    });
+    // A candidate starting now needs no way out; without `now` the rule is off (the cheapest on time).
+    expect(plan([c('local', 100, 0), serverless], { ...request, deadline: NOW + 110 * S })).toMatchObject({
+      candidate: { backend: 'local' },
+    });
+    expect(
+      plan([late, serverless], { preference: 'balanced', maxCostUsd: null, deadline: NOW + 270 * S }),
+    ).toMatchObject({ candidate: late });
+  });
+
   it('picks the cheapest candidate that completes by the deadline', () => {
     expect(plan(all, { preference: 'balanced', deadline: NOW + 300 * S, maxCostUsd: null })).toMatchObject({
       kind: 'pick',

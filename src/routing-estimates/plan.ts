@@ -24,6 +24,30 @@ export interface PlanRequest {
   deadline: number | null;
   /** At most this cost (USD); null when the caller gave none. */
   maxCostUsd: number | null;
+  /**
+   * Now (epoch ms), when the candidates were computed: with it, a deadline plan keeps its serverless fallback
+   * (`keepsFallback`). Absent: any on-time candidate may be picked.
+   */
+  now?: number;
+}
+
+/**
+ * How long after a plan's expected start the re-planner may take to notice that it has not started: its grace
+ * (5 s) plus one tick of the loop it runs on (CLOUD_TICK_INTERVAL, 5 s) and a pass, rounded up.
+ */
+export const REPLAN_REACTION_MS = 15_000;
+
+/**
+ * Whether picking `c` for a deadline job keeps serverless as a way out: the cheaper candidates (a busy local
+ * worker, a pod) start later, on estimates that slip; the re-planner moves a job whose planned start passed to
+ * serverless, but only while serverless still makes the deadline. So `c` is taken only if it starts about now,
+ * or if serverless sent when the re-planner would notice the slip still completes by the deadline. Without a
+ * serverless candidate on time now there is nothing to keep.
+ */
+function keepsFallback(c: Candidate, fallback: Candidate | null, now: number, deadline: number): boolean {
+  if (fallback === null || c.backend === 'serverless') return true;
+  const slipAt = c.startAt + REPLAN_REACTION_MS;
+  return c.startAt <= now + REPLAN_REACTION_MS || slipAt + (fallback.completeAt - now) <= deadline;
 }
 
 export type Plan =
@@ -71,10 +95,20 @@ export function plan(candidates: readonly Candidate[], request: PlanRequest): Pl
       .filter(Boolean)
       .join(' and ');
     if (deadline !== null) {
-      const onTime = best(
-        withinCost.filter((c) => c.completeAt <= deadline),
-        cheaper,
-      );
+      const inTime = withinCost.filter((c) => c.completeAt <= deadline);
+      const now = request.now;
+      const fallback =
+        now === undefined
+          ? null
+          : best(
+              inTime.filter((c) => c.backend === 'serverless'),
+              faster,
+            );
+      const onTime =
+        best(
+          inTime.filter((c) => now === undefined || keepsFallback(c, fallback, now, deadline)),
+          cheaper,
+        ) ?? best(inTime, cheaper);
       if (onTime)
         return {
           kind: 'pick',

@@ -54,6 +54,8 @@ describe('withLocalHold (a quote of the dispatcher’s wait for a busy local wor
     expect(pickFor(toServerless, [video, serverless]).candidate).toBe(video);
     const wait: RouteDecision = { kind: 'wait', reason: 'waiting for a pod', forPod: true, podOnly: false };
     expect(pickFor(wait, [local('w1', 5)]).why).toContain('local worker w1');
-    expect(pickFor({ kind: 'local', workerId: 'w2' }, [local('w1', 5), local('w2', 0)]).decision).toBe('local');
+    expect(pickFor({ kind: 'local', workerId: 'w2' }, [local('w1', 5), local('w2', 0)]).decision).toBe(
+      'local',
+    );
   });
 });

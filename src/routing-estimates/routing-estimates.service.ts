@@ -111,6 +111,8 @@ export interface EstimatedJob {
   /** Complete by (epoch ms). */
   deadline?: number | null;
   maxCostUsd?: number | null;
+  /** Workers (local ids, pod names) a queued job failed on: routing never gives it to them again. */
+  failedWorkers?: readonly string[];
 }
 
 /** A submitted (or re-planned) job's plan: what to store on its row. */
@@ -275,12 +277,20 @@ export class RoutingEstimatesService
     const hint = hintOf(profile);
     const allowed = allowedBackends(requested);
     const estimate = (workerClass: string) => this.estimateOf(profile.signature, workerClass, hint);
-    const inputs = this.candidateInputs(now, allowed, requirements, facts, (c) => estimate(c).medianS);
+    const inputs = this.candidateInputs(
+      now,
+      allowed,
+      requirements,
+      facts,
+      (c) => estimate(c).medianS,
+      new Set(job.failedWorkers ?? []),
+    );
     const all = candidates(inputs);
     const request = {
       preference: this.settings.get().routingPreference,
       deadline: job.deadline ?? null,
       maxCostUsd: job.maxCostUsd ?? null,
+      now,
     };
     const chosen =
       replanning && request.deadline !== null
@@ -311,6 +321,7 @@ export class RoutingEstimatesService
     requirements: WorkflowRequirements | null,
     facts: FleetFacts | null,
     runSeconds: (workerClass: string) => number,
+    failedOn: ReadonlySet<string> = new Set(),
   ): CandidateInputs {
     const parameters = this.scaling.parametersInForce();
     const policy = this.config.cloud.breakEven;
@@ -320,7 +331,7 @@ export class RoutingEstimatesService
     const local = allowed.has('local')
       ? this.local
           .list()
-          .filter((worker) => worker.healthy && takesNewJobs(worker.state))
+          .filter((worker) => worker.healthy && takesNewJobs(worker.state) && !failedOn.has(worker.id))
           .filter((worker) => {
             const capabilities = this.local.capabilitiesOf(worker.id);
             return !requirements || !capabilities || canRun(requirements, capabilities);
@@ -334,7 +345,9 @@ export class RoutingEstimatesService
       : [];
     const pods: PodInput[] = allowed.has('pod')
       ? (facts?.pods ?? [])
-          .filter((pod) => pod.state !== 'terminating' && pod.drainRequestedAt === null)
+          .filter(
+            (pod) => pod.state !== 'terminating' && pod.drainRequestedAt === null && !failedOn.has(pod.name),
+          )
           .map((pod) => ({
             name: pod.name,
             workerClass: podClass(pod.gpuTypeId),

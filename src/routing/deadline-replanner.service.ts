@@ -132,6 +132,7 @@ export class DeadlineReplanner implements OnApplicationBootstrap, OnModuleDestro
         backend: job.podOnly ? 'pod' : job.requestedBackend,
         deadline,
         maxCostUsd: job.maxCostUsd,
+        failedWorkers: parseJson<string[]>(row.failedWorkers, []),
       },
       await this.requirements.of(row), // usually kept since submit; else parsed from the row just read
     );
