@@ -548,8 +548,6 @@ class Simulation {
     }
     if (where.localIndex !== undefined) this.localBusySince[where.localIndex] = this.now;
     const exec: Execution = { js, backend, workerId, ...where, startAt: this.now, outcome: finalOutcome };
-    (js as any).dbg =
-      `${backend}@${((this.now - SIM_EPOCH_MS) / MS - js.job.arrivalS).toFixed(0)}s run ${runS.toFixed(0)}`;
     if (where.pod) where.pod.jobStartAt = this.now;
     this.events.push(this.now + runS * MS, { kind: 'exec-end', exec });
   }
@@ -828,21 +826,6 @@ class Simulation {
     const done = this.jobs.filter((js) => js.status === 'done' && js.completedAt !== null);
     const completionS = done.map((js) => (js.completedAt! - SIM_EPOCH_MS) / MS - js.job.arrivalS);
     const feasible = this.jobs.filter((js) => js.job.deadlineS !== undefined && js.job.deadlineFeasible);
-    if (process.env.DBG)
-      for (const js of feasible)
-        if (js.completedAt !== null && (js.completedAt - SIM_EPOCH_MS) / MS > js.job.deadlineS!)
-          console.log(
-            'MISS',
-            js.job.id,
-            js.job.checkpoint,
-            'slack',
-            (js.job.deadlineS! - js.job.arrivalS - js.job.durationS).toFixed(0),
-            'dur',
-            js.job.durationS.toFixed(0),
-            (js as any).dbg,
-            'late',
-            ((js.completedAt! - SIM_EPOCH_MS) / MS - js.job.deadlineS!).toFixed(0),
-          );
     return {
       completionS,
       completionP50: quantile(completionS, 0.5),

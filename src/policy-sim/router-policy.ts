@@ -9,7 +9,6 @@ import type { SimModel } from './model';
 import type { Decision, LocalWorkerView, QueuedJobView, SimState } from './policy';
 import { ROUTER_MIX } from './router-workload';
 
-const MS = 1000;
 /** DeadlineReplanner: a planned start may slip this much, and a job is re-planned at most this often. */
 const START_GRACE_MS = 5_000;
 const MIN_REPLAN_GAP_MS = 10_000;
