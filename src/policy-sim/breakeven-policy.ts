@@ -1,5 +1,5 @@
 import type { JobBackend } from '../persistence/entities/job.entity';
-import { expectedEnd } from '../routing-estimates/local-run';
+import { expectedEnd } from '../routing-estimates/running-job';
 import { holdForLocal } from '../routing/local-hold.policy';
 import {
   DEFAULT_DEADLINE_MARGIN_S,

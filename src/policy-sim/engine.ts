@@ -457,6 +457,7 @@ class Simulation {
           }
           pod.view.state = 'busy';
           pod.view.busySince = this.now;
+          pod.view.runningCheckpoint = js.job.checkpoint;
           this.startExecution(js, 'pod', pod.view.name, { pod });
           break;
         }

@@ -19,6 +19,8 @@ export interface PodView {
   /** When it last finished a job or became ready; null while booting. */
   lastBusyAt: number | null;
   busySince: number | null;
+  /** The checkpoint of the job it runs or ran last (router workloads: what the service's estimate is of). */
+  runningCheckpoint?: string;
   costPerHour: number;
   jobsProcessed: number;
 }

@@ -1,7 +1,7 @@
 import type { JobBackend } from '../persistence/entities/job.entity';
 import { candidates, type Candidate, type CandidateInputs } from '../routing-estimates/candidates';
 import { needsReplan, plan, plannedBackendOf, replan, type Plan } from '../routing-estimates/plan';
-import { expectedEnd } from '../routing-estimates/local-run';
+import { expectedEnd } from '../routing-estimates/running-job';
 import { localWorkerOrder } from '../routing/local-worker-order';
 import { canRun, type WorkerCapabilities, type WorkflowRequirements } from '../workflows';
 import { BreakEvenPolicy, serverlessOverheadS } from './breakeven-policy';
@@ -100,9 +100,13 @@ export class ModelAwareRouter extends BreakEvenPolicy {
     worker: LocalWorkerView,
     state: SimState,
   ): { medianS: number; p90S: number } {
-    const medianS = this.medianOf(worker.lastModel, state);
-    const p90S =
-      worker.lastModel !== undefined ? this.passFacts(state).p90s.get(worker.lastModel) : undefined;
+    return this.estimateOf(worker.lastModel, state);
+  }
+
+  /** The median and p90 run of a checkpoint's jobs, as completed so far (the estimator's). */
+  private estimateOf(checkpoint: string | undefined, state: SimState): { medianS: number; p90S: number } {
+    const medianS = this.medianOf(checkpoint, state);
+    const p90S = checkpoint !== undefined ? this.passFacts(state).p90s.get(checkpoint) : undefined;
     return { medianS, p90S: p90S ?? medianS };
   }
 
@@ -233,6 +237,18 @@ export class ModelAwareRouter extends BreakEvenPolicy {
           pricePerHour: pod.costPerHour,
           createdAt: pod.createdAt,
           busySince: pod.busySince,
+          // RoutingEstimatesService: the pod's running job's `expectedEnd`.
+          busyUntil:
+            pod.state === 'busy' && pod.busySince !== null
+              ? expectedEnd(
+                  {
+                    workerId: pod.name,
+                    startedAt: pod.busySince,
+                    ...this.estimateOf(pod.runningCheckpoint, state),
+                  },
+                  now,
+                )
+              : undefined,
           idleSince: pod.lastBusyAt,
         })),
       newPod:

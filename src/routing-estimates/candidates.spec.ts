@@ -126,6 +126,22 @@ describe('candidates', () => {
     expect(list[2].costUsd).toBeCloseTo(0.001 * (150 + 5 + 300));
   });
 
+  it('starts on a busy pod when the estimate of the job it runs says, when known (a video runs minutes)', () => {
+    const busy = {
+      name: 'busy',
+      workerClass: 'pod:A',
+      state: 'busy' as const,
+      pricePerHour: 3.6,
+      createdAt: NOW - 900 * S,
+      busySince: NOW - 5 * S,
+      idleSince: null,
+    };
+    const [video] = candidates(inputs({ pods: [{ ...busy, busyUntil: NOW + 235 * S }] }));
+    expect((video.startAt - NOW) / S).toBe(235);
+    const [typical] = candidates(inputs({ pods: [busy] }));
+    expect((typical.startAt - NOW) / S).toBe(15);
+  });
+
   it('gives serverless the warm or cold start delay and prices it per second with the overhead', () => {
     const serverless = {
       endpointId: 'ep',

@@ -7,7 +7,8 @@
  * - local worker: its slots free when their running jobs end (started + estimate); the jobs queued ahead that a
  *   local worker may take (`localQueueAhead`, each `aheadJobS` long) go first, each to the slot that frees first
  *   across all local workers (list scheduling); the job then starts on the worker's first free slot.
- * - ready pod: now when idle, else when its job ends; a busy pod's end is its job's start + `aheadJobS`.
+ * - ready pod: now when idle, else when its job ends: its `busyUntil` (that job's estimate), else its job's
+ *   start + `aheadJobS`.
  * - booting pod: created + boot time (observed mean), not before now.
  * - new pod: now + boot time.
  * Pods take the jobs waiting for a pod (`podQueueAhead`) first, in the same way as local slots.
@@ -60,6 +61,11 @@ export interface PodInput {
   createdAt: number;
   /** Busy: when its job started. */
   busySince: number | null;
+  /**
+   * Busy: when its job is expected to end (the run-time estimate of that job, `expectedEnd`), when known; else
+   * its start + the typical job (`aheadJobS`).
+   */
+  busyUntil?: number;
   /** Ready: since when it has had no job (its last job's end, else its ready time). */
   idleSince: number | null;
 }
@@ -166,7 +172,7 @@ export function podCandidates(inputs: CandidateInputs): Candidate[] {
       pod.state === 'starting'
         ? Math.max(now, pod.createdAt + bootMs)
         : pod.state === 'busy'
-          ? Math.max(now, (pod.busySince ?? now) + aheadMs)
+          ? Math.max(now, pod.busyUntil ?? (pod.busySince ?? now) + aheadMs)
           : now,
   }));
   const freeAt = scheduleAhead(

@@ -44,7 +44,7 @@ import {
   serverlessStartDelays,
 } from './candidates';
 import { gpuSpeedFactor } from './gpu-speed';
-import { expectedEnd, type LocalRun } from './local-run';
+import { expectedEnd, type RunningJob } from './running-job';
 import { type Plan, plan, plannedBackendOf, replan } from './plan';
 import { planPick, routerPick, withLocalHold, type LocalHoldRule, type RouterPick } from './router-pick';
 import { endpointsFor } from '../routing/serverless-endpoint-choice';
@@ -138,7 +138,9 @@ export class RoutingEstimatesService
   private estimator = this.newEstimator();
   private readonly tracked = new Map<string, Tracked>();
   /** Jobs running on local workers that this process started: when each is expected to end. */
-  private readonly localRunning = new Map<string, LocalRun>();
+  private readonly localRunning = new Map<string, RunningJob>();
+  /** Jobs running on pods that this process started (workerId: the pod's name): when each is expected to end. */
+  private readonly podRunning = new Map<string, RunningJob>();
   private startDelaysS: number[] = [];
   /** Per serverless endpoint: jobs this process sent there and not ended, and when the last one ended. */
   private readonly endpointLoad = new Map<string, { inFlight: number; lastEndedAt: number | null }>();
@@ -343,6 +345,9 @@ export class RoutingEstimatesService
             busyUntil: this.busyUntil(runningByWorker.get(worker.id), worker.running, now, aheadJobS),
           }))
       : [];
+    const podEnds = new Map(
+      [...this.podRunning.values()].map((job) => [job.workerId, expectedEnd(job, now)]),
+    );
     const pods: PodInput[] = allowed.has('pod')
       ? (facts?.pods ?? [])
           .filter(
@@ -355,6 +360,7 @@ export class RoutingEstimatesService
             pricePerHour: pod.costPerHour,
             createdAt: pod.createdAt ?? pod.requestedAt,
             busySince: pod.busySince,
+            busyUntil: podEnds.get(pod.name),
             idleSince: pod.lastBusyAt ?? pod.readyAt,
           }))
       : [];
@@ -513,9 +519,10 @@ export class RoutingEstimatesService
     if (!tracked) return;
     const now = this.clock.now();
     Object.assign(tracked, { backend: event.backend, workerClass, startedAt: now, attempt: event.attempt });
-    if (event.backend === 'local') {
+    if (event.backend === 'local' || event.backend === 'pod') {
       const { medianS, p90S } = this.estimateOf(tracked.signature, workerClass, tracked.hint);
-      this.localRunning.set(event.jobId, { workerId: event.workerId, startedAt: now, medianS, p90S });
+      const running = event.backend === 'local' ? this.localRunning : this.podRunning;
+      running.set(event.jobId, { workerId: event.workerId, startedAt: now, medianS, p90S });
     }
   }
 
@@ -525,6 +532,7 @@ export class RoutingEstimatesService
       const tracked = this.tracked.get(event.jobId);
       this.tracked.delete(event.jobId);
       this.localRunning.delete(event.jobId);
+      this.podRunning.delete(event.jobId);
       this.serverlessEnded(event.jobId);
       if (event.serverlessStartDelayMs !== undefined) {
         this.startDelaysS.push(event.serverlessStartDelayMs / 1000);
@@ -550,6 +558,7 @@ export class RoutingEstimatesService
     this.serverlessEnded(event.jobId);
     this.tracked.delete(event.jobId);
     this.localRunning.delete(event.jobId);
+    this.podRunning.delete(event.jobId);
   }
 
   @OnEvent(JobEvents.Cancelled)
@@ -557,12 +566,14 @@ export class RoutingEstimatesService
     this.serverlessEnded(event.jobId);
     this.tracked.delete(event.jobId);
     this.localRunning.delete(event.jobId);
+    this.podRunning.delete(event.jobId);
   }
 
   @OnEvent(JobEvents.Requeued)
   onRequeued(event: { jobId: string }): void {
     const tracked = this.tracked.get(event.jobId);
     this.localRunning.delete(event.jobId);
+    this.podRunning.delete(event.jobId);
     this.serverlessEnded(event.jobId);
     if (tracked) Object.assign(tracked, { backend: undefined, workerClass: undefined, startedAt: undefined });
   }

@@ -1,6 +1,6 @@
-import { expectedEnd } from './local-run';
+import { expectedEnd } from './running-job';
 
-describe('expectedEnd (a running local job)', () => {
+describe('expectedEnd (a job running on a local worker or a pod)', () => {
   const run = { workerId: 'w1', startedAt: 0, medianS: 10, p90S: 20 };
 
   it('is the median while the job is within it, then the p90', () => {
