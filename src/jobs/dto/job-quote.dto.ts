@@ -66,7 +66,8 @@ export class QuotePickDto {
       '2026-11-29T12:01:10.000Z for $0.0123',
     description:
       "Why: the planner's rule (deadline, maxCostUsd, ROUTING_PREFERENCE cost or speed) and its candidate, or " +
-      'the fixed order (ROUTING_PREFERENCE=balanced) and its decision',
+      'the fixed order (ROUTING_PREFERENCE=balanced) and its decision, or (break-even policy) a wait for a busy ' +
+      'local worker expected to start it within LOCAL_WAIT_TARGET_SECONDS / LOCAL_WAIT_PER_RUN',
   })
   why!: string;
 }
