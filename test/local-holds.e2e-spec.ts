@@ -37,16 +37,15 @@ describe('waiting for a busy local worker instead of the cloud', () => {
 
   it('holds a job for the local worker expected free shortly, and runs it there', async () => {
     const sentBefore = h.fake.serverlessJobs().length;
-    // A short job first: its run teaches the estimator this workflow's run time on the worker.
-    const first = await h.waitForJob(await h.submit({ workflow: samplerWorkflow(100, 1) }));
+    // A first job teaches the estimator this workflow's run time on the worker (250 steps: about 5 s).
+    const first = await h.waitForJob(await h.submit({ workflow: samplerWorkflow(250, 1) }));
     expect(first).toMatchObject({ status: 'completed', backend: 'local' });
-    const busy = await h.submit({ workflow: samplerWorkflow(100, 2) });
+    const busy = await h.submit({ workflow: samplerWorkflow(250, 2) });
     await h.until(async () => (await job(busy)).status === 'running');
-    const next = await h.submit({ workflow: samplerWorkflow(100, 3) });
-    await h.until(async () => {
-      const body = await job(next);
-      return body.status !== 'queued' || /waiting for local worker/.test(body.waitingReason ?? '');
-    });
+    const next = await h.submit({ workflow: samplerWorkflow(250, 3) });
+    // Held while the worker runs the busy job (about 5 s; held until 30 s, far beyond a slow machine's delay).
+    await h.until(async () => /waiting for local worker/.test((await job(next)).waitingReason ?? ''));
+    expect((await job(busy)).status).toBe('running');
     const done = await h.waitForJob(next);
     expect(done).toMatchObject({ status: 'completed', backend: 'local', attempts: 1 });
     expect(h.fake.serverlessJobs().length).toBe(sentBefore);

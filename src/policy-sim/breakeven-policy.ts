@@ -84,12 +84,18 @@ export class BreakEvenPolicy extends SeedPolicy {
     for (const route of seed.route) {
       if (route.to === 'pod') freeInS.push(this.durationOf(byId.get(route.jobId), stats));
     }
+    // Dispatcher (LocalHolds): a job bound for serverless or waiting for a pod waits instead for a busy local
+    // worker that can run it when that worker should start it within its wait allowance. Such a job is neither
+    // pod work nor a cloud start.
+    this.passStats = stats;
+    this.heldLocally =
+      this.localHolds && state.local.length > 0 ? this.holdsForLocal(state, seed.route) : new Set<number>();
     // Jobs still waiting after the seed's routes, in queue order, and whether a pod should take them: a live
     // or booting pod, or else one the next tick may still start (up in a boot and a tick; a deadline job, or
     // one long enough to wait a boot). A job held only for such a pod counts as pod work in the spawn decision.
     const candidates = state.queue.filter((job) => {
       const route = routedTo.get(job.id);
-      return route === undefined || route.to === 'serverless';
+      return (route === undefined || route.to === 'serverless') && !this.heldLocally.has(job.id);
     });
     const holdable = candidates.map((job) => ({
       durationS: this.durationOf(job, stats),
@@ -109,7 +115,8 @@ export class BreakEvenPolicy extends SeedPolicy {
     const route: Route[] = [];
     for (const r of seed.route) {
       if (r.to === 'serverless') {
-        if (held.has(r.jobId) || slots <= 0) continue; // stays queued for a pod or a free serverless worker
+        // Stays queued for a local worker, a pod or a free serverless worker.
+        if (this.heldLocally.has(r.jobId) || held.has(r.jobId) || slots <= 0) continue;
         slots--;
       }
       route.push(r);
@@ -120,12 +127,7 @@ export class BreakEvenPolicy extends SeedPolicy {
           jobClass: classOf(byId.get(r.jobId)),
         });
     }
-    if (!this.localHolds || state.local.length === 0) return { ...seed, route };
-    // Dispatcher (LocalHolds): a job bound for serverless or waiting for a pod waits instead for a busy local
-    // worker that can run it when that worker should start it within its wait allowance.
-    this.passStats = stats;
-    this.heldLocally = this.holdsForLocal(state, route);
-    return { ...seed, route: route.filter((r) => r.to !== 'serverless' || !this.heldLocally.has(r.jobId)) };
+    return { ...seed, route };
   }
 
   /** Seam: the backend a queued job's plan chose, as already decided this pass; null: the fixed order. */
@@ -181,6 +183,8 @@ export class BreakEvenPolicy extends SeedPolicy {
       loaded.set(r.workerId, job.checkpoint);
     }
     const routeOf = new Map(route.map((r) => [r.jobId, r]));
+    // LocalHolds.cloudBound and .localOnly: a job planned to local waits for a local worker whatever the wait
+    // and takes its slot first; one without a plan may be held.
     const candidates = state.queue.filter((job) => {
       const r = routeOf.get(job.id);
       const planned = this.plannedBackendOf(job.id);
@@ -193,6 +197,7 @@ export class BreakEvenPolicy extends SeedPolicy {
     const workers = new Map(state.local.map((worker) => [worker.id, worker]));
     const heldFor = holdForLocal(
       candidates.map((job) => ({
+        localOnly: this.plannedBackendOf(job.id) === 'local',
         waitedS: (now - job.arrivalAt) / MS,
         deadlineInS: job.deadlineAt === undefined ? undefined : (job.deadlineAt - now) / MS,
         mayUse: (id) => this.mayUseLocal(job, workers.get(id)!),
@@ -205,7 +210,11 @@ export class BreakEvenPolicy extends SeedPolicy {
         deadlineMarginS: DEFAULT_DEADLINE_MARGIN_S,
       },
     );
-    return new Set(candidates.filter((_, i) => heldFor[i] !== null).map((job) => job.id));
+    return new Set(
+      candidates
+        .filter((job, i) => heldFor[i] !== null && this.plannedBackendOf(job.id) !== 'local')
+        .map((job) => job.id),
+    );
   }
 
   protected override podsToSpawn(state: SimState, live: readonly PodView[], now: number): number {

@@ -1,6 +1,15 @@
 import type { JobBackend } from '../persistence/entities/job.entity';
 import { candidates, type Candidate, type CandidateInputs } from '../routing-estimates/candidates';
-import { needsReplan, plan, plannedBackendOf, replan, type Plan } from '../routing-estimates/plan';
+import {
+  needsReplan,
+  plan,
+  plannedBackendOf,
+  replan,
+  replanReactionMs,
+  REPLAN_START_GRACE_MS,
+  type Plan,
+} from '../routing-estimates/plan';
+import { MODEL_LOAD_SECONDS } from '../routing-estimates/run-time-defaults';
 import { expectedEnd } from '../routing-estimates/running-job';
 import { localWorkerOrder } from '../routing/local-worker-order';
 import { canRun, type WorkerCapabilities, type WorkflowRequirements } from '../workflows';
@@ -10,7 +19,7 @@ import type { Decision, LocalWorkerView, QueuedJobView, SimState } from './polic
 import { ROUTER_MIX } from './router-workload';
 
 /** DeadlineReplanner: a planned start may slip this much, and a job is re-planned at most this often. */
-const START_GRACE_MS = 5_000;
+const START_GRACE_MS = REPLAN_START_GRACE_MS;
 const MIN_REPLAN_GAP_MS = 10_000;
 /** The load a run-time estimate allows when the worker's last checkpoint differs (30-70 s, §3.3). */
 const MODEL_LOAD_ALLOWANCE_S = 50;
@@ -93,7 +102,8 @@ export class ModelAwareRouter extends BreakEvenPolicy {
   /** The checkpoint's median (as RoutingEstimatesService learns per signature), plus a load if another is loaded. */
   protected override localRunS(job: QueuedJobView, loaded: string | undefined, state: SimState): number {
     const warm = job.checkpoint === undefined || loaded === job.checkpoint;
-    return this.medianOf(job.checkpoint, state) + (warm ? 0 : MODEL_LOAD_ALLOWANCE_S);
+    // LocalHolds: RoutingEstimatesService.localRunSeconds adds its kind's MODEL_LOAD_SECONDS.
+    return this.medianOf(job.checkpoint, state) + (warm ? 0 : MODEL_LOAD_SECONDS[job.kind]);
   }
 
   protected override localRunningEstimate(
@@ -157,15 +167,25 @@ export class ModelAwareRouter extends BreakEvenPolicy {
       return this.record(
         job,
         now,
-        replan(this.candidatesFor(job, state), this.request(job.deadlineAt, now)),
+        replan(this.candidatesFor(job, state), this.request(job.deadlineAt, now, state.model.tickS)),
         known,
       );
     }
-    return this.record(job, now, plan(this.candidatesFor(job, state), this.request(job.deadlineAt, now)));
+    return this.record(
+      job,
+      now,
+      plan(this.candidatesFor(job, state), this.request(job.deadlineAt, now, state.model.tickS)),
+    );
   }
 
-  private request(deadline: number, now: number) {
-    return { preference: 'balanced' as const, deadline, maxCostUsd: null, now };
+  private request(deadline: number, now: number, tickS: number) {
+    return {
+      preference: 'balanced' as const,
+      deadline,
+      maxCostUsd: null,
+      now,
+      reactionMs: replanReactionMs(START_GRACE_MS, tickS * 1000),
+    };
   }
 
   private record(job: QueuedJobView, now: number, p: Plan, previous?: PlannedJob): JobBackend | null {

@@ -29,13 +29,23 @@ export interface PlanRequest {
    * (`keepsFallback`). Absent: any on-time candidate may be picked.
    */
   now?: number;
+  /** How long the re-planner may take to notice a plan that did not start (`replanReactionMs`). */
+  reactionMs?: number;
 }
 
 /**
- * How long after a plan's expected start the re-planner may take to notice that it has not started: its grace
- * (5 s) plus one tick of the loop it runs on (CLOUD_TICK_INTERVAL, 5 s) and a pass, rounded up.
+ * How long after a plan's expected start the re-planner may take to notice that it has not started: its grace,
+ * one tick of the loop it runs on (CLOUD_TICK_INTERVAL) and a 5 s margin for its pass and the dispatch after it.
  */
-export const REPLAN_REACTION_MS = 15_000;
+export function replanReactionMs(graceMs: number, tickIntervalMs: number): number {
+  return graceMs + tickIntervalMs + 5_000;
+}
+
+/** The re-planner's grace (DeadlineReplanner): a planned start may slip this much before the job is re-planned. */
+export const REPLAN_START_GRACE_MS = 5_000;
+
+/** `replanReactionMs` at the default CLOUD_TICK_INTERVAL (5 s): when a request does not say. */
+export const REPLAN_REACTION_MS = replanReactionMs(REPLAN_START_GRACE_MS, 5_000);
 
 /**
  * Whether picking `c` for a deadline job keeps serverless as a way out: the cheaper candidates (a busy local
@@ -44,10 +54,16 @@ export const REPLAN_REACTION_MS = 15_000;
  * or if serverless sent when the re-planner would notice the slip still completes by the deadline. Without a
  * serverless candidate on time now there is nothing to keep.
  */
-function keepsFallback(c: Candidate, fallback: Candidate | null, now: number, deadline: number): boolean {
+function keepsFallback(
+  c: Candidate,
+  fallback: Candidate | null,
+  now: number,
+  deadline: number,
+  reactionMs: number,
+): boolean {
   if (fallback === null || c.backend === 'serverless') return true;
-  const slipAt = c.startAt + REPLAN_REACTION_MS;
-  return c.startAt <= now + REPLAN_REACTION_MS || slipAt + (fallback.completeAt - now) <= deadline;
+  const slipAt = c.startAt + reactionMs;
+  return c.startAt <= now + reactionMs || slipAt + (fallback.completeAt - now) <= deadline;
 }
 
 export type Plan =
@@ -104,11 +120,12 @@ export function plan(candidates: readonly Candidate[], request: PlanRequest): Pl
               inTime.filter((c) => c.backend === 'serverless'),
               faster,
             );
-      const onTime =
-        best(
-          inTime.filter((c) => now === undefined || keepsFallback(c, fallback, now, deadline)),
-          cheaper,
-        ) ?? best(inTime, cheaper);
+      // The fastest serverless candidate passes its own test, so a candidate is kept whenever one is on time.
+      const reactionMs = request.reactionMs ?? REPLAN_REACTION_MS;
+      const onTime = best(
+        inTime.filter((c) => now === undefined || keepsFallback(c, fallback, now, deadline, reactionMs)),
+        cheaper,
+      );
       if (onTime)
         return {
           kind: 'pick',

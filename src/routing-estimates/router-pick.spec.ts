@@ -4,7 +4,7 @@ import { routerPick, withLocalHold } from './router-pick';
 
 const NOW = 1_000_000;
 const S = 1000;
-const RULE = { allowanceS: (runS: number) => Math.max(30, 0.5 * runS), deadlineMarginS: 120 };
+const RULE = { allowanceS: (runS: number) => Math.max(30, 0.5 * runS) };
 
 function local(workerId: string, startInS: number, runS = 10): Candidate {
   return {
@@ -32,8 +32,8 @@ const serverless: Candidate = {
 
 describe('withLocalHold (a quote of the dispatcher’s wait for a busy local worker)', () => {
   const toServerless: RouteDecision = { kind: 'serverless' };
-  const pickFor = (decision: RouteDecision, all: Candidate[], deadline: number | null = null) =>
-    withLocalHold(routerPick(decision, all), decision, all, NOW, RULE, deadline);
+  const pickFor = (decision: RouteDecision, all: Candidate[]) =>
+    withLocalHold(routerPick(decision, all), decision, all, NOW, RULE);
 
   it('waits for the local worker that starts the job within its allowance, instead of serverless', () => {
     const pick = pickFor(toServerless, [local('w1', 20), local('w2', 25), serverless]);
@@ -41,15 +41,25 @@ describe('withLocalHold (a quote of the dispatcher’s wait for a busy local wor
     expect(pick.why).toContain('local worker w1');
   });
 
-  it('keeps the fixed order when no local worker starts it in time, or the deadline leaves no margin', () => {
+  it('keeps the fixed order when no local worker starts it in time', () => {
     expect(pickFor(toServerless, [local('w1', 40), serverless])).toMatchObject({
       decision: 'serverless',
       candidate: serverless,
     });
-    expect(pickFor(toServerless, [local('w1', 20), serverless], NOW + 100 * S).decision).toBe('serverless');
   });
 
   it('lets a long job wait its per-run share, and leaves local and idle-pod decisions alone', () => {
+    const idlePod: Candidate = {
+      ...serverless,
+      backend: 'pod',
+      kind: 'ready-pod',
+      workerClass: 'pod:A',
+      workerId: 'p1',
+    };
+    expect(pickFor({ kind: 'pod' }, [local('w1', 5), idlePod])).toMatchObject({
+      decision: 'pod',
+      candidate: idlePod,
+    });
     const video = local('w1', 100, 240);
     expect(pickFor(toServerless, [video, serverless]).candidate).toBe(video);
     const wait: RouteDecision = { kind: 'wait', reason: 'waiting for a pod', forPod: true, podOnly: false };

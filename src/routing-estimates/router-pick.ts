@@ -85,13 +85,11 @@ export function routerPick(decision: RouteDecision, all: readonly Candidate[]): 
 export interface LocalHoldRule {
   /** How long a job of this run may wait for a local worker (`podWaitAllowanceS` with the LOCAL_WAIT_* knobs). */
   allowanceS: (runS: number) => number;
-  /** A deadline job waits only if the local worker finishes it this long before the deadline. */
-  deadlineMarginS: number;
 }
 
 /**
- * When the fixed order would send the job to serverless or have it wait for a pod, but a local worker that can run
- * it is expected to start it within its wait allowance (`holdForLocal`'s rule, on the quote's own local
+ * When the fixed order would send the job to serverless or have it wait for a pod (a job without a deadline: one
+ * with a deadline is planned), but a local worker that can run it is expected to start it within its wait allowance (`holdForLocal`'s rule, on the quote's own local
  * candidates: their queue ahead included), the job waits for that worker, as the dispatcher does.
  */
 export function withLocalHold(
@@ -100,16 +98,10 @@ export function withLocalHold(
   all: readonly Candidate[],
   now: number,
   rule: LocalHoldRule,
-  deadline: number | null,
 ): RouterPick {
   if (decision.kind !== 'serverless' && !(decision.kind === 'wait' && decision.forPod)) return pick;
   const local = earliest(
-    all.filter(
-      (c) =>
-        c.backend === 'local' &&
-        (c.startAt - now) / 1000 <= rule.allowanceS(c.runSeconds) &&
-        (deadline === null || c.completeAt <= deadline - rule.deadlineMarginS * 1000),
-    ),
+    all.filter((c) => c.backend === 'local' && (c.startAt - now) / 1000 <= rule.allowanceS(c.runSeconds)),
   );
   if (!local) return pick;
   return {

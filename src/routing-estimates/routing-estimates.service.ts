@@ -11,7 +11,7 @@ import { OnEvent } from '@nestjs/event-emitter';
 import { BudgetService } from '../cloud/budget.service';
 import { CLOUD_DEMAND, type CloudDemandBoard } from '../cloud/cloud-demand';
 import { CloudSettingsService } from '../cloud/cloud-settings.service';
-import { DEFAULT_DEADLINE_MARGIN_S, podWaitAllowanceS } from '../cloud/policy/breakeven.policy';
+import { podWaitAllowanceS } from '../cloud/policy/breakeven.policy';
 import { PodLifecycleService } from '../cloud/pod-lifecycle.service';
 import { ScalingDecisionLog } from '../cloud/scaling-decisions';
 import { Clock } from '../common/clock';
@@ -45,10 +45,10 @@ import {
 } from './candidates';
 import { gpuSpeedFactor } from './gpu-speed';
 import { expectedEnd, type RunningJob } from './running-job';
-import { type Plan, plan, plannedBackendOf, replan } from './plan';
+import { type Plan, plan, plannedBackendOf, replan, replanReactionMs, REPLAN_START_GRACE_MS } from './plan';
 import { planPick, routerPick, withLocalHold, type LocalHoldRule, type RouterPick } from './router-pick';
 import { endpointsFor } from '../routing/serverless-endpoint-choice';
-import type { WorkloadHint } from './run-time-defaults';
+import { MODEL_LOAD_SECONDS, type WorkloadHint } from './run-time-defaults';
 import { RunTimeEstimator, type RunTimeEstimate } from './run-time-estimator';
 
 /** The estimator's document in `routing_estimates`. */
@@ -179,7 +179,6 @@ export class RoutingEstimatesService
         ? {
             allowanceS: (runS) =>
               podWaitAllowanceS(runS, breakEven.localWaitTargetS, breakEven.localWaitPerRun),
-            deadlineMarginS: DEFAULT_DEADLINE_MARGIN_S,
           }
         : null;
   }
@@ -293,6 +292,7 @@ export class RoutingEstimatesService
       deadline: job.deadline ?? null,
       maxCostUsd: job.maxCostUsd ?? null,
       now,
+      reactionMs: replanReactionMs(REPLAN_START_GRACE_MS, this.config.cloud.tickIntervalMs),
     };
     const chosen =
       replanning && request.deadline !== null
@@ -306,7 +306,7 @@ export class RoutingEstimatesService
       chosen.kind !== 'fixed-order'
         ? planPick(chosen, decision)
         : requested === 'auto' && this.localHoldRule
-          ? withLocalHold(routerPick(decision, all), decision, all, now, this.localHoldRule, request.deadline)
+          ? withLocalHold(routerPick(decision, all), decision, all, now, this.localHoldRule)
           : routerPick(decision, all);
     return {
       signature: profile.signature,
@@ -417,13 +417,17 @@ export class RoutingEstimatesService
 
   /**
    * A queued job's expected run on a local worker (seconds): the median learned for its workflow signature there
-   * (published defaults until timed); the typical job when its workflow was not seen by this process.
+   * (published defaults until timed), plus a model load (MODEL_LOAD_SECONDS of its kind) when the worker does not
+   * have the job's model loaded; the typical job when its workflow was not seen by this process.
    */
-  localRunSeconds(jobId: string, workerId: string): number {
+  localRunSeconds(jobId: string, workerId: string, modelLoaded: boolean): number {
     const tracked = this.tracked.get(jobId);
     if (!tracked)
       return this.scaling.parametersInForce()?.meanJobS ?? this.config.cloud.breakEven.defaultJobS;
-    return this.estimateOf(tracked.signature, this.classOf('local', workerId), tracked.hint).medianS;
+    const { medianS } = this.estimateOf(tracked.signature, this.classOf('local', workerId), tracked.hint);
+    return (
+      medianS + (modelLoaded ? 0 : MODEL_LOAD_SECONDS[tracked.hint.kind === 'video' ? 'video' : 'image'])
+    );
   }
 
   private localRunningByWorker(): Map<string, number[]> {

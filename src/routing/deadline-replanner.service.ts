@@ -13,6 +13,7 @@ import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { JobRequirements } from '../jobs/job-requirements';
 import { parseJson } from '../jobs/job-view';
+import { REPLAN_START_GRACE_MS } from '../routing-estimates/plan';
 import type { JobEntity, JobEstimate } from '../persistence/entities/job.entity';
 import { JobsRepository } from '../persistence/jobs.repository';
 import { LeaderElection } from '../persistence/leader-election.service';
@@ -26,7 +27,7 @@ const READ_PER_TICK = 64;
 /** Jobs re-planned per tick at most (each a candidate computation; the facts are read once). */
 const REPLANS_PER_TICK = 16;
 /** A job's planned start may pass by this much before it counts as slipped (a pass may be about to start it). */
-const START_GRACE_MS = 5_000;
+const START_GRACE_MS = REPLAN_START_GRACE_MS;
 /** A job is re-planned at most this often (its reason is already written when nothing can make it). */
 const MIN_REPLAN_GAP_MS = 10_000;
 /** The same for a job whose deadline will be missed whatever happens (its reason says so). */

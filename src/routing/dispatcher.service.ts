@@ -238,12 +238,15 @@ export class Dispatcher implements OnApplicationBootstrap {
         mayRunLocally++;
     };
     // Under the break-even policy, a job bound for the cloud waits instead for a busy local worker that can run it
-    // and should start it shortly (LocalHolds): planned over the rest of the queue at the pass's first such job.
+    // and should start it shortly (LocalHolds): planned at the pass's first such job, over the rest of the queue
+    // and the jobs before it that wait for a local worker whatever happens (they take the slots first).
     let localHolds: Map<string, string> | null = null;
     const localHoldOf = async (job: JobEntity, index: number): Promise<string | null> => {
-      if (!breakEven || job.requestedBackend !== 'auto' || job.podOnly) return null;
-      if ((job.plannedBackend ?? 'local') !== 'local' || !this.localHolds.enabled) return null;
-      localHolds ??= await this.localHolds.plan(queued.slice(index), freeSlots);
+      if (!breakEven || !LocalHolds.cloudBound(job) || !this.localHolds.enabled) return null;
+      localHolds ??= await this.localHolds.plan(
+        [...queued.slice(0, index).filter(LocalHolds.localOnly), ...queued.slice(index)],
+        freeSlots,
+      );
       return localHolds.get(job.id) ?? null;
     };
     const heldLocally = async (job: JobEntity, index: number): Promise<boolean> => {
@@ -347,7 +350,10 @@ export class Dispatcher implements OnApplicationBootstrap {
             // that starts it soon (if a pod can run it), or for a free serverless worker.
             // A job planned to serverless (its deadline, maxCostUsd or ROUTING_PREFERENCE) is not held either.
             if (breakEven && (job.plannedBackend ?? job.requestedBackend) !== 'serverless' && !podsLack) {
-              breakEven.holds ??= await this.planHolds(queued.slice(index));
+              // Jobs held for a local worker are no pod's work.
+              breakEven.holds ??= await this.planHolds(
+                queued.slice(index).filter((queuedJob) => !localHolds?.has(queuedJob.id)),
+              );
               const reason = breakEven.holds.held.has(job.id)
                 ? 'waiting for a pod that will take it shortly (cheaper than serverless)'
                 : breakEven.serverlessSlots <= 0

@@ -52,6 +52,14 @@ describe('holdForLocal', () => {
     expect(holdForLocal([job(), localOnly], slots, OPTIONS)).toEqual([null, 'w1']);
   });
 
+  it('holds nothing on an estimate that is not a number (it would wait for ever)', () => {
+    expect(holdForLocal([job({ runS: () => NaN })], [{ workerId: 'w1', freeInS: 1 }], OPTIONS)).toEqual([
+      null,
+    ]);
+    expect(holdForLocal([job({ waitedS: NaN })], [{ workerId: 'w1', freeInS: 1 }], OPTIONS)).toEqual([null]);
+    expect(holdForLocal([job()], [{ workerId: 'w1', freeInS: NaN }], OPTIONS)).toEqual([null]);
+  });
+
   it('waits for nothing when both allowances are 0', () => {
     expect(
       holdForLocal([job()], [{ workerId: 'w1', freeInS: 1 }], { ...OPTIONS, waitTargetS: 0, waitPerRun: 0 }),

@@ -16,7 +16,7 @@ export interface LocalHoldJob {
   localOnly?: boolean;
   /** Whether it may run on this worker (has its models and nodes, not among the job's failed workers). */
   mayUse: (workerId: string) => boolean;
-  /** Its expected run time on this worker (including a model load when the worker's checkpoint differs). */
+  /** Its expected run time on this worker (a model load included when the worker has another model loaded). */
   runS: (workerId: string) => number;
 }
 
@@ -47,6 +47,7 @@ export function holdForLocal(
   // Slots by free time (ties: the given order), so a job's earliest capable slot is usually among the first
   // looked at: a pass plans up to 500 jobs over every local slot.
   const free = slots
+    .filter((slot) => Number.isFinite(slot.freeInS))
     .map((slot) => ({ workerId: slot.workerId, freeInS: Math.max(0, slot.freeInS) }))
     .sort((a, b) => a.freeInS - b.freeInS);
   const heldFor: Array<string | null> = jobs.map(() => null);
@@ -56,7 +57,8 @@ export function holdForLocal(
     const best = free[at];
     const runS = Math.max(0, job.runS(best.workerId));
     const finishS = best.freeInS + runS;
-    if (!decide(best.freeInS, finishS, runS)) return null;
+    // An estimate that is not a number holds nothing (NaN compares false: the job would wait for ever).
+    if (!Number.isFinite(finishS) || !decide(best.freeInS, finishS, runS)) return null;
     // The slot is busy until the job ends: move it to its place among the later slots.
     free.splice(at, 1);
     let to = at;
@@ -72,7 +74,7 @@ export function holdForLocal(
     if (job.localOnly) return;
     heldFor[i] = place(job, (startS, finishS, runS) => {
       const allowanceS = podWaitAllowanceS(runS, options.waitTargetS, options.waitPerRun);
-      if (allowanceS <= 0 || Math.max(0, job.waitedS) + startS > allowanceS) return false;
+      if (!(allowanceS > 0) || !(Math.max(0, job.waitedS) + startS <= allowanceS)) return false;
       const deadlineInS = job.deadlineInS;
       return (
         deadlineInS === undefined ||

@@ -3,6 +3,7 @@ import { Clock } from '../common/clock';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { JobRequirements } from '../jobs/job-requirements';
+import { primaryModel } from '../local/local-worker-capabilities';
 import { takesNewJobs } from '../local/local-worker-state';
 import { LocalWorkersService } from '../local/local-workers.service';
 import type { JobEntity } from '../persistence/entities/job.entity';
@@ -15,7 +16,8 @@ import { holdForLocal, type LocalHoldJob, type LocalSlot } from './local-hold.po
  * The dispatcher's wait for a busy local worker (break-even policy): which of a pass's queued jobs, bound for
  * the cloud, should wait for a local worker that can run them and is expected free shortly. Gathers the pure
  * `holdForLocal`'s inputs: the local slots (free now, or when the run-time estimates say their jobs end) and, per
- * job, the workers it may use (its models and nodes, not a worker it failed on) and its expected run on each.
+ * job, the workers it may use (its models and nodes, not a worker it failed on) and its expected run on each
+ * (a model load included when the worker has another model loaded).
  */
 @Injectable()
 export class LocalHolds {
@@ -26,6 +28,16 @@ export class LocalHolds {
     private readonly requirements: JobRequirements,
     private readonly clock: Clock,
   ) {}
+
+  /** A job routing may send to the cloud, so one that may be held for a local worker instead. */
+  static cloudBound(job: JobEntity): boolean {
+    return job.requestedBackend === 'auto' && !job.podOnly && job.plannedBackend == null;
+  }
+
+  /** A job that waits for a local worker whatever the wait: asked for `local`, or planned there. */
+  static localOnly(this: void, job: JobEntity): boolean {
+    return job.requestedBackend === 'local' || (!job.podOnly && job.plannedBackend === 'local');
+  }
 
   /** Whether jobs may wait for a local worker at all (the break-even policy, a wait allowance, a worker). */
   get enabled(): boolean {
@@ -38,45 +50,61 @@ export class LocalHolds {
   }
 
   /**
-   * Which of `jobs` (the rest of a pass's queue, in order) wait for a local worker, and for which one.
-   * `freeSlots`: the pass's free slots per worker (after what the pass already placed; a busy worker is not in
-   * it). An unhealthy, disabled or draining worker is waited for by nobody. Jobs the cloud may take are held; jobs asked for `local`
-   * take their places first; jobs asked for a cloud backend, planned elsewhere or pod-only are not considered.
+   * Which of `jobs` (in queue order) wait for a local worker, and for which one: the cloud-bound ones held, by
+   * job id. Local-only jobs take their places first; other jobs are not considered. `freeSlots`: the pass's
+   * free slots per worker (after what the pass already placed; a busy worker is not in it). An unhealthy,
+   * disabled or draining worker is waited for by nobody.
    */
   async plan(
     jobs: readonly JobEntity[],
     freeSlots: ReadonlyMap<string, number>,
   ): Promise<Map<string, string>> {
     const now = this.clock.now();
+    const workers = this.local.list().filter((worker) => worker.healthy && takesNewJobs(worker.state));
     const slots: LocalSlot[] = [];
-    for (const worker of this.local.list()) {
-      if (!worker.healthy || !takesNewJobs(worker.state)) continue;
+    for (const worker of workers) {
       const free = Math.min(worker.maxConcurrent, freeSlots.get(worker.id) ?? 0);
       const busy = Math.max(0, worker.maxConcurrent - free);
-      for (let i = 0; i < worker.maxConcurrent - busy; i++) slots.push({ workerId: worker.id, freeInS: 0 });
+      for (let i = 0; i < free; i++) slots.push({ workerId: worker.id, freeInS: 0 });
       for (const end of this.estimates.localBusyUntil(worker.id, busy))
         slots.push({ workerId: worker.id, freeInS: (end - now) / 1000 });
     }
+    // Requirements are read (possibly from the row) only when some worker's capabilities are known.
+    const capabilitiesKnown = workers.some((worker) => this.local.capabilitiesOf(worker.id));
     const considered: JobEntity[] = [];
     const holdable: LocalHoldJob[] = [];
     for (const job of jobs) {
-      const localOnly = job.requestedBackend === 'local';
-      const cloudBound =
-        job.requestedBackend === 'auto' && !job.podOnly && (job.plannedBackend ?? 'local') === 'local';
-      if (!localOnly && !cloudBound) continue;
-      const requirements = await this.requirements.of(job);
+      const localOnly = LocalHolds.localOnly(job);
+      if (!localOnly && !LocalHolds.cloudBound(job)) continue;
+      const requirements = capabilitiesKnown
+        ? await this.requirements.of(job)
+        : (this.requirements.peek(job.id) ?? null);
+      const model = requirements ? primaryModel(requirements) : undefined;
       const failed = JSON.parse(job.failedWorkers) as string[];
+      // Each worker appears once per slot: asked once per job.
+      const mayUse = new Map<string, boolean>();
       considered.push(job);
       holdable.push({
         waitedS: (now - job.createdAt) / 1000,
         deadlineInS: job.deadline == null ? undefined : (job.deadline - now) / 1000,
         localOnly,
         mayUse: (workerId) => {
-          if (failed.includes(workerId)) return false;
-          const capabilities = this.local.capabilitiesOf(workerId);
-          return !capabilities || !requirements || canRun(requirements, capabilities);
+          let may = mayUse.get(workerId);
+          if (may === undefined) {
+            const capabilities = this.local.capabilitiesOf(workerId);
+            may =
+              !failed.includes(workerId) &&
+              (!capabilities || !requirements || canRun(requirements, capabilities));
+            mayUse.set(workerId, may);
+          }
+          return may;
         },
-        runS: (workerId) => this.estimates.localRunSeconds(job.id, workerId),
+        runS: (workerId) =>
+          this.estimates.localRunSeconds(
+            job.id,
+            workerId,
+            model === undefined || this.local.lastModelOf(workerId) === model,
+          ),
       });
     }
     const { localWaitTargetS, localWaitPerRun } = this.config.cloud.breakEven;
@@ -87,7 +115,7 @@ export class LocalHolds {
     });
     const held = new Map<string, string>();
     considered.forEach((job, i) => {
-      if (heldFor[i] !== null && job.requestedBackend !== 'local') held.set(job.id, heldFor[i]);
+      if (heldFor[i] !== null && !LocalHolds.localOnly(job)) held.set(job.id, heldFor[i]);
     });
     return held;
   }
