@@ -12,7 +12,7 @@ export interface LocalHoldJob {
   waitedS: number;
   /** Seconds from now by which it must be done; undefined: no deadline. */
   deadlineInS?: number;
-  /** It waits for a local worker whatever the wait (the caller asked for `local`): it takes its slot first. */
+  /** It waits for a local worker whatever the wait (asked for `local`, or planned there): it takes its slot first. */
   localOnly?: boolean;
   /** Whether it may run on this worker (has its models and nodes, not among the job's failed workers). */
   mayUse: (workerId: string) => boolean;
