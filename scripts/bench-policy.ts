@@ -198,7 +198,7 @@ async function main(): Promise<void> {
         rows.push({ result, lbUsd: bounds.lbUsd, ubUsd: bounds.ubUsd, waitBudgetS: waitS, seed });
         console.log(
           `  ${policyName.padEnd(18)} seed ${String(seed).padEnd(3)} $${result.costUsd.toFixed(3).padStart(8)}  ` +
-            `${(result.costUsd / bounds.lbUsd).toFixed(2)}x LB  p95 ${result.waitP95.toFixed(1)} s  lost ${result.lost}  ` +
+            `${(result.costUsd / bounds.lbUsd).toFixed(2)}x LB  p95 ${result.waitP95.toFixed(1)} s (images ${result.imageWaitP95.toFixed(1)} s)  lost ${result.lost}  ` +
             `(${result.wallMs.toFixed(0)} ms)`,
         );
       }

@@ -25,6 +25,7 @@ export const COLUMNS = [
   'cost_over_ub',
   'wait_p50_s',
   'wait_p95_s',
+  'image_wait_p95_s',
   'wait_max_s',
   'lost',
   'pod_launches',
@@ -57,6 +58,7 @@ const DIGITS: Record<NumericColumn, number> = {
   cost_over_ub: 3,
   wait_p50_s: 1,
   wait_p95_s: 1,
+  image_wait_p95_s: 1,
   wait_max_s: 1,
   lost: 0,
   pod_launches: 0,
@@ -88,6 +90,7 @@ function values(row: BenchRow): Record<NumericColumn, number> {
     cost_over_ub: r.costUsd / row.ubUsd,
     wait_p50_s: r.waitP50,
     wait_p95_s: r.waitP95,
+    image_wait_p95_s: r.imageWaitP95,
     wait_max_s: r.waitMax,
     lost: r.lost,
     pod_launches: r.podLaunches,
@@ -181,6 +184,7 @@ export function toSeedMarkdown(rows: BenchRow[]): string {
     'cost/UB',
     'p50 s',
     'p95 s',
+    'image p95 s',
     'max s',
     'lost',
     'pods',
@@ -190,7 +194,7 @@ export function toSeedMarkdown(rows: BenchRow[]): string {
   for (const g of groupBySeed(rows)) {
     const s = g.stats;
     lines.push(
-      `| ${[g.workload, g.policy, String(g.rows.length), pm(s.cost_usd, 3), pm(s.cost_over_lb, 2), pm(s.cost_over_ub, 2), pm(s.wait_p50_s, 1), pm(s.wait_p95_s, 1), pm(s.wait_max_s, 1), pm(s.lost, 1), pm(s.pod_launches, 1), pm(s.serverless_share, 2)].join(' | ')} |`,
+      `| ${[g.workload, g.policy, String(g.rows.length), pm(s.cost_usd, 3), pm(s.cost_over_lb, 2), pm(s.cost_over_ub, 2), pm(s.wait_p50_s, 1), pm(s.wait_p95_s, 1), pm(s.image_wait_p95_s, 1), pm(s.wait_max_s, 1), pm(s.lost, 1), pm(s.pod_launches, 1), pm(s.serverless_share, 2)].join(' | ')} |`,
     );
   }
   return lines.join('\n') + '\n';
@@ -207,6 +211,7 @@ export function toMarkdown(rows: BenchRow[]): string {
     'cost/UB',
     'p50 s',
     'p95 s',
+    'image p95 s',
     'max s',
     'lost',
     'pods',
@@ -217,7 +222,7 @@ export function toMarkdown(rows: BenchRow[]): string {
   for (const row of rows) {
     const c = cells(row);
     lines.push(
-      `| ${[c.workload, c.policy, c.cost_usd, c.cost_over_lb, c.cost_over_ub, c.wait_p50_s, c.wait_p95_s, c.wait_max_s, c.lost, c.pod_launches, c.gpu_utilisation, c.serverless_share].join(' | ')} |`,
+      `| ${[c.workload, c.policy, c.cost_usd, c.cost_over_lb, c.cost_over_ub, c.wait_p50_s, c.wait_p95_s, c.image_wait_p95_s, c.wait_max_s, c.lost, c.pod_launches, c.gpu_utilisation, c.serverless_share].join(' | ')} |`,
     );
   }
   return lines.join('\n') + '\n';

@@ -24,6 +24,7 @@ function row(policy: string, seed: number, costUsd: number, lbUsd: number, waitP
     waitP50: 0,
     waitP95,
     waitMax: waitP95,
+    imageWaitP95: waitP95,
     podLaunches: 1,
     podBootFailures: 0,
     coldStarts: 0,

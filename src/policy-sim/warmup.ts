@@ -104,10 +104,13 @@ export function runMeasured(
   if (!byJob)
     throw new Error(`${workload.name}/${full.policy}: cannot match waits to jobs for the warm-up window`);
   const waits: number[] = [];
+  const imageWaits: number[] = [];
   for (const [index, job] of workload.jobs.entries()) {
     // The engine keeps jobs in trace order: index i is the i-th job (its id in built and parsed traces).
     const wait = job.arrivalS >= warmupS ? byJob.get(index) : undefined;
-    if (wait !== undefined) waits.push(wait);
+    if (wait === undefined) continue;
+    waits.push(wait);
+    if (job.kind === 'image') imageWaits.push(wait);
   }
   const windowCount = workload.jobs.length - warmJobs.length;
   return {
@@ -121,6 +124,7 @@ export function runMeasured(
     waits,
     waitP50: quantile(waits, 0.5),
     waitP95: quantile(waits, 0.95),
+    imageWaitP95: quantile(imageWaits, 0.95),
     waitMax: waits.length ? waits.reduce((a, w) => Math.max(a, w), 0) : NaN,
     podLaunches: full.podLaunches - warm.podLaunches,
     podBootFailures: full.podBootFailures - warm.podBootFailures,
