@@ -71,7 +71,16 @@ describe('waiting for a busy local worker instead of the cloud', () => {
     await h.until(async () => (await h.get('/api/local/workers')).body.workers[0]?.healthy === true);
     const sentBefore = h.fake.serverlessJobs().length;
     const busy = await busyLocalWorker(20);
-    const done = await h.waitForJob(await h.submit({ workflow: samplerWorkflow(100, 21) }));
+    const next = await h.submit({ workflow: samplerWorkflow(100, 21) });
+    // A hold would last about 15 s here (the busy job's default estimate, then its overrun): never seen.
+    const reasons = new Set<string>();
+    await h.until(async () => {
+      const body = await job(next);
+      if (body.waitingReason) reasons.add(body.waitingReason);
+      return body.status !== 'queued';
+    });
+    expect([...reasons].filter((reason) => /waiting for local worker/.test(reason))).toEqual([]);
+    const done = await h.waitForJob(next);
     expect(done).toMatchObject({ status: 'completed', backend: 'serverless' });
     expect(h.fake.serverlessJobs().length).toBe(sentBefore + 1);
     await h.request('DELETE', `/api/jobs/${busy}`);

@@ -410,7 +410,8 @@ class Simulation {
               lastModel: this.localLastModel[i],
               busySince: this.localBusySince[i],
             }
-          : { id: `local-${i}`, busy },
+          : // When its job started: the service's LocalHolds estimate a busy worker's free time from it.
+            { id: `local-${i}`, busy, busySince: this.localBusySince[i] },
       ),
       pods: [...this.pods.values()].map((pod) => ({ ...pod.view })),
       serverless: { inFlight, warmIdle, workers: this.workers.size },

@@ -241,12 +241,14 @@ export class Dispatcher implements OnApplicationBootstrap {
     // and should start it shortly (LocalHolds): planned at the pass's first such job, over the rest of the queue
     // and the jobs before it that wait for a local worker whatever happens (they take the slots first).
     let localHolds: Map<string, string> | null = null;
+    // Jobs this pass started or rejected: a started job's slot is already busy (freeSlots, the estimates).
+    const leftTheQueue = new Set<string>();
     const localHoldOf = async (job: JobEntity, index: number): Promise<string | null> => {
       if (!breakEven || !LocalHolds.cloudBound(job) || !this.localHolds.enabled) return null;
-      localHolds ??= await this.localHolds.plan(
-        [...queued.slice(0, index).filter(LocalHolds.localOnly), ...queued.slice(index)],
-        freeSlots,
-      );
+      const waitingAhead = queued
+        .slice(0, index)
+        .filter((ahead) => LocalHolds.localOnly(ahead) && !leftTheQueue.has(ahead.id));
+      localHolds ??= await this.localHolds.plan([...waitingAhead, ...queued.slice(index)], freeSlots);
       return localHolds.get(job.id) ?? null;
     };
     const heldLocally = async (job: JobEntity, index: number): Promise<boolean> => {
@@ -310,6 +312,7 @@ export class Dispatcher implements OnApplicationBootstrap {
             const worker = this.local.get(decision.workerId);
             freeSlots.set(decision.workerId, (freeSlots.get(decision.workerId) ?? 1) - 1);
             if (worker && this.local.reserve(worker.id)) {
+              leftTheQueue.add(job.id);
               const requirements = this.requirements.peek(job.id);
               if (requirements) this.local.noteModel(worker.id, primaryModel(requirements));
               await this.runner.start(job, {
@@ -387,6 +390,7 @@ export class Dispatcher implements OnApplicationBootstrap {
             await this.waitFor(job, decision.reason);
             break;
           case 'reject':
+            leftTheQueue.add(job.id);
             await this.runner.finish(job, 'failed', { message: decision.reason, kind: 'unroutable' }, null);
             break;
         }

@@ -46,10 +46,15 @@ describe('holdForLocal', () => {
     expect(holdForLocal([job({ deadlineInS: 100 })], slots, OPTIONS)).toEqual([null]);
   });
 
-  it('jobs that only a local worker may run take their slots first', () => {
+  it('places jobs in queue order, a job only a local worker may run whatever the wait', () => {
     const slots = [{ workerId: 'w1', freeInS: 10 }];
     const localOnly = job({ localOnly: true, runS: () => 30 });
-    expect(holdForLocal([job(), localOnly], slots, OPTIONS)).toEqual([null, 'w1']);
+    // Ahead in the queue, it takes the slot until 40 s: the job behind would start past its 30 s.
+    expect(holdForLocal([localOnly, job()], slots, OPTIONS)).toEqual(['w1', null]);
+    // Behind a held job, it comes after it, as the dispatcher hands out the freed slot.
+    expect(holdForLocal([job(), localOnly], slots, OPTIONS)).toEqual(['w1', 'w1']);
+    // It is placed however long the wait.
+    expect(holdForLocal([job({ localOnly: true, waitedS: 1000 })], slots, OPTIONS)).toEqual(['w1']);
   });
 
   it('holds nothing on an estimate that is not a number (it would wait for ever)', () => {

@@ -12,7 +12,7 @@ export interface LocalHoldJob {
   waitedS: number;
   /** Seconds from now by which it must be done; undefined: no deadline. */
   deadlineInS?: number;
-  /** It waits for a local worker whatever the wait (asked for `local`, or planned there): it takes its slot first. */
+  /** It waits for a local worker whatever the wait (asked for `local`, or planned there): it takes its slot. */
   localOnly?: boolean;
   /** Whether it may run on this worker (has its models and nodes, not among the job's failed workers). */
   mayUse: (workerId: string) => boolean;
@@ -66,12 +66,13 @@ export function holdForLocal(
     free.splice(to, 0, { workerId: best.workerId, freeInS: finishS });
     return best.workerId;
   };
-  // Jobs that only a local worker may run queue for their slots first: they will take them whatever the wait.
+  // In queue order, as the dispatcher hands out freed slots: a job that only a local worker may run takes its
+  // slot whatever the wait; another takes one only if it is held.
   jobs.forEach((job, i) => {
-    if (job.localOnly) heldFor[i] = place(job, () => true);
-  });
-  jobs.forEach((job, i) => {
-    if (job.localOnly) return;
+    if (job.localOnly) {
+      heldFor[i] = place(job, () => true);
+      return;
+    }
     heldFor[i] = place(job, (startS, finishS, runS) => {
       const allowanceS = podWaitAllowanceS(runS, options.waitTargetS, options.waitPerRun);
       if (!(allowanceS > 0) || !(Math.max(0, job.waitedS) + startS <= allowanceS)) return false;
