@@ -47,6 +47,7 @@ import { gpuSpeedFactor } from './gpu-speed';
 import { expectedEnd, type RunningJob } from './running-job';
 import { type Plan, plan, plannedBackendOf, replan, replanReactionMs, REPLAN_START_GRACE_MS } from './plan';
 import { planPick, routerPick, withLocalHold, type LocalHoldRule, type RouterPick } from './router-pick';
+import { localHoldsConfigured } from '../routing/local-hold.policy';
 import { endpointsFor } from '../routing/serverless-endpoint-choice';
 import { MODEL_LOAD_SECONDS, type WorkloadHint } from './run-time-defaults';
 import { RunTimeEstimator, type RunTimeEstimate } from './run-time-estimator';
@@ -173,14 +174,13 @@ export class RoutingEstimatesService
     private readonly scaling: ScalingDecisionLog,
     private readonly clock: Clock,
   ) {
-    const { policy, breakEven } = config.cloud;
-    this.localHoldRule =
-      policy === 'breakeven' && (breakEven.localWaitTargetS > 0 || breakEven.localWaitPerRun > 0)
-        ? {
-            allowanceS: (runS) =>
-              podWaitAllowanceS(runS, breakEven.localWaitTargetS, breakEven.localWaitPerRun),
-          }
-        : null;
+    const { breakEven } = config.cloud;
+    this.localHoldRule = localHoldsConfigured(config.cloud)
+      ? {
+          allowanceS: (runS) =>
+            podWaitAllowanceS(runS, breakEven.localWaitTargetS, breakEven.localWaitPerRun),
+        }
+      : null;
   }
 
   async onModuleInit(): Promise<void> {
@@ -327,7 +327,7 @@ export class RoutingEstimatesService
   ): CandidateInputs {
     const parameters = this.scaling.parametersInForce();
     const policy = this.config.cloud.breakEven;
-    const aheadJobS = parameters?.meanJobS ?? policy.defaultJobS;
+    const aheadJobS = this.typicalJobS();
     const settings = this.settings.get();
     const runningByWorker = this.localRunningByWorker();
     const local = allowed.has('local')
@@ -406,13 +406,16 @@ export class RoutingEstimatesService
    * estimates of the jobs this process started there (LocalHolds, the dispatcher's wait for a busy local worker).
    */
   localBusyUntil(workerId: string, running: number): number[] {
-    const parameters = this.scaling.parametersInForce();
-    const aheadJobS = parameters?.meanJobS ?? this.config.cloud.breakEven.defaultJobS;
     const now = this.clock.now();
     const known = [...this.localRunning.values()]
       .filter((job) => job.workerId === workerId)
       .map((job) => expectedEnd(job, now));
-    return this.busyUntil(known, running, now, aheadJobS);
+    return this.busyUntil(known, running, now, this.typicalJobS());
+  }
+
+  /** The typical job's run (s): the mean the control loop measured, else CLOUD_POLICY_DEFAULT_JOB_SECONDS. */
+  private typicalJobS(): number {
+    return this.scaling.parametersInForce()?.meanJobS ?? this.config.cloud.breakEven.defaultJobS;
   }
 
   /**
@@ -422,8 +425,7 @@ export class RoutingEstimatesService
    */
   localRunSeconds(jobId: string, workerId: string, modelLoaded: boolean): number {
     const tracked = this.tracked.get(jobId);
-    if (!tracked)
-      return this.scaling.parametersInForce()?.meanJobS ?? this.config.cloud.breakEven.defaultJobS;
+    if (!tracked) return this.typicalJobS();
     const { medianS } = this.estimateOf(tracked.signature, this.classOf('local', workerId), tracked.hint);
     return (
       medianS + (modelLoaded ? 0 : MODEL_LOAD_SECONDS[tracked.hint.kind === 'video' ? 'video' : 'image'])

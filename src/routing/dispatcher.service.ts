@@ -244,11 +244,15 @@ export class Dispatcher implements OnApplicationBootstrap {
     // Jobs this pass started or rejected: a started job's slot is already busy (freeSlots, the estimates).
     const leftTheQueue = new Set<string>();
     const localHoldOf = async (job: JobEntity, index: number): Promise<string | null> => {
-      if (!breakEven || !LocalHolds.cloudBound(job) || !this.localHolds.enabled) return null;
-      const waitingAhead = queued
-        .slice(0, index)
-        .filter((ahead) => LocalHolds.localOnly(ahead) && !leftTheQueue.has(ahead.id));
-      localHolds ??= await this.localHolds.plan([...waitingAhead, ...queued.slice(index)], freeSlots);
+      if (!breakEven || !LocalHolds.cloudBound(job)) return null;
+      if (localHolds === null) {
+        const waitingAhead = queued
+          .slice(0, index)
+          .filter((ahead) => LocalHolds.localOnly(ahead) && !leftTheQueue.has(ahead.id));
+        localHolds = this.localHolds.enabled
+          ? await this.localHolds.plan([...waitingAhead, ...queued.slice(index)], freeSlots)
+          : new Map();
+      }
       return localHolds.get(job.id) ?? null;
     };
     const heldLocally = async (job: JobEntity, index: number): Promise<boolean> => {

@@ -20,6 +20,17 @@ export interface LocalHoldJob {
   runS: (workerId: string) => number;
 }
 
+/** Whether jobs may wait for a busy local worker: the break-even policy with a wait allowance (LOCAL_WAIT_*). */
+export function localHoldsConfigured(cloud: {
+  policy: string;
+  breakEven: { localWaitTargetS: number; localWaitPerRun: number };
+}): boolean {
+  return (
+    cloud.policy === 'breakeven' &&
+    (cloud.breakEven.localWaitTargetS > 0 || cloud.breakEven.localWaitPerRun > 0)
+  );
+}
+
 export interface LocalHoldOptions {
   /** A job waits for a local worker up to max(waitTargetS, waitPerRun × its run) after its arrival (0, 0: off). */
   waitTargetS: number;

@@ -10,7 +10,7 @@ import type { JobEntity } from '../persistence/entities/job.entity';
 import { RoutingEstimatesService } from '../routing-estimates/routing-estimates.service';
 import { DEFAULT_DEADLINE_MARGIN_S } from '../cloud/policy/breakeven.policy';
 import { canRun } from '../workflows';
-import { holdForLocal, type LocalHoldJob, type LocalSlot } from './local-hold.policy';
+import { holdForLocal, localHoldsConfigured, type LocalHoldJob, type LocalSlot } from './local-hold.policy';
 
 /**
  * The dispatcher's wait for a busy local worker (break-even policy): which of a pass's queued jobs, bound for
@@ -41,12 +41,7 @@ export class LocalHolds {
 
   /** Whether jobs may wait for a local worker at all (the break-even policy, a wait allowance, a worker). */
   get enabled(): boolean {
-    const { policy, breakEven } = this.config.cloud;
-    return (
-      policy === 'breakeven' &&
-      (breakEven.localWaitTargetS > 0 || breakEven.localWaitPerRun > 0) &&
-      this.local.list().length > 0
-    );
+    return localHoldsConfigured(this.config.cloud) && this.local.list().length > 0;
   }
 
   /**
