@@ -1,5 +1,6 @@
 import { SECOND } from '../src/common/clock';
 import { CloudHarness } from './support/cloud-harness';
+import { samplerWorkflow } from '../src/comfyui/testing/comfyui-test-kit';
 import { pngWorkflow, slowWorkflow } from './support/workflows';
 
 /** The fake RunPod's pod boot in these tests (simulated time: the tests advance the clock through it). */
@@ -186,6 +187,29 @@ describe('break-even scaling policy', () => {
     expect(h.fake.runningPods()).toEqual([]);
     expect((await h.get(`/api/jobs/${id}`)).body.status).toBe('queued');
     expect(await scaling()).toMatchObject({ name: 'seed', parameters: null });
+  });
+
+  it("does not hold a job for a busy pod whose running job's estimate says it ends far beyond the wait target", async () => {
+    // The mean job is 30 s: by the mean alone the busy pod would look free within the 30 s wait target.
+    await start({ CLOUD_IDLE_TIMEOUT: '3600000' }, 20);
+    const spawned = await h.post('/api/cloud/spawn?wait=false');
+    expect(spawned.status).toBe(202);
+    const podId = spawned.body.pod.id as string;
+    await bootPods();
+    await h.tick();
+    expect((await scaling()).parameters.meanJobSeconds).toBe(30);
+    // 10,000 sampler steps: the run-time estimate (published defaults, scaled by steps) is minutes, not 30 s.
+    const long = await h.submit({ workflow: samplerWorkflow(10_000, 1) });
+    await h.until(async () => (await h.get(`/api/jobs/${long}`)).body.status === 'running');
+    expect((await h.get(`/api/jobs/${long}`)).body).toMatchObject({ backend: 'pod' });
+    expect(h.fake.getPod(podId)!.terminatedAt).toBeNull();
+
+    // Sent to serverless at once, not "waiting for a pod that will take it shortly" (the clock stands still, so
+    // a held job would wait forever here).
+    const next = await h.waitForJob(await h.submit({ workflow: pngWorkflow('next') }));
+    expect(next).toMatchObject({ status: 'completed', backend: 'serverless' });
+    expect((await h.get(`/api/jobs/${long}`)).body.status).toBe('running');
+    await h.request('DELETE', `/api/jobs/${long}`);
   });
 
   it('measures the boot, and reaps an idle pod spawned by hand at the measured break-even τ*, not CLOUD_IDLE_TIMEOUT', async () => {

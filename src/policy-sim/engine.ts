@@ -461,6 +461,7 @@ class Simulation {
           pod.view.state = 'busy';
           pod.view.busySince = this.now;
           pod.view.runningCheckpoint = js.job.checkpoint;
+          pod.view.runningKind = js.job.kind;
           this.startExecution(js, 'pod', pod.view.name, { pod });
           break;
         }

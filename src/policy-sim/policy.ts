@@ -21,6 +21,8 @@ export interface PodView {
   busySince: number | null;
   /** The checkpoint of the job it runs or ran last (router workloads: what the service's estimate is of). */
   runningCheckpoint?: string;
+  /** The kind of the job it runs or ran last (what the service's estimate of a running job depends on here). */
+  runningKind?: 'image' | 'video';
   costPerHour: number;
   jobsProcessed: number;
 }

@@ -15,7 +15,7 @@ import { localWorkerOrder } from '../routing/local-worker-order';
 import { canRun, type WorkerCapabilities, type WorkflowRequirements } from '../workflows';
 import { BreakEvenPolicy, serverlessOverheadS } from './breakeven-policy';
 import type { SimModel } from './model';
-import type { Decision, LocalWorkerView, QueuedJobView, SimState } from './policy';
+import type { Decision, LocalWorkerView, PodView, QueuedJobView, SimState } from './policy';
 import { ROUTER_MIX } from './router-workload';
 
 /** DeadlineReplanner: a planned start may slip this much, and a job is re-planned at most this often. */
@@ -111,6 +111,11 @@ export class ModelAwareRouter extends BreakEvenPolicy {
     state: SimState,
   ): { medianS: number; p90S: number } {
     return this.estimateOf(worker.lastModel, state);
+  }
+
+  /** The estimator's for the checkpoint of the pod's running job. */
+  protected override podRunningEstimate(pod: PodView, state: SimState): { medianS: number; p90S: number } {
+    return this.estimateOf(pod.runningCheckpoint, state);
   }
 
   /** The median and p90 run of a checkpoint's jobs, as completed so far (the estimator's). */

@@ -413,6 +413,18 @@ export class RoutingEstimatesService
     return this.busyUntil(known, running, now, this.typicalJobS());
   }
 
+  /**
+   * When the job this process started on a pod is expected to end (epoch ms; its `expectedEnd`), or undefined
+   * when it knows of none there (a job started before a restart): the dispatcher's wait for a pod.
+   */
+  podBusyUntil(podName: string): number | undefined {
+    const now = this.clock.now();
+    let end: number | undefined;
+    for (const job of this.podRunning.values())
+      if (job.workerId === podName) end = Math.max(end ?? -Infinity, expectedEnd(job, now));
+    return end;
+  }
+
   /** The typical job's run (s): the mean the control loop measured, else CLOUD_POLICY_DEFAULT_JOB_SECONDS. */
   private typicalJobS(): number {
     return this.scaling.parametersInForce()?.meanJobS ?? this.config.cloud.breakEven.defaultJobS;

@@ -9,7 +9,7 @@ import { BudgetService } from '../cloud/budget.service';
 import { CloudSettingsService } from '../cloud/cloud-settings.service';
 import { POD_CAPABILITIES_READ, PodCapabilitiesService } from '../cloud/pod-capabilities.service';
 import { PodLifecycleService } from '../cloud/pod-lifecycle.service';
-import { holdForLiveOrNewPods, podsFreeInS, serverlessSlots } from '../cloud/policy/breakeven.policy';
+import { serverlessSlots } from '../cloud/policy/breakeven.policy';
 import { ScalingDecisionLog } from '../cloud/scaling-decisions';
 import { Clock } from '../common/clock';
 import type { AppConfig } from '../config/app-config';
@@ -26,6 +26,7 @@ import { JobRunner } from './job-runner.service';
 import { decideRoute, type FleetSnapshot } from './routing.policy';
 import { localWorkerOrder } from './local-worker-order';
 import { LocalHolds } from './local-holds.service';
+import { PodHolds, type PodHoldPlan } from './pod-holds.service';
 import { describeMissing, missingOnEveryWorker, primaryModel } from '../local/local-worker-capabilities';
 import { canRun, type MissingRequirements } from '../workflows';
 import { DEADLINE_MISS_PREFIX } from '../routing-estimates/plan';
@@ -72,14 +73,7 @@ interface PassAdmission {
 interface BreakEvenPass {
   serverlessSlots: number;
   /** Planned at the pass's first serverless decision. */
-  holds: PodHolds | null;
-}
-
-interface PodHolds {
-  /** Job ids held for a live or booting pod, or for one the next scaling pass may start. */
-  held: Set<string>;
-  /** Those held only for a pod not started yet: the autoscaler is told, so that it starts it. */
-  forNewPod: Set<string>;
+  holds: PodHoldPlan | null;
 }
 
 /**
@@ -119,6 +113,7 @@ export class Dispatcher implements OnApplicationBootstrap {
     private readonly scaling: ScalingDecisionLog,
     private readonly runner: JobRunner,
     private readonly localHolds: LocalHolds,
+    private readonly podHolds: PodHolds,
   ) {
     runner.afterEachJob(() => void this.dispatch());
     const endpoints = config.runpod.serverlessEndpoints;
@@ -358,7 +353,7 @@ export class Dispatcher implements OnApplicationBootstrap {
             // A job planned to serverless (its deadline, maxCostUsd or ROUTING_PREFERENCE) is not held either.
             if (breakEven && (job.plannedBackend ?? job.requestedBackend) !== 'serverless' && !podsLack) {
               // Jobs held for a local worker are no pod's work.
-              breakEven.holds ??= await this.planHolds(
+              breakEven.holds ??= await this.podHolds.plan(
                 queued.slice(index).filter((queuedJob) => !localHolds?.has(queuedJob.id)),
               );
               const reason = breakEven.holds.held.has(job.id)
@@ -499,57 +494,6 @@ export class Dispatcher implements OnApplicationBootstrap {
     const costUsd = pass.admission.cloudJobUsd(backend);
     if (pass.admission.tryAdmit(costUsd)) return null;
     return pass.admission.refusal(backend === 'pod' ? 'a job on a pod' : 'a serverless job', costUsd);
-  }
-
-  /**
-   * Which of `jobs` (the rest of this pass's queue, in order) wait for a pod rather than go to serverless: the
-   * shipped `holdForLiveOrNewPods` over the live pods' expected free times and the pods the next scaling pass may
-   * still start (up in a boot and a tick), with the parameters the control loop measured on its latest tick
-   * (none yet: nothing is held).
-   */
-  private async planHolds(jobs: readonly JobEntity[]): Promise<PodHolds> {
-    const parameters = this.scaling.parametersInForce();
-    if (!parameters) return { held: new Set(), forNewPod: new Set() };
-    const now = this.clock.now();
-    const policy = this.config.cloud.breakEven;
-    // Terminating pods count against CLOUD_MAX_PODS until they are gone, as the spawn's write-ahead counts them.
-    const live = await this.pods.findLive();
-    const serving = live.filter((pod) => pod.state !== 'terminating' && pod.drainRequestedAt === null);
-    const freeInS = podsFreeInS(
-      serving.map((pod) => ({
-        state: pod.state === 'ready' || pod.state === 'busy' ? pod.state : 'starting',
-        createdAt: pod.createdAt ?? pod.requestedAt,
-        busySince: pod.busySince,
-      })),
-      now,
-      parameters.bootS,
-      parameters.meanJobS,
-    );
-    const candidates = jobs.filter(
-      (job) =>
-        job.podOnly ||
-        (!job.plannedBackend && (job.requestedBackend === 'auto' || job.requestedBackend === 'cloud')),
-    );
-    const spawnable = this.lifecycle.canSpawnPods()
-      ? Math.max(0, this.settings.get().maxPods - live.length)
-      : 0;
-    const { hold, forNewPod } = holdForLiveOrNewPods(
-      candidates.map((job) => ({
-        durationS: parameters.meanJobS,
-        podOnly: job.podOnly,
-        waitedS: Math.max(0, now - job.createdAt) / 1000,
-      })),
-      freeInS,
-      spawnable,
-      parameters.bootS + this.config.cloud.tickIntervalMs / 1000,
-      undefined,
-      policy.podWaitTargetS,
-      policy.podWaitPerRun,
-    );
-    return {
-      held: new Set(candidates.filter((_, i) => hold[i]).map((job) => job.id)),
-      forNewPod: new Set(candidates.filter((_, i) => forNewPod[i]).map((job) => job.id)),
-    };
   }
 
   /** Records why the job waits; the re-planner's "deadline will be missed" stays until the job starts or is re-planned. */

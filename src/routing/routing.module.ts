@@ -12,6 +12,7 @@ import { ServerlessExecutor } from './executors/serverless-executor';
 import { JobRecovery } from './job-recovery.service';
 import { JobRunner } from './job-runner.service';
 import { LocalHolds } from './local-holds.service';
+import { PodHolds } from './pod-holds.service';
 import { StatsService } from './stats.service';
 import { WorkerReleaser } from './worker-releaser';
 import { WorkerRouter } from './worker-router.service';
@@ -25,6 +26,7 @@ import { WorkerRouter } from './worker-router.service';
     JobRunner,
     JobRecovery,
     LocalHolds,
+    PodHolds,
     ComfyExecutor,
     ServerlessExecutor,
     WorkerReleaser,

@@ -172,6 +172,27 @@ describe('break-even policy', () => {
     ).toEqual([0, 110, 0, 20, 0]);
   });
 
+  it("frees a busy pod when its running job's expected end says, not a mean job after its start", () => {
+    const now = 1_000_000;
+    const busy = { state: 'busy' as const, createdAt: now - 500_000, busySince: now - 10_000 };
+    expect(
+      podsFreeInS(
+        [
+          // A 4-minute video 10 s in: free in 230 s, where the mean job (30 s) said 20 s.
+          { ...busy, busyUntil: now + 230_000 },
+          // Its end already passed (the estimates move it on; a stale one counts as now).
+          { ...busy, busyUntil: now - 5_000 },
+          // No estimate (a job started before a restart), or a broken one: the mean job, as before.
+          { ...busy, busyUntil: undefined },
+          { ...busy, busyUntil: Number.NaN },
+        ],
+        now,
+        150,
+        30,
+      ),
+    ).toEqual([230, 0, 20, 20]);
+  });
+
   it('holds a job for a pod that starts it within the wait target, counting what it has waited', () => {
     // Pods free in 10 s and 40 s; wait target 30 s; 20 s jobs, no deadline.
     const job = { durationS: 20, podOnly: false };
@@ -296,8 +317,12 @@ describe('decideBreakEvenScale with local workers', () => {
   });
 
   it('spawns for what the local workers cannot drain in a boot, and for jobs no local worker may take', () => {
-    expect(decideBreakEvenScale({ ...base, queue: waiting(12, true), localSlots: 2 }).spawn).toBeGreaterThan(0);
-    expect(decideBreakEvenScale({ ...base, queue: waiting(4, false), localSlots: 2 }).spawn).toBeGreaterThan(0);
+    expect(decideBreakEvenScale({ ...base, queue: waiting(12, true), localSlots: 2 }).spawn).toBeGreaterThan(
+      0,
+    );
+    expect(decideBreakEvenScale({ ...base, queue: waiting(4, false), localSlots: 2 }).spawn).toBeGreaterThan(
+      0,
+    );
   });
 });
 
@@ -325,4 +350,3 @@ describe('decideBreakEvenScale for jobs held for a new pod', () => {
     expect(decision).toMatchObject({ spawn: 1, reason: 'held-for-new-pod' });
   });
 });
-

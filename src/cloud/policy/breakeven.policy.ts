@@ -436,19 +436,28 @@ export function mostRecentlyBusyFirst<T extends { lastBusyAt: number | null }>(p
 
 /**
  * When each pod can take its next job, in seconds from now: a ready pod now, a booting pod when it should be up
- * (created + the expected boot), a busy pod when its job should end (busy since + the mean job; a job already
- * past the mean counts as ending now). The pods' times in the input order; the input to `holdForPods`.
+ * (created + the expected boot), a busy pod when its job should end: at `busyUntil` (epoch ms) when the caller
+ * knows the running job's expected end (the run-time estimates: a pod running a 4-minute video is not free a mean
+ * job after its start), else busy since + the mean job (a job already past the mean counts as ending now). The
+ * pods' times in the input order; the input to `holdForPods`.
  */
 export function podsFreeInS(
-  pods: ReadonlyArray<{ state: 'starting' | 'ready' | 'busy'; createdAt: number; busySince: number | null }>,
+  pods: ReadonlyArray<{
+    state: 'starting' | 'ready' | 'busy';
+    createdAt: number;
+    busySince: number | null;
+    busyUntil?: number;
+  }>,
   nowMs: number,
   bootS: number,
   meanJobS: number,
 ): number[] {
   return pods.map((pod) => {
     if (pod.state === 'starting') return Math.max(0, (pod.createdAt - nowMs) / 1000 + bootS);
-    if (pod.state === 'busy') return Math.max(0, meanJobS - (nowMs - (pod.busySince ?? nowMs)) / 1000);
-    return 0;
+    if (pod.state !== 'busy') return 0;
+    if (pod.busyUntil !== undefined && Number.isFinite(pod.busyUntil))
+      return Math.max(0, (pod.busyUntil - nowMs) / 1000);
+    return Math.max(0, meanJobS - (nowMs - (pod.busySince ?? nowMs)) / 1000);
   });
 }
 
