@@ -62,6 +62,9 @@ describe('break-even scaling policy', () => {
       bootSamples: 0,
       bootSeconds: 150,
     });
+    // Run times are measured per job kind (the workflow's, stored at submit): this one was an image.
+    expect(Object.keys(policy.parameters.meanJobSecondsByKind)).toEqual(['image']);
+    expect(policy.parameters.meanJobSecondsByKind.image).toBe(policy.parameters.meanJobSeconds);
     expect(policy.parameters.podPricePerHour).toBeGreaterThan(0);
     expect(policy.parameters.breakEvenUtilisation).toBeCloseTo(
       policy.parameters.podPricePerHour / 3600 / 0.00034,

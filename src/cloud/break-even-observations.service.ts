@@ -9,7 +9,12 @@ import { PodsRepository } from '../persistence/pods.repository';
 import { SERVERLESS_ENDPOINT_API, type ServerlessEndpointApi } from '../runpod/serverless-endpoint-api';
 import { BudgetService } from './budget.service';
 import { CloudSettingsService } from './cloud-settings.service';
-import { breakEvenParameters, type BreakEvenParameters } from './policy/breakeven.policy';
+import {
+  breakEvenParameters,
+  jobClassOf,
+  type BreakEvenParameters,
+  type JobClass,
+} from './policy/breakeven.policy';
 
 /** Completed cloud jobs whose run times the policy averages (the simulator's adapter keeps as many). */
 const JOB_SAMPLES = 200;
@@ -47,7 +52,8 @@ export interface MeasuredParameters extends BreakEvenParameters {
  */
 @Injectable()
 export class BreakEvenObservations {
-  private runTimesS: number[] = [];
+  /** Completed cloud runs, oldest first, with the class (kind) of each. */
+  private runTimes: Array<{ jobClass: JobClass; durationS: number }> = [];
   private readonly startDelaysS: number[] = [];
   private loadedAt = -Infinity;
   private endpoint: { at: number; workersMax: number | null } | null = null;
@@ -68,7 +74,11 @@ export class BreakEvenObservations {
   @OnEvent(JobEvents.Completed)
   onCompleted(event: JobCompletedEvent): void {
     if (event.backend !== 'pod' && event.backend !== 'serverless') return;
-    pushBounded(this.runTimesS, event.durationMs / 1000, JOB_SAMPLES);
+    pushBounded(
+      this.runTimes,
+      { jobClass: jobClassOf(event.workloadKind), durationS: event.durationMs / 1000 },
+      JOB_SAMPLES,
+    );
     if (event.serverlessStartDelayMs !== undefined)
       pushBounded(this.startDelaysS, event.serverlessStartDelayMs / 1000, DELAY_SAMPLES);
   }
@@ -87,7 +97,7 @@ export class BreakEvenObservations {
       serverlessOverheadPerJobS: policy.serverlessOverheadS,
       bootSamplesS,
       defaultBootS: policy.defaultBootS,
-      completed: this.runTimesS.map((durationS) => ({ jobClass: 'job', durationS })),
+      completed: this.runTimes,
       defaultDurationS: policy.defaultJobS,
     });
     const delays = this.startDelaysS;
@@ -131,14 +141,17 @@ export class BreakEvenObservations {
     this.loadedAt = now;
     const runs = await this.jobs.recentCloudRuns(JOB_SAMPLES);
     // Oldest first, as completions are appended.
-    this.runTimesS = runs
+    this.runTimes = runs
       .filter((run) => run.startedAt !== null && run.completedAt !== null)
-      .map((run) => Math.max(0, run.completedAt! - run.startedAt!) / 1000)
+      .map((run) => ({
+        jobClass: jobClassOf(run.workloadKind),
+        durationS: Math.max(0, run.completedAt! - run.startedAt!) / 1000,
+      }))
       .reverse();
   }
 }
 
-function pushBounded(values: number[], value: number, max: number): void {
+function pushBounded<T>(values: T[], value: T, max: number): void {
   values.push(value);
   if (values.length > max) values.splice(0, values.length - max);
 }

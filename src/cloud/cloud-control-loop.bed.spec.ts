@@ -24,7 +24,10 @@ describe('cloud control loop (test bed)', () => {
 
   it('spawns exactly one pod for a pod-only job, and not a second while it boots', async () => {
     bed = await CloudTestBed.create({ pods: { bootMs: BOOT_MS } });
-    bed.publishDemand({ ...POD_ONLY, queuedArrivals: [bed.clock.now()] });
+    bed.publishDemand({
+      ...POD_ONLY,
+      queuedJobs: [{ arrivedAt: bed.clock.now(), jobClass: 'image', podOnly: true }],
+    });
 
     await bed.tick();
     expect(bed.runpod.calls('create')).toHaveLength(1);

@@ -16,7 +16,7 @@ import { LeaderElection } from '../persistence/leader-election.service';
 import type { PodEntity } from '../persistence/entities/pod.entity';
 import { PodTransitions } from '../persistence/pod-transitions';
 import { PodsRepository } from '../persistence/pods.repository';
-import { CLOUD_DEMAND, type CloudDemandBoard } from './cloud-demand';
+import { breakEvenQueue, CLOUD_DEMAND, type CloudDemandBoard } from './cloud-demand';
 import { BudgetExceededError, BudgetService } from './budget.service';
 import { CloudSettingsService } from './cloud-settings.service';
 import { CostLedgerService } from './cost-ledger.service';
@@ -247,8 +247,6 @@ export class CloudControlLoop
     const counts = this.demand.current();
     // Serverless absorbs overflow only when the operator lets jobs go there (CLOUD_PREFER_SERVERLESS).
     const serverlessAvailable = Boolean(this.config.runpod.serverlessEndpointId) && settings.preferServerless;
-    const waitingForAny = Math.max(0, counts.waitingForCloud - counts.waitingForPodOnly);
-    const heldForNewPod = Math.min(waitingForAny, counts.heldForNewPod);
     const policy = this.config.cloud.breakEven;
     // The forecast replays the cloud arrivals of the last window; until this instance has led that long, the
     // window is what it has seen (never shorter than a horizon).
@@ -258,8 +256,8 @@ export class CloudControlLoop
       Math.max(parameters.horizonS, (now - this.leadingSince) / 1000),
     );
     const since = now - windowS * 1000;
-    const recentArrivals = [...this.demand.cloudArrivalsSince(since), ...counts.queuedArrivals].map(
-      (arrivedAt) => ({ agoS: Math.max(0, now - arrivedAt) / 1000, jobClass: 'job' }),
+    const recentArrivals = [...this.demand.cloudArrivalsSince(since), ...counts.queuedJobs].map(
+      ({ arrivedAt, jobClass }) => ({ agoS: Math.max(0, now - arrivedAt) / 1000, jobClass }),
     );
     const decision = decideBreakEvenScale({
       podPricePerS: parameters.podPricePerS,
@@ -271,16 +269,7 @@ export class CloudControlLoop
       horizonS: parameters.horizonS,
       observedDurationS: parameters.byClass,
       defaultDurationS: parameters.meanJobS,
-      queue: [
-        ...Array.from({ length: counts.waitingForPodOnly }, () => ({ jobClass: 'job', podOnly: true })),
-        // Jobs a local worker may take first, then those held for a new pod (the counts are per pass).
-        ...Array.from({ length: waitingForAny }, (_, i) => ({
-          jobClass: 'job',
-          podOnly: false,
-          mayRunLocally: i < counts.mayRunLocally,
-          heldForNewPod: i >= waitingForAny - heldForNewPod,
-        })),
-      ],
+      queue: breakEvenQueue(counts),
       localSlots: counts.localSlots,
       recentArrivals,
       arrivalWindowS: windowS,

@@ -1,4 +1,5 @@
-import { CloudDemandBoard } from './cloud-demand';
+import { breakEvenQueue, CloudDemandBoard } from './cloud-demand';
+import { UNKNOWN_JOB_CLASS } from './policy/breakeven.policy';
 
 describe('CloudDemandBoard: the autoscaler reads counts no older than a pass under way', () => {
   it('settles at once when no pass is under way', async () => {
@@ -44,5 +45,59 @@ describe('CloudDemandBoard: the autoscaler reads counts no older than a pass und
     const startedAt = Date.now();
     await board.settled(20);
     expect(Date.now() - startedAt).toBeGreaterThanOrEqual(15);
+  });
+});
+
+describe('breakEvenQueue: the forecast queue from the published demand', () => {
+  const NOW = 1_000_000;
+
+  it('gives each waiting job the class its source listed, pod-only jobs first', () => {
+    const board = new CloudDemandBoard();
+    board.publish({
+      waitingForCloud: 3,
+      waitingForPodOnly: 1,
+      heldForNewPod: 1,
+      mayRunLocally: 1,
+      queuedJobs: [
+        { arrivedAt: NOW, jobClass: 'image', podOnly: false },
+        { arrivedAt: NOW, jobClass: 'video', podOnly: true },
+        { arrivedAt: NOW, jobClass: 'video', podOnly: false },
+      ],
+    });
+    expect(breakEvenQueue(board.current())).toEqual([
+      { jobClass: 'video', podOnly: true },
+      // A local worker may take the first; the last is held for a new pod (per-pass counts).
+      { jobClass: 'image', podOnly: false, mayRunLocally: true, heldForNewPod: false },
+      { jobClass: 'video', podOnly: false, mayRunLocally: false, heldForNewPod: true },
+    ]);
+  });
+
+  it('counts a job its source did not list as of unknown class (the mean job)', () => {
+    const board = new CloudDemandBoard();
+    board.publish({ waitingForCloud: 2, waitingForPodOnly: 1 }, 'counts-only');
+    expect(breakEvenQueue(board.current()).map((job) => job.jobClass)).toEqual([
+      UNKNOWN_JOB_CLASS,
+      UNKNOWN_JOB_CLASS,
+    ]);
+  });
+
+  it('sums the jobs of several sources, and remembers the class of each cloud start', () => {
+    const board = new CloudDemandBoard();
+    board.publish(
+      { waitingForCloud: 1, queuedJobs: [{ arrivedAt: NOW, jobClass: 'image', podOnly: false }] },
+      'a',
+    );
+    board.publish(
+      { waitingForCloud: 1, queuedJobs: [{ arrivedAt: NOW, jobClass: 'video', podOnly: false }] },
+      'b',
+    );
+    expect(board.current().queuedJobs.map((job) => job.jobClass)).toEqual(['image', 'video']);
+
+    board.recordCloudStart(NOW, NOW - 10_000, 'video');
+    board.recordCloudStart(NOW, NOW - 5_000);
+    expect(board.cloudArrivalsSince(NOW - 60_000)).toEqual([
+      { arrivedAt: NOW - 10_000, jobClass: 'video' },
+      { arrivedAt: NOW - 5_000, jobClass: UNKNOWN_JOB_CLASS },
+    ]);
   });
 });

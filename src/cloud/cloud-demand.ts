@@ -1,8 +1,20 @@
+import { UNKNOWN_JOB_CLASS, type BreakEvenQueuedJob, type JobClass } from './policy/breakeven.policy';
+
 /**
  * How many jobs wait for cloud capacity: the autoscaler's input. The dispatcher publishes the counts on
  * every pass (`CloudDemandBoard`); the control loop reads them.
  */
 export const CLOUD_DEMAND = Symbol('CLOUD_DEMAND');
+
+/** A job waiting for cloud capacity, as the break-even forecast sees it. */
+export interface QueuedCloudJob {
+  /** When it arrived (epoch ms): the forecast replays recent arrivals. */
+  arrivedAt: number;
+  /** Its class (`jobClassOf`: image or video): its expected run. */
+  jobClass: JobClass;
+  /** Only a pod may run it. */
+  podOnly: boolean;
+}
 
 export interface CloudDemandCounts {
   /** Jobs waiting for a pod. */
@@ -11,12 +23,39 @@ export interface CloudDemandCounts {
   waitingForPodOnly: number;
   /** Break-even: jobs among them held for a pod that is not started yet (the next scaling pass should start it). */
   heldForNewPod: number;
-  /** Break-even: when each job waiting for cloud capacity arrived (epoch ms), for the spawn forecast's replay. */
-  queuedArrivals: readonly number[];
+  /**
+   * Break-even: each job waiting for cloud capacity, in queue order: when it arrived (the spawn forecast's replay)
+   * and its class (its expected run). A source may publish counts alone; the jobs it does not list are of unknown
+   * class (the mean job) and are not replayed.
+   */
+  queuedJobs: readonly QueuedCloudJob[];
   /** Break-even: jobs among them a local worker may still take (they are drained locally first). */
   mayRunLocally: number;
   /** Break-even: slots of the local workers that take jobs (healthy, enabled, not draining). */
   localSlots: number;
+}
+
+/**
+ * The break-even forecast's queue from the published demand: the pod-only jobs, then the others, those a local
+ * worker may take first and those held for a new pod last (those counts are per pass, not per job). Each job
+ * has the class its source listed it with; one counted but not listed is of unknown class (the mean job).
+ */
+export function breakEvenQueue(counts: CloudDemandCounts): BreakEvenQueuedJob[] {
+  const waitingForAny = Math.max(0, counts.waitingForCloud - counts.waitingForPodOnly);
+  const heldForNewPod = Math.min(waitingForAny, counts.heldForNewPod);
+  const classes = (podOnly: boolean, count: number): JobClass[] => {
+    const listed = counts.queuedJobs.filter((job) => job.podOnly === podOnly).map((job) => job.jobClass);
+    return Array.from({ length: count }, (_, i) => listed[i] ?? UNKNOWN_JOB_CLASS);
+  };
+  return [
+    ...classes(true, counts.waitingForPodOnly).map((jobClass) => ({ jobClass, podOnly: true })),
+    ...classes(false, waitingForAny).map((jobClass, i) => ({
+      jobClass,
+      podOnly: false,
+      mayRunLocally: i < counts.mayRunLocally,
+      heldForNewPod: i >= waitingForAny - heldForNewPod,
+    })),
+  ];
 }
 
 export interface CloudDemand {
@@ -35,7 +74,7 @@ const NO_DEMAND: CloudDemandCounts = {
   waitingForCloud: 0,
   waitingForPodOnly: 0,
   heldForNewPod: 0,
-  queuedArrivals: [],
+  queuedJobs: [],
   mayRunLocally: 0,
   localSlots: 0,
 };
@@ -46,7 +85,7 @@ const NO_DEMAND: CloudDemandCounts = {
  */
 export class CloudDemandBoard implements CloudDemand {
   private readonly bySource = new Map<string, CloudDemandCounts>();
-  private readonly cloudStarts: Array<{ at: number; arrivedAt: number }> = [];
+  private readonly cloudStarts: Array<{ at: number; arrivedAt: number; jobClass: JobClass }> = [];
   private passesUnderWay = 0;
   private settledWaiters: Array<() => void> = [];
 
@@ -89,17 +128,17 @@ export class CloudDemandBoard implements CloudDemand {
     });
   }
 
-  /** A job that arrived at `arrivedAt` started on a pod or serverless at `at` (epoch ms). */
-  recordCloudStart(at: number, arrivedAt: number): void {
-    this.cloudStarts.push({ at, arrivedAt });
+  /** A job of `jobClass` that arrived at `arrivedAt` started on a pod or serverless at `at` (epoch ms). */
+  recordCloudStart(at: number, arrivedAt: number, jobClass: JobClass = UNKNOWN_JOB_CLASS): void {
+    this.cloudStarts.push({ at, arrivedAt, jobClass });
     if (this.cloudStarts.length > CLOUD_STARTS_KEPT) this.cloudStarts.splice(0, CLOUD_STARTS_KEPT / 10);
   }
 
   /**
-   * When the jobs that started in the cloud and arrived at or after `since` arrived (epoch ms). Starts well
-   * before `since` are forgotten.
+   * The jobs that started in the cloud and arrived at or after `since`: when they arrived (epoch ms) and their
+   * class. Starts well before `since` are forgotten.
    */
-  cloudArrivalsSince(since: number): number[] {
+  cloudArrivalsSince(since: number): Array<{ arrivedAt: number; jobClass: JobClass }> {
     let forgotten = 0;
     while (
       forgotten < this.cloudStarts.length &&
@@ -107,7 +146,9 @@ export class CloudDemandBoard implements CloudDemand {
     )
       forgotten++;
     this.cloudStarts.splice(0, forgotten);
-    return this.cloudStarts.filter((start) => start.arrivedAt >= since).map((start) => start.arrivedAt);
+    return this.cloudStarts
+      .filter((start) => start.arrivedAt >= since)
+      .map(({ arrivedAt, jobClass }) => ({ arrivedAt, jobClass }));
   }
 
   publish(counts: Partial<CloudDemandCounts>, source = 'jobs'): void {
@@ -121,15 +162,15 @@ export class CloudDemandBoard implements CloudDemand {
     let heldForNewPod = 0;
     let mayRunLocally = 0;
     let localSlots = 0;
-    const queuedArrivals: number[] = [];
+    const queuedJobs: QueuedCloudJob[] = [];
     for (const counts of this.bySource.values()) {
       waitingForCloud += counts.waitingForCloud;
       waitingForPodOnly += counts.waitingForPodOnly;
       heldForNewPod += counts.heldForNewPod;
       mayRunLocally += counts.mayRunLocally;
       localSlots += counts.localSlots;
-      queuedArrivals.push(...counts.queuedArrivals);
+      queuedJobs.push(...counts.queuedJobs);
     }
-    return { waitingForCloud, waitingForPodOnly, heldForNewPod, queuedArrivals, mayRunLocally, localSlots };
+    return { waitingForCloud, waitingForPodOnly, heldForNewPod, queuedJobs, mayRunLocally, localSlots };
   }
 }

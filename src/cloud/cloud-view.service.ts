@@ -176,6 +176,9 @@ function parametersView(p: MeasuredParameters, policy: BreakEvenConfig): BreakEv
     bootSeconds: round(p.bootS, 1),
     bootSamples: p.bootSamples,
     meanJobSeconds: round(p.meanJobS, 1),
+    meanJobSecondsByKind: Object.fromEntries(
+      Object.entries(p.byClass).map(([kind, seconds]) => [kind, round(seconds, 1)]),
+    ),
     jobSamples: p.jobSamples,
     serverlessStartDelaySeconds: p.serverlessStartDelayS === null ? null : round(p.serverlessStartDelayS, 1),
     serverlessStartDelaySamples: p.serverlessStartDelaySamples,

@@ -38,6 +38,8 @@ export interface JobCompletedEvent {
   jobId: string;
   backend: JobBackend;
   durationMs: number;
+  /** Image or video (the row's `workload_kind`); null when unknown. The break-even policy measures run times per kind. */
+  workloadKind?: 'image' | 'video' | null;
   /**
    * USD this job cost: serverless billed seconds; on a pod an attribution (the pod's hourly price × the attempt's
    * run seconds; the ledger bills the pod itself, so this is not spend to add to it); 0 on local.

@@ -247,6 +247,7 @@ export class JobsService {
       deadline: constraints.deadline,
       maxCostUsd: constraints.maxCostUsd,
       plannedBackend: planned.plannedBackend,
+      workloadKind: planned.workloadKind,
     });
     await this.jobs.insert(job);
     this.requirements.remember(id, requirements);

@@ -21,6 +21,7 @@ import { Enrolment1764260000000 } from './migrations/1764260000000-enrolment';
 import { RoutingEstimatesEntity } from './entities/routing-estimates.entity';
 import { RoutingEstimates1764270000000 } from './migrations/1764270000000-routing-estimates';
 import { JobDeadlines1764280000000 } from './migrations/1764280000000-job-deadlines';
+import { JobWorkloadKind1764290000000 } from './migrations/1764290000000-job-workload-kind';
 
 export const ENTITIES = [
   PodEntity,
@@ -44,6 +45,7 @@ export const MIGRATIONS = [
   Enrolment1764260000000,
   RoutingEstimates1764270000000,
   JobDeadlines1764280000000,
+  JobWorkloadKind1764290000000,
 ];
 
 interface SqliteHandle {

@@ -38,6 +38,8 @@ const ROUTING_COLUMNS = [
   'createdAt',
   // LocalHolds: a deadline job waits for a busy local worker only if that worker still finishes it in time.
   'deadline',
+  // The break-even policy's class of a job waiting for the cloud (its kind's run time, not the mean job's).
+  'workloadKind',
 ] as const satisfies ReadonlyArray<keyof JobEntity>;
 
 /** Columns a list summary shows (JobSummaryDto): not the workflow, input images or metadata. */
@@ -263,9 +265,9 @@ export class JobsRepository {
    */
   async recentCloudRuns(
     limit: number,
-  ): Promise<Array<Pick<JobEntity, 'backend' | 'startedAt' | 'completedAt'>>> {
+  ): Promise<Array<Pick<JobEntity, 'backend' | 'startedAt' | 'completedAt' | 'workloadKind'>>> {
     return this.jobs.find({
-      select: { backend: true, startedAt: true, completedAt: true },
+      select: { backend: true, startedAt: true, completedAt: true, workloadKind: true },
       where: { status: 'completed', backend: In(['pod', 'serverless']) },
       order: { completedAt: 'DESC' },
       take: limit,

@@ -8,6 +8,7 @@ import {
   breakEvenParameters,
   decideBreakEvenScale,
   expectedDurationS,
+  jobClassOf,
   DEFAULT_ARRIVAL_WINDOW_S,
   holdForLiveOrNewPods,
   idlePodTimeoutsS,
@@ -99,13 +100,8 @@ export class BreakEvenPolicy extends SeedPolicy {
       const route = routedTo.get(job.id);
       return (route === undefined || route.to === 'serverless') && !this.heldLocally.has(job.id);
     });
-    // A deadline job's run as the service's deadline planner sees it (RoutingEstimatesService, per workflow: here
-    // its kind's median); any other job is the mean job, as PodHolds counts it.
     const holdable = candidates.map((job) => ({
-      durationS:
-        job.deadlineAt === undefined
-          ? this.durationOf(job, stats)
-          : (this.kindEstimate(job.kind, state)?.medianS ?? this.durationOf(job, stats)),
+      durationS: this.durationOf(job, stats),
       deadlineInS: job.deadlineAt === undefined ? undefined : (job.deadlineAt - now) / MS,
       podOnly: job.podOnly,
       waitedS: (now - job.arrivalAt) / MS,
@@ -170,7 +166,10 @@ export class BreakEvenPolicy extends SeedPolicy {
   }
 
   /** The median and p90 of a kind's recent runs (the completions the engine keeps); undefined before any. */
-  private kindEstimate(kind: 'image' | 'video', state: SimState): { medianS: number; p90S: number } | undefined {
+  private kindEstimate(
+    kind: 'image' | 'video',
+    state: SimState,
+  ): { medianS: number; p90S: number } | undefined {
     if (this.kindEstimates?.completed !== state.completed) {
       const byKind = new Map<string, number[]>();
       for (const job of state.completed) {
@@ -367,17 +366,12 @@ export class BreakEvenPolicy extends SeedPolicy {
 }
 
 /**
- * The class the service's break-even inputs put a job in: one class for every job. BreakEvenObservations records
- * each cloud run as class 'job', and the dispatcher's pod holds and the control loop's forecast count every queued
- * job as the mean job; so does this adapter, or it would measure a service that tells a video from an image
- * where the shipped one does not. (Told apart by kind, the simulator measured 7-15% lower costs on steady-high,
- * diurnal and bursty-gamma: docs/bench-policy.md.)
+ * The class the service puts a job in (`jobClassOf` of its `workload_kind`): its kind, image or video; not its
+ * workflow signature, which the service's break-even inputs do not use.
  */
-function classOf(_job: Pick<QueuedJobView, 'kind' | 'signature'> | undefined): JobClass {
-  return SERVICE_JOB_CLASS;
+function classOf(job: Pick<QueuedJobView, 'kind'> | undefined): JobClass {
+  return jobClassOf(job?.kind);
 }
-
-const SERVICE_JOB_CLASS: JobClass = 'job';
 
 /** Billed serverless seconds per job besides its work: the expected cold start plus the idle timeout. */
 export function serverlessOverheadS(model: SimModel): number {

@@ -49,7 +49,7 @@ import { type Plan, plan, plannedBackendOf, replan, replanReactionMs, REPLAN_STA
 import { planPick, routerPick, withLocalHold, type LocalHoldRule, type RouterPick } from './router-pick';
 import { localHoldsConfigured } from '../routing/local-hold.policy';
 import { endpointsFor } from '../routing/serverless-endpoint-choice';
-import { MODEL_LOAD_SECONDS, type WorkloadHint } from './run-time-defaults';
+import { MODEL_LOAD_SECONDS, type WorkflowKind, type WorkloadHint } from './run-time-defaults';
 import { RunTimeEstimator, type RunTimeEstimate } from './run-time-estimator';
 
 /** The estimator's document in `routing_estimates`. */
@@ -217,17 +217,19 @@ export class RoutingEstimatesService
     jobId: string,
     job: EstimatedJob,
     requirements: WorkflowRequirements | null,
-  ): Promise<JobPlan> {
+  ): Promise<JobPlan & { workloadKind: WorkflowKind | null }> {
     const constrained = (job.deadline ?? null) !== null || (job.maxCostUsd ?? null) !== null;
+    let workloadKind: WorkflowKind | null = null;
     try {
       const profile = workflowProfile(job.workflow);
+      workloadKind = profile.kind;
       this.track(jobId, { signature: profile.signature, hint: hintOf(profile) });
       const facts = constrained && !this.facts ? await this.refreshFacts() : this.factsNow();
-      return this.jobPlan(this.quoteWith(profile, job, requirements, facts, false));
+      return { ...this.jobPlan(this.quoteWith(profile, job, requirements, facts, false)), workloadKind };
     } catch (error) {
       if (constrained) throw error;
       this.logger.debug(`No estimate for job ${jobId}: ${(error as Error).message}`);
-      return { estimate: null, plannedBackend: null, plan: { kind: 'fixed-order' } };
+      return { estimate: null, plannedBackend: null, plan: { kind: 'fixed-order' }, workloadKind };
     }
   }
 

@@ -3,13 +3,13 @@ import { OnEvent } from '@nestjs/event-emitter';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { performance } from 'node:perf_hooks';
 import { CloudEvents } from '../cloud/cloud.events';
-import { CLOUD_DEMAND, type CloudDemandBoard } from '../cloud/cloud-demand';
+import { CLOUD_DEMAND, type CloudDemandBoard, type QueuedCloudJob } from '../cloud/cloud-demand';
 import type { BudgetAdmission } from '../cloud/budget-admission';
 import { BudgetService } from '../cloud/budget.service';
 import { CloudSettingsService } from '../cloud/cloud-settings.service';
 import { POD_CAPABILITIES_READ, PodCapabilitiesService } from '../cloud/pod-capabilities.service';
 import { PodLifecycleService } from '../cloud/pod-lifecycle.service';
-import { serverlessSlots } from '../cloud/policy/breakeven.policy';
+import { jobClassOf, serverlessSlots } from '../cloud/policy/breakeven.policy';
 import { ScalingDecisionLog } from '../cloud/scaling-decisions';
 import { Clock } from '../common/clock';
 import type { AppConfig } from '../config/app-config';
@@ -219,11 +219,15 @@ export class Dispatcher implements OnApplicationBootstrap {
     let waitingForPodOnly = 0;
     let heldForNewPod = 0;
     let mayRunLocally = 0;
-    // When each job left waiting for cloud capacity arrived: the break-even forecast replays them.
-    const queuedArrivals: number[] = [];
+    // The jobs left waiting for cloud capacity (when each arrived, its class): the break-even forecast's input.
+    const queuedJobs: QueuedCloudJob[] = [];
     const waitsForCloud = async (job: JobEntity) => {
       waitingForCloud++;
-      queuedArrivals.push(job.createdAt);
+      queuedJobs.push({
+        arrivedAt: job.createdAt,
+        jobClass: jobClassOf(job.workloadKind),
+        podOnly: job.podOnly,
+      });
       if (
         job.requestedBackend === 'auto' &&
         !job.podOnly &&
@@ -402,7 +406,7 @@ export class Dispatcher implements OnApplicationBootstrap {
       waitingForCloud,
       waitingForPodOnly,
       heldForNewPod,
-      queuedArrivals,
+      queuedJobs,
       mayRunLocally,
       localSlots,
     });

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
 import { CLOUD_DEMAND, type CloudDemandBoard } from '../cloud/cloud-demand';
+import { jobClassOf } from '../cloud/policy/breakeven.policy';
 import { Clock } from '../common/clock';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
@@ -144,7 +145,8 @@ export class JobRunner {
       createdAt: job.createdAt,
     };
     this.events.emit(JobEvents.Started, started);
-    if (placement.backend !== 'local') this.demand.recordCloudStart(now, job.createdAt);
+    if (placement.backend !== 'local')
+      this.demand.recordCloudStart(now, job.createdAt, jobClassOf(job.workloadKind));
     this.launch(job, placement, false);
   }
 
@@ -264,6 +266,7 @@ export class JobRunner {
       jobId: job.id,
       backend,
       durationMs,
+      workloadKind: job.workloadKind ?? null,
       cost: costUsd,
       webhookUrl: job.webhookUrl,
     };

@@ -1,7 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CloudSettingsService } from '../cloud/cloud-settings.service';
 import { PodLifecycleService } from '../cloud/pod-lifecycle.service';
-import { holdForLiveOrNewPods, podsFreeInS } from '../cloud/policy/breakeven.policy';
+import {
+  expectedDurationS,
+  holdForLiveOrNewPods,
+  jobClassOf,
+  podsFreeInS,
+} from '../cloud/policy/breakeven.policy';
 import { ScalingDecisionLog } from '../cloud/scaling-decisions';
 import { Clock } from '../common/clock';
 import type { AppConfig } from '../config/app-config';
@@ -26,6 +31,7 @@ const NOTHING_HELD: PodHoldPlan = { held: new Set(), forNewPod: new Set() };
  * when the run-time estimates say its job ends (`RoutingEstimatesService.podBusyUntil`: a pod running a
  * 4-minute video is not free 30 s after its start); and the pods the next scaling pass may still start (up in a
  * boot and a tick), with the parameters the control loop measured on its latest tick (none yet: nothing is held).
+ * Each job's expected run is its kind's measured mean (image or video).
  */
 @Injectable()
 export class PodHolds {
@@ -69,7 +75,8 @@ export class PodHolds {
       : 0;
     const { hold, forNewPod } = holdForLiveOrNewPods(
       candidates.map((job) => ({
-        durationS: parameters.meanJobS,
+        // Its kind's measured mean run: a video may wait longer for a pod than an image (podWaitAllowanceS).
+        durationS: expectedDurationS(jobClassOf(job.workloadKind), parameters.byClass, parameters.meanJobS),
         podOnly: job.podOnly,
         waitedS: Math.max(0, now - job.createdAt) / 1000,
       })),

@@ -214,6 +214,8 @@ export interface ScalingPolicy {
     bootSeconds: number;
     bootSamples: number;
     meanJobSeconds: number;
+    /** Per kind (image, video; 'job' when unknown). */
+    meanJobSecondsByKind?: Record<string, number>;
     jobSamples: number;
     serverlessStartDelaySeconds: number | null;
     serverlessStartDelaySamples: number;

@@ -52,6 +52,16 @@ export class BreakEvenParametersDto {
   @ApiProperty({ example: 31.4, description: 'Mean measured cloud job run time, or the default' })
   meanJobSeconds!: number;
 
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'number' },
+    example: { image: 6.4, video: 251.3 },
+    description:
+      "Mean measured cloud run time per job kind (image, video; 'job' for jobs of unknown kind): what the forecast " +
+      'and the pod holds count a queued job as. A kind not measured yet counts as meanJobSeconds',
+  })
+  meanJobSecondsByKind!: Record<string, number>;
+
   @ApiProperty({ example: 200, description: 'Jobs measured (0: CLOUD_POLICY_DEFAULT_JOB_SECONDS is used)' })
   jobSamples!: number;
 

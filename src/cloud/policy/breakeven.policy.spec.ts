@@ -2,14 +2,17 @@ import {
   breakEvenIdleTimeoutS,
   breakEvenUtilisation,
   decideBreakEvenScale,
+  expectedDurationS,
   holdForLiveOrNewPods,
   holdForPods,
   idlePodTimeoutsS,
+  jobClassOf,
   mostRecentlyBusyFirst,
   podsFreeInS,
   podWaitAllowanceS,
   serverlessPremiumUsd,
   serverlessSlots,
+  UNKNOWN_JOB_CLASS,
   type BreakEvenInputs,
 } from './breakeven.policy';
 
@@ -170,6 +173,13 @@ describe('break-even policy', () => {
         30,
       ),
     ).toEqual([0, 110, 0, 20, 0]);
+  });
+
+  it('puts a job in its kind, or the unknown class (the mean job) for a row from before kinds', () => {
+    expect(jobClassOf('video')).toBe('video');
+    expect(jobClassOf(null)).toBe(UNKNOWN_JOB_CLASS);
+    expect(expectedDurationS(jobClassOf(null), { image: 6, video: 240 }, 30)).toBe(30);
+    expect(expectedDurationS(jobClassOf('video'), { image: 6, video: 240 }, 30)).toBe(240);
   });
 
   it("frees a busy pod when its running job's expected end says, not a mean job after its start", () => {

@@ -11,6 +11,17 @@ import { replayPods } from './pod-demand.policy';
 /** A job class (kind or workflow signature) the caller has observed durations for. */
 export type JobClass = string;
 
+/** The class of a job of unknown kind (a row from before `workload_kind`): counted as the mean job. */
+export const UNKNOWN_JOB_CLASS: JobClass = 'job';
+
+/**
+ * The class the service puts a job in: its workflow's kind, image or video (a 4-minute video is not the mean job
+ * when the policy forecasts queued work or holds a job for a pod).
+ */
+export function jobClassOf(workloadKind: string | null | undefined): JobClass {
+  return workloadKind ?? UNKNOWN_JOB_CLASS;
+}
+
 export interface BreakEvenQueuedJob {
   jobClass: JobClass;
   /** Only a pod may run it (serverless failed it, or the caller asked for a pod). */

@@ -146,6 +146,13 @@ export class JobEntity {
    */
   @Column({ name: 'planned_backend', type: 'varchar', length: 16, nullable: true })
   plannedBackend!: JobBackend | null;
+
+  /**
+   * Image or video, from the workflow at submit (`workflowProfile`): the break-even policy's class of the job
+   * (its run times are measured, and its queued work forecast, per kind). null for jobs submitted before it.
+   */
+  @Column({ name: 'workload_kind', type: 'varchar', length: 8, nullable: true })
+  workloadKind!: 'image' | 'video' | null;
 }
 
 /** What `jobs.estimate` holds (times in epoch ms). */

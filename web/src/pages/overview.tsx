@@ -422,7 +422,11 @@ function ScalingPolicyView({ policy }: { policy: ScalingPolicy }) {
           <li>
             Boot {duration(p.bootSeconds * 1000)} ({p.bootSamples ? `${p.bootSamples} measured` : 'default'}),
             mean job {duration(p.meanJobSeconds * 1000)} (
-            {p.jobSamples ? `${p.jobSamples} measured` : 'default'}), serverless start{' '}
+            {p.jobSamples ? `${p.jobSamples} measured` : 'default'}
+            {Object.entries(p.meanJobSecondsByKind ?? {})
+              .map(([kind, seconds]) => `; ${kind} ${duration(seconds * 1000)}`)
+              .join('')}
+            ), serverless start{' '}
             {p.serverlessStartDelaySeconds === null ? '–' : duration(p.serverlessStartDelaySeconds * 1000)}
           </li>
           <li>
