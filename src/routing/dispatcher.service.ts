@@ -221,13 +221,9 @@ export class Dispatcher implements OnApplicationBootstrap {
     let mayRunLocally = 0;
     // The jobs left waiting for cloud capacity (when each arrived, its class): the break-even forecast's input.
     const queuedJobs: QueuedCloudJob[] = [];
-    const waitsForCloud = async (job: JobEntity) => {
+    const waitsForCloud = async (job: JobEntity, podOnly = job.podOnly) => {
       waitingForCloud++;
-      queuedJobs.push({
-        arrivedAt: job.createdAt,
-        jobClass: jobClassOf(job.workloadKind),
-        podOnly: job.podOnly,
-      });
+      queuedJobs.push({ arrivedAt: job.createdAt, jobClass: jobClassOf(job.workloadKind), podOnly });
       if (
         job.requestedBackend === 'auto' &&
         !job.podOnly &&
@@ -388,7 +384,7 @@ export class Dispatcher implements OnApplicationBootstrap {
           }
           case 'wait':
             if (decision.forPod && (await heldLocally(job, index))) break;
-            if (decision.forPod) await waitsForCloud(job);
+            if (decision.forPod) await waitsForCloud(job, decision.podOnly);
             if (decision.podOnly) waitingForPodOnly++;
             await this.waitFor(job, decision.reason);
             break;
