@@ -20,6 +20,8 @@
  *   --since ISO, --until ISO  with --from-db: jobs created in [since, until)
  *   --local N           local GPUs (default 0)
  *   --max-pods N        CLOUD_MAX_PODS (default 5)
+ *   --pod-wait-target S   breakeven: CLOUD_POD_WAIT_TARGET_SECONDS (default the service's, 30)
+ *   --pod-wait-per-run F  breakeven: CLOUD_POD_WAIT_PER_RUN (default the service's, 0.5)
  *   --wait S            wait budget W of the bounds (default 120)
  *   --lp-slot S         LP slot length (default 30)
  *   --no-failures       switch failure injection off
@@ -28,6 +30,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { DEFAULT_POD_WAIT_PER_RUN, DEFAULT_POD_WAIT_TARGET_S } from '../src/cloud/policy/breakeven.policy';
 import { createPolicy, POLICY_NAMES, type PolicyName } from '../src/policy-sim/baselines';
 import { lowerBound } from '../src/policy-sim/lower-bound';
 import {
@@ -122,6 +125,13 @@ async function main(): Promise<void> {
     maxPods: number(args, 'max-pods', DEFAULT_MODEL.maxPods),
   };
   if (args.has('no-failures')) model = withoutFailures(model);
+  // The break-even policy as the service is configured (its defaults unless given).
+  const breakEven = {
+    podWaitTargetS: number(args, 'pod-wait-target', DEFAULT_POD_WAIT_TARGET_S),
+    podWaitPerRun: number(args, 'pod-wait-per-run', DEFAULT_POD_WAIT_PER_RUN),
+  };
+  if (breakEven.podWaitTargetS < 0 || breakEven.podWaitPerRun < 0)
+    throw new Error('--pod-wait-target and --pod-wait-per-run must be ≥ 0, as the service requires');
   const policies = pick<PolicyName>(args.get('policy'), POLICY_NAMES, 'policy');
 
   // A replayed trace is the same for every seed (the seeds vary the draws); a synthetic one is drawn per seed.
@@ -189,7 +199,7 @@ async function main(): Promise<void> {
         console.log(boundLines[boundLines.length - 1]);
       }
       for (const policyName of policies) {
-        const result = runMeasured(workload, () => createPolicy(policyName, { model, workload, seed }), {
+        const result = runMeasured(workload, () => createPolicy(policyName, { model, workload, seed, breakEven }), {
           model,
           seed,
           warmupS,
@@ -221,6 +231,7 @@ async function main(): Promise<void> {
     'local GPUs': String(model.localWorkers),
     'max pods': String(model.maxPods),
     'serverless workers': String(model.serverlessMaxWorkers),
+    'breakeven pod wait': `${breakEven.podWaitTargetS} s or ${breakEven.podWaitPerRun} × the run`,
     failures: args.has('no-failures') || modelName === 'fake-runpod' ? 'off' : 'on',
     'wall time': `${(wallMs / 1000).toFixed(1)} s (LB ${(lbMsTotal / 1000).toFixed(1)} s, simulation ${(simMsTotal / 1000).toFixed(1)} s)`,
   };

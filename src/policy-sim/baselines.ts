@@ -60,7 +60,7 @@ export function createPolicy(name: PolicyName, ctx: PolicyContext): SimPolicy {
     case 'ski-rental-random':
       return new SkiRentalPolicy(name, breakEvenTimeoutMs(ctx), ctx.seed);
     case 'breakeven':
-      return new BreakEvenPolicy(name, ctx.model);
+      return new BreakEvenPolicy(name, ctx.model, { settings: ctx.breakEven });
   }
 }
 

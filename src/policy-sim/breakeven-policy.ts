@@ -10,6 +10,8 @@ import {
   expectedDurationS,
   jobClassOf,
   DEFAULT_ARRIVAL_WINDOW_S,
+  DEFAULT_POD_WAIT_PER_RUN,
+  DEFAULT_POD_WAIT_TARGET_S,
   holdForLiveOrNewPods,
   idlePodTimeoutsS,
   podsFreeInS,
@@ -17,7 +19,15 @@ import {
   type JobClass,
 } from '../cloud/policy/breakeven.policy';
 import type { SimModel } from './model';
-import type { Decision, LocalWorkerView, PodView, QueuedJobView, Route, SimState } from './policy';
+import type {
+  BreakEvenSettings,
+  Decision,
+  LocalWorkerView,
+  PodView,
+  QueuedJobView,
+  Route,
+  SimState,
+} from './policy';
 import { SEED_DEFAULTS, SeedPolicy } from './seed-policy';
 
 const MS = 1000;
@@ -53,14 +63,23 @@ export class BreakEvenPolicy extends SeedPolicy {
   private readonly bootSeen = new Set<string>();
   private readonly defaultBootS: number;
   private readonly overheadS: number;
+  /** CLOUD_POD_WAIT_TARGET_SECONDS and CLOUD_POD_WAIT_PER_RUN. */
+  private readonly podWaitTargetS: number;
+  private readonly podWaitPerRun: number;
 
   /** Whether jobs wait for a busy local worker (the service's LocalHolds, LOCAL_WAIT_* at their defaults). */
   private readonly localHolds: boolean;
 
-  constructor(name: string, model: SimModel, options: { localHolds?: boolean } = {}) {
+  constructor(
+    name: string,
+    model: SimModel,
+    options: { localHolds?: boolean; settings?: BreakEvenSettings } = {},
+  ) {
     const defaultBootS = (model.podBootMinS + model.podBootMaxS) / 2;
     super(name, { ...SEED_DEFAULTS, idleTimeoutMs: defaultBootS * MS });
     this.localHolds = options.localHolds ?? true;
+    this.podWaitTargetS = options.settings?.podWaitTargetS ?? DEFAULT_POD_WAIT_TARGET_S;
+    this.podWaitPerRun = options.settings?.podWaitPerRun ?? DEFAULT_POD_WAIT_PER_RUN;
     this.defaultBootS = defaultBootS;
     this.overheadS = serverlessOverheadS(model);
     this.lastTimeoutS = defaultBootS;
@@ -111,6 +130,9 @@ export class BreakEvenPolicy extends SeedPolicy {
       freeInS,
       Math.max(0, model.maxPods - state.pods.length),
       stats.bootS + model.tickS,
+      undefined,
+      this.podWaitTargetS,
+      this.podWaitPerRun,
     );
     const held = new Set(candidates.filter((_, i) => hold[i]).map((job) => job.id));
     this.heldForNewPod = new Set(candidates.filter((_, i) => forNewPod[i]).map((job) => job.id));
@@ -303,6 +325,8 @@ export class BreakEvenPolicy extends SeedPolicy {
       maxPods: state.model.maxPods,
       recentArrivals,
       arrivalWindowS: windowS,
+      podWaitTargetS: this.podWaitTargetS,
+      podWaitPerRun: this.podWaitPerRun,
     });
     this.podsWorthKeeping = decision.podsWorthKeeping;
     return decision.spawn;

@@ -124,4 +124,12 @@ export interface PolicyContext {
   model: SimModel;
   workload: Workload;
   seed: number;
+  /** The break-even policy's settings, as the service's config sets them (bench:policy's options). */
+  breakEven?: BreakEvenSettings;
+}
+
+/** CLOUD_POD_WAIT_TARGET_SECONDS and CLOUD_POD_WAIT_PER_RUN; the service's defaults when absent. */
+export interface BreakEvenSettings {
+  podWaitTargetS?: number;
+  podWaitPerRun?: number;
 }

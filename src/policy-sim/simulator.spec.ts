@@ -177,3 +177,27 @@ describe('policy simulator', () => {
     expect(Math.min(...pods.waits)).toBeLessThanOrEqual(150 + model.tickS);
   });
 });
+
+describe('breakeven with the service settings bench:policy passes (--pod-wait-target, --pod-wait-per-run)', () => {
+  it('a job waits for a pod only as long as CLOUD_POD_WAIT_TARGET_SECONDS / CLOUD_POD_WAIT_PER_RUN allow', () => {
+    const model = withoutFailures(DEFAULT_MODEL);
+    const workload = buildWorkload('steady-low', { days: 3 / 24, seed: 5, mix: 'video' });
+    const run = (podWaitTargetS: number, podWaitPerRun: number) =>
+      runSimulation(
+        workload,
+        createPolicy('breakeven', { model, workload, seed: 5, breakEven: { podWaitTargetS, podWaitPerRun } }),
+        { model, seed: 5 },
+      );
+    const never = run(0, 0);
+    const defaults = runSimulation(workload, createPolicy('breakeven', { model, workload, seed: 5 }), {
+      model,
+      seed: 5,
+    });
+    const aWholeRun = run(30, 1);
+    // Never waiting sends more work to serverless; a video may wait up to its whole run for a pod (a boot).
+    expect(never.serverlessShare).toBeGreaterThan(aWholeRun.serverlessShare);
+    expect(aWholeRun.waitMax).toBeGreaterThan(never.waitMax);
+    // The defaults are the service's (30 s, 0.5 × the run).
+    expect(run(30, 0.5).costUsd).toBe(defaults.costUsd);
+  });
+});
