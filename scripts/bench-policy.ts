@@ -199,11 +199,15 @@ async function main(): Promise<void> {
         console.log(boundLines[boundLines.length - 1]);
       }
       for (const policyName of policies) {
-        const result = runMeasured(workload, () => createPolicy(policyName, { model, workload, seed, breakEven }), {
-          model,
-          seed,
-          warmupS,
-        });
+        const result = runMeasured(
+          workload,
+          () => createPolicy(policyName, { model, workload, seed, breakEven }),
+          {
+            model,
+            seed,
+            warmupS,
+          },
+        );
         simMsTotal += result.wallMs;
         rows.push({ result, lbUsd: bounds.lbUsd, ubUsd: bounds.ubUsd, waitBudgetS: waitS, seed });
         console.log(
