@@ -48,6 +48,7 @@ describe('hand-written queue SQL (JobsRepository, PodsRepository)', () => {
       deadline: null,
       maxCostUsd: null,
       plannedBackend: null,
+      workloadKind: null,
       ...overrides,
     });
   }
@@ -84,6 +85,7 @@ describe('hand-written queue SQL (JobsRepository, PodsRepository)', () => {
       deadline: 1_795_000_600_000,
       maxCostUsd: 0.25,
       plannedBackend: 'serverless',
+      workloadKind: 'video',
     });
     await jobs.insert(stored);
 
