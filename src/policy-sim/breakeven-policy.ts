@@ -188,40 +188,35 @@ export class BreakEvenPolicy extends SeedPolicy {
   }
 
   /** The median and p90 of a kind's recent runs (the completions the engine keeps); undefined before any. */
-  private kindEstimate(
-    kind: 'image' | 'video',
-    state: SimState,
-  ): { medianS: number; p90S: number } | undefined {
-    if (this.kindEstimates?.completed !== state.completed) {
-      const byKind = new Map<string, number[]>();
-      for (const job of state.completed) {
-        const list = byKind.get(job.kind) ?? [];
-        list.push(job.durationS);
-        byKind.set(job.kind, list);
-      }
-      const estimates = new Map<string, { medianS: number; p90S: number }>();
-      for (const [kind, list] of byKind) {
-        list.sort((a, b) => a - b);
-        estimates.set(kind, {
-          medianS: list[Math.floor(list.length / 2)],
-          p90S: list[Math.floor(list.length * 0.9)],
-        });
-      }
-      this.kindEstimates = { completed: state.completed, estimates };
-    }
+  private kindEstimate(kind: 'image' | 'video', state: SimState): RunEstimate | undefined {
+    if (this.kindEstimates?.completed !== state.completed)
+      this.kindEstimates = {
+        completed: state.completed,
+        estimates: runEstimatesBy(state.completed, (job) => job.kind),
+      };
     return this.kindEstimates.estimates.get(kind);
   }
 
-  private kindEstimates?: {
-    completed: SimState['completed'];
-    estimates: Map<string, { medianS: number; p90S: number }>;
-  };
+  private kindEstimates?: { completed: SimState['completed']; estimates: Map<string, RunEstimate> };
 
-  /** PodHolds: a busy pod's running job's `expectedEnd` (epoch ms), when its estimate is known. */
-  private podBusyUntil(pod: PodView, state: SimState): number | undefined {
+  /**
+   * A busy pod's running job's `expectedEnd` (epoch ms), when its estimate is known: RoutingEstimatesService's
+   * podBusyUntil (PodHolds, quotes).
+   */
+  protected podBusyUntil(pod: PodView, state: SimState): number | undefined {
     if (pod.state !== 'busy' || pod.busySince === null) return undefined;
     const estimate = this.podRunningEstimate(pod, state);
     return estimate && expectedEnd({ workerId: pod.name, startedAt: pod.busySince, ...estimate }, state.now);
+  }
+
+  /** A busy local worker's running job's `expectedEnd` (epoch ms): RoutingEstimatesService's localBusyUntil. */
+  protected localBusyUntil(worker: LocalWorkerView, state: SimState): number {
+    const run = {
+      workerId: worker.id,
+      startedAt: worker.busySince ?? state.now,
+      ...this.localRunningEstimate(worker, state),
+    };
+    return expectedEnd(run, state.now);
   }
 
   /** This pass's measured durations, for the seams above. */
@@ -236,15 +231,10 @@ export class BreakEvenPolicy extends SeedPolicy {
     const queueById = new Map(state.queue.map((job) => [job.id, job]));
     const loaded = new Map(state.local.map((worker) => [worker.id, worker.lastModel]));
     const freeInS = new Map(
-      state.local.map((worker) => {
-        if (!worker.busy) return [worker.id, 0];
-        const run = {
-          workerId: worker.id,
-          startedAt: worker.busySince ?? now,
-          ...this.localRunningEstimate(worker, state),
-        };
-        return [worker.id, (expectedEnd(run, now) - now) / MS];
-      }),
+      state.local.map((worker) => [
+        worker.id,
+        worker.busy ? (this.localBusyUntil(worker, state) - now) / MS : 0,
+      ]),
     );
     for (const r of route) {
       const job = r.to === 'local' ? queueById.get(r.jobId) : undefined;
@@ -395,6 +385,36 @@ export class BreakEvenPolicy extends SeedPolicy {
  */
 function classOf(job: Pick<QueuedJobView, 'kind'> | undefined): JobClass {
   return jobClassOf(job?.kind);
+}
+
+/** A run-time estimate as RoutingEstimatesService keeps one: the median and p90 of the runs seen. */
+export interface RunEstimate {
+  medianS: number;
+  p90S: number;
+}
+
+/** The median and p90 of the completed runs in each group (`keyOf`; a job without a key is left out). */
+export function runEstimatesBy(
+  completed: SimState['completed'],
+  keyOf: (job: SimState['completed'][number]) => string | undefined,
+): Map<string, RunEstimate> {
+  const byKey = new Map<string, number[]>();
+  for (const job of completed) {
+    const key = keyOf(job);
+    if (key === undefined) continue;
+    const list = byKey.get(key) ?? [];
+    list.push(job.durationS);
+    byKey.set(key, list);
+  }
+  const estimates = new Map<string, RunEstimate>();
+  for (const [key, list] of byKey) {
+    list.sort((a, b) => a - b);
+    estimates.set(key, {
+      medianS: list[Math.floor(list.length / 2)],
+      p90S: list[Math.floor(list.length * 0.9)],
+    });
+  }
+  return estimates;
 }
 
 /** Billed serverless seconds per job besides its work: the expected cold start plus the idle timeout. */

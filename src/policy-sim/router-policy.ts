@@ -10,10 +10,9 @@ import {
   type Plan,
 } from '../routing-estimates/plan';
 import { MODEL_LOAD_SECONDS } from '../routing-estimates/run-time-defaults';
-import { expectedEnd } from '../routing-estimates/running-job';
 import { localWorkerOrder } from '../routing/local-worker-order';
 import { canRun, type WorkerCapabilities, type WorkflowRequirements } from '../workflows';
-import { BreakEvenPolicy, serverlessOverheadS } from './breakeven-policy';
+import { BreakEvenPolicy, runEstimatesBy, serverlessOverheadS, type RunEstimate } from './breakeven-policy';
 import type { SimModel } from './model';
 import type { Decision, LocalWorkerView, PodView, QueuedJobView, SimState } from './policy';
 import { ROUTER_MIX } from './router-workload';
@@ -59,8 +58,8 @@ export class ModelAwareRouter extends BreakEvenPolicy {
   /** Per pass: run-time medians per checkpoint, and each queued job's position. */
   private pass: {
     now: number;
-    medians: Map<string, number>;
-    p90s: Map<string, number>;
+    /** Per checkpoint (the workload's signature). */
+    estimates: Map<string, RunEstimate>;
     meanS: number;
     position: Map<number, number>;
   } | null = null;
@@ -121,14 +120,14 @@ export class ModelAwareRouter extends BreakEvenPolicy {
   /** The median and p90 run of a checkpoint's jobs, as completed so far (the estimator's). */
   private estimateOf(checkpoint: string | undefined, state: SimState): { medianS: number; p90S: number } {
     const medianS = this.medianOf(checkpoint, state);
-    const p90S = checkpoint !== undefined ? this.passFacts(state).p90s.get(checkpoint) : undefined;
+    const p90S = checkpoint !== undefined ? this.passFacts(state).estimates.get(checkpoint)?.p90S : undefined;
     return { medianS, p90S: p90S ?? medianS };
   }
 
   private medianOf(checkpoint: string | undefined, state: SimState): number {
     const pass = this.passFacts(state);
     return (
-      (checkpoint !== undefined ? pass.medians.get(checkpoint) : undefined) ??
+      (checkpoint !== undefined ? pass.estimates.get(checkpoint)?.medianS : undefined) ??
       ROUTER_MIX.find((c) => c.checkpoint === checkpoint)?.medianS ??
       pass.meanS
     );
@@ -213,10 +212,7 @@ export class ModelAwareRouter extends BreakEvenPolicy {
     const { model, now } = state;
     const pass = this.passFacts(state);
     const checkpoint = job.checkpoint;
-    const baseS =
-      (checkpoint !== undefined ? pass.medians.get(checkpoint) : undefined) ??
-      ROUTER_MIX.find((c) => c.checkpoint === checkpoint)?.medianS ??
-      pass.meanS;
+    const baseS = this.medianOf(checkpoint, state);
     // RoutingEstimatesService.candidateInputs: not the workers the job failed on (routing avoids them).
     const local = state.local.filter(
       (worker) =>
@@ -237,18 +233,7 @@ export class ModelAwareRouter extends BreakEvenPolicy {
         workerClass: worker.id,
         slots: 1,
         // RoutingEstimatesService.localBusyUntil: the running job's `expectedEnd` (median, p90, then overrun).
-        busyUntil: worker.busy
-          ? [
-              expectedEnd(
-                {
-                  workerId: worker.id,
-                  startedAt: worker.busySince ?? now,
-                  ...this.localRunningEstimate(worker, state),
-                },
-                now,
-              ),
-            ]
-          : [],
+        busyUntil: worker.busy ? [this.localBusyUntil(worker, state)] : [],
       })),
       localQueueAhead: pass.position.get(job.id) ?? 0,
       podQueueAhead: 0,
@@ -262,18 +247,7 @@ export class ModelAwareRouter extends BreakEvenPolicy {
           pricePerHour: pod.costPerHour,
           createdAt: pod.createdAt,
           busySince: pod.busySince,
-          // RoutingEstimatesService: the pod's running job's `expectedEnd`.
-          busyUntil:
-            pod.state === 'busy' && pod.busySince !== null
-              ? expectedEnd(
-                  {
-                    workerId: pod.name,
-                    startedAt: pod.busySince,
-                    ...this.estimateOf(pod.runningCheckpoint, state),
-                  },
-                  now,
-                )
-              : undefined,
+          busyUntil: this.podBusyUntil(pod, state),
           idleSince: pod.lastBusyAt,
         })),
       newPod:
@@ -302,22 +276,8 @@ export class ModelAwareRouter extends BreakEvenPolicy {
 
   private passFacts(state: SimState) {
     if (this.pass && this.pass.now === state.now) return this.pass;
-    const byCheckpoint = new Map<string, number[]>();
-    let total = 0;
-    for (const job of state.completed) {
-      total += job.durationS;
-      if (job.signature === undefined) continue;
-      const list = byCheckpoint.get(job.signature) ?? [];
-      list.push(job.durationS);
-      byCheckpoint.set(job.signature, list);
-    }
-    const medians = new Map<string, number>();
-    const p90s = new Map<string, number>();
-    for (const [checkpoint, list] of byCheckpoint) {
-      list.sort((a, b) => a - b);
-      medians.set(checkpoint, list[Math.floor(list.length / 2)]);
-      p90s.set(checkpoint, list[Math.floor(list.length * 0.9)]);
-    }
+    const estimates = runEstimatesBy(state.completed, (job) => job.signature);
+    const total = state.completed.reduce((sum, job) => sum + job.durationS, 0);
     const position = new Map<number, number>();
     let ahead = 0;
     for (const job of state.queue) {
@@ -328,7 +288,7 @@ export class ModelAwareRouter extends BreakEvenPolicy {
       state.completed.length > 0
         ? total / state.completed.length
         : ROUTER_MIX.reduce((sum, c) => sum + c.share * c.medianS, 0);
-    this.pass = { now: state.now, medians, p90s, meanS, position };
+    this.pass = { now: state.now, estimates, meanS, position };
     return this.pass;
   }
 

@@ -347,9 +347,7 @@ export class RoutingEstimatesService
             busyUntil: this.busyUntil(runningByWorker.get(worker.id), worker.running, now, aheadJobS),
           }))
       : [];
-    const podEnds = new Map(
-      [...this.podRunning.values()].map((job) => [job.workerId, expectedEnd(job, now)]),
-    );
+    const podEnds = this.podBusyUntil();
     const pods: PodInput[] = allowed.has('pod')
       ? (facts?.pods ?? [])
           .filter(
@@ -416,15 +414,16 @@ export class RoutingEstimatesService
   }
 
   /**
-   * When the job this process started on a pod is expected to end (epoch ms; its `expectedEnd`), or undefined
-   * when it knows of none there (a job started before a restart): the dispatcher's wait for a pod.
+   * When the job this process started on each pod is expected to end (epoch ms; its `expectedEnd`), by pod name.
+   * A pod missing from it runs a job this process did not start (one from before a restart). Quotes and the
+   * dispatcher's wait for a pod (PodHolds).
    */
-  podBusyUntil(podName: string): number | undefined {
+  podBusyUntil(): Map<string, number> {
     const now = this.clock.now();
-    let end: number | undefined;
+    const ends = new Map<string, number>();
     for (const job of this.podRunning.values())
-      if (job.workerId === podName) end = Math.max(end ?? -Infinity, expectedEnd(job, now));
-    return end;
+      ends.set(job.workerId, Math.max(ends.get(job.workerId) ?? -Infinity, expectedEnd(job, now)));
+    return ends;
   }
 
   /** The typical job's run (s): the mean the control loop measured, else CLOUD_POLICY_DEFAULT_JOB_SECONDS. */
@@ -441,9 +440,7 @@ export class RoutingEstimatesService
     const tracked = this.tracked.get(jobId);
     if (!tracked) return this.typicalJobS();
     const { medianS } = this.estimateOf(tracked.signature, this.classOf('local', workerId), tracked.hint);
-    return (
-      medianS + (modelLoaded ? 0 : MODEL_LOAD_SECONDS[tracked.hint.kind === 'video' ? 'video' : 'image'])
-    );
+    return medianS + (modelLoaded ? 0 : MODEL_LOAD_SECONDS[tracked.hint.kind]);
   }
 
   private localRunningByWorker(): Map<string, number[]> {

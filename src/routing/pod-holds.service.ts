@@ -54,12 +54,13 @@ export class PodHolds {
     // Terminating pods count against CLOUD_MAX_PODS until they are gone, as the spawn's write-ahead counts them.
     const live = await this.pods.findLive();
     const serving = live.filter((pod) => pod.state !== 'terminating' && pod.drainRequestedAt === null);
+    const busyUntil = this.estimates.podBusyUntil();
     const freeInS = podsFreeInS(
       serving.map((pod) => ({
         state: pod.state === 'ready' || pod.state === 'busy' ? pod.state : 'starting',
         createdAt: pod.createdAt ?? pod.requestedAt,
         busySince: pod.busySince,
-        busyUntil: pod.state === 'busy' ? this.estimates.podBusyUntil(pod.name) : undefined,
+        busyUntil: pod.state === 'busy' ? busyUntil.get(pod.name) : undefined,
       })),
       now,
       parameters.bootS,
