@@ -1,7 +1,7 @@
 import { SECOND } from '../src/common/clock';
 import { CloudHarness } from './support/cloud-harness';
 import { samplerWorkflow } from '../src/comfyui/testing/comfyui-test-kit';
-import { pngWorkflow, slowWorkflow } from './support/workflows';
+import { pngWorkflow, slowWorkflow, videoSamplerWorkflow } from './support/workflows';
 
 /** The fake RunPod's pod boot in these tests (simulated time: the tests advance the clock through it). */
 const BOOT_MS = 150 * SECOND;
@@ -213,6 +213,38 @@ describe('break-even scaling policy', () => {
     expect(next).toMatchObject({ status: 'completed', backend: 'serverless' });
     expect((await h.get(`/api/jobs/${long}`)).body.status).toBe('running');
     await h.request('DELETE', `/api/jobs/${long}`);
+  });
+
+  it('serves a queued image before a video that came just before it when serverless is full (due first)', async () => {
+    await start({ RUNPOD_SERVERLESS_MAX_WORKERS: '1' }, 50);
+    const status = async (id: string) => (await h.get(`/api/jobs/${id}`)).body;
+    // Measure both kinds: a video that runs four simulated minutes, then an image that runs in no time.
+    const measured = await h.submit({ workflow: videoSamplerWorkflow(20, 1) });
+    await h.until(async () => (await status(measured)).status === 'running');
+    h.clock.advance(240 * SECOND);
+    expect(await h.waitForJob(measured)).toMatchObject({ status: 'completed' });
+    await h.waitForJob(await h.submit({ workflow: pngWorkflow('measured') }));
+    await h.tick();
+    const byKind = (await scaling()).parameters.meanJobSecondsByKind;
+    expect(byKind.video).toBeGreaterThanOrEqual(240);
+    expect(byKind.image).toBeLessThan(30);
+
+    // The day's budget is spent, so a video, then an image, wait in our queue; then the budget is raised and the
+    // next pass has one serverless worker (RUNPOD_SERVERLESS_MAX_WORKERS) for the two of them.
+    expect((await h.put('/api/cloud/config', { dailyBudgetUsd: 0.01 })).status).toBe(200);
+    const video = await h.submit({ workflow: videoSamplerWorkflow(5, 3) });
+    const image = await h.submit({ workflow: pngWorkflow('after-the-video') });
+    await h.until(async () =>
+      (await Promise.all([status(video), status(image)])).every((job) => /budget/i.test(job.waitingReason ?? '')),
+    );
+    expect((await h.put('/api/cloud/config', { dailyBudgetUsd: 100 })).status).toBe(200);
+    for (const id of [video, image])
+      expect(await h.waitForJob(id)).toMatchObject({ status: 'completed', backend: 'serverless' });
+    // The image was due to start within 30 s of its arrival, the video within half its 4-minute run: first come
+    // first served would have sent the video first.
+    const sent = (id: string) => h.logger.lines.findIndex((line) => line.includes(`Processing job ${id} with`));
+    expect(sent(image)).toBeGreaterThan(-1);
+    expect(sent(image)).toBeLessThan(sent(video));
   });
 
   it('measures the boot, and reaps an idle pod spawned by hand at the measured break-even τ*, not CLOUD_IDLE_TIMEOUT', async () => {

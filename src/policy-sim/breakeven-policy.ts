@@ -1,5 +1,6 @@
 import type { JobBackend } from '../persistence/entities/job.entity';
 import { expectedEnd } from '../routing-estimates/running-job';
+import { inDispatchOrder } from '../routing/dispatch-order.policy';
 import { holdForLocal } from '../routing/local-hold.policy';
 import {
   DEFAULT_DEADLINE_MARGIN_S,
@@ -83,6 +84,26 @@ export class BreakEvenPolicy extends SeedPolicy {
     this.defaultBootS = defaultBootS;
     this.overheadS = serverlessOverheadS(model);
     this.lastTimeoutS = defaultBootS;
+  }
+
+  /**
+   * The dispatcher serves its queue in `inDispatchOrder` (the job due to start first), and the control loop's
+   * forecast reads the queue as the last pass published it, in that order.
+   */
+  override decide(state: SimState, now: number): Decision {
+    const stats = this.stats(state);
+    const queue = inDispatchOrder(
+      state.queue,
+      (job) => ({
+        priority: 0,
+        arrivalAt: job.arrivalAt,
+        expectedRunS: this.durationOf(job, stats),
+        deadlineAt: job.deadlineAt,
+      }),
+      this.podWaitTargetS,
+      this.podWaitPerRun,
+    );
+    return super.decide({ ...state, queue }, now);
   }
 
   protected override dispatch(state: SimState): Decision {

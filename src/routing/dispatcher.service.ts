@@ -9,7 +9,7 @@ import { BudgetService } from '../cloud/budget.service';
 import { CloudSettingsService } from '../cloud/cloud-settings.service';
 import { POD_CAPABILITIES_READ, PodCapabilitiesService } from '../cloud/pod-capabilities.service';
 import { PodLifecycleService } from '../cloud/pod-lifecycle.service';
-import { jobClassOf, serverlessSlots } from '../cloud/policy/breakeven.policy';
+import { expectedDurationS, jobClassOf, serverlessSlots } from '../cloud/policy/breakeven.policy';
 import { ScalingDecisionLog } from '../cloud/scaling-decisions';
 import { Clock } from '../common/clock';
 import type { AppConfig } from '../config/app-config';
@@ -24,6 +24,7 @@ import { PodsRepository } from '../persistence/pods.repository';
 import { ServerlessExecutor } from './executors/serverless-executor';
 import { JobRunner } from './job-runner.service';
 import { decideRoute, type FleetSnapshot } from './routing.policy';
+import { inDispatchOrder } from './dispatch-order.policy';
 import { localWorkerOrder } from './local-worker-order';
 import { LocalHolds } from './local-holds.service';
 import { PodHolds, type PodHoldPlan } from './pod-holds.service';
@@ -176,6 +177,27 @@ export class Dispatcher implements OnApplicationBootstrap {
     return this.runner.runningCount();
   }
 
+  /**
+   * Break-even: the job due to start first goes first (`inDispatchOrder`: an image before the videos that came
+   * shortly before it), each by its kind's measured run. Before the control loop's first measurement: as read.
+   */
+  private dueFirst(jobs: JobEntity[]): JobEntity[] {
+    const parameters = this.scaling.parametersInForce();
+    if (!parameters) return jobs;
+    const { podWaitTargetS, podWaitPerRun } = this.config.cloud.breakEven;
+    return inDispatchOrder(
+      jobs,
+      (job) => ({
+        priority: job.priority,
+        arrivalAt: job.createdAt,
+        expectedRunS: expectedDurationS(jobClassOf(job.workloadKind), parameters.byClass, parameters.meanJobS),
+        deadlineAt: job.deadline,
+      }),
+      podWaitTargetS,
+      podWaitPerRun,
+    );
+  }
+
   private async runPass(): Promise<void> {
     await this.runner.abortCancelledElsewhere();
     const settings = this.settings.get();
@@ -212,9 +234,10 @@ export class Dispatcher implements OnApplicationBootstrap {
     if (freeLocal === 0 && idlePods === 0 && !serverlessCanTake && this.bookkeepingDeferred()) return;
     if (base.podsPossible || base.serverlessAvailable)
       base.cloudBlockedReason = await this.budget.cloudJobBlockedReason();
-    const queued = await this.jobs.findQueuedForRouting(
+    const page = await this.jobs.findQueuedForRouting(
       mustSeeWholeQueue ? PASS_SIZE : Math.min(PASS_SIZE, freeLocal + LOCAL_PASS_MARGIN),
     );
+    const queued = breakEven ? this.dueFirst(page) : page;
     let waitingForCloud = 0;
     let waitingForPodOnly = 0;
     let heldForNewPod = 0;

@@ -25,6 +25,13 @@ export function slowWorkflow(steps: number, seed = 1): Record<string, unknown> {
   return samplerWorkflow(steps, seed);
 }
 
+/** `slowWorkflow` with frames (`length`): the service classes it as a video (`workload_kind`). */
+export function videoSamplerWorkflow(steps: number, seed = 1): Record<string, unknown> {
+  const workflow = samplerWorkflow(steps, seed);
+  const latent = workflow['5'];
+  return { ...workflow, '5': { ...latent, inputs: { ...latent.inputs, length: 16 } } };
+}
+
 /**
  * A workflow every worker accepts for routing (core nodes, no models) that ComfyUI's own validation refuses:
  * LoadImage of a file the worker does not have ("Value not in list"). For tests of a job that fails on its worker.
