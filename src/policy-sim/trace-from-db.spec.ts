@@ -58,6 +58,13 @@ describe('--from-db: the service database as a trace', () => {
       }),
       // Cancelled in the queue, never ran: skipped.
       job('e', { status: 'cancelled', createdAt: T0 + 60_000, completedAt: T0 + 61_000 }),
+      // The service classed it as a video at submit (workload_kind): that is its kind, whatever it took.
+      job('h', {
+        createdAt: T0 + 65_000,
+        startedAt: T0 + 65_000,
+        completedAt: T0 + 70_000,
+        workloadKind: 'video',
+      }),
       // Still running: skipped.
       job('f', { status: 'running', createdAt: T0 + 70_000, startedAt: T0 + 71_000 }),
       // Outside --since: not read.
@@ -68,8 +75,8 @@ describe('--from-db: the service database as a trace', () => {
     const { workload, summary, where } = await loadTraceFromDb({ dataDir: dir, sinceMs: T0, env: {} });
     expect(where).toBe(join(dir, 'cloud-workers.sqlite'));
     expect(summary).toEqual({
-      replayed: 4,
-      completed: 3,
+      replayed: 5,
+      completed: 4,
       endedAfterRun: 1,
       skippedNeverRan: 1,
       skippedUnfinished: 1,
@@ -79,15 +86,28 @@ describe('--from-db: the service database as a trace', () => {
       [1, 10, 6.5, 'image'],
       [2, 30, 10, 'video'],
       [3, 50, 3, 'image'],
+      [4, 65, 5, 'video'],
     ]);
     // One workflow, one signature; an empty workflow has none.
     expect(workload.jobs[1].signature).toMatch(/^[0-9a-f]{12}$/);
     expect(workload.jobs[3].signature).toBe(workload.jobs[1].signature);
     expect(workload.jobs[0].signature).toBeUndefined();
-    expect(workload.horizonS).toBe(51);
+    expect(workload.horizonS).toBe(66);
 
     const until = await loadTraceFromDb({ dataDir: dir, sinceMs: T0, untilMs: T0 + 30_000, env: {} });
     expect(until.workload.jobs).toHaveLength(2);
+  });
+
+  it('reads a database from before workload_kind (not migrated since), classing jobs by what they did', async () => {
+    const writer = await new DataSource(dataSourceOptions(loadConfig({ DATA_DIR: dir }))).initialize();
+    await writer.getRepository(JobEntity).insert([
+      job('a', { createdAt: T0, startedAt: T0, completedAt: T0 + 90_000, workflow: '{}', workloadKind: 'image' }),
+    ]);
+    await writer.query('ALTER TABLE jobs DROP COLUMN workload_kind');
+    await writer.destroy();
+
+    const { workload } = await loadTraceFromDb({ dataDir: dir, env: {} });
+    expect(workload.jobs.map((j) => [j.durationS, j.kind])).toEqual([[90, 'video']]);
   });
 
   it('says where the database is missing instead of creating one', async () => {
@@ -96,7 +116,7 @@ describe('--from-db: the service database as a trace', () => {
     );
   });
 
-  it('classifies by outputs, then workflow nodes, then duration', () => {
+  it("classifies by the service's workload_kind, then outputs, then workflow nodes, then duration", () => {
     const wan = JSON.stringify({ '1': { class_type: 'WanImageToVideo' } });
     expect(jobKind({ workflow: wan, outputs: '[]' }, 5)).toBe('video');
     expect(jobKind({ workflow: IMAGE_WORKFLOW, outputs: '[]' }, 500)).toBe('image');
@@ -104,6 +124,10 @@ describe('--from-db: the service database as a trace', () => {
     expect(jobKind({ workflow: wan, outputs: JSON.stringify([{ contentType: 'image/png' }]) }, 500)).toBe(
       'image',
     );
+    // The service's own class comes first.
+    expect(jobKind({ workflow: wan, outputs: '[]', workloadKind: 'image' }, 500)).toBe('image');
+    expect(jobKind({ workflow: IMAGE_WORKFLOW, outputs: '[]', workloadKind: 'video' }, 5)).toBe('video');
+    expect(jobKind({ workflow: IMAGE_WORKFLOW, outputs: '[]', workloadKind: null }, 5)).toBe('image');
     expect(jobRowsToWorkload([], 'empty').workload.jobs).toEqual([]);
   });
 });

@@ -14,8 +14,10 @@ import type { SimJob, Workload } from './workloads';
  *   arrival   = created_at (made relative to the earliest selected job)
  *   duration  = completed_at − started_at (started_at is when the GPU really started: for serverless, after
  *               RunPod's queue and cold start, since commit eab6d4a)
- *   kind      = video when the job's outputs or its workflow say video, image when they say image only,
- *               else video when the duration is over 60 s (the --trace default)
+ *   kind      = the kind the service gave it at submit (`workload_kind`, from its workflow's profile: what the
+ *               break-even policy classed it as); for a job from before that column, video when the job's
+ *               outputs or its workflow say video, image when they say image only, else video when the
+ *               duration is over 60 s (the --trace default)
  *   signature = the workflow's node types (class_type), sorted and hashed: jobs of one workflow share it
  *
  * Completed jobs are replayed. Failed and cancelled jobs that ran (both timestamps set) are replayed too: they
@@ -30,6 +32,8 @@ export interface JobRow {
   completedAt: number | null;
   workflow: string;
   outputs: string;
+  /** The service's own class (jobs.workload_kind); null for jobs from before it, or a database without it. */
+  workloadKind?: 'image' | 'video' | null;
 }
 
 export interface DbTraceSummary {
@@ -73,8 +77,15 @@ function outputContentTypes(outputs: string): string[] {
   }
 }
 
-/** Video or image from what the job produced, else from its workflow's nodes, else from its duration. */
-export function jobKind(row: Pick<JobRow, 'workflow' | 'outputs'>, durationS: number): 'image' | 'video' {
+/**
+ * The kind the service gave the job at submit; else video or image from what the job produced, else from its
+ * workflow's nodes, else from its duration.
+ */
+export function jobKind(
+  row: Pick<JobRow, 'workflow' | 'outputs' | 'workloadKind'>,
+  durationS: number,
+): 'image' | 'video' {
+  if (row.workloadKind === 'image' || row.workloadKind === 'video') return row.workloadKind;
   const types = outputContentTypes(row.outputs);
   if (types.some((t) => t.startsWith('video/'))) return 'video';
   if (types.length > 0 && types.every((t) => t.startsWith('image/'))) return 'image';
@@ -189,6 +200,9 @@ export async function loadTraceFromDb(
   const { options: dsOptions, where } = readOnlyDataSourceOptions(options);
   const dataSource = await new DataSource(dsOptions).initialize();
   try {
+    // A database the service has not migrated since workload_kind came (migration 1764290000000) has no such
+    // column, and a read-only replay does not migrate: such a file is read without it.
+    const withKind = await hasColumn(dataSource, 'workload_kind');
     const query = dataSource
       .getRepository(JobEntity)
       .createQueryBuilder('job')
@@ -200,6 +214,7 @@ export async function loadTraceFromDb(
         'job.completedAt',
         'job.workflow',
         'job.outputs',
+        ...(withKind ? ['job.workloadKind'] : []),
       ])
       .orderBy('job.createdAt', 'ASC');
     if (options.sinceMs !== undefined) query.andWhere('job.createdAt >= :since', { since: options.sinceMs });
@@ -212,9 +227,21 @@ export async function loadTraceFromDb(
       completedAt: job.completedAt,
       workflow: job.workflow,
       outputs: job.outputs,
+      workloadKind: withKind ? job.workloadKind : null,
     }));
     return { ...jobRowsToWorkload(rows, 'from-db'), where };
   } finally {
     await dataSource.destroy();
+  }
+}
+
+/** Whether the service's jobs table has `column` (the table's metadata, read-only on either database). */
+async function hasColumn(dataSource: DataSource, column: string): Promise<boolean> {
+  const runner = dataSource.createQueryRunner();
+  try {
+    const table = await runner.getTable(dataSource.getRepository(JobEntity).metadata.tablePath);
+    return table?.findColumnByName(column) !== undefined;
+  } finally {
+    await runner.release();
   }
 }
