@@ -22,6 +22,8 @@
  *   --max-pods N        CLOUD_MAX_PODS (default 5)
  *   --pod-wait-target S   breakeven: CLOUD_POD_WAIT_TARGET_SECONDS (default the service's, 30)
  *   --pod-wait-per-run F  breakeven: CLOUD_POD_WAIT_PER_RUN (default the service's, 0.5)
+ *   --serverless-poll S,MAX  SERVERLESS_POLL_INTERVAL and SERVERLESS_POLL_MAX_INTERVAL in seconds (default the
+ *                       service's, 1,5): when the service sees a serverless job end and frees its slot
  *   --wait S            wait budget W of the bounds (default 120)
  *   --lp-slot S         LP slot length (default 30)
  *   --no-failures       switch failure injection off
@@ -124,6 +126,12 @@ async function main(): Promise<void> {
     localWorkers: number(args, 'local', DEFAULT_MODEL.localWorkers),
     maxPods: number(args, 'max-pods', DEFAULT_MODEL.maxPods),
   };
+  if (args.has('serverless-poll')) {
+    const [pollS, pollMaxS = pollS] = (args.get('serverless-poll') ?? '').split(',').map(Number);
+    if (!(pollS >= 0) || !(pollMaxS >= 0))
+      throw new Error('--serverless-poll takes S or S,MAX in seconds (≥ 0; 0: a job end is seen at once)');
+    model = { ...model, serverlessPollS: pollS, serverlessPollMaxS: pollMaxS };
+  }
   if (args.has('no-failures')) model = withoutFailures(model);
   // The break-even policy as the service is configured (its defaults unless given).
   const breakEven = {
@@ -235,6 +243,7 @@ async function main(): Promise<void> {
     'local GPUs': String(model.localWorkers),
     'max pods': String(model.maxPods),
     'serverless workers': String(model.serverlessMaxWorkers),
+    'serverless polls': `${model.serverlessPollS} s doubling to ${model.serverlessPollMaxS} s`,
     'breakeven pod wait': `${breakEven.podWaitTargetS} s or ${breakEven.podWaitPerRun} × the run`,
     failures: args.has('no-failures') || modelName === 'fake-runpod' ? 'off' : 'on',
     'wall time': `${(wallMs / 1000).toFixed(1)} s (LB ${(lbMsTotal / 1000).toFixed(1)} s, simulation ${(simMsTotal / 1000).toFixed(1)} s)`,

@@ -53,8 +53,16 @@ const P95_FLOOR_S = 2 * TICK_S + 1;
  */
 const WORKER_OVERHEAD_REAL_MS = 20;
 
-/** Poisson arrivals of fixed-length jobs over the trace. */
-function poissonTrace(): Workload {
+/** The mixed case's videos: this share of the jobs, each VIDEO_NODES nodes (videoWorkflow) of half a JOB_S. */
+const VIDEO_SHARE = 0.1;
+const VIDEO_NODES = 16;
+const VIDEO_S = (VIDEO_NODES * JOB_S) / 2;
+
+/**
+ * Poisson arrivals over the trace: fixed-length images, or (`mixed`) with VIDEO_SHARE of them VIDEO_S videos, as
+ * bench:policy's default mix has (90% images, 10% video).
+ */
+function poissonTrace(mixed = false): Workload {
   const rng = Rng.stream(TRACE_SEED, 'policy-agreement');
   const horizonS = TRACE_MINUTES * 60;
   const jobs: SimJob[] = [];
@@ -62,9 +70,16 @@ function poissonTrace(): Workload {
     let t = rng.exponential(60 / ARRIVALS_PER_MINUTE);
     t < horizonS;
     t += rng.exponential(60 / ARRIVALS_PER_MINUTE)
-  )
-    jobs.push({ id: jobs.length, arrivalS: t, durationS: JOB_S, kind: 'image' });
-  return { name: 'policy-agreement', jobs, horizonS };
+  ) {
+    const video = mixed && rng.next() < VIDEO_SHARE;
+    jobs.push({
+      id: jobs.length,
+      arrivalS: t,
+      durationS: video ? VIDEO_S : JOB_S,
+      kind: video ? 'video' : 'image',
+    });
+  }
+  return { name: mixed ? 'policy-agreement-mixed' : 'policy-agreement', jobs, horizonS };
 }
 
 /** Every real-time interval of the service that delays a job's start or end, a spawn or a reap, divided by k. */
@@ -90,6 +105,10 @@ interface PolicyCase {
   sim: PolicyName;
   /** The service's configuration for it. */
   env: Record<string, string>;
+  /** Images and videos (the service classes each by its workflow: `workload_kind`), not images alone. */
+  mixed?: boolean;
+  /** The trace, in the test's name. */
+  trace: string;
 }
 
 const CASES: PolicyCase[] = [
@@ -98,6 +117,7 @@ const CASES: PolicyCase[] = [
   // serverlessOverheadS) and, before a job has finished, a job as long as a boot: the service is told the same.
   {
     sim: 'breakeven',
+    trace: 'images',
     env: {
       CLOUD_POLICY: 'breakeven',
       CLOUD_SERVERLESS_OVERHEAD_SECONDS: '0',
@@ -105,10 +125,48 @@ const CASES: PolicyCase[] = [
     },
   },
   // Today's default: every cloud job on serverless (pods only after a serverless failure: none here).
-  { sim: 'seed', env: { CLOUD_POLICY: 'seed' } },
+  { sim: 'seed', trace: 'images', env: { CLOUD_POLICY: 'seed' } },
   // The seed rule with pods: spawn past 5 waiting jobs, 150 s boots, reap after 5 idle minutes.
-  { sim: 'seed-no-overflow', env: { CLOUD_POLICY: 'seed', CLOUD_PREFER_SERVERLESS: 'false' } },
+  {
+    sim: 'seed-no-overflow',
+    trace: 'images',
+    env: { CLOUD_POLICY: 'seed', CLOUD_PREFER_SERVERLESS: 'false' },
+  },
+  // The default policy on images and videos: run times measured per kind, the forecast and the pod holds count a
+  // queued video as a video, and the queue is served due first (an image before the videos just ahead of it).
+  {
+    sim: 'breakeven',
+    mixed: true,
+    trace: 'images and videos',
+    env: {
+      CLOUD_POLICY: 'breakeven',
+      CLOUD_SERVERLESS_OVERHEAD_SECONDS: '0',
+      CLOUD_POLICY_DEFAULT_JOB_SECONDS: '150',
+    },
+  },
 ];
+
+/**
+ * A video of VIDEO_NODES nodes (an image, inverted VIDEO_NODES − 3 times, CreateVideo, SaveVideo), each taking
+ * the fake's node time as pngWorkflow's two do: 240 simulated seconds where an image takes 30. SaveVideo makes
+ * the service class it as a video (`workload_kind`); its own colour keeps the fake's output cache from skipping it.
+ */
+function videoWorkflow(prefix: string, color: number): Record<string, unknown> {
+  const workflow: Record<string, unknown> = {
+    '1': { class_type: 'EmptyImage', inputs: { width: 8, height: 8, batch_size: 2, color } },
+  };
+  let last = '1';
+  for (let i = 2; i <= VIDEO_NODES - 2; i++) {
+    workflow[String(i)] = { class_type: 'ImageInvert', inputs: { image: [last, 0] } };
+    last = String(i);
+  }
+  workflow[String(VIDEO_NODES - 1)] = { class_type: 'CreateVideo', inputs: { images: [last, 0], fps: 8 } };
+  workflow[String(VIDEO_NODES)] = {
+    class_type: 'SaveVideo',
+    inputs: { video: [String(VIDEO_NODES - 1), 0], filename_prefix: prefix, format: 'auto', codec: 'auto' },
+  };
+  return workflow;
+}
 
 interface Measured {
   costUsd: number;
@@ -141,7 +199,7 @@ async function runService(policy: PolicyCase, workload: Workload, k: number): Pr
       bootMs: 150_000,
       serverlessEndpoints: [{ id: 'sim-endpoint-01', workers: SERVERLESS_WORKERS, pricePerSecond: 0.00034 }],
       // pngWorkflow runs two nodes (each job has its own colour, so the fake's output cache never skips one):
-      // JOB_S simulated seconds in all.
+      // JOB_S simulated seconds in all; videoWorkflow VIDEO_NODES of them.
       comfy: { executionMsPerNode: ((JOB_S * 1000) / k - WORKER_OVERHEAD_REAL_MS) / 2 },
       // The fake worker-comfyui polls /history in real time: 5 ms is 0.2 simulated s of billed execution.
       worker: { historyPollMs: 5 },
@@ -164,9 +222,12 @@ async function runService(policy: PolicyCase, workload: Workload, k: number): Pr
       const ahead = due - h.clock.now();
       if (ahead > 0) await new Promise((resolve) => setTimeout(resolve, ahead / k));
       lateness.push((h.clock.now() - due) / 1000);
-      submits.push(h.submit({ workflow: pngWorkflow(`a${job.id}`, job.id + 1) }));
+      const workflow =
+        job.kind === 'video' ? videoWorkflow(`v${job.id}`, job.id + 1) : pngWorkflow(`a${job.id}`, job.id + 1);
+      submits.push(h.submit({ workflow }));
     }
     const ids = await Promise.all(submits);
+    const kindOf = new Map(ids.map((id, i) => [id, workload.jobs[i].kind]));
     const done = new Map<string, any>();
     const deadline = Date.now() + (20 * 60_000) / k + 60_000;
     while (done.size < ids.length) {
@@ -214,7 +275,7 @@ async function runService(policy: PolicyCase, workload: Workload, k: number): Pr
         id: realizedJobs.length,
         arrivalS: (Date.parse(job.createdAt) - t0) / 1000,
         durationS: (ms ?? JOB_S * 1000) / 1000,
-        kind: 'image',
+        kind: kindOf.get(job.id) ?? 'image',
       });
     }
     realizedJobs.sort((a, b) => a.arrivalS - b.arrivalS);
@@ -268,7 +329,7 @@ function report(policy: PolicyCase, nominal: RunResult, realized: RunResult, svc
     `p95 wait ${fmt(r.waitP95, 1)} s (p50 ${fmt(r.waitP50, 1)}, max ${fmt(r.waitMax, 1)}), pods launched ${r.podLaunches}, ` +
     `service/sim cost ${fmt(svc.costUsd / r.costUsd, 3)}, p95 diff ${fmt(svc.p95 - r.waitP95, 1)} s`;
   return [
-    `policy ${policy.sim} (${JSON.stringify(policy.env)}), K=${svc.k}, ${nominal.jobs} jobs over ${TRACE_MINUTES} min, ` +
+    `policy ${policy.sim} on ${policy.trace} (${JSON.stringify(policy.env)}), K=${svc.k}, ${nominal.jobs} jobs over ${TRACE_MINUTES} min, ` +
       `${SERVERLESS_WORKERS} serverless workers; real time ${fmt(svc.realMs / 1000, 1)} s`,
     `  service              cost $${fmt(svc.costUsd, 4)} (pods ${fmt(svc.podUsd, 4)}, serverless ${fmt(svc.serverlessUsd, 4)}), ` +
       `p95 wait ${fmt(svc.p95, 1)} s (p50 ${fmt(quantile(svc.waits, 0.5), 1)}, max ${fmt(Math.max(...svc.waits), 1)}), ` +
@@ -308,9 +369,9 @@ const sqliteOnly = process.env.DATABASE_URL ? describe.skip : describe;
 
 sqliteOnly('the service agrees with the simulator (compressed time)', () => {
   it.each(CASES)(
-    'policy $sim: billed cost within 15%, p95 wait within 15% or the tick floor',
+    'policy $sim ($trace): billed cost within 15%, p95 wait within 15% or the tick floor',
     async (policy) => {
-      const workload = poissonTrace();
+      const workload = poissonTrace(policy.mixed);
       const nominal = simulate(policy.sim, workload);
       expect(nominal.lost).toBe(0);
       let svc = await runService(policy, workload, K);

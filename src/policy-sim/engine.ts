@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { podCostByDay } from '../cloud/policy/pod-cost';
 import { EventQueue } from './event-queue';
-import { billedSeconds, drawColdStart, drawPodLaunch, type SimModel } from './model';
+import { billedSeconds, drawColdStart, drawPodLaunch, serverlessNoticeS, type SimModel } from './model';
 import {
   COMPLETED_VIEW_LIMIT,
   QUEUE_VIEW_LIMIT,
@@ -183,6 +183,8 @@ interface SlsWorker {
 interface Submission {
   js: JobState;
   draws: AttemptDraws;
+  /** When the service sent it to RunPod (its `/status` polls count from here). */
+  submittedAt: number;
 }
 
 type SimEvent =
@@ -190,6 +192,7 @@ type SimEvent =
   | { kind: 'tick' }
   | { kind: 'pod-ready'; pod: PodState }
   | { kind: 'exec-end'; exec: Execution }
+  | { kind: 'sls-noticed'; exec: Execution; ranS: number }
   | { kind: 'sls-ready'; worker: SlsWorker }
   | { kind: 'sls-expire'; worker: SlsWorker; version: number }
   | { kind: 'resubmit'; js: JobState };
@@ -202,6 +205,8 @@ interface Execution {
   worker?: SlsWorker;
   localIndex?: number;
   startAt: number;
+  /** Serverless: when the service sent it (RunPod's queue and cold start came after). */
+  submittedAt?: number;
   /** 'workflow': sent to a local worker lacking its checkpoint (ComfyUI refuses the prompt). */
   outcome: 'ok' | 'error' | 'crash' | 'workflow';
 }
@@ -227,6 +232,8 @@ class Simulation {
   private readonly workers = new Set<SlsWorker>();
   private workerSeq = 0;
   private readonly rpQueue: Submission[] = [];
+  /** Serverless jobs RunPod has ended that the service's `/status` polls have not seen yet. */
+  private noticePending = 0;
   private readonly breakdown: CostBreakdown = {
     podBoot: 0,
     podBusy: 0,
@@ -324,6 +331,11 @@ class Simulation {
         this.endExecution(event.exec);
         this.dispatchPass();
         return;
+      case 'sls-noticed':
+        this.noticePending--;
+        this.endJob(event.exec, event.ranS);
+        this.dispatchPass();
+        return;
       case 'resubmit':
         // The caller's new submission of a failed job (RouterOptions.resubmitFailed).
         this.running--;
@@ -390,7 +402,8 @@ class Simulation {
       };
       queue.push(js.view);
     }
-    let inFlight = this.rpQueue.length;
+    // Ended at RunPod but not yet seen by the service's polls: still a busy slot to the service.
+    let inFlight = this.rpQueue.length + this.noticePending;
     let warmIdle = 0;
     for (const worker of this.workers) {
       if (worker.state !== 'idle') inFlight += worker.state === 'busy' ? 1 : 0;
@@ -519,7 +532,7 @@ class Simulation {
     js: JobState,
     backend: Backend,
     workerId: string,
-    where: { pod?: PodState; worker?: SlsWorker; localIndex?: number },
+    where: { pod?: PodState; worker?: SlsWorker; localIndex?: number; submittedAt?: number },
     draws: AttemptDraws = this.drawsFor(js),
   ): void {
     js.status = 'running';
@@ -585,10 +598,9 @@ class Simulation {
     ).uniform(router.modelLoadMinS, router.modelLoadMaxS);
   }
 
+  /** The worker's side of a job's end: its GPU is free now; the job's side follows when the service sees it. */
   private endExecution(exec: Execution): void {
-    const { js } = exec;
     const ranS = (this.now - exec.startAt) / MS;
-    this.running--;
     if (exec.backend !== 'local') this.cloudBusyS += ranS;
     if (exec.backend === 'local') {
       this.localBusy[exec.localIndex!] = false;
@@ -619,8 +631,21 @@ class Simulation {
         this.serveEndpoint();
         if (worker.state === 'idle') this.armIdleExpiry(worker);
       }
+      const submittedAt = exec.submittedAt ?? exec.startAt;
+      const noticeAt = submittedAt + serverlessNoticeS(this.model, (this.now - submittedAt) / MS) * MS;
+      if (noticeAt > this.now) {
+        this.noticePending++;
+        this.events.push(noticeAt, { kind: 'sls-noticed', exec, ranS });
+        return;
+      }
     }
+    this.endJob(exec, ranS);
+  }
 
+  /** The job's side of its end, when the service sees it: done, failed, or queued again for a retry. */
+  private endJob(exec: Execution, ranS: number): void {
+    const { js } = exec;
+    this.running--;
     if (exec.outcome === 'ok') {
       js.status = 'done';
       js.completedAt = this.now;
@@ -729,7 +754,7 @@ class Simulation {
   private submitServerless(js: JobState): void {
     js.status = 'running';
     this.running++;
-    this.rpQueue.push({ js, draws: this.drawsFor(js) });
+    this.rpQueue.push({ js, draws: this.drawsFor(js), submittedAt: this.now });
     this.serveEndpoint();
   }
 
@@ -751,7 +776,13 @@ class Simulation {
       best.state = 'busy';
       best.version++;
       this.running--; // startExecution counts it again
-      this.startExecution(submission.js, 'serverless', 'serverless', { worker: best }, submission.draws);
+      this.startExecution(
+        submission.js,
+        'serverless',
+        'serverless',
+        { worker: best, submittedAt: submission.submittedAt },
+        submission.draws,
+      );
     }
     let starting = 0;
     for (const worker of this.workers) if (worker.state === 'starting') starting++;

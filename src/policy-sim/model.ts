@@ -49,6 +49,13 @@ export interface SimModel {
   billingGranularityS: number;
   /** CLOUD_DAILY_BUDGET_USD (0 = none; the benchmark's default, so cost is measured, not capped). */
   dailyBudgetUsd: number;
+  /**
+   * SERVERLESS_POLL_INTERVAL and SERVERLESS_POLL_MAX_INTERVAL: the service sees a serverless job's end at its
+   * next `/status` poll (`serverlessNoticeS`), and until then the job holds one of its serverless slots
+   * (RUNPOD_SERVERLESS_MAX_WORKERS) while RunPod's worker already idles. 0: seen at once.
+   */
+  serverlessPollS: number;
+  serverlessPollMaxS: number;
 }
 
 export const DEFAULT_MODEL: SimModel = {
@@ -78,6 +85,8 @@ export const DEFAULT_MODEL: SimModel = {
   bootTimeoutS: 600,
   billingGranularityS: 1,
   dailyBudgetUsd: 0,
+  serverlessPollS: 1,
+  serverlessPollMaxS: 5,
 };
 
 /**
@@ -102,6 +111,27 @@ export function fakeRunpodModel(serverlessWorkers = 1): SimModel {
     flashBootSigma: 0,
     coldTailProb: 0,
   };
+}
+
+/**
+ * When the service sees a serverless job end `endS` seconds after it sent it: ServerlessExecutor asks `/status`
+ * at once, then after SERVERLESS_POLL_INTERVAL, doubling up to SERVERLESS_POLL_MAX_INTERVAL; the first poll at
+ * or after the end sees it.
+ */
+export function serverlessNoticeS(
+  model: Pick<SimModel, 'serverlessPollS' | 'serverlessPollMaxS'>,
+  endS: number,
+): number {
+  const first = model.serverlessPollS;
+  if (!(first > 0) || !(endS > 0)) return Math.max(0, endS);
+  const max = Math.max(first, model.serverlessPollMaxS);
+  let t = 0;
+  let delay = first;
+  while (t < endS && delay < max) {
+    t += delay;
+    delay = Math.min(2 * delay, max);
+  }
+  return t >= endS ? t : t + Math.ceil((endS - t) / max) * max;
 }
 
 export const MODEL_NAMES = ['default', 'fake-runpod'] as const;

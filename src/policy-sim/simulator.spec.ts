@@ -1,7 +1,7 @@
 import { createPolicy, POLICY_NAMES } from './baselines';
 import { runSimulation } from './engine';
 import { lowerBound } from './lower-bound';
-import { DEFAULT_MODEL, fakeRunpodModel, withoutFailures, type SimModel } from './model';
+import { DEFAULT_MODEL, fakeRunpodModel, serverlessNoticeS, withoutFailures, type SimModel } from './model';
 import { SEED_DEFAULTS, SeedPolicy } from './seed-policy';
 import { parseTrace } from './trace-file';
 import { upperBound } from './upper-bound';
@@ -175,6 +175,37 @@ describe('policy simulator', () => {
     // The first jobs start when the first pods are ready: one tick (spawn) plus the fixed 150 s boot.
     expect(Math.min(...pods.waits)).toBeGreaterThanOrEqual(150);
     expect(Math.min(...pods.waits)).toBeLessThanOrEqual(150 + model.tickS);
+  });
+});
+
+describe("the service's serverless polls (SERVERLESS_POLL_INTERVAL, SERVERLESS_POLL_MAX_INTERVAL)", () => {
+  it('sees a job end at its first /status poll at or after it: at once, 1 s, then doubling to 5 s', () => {
+    const polls = { serverlessPollS: 1, serverlessPollMaxS: 5 };
+    // Polls at 0, 1, 3, 7, 12, 17, 22, ...
+    expect([0, 0.5, 1, 2, 3, 6, 10, 12.5, 30, 240].map((end) => serverlessNoticeS(polls, end))).toEqual([
+      0, 1, 1, 3, 3, 7, 12, 17, 32, 242,
+    ]);
+    expect(serverlessNoticeS({ serverlessPollS: 0, serverlessPollMaxS: 5 }, 30)).toBe(30);
+    // A maximum below the first interval is the first interval.
+    expect(serverlessNoticeS({ serverlessPollS: 2, serverlessPollMaxS: 1 }, 5)).toBe(6);
+  });
+
+  it("a serverless slot stays the service's until it sees the job's end: the next job waits for that poll", () => {
+    const jobs: SimJob[] = [0, 1].map((id) => ({ id, arrivalS: 0, durationS: 30, kind: 'image' }));
+    const workload: Workload = { name: 'two', jobs, horizonS: 1 };
+    const run = (serverlessPollS: number) => {
+      // One serverless worker, no pods: the second job waits for the first's slot (RUNPOD_SERVERLESS_MAX_WORKERS).
+      const model: SimModel = { ...fakeRunpodModel(1), maxPods: 0, serverlessPollS };
+      return runSimulation(workload, createPolicy('breakeven', { model, workload, seed: 1 }), {
+        model,
+        seed: 1,
+      });
+    };
+    // Ends at 30 s at RunPod, seen at the poll at 32 s; with no polling delay, at 30 s.
+    expect(Math.max(...run(1).waits)).toBeCloseTo(32, 6);
+    expect(Math.max(...run(0).waits)).toBeCloseTo(30, 6);
+    // RunPod bills the execution, not the service's notice.
+    expect(run(1).costUsd).toBeCloseTo(run(0).costUsd, 9);
   });
 });
 
