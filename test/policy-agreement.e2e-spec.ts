@@ -89,7 +89,7 @@ function scaledEnv(k: number): Record<string, string> {
     CLOUD_TICK_INTERVAL: scaled(TICK_S * 1000, 10),
     JOBS_DISPATCH_INTERVAL: scaled(1000, 10),
     SERVERLESS_POLL_INTERVAL: scaled(1000, 10),
-    SERVERLESS_POLL_MAX_INTERVAL: scaled(5000, 10),
+    SERVERLESS_POLL_MAX_INTERVAL: scaled(2000, 10),
     COMFYUI_POLL_INTERVAL: scaled(1000, 5),
     COMFYUI_CONNECTED_POLL_INTERVAL: scaled(5000, 5),
     COMFYUI_WS_RECONNECT_DELAY: scaled(1000, 5),

@@ -450,7 +450,7 @@ export function loadConfig(env: Env): AppConfig {
       dispatchIntervalMs: readInt(env, 'JOBS_DISPATCH_INTERVAL', 1000, 10),
       maxBodyBytes: readInt(env, 'MAX_REQUEST_BODY_MB', 25, 1, 1024) * 1024 * 1024,
       serverlessPollMs: readInt(env, 'SERVERLESS_POLL_INTERVAL', 1000, 10),
-      serverlessPollMaxMs: readInt(env, 'SERVERLESS_POLL_MAX_INTERVAL', 5000, 10),
+      serverlessPollMaxMs: readInt(env, 'SERVERLESS_POLL_MAX_INTERVAL', 2000, 10),
       comfyRequestTimeoutMs: readInt(env, 'COMFYUI_REQUEST_TIMEOUT', 30000, 100),
       comfyPollMs: readInt(env, 'COMFYUI_POLL_INTERVAL', 1000, 5),
       comfyConnectedPollMs: readInt(env, 'COMFYUI_CONNECTED_POLL_INTERVAL', 5000, 5),

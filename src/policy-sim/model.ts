@@ -86,7 +86,7 @@ export const DEFAULT_MODEL: SimModel = {
   billingGranularityS: 1,
   dailyBudgetUsd: 0,
   serverlessPollS: 1,
-  serverlessPollMaxS: 5,
+  serverlessPollMaxS: 2,
 };
 
 /**
