@@ -235,14 +235,17 @@ describe('break-even scaling policy', () => {
     const video = await h.submit({ workflow: videoSamplerWorkflow(5, 3) });
     const image = await h.submit({ workflow: pngWorkflow('after-the-video') });
     await h.until(async () =>
-      (await Promise.all([status(video), status(image)])).every((job) => /budget/i.test(job.waitingReason ?? '')),
+      (await Promise.all([status(video), status(image)])).every((job) =>
+        /budget/i.test(job.waitingReason ?? ''),
+      ),
     );
     expect((await h.put('/api/cloud/config', { dailyBudgetUsd: 100 })).status).toBe(200);
     for (const id of [video, image])
       expect(await h.waitForJob(id)).toMatchObject({ status: 'completed', backend: 'serverless' });
     // The image was due to start within 30 s of its arrival, the video within half its 4-minute run: first come
     // first served would have sent the video first.
-    const sent = (id: string) => h.logger.lines.findIndex((line) => line.includes(`Processing job ${id} with`));
+    const sent = (id: string) =>
+      h.logger.lines.findIndex((line) => line.includes(`Processing job ${id} with`));
     expect(sent(image)).toBeGreaterThan(-1);
     expect(sent(image)).toBeLessThan(sent(video));
   });

@@ -223,7 +223,9 @@ async function runService(policy: PolicyCase, workload: Workload, k: number): Pr
       if (ahead > 0) await new Promise((resolve) => setTimeout(resolve, ahead / k));
       lateness.push((h.clock.now() - due) / 1000);
       const workflow =
-        job.kind === 'video' ? videoWorkflow(`v${job.id}`, job.id + 1) : pngWorkflow(`a${job.id}`, job.id + 1);
+        job.kind === 'video'
+          ? videoWorkflow(`v${job.id}`, job.id + 1)
+          : pngWorkflow(`a${job.id}`, job.id + 1);
       submits.push(h.submit({ workflow }));
     }
     const ids = await Promise.all(submits);

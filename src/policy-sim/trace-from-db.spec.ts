@@ -100,9 +100,17 @@ describe('--from-db: the service database as a trace', () => {
 
   it('reads a database from before workload_kind (not migrated since), classing jobs by what they did', async () => {
     const writer = await new DataSource(dataSourceOptions(loadConfig({ DATA_DIR: dir }))).initialize();
-    await writer.getRepository(JobEntity).insert([
-      job('a', { createdAt: T0, startedAt: T0, completedAt: T0 + 90_000, workflow: '{}', workloadKind: 'image' }),
-    ]);
+    await writer
+      .getRepository(JobEntity)
+      .insert([
+        job('a', {
+          createdAt: T0,
+          startedAt: T0,
+          completedAt: T0 + 90_000,
+          workflow: '{}',
+          workloadKind: 'image',
+        }),
+      ]);
     await writer.query('ALTER TABLE jobs DROP COLUMN workload_kind');
     await writer.destroy();
 

@@ -48,8 +48,7 @@ export function inDispatchOrder<T>(
     };
   });
   keyed.sort(
-    (a, b) =>
-      b.priority - a.priority || a.due - b.due || a.arrivalAt - b.arrivalAt || a.index - b.index,
+    (a, b) => b.priority - a.priority || a.due - b.due || a.arrivalAt - b.arrivalAt || a.index - b.index,
   );
   return keyed.map(({ job }) => job);
 }

@@ -190,7 +190,11 @@ export class Dispatcher implements OnApplicationBootstrap {
       (job) => ({
         priority: job.priority,
         arrivalAt: job.createdAt,
-        expectedRunS: expectedDurationS(jobClassOf(job.workloadKind), parameters.byClass, parameters.meanJobS),
+        expectedRunS: expectedDurationS(
+          jobClassOf(job.workloadKind),
+          parameters.byClass,
+          parameters.meanJobS,
+        ),
         deadlineAt: job.deadline,
       }),
       podWaitTargetS,
