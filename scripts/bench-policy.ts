@@ -23,7 +23,7 @@
  *   --pod-wait-target S   breakeven: CLOUD_POD_WAIT_TARGET_SECONDS (default the service's, 30)
  *   --pod-wait-per-run F  breakeven: CLOUD_POD_WAIT_PER_RUN (default the service's, 0.5)
  *   --serverless-poll S,MAX  SERVERLESS_POLL_INTERVAL and SERVERLESS_POLL_MAX_INTERVAL in seconds (default the
- *                       service's, 1,5): when the service sees a serverless job end and frees its slot
+ *                       service's, 1,2): when the service sees a serverless job end and frees its slot
  *   --wait S            wait budget W of the bounds (default 120)
  *   --lp-slot S         LP slot length (default 30)
  *   --no-failures       switch failure injection off
