@@ -356,13 +356,19 @@ export class BreakEvenPolicy extends SeedPolicy {
   /** τ* as last computed (the reaper runs after the spawn decision on each tick). */
   private lastTimeoutS: number;
 
+  /** The last `stats` and the snapshot it was measured on (`decide` and the pass or tick it runs read one). */
+  private measured?: { pods: SimState['pods']; completed: SimState['completed']; stats: MeasuredStats };
+
   /** What the service would measure from its own tables, through the shipped `breakEvenParameters`. */
-  private stats(state: SimState): {
-    byClass: Record<JobClass, number>;
-    meanS: number;
-    bootS: number;
-    horizonS: number;
-  } {
+  private stats(state: SimState): MeasuredStats {
+    const last = this.measured;
+    if (last && last.pods === state.pods && last.completed === state.completed) return last.stats;
+    const stats = this.measure(state);
+    this.measured = { pods: state.pods, completed: state.completed, stats };
+    return stats;
+  }
+
+  private measure(state: SimState): MeasuredStats {
     for (const pod of state.pods) {
       if (pod.readyAt !== null && !this.bootSeen.has(pod.name)) {
         this.bootSeen.add(pod.name);
@@ -404,6 +410,14 @@ export class BreakEvenPolicy extends SeedPolicy {
  * The class the service puts a job in (`jobClassOf` of its `workload_kind`): its kind, image or video; not its
  * workflow signature, which the service's break-even inputs do not use.
  */
+/** The measured inputs the adapter's decisions read. */
+interface MeasuredStats {
+  byClass: Record<JobClass, number>;
+  meanS: number;
+  bootS: number;
+  horizonS: number;
+}
+
 function classOf(job: Pick<QueuedJobView, 'kind'> | undefined): JobClass {
   return jobClassOf(job?.kind);
 }

@@ -9,7 +9,7 @@ import { BudgetService } from '../cloud/budget.service';
 import { CloudSettingsService } from '../cloud/cloud-settings.service';
 import { POD_CAPABILITIES_READ, PodCapabilitiesService } from '../cloud/pod-capabilities.service';
 import { PodLifecycleService } from '../cloud/pod-lifecycle.service';
-import { expectedDurationS, jobClassOf, serverlessSlots } from '../cloud/policy/breakeven.policy';
+import { expectedRunOfKind, jobClassOf, serverlessSlots } from '../cloud/policy/breakeven.policy';
 import { ScalingDecisionLog } from '../cloud/scaling-decisions';
 import { Clock } from '../common/clock';
 import type { AppConfig } from '../config/app-config';
@@ -190,11 +190,7 @@ export class Dispatcher implements OnApplicationBootstrap {
       (job) => ({
         priority: job.priority,
         arrivalAt: job.createdAt,
-        expectedRunS: expectedDurationS(
-          jobClassOf(job.workloadKind),
-          parameters.byClass,
-          parameters.meanJobS,
-        ),
+        expectedRunS: expectedRunOfKind(job.workloadKind, parameters),
         deadlineAt: job.deadline,
       }),
       podWaitTargetS,

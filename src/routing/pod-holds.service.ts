@@ -1,12 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CloudSettingsService } from '../cloud/cloud-settings.service';
 import { PodLifecycleService } from '../cloud/pod-lifecycle.service';
-import {
-  expectedDurationS,
-  holdForLiveOrNewPods,
-  jobClassOf,
-  podsFreeInS,
-} from '../cloud/policy/breakeven.policy';
+import { expectedRunOfKind, holdForLiveOrNewPods, podsFreeInS } from '../cloud/policy/breakeven.policy';
 import { ScalingDecisionLog } from '../cloud/scaling-decisions';
 import { Clock } from '../common/clock';
 import type { AppConfig } from '../config/app-config';
@@ -77,7 +72,7 @@ export class PodHolds {
     const { hold, forNewPod } = holdForLiveOrNewPods(
       candidates.map((job) => ({
         // Its kind's measured mean run: a video may wait longer for a pod than an image (podWaitAllowanceS).
-        durationS: expectedDurationS(jobClassOf(job.workloadKind), parameters.byClass, parameters.meanJobS),
+        durationS: expectedRunOfKind(job.workloadKind, parameters),
         podOnly: job.podOnly,
         waitedS: Math.max(0, now - job.createdAt) / 1000,
       })),

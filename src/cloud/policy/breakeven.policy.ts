@@ -236,6 +236,14 @@ export function expectedDurationS(
   return seen !== undefined && Number.isFinite(seen) && seen > 0 ? seen : defaultDurationS;
 }
 
+/** A job's expected run from its `workload_kind`: its kind's measured mean, else the mean job. */
+export function expectedRunOfKind(
+  workloadKind: string | null | undefined,
+  measured: Pick<BreakEvenParameters, 'byClass' | 'meanJobS'>,
+): number {
+  return expectedDurationS(jobClassOf(workloadKind), measured.byClass, measured.meanJobS);
+}
+
 /**
  * How many pods to start now. The forecast work for the next horizon is the queue (known work) plus the cloud
  * work that arrived in the last horizon (persistence). Work the live pods can take (each covers `horizonS`) is
