@@ -19,7 +19,11 @@ export function parseJson<T>(text: string | null, fallback: T): T {
   }
 }
 
-/** The fields both views of a job show. */
+/**
+ * The fields both views of a job show. The views add theirs with Object.assign onto this literal, not
+ * `{ ...commonFields(job), more }`: on Node 20 each key added to a spread copy costs about a microsecond
+ * (`npm run bench:object-spread`), and every submit and every job read builds a view.
+ */
 function commonFields(job: JobEntity) {
   return {
     id: job.id,
@@ -75,15 +79,15 @@ function actualView(job: JobEntity): JobActualDto | null {
 /** The API's view of a job row. */
 export function toJobDto(job: JobEntity): JobDto {
   const outputs = parseJson<JobOutputRecord[]>(job.outputs, []);
-  return {
-    ...commonFields(job),
-    outputs: outputs.map((output) => ({
-      ...output,
-      url: `/api/jobs/${job.id}/outputs/${encodeURIComponent(output.filename)}`,
-    })),
+  return Object.assign(commonFields(job), {
+    outputs: outputs.map((output) =>
+      Object.assign({}, output, {
+        url: `/api/jobs/${job.id}/outputs/${encodeURIComponent(output.filename)}`,
+      }),
+    ),
     error: parseJson<JobError | null>(job.error, null),
     metadata: parseJson<Record<string, unknown>>(job.metadata, {}),
-  };
+  });
 }
 
 /**
@@ -92,9 +96,8 @@ export function toJobDto(job: JobEntity): JobDto {
  */
 export function toJobSummaryDto(job: JobEntity): JobSummaryDto {
   const error = parseJson<JobError | null>(job.error, null);
-  return {
-    ...commonFields(job),
+  return Object.assign(commonFields(job), {
     outputCount: parseJson<JobOutputRecord[]>(job.outputs, []).length,
     error: error && { message: error.message, kind: error.kind },
-  };
+  });
 }

@@ -123,8 +123,13 @@ function candidate(
 ): Candidate {
   const runSeconds = positive(inputs.runSeconds(fields.workerClass), inputs.aheadJobS);
   const startAt = Math.max(inputs.now, fields.startAt);
+  // Field by field, not `{ ...fields, ... }`: on Node 20 adding keys to a spread copy takes about 1 µs a key
+  // (`npm run bench:object-spread`), and a quote builds a candidate per worker.
   return {
-    ...fields,
+    backend: fields.backend,
+    kind: fields.kind,
+    workerClass: fields.workerClass,
+    workerId: fields.workerId,
     startAt,
     completeAt: startAt + runSeconds * 1000,
     runSeconds,

@@ -225,7 +225,10 @@ export class RoutingEstimatesService
       workloadKind = profile.kind;
       this.track(jobId, { signature: profile.signature, hint: hintOf(profile) });
       const facts = constrained && !this.facts ? await this.refreshFacts() : this.factsNow();
-      return { ...this.jobPlan(this.quoteWith(profile, job, requirements, facts, false)), workloadKind };
+      const { estimate, plannedBackend, plan } = this.jobPlan(
+        this.quoteWith(profile, job, requirements, facts, false),
+      );
+      return { estimate, plannedBackend, plan, workloadKind };
     } catch (error) {
       if (constrained) throw error;
       this.logger.debug(`No estimate for job ${jobId}: ${(error as Error).message}`);

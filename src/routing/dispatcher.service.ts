@@ -306,7 +306,9 @@ export class Dispatcher implements OnApplicationBootstrap {
         // Serverless endpoints that declare models take only jobs whose models they declare.
         const endpoints = base.serverlessAvailable ? await this.serverlessEndpointsFor(job) : [];
         let decision = decideRoute(job, {
-          ...base,
+          localWorkersExist: base.localWorkersExist,
+          preferServerless: base.preferServerless,
+          cloudBlockedReason: base.cloudBlockedReason,
           idleLocalWorkers,
           idlePods: idlePodsForJob,
           podsPossible: base.podsPossible && !podsLack,

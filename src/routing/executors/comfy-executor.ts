@@ -70,7 +70,9 @@ export class ComfyExecutor {
         );
         const workflow = JSON.parse(job.workflow) as Record<string, unknown>;
         result = await client.run(capabilities ? inWorkerSpelling(workflow, capabilities) : workflow, {
-          ...wait,
+          onProgress: wait.onProgress,
+          signal: wait.signal,
+          timeoutMs: wait.timeoutMs,
           images,
           // Tags the prompt in ComfyUI's queue and history with the job it belongs to.
           extraData: { cloud_workers_job_id: job.id },
