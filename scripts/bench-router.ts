@@ -12,11 +12,24 @@
  *   --max-pods N    CLOUD_MAX_PODS (default 5)
  *   --no-failures   no boot failures, worker crashes or job errors (a deadline missed then is the router's)
  *   --resubmit M    on (default: both tables) | off (as the service behaves only) | only (resubmission only)
+ *   --misses        list the model-aware router's missed feasible deadlines: each job's attempts and plans
  */
-import { ROUTER_DEFAULTS, runSimulation, type RunResult } from '../src/policy-sim/engine';
+import {
+  ROUTER_DEFAULTS,
+  runSimulation,
+  SIM_EPOCH_MS,
+  type MissedDeadline,
+  type RunResult,
+} from '../src/policy-sim/engine';
 import { DEFAULT_MODEL, type SimModel } from '../src/policy-sim/model';
 import { quantile } from '../src/policy-sim/rng';
-import { createRouter, ROUTER_NAMES, type RouterName } from '../src/policy-sim/router-policy';
+import {
+  createRouter,
+  ModelAwareRouter,
+  ROUTER_NAMES,
+  type PlanRecord,
+  type RouterName,
+} from '../src/policy-sim/router-policy';
 import {
   buildRouterWorkload,
   ROUTER_LOCAL_MODELS,
@@ -78,12 +91,43 @@ function row(result: RunResult): Row {
   };
 }
 
+const listMisses = process.argv.includes('--misses');
+
+/** One missed feasible deadline: the job, its attempts and its plans (simulated seconds since the start). */
+function describeMiss(label: string, miss: MissedDeadline, plans: readonly PlanRecord[]): string {
+  const s = (ms: number) => ((ms - SIM_EPOCH_MS) / 1000).toFixed(1);
+  const lines = [
+    `${label} job ${miss.jobId} ${miss.checkpoint ?? miss.kind}: arrival ${miss.arrivalS.toFixed(1)}, run ` +
+      `${miss.durationS.toFixed(1)}, deadline ${miss.deadlineS.toFixed(1)} (slack ` +
+      `${(miss.deadlineS - miss.arrivalS - miss.durationS).toFixed(1)}), completed ` +
+      `${miss.completedS === null ? 'never' : `${miss.completedS.toFixed(1)} (late ${(miss.completedS - miss.deadlineS).toFixed(1)})`}`,
+  ];
+  for (const a of miss.attempts)
+    lines.push(
+      `  attempt ${a.backend} ${a.workerId}: ${a.submittedS !== undefined ? `sent ${a.submittedS.toFixed(1)}, ` : ''}` +
+        `start ${a.startS.toFixed(1)}, load ${a.loadS.toFixed(1)}, end ${a.endS?.toFixed(1) ?? '-'}, ` +
+        `seen ${a.seenS?.toFixed(1) ?? '-'}: ${a.outcome}`,
+    );
+  for (const p of plans)
+    lines.push(
+      `  ${p.how} at ${s(p.at)}${p.podOnly ? ' (podOnly)' : ''}: ${p.result} -> ${p.backend ?? 'fixed order'}` +
+        (p.candidate
+          ? ` (${p.candidate.kind} start ${s(p.candidate.startAt)} end ${s(p.candidate.completeAt)}, run ${p.candidate.runSeconds.toFixed(1)})`
+          : '') +
+        (p.offered.length > 0
+          ? `; offered ${p.offered.map((c) => `${c.kind} ${s(c.startAt)}-${s(c.completeAt)}`).join(', ')}`
+          : ''),
+    );
+  return lines.join('\n');
+}
+
 const mean = (rows: Row[], key: keyof Row) => rows.reduce((sum, r) => sum + r[key], 0) / rows.length;
 const fmt = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : 'never');
 
 function bench(resubmitFailed: boolean): void {
   const lines: string[] = [];
   const checks: string[] = [];
+  const misses: string[] = [];
   lines.push(
     '| workload | router | cost $ | p50 / p95 completion s | p95 all jobs s | p95 wait s | failed | resubmitted | wrong-model sends | feasible deadlines met | model loads (local) |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
@@ -93,12 +137,23 @@ function bench(resubmitFailed: boolean): void {
     for (let seed = 1; seed <= seeds; seed++) {
       const workload = buildRouterWorkload(shape, { seed, minutes }, model);
       for (const name of ROUTER_NAMES) {
-        const result = runSimulation(workload, createRouter(name, model), {
+        const router = createRouter(name, model);
+        const planLog = new Map<number, PlanRecord[]>();
+        if (listMisses && router instanceof ModelAwareRouter) router.planLog = planLog;
+        const result = runSimulation(workload, router, {
           model,
           seed,
-          router: { ...ROUTER_DEFAULTS, localModels: ROUTER_LOCAL_MODELS, resubmitFailed },
+          router: {
+            ...ROUTER_DEFAULTS,
+            localModels: ROUTER_LOCAL_MODELS,
+            resubmitFailed,
+            history: listMisses,
+          },
         });
         bySeed.get(name)!.push(row(result));
+        if (router instanceof ModelAwareRouter)
+          for (const miss of result.router?.missed ?? [])
+            misses.push(describeMiss(`${shape} seed ${seed}`, miss, planLog.get(miss.jobId) ?? []));
       }
     }
     const jobs = mean(bySeed.get('fixed-order')!, 'jobs');
@@ -134,6 +189,10 @@ function bench(resubmitFailed: boolean): void {
   console.log(lines.join('\n'));
   console.log('\nTargets (model-aware vs fixed-order):');
   for (const check of checks) console.log(`- ${check}`);
+  if (listMisses)
+    console.log(
+      `\nFeasible deadlines the model-aware router missed (${misses.length}):\n\n${misses.join('\n')}`,
+    );
 }
 
 console.log(

@@ -99,7 +99,9 @@ describe('jobs across the hybrid fleet', () => {
       const [pod] = h.fake.runningPods();
       const podPerHour = (await h.get('/api/cloud/pods')).body.pods[0].costPerHour;
       expect(job.costUsd).toBeGreaterThanOrEqual(serverlessUsd);
-      expect(job.costUsd - serverlessUsd).toBeLessThanOrEqual((podPerHour / 3600) * job.actual.runSeconds + 1e-9);
+      expect(job.costUsd - serverlessUsd).toBeLessThanOrEqual(
+        (podPerHour / 3600) * job.actual.runSeconds + 1e-9,
+      );
 
       const served = await h.outputBytes(id, 'fallback_00001_.mp4');
       expect(
@@ -107,6 +109,26 @@ describe('jobs across the hybrid fleet', () => {
       ).toBe(true);
       const status = (await h.get('/api/cloud/status')).body;
       expect(status.pods[0]).toMatchObject({ id: pod.id, jobsProcessed: 1, busy: false });
+    });
+
+    it('runs an auto job serverless failed on the local worker once it is free, never on serverless again', async () => {
+      // Busy until cancelled (ComfyUI's KSampler maximum: 10,000 steps).
+      const busy = await h.submit({ workflow: slowWorkflow(10_000) });
+      await h.until(async () => (await h.get(`/api/jobs/${busy}`)).body.status === 'running');
+      h.fake.faults.failNextJobs(1, 'infrastructure');
+      const id = await h.submit({ workflow: pngWorkflow('failover') });
+      await h.until(async () => {
+        const job = (await h.get(`/api/jobs/${id}`)).body;
+        return (
+          job.attempts === 1 &&
+          /serverless failed; waiting for a local worker or an on-demand pod/.test(job.waitingReason ?? '')
+        );
+      });
+      expect((await h.request('DELETE', `/api/jobs/${busy}`)).status).toBeLessThan(300);
+      const done = await h.waitForJob(id);
+      expect(done).toMatchObject({ status: 'completed', backend: 'local', attempts: 2 });
+      expect(h.fake.serverlessJobs()).toHaveLength(1);
+      expect(h.fake.listAllPods()).toEqual([]);
     });
 
     it('retries on serverless when serverless fails and no pod can be spawned (maxPods 0), instead of losing the job', async () => {

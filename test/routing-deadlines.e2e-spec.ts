@@ -163,6 +163,40 @@ describe('routing by deadline, cost cap and preference', () => {
     });
   });
 
+  it('sends a job serverless failed back to serverless when only serverless still makes its deadline', async () => {
+    h = await CloudHarness.start({ serverless: true, env: PRICED });
+    const workflow = pngWorkflow('failover');
+    const { pod, serverless } = await candidatesOf({ workflow });
+    const deadline = iso((Date.parse(serverless.completeAt) + Date.parse(pod.completeAt)) / 2);
+    h.fake.faults.failNextJobs(1, 'infrastructure');
+    const id = await h.submit({ workflow, deadline });
+    // Planned to serverless, lost there: queued again without its plan, waiting for a pod (the seed's fallback).
+    await h.until(async () => {
+      const job = (await h.get(`/api/jobs/${id}`)).body;
+      return (
+        job.attempts === 1 && /serverless failed; waiting for an on-demand pod/.test(job.waitingReason ?? '')
+      );
+    });
+    const queued = (await h.get(`/api/jobs/${id}`)).body;
+    expect(queued).toMatchObject({ status: 'queued', plannedBackend: null });
+    // Its planned start has passed; a new pod would now be late, serverless is not.
+    h.clock.advance(Math.max(0, Date.parse(queued.estimate.startAt) - h.clock.now()) + 6_000);
+    expect(await h.app!.get(DeadlineReplanner).tick()).toBe(1);
+    const done = await h.waitForJob(id);
+    expect(done).toMatchObject({
+      status: 'completed',
+      backend: 'serverless',
+      attempts: 2,
+      plannedBackend: 'serverless',
+      actual: { deadlineMet: true },
+    });
+    expect(
+      h.logger.has(/re-planned .*serverless failed this job once, but only serverless can complete by/),
+    ).toBe(true);
+    expect(h.fake.serverlessJobs()).toHaveLength(2);
+    expect(h.fake.listAllPods()).toEqual([]);
+  });
+
   it('follows ROUTING_PREFERENCE (env, then PUT /api/cloud/config) for jobs without a deadline or cost cap', async () => {
     h = await CloudHarness.start({ serverless: true, env: { ...PRICED, ROUTING_PREFERENCE: 'cost' } });
     expect((await h.get('/api/cloud/status')).body.config.routingPreference).toBe('cost');

@@ -264,15 +264,14 @@ export class BreakEvenPolicy extends SeedPolicy {
       loaded.set(r.workerId, job.checkpoint);
     }
     const routeOf = new Map(route.map((r) => [r.jobId, r]));
-    // LocalHolds.cloudBound and .localOnly: a job planned to local waits for a local worker whatever the wait
-    // and takes its slot first; one without a plan may be held.
+    // LocalHolds.cloudBound and .localOnly: a job planned to local (whatever podOnly) waits for a local worker
+    // whatever the wait and takes its slot first; one without a plan and not pod-only may be held.
     const candidates = state.queue.filter((job) => {
       const r = routeOf.get(job.id);
       const planned = this.plannedBackendOf(job.id);
       return (
-        !job.podOnly &&
         (r === undefined || r.to === 'serverless') &&
-        (planned === null || planned === 'local')
+        (planned === 'local' || (planned === null && !job.podOnly))
       );
     });
     const workers = new Map(state.local.map((worker) => [worker.id, worker]));

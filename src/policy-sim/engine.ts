@@ -13,7 +13,7 @@ import {
   type SimState,
 } from './policy';
 import { quantile, Rng } from './rng';
-import { afterFailedAttempt } from '../routing/retry.policy';
+import { afterFailedAttempt, retryExclusions } from '../routing/retry.policy';
 import type { SimJob, Workload } from './workloads';
 
 /**
@@ -55,6 +55,35 @@ export interface RouterOptions {
   resubmitFailed?: boolean;
   resubmitAfterS: number;
   maxResubmits: number;
+  /** Keep each job's attempts, to list the feasible deadlines missed (`RouterStats.missed`; bench:router --misses). */
+  history?: boolean;
+}
+
+/** One attempt of a job (RouterOptions.history); times in simulated seconds. */
+export interface AttemptRecord {
+  backend: Backend;
+  workerId: string;
+  /** Serverless: when the service sent it (the worker started at `startS`). */
+  submittedS?: number;
+  startS: number;
+  /** The checkpoint load before the run (0: warm). */
+  loadS: number;
+  /** When the worker ended it, and when the service saw the end (serverless polls see it later). */
+  endS?: number;
+  seenS?: number;
+  outcome: 'ok' | 'error' | 'crash' | 'workflow';
+}
+
+/** A feasible deadline missed (RouterOptions.history). */
+export interface MissedDeadline {
+  jobId: number;
+  kind: string;
+  checkpoint?: string;
+  arrivalS: number;
+  deadlineS: number;
+  durationS: number;
+  completedS: number | null;
+  attempts: AttemptRecord[];
 }
 
 export const ROUTER_DEFAULTS: RouterOptions = {
@@ -83,6 +112,8 @@ export interface RouterStats {
   feasibleDeadlines: number;
   /** Feasible deadlines met (completed by the deadline). */
   feasibleDeadlinesMet: number;
+  /** RouterOptions.history: each feasible deadline missed, with its attempts. */
+  missed?: MissedDeadline[];
 }
 
 export interface CostBreakdown {
@@ -129,7 +160,7 @@ export interface RunResult {
   wallMs: number;
 }
 
-type Backend = 'local' | 'pod' | 'serverless';
+export type Backend = 'local' | 'pod' | 'serverless';
 
 interface JobState {
   job: SimJob;
@@ -147,6 +178,8 @@ interface JobState {
   resubmittedAtS: number | null;
   /** The policy's view; rebuilt when attempts or podOnly change. */
   view: QueuedJobView | null;
+  /** RouterOptions.history: its attempts. */
+  history?: AttemptRecord[];
 }
 
 interface AttemptDraws {
@@ -209,6 +242,8 @@ interface Execution {
   submittedAt?: number;
   /** 'workflow': sent to a local worker lacking its checkpoint (ComfyUI refuses the prompt). */
   outcome: 'ok' | 'error' | 'crash' | 'workflow';
+  /** RouterOptions.history: this attempt's record. */
+  record?: AttemptRecord;
 }
 
 export function runSimulation(workload: Workload, policy: SimPolicy, options: RunOptions): RunResult {
@@ -548,6 +583,7 @@ class Simulation {
     const outcome =
       draws.crashU < crashProb ? 'crash' : draws.errorU < this.model.jobErrorProb ? 'error' : 'ok';
     let runS = outcome === 'ok' ? js.job.durationS : js.job.durationS * draws.failPoint;
+    let loadS = 0;
     let finalOutcome: Execution['outcome'] = outcome;
     const router = this.options.router;
     const checkpoint = js.job.checkpoint;
@@ -561,11 +597,23 @@ class Simulation {
       } else if (this.swapModel(where, checkpoint)) {
         this.modelLoads++;
         if (where.localIndex !== undefined) this.localModelLoads++;
-        runS += this.modelLoadS(js, router);
+        loadS = this.modelLoadS(js, router);
+        runS += loadS;
       }
     }
     if (where.localIndex !== undefined) this.localBusySince[where.localIndex] = this.now;
     const exec: Execution = { js, backend, workerId, ...where, startAt: this.now, outcome: finalOutcome };
+    if (router?.history) {
+      exec.record = {
+        backend,
+        workerId: where.pod ? where.pod.view.name : where.worker ? `serverless-${where.worker.id}` : workerId,
+        ...(where.submittedAt !== undefined ? { submittedS: (where.submittedAt - SIM_EPOCH_MS) / MS } : {}),
+        startS: (this.now - SIM_EPOCH_MS) / MS,
+        loadS,
+        outcome: finalOutcome,
+      };
+      (js.history ??= []).push(exec.record);
+    }
     if (where.pod) where.pod.jobStartAt = this.now;
     this.events.push(this.now + runS * MS, { kind: 'exec-end', exec });
   }
@@ -601,6 +649,7 @@ class Simulation {
   /** The worker's side of a job's end: its GPU is free now; the job's side follows when the service sees it. */
   private endExecution(exec: Execution): void {
     const ranS = (this.now - exec.startAt) / MS;
+    if (exec.record) exec.record.endS = (this.now - SIM_EPOCH_MS) / MS;
     if (exec.backend !== 'local') this.cloudBusyS += ranS;
     if (exec.backend === 'local') {
       this.localBusy[exec.localIndex!] = false;
@@ -645,6 +694,7 @@ class Simulation {
   /** The job's side of its end, when the service sees it: done, failed, or queued again for a retry. */
   private endJob(exec: Execution, ranS: number): void {
     const { js } = exec;
+    if (exec.record) exec.record.seenS = (this.now - SIM_EPOCH_MS) / MS;
     this.running--;
     if (exec.outcome === 'ok') {
       js.status = 'done';
@@ -690,8 +740,12 @@ class Simulation {
       js.failed = true;
       return;
     }
-    if (!js.failedWorkers.includes(exec.workerId)) js.failedWorkers.push(exec.workerId);
-    js.podOnly = js.podOnly || exec.backend === 'serverless';
+    // JobRunner.requeue: the shipped exclusions (not its workers again; after serverless, no serverless).
+    ({ failedWorkers: js.failedWorkers, podOnly: js.podOnly } = retryExclusions(
+      js.failedWorkers,
+      js.podOnly,
+      exec,
+    ));
     this.enqueue(js);
   }
 
@@ -862,6 +916,8 @@ class Simulation {
     const done = this.jobs.filter((js) => js.status === 'done' && js.completedAt !== null);
     const completionS = done.map((js) => (js.completedAt! - SIM_EPOCH_MS) / MS - js.job.arrivalS);
     const feasible = this.jobs.filter((js) => js.job.deadlineS !== undefined && js.job.deadlineFeasible);
+    const met = (js: JobState) =>
+      js.completedAt !== null && (js.completedAt - SIM_EPOCH_MS) / MS <= js.job.deadlineS!;
     return {
       completionS,
       completionP50: quantile(completionS, 0.5),
@@ -872,9 +928,23 @@ class Simulation {
       localModelLoads: this.localModelLoads,
       resubmissions: this.jobs.reduce((sum, js) => sum + js.resubmits, 0),
       feasibleDeadlines: feasible.length,
-      feasibleDeadlinesMet: feasible.filter(
-        (js) => js.completedAt !== null && (js.completedAt - SIM_EPOCH_MS) / MS <= js.job.deadlineS!,
-      ).length,
+      feasibleDeadlinesMet: feasible.filter(met).length,
+      ...(this.options.router?.history
+        ? {
+            missed: feasible
+              .filter((js) => !met(js))
+              .map((js) => ({
+                jobId: js.job.id,
+                kind: js.job.kind,
+                ...(js.job.checkpoint === undefined ? {} : { checkpoint: js.job.checkpoint }),
+                arrivalS: js.job.arrivalS,
+                deadlineS: js.job.deadlineS!,
+                durationS: js.job.durationS,
+                completedS: js.completedAt === null ? null : (js.completedAt - SIM_EPOCH_MS) / MS,
+                attempts: js.history ?? [],
+              })),
+          }
+        : {}),
     };
   }
 

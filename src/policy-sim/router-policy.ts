@@ -5,12 +5,14 @@ import {
   plan,
   plannedBackendOf,
   replan,
+  replanAfterServerlessFailure,
   replanReactionMs,
   REPLAN_START_GRACE_MS,
   type Plan,
 } from '../routing-estimates/plan';
 import { MODEL_LOAD_SECONDS } from '../routing-estimates/run-time-defaults';
 import { localWorkerOrder } from '../routing/local-worker-order';
+import { replanScope } from '../routing/retry.policy';
 import { canRun, type WorkerCapabilities, type WorkflowRequirements } from '../workflows';
 import { BreakEvenPolicy, runEstimatesBy, serverlessOverheadS, type RunEstimate } from './breakeven-policy';
 import type { SimModel } from './model';
@@ -20,6 +22,8 @@ import { ROUTER_MIX } from './router-workload';
 /** DeadlineReplanner: a planned start may slip this much, and a job is re-planned at most this often. */
 const START_GRACE_MS = REPLAN_START_GRACE_MS;
 const MIN_REPLAN_GAP_MS = 10_000;
+/** DeadlineReplanner: a job told its deadline will be missed is re-planned at most this often. */
+const HOPELESS_REPLAN_GAP_MS = 60_000;
 /** The load a run-time estimate allows when the worker's last checkpoint differs (30-70 s, §3.3). */
 const MODEL_LOAD_ALLOWANCE_S = 50;
 const CHECKPOINT_LOADER = 'CheckpointLoaderSimple';
@@ -42,19 +46,34 @@ export function createRouter(name: RouterName, model: SimModel): BreakEvenPolicy
     : new ModelAwareRouter(name, model);
 }
 
+/** One plan or re-plan of a job (ModelAwareRouter.planLog); times in ms since the simulated epoch start. */
+export interface PlanRecord {
+  at: number;
+  how: 'plan' | 'replan' | 'retry';
+  podOnly: boolean;
+  result: Plan['kind'];
+  backend: JobBackend | null;
+  candidate?: { kind: string; startAt: number; completeAt: number; runSeconds: number; costUsd: number };
+  /** The earliest completion per candidate kind. */
+  offered: Array<{ kind: string; startAt: number; completeAt: number }>;
+}
+
 interface PlannedJob {
-  attempts: number;
   backend: JobBackend | null;
   deadline: number;
   plannedStartAt: number;
   runSeconds: number;
   checkedAt: number;
+  /** Its last re-plan found nothing that makes the deadline (the service's DEADLINE_MISS_PREFIX reason). */
+  hopeless: boolean;
 }
 
 export class ModelAwareRouter extends BreakEvenPolicy {
   private readonly capabilities = new Map<string, WorkerCapabilities>();
   private readonly requirements = new Map<string, WorkflowRequirements>();
   private readonly plans = new Map<number, PlannedJob>();
+  /** Set to a map to keep every job's plans (bench:router --misses). */
+  planLog?: Map<number, PlanRecord[]>;
   /** Per pass: run-time medians per checkpoint, and each queued job's position. */
   private pass: {
     now: number;
@@ -75,9 +94,7 @@ export class ModelAwareRouter extends BreakEvenPolicy {
     const routed = new Set(decision.route.map((route) => route.jobId));
     const extra = state.queue
       .slice(0, 500)
-      .filter(
-        (job) => !routed.has(job.id) && !job.podOnly && this.plans.get(job.id)?.backend === 'serverless',
-      )
+      .filter((job) => !routed.has(job.id) && this.plans.get(job.id)?.backend === 'serverless')
       .map((job) => ({ jobId: job.id, to: 'serverless' as const }));
     const queued = new Set(state.queue.map((job) => job.id));
     for (const id of this.plans.keys()) if (!queued.has(id)) this.plans.delete(id);
@@ -153,14 +170,23 @@ export class ModelAwareRouter extends BreakEvenPolicy {
     if (job.deadlineAt === undefined) return null;
     const now = state.now;
     const known = this.plans.get(job.id);
-    // JobRunner.requeue clears the plan of a retried job.
-    if (known && known.attempts !== job.attempts) {
-      this.plans.set(job.id, { ...known, attempts: job.attempts, backend: null });
+    if (!known && job.attempts > 0) {
+      // JobRunner.requeue clears a retried job's plan: its first pass routes it by its own backend, and the
+      // re-planner takes it up at its next tick (the start of its old estimate has passed): `replan`, not `plan`.
+      this.plans.set(job.id, {
+        backend: null,
+        deadline: job.deadlineAt,
+        plannedStartAt: -Infinity,
+        runSeconds: 0,
+        checkedAt: -Infinity,
+        hopeless: false,
+      });
+      this.log(job, now, 'retry', { kind: 'fixed-order' }, null, []);
       return null;
     }
     if (known) {
       if (
-        now - known.checkedAt < MIN_REPLAN_GAP_MS ||
+        now - known.checkedAt < (known.hopeless ? HOPELESS_REPLAN_GAP_MS : MIN_REPLAN_GAP_MS) ||
         !needsReplan(
           { deadline: known.deadline, plannedStartAt: known.plannedStartAt, runSeconds: known.runSeconds },
           now,
@@ -168,18 +194,63 @@ export class ModelAwareRouter extends BreakEvenPolicy {
         )
       )
         return known.backend;
-      return this.record(
-        job,
-        now,
-        replan(this.candidatesFor(job, state), this.request(job.deadlineAt, now, state.model.tickS)),
-        known,
-      );
+      const offered = this.candidatesFor(job, state);
+      const request = this.request(job.deadlineAt, now, state.model.tickS);
+      // DeadlineReplanner: a job serverless failed is re-planned with serverless as its last resort.
+      const replanned = replanScope({ requestedBackend: 'auto', podOnly: job.podOnly }).afterServerlessFailure
+        ? replanAfterServerlessFailure(offered, request)
+        : replan(offered, request);
+      return this.record(job, now, replanned, known, offered);
     }
+    const offered = this.candidatesFor(job, state);
     return this.record(
       job,
       now,
-      plan(this.candidatesFor(job, state), this.request(job.deadlineAt, now, state.model.tickS)),
+      plan(offered, this.request(job.deadlineAt, now, state.model.tickS)),
+      undefined,
+      offered,
     );
+  }
+
+  private log(
+    job: QueuedJobView,
+    now: number,
+    how: PlanRecord['how'],
+    p: Plan,
+    backend: JobBackend | null,
+    offered: readonly Candidate[],
+  ): void {
+    if (!this.planLog) return;
+    const byKind = new Map<string, Candidate>();
+    for (const c of offered) {
+      const seen = byKind.get(c.kind);
+      if (!seen || c.completeAt < seen.completeAt) byKind.set(c.kind, c);
+    }
+    const list = this.planLog.get(job.id) ?? [];
+    list.push({
+      at: now,
+      how,
+      podOnly: job.podOnly,
+      result: p.kind,
+      backend,
+      ...(p.kind === 'pick'
+        ? {
+            candidate: {
+              kind: p.candidate.kind,
+              startAt: p.candidate.startAt,
+              completeAt: p.candidate.completeAt,
+              runSeconds: p.candidate.runSeconds,
+              costUsd: p.candidate.costUsd,
+            },
+          }
+        : {}),
+      offered: [...byKind.values()].map((c) => ({
+        kind: c.kind,
+        startAt: c.startAt,
+        completeAt: c.completeAt,
+      })),
+    });
+    this.planLog.set(job.id, list);
   }
 
   private request(deadline: number, now: number, tickS: number) {
@@ -192,17 +263,30 @@ export class ModelAwareRouter extends BreakEvenPolicy {
     };
   }
 
-  private record(job: QueuedJobView, now: number, p: Plan, previous?: PlannedJob): JobBackend | null {
-    // An infeasible re-plan keeps the job where it was going (the service stores no new backend then).
-    const backend = p.kind === 'pick' ? plannedBackendOf(p) : (previous?.backend ?? null);
+  private record(
+    job: QueuedJobView,
+    now: number,
+    p: Plan,
+    previous?: PlannedJob,
+    offered: readonly Candidate[] = [],
+  ): JobBackend | null {
+    // DeadlineReplanner: an infeasible re-plan (no cost cap here) sends the job where it completes first. (At
+    // submit the service would refuse it with a 422; the simulator leaves it to the fixed order.)
+    const backend =
+      p.kind === 'pick'
+        ? plannedBackendOf(p)
+        : previous
+          ? ((p.kind === 'infeasible' ? p.best?.backend : undefined) ?? previous.backend)
+          : null;
+    this.log(job, now, previous ? 'replan' : 'plan', p, backend, offered);
     const candidate: Candidate | null = p.kind === 'pick' ? p.candidate : null;
     this.plans.set(job.id, {
-      attempts: job.attempts,
       backend,
       deadline: job.deadlineAt!,
       plannedStartAt: candidate?.startAt ?? now,
       runSeconds: candidate?.runSeconds ?? 0,
       checkedAt: now,
+      hopeless: p.kind === 'infeasible' || (p.kind === 'pick' && p.missesDeadline),
     });
     return backend;
   }
@@ -269,9 +353,8 @@ export class ModelAwareRouter extends BreakEvenPolicy {
         },
       ],
     };
-    // DeadlineReplanner: a job serverless failed may only go to a pod (`backend: 'pod'`).
-    const all = candidates(inputs);
-    return job.podOnly ? all.filter((c) => c.backend === 'pod') : all;
+    // DeadlineReplanner quotes an `auto` job serverless failed over every backend (`replanScope`).
+    return candidates(inputs);
   }
 
   private passFacts(state: SimState) {

@@ -6,6 +6,7 @@ import {
   plan,
   plannedBackendOf,
   replan,
+  replanAfterServerlessFailure,
 } from './plan';
 
 const NOW = Date.UTC(2026, 10, 29, 12);
@@ -163,5 +164,48 @@ describe('re-planning a queued job with a deadline', () => {
     const reason = deadlineMissReason(NOW + 30 * S, late);
     expect(reason.startsWith(DEADLINE_MISS_PREFIX)).toBe(true);
     expect(reason).toContain('serverless');
+  });
+});
+
+describe('re-planning a job serverless failed (the seed: fallback to on-demand)', () => {
+  const request = (deadlineInS: number) => ({
+    preference: 'balanced' as const,
+    deadline: NOW + deadlineInS * S,
+    maxCostUsd: null,
+    now: NOW,
+  });
+  const freeLocal = c('local', 30, 0);
+
+  it('takes a local worker or a pod that makes the deadline, not serverless, though serverless would too', () => {
+    expect(replan(all, request(300))).toMatchObject({ candidate: serverless });
+    expect(replanAfterServerlessFailure(all, request(300))).toMatchObject({ kind: 'pick', candidate: pod });
+    expect(replanAfterServerlessFailure([freeLocal, pod, serverless], request(300))).toMatchObject({
+      candidate: freeLocal,
+    });
+  });
+
+  it('sends it to serverless again when only serverless makes the deadline', () => {
+    expect(replanAfterServerlessFailure(all, request(100))).toMatchObject({
+      kind: 'pick',
+      candidate: serverless,
+      missesDeadline: false,
+      why: /^serverless failed this job once, but only serverless can complete by/,
+    });
+    // A pod on time whose start may slip past serverless's rescue is no way to make it either.
+    const latePod = { ...c('pod', 260, 0.05, 'booting-pod'), startAt: NOW + 200 * S };
+    expect(replanAfterServerlessFailure([latePod, serverless], request(265))).toMatchObject({
+      candidate: serverless,
+    });
+  });
+
+  it('never sends it to serverless again to be late: nothing makes the deadline, the best option is no serverless', () => {
+    const late = replanAfterServerlessFailure(all, request(30));
+    expect(late).toMatchObject({ kind: 'infeasible', best: pod });
+    const capped = replanAfterServerlessFailure(all, { ...request(30), maxCostUsd: 1 });
+    expect(capped).toMatchObject({ kind: 'pick', candidate: pod, missesDeadline: true });
+    expect(replanAfterServerlessFailure([serverless], request(30))).toMatchObject({
+      kind: 'infeasible',
+      best: null,
+    });
   });
 });

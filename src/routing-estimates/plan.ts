@@ -99,9 +99,25 @@ export const usd = (value: number) => `$${value.toFixed(4)}`;
 export const describeCandidate = (c: Candidate) =>
   `${c.backend}${c.kind !== c.backend ? ` (${c.kind})` : ''} completing at ${iso(c.completeAt)} for ${usd(c.costUsd)}`;
 
+/** How the planner may use serverless for a job. */
+interface PlanOptions {
+  /**
+   * Only to make the deadline, when nothing else can (a job serverless failed: `replanAfterServerlessFailure`):
+   * serverless is then no pick by cost, no late pick within maxCostUsd and no best option; it still stands as the
+   * way out that a slipping candidate must keep (`keepsFallback`).
+   */
+  serverlessOnlyToMakeDeadline?: boolean;
+}
+
 /** The plan for a job over its candidates (already limited to the backends it may use). */
-export function plan(candidates: readonly Candidate[], request: PlanRequest): Plan {
+export function plan(
+  candidates: readonly Candidate[],
+  request: PlanRequest,
+  options: PlanOptions = {},
+): Plan {
   const { deadline, maxCostUsd } = request;
+  const lastResort = options.serverlessOnlyToMakeDeadline === true;
+  const choosable = (c: Candidate) => !lastResort || c.backend !== 'serverless';
   if (deadline !== null || maxCostUsd !== null) {
     const withinCost = candidates.filter((c) => maxCostUsd === null || c.costUsd <= maxCostUsd);
     const limits = [
@@ -123,7 +139,9 @@ export function plan(candidates: readonly Candidate[], request: PlanRequest): Pl
       // The fastest serverless candidate passes its own test, so a candidate is kept whenever one is on time.
       const reactionMs = request.reactionMs ?? REPLAN_REACTION_MS;
       const onTime = best(
-        inTime.filter((c) => now === undefined || keepsFallback(c, fallback, now, deadline, reactionMs)),
+        inTime.filter(
+          (c) => choosable(c) && (now === undefined || keepsFallback(c, fallback, now, deadline, reactionMs)),
+        ),
         cheaper,
       );
       if (onTime)
@@ -134,8 +152,24 @@ export function plan(candidates: readonly Candidate[], request: PlanRequest): Pl
           missesDeadline: false,
           why: `the cheapest candidate that can ${limits}: ${describeCandidate(onTime)}`,
         };
+      const onlyServerless = lastResort
+        ? best(
+            inTime.filter((c) => c.backend === 'serverless'),
+            faster,
+          )
+        : null;
+      if (onlyServerless)
+        return {
+          kind: 'pick',
+          candidate: onlyServerless,
+          rule: 'deadline',
+          missesDeadline: false,
+          why:
+            `serverless failed this job once, but only serverless can ${limits}: ` +
+            describeCandidate(onlyServerless),
+        };
     }
-    const fastest = maxCostUsd !== null ? best(withinCost, faster) : null;
+    const fastest = maxCostUsd !== null ? best(withinCost.filter(choosable), faster) : null;
     if (fastest)
       return {
         kind: 'pick',
@@ -148,7 +182,7 @@ export function plan(candidates: readonly Candidate[], request: PlanRequest): Pl
               `${describeCandidate(fastest)} (the deadline will be missed)`
             : `the fastest candidate within ${usd(maxCostUsd!)}: ${describeCandidate(fastest)}`,
       };
-    const bestOption = best(candidates, faster);
+    const bestOption = best(candidates.filter(choosable), faster);
     return {
       kind: 'infeasible',
       best: bestOption,
@@ -227,6 +261,20 @@ export function replan(candidates: readonly Candidate[], request: PlanRequest & 
       why: `re-planned: serverless still completes by ${iso(request.deadline)}: ${describeCandidate(serverless)}`,
     };
   return plan(candidates, request);
+}
+
+/**
+ * The re-plan of a queued job with a deadline that serverless failed (infrastructure; `podOnly`, not asked for
+ * as `backend: 'pod'`): the seed's "fallback to on-demand" still holds, so the planner picks among the other
+ * candidates (a local worker for an `auto` job, pods) and keeps serverless as their way out; serverless again
+ * only when nothing else makes the deadline and serverless does (a lost worker is not the endpoint's fault, the
+ * deadline is the caller's). When nothing makes it, the other candidates decide as `plan` does.
+ */
+export function replanAfterServerlessFailure(
+  candidates: readonly Candidate[],
+  request: PlanRequest & { deadline: number },
+): Plan {
+  return plan(candidates, request, { serverlessOnlyToMakeDeadline: true });
 }
 
 /** Prefix of the waiting reason of a queued job whose deadline will be missed: routing keeps it. */

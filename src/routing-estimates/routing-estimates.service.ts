@@ -45,7 +45,15 @@ import {
 } from './candidates';
 import { gpuSpeedFactor } from './gpu-speed';
 import { expectedEnd, type RunningJob } from './running-job';
-import { type Plan, plan, plannedBackendOf, replan, replanReactionMs, REPLAN_START_GRACE_MS } from './plan';
+import {
+  type Plan,
+  plan,
+  plannedBackendOf,
+  replan,
+  replanAfterServerlessFailure,
+  replanReactionMs,
+  REPLAN_START_GRACE_MS,
+} from './plan';
 import { planPick, routerPick, withLocalHold, type LocalHoldRule, type RouterPick } from './router-pick';
 import { localHoldsConfigured } from '../routing/local-hold.policy';
 import { endpointsFor } from '../routing/serverless-endpoint-choice';
@@ -226,7 +234,7 @@ export class RoutingEstimatesService
       this.track(jobId, { signature: profile.signature, hint: hintOf(profile) });
       const facts = constrained && !this.facts ? await this.refreshFacts() : this.factsNow();
       const { estimate, plannedBackend, plan } = this.jobPlan(
-        this.quoteWith(profile, job, requirements, facts, false),
+        this.quoteWith(profile, job, requirements, facts, 'submit'),
       );
       return { estimate, plannedBackend, plan, workloadKind };
     } catch (error) {
@@ -239,16 +247,19 @@ export class RoutingEstimatesService
   /**
    * A queued job's re-plan (its deadline nears, or its planned start passed): serverless when that still makes
    * the deadline, else the planner over every candidate now (plan.ts `replan`), from fleet facts at most
-   * FACTS_TTL_MS old.
+   * FACTS_TTL_MS old. A job serverless failed (`afterServerlessFailure`, retry.policy.ts `replanScope`) goes to
+   * serverless again only when nothing else makes the deadline (`replanAfterServerlessFailure`).
    */
   async replanQueued(
     job: EstimatedJob & { deadline: number },
     requirements: WorkflowRequirements | null,
+    afterServerlessFailure = false,
   ): Promise<JobPlan> {
     const profile = workflowProfile(job.workflow);
     const facts =
       this.facts && this.clock.now() - this.facts.at <= FACTS_TTL_MS ? this.facts : await this.refreshFacts();
-    return this.jobPlan(this.quoteWith(profile, job, requirements, facts, true));
+    const planning = afterServerlessFailure ? 'replan-after-serverless-failure' : 'replan';
+    return this.jobPlan(this.quoteWith(profile, job, requirements, facts, planning));
   }
 
   private jobPlan(quote: Quote): JobPlan {
@@ -263,7 +274,7 @@ export class RoutingEstimatesService
   async quote(job: EstimatedJob, requirements: WorkflowRequirements | null): Promise<Quote> {
     const profile = workflowProfile(job.workflow);
     const facts = await this.refreshFacts();
-    return this.quoteWith(profile, job, requirements, facts, false);
+    return this.quoteWith(profile, job, requirements, facts, 'submit');
   }
 
   /** The learned state, for tests and the status page. */
@@ -276,7 +287,7 @@ export class RoutingEstimatesService
     job: EstimatedJob,
     requirements: WorkflowRequirements | null,
     facts: FleetFacts | null,
-    replanning: boolean,
+    planning: 'submit' | 'replan' | 'replan-after-serverless-failure',
   ): Quote {
     const requested = job.backend ?? 'auto';
     const now = this.clock.now();
@@ -300,9 +311,11 @@ export class RoutingEstimatesService
       reactionMs: replanReactionMs(REPLAN_START_GRACE_MS, this.config.cloud.tickIntervalMs),
     };
     const chosen =
-      replanning && request.deadline !== null
-        ? replan(all, { ...request, deadline: request.deadline })
-        : plan(all, request);
+      planning === 'submit' || request.deadline === null
+        ? plan(all, request)
+        : planning === 'replan'
+          ? replan(all, { ...request, deadline: request.deadline })
+          : replanAfterServerlessFailure(all, { ...request, deadline: request.deadline });
     const decision = decideRoute(
       { requestedBackend: requested, podOnly: requested === 'pod', plannedBackend: plannedBackendOf(chosen) },
       this.fleetSnapshot(inputs, facts),

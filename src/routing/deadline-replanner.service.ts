@@ -20,6 +20,7 @@ import { LeaderElection } from '../persistence/leader-election.service';
 import { DEADLINE_MISS_PREFIX, deadlineMissReason, iso, needsReplan } from '../routing-estimates/plan';
 import { RoutingEstimatesService } from '../routing-estimates/routing-estimates.service';
 import { Dispatcher } from './dispatcher.service';
+import { replanScope } from './retry.policy';
 
 const INTERVAL_NAME = 'deadline-replanner';
 /** Queued jobs with a deadline read per tick, the earliest deadlines first. */
@@ -37,7 +38,8 @@ const MAX_REMEMBERED = 8_192;
 /**
  * Keeps queued jobs with a deadline honest (issue 11 §3): on each tick (CLOUD_TICK_INTERVAL, leader only, bounded
  * work), a job whose planned start has passed or whose plan would now end after its deadline is re-planned
- * (`replanQueued`: serverless when that still makes it, else the planner over every candidate). A new planned
+ * (`replanQueued`: serverless when that still makes it, else the planner over every candidate; a job serverless
+ * failed goes back to serverless only when nothing else makes it). A new planned
  * backend is stored on the job (routing sends it only there) and a dispatch pass follows; a job nothing can make
  * in time stays queued with a waiting reason saying its deadline will be missed and the best option.
  */
@@ -127,15 +129,17 @@ export class DeadlineReplanner implements OnApplicationBootstrap, OnModuleDestro
     if (!row || row.status !== 'queued') return false;
     const workflow = parseJson<Record<string, unknown> | null>(row.workflow, null);
     if (!workflow) return false;
+    const scope = replanScope(row);
     const { estimate, plannedBackend, plan } = await this.estimates.replanQueued(
       {
         workflow,
-        backend: job.podOnly ? 'pod' : job.requestedBackend,
+        backend: scope.backend,
         deadline,
         maxCostUsd: job.maxCostUsd,
         failedWorkers: parseJson<string[]>(row.failedWorkers, []),
       },
       await this.requirements.of(row), // usually kept since submit; else parsed from the row just read
+      scope.afterServerlessFailure,
     );
     const wasMissing = job.waitingReason?.startsWith(DEADLINE_MISS_PREFIX) ?? false;
     let patch: Partial<JobEntity>;

@@ -314,7 +314,12 @@ export class Dispatcher implements OnApplicationBootstrap {
           podsPossible: base.podsPossible && !podsLack,
           serverlessAvailable: endpoints.length > 0,
         });
-        if (podsLack && (decision.kind === 'reject' || job.podOnly || job.requestedBackend === 'pod'))
+        // A job serverless failed that a free local worker takes needs no pod.
+        if (
+          podsLack &&
+          decision.kind !== 'local' &&
+          (decision.kind === 'reject' || job.podOnly || job.requestedBackend === 'pod')
+        )
           decision = { kind: 'reject', reason: `No pod can run this workflow: ${describeMissing(podsLack)}` };
         else if (
           base.serverlessAvailable &&

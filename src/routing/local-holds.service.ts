@@ -34,9 +34,12 @@ export class LocalHolds {
     return job.requestedBackend === 'auto' && !job.podOnly && job.plannedBackend == null;
   }
 
-  /** A job that waits for a local worker whatever the wait: asked for `local`, or planned there. */
+  /**
+   * A job that waits for a local worker whatever the wait: asked for `local`, or planned there (routing follows a
+   * plan whatever `podOnly`: a retried job's plan is made after its failure, `decideRoute`).
+   */
   static localOnly(this: void, job: JobEntity): boolean {
-    return job.requestedBackend === 'local' || (!job.podOnly && job.plannedBackend === 'local');
+    return job.requestedBackend === 'local' || job.plannedBackend === 'local';
   }
 
   /** Whether jobs may wait for a local worker at all (the break-even policy, a wait allowance, a worker). */

@@ -1,4 +1,4 @@
-import { afterFailedAttempt, retryExclusions } from './retry.policy';
+import { afterFailedAttempt, replanScope, retryExclusions } from './retry.policy';
 
 describe('afterFailedAttempt', () => {
   it('ends a cancelled job as cancelled, whatever its attempts', () => {
@@ -52,5 +52,37 @@ describe('retryExclusions', () => {
 
   it('keeps a pod-only job pod-only', () => {
     expect(retryExclusions([], true, { backend: 'pod', workerId: 'pod-1' }).podOnly).toBe(true);
+  });
+});
+
+describe('replanScope', () => {
+  it('re-plans a job serverless failed over its local workers (an auto job) and pods, with serverless as a last resort', () => {
+    expect(replanScope({ requestedBackend: 'auto', podOnly: true })).toEqual({
+      backend: 'auto',
+      afterServerlessFailure: true,
+    });
+    expect(replanScope({ requestedBackend: 'cloud', podOnly: true })).toEqual({
+      backend: 'cloud',
+      afterServerlessFailure: true,
+    });
+    expect(replanScope({ requestedBackend: 'serverless', podOnly: true })).toEqual({
+      backend: 'cloud',
+      afterServerlessFailure: true,
+    });
+  });
+
+  it('keeps a backend: pod job on pods, and other jobs on their own backend', () => {
+    expect(replanScope({ requestedBackend: 'pod', podOnly: true })).toEqual({
+      backend: 'pod',
+      afterServerlessFailure: false,
+    });
+    expect(replanScope({ requestedBackend: 'auto', podOnly: false })).toEqual({
+      backend: 'auto',
+      afterServerlessFailure: false,
+    });
+    expect(replanScope({ requestedBackend: 'serverless', podOnly: false })).toEqual({
+      backend: 'serverless',
+      afterServerlessFailure: false,
+    });
   });
 });

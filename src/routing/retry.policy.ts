@@ -1,4 +1,9 @@
-import type { JobBackend, JobError, JobErrorKind } from '../persistence/entities/job.entity';
+import type {
+  JobBackend,
+  JobError,
+  JobErrorKind,
+  RequestedBackend,
+} from '../persistence/entities/job.entity';
 
 /** A failed attempt as the executors report it (`ExecutionError`). */
 export interface FailedAttempt {
@@ -43,7 +48,8 @@ export function afterFailedAttempt(
 
 /**
  * Where a retried job may not run again: every worker it failed on so far, and, after a failure on
- * serverless, anything but a pod (the seed's "fallback to on-demand if serverless fails").
+ * serverless, serverless (`podOnly`: the seed's "fallback to on-demand if serverless fails"; an `auto` job keeps
+ * its local workers, and a deadline only serverless can make may reopen it: `replanScope`).
  */
 export function retryExclusions(
   failedWorkers: readonly string[],
@@ -54,4 +60,21 @@ export function retryExclusions(
     failedWorkers: [...new Set([...failedWorkers, failedOn.workerId])],
     podOnly: podOnly || failedOn.backend === 'serverless',
   };
+}
+
+/**
+ * What a queued job with a deadline is re-planned over (DeadlineReplanner): the backend whose candidates are
+ * quoted, and whether serverless failed it (then serverless is a last resort: `replanAfterServerlessFailure`).
+ * A `backend: 'pod'` job: pods only. A job serverless failed: its local workers when it was asked for as `auto`,
+ * pods, and serverless.
+ */
+export function replanScope(job: { requestedBackend: RequestedBackend; podOnly: boolean }): {
+  backend: RequestedBackend;
+  afterServerlessFailure: boolean;
+} {
+  const afterServerlessFailure = job.podOnly && job.requestedBackend !== 'pod';
+  // A job asked for on serverless by name falls back to a pod as well.
+  const backend =
+    afterServerlessFailure && job.requestedBackend === 'serverless' ? 'cloud' : job.requestedBackend;
+  return { backend, afterServerlessFailure };
 }

@@ -67,13 +67,37 @@ describe('decideRoute', () => {
     expect(decideRoute(auto, nothing).kind).toBe('reject');
   });
 
-  it('sends a job serverless failed over only to a pod (the seed: fallback to on-demand)', () => {
+  it('sends a job serverless failed over to a pod, never to serverless again (the seed: fallback to on-demand)', () => {
     const failedOver: RoutableJob = { requestedBackend: 'auto', podOnly: true };
-    expect(decideRoute(failedOver, { ...busyFleet, idleLocalWorkers: ['local-a'] })).toMatchObject({
+    expect(decideRoute(failedOver, busyFleet)).toEqual({
       kind: 'wait',
+      reason: 'serverless failed; waiting for a local worker or an on-demand pod',
+      forPod: true,
       podOnly: true,
     });
     expect(decideRoute(failedOver, { ...busyFleet, idlePods: 1 })).toEqual({ kind: 'pod' });
+    expect(decideRoute({ requestedBackend: 'cloud', podOnly: true }, busyFleet)).toEqual({
+      kind: 'wait',
+      reason: 'serverless failed; waiting for an on-demand pod',
+      forPod: true,
+      podOnly: true,
+    });
+  });
+
+  it('gives an auto job serverless failed to a free local worker first: free, and not the cloud that failed it', () => {
+    const failedOver: RoutableJob = { requestedBackend: 'auto', podOnly: true };
+    const localFree = { ...busyFleet, idleLocalWorkers: ['local-a'], idlePods: 1 };
+    expect(decideRoute(failedOver, localFree)).toEqual({ kind: 'local', workerId: 'local-a' });
+    expect(decideRoute(failedOver, { ...localFree, cloudBlockedReason: 'Daily budget reached' })).toEqual({
+      kind: 'local',
+      workerId: 'local-a',
+    });
+    // A job that asked for a pod, or for the cloud, never runs locally.
+    expect(decideRoute({ requestedBackend: 'pod', podOnly: true }, localFree)).toEqual({ kind: 'pod' });
+    expect(decideRoute({ requestedBackend: 'cloud', podOnly: true }, localFree)).toEqual({ kind: 'pod' });
+    expect(
+      decideRoute({ requestedBackend: 'pod', podOnly: true }, { ...localFree, idlePods: 0 }),
+    ).toMatchObject({ kind: 'wait', podOnly: true });
   });
 
   it('retries a job serverless failed over on serverless when no pod can ever be spawned, instead of losing it', () => {
@@ -81,8 +105,17 @@ describe('decideRoute', () => {
     const noPods = { ...busyFleet, podsPossible: false };
     expect(decideRoute(failedOver, noPods)).toEqual({ kind: 'serverless' });
     expect(decideRoute({ requestedBackend: 'cloud', podOnly: true }, noPods)).toEqual({ kind: 'serverless' });
-    // Rejected only when serverless is gone too, and a job that asked for a pod never goes elsewhere.
-    expect(decideRoute(failedOver, { ...noPods, serverlessAvailable: false }).kind).toBe('reject');
+    // With serverless gone too it waits for its local workers; rejected only when there are none, and a job
+    // that asked for a pod never goes elsewhere.
+    expect(decideRoute(failedOver, { ...noPods, serverlessAvailable: false })).toEqual({
+      kind: 'wait',
+      reason: 'serverless failed; waiting for a local worker',
+      forPod: false,
+      podOnly: false,
+    });
+    expect(
+      decideRoute(failedOver, { ...noPods, serverlessAvailable: false, localWorkersExist: false }).kind,
+    ).toBe('reject');
     expect(decideRoute({ requestedBackend: 'pod', podOnly: true }, noPods).kind).toBe('reject');
   });
 
@@ -161,14 +194,44 @@ describe('decideRoute', () => {
       });
     });
 
-    it("gives way to the job's own backend when the plan cannot be followed, and to a serverless failure", () => {
+    it("gives way to the job's own backend when the plan cannot be followed", () => {
       const toServerless: RoutableJob = { ...auto, plannedBackend: 'serverless' };
       expect(decideRoute(toServerless, { ...busyFleet, serverlessAvailable: false, idlePods: 1 })).toEqual({
         kind: 'pod',
       });
-      expect(decideRoute({ ...toServerless, podOnly: true }, busyFleet)).toMatchObject({
+      const failedOver: RoutableJob = {
+        requestedBackend: 'auto',
+        podOnly: true,
+        plannedBackend: 'serverless',
+      };
+      expect(decideRoute(failedOver, { ...busyFleet, serverlessAvailable: false })).toMatchObject({
         kind: 'wait',
         podOnly: true,
+      });
+    });
+
+    it('follows a plan made after a serverless failure (the re-planner reopens serverless only for a deadline nothing else makes)', () => {
+      const failedOver = (plannedBackend: RoutableJob['plannedBackend']): RoutableJob => ({
+        requestedBackend: 'auto',
+        podOnly: true,
+        plannedBackend,
+      });
+      expect(decideRoute(failedOver('serverless'), { ...busyFleet, idlePods: 1 })).toEqual({
+        kind: 'serverless',
+      });
+      expect(
+        decideRoute(
+          { requestedBackend: 'serverless', podOnly: true, plannedBackend: 'serverless' },
+          busyFleet,
+        ),
+      ).toEqual({ kind: 'serverless' });
+      expect(decideRoute(failedOver('local'), { ...busyFleet, idlePods: 1 })).toMatchObject({
+        kind: 'wait',
+        forPod: false,
+      });
+      expect(decideRoute(failedOver('pod'), { ...busyFleet, idleLocalWorkers: ['local-a'] })).toMatchObject({
+        kind: 'wait',
+        forPod: true,
       });
     });
   });

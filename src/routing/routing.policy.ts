@@ -26,11 +26,17 @@ export interface FleetSnapshot {
 
 export interface RoutableJob {
   requestedBackend: RequestedBackend;
-  /** Serverless failed it for infrastructure reasons, or the caller asked for a pod: only a pod may run it. */
+  /**
+   * The caller asked for a pod, or serverless failed it for infrastructure reasons: no serverless again, the cloud
+   * it may use is a pod (the seed's "fallback to on-demand"). A job asked for as `auto` keeps its local workers
+   * (they are free, and not the cloud that failed it); a `backend: 'pod'` job is strictly pod-only.
+   */
   podOnly: boolean;
   /**
    * The backend the job's plan chose (its deadline, maxCostUsd or ROUTING_PREFERENCE; routing-estimates/plan.ts):
-   * routed as if the caller had asked for it. null/absent: the fixed order decides.
+   * routed as if the caller had asked for it. null/absent: the fixed order decides. A retried job's plan is
+   * cleared (JobRunner.requeue), so a plan on a job serverless failed was made knowing it: the re-planner sends
+   * such a job to serverless again only when nothing else makes its deadline (`replanAfterServerlessFailure`).
    */
   plannedBackend?: JobBackend | null;
 }
@@ -58,6 +64,14 @@ function podRoute(job: RoutableJob, fleet: FleetSnapshot): RouteDecision {
   // JOBS_MAX_ATTEMPTS still bounds its attempts.
   if (!fleet.podsPossible && job.requestedBackend !== 'pod' && fleet.serverlessAvailable)
     return { kind: 'serverless' };
+  const mayWaitForLocal = job.requestedBackend === 'auto' && fleet.localWorkersExist;
+  if (!fleet.podsPossible && mayWaitForLocal)
+    return {
+      kind: 'wait',
+      reason: 'serverless failed; waiting for a local worker',
+      forPod: false,
+      podOnly: false,
+    };
   if (!fleet.podsPossible)
     return {
       kind: 'reject',
@@ -66,7 +80,11 @@ function podRoute(job: RoutableJob, fleet: FleetSnapshot): RouteDecision {
     };
   return waitForPod(
     true,
-    job.requestedBackend === 'pod' ? undefined : 'serverless failed; waiting for an on-demand pod',
+    job.requestedBackend === 'pod'
+      ? undefined
+      : mayWaitForLocal
+        ? 'serverless failed; waiting for a local worker or an on-demand pod'
+        : 'serverless failed; waiting for an on-demand pod',
   );
 }
 
@@ -75,25 +93,28 @@ function podRoute(job: RoutableJob, fleet: FleetSnapshot): RouteDecision {
  * configured and preferred; else wait for pods (the autoscaler's demand). The job's `backend` override wins, and
  * a planned backend (`plannedBackend`) narrows it further, as if the caller had asked for that backend, unless the
  * plan can no longer be followed (its backend is gone: it would be rejected): then the job's own backend decides.
- * A serverless failure (`podOnly`) outranks the plan.
+ * A job serverless failed (`podOnly`) goes to a free local worker (an `auto` job) or a pod, unless its plan, made
+ * after the failure, says otherwise.
  */
 export function decideRoute(job: RoutableJob, fleet: FleetSnapshot): RouteDecision {
-  if (job.plannedBackend && !job.podOnly && job.plannedBackend !== job.requestedBackend) {
-    const planned = routeAsRequested({ ...job, requestedBackend: job.plannedBackend }, fleet);
+  if (job.plannedBackend && (job.podOnly || job.plannedBackend !== job.requestedBackend)) {
+    const planned = routeAsRequested({ requestedBackend: job.plannedBackend, podOnly: false }, fleet);
     if (planned.kind !== 'reject') return planned;
   }
   return routeAsRequested(job, fleet);
 }
 
 function routeAsRequested(job: RoutableJob, fleet: FleetSnapshot): RouteDecision {
+  // Local workers are free and first; a serverless failure closes serverless, not them.
+  const local =
+    job.requestedBackend === 'auto' && fleet.idleLocalWorkers.length > 0
+      ? ({ kind: 'local', workerId: fleet.idleLocalWorkers[0] } as const)
+      : null;
   if (fleet.cloudBlockedReason && job.requestedBackend !== 'local') {
     // Jobs that may run locally keep running locally; cloud-only jobs stay queued with the reason.
-    if (job.requestedBackend === 'auto' && !job.podOnly && fleet.idleLocalWorkers.length > 0) {
-      return { kind: 'local', workerId: fleet.idleLocalWorkers[0] };
-    }
-    return { kind: 'wait', reason: fleet.cloudBlockedReason, forPod: false, podOnly: false };
+    return local ?? { kind: 'wait', reason: fleet.cloudBlockedReason, forPod: false, podOnly: false };
   }
-  if (job.podOnly || job.requestedBackend === 'pod') return podRoute(job, fleet);
+  if (job.podOnly || job.requestedBackend === 'pod') return local ?? podRoute(job, fleet);
 
   switch (job.requestedBackend) {
     case 'local':
