@@ -45,6 +45,7 @@ const DEFAULTS = {
   lostPromptChecks: 3,
   maxPollFailures: 3,
 };
+const SETTING_KEYS = Object.keys(DEFAULTS) as Array<keyof typeof DEFAULTS>;
 
 /**
  * Body bounds of the capability reads. /object_info is ~1-5 MB on a server with many custom nodes and model
@@ -80,8 +81,13 @@ export class ComfyUiClient {
   constructor(baseUrl: string, options: ComfyUiClientOptions = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
     this.http = new ComfyHttp(this.baseUrl, options.addressPolicy, options.onHttpCall);
-    const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
-    this.settings = { ...DEFAULTS, ...(given as Partial<typeof DEFAULTS>) };
+    // Only the settings' own keys are copied over the defaults: a key added to a spread copy costs about 1 µs on
+    // Node 20 (`npm run bench:object-spread`), and the dispatcher makes a client for every job it runs.
+    this.settings = { ...DEFAULTS };
+    for (const key of SETTING_KEYS) {
+      const value = options[key];
+      if (value !== undefined) this.settings[key] = value;
+    }
     this.settings.lostPromptChecks = Math.max(2, this.settings.lostPromptChecks);
     this.settings.maxPollFailures = Math.max(1, this.settings.maxPollFailures);
     this.websocketBase = (options.websocketUrl ?? this.baseUrl).replace(/\/+$/, '').replace(/^http/i, 'ws');
