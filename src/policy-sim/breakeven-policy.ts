@@ -405,10 +405,6 @@ export class BreakEvenPolicy extends SeedPolicy {
   }
 }
 
-/**
- * The class the service puts a job in (`jobClassOf` of its `workload_kind`): its kind, image or video; not its
- * workflow signature, which the service's break-even inputs do not use.
- */
 /** The measured inputs the adapter's decisions read. */
 interface MeasuredStats {
   byClass: Record<JobClass, number>;
@@ -417,6 +413,10 @@ interface MeasuredStats {
   horizonS: number;
 }
 
+/**
+ * The class the service puts a job in (`jobClassOf` of its `workload_kind`): its kind, image or video; not its
+ * workflow signature, which the service's break-even inputs do not use.
+ */
 function classOf(job: Pick<QueuedJobView, 'kind'> | undefined): JobClass {
   return jobClassOf(job?.kind);
 }

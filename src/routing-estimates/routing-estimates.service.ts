@@ -310,12 +310,11 @@ export class RoutingEstimatesService
       now,
       reactionMs: replanReactionMs(REPLAN_START_GRACE_MS, this.config.cloud.tickIntervalMs),
     };
+    const replanner = planning === 'replan' ? replan : replanAfterServerlessFailure;
     const chosen =
       planning === 'submit' || request.deadline === null
         ? plan(all, request)
-        : planning === 'replan'
-          ? replan(all, { ...request, deadline: request.deadline })
-          : replanAfterServerlessFailure(all, { ...request, deadline: request.deadline });
+        : replanner(all, { ...request, deadline: request.deadline });
     const decision = decideRoute(
       { requestedBackend: requested, podOnly: requested === 'pod', plannedBackend: plannedBackendOf(chosen) },
       this.fleetSnapshot(inputs, facts),
