@@ -100,6 +100,14 @@ export interface RouterStats {
   completionS: number[];
   completionP50: number;
   completionP95: number;
+  /**
+   * The p95 of the jobs' runs alone (no wait, no model load): a floor under any router's p95 completion over
+   * every job, since each job completes at least its run after its arrival.
+   */
+  runP95S: number;
+  /** The p95 completion of the completed images, and of the completed videos. */
+  imageCompletionP95: number;
+  videoCompletionP95: number;
   /** Jobs that ended failed (a workflow failure: the wrong-model one; or out of attempts). */
   failed: number;
   /** Attempts started on a local worker that lacks the job's checkpoint. */
@@ -914,7 +922,10 @@ class Simulation {
 
   private routerStats(): RouterStats {
     const done = this.jobs.filter((js) => js.status === 'done' && js.completedAt !== null);
-    const completionS = done.map((js) => (js.completedAt! - SIM_EPOCH_MS) / MS - js.job.arrivalS);
+    const completionOf = (js: JobState) => (js.completedAt! - SIM_EPOCH_MS) / MS - js.job.arrivalS;
+    const completionS = done.map(completionOf);
+    const completionP95Of = (kind: 'image' | 'video') =>
+      quantile(done.filter((js) => js.job.kind === kind).map(completionOf), 0.95);
     const feasible = this.jobs.filter((js) => js.job.deadlineS !== undefined && js.job.deadlineFeasible);
     const met = (js: JobState) =>
       js.completedAt !== null && (js.completedAt - SIM_EPOCH_MS) / MS <= js.job.deadlineS!;
@@ -922,6 +933,12 @@ class Simulation {
       completionS,
       completionP50: quantile(completionS, 0.5),
       completionP95: quantile(completionS, 0.95),
+      runP95S: quantile(
+        this.jobs.map((js) => js.job.durationS),
+        0.95,
+      ),
+      imageCompletionP95: completionP95Of('image'),
+      videoCompletionP95: completionP95Of('video'),
       failed: this.jobs.filter((js) => js.failed).length,
       wrongModelSends: this.wrongModelSends,
       modelLoads: this.modelLoads,

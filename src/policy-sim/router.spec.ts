@@ -75,6 +75,29 @@ describe('policy simulator: model-aware routing measurement', () => {
     expect(again.router!.completionS).toEqual(stats.completionS);
   });
 
+  it('reports the p95 of the runs alone as a floor under the p95 completion, and the p95 per kind', () => {
+    const video = (id: number, arrivalS: number): SimJob => ({
+      ...job(id, arrivalS, 'sdxl', 100),
+      kind: 'video',
+    });
+    // One worker's worth of routing (toLocal0): the video queues behind the images, so completion > run.
+    const jobs = [job(0, 0, 'sdxl', 10), job(1, 1, 'sdxl', 20), video(2, 2), job(3, 3, 'sdxl', 30)];
+    const stats = runSimulation(trace(...jobs), toLocal0, {
+      model,
+      seed: 1,
+      router: { ...router, localModels: [['sdxl'], ['sdxl']] },
+    }).router!;
+    // The runs are 10, 20, 100 and 30 s: their p95 (nearest rank) is the video's 100 s.
+    expect(stats.runP95S).toBe(100);
+    expect(stats.completionP95).toBeGreaterThanOrEqual(stats.runP95S);
+    // First come first served on one worker after one model load L: the video ends at L + 130 (completion
+    // L + 128), the last image at L + 160 (L + 157), which is the images' p95 (nearest rank of three).
+    const loadS = stats.videoCompletionP95 - 128;
+    expect(loadS).toBeGreaterThanOrEqual(ROUTER_DEFAULTS.modelLoadMinS);
+    expect(loadS).toBeLessThanOrEqual(ROUTER_DEFAULTS.modelLoadMaxS);
+    expect(stats.imageCompletionP95).toBeCloseTo(loadS + 157, 6);
+  });
+
   it('fails at once, as a workflow error with its attempt counted, a job sent to a worker without its checkpoint', () => {
     let routes = 0;
     let busyFor = 0;
