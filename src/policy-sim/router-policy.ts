@@ -13,6 +13,8 @@ import {
 import { MODEL_LOAD_SECONDS } from '../routing-estimates/run-time-defaults';
 import { localWorkerOrder } from '../routing/local-worker-order';
 import { replanScope } from '../routing/retry.policy';
+import { waitForWarmWorker, type WarmWorker } from '../routing/warm-worker-wait.policy';
+import { DEFAULT_DEADLINE_MARGIN_S } from '../cloud/policy/breakeven.policy';
 import { canRun, type WorkerCapabilities, type WorkflowRequirements } from '../workflows';
 import { BreakEvenPolicy, runEstimatesBy, serverlessOverheadS, type RunEstimate } from './breakeven-policy';
 import type { SimModel } from './model';
@@ -74,6 +76,8 @@ export class ModelAwareRouter extends BreakEvenPolicy {
   private readonly plans = new Map<number, PlannedJob>();
   /** Set to a map to keep every job's plans (bench:router --misses). */
   planLog?: Map<number, PlanRecord[]>;
+  /** Per pass: busy workers with a model loaded that jobs wait for, each until its last such job should end. */
+  private warmClaims = new Map<string, number>();
   /** Per pass: run-time medians per checkpoint, and each queued job's position. */
   private pass: {
     now: number;
@@ -89,6 +93,7 @@ export class ModelAwareRouter extends BreakEvenPolicy {
 
   protected override dispatch(state: SimState): Decision {
     this.pass = null;
+    this.warmClaims = new Map();
     const decision = super.dispatch(state);
     // Dispatcher.runPass: a job planned to serverless skips the break-even holds and slots.
     const routed = new Set(decision.route.map((route) => route.jobId));
@@ -148,6 +153,36 @@ export class ModelAwareRouter extends BreakEvenPolicy {
       ROUTER_MIX.find((c) => c.checkpoint === checkpoint)?.medianS ??
       pass.meanS
     );
+  }
+
+  /** LocalHolds.warmWorkerFor: the same facts, from the simulator's state. */
+  protected override waitsForWarmWorker(job: QueuedJobView, workerId: string, state: SimState): boolean {
+    const checkpoint = job.checkpoint;
+    if (checkpoint === undefined) return false;
+    const byId = new Map(state.local.map((worker) => [worker.id, worker]));
+    if (byId.get(workerId)?.lastModel === checkpoint) return false;
+    const warm: WarmWorker[] = [];
+    for (const worker of state.local) {
+      if (worker.id === workerId || !worker.busy || worker.lastModel !== checkpoint) continue;
+      if (!this.mayUseLocal(job, worker)) continue;
+      const freeAt = Math.max(
+        this.localBusyUntil(worker, state),
+        this.warmClaims.get(worker.id) ?? -Infinity,
+      );
+      warm.push({ workerId: worker.id, freeInS: (freeAt - state.now) / 1000 });
+    }
+    const runS = this.medianOf(checkpoint, state);
+    const waitFor = waitForWarmWorker({
+      warm,
+      loadS: MODEL_LOAD_SECONDS[job.kind],
+      runS,
+      deadlineInS: job.deadlineAt === undefined ? undefined : (job.deadlineAt - state.now) / 1000,
+      deadlineMarginS: DEFAULT_DEADLINE_MARGIN_S,
+    });
+    if (waitFor === null) return false;
+    const freeInS = warm.find((worker) => worker.workerId === waitFor)!.freeInS;
+    this.warmClaims.set(waitFor, state.now + (Math.max(0, freeInS) + runS) * 1000);
+    return true;
   }
 
   protected override localWorkersFor(job: QueuedJobView, idle: string[], state: SimState): string[] {

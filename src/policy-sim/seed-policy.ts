@@ -76,6 +76,14 @@ export class SeedPolicy implements SimPolicy {
     return idle;
   }
 
+  /**
+   * Seam for the router measurement: whether the job, routed to the idle local worker `workerId`, waits instead
+   * for a busy worker with its model loaded (the dispatcher's LocalHolds.warmWorkerFor). The seed: never.
+   */
+  protected waitsForWarmWorker(_job: QueuedJobView, _workerId: string, _state: SimState): boolean {
+    return false;
+  }
+
   /** Seam for the router measurement: the backend the job's plan chose (its deadline); null: the fixed order. */
   protected plannedBackendFor(_job: QueuedJobView, _state: SimState): JobBackend | null {
     return null;
@@ -139,6 +147,7 @@ export class SeedPolicy implements SimPolicy {
       }
       switch (decision.kind) {
         case 'local':
+          if (this.waitsForWarmWorker(job, decision.workerId, state)) break;
           freeLocal.delete(decision.workerId);
           route.push({ jobId: job.id, to: 'local', workerId: decision.workerId });
           break;

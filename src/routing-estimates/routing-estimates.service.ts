@@ -429,6 +429,19 @@ export class RoutingEstimatesService
   }
 
   /**
+   * The expected ends (epoch ms, soonest first) of the jobs this process started on a local worker and that run
+   * there now; a job it did not start (one from before a restart) has none, so a caller can tell a worker whose
+   * every slot is estimated from one with a guess in it.
+   */
+  localKnownEnds(workerId: string): number[] {
+    const now = this.clock.now();
+    return [...this.localRunning.values()]
+      .filter((job) => job.workerId === workerId)
+      .map((job) => expectedEnd(job, now))
+      .sort((a, b) => a - b);
+  }
+
+  /**
    * When the job this process started on each pod is expected to end (epoch ms; its `expectedEnd`), by pod name.
    * A pod missing from it runs a job this process did not start (one from before a restart). Quotes and the
    * dispatcher's wait for a pod (PodHolds).
@@ -456,6 +469,15 @@ export class RoutingEstimatesService
     if (!tracked) return this.typicalJobS();
     const { medianS } = this.estimateOf(tracked.signature, this.classOf('local', workerId), tracked.hint);
     return medianS + (modelLoaded ? 0 : MODEL_LOAD_SECONDS[tracked.hint.kind]);
+  }
+
+  /**
+   * The model load a queued job would do first on a worker without its model (MODEL_LOAD_SECONDS of its kind);
+   * 0 when its workflow was not seen by this process (its kind is unknown: no wait is judged on a guess).
+   */
+  modelLoadSeconds(jobId: string): number {
+    const tracked = this.tracked.get(jobId);
+    return tracked ? MODEL_LOAD_SECONDS[tracked.hint.kind] : 0;
   }
 
   private localRunningByWorker(): Map<string, number[]> {

@@ -261,6 +261,8 @@ export class Dispatcher implements OnApplicationBootstrap {
     let localHolds: Map<string, string> | null = null;
     // Jobs this pass started or rejected: a started job's slot is already busy (freeSlots, the estimates).
     const leftTheQueue = new Set<string>();
+    // Busy workers with a model loaded that this pass's jobs wait for, each until its last such job should end.
+    const warmClaims = new Map<string, number>();
     const localHoldOf = async (job: JobEntity, index: number): Promise<string | null> => {
       if (!breakEven || !LocalHolds.cloudBound(job)) return null;
       if (localHolds === null) {
@@ -338,6 +340,19 @@ export class Dispatcher implements OnApplicationBootstrap {
         }
         switch (decision.kind) {
           case 'local': {
+            // Under the break-even policy, a job whose model the idle worker lacks waits for a busy worker that
+            // has it loaded and frees before the load would end (not cloud work: no pod or serverless start).
+            const warm =
+              breakEven && this.localHolds.enabled
+                ? await this.localHolds.warmWorkerFor(job, decision.workerId, warmClaims)
+                : null;
+            if (warm !== null) {
+              await this.waitFor(
+                job,
+                `waiting for local worker ${warm}, which has its model loaded and should be free before a load here would end`,
+              );
+              break;
+            }
             const worker = this.local.get(decision.workerId);
             freeSlots.set(decision.workerId, (freeSlots.get(decision.workerId) ?? 1) - 1);
             if (worker && this.local.reserve(worker.id)) {

@@ -11,6 +11,7 @@ import { RoutingEstimatesService } from '../routing-estimates/routing-estimates.
 import { DEFAULT_DEADLINE_MARGIN_S } from '../cloud/policy/breakeven.policy';
 import { canRun } from '../workflows';
 import { holdForLocal, localHoldsConfigured, type LocalHoldJob, type LocalSlot } from './local-hold.policy';
+import { waitForWarmWorker, type WarmWorker } from './warm-worker-wait.policy';
 
 /**
  * The dispatcher's wait for a busy local worker (break-even policy): which of a pass's queued jobs, bound for
@@ -45,6 +46,52 @@ export class LocalHolds {
   /** Whether jobs may wait for a local worker at all (the break-even policy, a wait allowance, a worker). */
   get enabled(): boolean {
     return localHoldsConfigured(this.config.cloud) && this.local.list().length > 0;
+  }
+
+  /**
+   * When routing would give `job` the idle worker `idleWorkerId` and that worker does not have the job's model
+   * loaded, a busy worker that has it and should be free before the load would end (`waitForWarmWorker`): the
+   * worker the job waits for, else null. `claimedUntil` (epoch ms, by worker) holds the pass's earlier waits for
+   * a warm worker, each until its job's expected end there; this adds the job's.
+   */
+  async warmWorkerFor(
+    job: JobEntity,
+    idleWorkerId: string,
+    claimedUntil: Map<string, number>,
+  ): Promise<string | null> {
+    const requirements = this.requirements.peek(job.id) ?? (await this.requirements.of(job));
+    const model = requirements ? primaryModel(requirements) : undefined;
+    if (model === undefined || this.local.lastModelOf(idleWorkerId) === model) return null;
+    const now = this.clock.now();
+    const failed = JSON.parse(job.failedWorkers) as string[];
+    const warm: WarmWorker[] = [];
+    for (const worker of this.local.list()) {
+      if (worker.id === idleWorkerId || this.local.lastModelOf(worker.id) !== model) continue;
+      if (!worker.healthy || !takesNewJobs(worker.state) || failed.includes(worker.id)) continue;
+      const capabilities = this.local.capabilitiesOf(worker.id);
+      if (capabilities && requirements && !canRun(requirements, capabilities)) continue;
+      // A warm worker with a free slot was routing's first choice already; this is for a busy one. Its jobs'
+      // ends must all be estimated: a guess for a job of unknown run (one from before a restart) is "a typical
+      // job from now" at every pass, and the job would wait for ever.
+      if (worker.running < worker.maxConcurrent) continue;
+      const ends = this.estimates.localKnownEnds(worker.id);
+      if (ends.length < worker.running) continue;
+      const freeAt = Math.max(ends[0], claimedUntil.get(worker.id) ?? -Infinity);
+      warm.push({ workerId: worker.id, freeInS: (freeAt - now) / 1000 });
+    }
+    const runS = this.estimates.localRunSeconds(job.id, idleWorkerId, true);
+    const workerId = waitForWarmWorker({
+      warm,
+      loadS: this.estimates.modelLoadSeconds(job.id),
+      runS,
+      deadlineInS: job.deadline == null ? undefined : (job.deadline - now) / 1000,
+      deadlineMarginS: DEFAULT_DEADLINE_MARGIN_S,
+    });
+    if (workerId !== null) {
+      const freeInS = warm.find((worker) => worker.workerId === workerId)!.freeInS;
+      claimedUntil.set(workerId, now + (Math.max(0, freeInS) + runS) * 1000);
+    }
+    return workerId;
   }
 
   /**
