@@ -59,6 +59,10 @@ describe('waiting for a local worker with the model loaded', () => {
         (await job(next)).waitingReason ?? '',
       ),
     );
+    // A quote says what the dispatcher does: wait for the worker with the model loaded.
+    const quote = await h.post('/api/jobs/quote', { workflow: jobWith(SDXL, 250, 7) });
+    expect(quote.status).toBe(200);
+    expect(quote.body.pick).toMatchObject({ decision: 'wait', candidate: { workerId: warmId } });
     // Meanwhile the idle worker takes a job whose model it holds.
     const other = await h.waitForJob(await h.submit({ workflow: jobWith(SD15, 10, 4) }));
     expect(other).toMatchObject({ status: 'completed', workerId: coldId });

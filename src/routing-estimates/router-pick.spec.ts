@@ -1,6 +1,6 @@
 import type { RouteDecision } from '../routing/routing.policy';
 import type { Candidate } from './candidates';
-import { routerPick, withLocalHold } from './router-pick';
+import { routerPick, withLocalHold, withWarmWait } from './router-pick';
 
 const NOW = 1_000_000;
 const S = 1000;
@@ -67,5 +67,32 @@ describe('withLocalHold (a quote of the dispatcher’s wait for a busy local wor
     expect(pickFor({ kind: 'local', workerId: 'w2' }, [local('w1', 5), local('w2', 0)]).decision).toBe(
       'local',
     );
+  });
+});
+
+describe('withWarmWait (a quote of the dispatcher’s wait for a worker with the model loaded)', () => {
+  const loaded = new Set(['warm']);
+  const rule = { hasModelLoaded: (id: string) => loaded.has(id), loadS: 35 };
+  const toCold: RouteDecision = { kind: 'local', workerId: 'cold' };
+  const pickFor = (decision: RouteDecision, all: Candidate[]) =>
+    withWarmWait(routerPick(decision, all), decision, all, NOW, rule);
+
+  it('waits for the busy worker with the model loaded when it starts the job before a load would end', () => {
+    const pick = pickFor(toCold, [local('cold', 0), local('warm', 5)]);
+    expect(pick).toMatchObject({ decision: 'wait', candidate: { workerId: 'warm' } });
+    expect(pick.why).toContain('local worker warm, which has it loaded');
+  });
+
+  it('takes the idle worker when the loaded one starts it later than a load would end', () => {
+    expect(pickFor(toCold, [local('cold', 0), local('warm', 36)])).toMatchObject({
+      decision: 'local',
+      candidate: { workerId: 'cold' },
+    });
+  });
+
+  it('keeps the idle worker that has the model loaded itself, and any decision that is not local', () => {
+    const toWarm: RouteDecision = { kind: 'local', workerId: 'warm' };
+    expect(pickFor(toWarm, [local('warm', 0), local('cold', 0)]).decision).toBe('local');
+    expect(pickFor({ kind: 'serverless' }, [local('warm', 5), serverless]).decision).toBe('serverless');
   });
 });

@@ -1,4 +1,5 @@
 import type { RouteDecision } from '../routing/routing.policy';
+import { waitForWarmWorker } from '../routing/warm-worker-wait.policy';
 import type { Candidate } from './candidates';
 import type { Plan } from './plan';
 
@@ -110,5 +111,50 @@ export function withLocalHold(
     why:
       `${FIXED_ORDER}; but local worker ${local.workerId} is expected to start it within its wait allowance ` +
       `(LOCAL_WAIT_TARGET_SECONDS, LOCAL_WAIT_PER_RUN): it waits for that worker rather than pay the cloud`,
+  };
+}
+
+/** Which local workers have the job's model loaded (their last job used it), and how long a load takes. */
+export interface WarmWaitRule {
+  hasModelLoaded: (workerId: string) => boolean;
+  /** MODEL_LOAD_SECONDS of the job's kind. */
+  loadS: number;
+}
+
+/**
+ * When the fixed order would give the job an idle local worker without its model loaded, but a busy worker that
+ * has it should start it before a load there would end, the job waits for that worker (`waitForWarmWorker`), as
+ * the dispatcher does (LocalHolds.warmWorkerFor).
+ */
+export function withWarmWait(
+  pick: RouterPick,
+  decision: RouteDecision,
+  all: readonly Candidate[],
+  now: number,
+  rule: WarmWaitRule,
+): RouterPick {
+  if (decision.kind !== 'local' || rule.hasModelLoaded(decision.workerId)) return pick;
+  const warm = all.filter(
+    (c): c is Candidate & { workerId: string } =>
+      c.kind === 'local' &&
+      c.workerId !== null &&
+      c.workerId !== decision.workerId &&
+      c.startAt > now &&
+      rule.hasModelLoaded(c.workerId),
+  );
+  const workerId = waitForWarmWorker({
+    warm: warm.map((c) => ({ workerId: c.workerId, freeInS: (c.startAt - now) / 1000 })),
+    loadS: rule.loadS,
+    runS: 0,
+    deadlineMarginS: 0,
+  });
+  const candidate = warm.find((c) => c.workerId === workerId);
+  if (!candidate) return pick;
+  return {
+    candidate,
+    decision: 'wait',
+    why:
+      `${FIXED_ORDER}; but local worker ${decision.workerId} would load the job's model first, and local worker ` +
+      `${candidate.workerId}, which has it loaded, should start it before that load would end: it waits for that worker`,
   };
 }

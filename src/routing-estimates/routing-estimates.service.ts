@@ -32,7 +32,8 @@ import { JobsRepository } from '../persistence/jobs.repository';
 import { LeaderEvents } from '../persistence/leader-election.service';
 import { PodsRepository } from '../persistence/pods.repository';
 import { RoutingEstimatesRepository } from '../persistence/routing-estimates.repository';
-import { decideRoute, type FleetSnapshot } from '../routing/routing.policy';
+import { decideRoute, type FleetSnapshot, type RouteDecision } from '../routing/routing.policy';
+import { primaryModel } from '../local/local-worker-capabilities';
 import { canRun, workflowProfile, type WorkflowProfile, type WorkflowRequirements } from '../workflows';
 import {
   allowedBackends,
@@ -54,7 +55,14 @@ import {
   replanReactionMs,
   REPLAN_START_GRACE_MS,
 } from './plan';
-import { planPick, routerPick, withLocalHold, type LocalHoldRule, type RouterPick } from './router-pick';
+import {
+  planPick,
+  routerPick,
+  withLocalHold,
+  withWarmWait,
+  type LocalHoldRule,
+  type RouterPick,
+} from './router-pick';
 import { localHoldsConfigured } from '../routing/local-hold.policy';
 import { endpointsFor } from '../routing/serverless-endpoint-choice';
 import { MODEL_LOAD_SECONDS, type WorkflowKind, type WorkloadHint } from './run-time-defaults';
@@ -322,9 +330,7 @@ export class RoutingEstimatesService
     const pick =
       chosen.kind !== 'fixed-order'
         ? planPick(chosen, decision)
-        : requested === 'auto' && this.localHoldRule
-          ? withLocalHold(routerPick(decision, all), decision, all, now, this.localHoldRule)
-          : routerPick(decision, all);
+        : this.fixedOrderPick(requested, decision, all, now, requirements, hint);
     return {
       signature: profile.signature,
       runTimeSource: pick.candidate ? estimate(pick.candidate.workerClass).source : 'default',
@@ -332,6 +338,31 @@ export class RoutingEstimatesService
       pick,
       plan: chosen,
     };
+  }
+
+  /**
+   * The fixed order's pick, with the dispatcher's waits under the break-even policy (LocalHolds): an `auto` job
+   * bound for the cloud waits for a local worker that starts it within its allowance, and a job given an idle
+   * worker without its model loaded waits for a busy one that has it, when that one frees before a load would end.
+   */
+  private fixedOrderPick(
+    requested: string,
+    decision: RouteDecision,
+    all: readonly Candidate[],
+    now: number,
+    requirements: WorkflowRequirements | null,
+    hint: WorkloadHint,
+  ): RouterPick {
+    const pick = routerPick(decision, all);
+    if (!this.localHoldRule) return pick;
+    if (requested === 'auto' && decision.kind !== 'local')
+      return withLocalHold(pick, decision, all, now, this.localHoldRule);
+    const model = requirements ? primaryModel(requirements) : undefined;
+    if (model === undefined) return pick;
+    return withWarmWait(pick, decision, all, now, {
+      hasModelLoaded: (workerId) => this.local.lastModelOf(workerId) === model,
+      loadS: MODEL_LOAD_SECONDS[hint.kind === 'video' ? 'video' : 'image'],
+    });
   }
 
   private candidateInputs(
