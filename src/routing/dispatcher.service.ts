@@ -45,7 +45,9 @@ const INTERVAL_NAME = 'job-dispatcher';
 const PASS_SIZE = 500;
 /**
  * When only local slots can take work, a pass reads this many jobs beyond the free slots: room for jobs at the
- * head that cannot run locally (rejected in this pass, so they leave the queue) or only on other workers.
+ * head that cannot run locally (rejected in this pass, so they leave the queue), only on other workers, or that
+ * wait for a busy worker with their model loaded (a free slot then waits at most a model load for the pages
+ * after them).
  * Most passes follow one arrival or one freed slot; reading 50 extra rows each time was most of a job's
  * database time in bench:dispatch.
  */
