@@ -46,8 +46,8 @@ const PASS_SIZE = 500;
 /**
  * When only local slots can take work, a pass reads this many jobs beyond the free slots: room for jobs at the
  * head that cannot run locally (rejected in this pass, so they leave the queue), only on other workers, or that
- * wait for a busy worker with their model loaded (a free slot then waits at most a model load for the pages
- * after them).
+ * wait for a busy worker with their model loaded (more of those than the margin leave a free slot idle until
+ * their workers free, within a model load: the jobs behind them are read by a later pass).
  * Most passes follow one arrival or one freed slot; reading 50 extra rows each time was most of a job's
  * database time in bench:dispatch.
  */
