@@ -51,6 +51,27 @@ describe('waiting for a busy local worker instead of the cloud', () => {
     expect(h.fake.serverlessJobs().length).toBe(sentBefore);
   });
 
+  it('gives the freed worker first to a deadline job planned on it, before a job held for it that came earlier', async () => {
+    const sentBefore = h.fake.serverlessJobs().length;
+    // The queue is served due first once the control loop has measured the run times (a tick).
+    await h.tick();
+    const busy = await h.submit({ workflow: samplerWorkflow(250, 30) });
+    await h.until(async () => (await job(busy)).status === 'running');
+    const held = await h.submit({ workflow: samplerWorkflow(250, 31) });
+    await h.until(async () => /waiting for local worker/.test((await job(held)).waitingReason ?? ''));
+    // Far from its deadline, so only its plan puts it first: due when the worker frees, not 30 s after arrival.
+    const planned = await h.submit({
+      workflow: samplerWorkflow(250, 32),
+      deadline: new Date(h.clock.now() + 600_000).toISOString(),
+    });
+    expect((await job(planned)).plannedBackend).toBe('local');
+    const [first, second] = [await h.waitForJob(planned), await h.waitForJob(held)];
+    expect(first).toMatchObject({ status: 'completed', backend: 'local' });
+    expect(second).toMatchObject({ status: 'completed', backend: 'local' });
+    expect(Date.parse(first.startedAt)).toBeLessThan(Date.parse(second.startedAt));
+    expect(h.fake.serverlessJobs().length).toBe(sentBefore);
+  });
+
   it('sends the job to the cloud once it has waited its allowance for a worker that stays busy', async () => {
     const sentBefore = h.fake.serverlessJobs().length;
     const busy = await busyLocalWorker(10);

@@ -186,6 +186,16 @@ export class JobsRepository {
     });
   }
 
+  /**
+   * The estimates (`jobs.estimate`, JSON) of the given jobs, by id: the dispatcher's read for the few queued jobs
+   * whose deadline plan chose a local worker (the routing page leaves the column out).
+   */
+  async findEstimates(ids: readonly string[]): Promise<Map<string, string | null>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.jobs.find({ select: { id: true, estimate: true }, where: { id: In([...ids]) } });
+    return new Map(rows.map((row) => [row.id, row.estimate]));
+  }
+
   /** Running jobs somebody asked to cancel (possibly through another instance). */
   async findCancelRequested(): Promise<JobEntity[]> {
     return this.jobs.find({ select: { id: true }, where: { status: 'running', cancelRequested: true } });

@@ -99,6 +99,7 @@ export class BreakEvenPolicy extends SeedPolicy {
         arrivalAt: job.arrivalAt,
         expectedRunS: this.durationOf(job, stats),
         deadlineAt: job.deadlineAt,
+        plannedLocalStartAt: this.plannedLocalStartAt(job.id),
       }),
       this.podWaitTargetS,
       this.podWaitPerRun,
@@ -174,6 +175,11 @@ export class BreakEvenPolicy extends SeedPolicy {
         });
     }
     return { ...seed, route };
+  }
+
+  /** Seam: when a queued job's deadline plan starts it on a local worker (epoch ms); null: no such plan. */
+  protected plannedLocalStartAt(_jobId: number): number | null {
+    return null;
   }
 
   /** Seam: the backend a queued job's plan chose, as already decided this pass; null: the fixed order. */

@@ -106,6 +106,11 @@ export class ModelAwareRouter extends BreakEvenPolicy {
     return extra.length === 0 ? decision : { ...decision, route: [...decision.route, ...extra] };
   }
 
+  protected override plannedLocalStartAt(jobId: number): number | null {
+    const known = this.plans.get(jobId);
+    return known?.backend === 'local' ? known.plannedStartAt : null;
+  }
+
   protected override plannedBackendOf(jobId: number): JobBackend | null {
     return this.plans.get(jobId)?.backend ?? null;
   }

@@ -24,6 +24,15 @@ describe('startDueAt', () => {
     expect(startDueAt(job('image', 100, 6, { deadlineAt: null }), 30, 0.5)).toBe(130 * S);
   });
 
+  it('is its deadline plan’s start on a local worker when that comes sooner', () => {
+    // Planned to start at 150 s; its allowance (220 s) and last start (160 s) come later.
+    const planned = job('video', 100, 240, { deadlineAt: 400 * S, plannedLocalStartAt: 150 * S });
+    expect(startDueAt(planned, 30, 0.5)).toBe(150 * S);
+    // A plan that starts it later than its last start changes nothing.
+    expect(startDueAt({ ...planned, plannedLocalStartAt: 170 * S }, 30, 0.5)).toBe(160 * S);
+    expect(startDueAt({ ...planned, plannedLocalStartAt: null }, 30, 0.5)).toBe(160 * S);
+  });
+
   it('treats a negative run estimate as none', () => {
     expect(startDueAt(job('odd', 100, -50), 30, 0.5)).toBe(130 * S);
   });
@@ -32,6 +41,16 @@ describe('startDueAt', () => {
 describe('inDispatchOrder', () => {
   it('puts an image before a video that arrived shortly before it', () => {
     expect(order([job('video', 0, 240), job('image', 10, 6)])).toEqual(['image', 'video']);
+  });
+
+  it('puts a video whose deadline plan starts it on a local worker now before an image due later', () => {
+    // The image (arrived at 110 s) is due at 140 s; the video's plan starts it at 130 s (its last start: 160 s).
+    const planned = job('video', 100, 240, { deadlineAt: 400 * S, plannedLocalStartAt: 130 * S });
+    expect(order([job('image', 110, 6), planned])).toEqual(['video', 'image']);
+    expect(order([job('image', 110, 6), { ...planned, plannedLocalStartAt: null }])).toEqual([
+      'image',
+      'video',
+    ]);
   });
 
   it('keeps a video ahead of an image that arrived after the video was due', () => {

@@ -10,16 +10,22 @@ export interface OrderedJob {
   expectedRunS: number;
   /** Complete-by time (epoch ms), if the caller set one. */
   deadlineAt?: number | null;
+  /** When its deadline plan starts it on a local worker (epoch ms), if it has such a plan. */
+  plannedLocalStartAt?: number | null;
 }
 
 /**
  * When a job is due to start (epoch ms): its arrival plus the wait it is allowed for a pod (`podWaitAllowanceS`:
- * CLOUD_POD_WAIT_TARGET_SECONDS, or CLOUD_POD_WAIT_PER_RUN of its run for a long one), or, if earlier, the last
- * start that still meets its deadline.
+ * CLOUD_POD_WAIT_TARGET_SECONDS, or CLOUD_POD_WAIT_PER_RUN of its run for a long one), or, if earlier, its
+ * deadline plan's start on a local worker, or the last start that still meets its deadline.
  */
 export function startDueAt(job: OrderedJob, waitTargetS: number, waitPerRun: number): number {
   const runS = Math.max(0, job.expectedRunS);
-  const due = job.arrivalAt + podWaitAllowanceS(runS, waitTargetS, waitPerRun) * 1000;
+  let due = job.arrivalAt + podWaitAllowanceS(runS, waitTargetS, waitPerRun) * 1000;
+  // A deadline plan counted on a local worker freeing at its start: the job is due then, ahead of a job that
+  // would take that worker first and slip the plan (then the re-planner sends it to the slower serverless).
+  if (job.plannedLocalStartAt != null && Number.isFinite(job.plannedLocalStartAt))
+    due = Math.min(due, job.plannedLocalStartAt);
   return job.deadlineAt == null ? due : Math.min(due, job.deadlineAt - runS * 1000);
 }
 

@@ -16,7 +16,8 @@ import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { JobEvents } from '../jobs/job.events';
 import { LOCAL_WORKER_FREED, LocalWorkersService } from '../local/local-workers.service';
-import type { JobEntity } from '../persistence/entities/job.entity';
+import type { JobEntity, JobEstimate } from '../persistence/entities/job.entity';
+import { parseJson } from '../jobs/job-view';
 import { JobsRepository } from '../persistence/jobs.repository';
 import { LeaderElection } from '../persistence/leader-election.service';
 import type { PodEntity } from '../persistence/entities/pod.entity';
@@ -183,10 +184,13 @@ export class Dispatcher implements OnApplicationBootstrap {
    * Break-even: the job due to start first goes first (`inDispatchOrder`: an image before the videos that came
    * shortly before it), each by its kind's measured run. Before the control loop's first measurement: as read.
    */
-  private dueFirst(jobs: JobEntity[]): JobEntity[] {
+  private async dueFirst(jobs: JobEntity[]): Promise<JobEntity[]> {
     const parameters = this.scaling.parametersInForce();
     if (!parameters) return jobs;
     const { podWaitTargetS, podWaitPerRun } = this.config.cloud.breakEven;
+    // A deadline plan on a local worker makes its job due at the plan's start: its estimate is read for those few.
+    const plannedLocally = jobs.filter((job) => job.plannedBackend === 'local' && job.deadline != null);
+    const estimates = await this.jobs.findEstimates(plannedLocally.map((job) => job.id));
     return inDispatchOrder(
       jobs,
       (job) => ({
@@ -194,6 +198,9 @@ export class Dispatcher implements OnApplicationBootstrap {
         arrivalAt: job.createdAt,
         expectedRunS: expectedRunOfKind(job.workloadKind, parameters),
         deadlineAt: job.deadline,
+        plannedLocalStartAt: estimates.has(job.id)
+          ? (parseJson<JobEstimate | null>(estimates.get(job.id) ?? null, null)?.startAt ?? null)
+          : null,
       }),
       podWaitTargetS,
       podWaitPerRun,
@@ -239,7 +246,7 @@ export class Dispatcher implements OnApplicationBootstrap {
     const page = await this.jobs.findQueuedForRouting(
       mustSeeWholeQueue ? PASS_SIZE : Math.min(PASS_SIZE, freeLocal + LOCAL_PASS_MARGIN),
     );
-    const queued = breakEven ? this.dueFirst(page) : page;
+    const queued = breakEven ? await this.dueFirst(page) : page;
     let waitingForCloud = 0;
     let waitingForPodOnly = 0;
     let heldForNewPod = 0;
