@@ -361,7 +361,7 @@ export class RoutingEstimatesService
     if (model === undefined) return pick;
     return withWarmWait(pick, decision, all, now, {
       hasModelLoaded: (workerId) => this.local.lastModelOf(workerId) === model,
-      loadS: MODEL_LOAD_SECONDS[hint.kind === 'video' ? 'video' : 'image'],
+      loadS: MODEL_LOAD_SECONDS[hint.kind],
     });
   }
 

@@ -79,16 +79,17 @@ export class LocalHolds {
       const freeAt = Math.max(ends[0], claimedUntil.get(worker.id) ?? -Infinity);
       warm.push({ workerId: worker.id, freeInS: (freeAt - now) / 1000 });
     }
-    const runS = this.estimates.localRunSeconds(job.id, idleWorkerId, true);
     const workerId = waitForWarmWorker({
       warm,
       loadS: this.estimates.modelLoadSeconds(job.id),
-      runS,
+      // Its run with the model loaded (the deadline check): as the idle worker would run it, warm.
+      runS: this.estimates.localRunSeconds(job.id, idleWorkerId, true),
       deadlineInS: job.deadline == null ? undefined : (job.deadline - now) / 1000,
       deadlineMarginS: DEFAULT_DEADLINE_MARGIN_S,
     });
     if (workerId !== null) {
       const freeInS = warm.find((worker) => worker.workerId === workerId)!.freeInS;
+      const runS = this.estimates.localRunSeconds(job.id, workerId, true);
       claimedUntil.set(workerId, now + (Math.max(0, freeInS) + runS) * 1000);
     }
     return workerId;
