@@ -250,6 +250,33 @@ describe('break-even scaling policy', () => {
     expect(sent(image)).toBeLessThan(sent(video));
   });
 
+  it('leaves the one free serverless worker to an image queued behind a video that has waited less than its run', async () => {
+    await start({ RUNPOD_SERVERLESS_MAX_WORKERS: '1' }, 50);
+    const status = async (id: string) => (await h.get(`/api/jobs/${id}`)).body;
+    const measured = await h.submit({ workflow: videoSamplerWorkflow(20, 1) });
+    await h.until(async () => (await status(measured)).status === 'running');
+    h.clock.advance(240 * SECOND);
+    expect(await h.waitForJob(measured)).toMatchObject({ status: 'completed' });
+    await h.waitForJob(await h.submit({ workflow: pngWorkflow('measured') }));
+    await h.tick();
+
+    // The budget is spent: a video waits; 100 s later an image comes. The video is due first (120 s after its
+    // arrival, the image 30 s after its own), so by the queue order alone it would take the worker.
+    expect((await h.put('/api/cloud/config', { dailyBudgetUsd: 0.01 })).status).toBe(200);
+    const video = await h.submit({ workflow: videoSamplerWorkflow(5, 3) });
+    await h.until(async () => /budget/i.test((await status(video)).waitingReason ?? ''));
+    h.clock.advance(100 * SECOND);
+    const image = await h.submit({ workflow: pngWorkflow('behind-the-video') });
+    await h.until(async () => /budget/i.test((await status(image)).waitingReason ?? ''));
+    expect((await h.put('/api/cloud/config', { dailyBudgetUsd: 100 })).status).toBe(200);
+    for (const id of [video, image])
+      expect(await h.waitForJob(id)).toMatchObject({ status: 'completed', backend: 'serverless' });
+    const sent = (id: string) =>
+      h.logger.lines.findIndex((line) => line.includes(`Processing job ${id} with`));
+    expect(sent(image)).toBeGreaterThan(-1);
+    expect(sent(image)).toBeLessThan(sent(video));
+  });
+
   it('measures the boot, and reaps an idle pod spawned by hand at the measured break-even τ*, not CLOUD_IDLE_TIMEOUT', async () => {
     await start({ CLOUD_IDLE_TIMEOUT: '3600000' });
     const answer = await h.post('/api/cloud/spawn?wait=false');

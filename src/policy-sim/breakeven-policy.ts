@@ -2,6 +2,7 @@ import type { JobBackend } from '../persistence/entities/job.entity';
 import { expectedEnd } from '../routing-estimates/running-job';
 import { inDispatchOrder } from '../routing/dispatch-order.policy';
 import { holdForLocal } from '../routing/local-hold.policy';
+import { imagesBehindEach, videoLeavesSlotToImages } from '../routing/video-yield.policy';
 import {
   DEFAULT_DEADLINE_MARGIN_S,
   DEFAULT_LOCAL_WAIT_PER_RUN,
@@ -159,11 +160,32 @@ export class BreakEvenPolicy extends SeedPolicy {
     const held = new Set(candidates.filter((_, i) => hold[i]).map((job) => job.id));
     this.heldForNewPod = new Set(candidates.filter((_, i) => forNewPod[i]).map((job) => job.id));
     let slots = serverlessSlots(state.serverless.inFlight, model.serverlessMaxWorkers);
+    // Dispatcher: a video leaves a free serverless worker to the images queued behind it.
+    const imagesBehind = imagesBehindEach(
+      state.queue,
+      (job) =>
+        job.kind === 'image' &&
+        !job.podOnly &&
+        (this.plannedBackendOf(job.id) ?? 'serverless') === 'serverless',
+    );
+    const positionOf = new Map(state.queue.map((job, i) => [job.id, i]));
     const route: Route[] = [];
     for (const r of seed.route) {
       if (r.to === 'serverless') {
         // Stays queued for a local worker, a pod or a free serverless worker.
         if (this.heldLocally.has(r.jobId) || held.has(r.jobId) || slots <= 0) continue;
+        const job = byId.get(r.jobId);
+        if (
+          job &&
+          videoLeavesSlotToImages({
+            kind: job.kind,
+            waitedS: (now - job.arrivalAt) / MS,
+            runS: this.durationOf(job, stats),
+            freeSlots: slots,
+            imagesBehind: imagesBehind[positionOf.get(job.id)!],
+          })
+        )
+          continue;
         slots--;
       }
       route.push(r);

@@ -28,6 +28,7 @@ import { decideRoute, type FleetSnapshot } from './routing.policy';
 import { inDispatchOrder } from './dispatch-order.policy';
 import { localWorkerOrder } from './local-worker-order';
 import { LocalHolds } from './local-holds.service';
+import { imagesBehindEach, videoLeavesSlotToImages } from './video-yield.policy';
 import { PodHolds, type PodHoldPlan } from './pod-holds.service';
 import { describeMissing, missingOnEveryWorker, primaryModel } from '../local/local-worker-capabilities';
 import { canRun, type MissingRequirements } from '../workflows';
@@ -78,6 +79,20 @@ interface BreakEvenPass {
   serverlessSlots: number;
   /** Planned at the pass's first serverless decision. */
   holds: PodHoldPlan | null;
+  /** Per position in the pass's queue, the images after it that serverless could take (at its first use). */
+  imagesBehind?: number[];
+}
+
+/** A queued image that serverless could take: what a video leaves free workers to (`videoLeavesSlotToImages`). */
+function servableImage(job: JobEntity): boolean {
+  return (
+    job.workloadKind === 'image' &&
+    !job.podOnly &&
+    (job.requestedBackend === 'auto' ||
+      job.requestedBackend === 'cloud' ||
+      job.requestedBackend === 'serverless') &&
+    (job.plannedBackend ?? 'serverless') === 'serverless'
+  );
 }
 
 /**
@@ -222,12 +237,13 @@ export class Dispatcher implements OnApplicationBootstrap {
     };
     let idlePods = base.podsPossible ? await this.pods.countInState('ready') : 0;
     const freeLocal = [...freeSlots.values()].reduce((sum, free) => sum + free, 0);
+    const parameters = this.scaling.parametersInForce();
     const breakEven: BreakEvenPass | null =
       this.config.cloud.policy === 'breakeven'
         ? {
             serverlessSlots: serverlessSlots(
               this.runner.inFlightOn('serverless'),
-              this.scaling.parametersInForce()?.serverlessMaxWorkers ??
+              parameters?.serverlessMaxWorkers ??
                 this.config.cloud.breakEven.serverlessMaxWorkers ??
                 Infinity,
             ),
@@ -415,10 +431,27 @@ export class Dispatcher implements OnApplicationBootstrap {
                 : breakEven.serverlessSlots <= 0
                   ? 'waiting for a pod or a free serverless worker (RUNPOD_SERVERLESS_MAX_WORKERS busy)'
                   : null;
-              if (reason !== null) {
+              const imagesBehind = (breakEven.imagesBehind ??= imagesBehindEach(queued, servableImage))[
+                index
+              ];
+              const yields =
+                reason === null &&
+                parameters !== null &&
+                videoLeavesSlotToImages({
+                  kind: job.workloadKind,
+                  waitedS: (this.clock.now() - job.createdAt) / 1000,
+                  runS: expectedRunOfKind(job.workloadKind, parameters),
+                  freeSlots: breakEven.serverlessSlots,
+                  imagesBehind,
+                });
+              const waitReason = yields
+                ? `waiting for a pod or a free serverless worker (the free ones are left to the ${imagesBehind} ` +
+                  'image(s) queued behind this video, for at most its own run)'
+                : reason;
+              if (waitReason !== null) {
                 await waitsForCloud(job);
                 if (breakEven.holds.forNewPod.has(job.id)) heldForNewPod++;
-                await this.waitFor(job, reason);
+                await this.waitFor(job, waitReason);
                 break;
               }
               breakEven.serverlessSlots--;
