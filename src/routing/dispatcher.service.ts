@@ -431,9 +431,6 @@ export class Dispatcher implements OnApplicationBootstrap {
                 : breakEven.serverlessSlots <= 0
                   ? 'waiting for a pod or a free serverless worker (RUNPOD_SERVERLESS_MAX_WORKERS busy)'
                   : null;
-              const imagesBehind = (breakEven.imagesBehind ??= imagesBehindEach(queued, servableImage))[
-                index
-              ];
               const yields =
                 reason === null &&
                 parameters !== null &&
@@ -442,11 +439,12 @@ export class Dispatcher implements OnApplicationBootstrap {
                   waitedS: (this.clock.now() - job.createdAt) / 1000,
                   runS: expectedRunOfKind(job.workloadKind, parameters),
                   freeSlots: breakEven.serverlessSlots,
-                  imagesBehind,
+                  imagesBehind: (breakEven.imagesBehind ??= imagesBehindEach(queued, servableImage))[index],
                 });
+              // A fixed text: a count in it would rewrite the row at every pass.
               const waitReason = yields
-                ? `waiting for a pod or a free serverless worker (the free ones are left to the ${imagesBehind} ` +
-                  'image(s) queued behind this video, for at most its own run)'
+                ? 'waiting for a pod or a free serverless worker (the free ones are left to the images queued ' +
+                  'behind this video, for at most its own run)'
                 : reason;
               if (waitReason !== null) {
                 await waitsForCloud(job);
