@@ -215,16 +215,24 @@ describe('break-even scaling policy', () => {
     await h.request('DELETE', `/api/jobs/${long}`);
   });
 
-  it('serves a queued image before a video that came just before it when serverless is full (due first)', async () => {
+  const status = async (id: string) => (await h.get(`/api/jobs/${id}`)).body;
+  /** Where the service logged sending the job to a backend (its line's index; -1: never). */
+  const sentAt = (id: string) =>
+    h.logger.lines.findIndex((line) => line.includes(`Processing job ${id} with`));
+
+  /** One serverless worker; both kinds measured: a video that runs four simulated minutes, an image in no time. */
+  async function startWithVideoAndImageMeasured(): Promise<void> {
     await start({ RUNPOD_SERVERLESS_MAX_WORKERS: '1' }, 50);
-    const status = async (id: string) => (await h.get(`/api/jobs/${id}`)).body;
-    // Measure both kinds: a video that runs four simulated minutes, then an image that runs in no time.
     const measured = await h.submit({ workflow: videoSamplerWorkflow(20, 1) });
     await h.until(async () => (await status(measured)).status === 'running');
     h.clock.advance(240 * SECOND);
     expect(await h.waitForJob(measured)).toMatchObject({ status: 'completed' });
     await h.waitForJob(await h.submit({ workflow: pngWorkflow('measured') }));
     await h.tick();
+  }
+
+  it('serves a queued image before a video that came just before it when serverless is full (due first)', async () => {
+    await startWithVideoAndImageMeasured();
     const byKind = (await scaling()).parameters.meanJobSecondsByKind;
     expect(byKind.video).toBeGreaterThanOrEqual(240);
     expect(byKind.image).toBeLessThan(30);
@@ -244,22 +252,12 @@ describe('break-even scaling policy', () => {
       expect(await h.waitForJob(id)).toMatchObject({ status: 'completed', backend: 'serverless' });
     // The image was due to start within 30 s of its arrival, the video within half its 4-minute run: first come
     // first served would have sent the video first.
-    const sent = (id: string) =>
-      h.logger.lines.findIndex((line) => line.includes(`Processing job ${id} with`));
-    expect(sent(image)).toBeGreaterThan(-1);
-    expect(sent(image)).toBeLessThan(sent(video));
+    expect(sentAt(image)).toBeGreaterThan(-1);
+    expect(sentAt(image)).toBeLessThan(sentAt(video));
   });
 
   it('leaves the one free serverless worker to an image queued behind a video that has waited less than its run', async () => {
-    await start({ RUNPOD_SERVERLESS_MAX_WORKERS: '1' }, 50);
-    const status = async (id: string) => (await h.get(`/api/jobs/${id}`)).body;
-    const measured = await h.submit({ workflow: videoSamplerWorkflow(20, 1) });
-    await h.until(async () => (await status(measured)).status === 'running');
-    h.clock.advance(240 * SECOND);
-    expect(await h.waitForJob(measured)).toMatchObject({ status: 'completed' });
-    await h.waitForJob(await h.submit({ workflow: pngWorkflow('measured') }));
-    await h.tick();
-
+    await startWithVideoAndImageMeasured();
     // The budget is spent: a video waits; 100 s later an image comes. The video is due first (120 s after its
     // arrival, the image 30 s after its own), so by the queue order alone it would take the worker.
     expect((await h.put('/api/cloud/config', { dailyBudgetUsd: 0.01 })).status).toBe(200);
@@ -271,10 +269,8 @@ describe('break-even scaling policy', () => {
     expect((await h.put('/api/cloud/config', { dailyBudgetUsd: 100 })).status).toBe(200);
     for (const id of [video, image])
       expect(await h.waitForJob(id)).toMatchObject({ status: 'completed', backend: 'serverless' });
-    const sent = (id: string) =>
-      h.logger.lines.findIndex((line) => line.includes(`Processing job ${id} with`));
-    expect(sent(image)).toBeGreaterThan(-1);
-    expect(sent(image)).toBeLessThan(sent(video));
+    expect(sentAt(image)).toBeGreaterThan(-1);
+    expect(sentAt(image)).toBeLessThan(sentAt(video));
   });
 
   it('measures the boot, and reaps an idle pod spawned by hand at the measured break-even τ*, not CLOUD_IDLE_TIMEOUT', async () => {
