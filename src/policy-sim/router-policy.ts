@@ -164,8 +164,7 @@ export class ModelAwareRouter extends BreakEvenPolicy {
   protected override waitsForWarmWorker(job: QueuedJobView, workerId: string, state: SimState): boolean {
     const checkpoint = job.checkpoint;
     if (checkpoint === undefined) return false;
-    const byId = new Map(state.local.map((worker) => [worker.id, worker]));
-    if (byId.get(workerId)?.lastModel === checkpoint) return false;
+    if (state.local.find((worker) => worker.id === workerId)?.lastModel === checkpoint) return false;
     const warm: WarmWorker[] = [];
     for (const worker of state.local) {
       if (worker.id === workerId || !worker.busy || worker.lastModel !== checkpoint) continue;

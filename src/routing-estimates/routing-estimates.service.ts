@@ -346,7 +346,7 @@ export class RoutingEstimatesService
    * worker without its model loaded waits for a busy one that has it, when that one frees before a load would end.
    */
   private fixedOrderPick(
-    requested: string,
+    requested: RequestedBackend,
     decision: RouteDecision,
     all: readonly Candidate[],
     now: number,
@@ -452,11 +452,7 @@ export class RoutingEstimatesService
    * estimates of the jobs this process started there (LocalHolds, the dispatcher's wait for a busy local worker).
    */
   localBusyUntil(workerId: string, running: number): number[] {
-    const now = this.clock.now();
-    const known = [...this.localRunning.values()]
-      .filter((job) => job.workerId === workerId)
-      .map((job) => expectedEnd(job, now));
-    return this.busyUntil(known, running, now, this.typicalJobS());
+    return this.busyUntil(this.localKnownEnds(workerId), running, this.clock.now(), this.typicalJobS());
   }
 
   /**

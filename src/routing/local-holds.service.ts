@@ -59,7 +59,7 @@ export class LocalHolds {
     idleWorkerId: string,
     claimedUntil: Map<string, number>,
   ): Promise<string | null> {
-    const requirements = this.requirements.peek(job.id) ?? (await this.requirements.of(job));
+    const requirements = await this.requirements.of(job); // kept per job: read once
     const model = requirements ? primaryModel(requirements) : undefined;
     if (model === undefined || this.local.lastModelOf(idleWorkerId) === model) return null;
     const now = this.clock.now();
