@@ -270,4 +270,24 @@ describe('routing by deadline, cost cap and preference', () => {
     await h.until(async () => (await h.get('/api/jobs?status=completed')).body.count === 2);
     expect((await h.get(`/api/jobs/${b}`)).body.waitingReason).toMatch(/^deadline will be missed/);
   });
+
+  it('keeps a re-planned job whose deadline is still far on the pods instead of moving it to serverless', async () => {
+    h = await CloudHarness.start({ serverless: true, env: PRICED });
+    const workflow = pngWorkflow('far');
+    const { pod } = await candidatesOf({ workflow });
+    // Due an hour after a new pod would complete it (a nightly batch's slack): planned to a pod.
+    const far = iso(Date.parse(pod.completeAt) + 3_600_000);
+    const id = await h.submit({ workflow, deadline: far });
+    const planned = (await h.get(`/api/jobs/${id}`)).body;
+    expect(planned.plannedBackend).toBe('pod');
+
+    // Its planned start passes (the un-ticked autoscaler never starts the pod): re-planned, it keeps its turn on
+    // a pod, with a new start, since serverless would still make the deadline long after that.
+    h.clock.advance(Date.parse(pod.startAt) - h.clock.now() + 10_000);
+    expect(await h.app!.get(DeadlineReplanner).tick()).toBe(1);
+    const replanned = (await h.get(`/api/jobs/${id}`)).body;
+    expect(replanned).toMatchObject({ status: 'queued', plannedBackend: 'pod' });
+    expect(Date.parse(replanned.estimate.startAt)).toBeGreaterThan(Date.parse(planned.estimate.startAt));
+    expect((await h.get('/api/jobs?status=completed')).body.count).toBe(0);
+  });
 });

@@ -8,6 +8,8 @@ export const CLOUD_DEMAND = Symbol('CLOUD_DEMAND');
 
 /** A job waiting for cloud capacity, as the break-even forecast sees it. */
 export interface QueuedCloudJob {
+  /** Its id, when the source lists it: a re-planned job's place in the queue (RoutingEstimatesService). */
+  jobId?: string;
   /** When it arrived (epoch ms): the forecast replays recent arrivals. */
   arrivedAt: number;
   /** Its class (`jobClassOf`: image or video): its expected run. */

@@ -216,6 +216,11 @@ export class BreakEvenPolicy extends SeedPolicy {
 
   /** Seam: a job's expected run on a local worker with `loaded` its last checkpoint: its class's mean here. */
   protected localRunS(job: QueuedJobView, _loaded: string | undefined, _state: SimState): number {
+    return this.kindMeanRunS(job);
+  }
+
+  /** A job's expected run as the break-even policy measures it (its kind's mean, `expectedRunOfKind`). */
+  protected kindMeanRunS(job: QueuedJobView): number {
     return this.passStats ? this.durationOf(job, this.passStats) : 0;
   }
 

@@ -1,5 +1,6 @@
 import type { JobBackend } from '../persistence/entities/job.entity';
 import { candidates, type Candidate, type CandidateInputs } from '../routing-estimates/candidates';
+import { CloudQueue } from '../routing-estimates/cloud-queue';
 import {
   needsReplan,
   plan,
@@ -20,6 +21,7 @@ import { BreakEvenPolicy, runEstimatesBy, serverlessOverheadS, type RunEstimate 
 import type { SimModel } from './model';
 import type { Decision, LocalWorkerView, PodView, QueuedJobView, SimState } from './policy';
 import { ROUTER_MIX } from './router-workload';
+import { PASS_SIZE } from './seed-policy';
 
 /** DeadlineReplanner: a planned start may slip this much, and a job is re-planned at most this often. */
 const START_GRACE_MS = REPLAN_START_GRACE_MS;
@@ -95,6 +97,7 @@ export class ModelAwareRouter extends BreakEvenPolicy {
     this.pass = null;
     this.warmClaims = new Map();
     const decision = super.dispatch(state);
+    this.publishCloudQueue(state, decision);
     // Dispatcher.runPass: a job planned to serverless skips the break-even holds and slots.
     const routed = new Set(decision.route.map((route) => route.jobId));
     const extra = state.queue
@@ -359,7 +362,7 @@ export class ModelAwareRouter extends BreakEvenPolicy {
         busyUntil: worker.busy ? [this.localBusyUntil(worker, state)] : [],
       })),
       localQueueAhead: pass.position.get(job.id) ?? 0,
-      podQueueAhead: 0,
+      ...this.cloudQueue.ahead(String(job.id)),
       aheadJobS: pass.meanS,
       pods: state.pods
         .filter((pod) => !job.failedWorkers.includes(pod.name))
@@ -395,6 +398,28 @@ export class ModelAwareRouter extends BreakEvenPolicy {
     // DeadlineReplanner quotes an `auto` job serverless failed over every backend (`replanScope`).
     return candidates(inputs);
   }
+
+  /**
+   * Dispatcher.runPass publishes the jobs it left waiting for the cloud, in its order (`CloudQueue`), and
+   * RoutingEstimatesService reads it: a re-planned job's pod start comes after those ahead of it. Here: the
+   * queue less this pass's routes, the jobs held for a local worker and those planned to one.
+   */
+  private publishCloudQueue(state: SimState, decision: Decision): void {
+    const routed = new Set(decision.route.map((route) => route.jobId));
+    this.cloudQueue = new CloudQueue(
+      state.queue
+        .slice(0, PASS_SIZE)
+        .filter(
+          (job) =>
+            !routed.has(job.id) &&
+            !this.heldLocally.has(job.id) &&
+            this.plans.get(job.id)?.backend !== 'local',
+        )
+        .map((job) => ({ id: String(job.id), runS: this.kindMeanRunS(job) })),
+    );
+  }
+
+  private cloudQueue = new CloudQueue([]);
 
   private passFacts(state: SimState) {
     if (this.pass && this.pass.now === state.now) return this.pass;

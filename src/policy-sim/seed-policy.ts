@@ -15,7 +15,7 @@ import { decideRoute, type FleetSnapshot } from '../routing/routing.policy';
 import type { Decision, PodView, QueuedJobView, Route, SimPolicy, SimState } from './policy';
 
 /** The dispatcher reads at most this many queued jobs per pass (dispatcher.service.ts PASS_SIZE). */
-const PASS_SIZE = 500;
+export const PASS_SIZE = 500;
 const NO_WORKERS: string[] = [];
 
 export interface SeedSettings {

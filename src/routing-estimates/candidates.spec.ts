@@ -126,6 +126,23 @@ describe('candidates', () => {
     expect(list[2].costUsd).toBeCloseTo(0.001 * (150 + 5 + 300));
   });
 
+  it('starts a pod job after the jobs waiting for a pod ahead of it, at their own mean run when given', () => {
+    const ready = {
+      name: 'ready',
+      workerClass: 'pod:A',
+      state: 'ready' as const,
+      pricePerHour: 3.6,
+      createdAt: NOW - 900 * S,
+      busySince: null,
+      idleSince: NOW,
+    };
+    // Ten jobs ahead on one pod: at the typical job (20 s) it starts in 200 s; behind ten 6 s images, in 60 s.
+    const behind = (podAheadJobS?: number) =>
+      candidates(inputs({ pods: [ready], podQueueAhead: 10, podAheadJobS }))[0].startAt - NOW;
+    expect(behind()).toBe(200 * S);
+    expect(behind(6)).toBe(60 * S);
+  });
+
   it('starts on a busy pod when the estimate of the job it runs says, when known (a video runs minutes)', () => {
     const busy = {
       name: 'busy',

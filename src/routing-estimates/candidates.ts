@@ -96,6 +96,11 @@ export interface CandidateInputs {
   podQueueAhead: number;
   /** Typical run seconds of the jobs ahead (and of a busy pod's job). */
   aheadJobS: number;
+  /**
+   * Mean expected run of the `podQueueAhead` jobs (their kinds' measured means), when known: a queue of images
+   * ahead is not a queue of videos. `aheadJobS` when absent.
+   */
+  podAheadJobS?: number;
   /** Live pods (terminating and draining ones left out). */
   pods: readonly PodInput[];
   /** A new pod may be spawned (pods configured, under CLOUD_MAX_PODS); null when not. */
@@ -170,6 +175,7 @@ export function podCandidates(inputs: CandidateInputs): Candidate[] {
   const { now } = inputs;
   const bootMs = positive(inputs.bootS, 0) * 1000;
   const aheadMs = positive(inputs.aheadJobS, 1) * 1000;
+  const queueJobMs = positive(inputs.podAheadJobS ?? inputs.aheadJobS, 1) * 1000;
   const keepAliveS = positive(inputs.keepAliveS, 0);
   const pods = inputs.pods.map((pod) => ({
     pod,
@@ -183,7 +189,7 @@ export function podCandidates(inputs: CandidateInputs): Candidate[] {
   const freeAt = scheduleAhead(
     pods.map((p) => p.freeAt),
     inputs.podQueueAhead,
-    aheadMs,
+    queueJobMs,
   );
   const out = pods.map(({ pod }, i) => {
     const perS = positive(pod.pricePerHour, 0) / 3600;
@@ -215,7 +221,7 @@ export function podCandidates(inputs: CandidateInputs): Candidate[] {
           kind: 'new-pod',
           workerClass: inputs.newPod.workerClass,
           workerId: null,
-          startAt: now + bootMs + (inputs.pods.length === 0 ? queuedForNew * aheadMs : 0),
+          startAt: now + bootMs + (inputs.pods.length === 0 ? queuedForNew * queueJobMs : 0),
         },
         (runS) => perS * (positive(inputs.bootS, 0) + runS + keepAliveS),
       ),

@@ -146,10 +146,32 @@ describe('re-planning a queued job with a deadline', () => {
     expect(needsReplan({ ...job, plannedStartAt: NOW + 280 * S }, NOW, 5 * S)).toBe(true);
   });
 
-  it('goes to serverless when serverless still makes the deadline, even when the planner would pick a pod', () => {
+  it('goes to serverless when serverless still makes a near deadline, even when the planner would pick a pod', () => {
     const request = { preference: 'cost' as const, deadline: NOW + 300 * S, maxCostUsd: null };
     expect(plan(all, request)).toMatchObject({ candidate: pod });
     expect(replan(all, request)).toMatchObject({ kind: 'pick', candidate: serverless, why: /re-planned/ });
+  });
+
+  it('keeps a job whose deadline is far on the planner, which keeps serverless as its way out', () => {
+    // A pod in a nightly batch's queue: it starts in 40 minutes and completes in 45 minutes; due in an hour.
+    const queuedPod = { ...c('pod', 2700, 0.05, 'ready-pod'), startAt: NOW + 2400 * S };
+    const request = { preference: 'balanced' as const, maxCostUsd: null, now: NOW };
+    // Serverless would end at 60 s: 3,540 s to spare, more than twice the run and 10 minutes (620 s).
+    expect(replan([queuedPod, serverless], { ...request, deadline: NOW + 3600 * S })).toMatchObject({
+      kind: 'pick',
+      candidate: queuedPod,
+      why: /^the cheapest candidate/,
+    });
+    // Just under that room (619 s to spare): serverless now.
+    expect(replan([queuedPod, serverless], { ...request, deadline: NOW + 679 * S })).toMatchObject({
+      candidate: serverless,
+    });
+    // Room to spare, but the pod's start may slip past serverless's rescue (the re-planner notices at 2,315 s;
+    // serverless then ends at 2,375 s, after a 2,360 s deadline): serverless, as the planner would at submit.
+    const latePod = { ...queuedPod, startAt: NOW + 2300 * S, completeAt: NOW + 2310 * S };
+    expect(replan([latePod, serverless], { ...request, deadline: NOW + 2360 * S })).toMatchObject({
+      candidate: serverless,
+    });
   });
 
   it('falls back to the planner without serverless, and says the deadline will be missed when nothing makes it', () => {

@@ -241,9 +241,20 @@ export function needsReplan(job: PlannedJob, now: number, graceMs: number): bool
 }
 
 /**
+ * At a re-plan, a deadline that leaves serverless this much room (twice the job's run, as a video's p90 is about
+ * twice its median, and ten minutes more) is still far: the job keeps its turn on a cheaper candidate instead
+ * of going to serverless at its first slip. A nightly batch due within the hour then runs on the pods, and only
+ * the jobs that the pods cannot finish in time go to serverless, as their deadline nears.
+ */
+export const REPLAN_ROOM_RUNS = 2;
+export const REPLAN_ROOM_S = 600;
+
+/**
  * The re-plan of a queued job with a deadline whose plan went stale: serverless when it still makes the deadline
- * within the cost cap (it starts in seconds whatever the queue), else the planner over every candidate; a job
- * nothing can make it stays queued and is told (`infeasible`).
+ * within the cost cap and the deadline is near (it starts in seconds whatever the queue); with room to spare
+ * (`REPLAN_ROOM_RUNS`, `REPLAN_ROOM_S`), or without serverless on time, the planner over every candidate, which
+ * keeps serverless as the way out (`keepsFallback`); a job nothing can make it stays queued and is told
+ * (`infeasible`).
  */
 export function replan(candidates: readonly Candidate[], request: PlanRequest & { deadline: number }): Plan {
   const serverless = candidates.find(
@@ -252,7 +263,8 @@ export function replan(candidates: readonly Candidate[], request: PlanRequest & 
       c.completeAt <= request.deadline &&
       (request.maxCostUsd === null || c.costUsd <= request.maxCostUsd),
   );
-  if (serverless)
+  const roomMs = serverless ? request.deadline - serverless.completeAt : 0;
+  if (serverless && roomMs < (REPLAN_ROOM_RUNS * serverless.runSeconds + REPLAN_ROOM_S) * 1000)
     return {
       kind: 'pick',
       candidate: serverless,

@@ -11,7 +11,7 @@ import { OnEvent } from '@nestjs/event-emitter';
 import { BudgetService } from '../cloud/budget.service';
 import { CLOUD_DEMAND, type CloudDemandBoard } from '../cloud/cloud-demand';
 import { CloudSettingsService } from '../cloud/cloud-settings.service';
-import { podWaitAllowanceS } from '../cloud/policy/breakeven.policy';
+import { expectedRunOfKind, podWaitAllowanceS } from '../cloud/policy/breakeven.policy';
 import { PodLifecycleService } from '../cloud/pod-lifecycle.service';
 import { ScalingDecisionLog } from '../cloud/scaling-decisions';
 import { Clock } from '../common/clock';
@@ -44,6 +44,7 @@ import {
   serverlessLikelyWarm,
   serverlessStartDelays,
 } from './candidates';
+import { CloudQueue } from './cloud-queue';
 import { gpuSpeedFactor } from './gpu-speed';
 import { expectedEnd, type RunningJob } from './running-job';
 import {
@@ -104,8 +105,11 @@ interface FleetFacts {
   at: number;
   pods: PodEntity[];
   queued: number;
-  /** Jobs the dispatcher left waiting for a pod (this process's demand board: the leader's count). */
-  waitingForPod: number;
+  /**
+   * Jobs the dispatcher left waiting for the cloud, in its order (this process's demand board: the leader's
+   * pass): a pod candidate starts after those ahead of the job.
+   */
+  cloudQueue: CloudQueue;
   bootS: number;
   newPodPricePerHour: number;
   cloudBlockedReason: string | null;
@@ -123,6 +127,8 @@ export interface Quote {
 
 /** The job being estimated (a submit, a quote or a re-plan). */
 export interface EstimatedJob {
+  /** A queued job's id (a re-plan): it waits behind the jobs ahead of it, not behind the whole queue. */
+  id?: string;
   workflow: Record<string, unknown>;
   backend?: RequestedBackend;
   /** Complete by (epoch ms). */
@@ -309,6 +315,7 @@ export class RoutingEstimatesService
       facts,
       (c) => estimate(c).medianS,
       new Set(job.failedWorkers ?? []),
+      job.id,
     );
     const all = candidates(inputs);
     const request = {
@@ -372,6 +379,7 @@ export class RoutingEstimatesService
     facts: FleetFacts | null,
     runSeconds: (workerClass: string) => number,
     failedOn: ReadonlySet<string> = new Set(),
+    jobId?: string,
   ): CandidateInputs {
     const parameters = this.scaling.parametersInForce();
     const policy = this.config.cloud.breakEven;
@@ -421,7 +429,7 @@ export class RoutingEstimatesService
       runSeconds,
       local,
       localQueueAhead: facts?.queued ?? 0,
-      podQueueAhead: facts?.waitingForPod ?? 0,
+      ...(facts?.cloudQueue.ahead(jobId) ?? { podQueueAhead: 0 }),
       aheadJobS,
       pods,
       newPod:
@@ -560,6 +568,25 @@ export class RoutingEstimatesService
     return this.refreshing;
   }
 
+  /**
+   * The dispatcher's last published cloud queue, each job with its kind's measured mean run (the break-even
+   * parameters; the typical job before any, or for a job counted but not listed).
+   */
+  private cloudQueue(): CloudQueue {
+    const demand = this.demand.current();
+    const parameters = this.scaling.parametersInForce();
+    const typicalS = this.typicalJobS();
+    const listed = demand.queuedJobs.map((job) => ({
+      id: job.jobId ?? '',
+      runS: parameters ? expectedRunOfKind(job.jobClass, parameters) : typicalS,
+    }));
+    const unlisted = Math.max(0, demand.waitingForCloud - listed.length);
+    return new CloudQueue([
+      ...listed,
+      ...Array.from({ length: unlisted }, () => ({ id: '', runS: typicalS })),
+    ]);
+  }
+
   private async readFacts(): Promise<FleetFacts> {
     const cloud = this.lifecycle.isAvailable();
     const [pods, queuedRows, recent] = await Promise.all([
@@ -578,7 +605,7 @@ export class RoutingEstimatesService
       pods,
       queued: queuedRows.reduce((sum, row) => sum + row.count, 0),
       // current() copies every queued arrival: read once per refresh, not per submit.
-      waitingForPod: this.demand.current().waitingForCloud,
+      cloudQueue: this.cloudQueue(),
       bootS:
         boots.length > 0
           ? boots.reduce((a, b) => a + b, 0) / boots.length

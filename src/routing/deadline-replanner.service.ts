@@ -132,6 +132,7 @@ export class DeadlineReplanner implements OnApplicationBootstrap, OnModuleDestro
     const scope = replanScope(row);
     const { estimate, plannedBackend, plan } = await this.estimates.replanQueued(
       {
+        id: row.id,
         workflow,
         backend: scope.backend,
         deadline,

@@ -271,7 +271,12 @@ export class Dispatcher implements OnApplicationBootstrap {
     const queuedJobs: QueuedCloudJob[] = [];
     const waitsForCloud = async (job: JobEntity, podOnly = job.podOnly) => {
       waitingForCloud++;
-      queuedJobs.push({ arrivedAt: job.createdAt, jobClass: jobClassOf(job.workloadKind), podOnly });
+      queuedJobs.push({
+        jobId: job.id,
+        arrivedAt: job.createdAt,
+        jobClass: jobClassOf(job.workloadKind),
+        podOnly,
+      });
       if (
         job.requestedBackend === 'auto' &&
         !job.podOnly &&

@@ -1,0 +1,34 @@
+/**
+ * The jobs the dispatcher's last pass left waiting for the cloud (a pod, or a free serverless worker), in its
+ * order, each with its expected run: what a pod candidate's start is computed behind (`podQueueAhead`,
+ * `podAheadJobS`). A re-planned job waits behind the jobs ahead of it, not behind the whole queue: in a batch of
+ * 500 jobs due within the hour, the first ones start on the pods in minutes and only the last ones need serverless.
+ */
+export class CloudQueue {
+  private readonly position = new Map<string, number>();
+  /** workBeforeS[i]: the expected seconds of the jobs before position i; one entry more than the jobs. */
+  private readonly workBeforeS: number[] = [0];
+
+  /** `id` '' for a job counted but not named. */
+  constructor(jobs: ReadonlyArray<{ id: string; runS: number }>) {
+    jobs.forEach((job, i) => {
+      if (job.id !== '') this.position.set(job.id, i);
+      this.workBeforeS.push(this.workBeforeS[i] + Math.max(0, job.runS));
+    });
+  }
+
+  get length(): number {
+    return this.workBeforeS.length - 1;
+  }
+
+  /**
+   * The jobs ahead of `jobId` and their mean expected run; a job not in the queue (new, or not waiting for the
+   * cloud at the last pass) counts the whole queue ahead of it. No mean when nothing is ahead.
+   */
+  ahead(jobId: string | undefined): { podQueueAhead: number; podAheadJobS?: number } {
+    const count = (jobId === undefined ? undefined : this.position.get(jobId)) ?? this.length;
+    return count === 0
+      ? { podQueueAhead: 0 }
+      : { podQueueAhead: count, podAheadJobS: this.workBeforeS[count] / count };
+  }
+}
