@@ -290,4 +290,30 @@ describe('routing by deadline, cost cap and preference', () => {
     expect(Date.parse(replanned.estimate.startAt)).toBeGreaterThan(Date.parse(planned.estimate.startAt));
     expect((await h.get('/api/jobs?status=completed')).body.count).toBe(0);
   });
+
+  it('re-plans every job of a batch longer than one read of the re-planner, not only its first 64', async () => {
+    h = await CloudHarness.start({ serverless: true, env: PRICED });
+    const workflow = pngWorkflow('batch');
+    const { pod } = await candidatesOf({ workflow });
+    const deadline = iso(Date.parse(pod.completeAt) + 3_600_000);
+    const ids: string[] = [];
+    for (let i = 0; i < 80; i++) ids.push(await h.submit({ workflow, deadline }));
+    const plannedStart = async () =>
+      new Map(
+        await Promise.all(
+          ids.map(async (id) => [id, (await h.get(`/api/jobs/${id}`)).body.estimate?.startAt] as const),
+        ),
+      );
+    const before = await plannedStart();
+    // Every planned start passes (no pod is started): at most 16 re-plans a tick, over the earliest deadlines and
+    // a scan through the rest. A job re-planned behind the queue (spread over the five pods that may start) is not
+    // due again soon, so the scan reaches all; each keeps its turn on a pod (an hour to spare).
+    h.clock.advance(Date.parse(pod.startAt) - h.clock.now() + 10_000);
+    const replanner = h.app!.get(DeadlineReplanner);
+    for (let tick = 0; tick < 12; tick++) await replanner.tick();
+    const after = await plannedStart();
+    const notReplanned = ids.filter((id) => after.get(id) === before.get(id));
+    expect(notReplanned).toEqual([]);
+    for (const id of ids) expect((await h.get(`/api/jobs/${id}`)).body.plannedBackend).toBe('pod');
+  });
 });

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { CLOUD_WORKERS_DATA_SOURCE } from './data-source-name';
-import { type FindOptionsWhere, In, MoreThan, Repository } from 'typeorm';
+import { Equal, type FindOptionsWhere, In, MoreThan, Repository } from 'typeorm';
 import { EntitySql } from './entity-sql';
 import { type JobBackend, JobEntity, type JobStatus, TERMINAL_JOB_STATUSES } from './entities/job.entity';
 
@@ -162,11 +162,25 @@ export class JobsRepository {
   }
 
   /**
-   * Queued jobs whose deadline is still ahead (after `now`), the earliest deadline first, at most `limit`: the
-   * re-planner's read (one a tick), with the constraints and the plan but not the workflow (read only for the few
-   * it re-plans). A job past its deadline has nothing left to save.
+   * Queued jobs whose deadline is still ahead (after `now`), the earliest deadline first (ties by id), at most
+   * `limit`, and only those after `after` in that order when given (the re-planner's scan through a queue longer
+   * than one read): the re-planner's read, with the constraints and the plan but not the workflow (read only for
+   * the few it re-plans). A job past its deadline has nothing left to save.
    */
-  async findQueuedWithDeadline(limit: number, now: number): Promise<JobEntity[]> {
+  async findQueuedWithDeadline(
+    limit: number,
+    now: number,
+    after?: { deadline: number; id: string },
+  ): Promise<JobEntity[]> {
+    const where: FindOptionsWhere<JobEntity>[] =
+      after === undefined
+        ? [{ status: 'queued', deadline: MoreThan(now) }]
+        : [
+            { status: 'queued', deadline: MoreThan(Math.max(now, after.deadline)) },
+            ...(after.deadline > now
+              ? [{ status: 'queued' as const, deadline: Equal(after.deadline), id: MoreThan(after.id) }]
+              : []),
+          ];
     return this.jobs.find({
       select: {
         id: true,
@@ -180,7 +194,7 @@ export class JobsRepository {
         plannedBackend: true,
         createdAt: true,
       },
-      where: { status: 'queued', deadline: MoreThan(now) },
+      where,
       order: { deadline: 'ASC', id: 'ASC' },
       take: limit,
     });

@@ -9,6 +9,7 @@ import {
   replanAfterServerlessFailure,
   replanReactionMs,
   REPLAN_START_GRACE_MS,
+  REPLANS_PER_TICK,
   type Plan,
 } from '../routing-estimates/plan';
 import { MODEL_LOAD_SECONDS } from '../routing-estimates/run-time-defaults';
@@ -233,7 +234,8 @@ export class ModelAwareRouter extends BreakEvenPolicy {
           { deadline: known.deadline, plannedStartAt: known.plannedStartAt, runSeconds: known.runSeconds },
           now,
           START_GRACE_MS,
-        )
+        ) ||
+        !this.replanBudgetLeft(now, state.model.tickS)
       )
         return known.backend;
       const offered = this.candidatesFor(job, state);
@@ -253,6 +255,24 @@ export class ModelAwareRouter extends BreakEvenPolicy {
       offered,
     );
   }
+
+  /**
+   * DeadlineReplanner re-plans at most REPLANS_PER_TICK jobs a control-loop tick: the budget, modelled per tick
+   * window (the service takes the earliest deadlines and a scan through the rest; here the dispatch order).
+   */
+  private replanBudgetLeft(now: number, tickS: number): boolean {
+    const tick = Math.floor(now / (tickS * 1000));
+    if (tick !== this.replanTick) {
+      this.replanTick = tick;
+      this.replansThisTick = 0;
+    }
+    if (this.replansThisTick >= REPLANS_PER_TICK) return false;
+    this.replansThisTick++;
+    return true;
+  }
+
+  private replanTick = -1;
+  private replansThisTick = 0;
 
   private log(
     job: QueuedJobView,
@@ -378,7 +398,11 @@ export class ModelAwareRouter extends BreakEvenPolicy {
         })),
       newPod:
         state.pods.length < model.maxPods
-          ? { workerClass: 'pod', pricePerHour: model.podPricePerHour }
+          ? {
+              workerClass: 'pod',
+              pricePerHour: model.podPricePerHour,
+              room: model.maxPods - state.pods.length,
+            }
           : null,
       bootS,
       keepAliveS: bootS,

@@ -143,6 +143,16 @@ describe('candidates', () => {
     expect(behind(6)).toBe(60 * S);
   });
 
+  it('spreads the jobs waiting for a pod over the new pods that may still start', () => {
+    // No live pod, 10 jobs ahead at 20 s: on one new pod this job starts after a boot and 200 s; with room for
+    // five, after a boot and two jobs each.
+    const newPodStart = (room?: number) =>
+      candidates(inputs({ podQueueAhead: 10, newPod: { workerClass: 'pod:A', pricePerHour: 3.6, room } }))[0]
+        .startAt - NOW;
+    expect(newPodStart()).toBe(350 * S);
+    expect(newPodStart(5)).toBe(190 * S);
+  });
+
   it('starts on a busy pod when the estimate of the job it runs says, when known (a video runs minutes)', () => {
     const busy = {
       name: 'busy',

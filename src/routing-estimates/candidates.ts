@@ -103,8 +103,11 @@ export interface CandidateInputs {
   podAheadJobS?: number;
   /** Live pods (terminating and draining ones left out). */
   pods: readonly PodInput[];
-  /** A new pod may be spawned (pods configured, under CLOUD_MAX_PODS); null when not. */
-  newPod: { workerClass: string; pricePerHour: number } | null;
+  /**
+   * A new pod may be spawned (pods configured, under CLOUD_MAX_PODS); null when not. `room`: how many may still
+   * be (CLOUD_MAX_PODS less the live ones; 1 when absent): the queue ahead is spread over them.
+   */
+  newPod: { workerClass: string; pricePerHour: number; room?: number } | null;
   /** Boot time of a pod, creation to ready (observed mean, else the default). */
   bootS: number;
   /** A pod's keep-alive after its last job (the idle timeout). */
@@ -211,8 +214,9 @@ export function podCandidates(inputs: CandidateInputs): Candidate[] {
   });
   if (inputs.newPod) {
     const perS = positive(inputs.newPod.pricePerHour, 0) / 3600;
-    // Jobs waiting for a pod beyond what the live pods take get the new pods first.
+    // Jobs waiting for a pod beyond what the live pods take get the new pods first, as many as may start.
     const queuedForNew = Math.max(0, inputs.podQueueAhead - inputs.pods.length);
+    const perNewPod = Math.floor(queuedForNew / Math.max(1, Math.floor(inputs.newPod.room ?? 1)));
     out.push(
       candidate(
         inputs,
@@ -221,7 +225,7 @@ export function podCandidates(inputs: CandidateInputs): Candidate[] {
           kind: 'new-pod',
           workerClass: inputs.newPod.workerClass,
           workerId: null,
-          startAt: now + bootMs + (inputs.pods.length === 0 ? queuedForNew * queueJobMs : 0),
+          startAt: now + bootMs + (inputs.pods.length === 0 ? perNewPod * queueJobMs : 0),
         },
         (runS) => perS * (positive(inputs.bootS, 0) + runS + keepAliveS),
       ),

@@ -44,6 +44,9 @@ export function replanReactionMs(graceMs: number, tickIntervalMs: number): numbe
 /** The re-planner's grace (DeadlineReplanner): a planned start may slip this much before the job is re-planned. */
 export const REPLAN_START_GRACE_MS = 5_000;
 
+/** DeadlineReplanner: jobs re-planned per tick at most (each a candidate computation and a row written). */
+export const REPLANS_PER_TICK = 16;
+
 /** `replanReactionMs` at the default CLOUD_TICK_INTERVAL (5 s): when a request does not say. */
 export const REPLAN_REACTION_MS = replanReactionMs(REPLAN_START_GRACE_MS, 5_000);
 

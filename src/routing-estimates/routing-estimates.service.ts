@@ -434,7 +434,11 @@ export class RoutingEstimatesService
       pods,
       newPod:
         allowed.has('pod') && podsPossible && livePods < settings.maxPods
-          ? { workerClass: podClass(settings.gpuTypeId), pricePerHour: facts?.newPodPricePerHour ?? 0 }
+          ? {
+              workerClass: podClass(settings.gpuTypeId),
+              pricePerHour: facts?.newPodPricePerHour ?? 0,
+              room: settings.maxPods - livePods,
+            }
           : null,
       bootS: facts?.bootS ?? parameters?.bootS ?? policy.defaultBootS,
       keepAliveS: settings.idleTimeoutMs / 1000,

@@ -13,7 +13,7 @@ import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { JobRequirements } from '../jobs/job-requirements';
 import { parseJson } from '../jobs/job-view';
-import { REPLAN_START_GRACE_MS } from '../routing-estimates/plan';
+import { REPLAN_START_GRACE_MS, REPLANS_PER_TICK } from '../routing-estimates/plan';
 import type { JobEntity, JobEstimate } from '../persistence/entities/job.entity';
 import { JobsRepository } from '../persistence/jobs.repository';
 import { LeaderElection } from '../persistence/leader-election.service';
@@ -23,10 +23,8 @@ import { Dispatcher } from './dispatcher.service';
 import { replanScope } from './retry.policy';
 
 const INTERVAL_NAME = 'deadline-replanner';
-/** Queued jobs with a deadline read per tick, the earliest deadlines first. */
+/** Queued jobs with a deadline read per tick: the earliest deadlines, and as many more of a scan through the rest. */
 const READ_PER_TICK = 64;
-/** Jobs re-planned per tick at most (each a candidate computation; the facts are read once). */
-const REPLANS_PER_TICK = 16;
 /** A job's planned start may pass by this much before it counts as slipped (a pass may be about to start it). */
 const START_GRACE_MS = REPLAN_START_GRACE_MS;
 /** A job is re-planned at most this often (its reason is already written when nothing can make it). */
@@ -38,8 +36,9 @@ const MAX_REMEMBERED = 8_192;
 /**
  * Keeps queued jobs with a deadline honest (issue 11 §3): on each tick (CLOUD_TICK_INTERVAL, leader only, bounded
  * work), a job whose planned start has passed or whose plan would now end after its deadline is re-planned
- * (`replanQueued`: serverless when that still makes it, else the planner over every candidate; a job serverless
- * failed goes back to serverless only when nothing else makes it). A new planned
+ * (`replanQueued`: serverless when that still makes it and the deadline is near, else the planner over every
+ * candidate; a job serverless failed goes back to serverless only when nothing else makes it). Each tick reads
+ * the earliest deadlines and the next page of a scan through the rest, so every queued deadline job is looked at. A new planned
  * backend is stored on the job (routing sends it only there) and a dispatch pass follows; a job nothing can make
  * in time stays queued with a waiting reason saying its deadline will be missed and the best option.
  */
@@ -47,6 +46,8 @@ const MAX_REMEMBERED = 8_192;
 export class DeadlineReplanner implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('DeadlineReplanner');
   private readonly lastReplanned = new Map<string, number>();
+  /** Where the scan through the queued deadline jobs stands (the last one read); null: at the start. */
+  private scanCursor: { deadline: number; id: string } | null = null;
   private running: Promise<number> | null = null;
   private loop?: Loop;
 
@@ -90,16 +91,37 @@ export class DeadlineReplanner implements OnApplicationBootstrap, OnModuleDestro
   }
 
   private async replanDue(): Promise<number> {
-    const queued = await this.jobs.findQueuedWithDeadline(READ_PER_TICK, this.clock.now());
+    const now = this.clock.now();
+    // The earliest deadlines every tick, and the next page of a scan through the rest: a queue longer than one read
+    // (a batch of 500 jobs due at once) is looked at whole, a page a tick, not only its first 64 jobs.
+    const urgent = await this.jobs.findQueuedWithDeadline(READ_PER_TICK, now);
+    const page = this.scanCursor
+      ? await this.jobs.findQueuedWithDeadline(READ_PER_TICK, now, this.scanCursor)
+      : [];
+    const lastOf = (jobs: JobEntity[]) => {
+      const last = jobs[jobs.length - 1];
+      return { deadline: last.deadline!, id: last.id };
+    };
+    // The scan goes on after this page, or starts again after the urgent page (all of it read: none left).
+    this.scanCursor =
+      page.length === READ_PER_TICK ? lastOf(page) : urgent.length === READ_PER_TICK ? lastOf(urgent) : null;
+    const urgentIds = new Set(urgent.map((job) => job.id));
+    const scanned = page.filter((job) => !urgentIds.has(job.id));
+    // The urgent page may take half the re-plans when the scan has jobs of its own: the rest are not starved.
+    const urgentBudget = scanned.length > 0 ? Math.ceil(REPLANS_PER_TICK / 2) : REPLANS_PER_TICK;
     let replanned = 0;
+    let fromUrgent = 0;
     let moved = false;
-    for (const job of queued) {
+    for (const job of [...urgent, ...scanned]) {
       if (replanned >= REPLANS_PER_TICK) break;
-      const now = this.clock.now();
-      if (job.deadline === null || !this.due(job, now)) continue;
+      const isUrgent = urgentIds.has(job.id);
+      if (isUrgent && fromUrgent >= urgentBudget) continue;
+      const at = this.clock.now();
+      if (job.deadline === null || !this.due(job, at)) continue;
       replanned++;
+      if (isUrgent) fromUrgent++;
       makeRoomFor(this.lastReplanned, MAX_REMEMBERED);
-      this.lastReplanned.set(job.id, now);
+      this.lastReplanned.set(job.id, at);
       if (await this.replan(job, job.deadline)) moved = true;
     }
     if (moved) void this.dispatcher.dispatch();
