@@ -1,8 +1,9 @@
 /**
  * `npm run bench:batch [-- NIGHTS]`: the nightly batch (500 images and 50 videos at 02:00, due at 03:00) with its
  * deadlines planned as the service plans them (ModelAwareRouter: `plan` at submit, `replan` as starts slip, pod
- * starts behind the cloud queue ahead), next to bench:policy's break-even adapter (which holds deadline jobs for
- * pods with `holdForPods` and plans nothing). Default model, failures on, seeds 1-3.
+ * starts behind the cloud queue ahead; what bench:policy's `breakeven` runs for a workload with deadlines), next to
+ * the break-even holds alone (BreakEvenPolicy: deadline jobs held for pods with `holdForPods`, nothing planned).
+ * Default model, failures on, seeds 1-3.
  */
 import { BreakEvenPolicy } from '../src/policy-sim/breakeven-policy';
 import { ROUTER_DEFAULTS, runSimulation } from '../src/policy-sim/engine';
@@ -17,8 +18,8 @@ console.log(`|---|---|---:|---:|---:|---:|---:|---:|`);
 for (const seed of [1, 2, 3]) {
   const workload = buildWorkload('batch', { days: nights, seed, mix: 'mixed' });
   const policies = [
-    new BreakEvenPolicy('bench:policy breakeven', DEFAULT_MODEL),
-    new ModelAwareRouter('service planner', DEFAULT_MODEL),
+    new BreakEvenPolicy('break-even holds alone', DEFAULT_MODEL),
+    new ModelAwareRouter('planned (the service)', DEFAULT_MODEL),
   ];
   for (const policy of policies) {
     const r = runSimulation(workload, policy, {

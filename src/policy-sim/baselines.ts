@@ -3,6 +3,7 @@ import { BreakEvenPolicy } from './breakeven-policy';
 import type { Decision, PodView, PolicyContext, SimPolicy, SimState } from './policy';
 import { Rng } from './rng';
 import { SEED_DEFAULTS, SeedPolicy, type SeedSettings } from './seed-policy';
+import { ModelAwareRouter } from './router-policy';
 import type { Workload } from './workloads';
 
 /**
@@ -60,7 +61,11 @@ export function createPolicy(name: PolicyName, ctx: PolicyContext): SimPolicy {
     case 'ski-rental-random':
       return new SkiRentalPolicy(name, breakEvenTimeoutMs(ctx), ctx.seed);
     case 'breakeven':
-      return new BreakEvenPolicy(name, ctx.model, { settings: ctx.breakEven });
+      // The service plans a job with a deadline (`plan`, `replan`: DeadlineReplanner) instead of holding it by the
+      // break-even rules alone: a workload with deadlines runs through the adapter that plans them too.
+      return ctx.workload.jobs.some((job) => job.deadlineS !== undefined)
+        ? new ModelAwareRouter(name, ctx.model, ctx.breakEven)
+        : new BreakEvenPolicy(name, ctx.model, { settings: ctx.breakEven });
   }
 }
 

