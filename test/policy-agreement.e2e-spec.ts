@@ -82,6 +82,27 @@ function poissonTrace(mixed = false): Workload {
   return { name: mixed ? 'policy-agreement-mixed' : 'policy-agreement', jobs, horizonS };
 }
 
+/** The batch case: this many images submitted together at BATCH_AT_S, all due BATCH_DUE_S later. */
+const BATCH_JOBS = 80;
+const BATCH_AT_S = 5;
+const BATCH_DUE_S = 900;
+
+/**
+ * A batch with a deadline (bench:policy's `batch`, small): BATCH_JOBS images at once, 2,400 s of work that five
+ * pods finish within the deadline after a boot; the service plans each job (`plan`) and re-plans it as its start
+ * slips (`replan`), which the simulator's planning adapter does too.
+ */
+function batchTrace(): Workload {
+  const jobs: SimJob[] = Array.from({ length: BATCH_JOBS }, (_, i) => ({
+    id: i,
+    arrivalS: BATCH_AT_S + i * 0.05,
+    durationS: JOB_S,
+    kind: 'image' as const,
+    deadlineS: BATCH_AT_S + BATCH_DUE_S,
+  }));
+  return { name: 'policy-agreement-batch', jobs, horizonS: BATCH_AT_S + BATCH_DUE_S };
+}
+
 /** Every real-time interval of the service that delays a job's start or end, a spawn or a reap, divided by k. */
 function scaledEnv(k: number): Record<string, string> {
   const scaled = (simulatedMs: number, min = 1): string => String(Math.max(min, Math.round(simulatedMs / k)));
@@ -107,6 +128,8 @@ interface PolicyCase {
   env: Record<string, string>;
   /** Images and videos (the service classes each by its workflow: `workload_kind`), not images alone. */
   mixed?: boolean;
+  /** The batch with a deadline (`batchTrace`) instead of Poisson arrivals. */
+  batch?: boolean;
   /** The trace, in the test's name. */
   trace: string;
 }
@@ -138,6 +161,17 @@ const CASES: PolicyCase[] = [
     sim: 'breakeven',
     mixed: true,
     trace: 'images and videos',
+    env: {
+      CLOUD_POLICY: 'breakeven',
+      CLOUD_SERVERLESS_OVERHEAD_SECONDS: '0',
+      CLOUD_POLICY_DEFAULT_JOB_SECONDS: '150',
+    },
+  },
+  // The default policy on a batch with a deadline: each job planned and re-planned by its deadline.
+  {
+    sim: 'breakeven',
+    batch: true,
+    trace: 'a batch due in 15 minutes',
     env: {
       CLOUD_POLICY: 'breakeven',
       CLOUD_SERVERLESS_OVERHEAD_SECONDS: '0',
@@ -226,10 +260,13 @@ async function runService(policy: PolicyCase, workload: Workload, k: number): Pr
         job.kind === 'video'
           ? videoWorkflow(`v${job.id}`, job.id + 1)
           : pngWorkflow(`a${job.id}`, job.id + 1);
-      submits.push(h.submit({ workflow }));
+      const deadline =
+        job.deadlineS === undefined ? undefined : new Date(t0 + job.deadlineS * 1000).toISOString();
+      submits.push(h.submit({ workflow, ...(deadline ? { deadline } : {}) }));
     }
     const ids = await Promise.all(submits);
     const kindOf = new Map(ids.map((id, i) => [id, workload.jobs[i].kind]));
+    const deadlineOf = new Map(ids.map((id, i) => [id, workload.jobs[i].deadlineS]));
     const done = new Map<string, any>();
     const deadline = Date.now() + (20 * 60_000) / k + 60_000;
     while (done.size < ids.length) {
@@ -278,6 +315,7 @@ async function runService(policy: PolicyCase, workload: Workload, k: number): Pr
         arrivalS: (Date.parse(job.createdAt) - t0) / 1000,
         durationS: (ms ?? JOB_S * 1000) / 1000,
         kind: kindOf.get(job.id) ?? 'image',
+        deadlineS: deadlineOf.get(job.id),
       });
     }
     realizedJobs.sort((a, b) => a.arrivalS - b.arrivalS);
@@ -373,7 +411,7 @@ sqliteOnly('the service agrees with the simulator (compressed time)', () => {
   it.each(CASES)(
     'policy $sim ($trace): billed cost within 15%, p95 wait within 15% or the tick floor',
     async (policy) => {
-      const workload = poissonTrace(policy.mixed);
+      const workload = policy.batch ? batchTrace() : poissonTrace(policy.mixed);
       const nominal = simulate(policy.sim, workload);
       expect(nominal.lost).toBe(0);
       let svc = await runService(policy, workload, K);

@@ -308,7 +308,8 @@ describe('routing by deadline, cost cap and preference', () => {
     // Every planned start passes (no pod is started): at most 16 re-plans a tick, over the earliest deadlines and
     // a scan through the rest. A job re-planned behind the queue (spread over the five pods that may start) is not
     // due again soon, so the scan reaches all; each keeps its turn on a pod (an hour to spare).
-    h.clock.advance(Date.parse(pod.startAt) - h.clock.now() + 10_000);
+    const latestStart = Math.max(...[...before.values()].map((startAt) => Date.parse(startAt)));
+    h.clock.advance(latestStart - h.clock.now() + 10_000);
     const replanner = h.app!.get(DeadlineReplanner);
     for (let tick = 0; tick < 12; tick++) await replanner.tick();
     const after = await plannedStart();

@@ -38,9 +38,10 @@ const MAX_REMEMBERED = 8_192;
  * work), a job whose planned start has passed or whose plan would now end after its deadline is re-planned
  * (`replanQueued`: serverless when that still makes it and the deadline is near, else the planner over every
  * candidate; a job serverless failed goes back to serverless only when nothing else makes it). Each tick reads
- * the earliest deadlines and the next page of a scan through the rest, so every queued deadline job is looked at. A new planned
- * backend is stored on the job (routing sends it only there) and a dispatch pass follows; a job nothing can make
- * in time stays queued with a waiting reason saying its deadline will be missed and the best option.
+ * the earliest deadlines and the next page of a scan through the rest, so every queued deadline job is looked at.
+ * A new planned backend is stored on the job (routing sends it only there) and a dispatch pass follows; a job
+ * nothing can make in time stays queued with a waiting reason saying its deadline will be missed and the best
+ * option.
  */
 @Injectable()
 export class DeadlineReplanner implements OnApplicationBootstrap, OnModuleDestroy {
