@@ -5,6 +5,7 @@ import {
   candidates,
   DEFAULT_COLD_START_S,
   DEFAULT_WARM_START_S,
+  type PodInput,
   podJobAttributionUsd,
   scheduleAhead,
   serverlessLikelyWarm,
@@ -29,6 +30,19 @@ function inputs(overrides: Partial<CandidateInputs> = {}): CandidateInputs {
     keepAliveS: 300,
     serverless: [],
     ...overrides,
+  };
+}
+
+/** A ready pod at $3.60/h, up for 15 minutes, idle since now. */
+function readyPod(name: string): PodInput {
+  return {
+    name,
+    workerClass: 'pod:A',
+    state: 'ready',
+    pricePerHour: 3.6,
+    createdAt: NOW - 900 * S,
+    busySince: null,
+    idleSince: NOW,
   };
 }
 
@@ -127,15 +141,7 @@ describe('candidates', () => {
   });
 
   it('starts a pod job after the jobs waiting for a pod ahead of it, at their own mean run when given', () => {
-    const ready = {
-      name: 'ready',
-      workerClass: 'pod:A',
-      state: 'ready' as const,
-      pricePerHour: 3.6,
-      createdAt: NOW - 900 * S,
-      busySince: null,
-      idleSince: NOW,
-    };
+    const ready = readyPod('ready');
     // Ten jobs ahead on one pod: at the typical job (20 s) it starts in 200 s; behind ten 6 s images, in 60 s.
     const behind = (podAheadJobS?: number) =>
       candidates(inputs({ pods: [ready], podQueueAhead: 10, podAheadJobS }))[0].startAt - NOW;
