@@ -266,8 +266,9 @@ export function replan(candidates: readonly Candidate[], request: PlanRequest & 
       c.completeAt <= request.deadline &&
       (request.maxCostUsd === null || c.costUsd <= request.maxCostUsd),
   );
-  const roomMs = serverless ? request.deadline - serverless.completeAt : 0;
-  if (serverless && roomMs < (REPLAN_ROOM_RUNS * serverless.runSeconds + REPLAN_ROOM_S) * 1000)
+  const nearDeadline = (c: Candidate) =>
+    request.deadline - c.completeAt < (REPLAN_ROOM_RUNS * c.runSeconds + REPLAN_ROOM_S) * 1000;
+  if (serverless && nearDeadline(serverless))
     return {
       kind: 'pick',
       candidate: serverless,

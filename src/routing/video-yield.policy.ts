@@ -16,7 +16,7 @@ export interface SlotYieldInput {
  * Whether a video leaves a free serverless worker to the images queued behind it: when taking one would leave
  * fewer free workers than those images, and it has not yet waited as long as its own run. A video holds a worker
  * for minutes, long enough for a dozen images; in a burst that fills serverless, the images otherwise wait
- * behind it (bursty-mmpp: image p95 wait 64.7 s → 59.5 s, all jobs 102 s → 97 s, cost +0.3%). It waits meanwhile
+ * behind it (bursty-mmpp: image p95 wait 64.7 s → 58.9 s, all jobs 102 s → 97 s, cost +0.5%). It waits meanwhile
  * for a pod or a later worker, and never more than its run on the images' account (no starvation under a
  * stream of images). Pure: the dispatcher and the policy simulator both call it.
  */
