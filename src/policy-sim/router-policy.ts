@@ -431,6 +431,7 @@ export class ModelAwareRouter extends BreakEvenPolicy {
           warmStartS: 1,
           coldStartS: serverlessOverheadS(model) - model.serverlessIdleTimeoutS,
           saturated: state.serverless.inFlight >= model.serverlessMaxWorkers,
+          queued: Math.max(0, state.serverless.inFlight - model.serverlessMaxWorkers),
         },
       ],
     };

@@ -159,6 +159,36 @@ describe('candidates', () => {
     expect(newPodStart(5)).toBe(190 * S);
   });
 
+  it('prices a new pod at the run alone when the cloud work ahead starts every pod that may start', () => {
+    const serverless = (queued: number) => ({
+      endpointId: 'e',
+      workerClass: 'serverless:e',
+      pricePerSecond: 0.001,
+      overheadS: 0,
+      warm: true,
+      warmStartS: 2,
+      coldStartS: 45,
+      saturated: queued > 0,
+      queued,
+    });
+    // $3.60/h is $0.001/s; the pod's run is 5 s. Room for five new pods.
+    const newPodCost = (podQueueAhead: number, queuedAtRunPod: number) =>
+      candidates(
+        inputs({
+          podQueueAhead,
+          newPod: { workerClass: 'pod:A', pricePerHour: 3.6, room: 5 },
+          serverless: [serverless(queuedAtRunPod)],
+        }),
+      ).find((c) => c.kind === 'new-pod')!.costUsd;
+    // Four jobs ahead for five pods: this job opens the fifth, and pays its boot and keep-alive.
+    expect(newPodCost(4, 0)).toBeCloseTo(0.001 * (150 + 5 + 300));
+    // Five ahead: every pod that may start has a job before this one; the job moves one's end by its run.
+    expect(newPodCost(5, 0)).toBeCloseTo(0.001 * 5);
+    // A burst beyond serverless's workers (jobs waiting in RunPod's queue) counts as work ahead too.
+    expect(newPodCost(2, 3)).toBeCloseTo(0.001 * 5);
+    expect(newPodCost(2, 2)).toBeCloseTo(0.001 * (150 + 5 + 300));
+  });
+
   it('starts on a busy pod when the estimate of the job it runs says, when known (a video runs minutes)', () => {
     const busy = {
       name: 'busy',

@@ -21,7 +21,9 @@
  * - pod: the MARGINAL cost, what the pod bills because of this job. A pod that is paid anyway stops `keepAliveS`
  *   after its last job; running this job moves that end to the job's end + `keepAliveS`. So an idle pod that has
  *   idled `i` s costs price × (run + min(i, keepAlive)), a busy or booting pod costs price × run (its end moves by
- *   the run), and a new pod costs its whole life: price × (boot + run + keepAlive).
+ *   the run), and a new pod costs its whole life: price × (boot + run + keepAlive), unless the cloud work queued
+ *   ahead of the job gives every pod that may still start a job of its own (`newPodStartedAnyway`): then, as on a
+ *   booting pod, price × run.
  */
 
 export type CandidateBackend = 'local' | 'pod' | 'serverless';
@@ -82,6 +84,8 @@ export interface ServerlessInput {
   coldStartS: number;
   /** Every endpoint worker is busy: the job queues at RunPod. */
   saturated: boolean;
+  /** Jobs sent to the endpoint beyond its workers, waiting in RunPod's queue (0 when absent). */
+  queued?: number;
 }
 
 export interface CandidateInputs {
@@ -216,7 +220,9 @@ export function podCandidates(inputs: CandidateInputs): Candidate[] {
     const perS = positive(inputs.newPod.pricePerHour, 0) / 3600;
     // Jobs waiting for a pod beyond what the live pods take get the new pods first, as many as may start.
     const queuedForNew = Math.max(0, inputs.podQueueAhead - inputs.pods.length);
-    const perNewPod = Math.floor(queuedForNew / Math.max(1, Math.floor(inputs.newPod.room ?? 1)));
+    const room = Math.max(1, Math.floor(inputs.newPod.room ?? 1));
+    const perNewPod = Math.floor(queuedForNew / room);
+    const startedAnyway = newPodStartedAnyway(queuedForNew, inputs.serverless, room);
     out.push(
       candidate(
         inputs,
@@ -227,11 +233,28 @@ export function podCandidates(inputs: CandidateInputs): Candidate[] {
           workerId: null,
           startAt: now + bootMs + (inputs.pods.length === 0 ? perNewPod * queueJobMs : 0),
         },
-        (runS) => perS * (positive(inputs.bootS, 0) + runS + keepAliveS),
+        (runS) => perS * (startedAnyway ? runS : positive(inputs.bootS, 0) + runS + keepAliveS),
       ),
     );
   }
   return out;
+}
+
+/**
+ * Whether the pods that may still start are started for the cloud work queued ahead of a job, whatever it does:
+ * the jobs waiting for a pod beyond the live pods, and those waiting in RunPod's queue beyond serverless's workers
+ * (a burst bigger than serverless takes at once), give each of the `room` pods a job before this one. A new pod
+ * then costs the job its run, as a booting pod does, and not the boot and keep-alive that the work ahead pays.
+ * Without this, each job of a batch submitted to a cold fleet was priced as if it alone opened a pod: the whole
+ * batch went to serverless at 3.6 times a pod's price while pods could finish it in time.
+ */
+export function newPodStartedAnyway(
+  queuedForNewPods: number,
+  serverless: readonly ServerlessInput[],
+  room: number,
+): boolean {
+  const backlog = serverless.reduce((sum, s) => sum + positive(s.queued ?? 0, 0), 0);
+  return queuedForNewPods + backlog >= Math.max(1, room);
 }
 
 export function serverlessCandidates(inputs: CandidateInputs): Candidate[] {

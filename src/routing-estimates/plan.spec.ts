@@ -146,6 +146,31 @@ describe('re-planning a queued job with a deadline', () => {
     expect(needsReplan({ ...job, plannedStartAt: NOW + 280 * S }, NOW, 5 * S)).toBe(true);
   });
 
+  it('takes a pod only if it would make the deadline with a run twice its estimate (a local worker need not)', () => {
+    // A 240 s video on a pod that starts in 100 s and completes at 340 s; serverless would end at 60 s.
+    const video = (backend: 'pod' | 'local') => ({
+      ...c(backend, 340, 0.02, backend === 'pod' ? 'ready-pod' : 'local'),
+      startAt: NOW + 100 * S,
+      runSeconds: 240,
+    });
+    const request = { preference: 'balanced' as const, maxCostUsd: null, now: NOW };
+    // Due at 500 s: a slip leaves serverless time (noticed at 115 s, done by 175 s), but run twice as long the
+    // video would end at 580 s, and nothing could rescue it then: serverless.
+    expect(plan([video('pod'), serverless], { ...request, deadline: NOW + 500 * S })).toMatchObject({
+      candidate: serverless,
+    });
+    expect(plan([video('pod'), serverless], { ...request, deadline: NOW + 580 * S })).toMatchObject({
+      candidate: { backend: 'pod' },
+    });
+    expect(plan([video('local'), serverless], { ...request, deadline: NOW + 500 * S })).toMatchObject({
+      candidate: { backend: 'local' },
+    });
+    // Without serverless on time there is no way out to keep: the pod.
+    expect(plan([video('pod')], { ...request, deadline: NOW + 500 * S })).toMatchObject({
+      candidate: { backend: 'pod' },
+    });
+  });
+
   it('goes to serverless when serverless still makes a near deadline, even when the planner would pick a pod', () => {
     const request = { preference: 'cost' as const, deadline: NOW + 300 * S, maxCostUsd: null };
     expect(plan(all, request)).toMatchObject({ candidate: pod });
@@ -171,6 +196,25 @@ describe('re-planning a queued job with a deadline', () => {
     const latePod = { ...queuedPod, startAt: NOW + 2300 * S, completeAt: NOW + 2310 * S };
     expect(replan([latePod, serverless], { ...request, deadline: NOW + 2360 * S })).toMatchObject({
       candidate: serverless,
+    });
+  });
+
+  it('near the deadline, keeps a pod that completes with one more run and five minutes to spare', () => {
+    // Due in 679 s: serverless (done at 60 s) has less than twice the run and ten minutes left, so it is near.
+    const request = { preference: 'balanced' as const, maxCostUsd: null, now: NOW, deadline: NOW + 679 * S };
+    const podDoneAt = (completeInS: number) => ({
+      ...c('pod', completeInS, 0.01, 'ready-pod'),
+      startAt: NOW + (completeInS - 10) * S,
+    });
+    // Done at 369 s: 310 s to spare (one 10 s run and 300 s): the last image of a batch keeps its pod.
+    expect(replan([podDoneAt(369), serverless], request)).toMatchObject({
+      kind: 'pick',
+      candidate: { backend: 'pod' },
+    });
+    // Done at 370 s: 309 s to spare: serverless now.
+    expect(replan([podDoneAt(370), serverless], request)).toMatchObject({
+      candidate: serverless,
+      why: /re-planned: serverless still completes/,
     });
   });
 

@@ -51,11 +51,20 @@ export const REPLANS_PER_TICK = 16;
 export const REPLAN_REACTION_MS = replanReactionMs(REPLAN_START_GRACE_MS, 5_000);
 
 /**
+ * A pod plan must still make the deadline if the job runs this many times its median. A pod's start is an
+ * estimate over the cloud queue ahead of the job, and once the job runs nothing can rescue it: in a nightly batch
+ * due within the hour, a video planned onto a pod for the last minutes ran 2.2-3.6 times its median and was late.
+ * (Local plans are left out: asked of them too, bench:router cost 5-18% more for a few deadlines.)
+ */
+export const POD_PLAN_OVERRUN_RUNS = 2;
+
+/**
  * Whether picking `c` for a deadline job keeps serverless as a way out: the cheaper candidates (a busy local
  * worker, a pod) start later, on estimates that slip; the re-planner moves a job whose planned start passed to
  * serverless, but only while serverless still makes the deadline. So `c` is taken only if it starts about now,
- * or if serverless sent when the re-planner would notice the slip still completes by the deadline. Without a
- * serverless candidate on time now there is nothing to keep.
+ * or if serverless sent when the re-planner would notice the slip still completes by the deadline; a pod, only if
+ * it would make the deadline with an overrun (`POD_PLAN_OVERRUN_RUNS`). Without a serverless candidate on time
+ * now there is nothing to keep.
  */
 function keepsFallback(
   c: Candidate,
@@ -65,6 +74,7 @@ function keepsFallback(
   reactionMs: number,
 ): boolean {
   if (fallback === null || c.backend === 'serverless') return true;
+  if (c.backend === 'pod' && c.startAt + POD_PLAN_OVERRUN_RUNS * c.runSeconds * 1000 > deadline) return false;
   const slipAt = c.startAt + reactionMs;
   return c.startAt <= now + reactionMs || slipAt + (fallback.completeAt - now) <= deadline;
 }
@@ -253,10 +263,19 @@ export const REPLAN_ROOM_RUNS = 2;
 export const REPLAN_ROOM_S = 600;
 
 /**
- * The re-plan of a queued job with a deadline whose plan went stale: serverless when it still makes the deadline
- * within the cost cap and the deadline is near (it starts in seconds whatever the queue); with room to spare
- * (`REPLAN_ROOM_RUNS`, `REPLAN_ROOM_S`), or without serverless on time, the planner over every candidate, which
- * keeps serverless as the way out (`keepsFallback`); a job nothing can make it stays queued and is told
+ * Near its deadline, a re-planned job still keeps a cheaper candidate that completes with this much to spare
+ * (one more run and five minutes): the last images of a batch stay on the pods that will reach them in time,
+ * instead of all going to serverless in the last ten minutes.
+ */
+export const NEAR_KEEP_ROOM_RUNS = 1;
+export const NEAR_KEEP_ROOM_S = 300;
+
+/**
+ * The re-plan of a queued job with a deadline whose plan went stale: with room to spare (`REPLAN_ROOM_RUNS`,
+ * `REPLAN_ROOM_S`), or without serverless on time, the planner over every candidate, which keeps serverless as
+ * the way out (`keepsFallback`); near the deadline, the planner over the candidates that complete with room
+ * (`NEAR_KEEP_ROOM_RUNS`, `NEAR_KEEP_ROOM_S`), else serverless, while it still makes the deadline within the cost
+ * cap (it starts in seconds whatever the queue); a job nothing can make it stays queued and is told
  * (`infeasible`).
  */
 export function replan(candidates: readonly Candidate[], request: PlanRequest & { deadline: number }): Plan {
@@ -268,7 +287,14 @@ export function replan(candidates: readonly Candidate[], request: PlanRequest & 
   );
   const nearDeadline = (c: Candidate) =>
     request.deadline - c.completeAt < (REPLAN_ROOM_RUNS * c.runSeconds + REPLAN_ROOM_S) * 1000;
-  if (serverless && nearDeadline(serverless))
+  if (serverless && nearDeadline(serverless)) {
+    const withRoom = (c: Candidate) =>
+      request.deadline - c.completeAt >= (NEAR_KEEP_ROOM_RUNS * c.runSeconds + NEAR_KEEP_ROOM_S) * 1000;
+    const kept = plan(
+      candidates.filter((c) => c.backend === 'serverless' || withRoom(c)),
+      request,
+    );
+    if (kept.kind === 'pick' && kept.candidate.backend !== 'serverless') return kept;
     return {
       kind: 'pick',
       candidate: serverless,
@@ -276,6 +302,7 @@ export function replan(candidates: readonly Candidate[], request: PlanRequest & 
       missesDeadline: false,
       why: `re-planned: serverless still completes by ${iso(request.deadline)}: ${describeCandidate(serverless)}`,
     };
+  }
   return plan(candidates, request);
 }
 

@@ -454,6 +454,7 @@ export class RoutingEstimatesService
           warmStartS: delays.warmS,
           coldStartS: delays.coldS,
           saturated: load.inFlight >= maxWorkers,
+          queued: Number.isFinite(maxWorkers) ? Math.max(0, load.inFlight - maxWorkers) : 0,
         };
       }),
     };
