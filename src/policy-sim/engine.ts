@@ -262,6 +262,12 @@ class Simulation {
   private readonly model: SimModel;
   private readonly events = new EventQueue<SimEvent>();
   private readonly jobs: JobState[];
+  /**
+   * Jobs by their id: a policy routes by id, and a trace's ids need not be its order (the agreement test's trace
+   * as the service ran it numbers jobs as submitted and sorts them by recorded arrival). Indexing `jobs` by id
+   * once routed a job's decision to another job there: 93% on serverless, jobs late, 226 pod launches.
+   */
+  private readonly jobById = new Map<number, JobState>();
   /** Queued jobs, oldest arrival first. */
   private queue: JobState[] = [];
   private readonly localBusy: boolean[];
@@ -321,6 +327,11 @@ class Simulation {
       resubmittedAtS: null,
       view: null,
     }));
+    for (const js of this.jobs) {
+      if (this.jobById.has(js.job.id))
+        throw new Error(`workload ${workload.name}: job id ${js.job.id} twice`);
+      this.jobById.set(js.job.id, js);
+    }
     this.localBusy = new Array<boolean>(this.model.localWorkers).fill(false);
     this.localLastModel = new Array<string | undefined>(this.model.localWorkers).fill(undefined);
     this.localBusySince = new Array<number | null>(this.model.localWorkers).fill(null);
@@ -492,7 +503,7 @@ class Simulation {
     if (decision.route.length === 0) return;
     let started = false;
     for (const route of decision.route) {
-      const js = this.jobs[route.jobId];
+      const js = this.jobById.get(route.jobId);
       if (!js || js.status !== 'queued') {
         this.invalidActions++;
         continue;

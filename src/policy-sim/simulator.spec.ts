@@ -61,6 +61,32 @@ describe('policy simulator', () => {
     expect(second.waits).toEqual(first.waits);
   });
 
+  it('routes a job by its id, whatever its place in the trace (a trace as the service ran it is not in id order)', () => {
+    // The agreement test's batch: 80 jobs of 30 s within 4 s, due 900 s later, on the fake RunPod (3 workers).
+    const batch = (idOf: (i: number) => number): Workload => ({
+      name: 'batch-ids',
+      jobs: Array.from({ length: 80 }, (_, i) => ({
+        id: idOf(i),
+        arrivalS: 5 + i * 0.05,
+        durationS: 30,
+        kind: 'image' as const,
+        deadlineS: 905,
+      })),
+      horizonS: 905,
+    });
+    const model = { ...fakeRunpodModel(3), tickS: 5 };
+    const run = (workload: Workload) =>
+      runSimulation(workload, createPolicy('breakeven', { model, workload, seed: 1 }), { model, seed: 1 });
+    const inOrder = run(batch((i) => i));
+    // Neighbours swap ids, as submission order and recorded arrival order differ by a few milliseconds.
+    const swapped = run(batch((i) => i ^ 1));
+    expect(inOrder.deadlineMisses).toBe(0);
+    expect(swapped.deadlineMisses).toBe(0);
+    expect(swapped.podLaunches).toBe(inOrder.podLaunches);
+    expect(swapped.costUsd).toBeCloseTo(inOrder.costUsd, 2);
+    expect(() => run(batch(() => 7))).toThrow(/job id 7 twice/);
+  });
+
   it('retries failed jobs: with failure injection every job still completes when pods can take retries', () => {
     const model: SimModel = {
       ...DEFAULT_MODEL,
