@@ -132,6 +132,8 @@ interface PolicyCase {
   batch?: boolean;
   /** The trace, in the test's name. */
   trace: string;
+  /** Compression, when not K. */
+  k?: number;
 }
 
 const CASES: PolicyCase[] = [
@@ -147,8 +149,9 @@ const CASES: PolicyCase[] = [
       CLOUD_POLICY_DEFAULT_JOB_SECONDS: '150',
     },
   },
-  // Today's default: every cloud job on serverless (pods only after a serverless failure: none here).
-  { sim: 'seed', trace: 'images', env: { CLOUD_POLICY: 'seed' } },
+  // Left out since session 14, for CI time: the seed rule with serverless preferred (every cloud job on
+  // serverless; cost 1.00 of the simulator's in the runs the README reports). Its serverless path is the one the
+  // breakeven cases overflow to.
   // The seed rule with pods: spawn past 5 waiting jobs, 150 s boots, reap after 5 idle minutes.
   {
     sim: 'seed-no-overflow',
@@ -167,12 +170,18 @@ const CASES: PolicyCase[] = [
       CLOUD_POLICY_DEFAULT_JOB_SECONDS: '150',
     },
   },
-  // The default policy on a batch with a deadline: each job planned and re-planned by its deadline. (Both send
-  // the batch to serverless today: no pod is up at submit, and the planner prices a new pod per job. README.)
+  // The default policy on a batch with a deadline: each job planned and re-planned by its deadline. No pod is up
+  // at submit: the first jobs go to serverless, and once RunPod queues jobs beyond its workers a new pod is one
+  // that the queued work starts anyway (`newPodStartedAnyway`): five pods start and take the jobs they finish in
+  // time even at twice their estimate; the rest stay on serverless (about 60 of the 80, in both).
   {
     sim: 'breakeven',
     batch: true,
     trace: 'a batch due in 15 minutes',
+    // At K = 40 the 80 submissions land up to 2 simulated seconds late and out of order, and the plans follow the
+    // order: 30 to 56 of the jobs went to serverless over four runs (the simulator on each run's own arrivals
+    // agreed on cost), moving the p95 wait by 60-115 s. At K_BUSY_MACHINE every run agreed (4 of 4).
+    k: K_BUSY_MACHINE,
     env: {
       CLOUD_POLICY: 'breakeven',
       CLOUD_SERVERLESS_OVERHEAD_SECONDS: '0',
@@ -415,7 +424,8 @@ sqliteOnly('the service agrees with the simulator (compressed time)', () => {
       const workload = policy.batch ? batchTrace() : poissonTrace(policy.mixed);
       const nominal = simulate(policy.sim, workload);
       expect(nominal.lost).toBe(0);
-      let svc = await runService(policy, workload, K);
+      const k = policy.k ?? K;
+      let svc = await runService(policy, workload, k);
       // The same policy on the trace as the service ran it: arrivals when the service recorded them and each job
       // as long as it ran on the fake. On a loaded machine the event loop stalls now and then (hundreds of real
       // ms, printed as jitter); a stall inside a job lengthens that job, and in a busy serverless queue that
@@ -431,7 +441,7 @@ sqliteOnly('the service agrees with the simulator (compressed time)', () => {
         // median runs within 10% of the model. At K_BUSY_MACHINE a stall is a quarter of the simulated time;
         // a policy that really disagrees with the simulator disagrees there too.
         console.log(
-          `not in agreement at K=${K} (machine kept time: ${keptTime(svc)}); again at K=${K_BUSY_MACHINE}`,
+          `not in agreement at K=${k} (machine kept time: ${keptTime(svc)}); again at K=${K_BUSY_MACHINE}`,
         );
         svc = await runService(policy, workload, K_BUSY_MACHINE);
         realized = simulate(policy.sim, svc.realized);
