@@ -70,7 +70,7 @@ export class SeedPolicy implements SimPolicy {
 
   /**
    * Seam for the router measurement (router-policy.ts): the idle local workers a job may take, best first (the
-   * dispatcher's capableFirst). The seed: all of them, in order (the first free one).
+   * dispatcher's BackendCapabilities.capableFirst). The seed: all of them, in order (the first free one).
    */
   protected localWorkersFor(_job: QueuedJobView, idle: string[], _state: SimState): string[] {
     return idle;

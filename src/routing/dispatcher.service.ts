@@ -7,7 +7,7 @@ import { CLOUD_DEMAND, type CloudDemandBoard, type QueuedCloudJob } from '../clo
 import type { BudgetAdmission } from '../cloud/budget-admission';
 import { BudgetService } from '../cloud/budget.service';
 import { CloudSettingsService } from '../cloud/cloud-settings.service';
-import { POD_CAPABILITIES_READ, PodCapabilitiesService } from '../cloud/pod-capabilities.service';
+import { POD_CAPABILITIES_READ } from '../cloud/pod-capabilities.service';
 import { PodLifecycleService } from '../cloud/pod-lifecycle.service';
 import { expectedRunOfKind, jobClassOf, serverlessSlots } from '../cloud/policy/breakeven.policy';
 import { ScalingDecisionLog } from '../cloud/scaling-decisions';
@@ -22,25 +22,15 @@ import { JobsRepository } from '../persistence/jobs.repository';
 import { LeaderElection } from '../persistence/leader-election.service';
 import type { PodEntity } from '../persistence/entities/pod.entity';
 import { PodsRepository } from '../persistence/pods.repository';
+import { BackendCapabilities } from './backend-capabilities.service';
 import { ServerlessExecutor } from './executors/serverless-executor';
 import { JobRunner } from './job-runner.service';
 import { decideRoute, type FleetSnapshot } from './routing.policy';
 import { inDispatchOrder } from './dispatch-order.policy';
-import { localWorkerOrder } from './local-worker-order';
 import { LocalHolds } from './local-holds.service';
 import { imagesBehindEach, videoLeavesSlotToImages } from './video-yield.policy';
 import { PodHolds, type PodHoldPlan } from './pod-holds.service';
-import { describeMissing, missingOnEveryWorker, primaryModel } from '../local/local-worker-capabilities';
-import { canRun, type MissingRequirements } from '../workflows';
 import { DEADLINE_MISS_PREFIX } from '../routing-estimates/plan';
-import { JobRequirements } from '../jobs/job-requirements';
-import type { ServerlessEndpointConfig } from '../config/serverless-endpoints';
-import {
-  anyEndpointDeclaresModels,
-  endpointsFor,
-  missingOnEveryEndpoint,
-  noEndpointMessage,
-} from './serverless-endpoint-choice';
 
 const INTERVAL_NAME = 'job-dispatcher';
 /** How many queued jobs one pass looks at. */
@@ -96,11 +86,11 @@ function servableImage(job: JobEntity): boolean {
 }
 
 /**
- * Takes queued jobs in priority order, asks the routing policy where each goes, admits cloud jobs against the
- * budget and hands each placed job to the `JobRunner` (which runs it and applies the retry rule). Publishes the
- * jobs waiting for pods as the autoscaler's demand, and records why the others wait. Runs when a job arrives or
- * a worker frees up, when a job ends, and on a backstop interval; only on the leader, once `JobRecovery` has
- * opened it, and never after `stop()`.
+ * Takes queued jobs in priority order, asks the routing policy where each goes (among the backends that can run
+ * it: `BackendCapabilities`), admits cloud jobs against the budget and hands each placed job to the `JobRunner`
+ * (which runs it and applies the retry rule). Publishes the jobs waiting for pods as the autoscaler's demand, and
+ * records why the others wait. Runs when a job arrives or a worker frees up, when a job ends, and on a backstop
+ * interval; only on the leader, once `JobRecovery` has opened it, and never after `stop()`.
  */
 @Injectable()
 export class Dispatcher implements OnApplicationBootstrap {
@@ -111,17 +101,14 @@ export class Dispatcher implements OnApplicationBootstrap {
   private recovered = false;
   private lastBookkeepingPass = -Infinity;
   private bookkeepingTimer?: NodeJS.Timeout;
-  /** Every serverless endpoint by price when none declares models: the same list for every job (else undefined). */
-  private readonly endpointsByPrice: ServerlessEndpointConfig[] | undefined;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOUD_DEMAND) private readonly demand: CloudDemandBoard,
     private readonly jobs: JobsRepository,
-    private readonly requirements: JobRequirements,
     private readonly local: LocalWorkersService,
     private readonly lifecycle: PodLifecycleService,
-    private readonly podCapabilities: PodCapabilitiesService,
+    private readonly capabilities: BackendCapabilities,
     private readonly pods: PodsRepository,
     private readonly settings: CloudSettingsService,
     private readonly budget: BudgetService,
@@ -135,8 +122,6 @@ export class Dispatcher implements OnApplicationBootstrap {
     private readonly podHolds: PodHolds,
   ) {
     runner.afterEachJob(() => void this.dispatch());
-    const endpoints = config.runpod.serverlessEndpoints;
-    this.endpointsByPrice = anyEndpointDeclaresModels(endpoints) ? undefined : endpointsFor(endpoints, null);
   }
 
   onApplicationBootstrap(): void {
@@ -281,7 +266,7 @@ export class Dispatcher implements OnApplicationBootstrap {
         job.requestedBackend === 'auto' &&
         !job.podOnly &&
         (job.plannedBackend ?? 'local') === 'local' &&
-        (await this.someLocalWorkerCanRun(job))
+        (await this.capabilities.someLocalWorkerCanRun(job))
       )
         mayRunLocally++;
     };
@@ -321,23 +306,24 @@ export class Dispatcher implements OnApplicationBootstrap {
       for (const [index, job] of queued.entries()) {
         if (this.stopped) return;
         const failedWorkers = JSON.parse(job.failedWorkers) as string[];
-        const idleLocalWorkers = await this.capableFirst(
+        const idleLocalWorkers = await this.capabilities.capableFirst(
           job,
           [...freeSlots].filter(([id, free]) => free > 0 && !failedWorkers.includes(id)).map(([id]) => id),
           base.podsPossible || base.serverlessAvailable,
         );
         // Pods whose capabilities are read: an idle one without the job's models or nodes is no idle pod for it,
         // and when none has them (pods share one image, template and volume), pods are no option for the job.
-        const podsLack = base.podsPossible || idlePods > 0 ? await this.missingOnEveryPod(job) : undefined;
-        const podAccepts = idlePods > 0 && !podsLack ? await this.podAcceptance(job) : undefined;
+        const podsLack =
+          base.podsPossible || idlePods > 0 ? await this.capabilities.missingOnEveryPod(job) : undefined;
+        const podAccepts = idlePods > 0 && !podsLack ? await this.capabilities.podAcceptance(job) : undefined;
         let idlePodsForJob = podsLack ? 0 : idlePods;
         if (podAccepts) {
           pass.readyPods ??= await this.pods.findInStates(['ready']);
           if (!pass.readyPods.some(podAccepts)) idlePodsForJob = 0;
         }
         // Serverless endpoints that declare models take only jobs whose models they declare.
-        const endpoints = base.serverlessAvailable ? await this.serverlessEndpointsFor(job) : [];
-        let decision = decideRoute(job, {
+        const endpoints = base.serverlessAvailable ? await this.capabilities.serverlessEndpointsFor(job) : [];
+        const routed = decideRoute(job, {
           localWorkersExist: base.localWorkersExist,
           preferServerless: base.preferServerless,
           cloudBlockedReason: base.cloudBlockedReason,
@@ -346,28 +332,11 @@ export class Dispatcher implements OnApplicationBootstrap {
           podsPossible: base.podsPossible && !podsLack,
           serverlessAvailable: endpoints.length > 0,
         });
-        // A job serverless failed that a free local worker takes needs no pod.
-        if (
-          podsLack &&
-          decision.kind !== 'local' &&
-          (decision.kind === 'reject' || job.podOnly || job.requestedBackend === 'pod')
-        )
-          decision = { kind: 'reject', reason: `No pod can run this workflow: ${describeMissing(podsLack)}` };
-        else if (
-          base.serverlessAvailable &&
-          endpoints.length === 0 &&
-          (decision.kind === 'reject' || job.requestedBackend === 'serverless')
-        ) {
-          const lacking = missingOnEveryEndpoint(
-            this.config.runpod.serverlessEndpoints,
-            await this.requirements.of(job),
-          );
-          if (lacking)
-            decision = {
-              kind: 'reject',
-              reason: noEndpointMessage(lacking),
-            };
-        }
+        const decision = await this.capabilities.withCapabilities(job, routed, {
+          podsLack,
+          serverlessAvailable: base.serverlessAvailable,
+          endpoints: endpoints.length,
+        });
         switch (decision.kind) {
           case 'local': {
             // Under the break-even policy, a job whose model the idle worker lacks waits for a busy worker that
@@ -387,8 +356,7 @@ export class Dispatcher implements OnApplicationBootstrap {
             freeSlots.set(decision.workerId, (freeSlots.get(decision.workerId) ?? 1) - 1);
             if (worker && this.local.reserve(worker.id)) {
               leftTheQueue.add(job.id);
-              const requirements = this.requirements.peek(job.id);
-              if (requirements) this.local.noteModel(worker.id, primaryModel(requirements));
+              this.capabilities.noteLocalStart(job, worker.id);
               await this.runner.start(job, {
                 backend: 'local',
                 workerId: worker.id,
@@ -416,7 +384,7 @@ export class Dispatcher implements OnApplicationBootstrap {
               backend: 'pod',
               workerId: pod.name,
               url: pod.url,
-              capabilities: pod.runpodId ? this.podCapabilities.get(pod.runpodId) : undefined,
+              capabilities: this.capabilities.podCapabilitiesOf(pod),
               pricePerHour: pod.costPerHour,
             });
             break;
@@ -496,83 +464,6 @@ export class Dispatcher implements OnApplicationBootstrap {
       mayRunLocally,
       localSlots,
     });
-  }
-
-  /**
-   * The idle local workers that can run the job (`missingFor` empty; a worker whose capabilities are unknown may
-   * take anything), those whose last job used the job's checkpoint first (it is likely still loaded: a model
-   * load costs 30-70 s), each group in the given order. A job that no backend can run (only local workers could,
-   * and none of them, busy or not, can) keeps all idle workers: ComfyUI then fails it with its own message
-   * rather than it waiting for ever (it got past the submit check while capabilities were still unknown).
-   */
-  private async capableFirst(job: JobEntity, idle: string[], cloudPossible: boolean): Promise<string[]> {
-    // Only read the workflow when some idle worker's capabilities are known (the order is then the given one).
-    if (!idle.some((id) => this.local.capabilitiesOf(id))) return idle;
-    return localWorkerOrder({
-      requirements: await this.requirements.of(job),
-      idle,
-      allWorkers: this.local.list().map((worker) => worker.id),
-      capabilitiesOf: (id) => this.local.capabilitiesOf(id),
-      lastModelOf: (id) => this.local.lastModelOf(id),
-      requestedBackend: job.requestedBackend,
-      cloudPossible,
-    });
-  }
-
-  /**
-   * Whether a local worker, busy or not, could take the job later: the scaling policy counts such a job as one
-   * local slots may drain. A worker whose capabilities are unknown may run anything.
-   */
-  private async someLocalWorkerCanRun(job: JobEntity): Promise<boolean> {
-    const workers = this.local.list();
-    if (workers.length === 0) return false;
-    if (!workers.every((worker) => this.local.capabilitiesOf(worker.id))) return true;
-    const requirements = await this.requirements.of(job);
-    if (!requirements) return true;
-    return workers.some((worker) => canRun(requirements, this.local.capabilitiesOf(worker.id)!));
-  }
-
-  /** The serverless endpoints that can run the job, cheapest first (every one when none declares its models). */
-  private async serverlessEndpointsFor(job: JobEntity): Promise<ServerlessEndpointConfig[]> {
-    return (
-      this.endpointsByPrice ??
-      endpointsFor(this.config.runpod.serverlessEndpoints, await this.requirements.of(job))
-    );
-  }
-
-  /**
-   * Which ready pods may take the job: one whose capabilities are unknown or include everything the job needs;
-   * one whose first read is under way (a pod just ready) only when a pod already read can run the job (pods share
-   * one image, template and volume), else it waits for the read: routing it a job first would let a job it cannot
-   * run fail there. undefined when any pod will do (none read or being read, or the workflow cannot be read).
-   */
-  private async podAcceptance(job: JobEntity): Promise<((pod: PodEntity) => boolean) | undefined> {
-    const known = this.podCapabilities.anyKnown();
-    if (!known && !this.podCapabilities.anyReading()) return undefined;
-    const requirements = known ? await this.requirements.of(job) : null;
-    if (known && !requirements && !this.podCapabilities.anyReading()) return undefined;
-    // Holding every new pod for its read cost each one its first job's start (a read of /object_info and the
-    // model folders: a fraction of a second here, seconds on a real pod), which compressed time multiplies.
-    // Asked only when not every pod read lacks the job's needs (missingOnEveryPod): with a pod read, one of them
-    // can run it, and a pod being read is taken to be like it.
-    const likeTheOthers = known;
-    return (pod) => {
-      if (!pod.runpodId) return true;
-      if (this.podCapabilities.isReading(pod.runpodId)) return likeTheOthers;
-      const capabilities = this.podCapabilities.get(pod.runpodId);
-      return !capabilities || !requirements || canRun(requirements, capabilities);
-    };
-  }
-
-  /**
-   * What the closest pod lacks when every pod whose capabilities are read lacks something the job needs;
-   * undefined when one has it all, none is read yet, or the workflow cannot be read (any pod may try then).
-   */
-  private async missingOnEveryPod(job: JobEntity): Promise<MissingRequirements | undefined> {
-    if (!this.podCapabilities.anyKnown()) return undefined;
-    const requirements = await this.requirements.of(job);
-    if (!requirements) return undefined;
-    return missingOnEveryWorker(requirements, this.podCapabilities.allKnown());
   }
 
   /**

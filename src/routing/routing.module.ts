@@ -5,6 +5,7 @@ import { TimersModule } from '../common/timers.module';
 import { JobsModule } from '../jobs/jobs.module';
 import { LocalModule } from '../local/local.module';
 import { RoutingEstimatesModule } from '../routing-estimates/routing-estimates.module';
+import { BackendCapabilities } from './backend-capabilities.service';
 import { DeadlineReplanner } from './deadline-replanner.service';
 import { Dispatcher } from './dispatcher.service';
 import { ComfyExecutor } from './executors/comfy-executor';
@@ -21,6 +22,7 @@ import { WorkerRouter } from './worker-router.service';
 @Module({
   imports: [JobsModule, LocalModule, CloudModule, ComfyUiModule, TimersModule, RoutingEstimatesModule],
   providers: [
+    BackendCapabilities,
     DeadlineReplanner,
     Dispatcher,
     JobRunner,
