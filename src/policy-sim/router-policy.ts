@@ -46,8 +46,8 @@ export type RouterName = (typeof ROUTER_NAMES)[number];
  * The two routers of issue 11 §6, both the shipped break-even adapter (BreakEvenPolicy: decideRoute, pod holds,
  * break-even scaling, reaping) for the cloud:
  * - `fixed-order`: the router before issue 11: the first free local worker, whatever its models.
- * - `model-aware`: the shipped local order (`localWorkerOrder`, what BackendCapabilities.capableFirst calls: capable
- *   workers only, the warm checkpoint first), and for a job with a deadline the shipped planner
+ * - `model-aware`: the shipped local order (`localWorkerOrder`, what BackendCapabilities.capableFirst calls:
+ *   capable workers only, the warm checkpoint first), and for a job with a deadline the shipped planner
  *   (`candidates` + `plan`, re-planned with `needsReplan`/`replan` like DeadlineReplanner) whose backend is handed
  *   to `decideRoute` as `plannedBackend`; a job planned to serverless is not held for a pod (as the dispatcher).
  */

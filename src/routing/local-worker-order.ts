@@ -24,7 +24,8 @@ export interface LocalWorkerOrderInput {
  * load costs 30-70 s), each group in the given order. A job that no backend can run (only local workers could,
  * and none of them, busy or not, can) keeps all idle workers: ComfyUI then fails it with its own message
  * rather than it waiting for ever (it got past the submit check while capabilities were still unknown).
- * Pure: the dispatcher (`BackendCapabilities.capableFirst`) and the policy simulator's model-aware router both call it.
+ * Pure: the dispatcher (`BackendCapabilities.capableFirst`) and the policy simulator's model-aware router both
+ * call it.
  */
 export function localWorkerOrder(input: LocalWorkerOrderInput): string[] {
   const { requirements, idle, capabilitiesOf } = input;
