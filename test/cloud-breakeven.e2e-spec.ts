@@ -225,6 +225,10 @@ describe('break-even scaling policy', () => {
     await start({ RUNPOD_SERVERLESS_MAX_WORKERS: '1' }, 50);
     const measured = await h.submit({ workflow: videoSamplerWorkflow(20, 1) });
     await h.until(async () => (await status(measured)).status === 'running');
+    // 'running' is ours (sent to RunPod); the run is measured from when a worker took it at RunPod. On a loaded
+    // machine the fake's worker took it after the advance below, and the video measured 1.3 s.
+    const endpointId = h.fake.serverlessEndpointIds[0];
+    await h.until(() => h.fake.serverlessWorkers(endpointId).some((worker) => worker.state === 'running'));
     h.clock.advance(240 * SECOND);
     expect(await h.waitForJob(measured)).toMatchObject({ status: 'completed' });
     await h.waitForJob(await h.submit({ workflow: pngWorkflow('measured') }));
