@@ -277,6 +277,54 @@ describe('break-even scaling policy', () => {
     expect(sentAt(image)).toBeLessThan(sentAt(video));
   });
 
+  it("keeps a pod a steady stream pays for through the stream's gaps, beyond τ*, and says so", async () => {
+    await start({ CLOUD_IDLE_TIMEOUT: '3600000' });
+    await h.tick(); // this instance leads from here: its windows grow from now
+    h.clock.advance(2 * 3600 * SECOND);
+    // A cloud job a minute (30 s each, CLOUD_POLICY_DEFAULT_JOB_SECONDS), recorded as cloud starts: the forecast
+    // counts them whatever ran them. A pod would have been busy half the time, idle 30 s between jobs: less than
+    // the next job's serverless premium would cost.
+    let streamedUpTo = h.clock.now() - 2 * 3600 * SECOND;
+    const stream = () => {
+      for (; streamedUpTo + 60 * SECOND <= h.clock.now(); streamedUpTo += 60 * SECOND)
+        h.demand.recordCloudStart(streamedUpTo + 60 * SECOND, streamedUpTo + 60 * SECOND, 'image');
+    };
+    stream();
+    await h.tick();
+    expect(h.fake.runningPods()).toHaveLength(1);
+    await bootPods();
+    stream();
+    await h.tick();
+    const { parameters } = await scaling();
+    expect(parameters).toMatchObject({ podsKept: 1, keptIdleTimeoutsSeconds: [1800] });
+    const tauMs = parameters.idleTimeoutSeconds * 1000;
+    expect(tauMs).toBeLessThan(1_800_000);
+    const [pod] = h.fake.runningPods();
+
+    // The stream goes on elsewhere while this pod idles. Past τ*, it lives: the stream's next job is cheaper on
+    // it than on serverless.
+    const idleSince = h.clock.now();
+    const idleMs = () => h.clock.now() - idleSince;
+    const minuteGoesBy = async () => {
+      h.clock.advance(60 * SECOND);
+      stream();
+      await h.tick();
+    };
+    while (idleMs() < tauMs + 60 * SECOND) await minuteGoesBy();
+    expect(h.fake.getPod(pod.id)!.terminatedAt).toBeNull();
+
+    // Its own timeout is an arrival window (30 min): no gap it had says more idling pays. Released, with why.
+    while (idleMs() < 1_800_000) await minuteGoesBy();
+    expect(h.fake.getPod(pod.id)!.terminatedAt).toBeNull();
+    await minuteGoesBy();
+    await minuteGoesBy();
+    expect(h.fake.getPod(pod.id)!.terminatedAt).not.toBeNull();
+    const terminate = (await scaling()).decisions.find((decision: any) => decision.action === 'terminate');
+    expect(terminate.message).toMatch(
+      new RegExp(`pod ${pod.id} idle \\d+s ≥ 1800s, the idle timeout its recent gaps between jobs call for`),
+    );
+  });
+
   it('measures the boot, and reaps an idle pod spawned by hand at the measured break-even τ*, not CLOUD_IDLE_TIMEOUT', async () => {
     await start({ CLOUD_IDLE_TIMEOUT: '3600000' });
     const answer = await h.post('/api/cloud/spawn?wait=false');

@@ -22,7 +22,12 @@ import { CloudSettingsService } from './cloud-settings.service';
 import { CostLedgerService } from './cost-ledger.service';
 import { BreakEvenObservations, type MeasuredParameters } from './break-even-observations.service';
 import { decideScale } from './policy/autoscale.policy';
-import { decideBreakEvenScale, idlePodTimeoutsS, type BreakEvenDecision } from './policy/breakeven.policy';
+import {
+  decideBreakEvenScale,
+  idlePodTimeoutsS,
+  GAP_WINDOW_ARRIVAL_WINDOWS,
+  type BreakEvenDecision,
+} from './policy/breakeven.policy';
 import { decideLifetime, decideReaping } from './policy/reaper.policy';
 import { PodLifecycleService } from './pod-lifecycle.service';
 import { type ScalingDecision, ScalingDecisionLog } from './scaling-decisions';
@@ -45,6 +50,8 @@ export class CloudControlLoop
   private leadingSince: number | null = null;
   /** Break-even: pods the latest scaling decision keeps (the others are released); null when it did not run. */
   private podsWorthKeeping: number | null = null;
+  /** Break-even: the latest decision's `gapTimeoutsS` (a kept pod waits the longer of its rank's and τ*). */
+  private gapTimeoutsS: Array<number | null> = [];
   private priceUnknownWarned = false;
 
   constructor(
@@ -143,6 +150,7 @@ export class CloudControlLoop
     // The break-even policy's parameters, measured once per tick for the autoscaler and the reaper.
     let parameters: MeasuredParameters | null = null;
     this.podsWorthKeeping = null;
+    this.gapTimeoutsS = [];
     if (this.config.cloud.policy === 'breakeven') {
       await this.step('measure policy parameters', async () => {
         parameters = await this.observations.parameters();
@@ -248,14 +256,14 @@ export class CloudControlLoop
     // Serverless absorbs overflow only when the operator lets jobs go there (CLOUD_PREFER_SERVERLESS).
     const serverlessAvailable = Boolean(this.config.runpod.serverlessEndpointId) && settings.preferServerless;
     const policy = this.config.cloud.breakEven;
-    // The forecast replays the cloud arrivals of the last window; until this instance has led that long, the
-    // window is what it has seen (never shorter than a horizon).
+    // The forecast replays the cloud arrivals of the last window, and kept pods' idle timeouts are learned from a
+    // few windows; until this instance has led that long, the windows are what it has seen (never shorter than a
+    // horizon).
     this.leadingSince ??= now;
-    const windowS = Math.min(
-      policy.arrivalWindowS,
-      Math.max(parameters.horizonS, (now - this.leadingSince) / 1000),
-    );
-    const since = now - windowS * 1000;
+    const ledS = Math.max(parameters.horizonS, (now - this.leadingSince) / 1000);
+    const windowS = Math.min(policy.arrivalWindowS, ledS);
+    const gapWindowS = Math.min(GAP_WINDOW_ARRIVAL_WINDOWS * policy.arrivalWindowS, ledS);
+    const since = now - gapWindowS * 1000;
     const recentArrivals = [...this.demand.cloudArrivalsSince(since), ...counts.queuedJobs].map(
       ({ arrivedAt, jobClass }) => ({ agoS: Math.max(0, now - arrivedAt) / 1000, jobClass }),
     );
@@ -273,6 +281,7 @@ export class CloudControlLoop
       localSlots: counts.localSlots,
       recentArrivals,
       arrivalWindowS: windowS,
+      gapWindowS,
       podWaitTargetS: policy.podWaitTargetS,
       podWaitPerRun: policy.podWaitPerRun,
       spawnEvidenceZ: policy.spawnEvidenceZ,
@@ -282,6 +291,13 @@ export class CloudControlLoop
       maxPods: Math.max(0, settings.maxPods - terminating),
     });
     this.podsWorthKeeping = decision.podsWorthKeeping;
+    this.gapTimeoutsS = decision.gapTimeoutsS;
+    this.decisions.noteKeeping({
+      pods: decision.podsWorthKeeping,
+      idleTimeoutsS: Array.from({ length: decision.podsWorthKeeping }, (_, rank) =>
+        Math.max(parameters.idleTimeoutS, decision.gapTimeoutsS[rank] ?? 0),
+      ),
+    });
     const message = breakEvenMessage(decision, counts.waitingForCloud, serverlessAvailable);
     const evaluation: ScalingDecision = {
       at: now,
@@ -387,7 +403,12 @@ export class CloudControlLoop
     // Without a decision this tick (over budget, or it failed), every pod waits τ*.
     const perPodMs =
       breakEven && this.podsWorthKeeping !== null
-        ? this.releaseTimeoutsMs(candidates, this.podsWorthKeeping, parameters.idleTimeoutS)
+        ? this.releaseTimeoutsMs(
+            candidates,
+            this.podsWorthKeeping,
+            parameters.idleTimeoutS,
+            this.gapTimeoutsS,
+          )
         : undefined;
     const decision = decideReaping(candidates, now, idleTimeoutMs, perPodMs);
     for (const name of decision.mark) await this.transitions.markIdle(name, now);
@@ -409,7 +430,9 @@ export class CloudControlLoop
           ? `pod ${pod.runpodId} idle ${Math.round(idleMs / 1000)}s ≥ CLOUD_IDLE_TIMEOUT`
           : (perPodMs?.[name] ?? idleTimeoutMs) < idleTimeoutMs
             ? `pod ${pod.runpodId} idle ${Math.round(idleMs / 1000)}s: the forecast keeps ${this.podsWorthKeeping} pod(s) busy enough, not this one`
-            : `pod ${pod.runpodId} idle ${Math.round(idleMs / 1000)}s ≥ break-even τ* ${Math.round(idleTimeoutMs / 1000)}s`,
+            : (perPodMs?.[name] ?? idleTimeoutMs) > idleTimeoutMs
+              ? `pod ${pod.runpodId} idle ${Math.round(idleMs / 1000)}s ≥ ${Math.round(perPodMs![name] / 1000)}s, the idle timeout its recent gaps between jobs call for`
+              : `pod ${pod.runpodId} idle ${Math.round(idleMs / 1000)}s ≥ break-even τ* ${Math.round(idleTimeoutMs / 1000)}s`,
       });
       await this.lifecycle
         .terminate(name, `idle for ${Math.round(idleMs / 1000)}s`, 'terminated')
@@ -420,13 +443,14 @@ export class CloudControlLoop
   }
 
   /**
-   * Each pod's idle timeout (ms) from the shipped `idlePodTimeoutsS`: kept pods τ*, the others the release delay;
-   * pods spawned by hand τ*.
+   * Each pod's idle timeout (ms) from the shipped `idlePodTimeoutsS`: kept pods τ* or their rank's longer gap
+   * timeout, the others the release delay; pods spawned by hand τ*.
    */
   private releaseTimeoutsMs(
     pods: readonly PodEntity[],
     podsWorthKeeping: number,
     idleTimeoutS: number,
+    gapTimeoutsS: ReadonlyArray<number | null>,
   ): Record<string, number> {
     const timeoutsS = idlePodTimeoutsS(
       pods.map((pod) => ({
@@ -437,6 +461,7 @@ export class CloudControlLoop
       podsWorthKeeping,
       idleTimeoutS,
       this.config.cloud.breakEven.idleReleaseS,
+      gapTimeoutsS,
     );
     // A pod an operator spawned by hand was wanted by a person: it gets τ* like a kept one, never the release.
     for (const pod of pods) if (pod.origin === 'manual') timeoutsS[pod.name] = idleTimeoutS;

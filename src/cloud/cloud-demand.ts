@@ -64,8 +64,11 @@ export interface CloudDemand {
   current(): Promise<CloudDemandCounts> | CloudDemandCounts;
 }
 
-/** Cloud starts remembered for the break-even policy's forecast (its window is minutes; this bounds memory). */
-const CLOUD_STARTS_KEPT = 10_000;
+/**
+ * Cloud starts remembered for the break-even policy's forecast and its gap window (2 h at the default arrival
+ * window; 50,000 is 400 cloud jobs a minute over it, a few MB). This bounds memory.
+ */
+const CLOUD_STARTS_KEPT = 50_000;
 /** Starts older than this before the oldest window asked for are forgotten. */
 const KEEP_BEYOND_WINDOW_MS = 3_600_000;
 

@@ -16,7 +16,7 @@ import { capabilitiesView } from '../local/local-worker-capabilities';
 import { PodCapabilitiesService } from './pod-capabilities.service';
 import { PodLifecycleService } from './pod-lifecycle.service';
 import type { MeasuredParameters } from './break-even-observations.service';
-import { ScalingDecisionLog, type ScalingDecision } from './scaling-decisions';
+import { ScalingDecisionLog, type KeptPods, type ScalingDecision } from './scaling-decisions';
 import type { BreakEvenParametersDto, ScalingDecisionDto, ScalingPolicyDto } from './dto/scaling-policy.dto';
 import { podCost } from './policy/pod-cost';
 
@@ -76,7 +76,8 @@ export class CloudViewService {
     const latest = this.scaling.latest();
     return {
       name,
-      parameters: parameters && parametersView(parameters, this.config.cloud.breakEven),
+      parameters:
+        parameters && parametersView(parameters, this.config.cloud.breakEven, this.scaling.keptPods()),
       lastEvaluation: latest && decisionView(latest),
       decisions: this.scaling.recent().map(decisionView),
     };
@@ -160,7 +161,11 @@ export class CloudViewService {
 
 const round = (value: number, digits: number) => Number(value.toFixed(digits));
 
-function parametersView(p: MeasuredParameters, policy: BreakEvenConfig): BreakEvenParametersDto {
+function parametersView(
+  p: MeasuredParameters,
+  policy: BreakEvenConfig,
+  kept: KeptPods | null,
+): BreakEvenParametersDto {
   return {
     podWaitTargetSeconds: policy.podWaitTargetS,
     podWaitPerRun: policy.podWaitPerRun,
@@ -183,6 +188,8 @@ function parametersView(p: MeasuredParameters, policy: BreakEvenConfig): BreakEv
     serverlessStartDelaySeconds: p.serverlessStartDelayS === null ? null : round(p.serverlessStartDelayS, 1),
     serverlessStartDelaySamples: p.serverlessStartDelaySamples,
     idleTimeoutSeconds: round(p.idleTimeoutS, 1),
+    podsKept: kept?.pods ?? null,
+    keptIdleTimeoutsSeconds: kept ? kept.idleTimeoutsS.map((s) => round(s, 1)) : null,
     horizonSeconds: round(p.horizonS, 1),
   };
 }

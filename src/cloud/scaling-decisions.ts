@@ -15,6 +15,13 @@ export interface ScalingDecision {
   message: string;
 }
 
+/** The pods the break-even forecast keeps (most recently busy first) and their idle timeouts. */
+export interface KeptPods {
+  pods: number;
+  /** Per kept pod, most recently busy first: τ*, or longer when its rank's idle gaps are worth idling through. */
+  idleTimeoutsS: number[];
+}
+
 /** Decisions kept for the status page. */
 const KEPT = 20;
 
@@ -28,6 +35,7 @@ export class ScalingDecisionLog {
   /** The latest evaluation, also when it changed nothing (the reason nothing was spawned). */
   private last: ScalingDecision | null = null;
   private parameters: MeasuredParameters | null = null;
+  private keeping: KeptPods | null = null;
 
   /** The break-even policy's parameters as measured on the latest tick. */
   setParameters(parameters: MeasuredParameters): void {
@@ -38,11 +46,25 @@ export class ScalingDecisionLog {
     return this.parameters;
   }
 
+  /** What the latest break-even decision keeps up, and how long those pods may idle. */
+  noteKeeping(keeping: KeptPods): void {
+    this.keeping = keeping;
+  }
+
+  keptPods(): KeptPods | null {
+    return this.keeping;
+  }
+
   /** A decision that acted (or was held back by CLOUD_MAX_PODS). */
   record(decision: ScalingDecision): void {
     // A capped spawn repeats on every tick while the queue waits: keep one entry, refreshed.
     const previous = this.decisions[0];
-    if (previous && previous.action === 'hold' && decision.action === 'hold' && previous.reason === decision.reason)
+    if (
+      previous &&
+      previous.action === 'hold' &&
+      decision.action === 'hold' &&
+      previous.reason === decision.reason
+    )
       this.decisions.shift();
     this.decisions.unshift(decision);
     if (this.decisions.length > KEPT) this.decisions.length = KEPT;

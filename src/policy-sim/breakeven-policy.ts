@@ -12,6 +12,7 @@ import {
   expectedDurationS,
   jobClassOf,
   DEFAULT_ARRIVAL_WINDOW_S,
+  GAP_WINDOW_ARRIVAL_WINDOWS,
   DEFAULT_POD_WAIT_PER_RUN,
   DEFAULT_POD_WAIT_TARGET_S,
   holdForLiveOrNewPods,
@@ -50,6 +51,8 @@ export class BreakEvenPolicy extends SeedPolicy {
   private readonly cloudStarts: Array<{ at: number; arrivalAt: number; jobClass: JobClass }> = [];
   /** Pods the last scaling decision found worth keeping (the reaper runs after it on each tick). */
   private podsWorthKeeping = 0;
+  /** The last decision's `gapTimeoutsS`: a kept pod waits the longer of its rank's and τ*. */
+  private gapTimeoutsS: Array<number | null> = [];
   /** The pods at this tick, for the reaper's ranking. */
   private podsNow: readonly PodView[] = [];
   /** Jobs the last dispatch pass held for a pod not started yet. */
@@ -335,8 +338,10 @@ export class BreakEvenPolicy extends SeedPolicy {
     if (this.startedAt < 0) this.startedAt = now;
     const since = now - stats.horizonS * MS;
     // Until a full window has been observed, the window is what has been (never shorter than a horizon).
-    const windowS = Math.min(DEFAULT_ARRIVAL_WINDOW_S, Math.max(stats.horizonS, (now - this.startedAt) / MS));
-    const arrivedSince = now - windowS * MS;
+    const upS = Math.max(stats.horizonS, (now - this.startedAt) / MS);
+    const windowS = Math.min(DEFAULT_ARRIVAL_WINDOW_S, upS);
+    const gapWindowS = Math.min(GAP_WINDOW_ARRIVAL_WINDOWS * DEFAULT_ARRIVAL_WINDOW_S, upS);
+    const arrivedSince = now - gapWindowS * MS;
     while (this.cloudStarts.length > 0 && this.cloudStarts[0].at < Math.min(since, arrivedSince))
       this.cloudStarts.shift();
     const recentArrivals = [
@@ -368,15 +373,23 @@ export class BreakEvenPolicy extends SeedPolicy {
       maxPods: state.model.maxPods,
       recentArrivals,
       arrivalWindowS: windowS,
+      gapWindowS,
       podWaitTargetS: this.podWaitTargetS,
       podWaitPerRun: this.podWaitPerRun,
     });
     this.podsWorthKeeping = decision.podsWorthKeeping;
+    this.gapTimeoutsS = decision.gapTimeoutsS;
     return decision.spawn;
   }
 
   protected override idleTimeoutFor(pod: PodView, _now: number): number {
-    const timeouts = idlePodTimeoutsS(this.podsNow, this.podsWorthKeeping, this.lastTimeoutS);
+    const timeouts = idlePodTimeoutsS(
+      this.podsNow,
+      this.podsWorthKeeping,
+      this.lastTimeoutS,
+      undefined,
+      this.gapTimeoutsS,
+    );
     return (timeouts[pod.name] ?? this.lastTimeoutS) * MS;
   }
 

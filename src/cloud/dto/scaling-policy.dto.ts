@@ -85,6 +85,27 @@ export class BreakEvenParametersDto {
   idleTimeoutSeconds!: number;
 
   @ApiProperty({
+    type: Number,
+    nullable: true,
+    example: 1,
+    description:
+      'Pods the latest scaling decision keeps up (most recently busy first); an idle pod beyond them goes after ' +
+      'idleReleaseSeconds. null before the first decision',
+  })
+  podsKept!: number | null;
+
+  @ApiProperty({
+    type: [Number],
+    nullable: true,
+    example: [1800, 226.7],
+    description:
+      'How long each kept pod (most recently busy first) may idle: idleTimeoutSeconds (τ*), or longer when the ' +
+      'idle gaps its rank had in a replay of the last 4 arrival windows were cheaper to idle through than paying ' +
+      "serverless's premium for the next job. null before the first decision",
+  })
+  keptIdleTimeoutsSeconds!: number[] | null;
+
+  @ApiProperty({
     example: 226.7,
     description: 'The window after boot over which a new pod must earn its keep',
   })

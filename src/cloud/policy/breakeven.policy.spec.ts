@@ -7,6 +7,7 @@ import {
   holdForPods,
   idlePodTimeoutsS,
   jobClassOf,
+  learnedIdleTimeoutS,
   mostRecentlyBusyFirst,
   podsFreeInS,
   podWaitAllowanceS,
@@ -262,6 +263,112 @@ describe('break-even policy', () => {
     expect(idlePodTimeoutsS(pods, 0, 200, 60)).toEqual({ busy: 60, warm: 60, old: 60, boot: 60 });
     // Never longer than τ*.
     expect(idlePodTimeoutsS(pods, 0, 50, 60).old).toBe(50);
+    // A rank's gap timeout lengthens its kept pod's wait, never shortens it, and leaves the others alone.
+    expect(idlePodTimeoutsS(pods, 2, 200, 0, [1800, null, 900])).toEqual({
+      busy: 1800,
+      warm: 200,
+      old: 0,
+      boot: 0,
+    });
+    expect(idlePodTimeoutsS(pods, 2, 200, 0, [20, 20])).toEqual({ busy: 200, warm: 200, old: 0, boot: 0 });
+    expect(idlePodTimeoutsS(pods, 2, 200, 0, []).warm).toBe(200);
+  });
+
+  describe('the idle timeout learned from gaps', () => {
+    // Pod $0.0001/s; a re-buy costs $0.01, i.e. 100 s of idling.
+    const options = { minSamples: 3, keepThroughS: 1800 };
+
+    it('idles through gaps shorter than a re-buy: every gap at most 100 s, then the pod is kept through a window', () => {
+      // Each gap costs its idling (≤ $0.008) against $0.01 released: keeping through all of them is cheapest,
+      // and the longest one seen is only the sample's edge.
+      expect(learnedIdleTimeoutS([20, 50, 80, 60], 0.01, 0.0001, options)).toBe(1800);
+      expect(learnedIdleTimeoutS([20, 50, 80, 60], 0.01, 0.0001, { minSamples: 3, keepThroughS: 0 })).toBe(
+        80,
+      );
+    });
+
+    it('releases at once when gaps are far longer than a re-buy', () => {
+      // τ = 0: 3 × $0.01 = $0.03; τ = 300: 3 × $0.03 = $0.09 (+ more for the longer ones).
+      expect(learnedIdleTimeoutS([300, 500, 900], 0.01, 0.0001, options)).toBe(0);
+    });
+
+    it('bursty gaps: waits out the short gaps of a burst, not the long ones between bursts', () => {
+      // 20 gaps of 2 s inside bursts, 4 of an hour between them. τ = 2: 20 × $0.0002 + 4 × ($0.0002 + $0.01)
+      // = $0.0448; τ = 0: 24 × $0.01 = $0.24; τ = 3600: 20 × $0.0002 + 4 × $0.36 = $1.444.
+      const gaps = [...Array.from({ length: 20 }, () => 2), 3600, 3600, 3600, 3600];
+      expect(learnedIdleTimeoutS(gaps, 0.01, 0.0001, options)).toBe(2);
+    });
+
+    it('needs enough gaps, a price and a re-buy cost', () => {
+      expect(learnedIdleTimeoutS([20, 50], 0.01, 0.0001, options)).toBeNull();
+      expect(learnedIdleTimeoutS([20, 50, 80], 0.01, 0, options)).toBeNull();
+      expect(learnedIdleTimeoutS([20, 50, 80], NaN, 0.0001, options)).toBeNull();
+      // Not a number or negative: not a gap.
+      expect(learnedIdleTimeoutS([20, NaN, -5, 50], 0.01, 0.0001, options)).toBeNull();
+    });
+  });
+
+  it("gap window: each kept pod's idle timeout comes from its rank's own idle gaps in the replay", () => {
+    // Pod $0.0001/s, serverless $0.0004/s, 20 s of overhead per serverless job: the premium of a 50 s mean job
+    // is $0.0004 × 70 − $0.0001 × 50 = $0.023, 230 s of pod time.
+    const inputs = {
+      ...base,
+      serverlessOverheadPerJobS: 20,
+      observedDurationS: { thirty: 30 },
+      arrivalWindowS: 1800,
+      podWaitTargetS: 30,
+      pods: [{ state: 'ready' as const }],
+    };
+    // A 30 s job every 2 min for 2 h: rank 0 takes them all, idle 90 s between them (59 gaps), each cheaper to
+    // idle through than the next job's premium: kept through an arrival window. Rank 1 never idles between jobs.
+    const stream = Array.from({ length: 60 }, (_, i) => ({ agoS: 60 + i * 120, jobClass: 'thirty' }));
+    const decided = decideBreakEvenScale({ ...inputs, recentArrivals: stream, gapWindowS: 7200 });
+    expect(decided.podsWorthKeeping).toBe(1);
+    expect(decided.gapTimeoutsS).toEqual([1800, null, null, null, null]);
+    // Over the arrival window alone rank 0 has 14 gaps: fewer than GAP_TIMEOUT_MIN_SAMPLES, so τ* applies.
+    expect(decideBreakEvenScale({ ...inputs, recentArrivals: stream }).gapTimeoutsS[0]).toBeNull();
+    // A job every 10 min for 6 h: idle 570 s each time, more than a premium's worth: released at once.
+    const sparse = Array.from({ length: 36 }, (_, i) => ({ agoS: 60 + i * 600, jobClass: 'thirty' }));
+    expect(
+      decideBreakEvenScale({ ...inputs, recentArrivals: sparse, gapWindowS: 21_600 }).gapTimeoutsS[0],
+    ).toBe(0);
+    // Gaps of 570 s say nothing for keeping: the stream's pod is kept only as the arrival window values it.
+    expect(
+      decideBreakEvenScale({ ...inputs, recentArrivals: sparse, gapWindowS: 21_600 }).podsWorthKeeping,
+    ).toBe(0);
+    // Without serverless nothing is learned (a released pod's next job waits for a boot: τ* decides).
+    expect(
+      decideBreakEvenScale({
+        ...inputs,
+        recentArrivals: stream,
+        gapWindowS: 7200,
+        serverlessAvailable: false,
+      }).gapTimeoutsS,
+    ).toEqual([]);
+  });
+
+  it('keeps a pod whose idle gaps are all worth idling through, though the arrival window lacks a long job', () => {
+    // 6 s images every 2 min for 2 h, and a 300 s video 50 and 90 minutes ago. 20 s of overhead per serverless
+    // job; the premium of a 50 s mean job is 230 s of pod time.
+    const images = Array.from({ length: 60 }, (_, i) => ({ agoS: 30 + i * 120, jobClass: 'image' }));
+    const videos = [3000, 5400].map((agoS) => ({ agoS, jobClass: 'video' }));
+    const inputs = {
+      ...base,
+      serverlessOverheadPerJobS: 20,
+      observedDurationS: { image: 6, video: 300 },
+      arrivalWindowS: 1800,
+      podWaitTargetS: 30,
+      recentArrivals: [...images, ...videos],
+      pods: [{ state: 'ready' as const }],
+    };
+    // The last 30 minutes hold 15 images: (15 × 6 s + 15 × 20 s) × 4 = 1,560 s of serverless against 1,800 s
+    // of pod. On that alone the pod goes.
+    expect(decideBreakEvenScale(inputs).podsWorthKeeping).toBe(0);
+    // Its rank idled at most 114 s between jobs over the 2 h, each gap cheaper than sending the next job to
+    // serverless: it stays, and through 30 minutes without a job.
+    const decided = decideBreakEvenScale({ ...inputs, gapWindowS: 7200 });
+    expect(decided.podsWorthKeeping).toBe(1);
+    expect(decided.gapTimeoutsS[0]).toBe(1800);
   });
 
   it('a long job may wait longer for a pod: the larger of the wait target and a fraction of its run', () => {

@@ -70,8 +70,14 @@ export interface BreakEvenInputs {
    * `recentCloudArrivals`: a pod is wanted for steady work, not for a burst serverless has already absorbed.
    */
   recentArrivals?: ReadonlyArray<{ agoS: number; jobClass: JobClass }>;
-  /** The window `recentArrivals` covers; DEFAULT_ARRIVAL_WINDOW_S. */
+  /** The window the spawn forecast replays; DEFAULT_ARRIVAL_WINDOW_S. */
   arrivalWindowS?: number;
+  /**
+   * The longer window whose replay gives each pod rank the idle gaps its idle timeout is learned from
+   * (`recentArrivals` must reach back this far): GAP_WINDOW_ARRIVAL_WINDOWS × arrivalWindowS, or less while the
+   * service has been up less. arrivalWindowS when absent.
+   */
+  gapWindowS?: number;
   /** How long a job may wait for a pod (`holdForPods`); DEFAULT_POD_WAIT_TARGET_S. */
   podWaitTargetS?: number;
   /** A long job's wait for a pod as a fraction of its run (`podWaitAllowanceS`); DEFAULT_POD_WAIT_PER_RUN. */
@@ -93,6 +99,17 @@ export const DEFAULT_SPAWN_EVIDENCE_Z = 1;
  */
 export const DEFAULT_ARRIVAL_WINDOW_S = 1800;
 
+/**
+ * A pod rank's idle timeout is learned from the idle gaps it had in a replay of this many arrival windows (2 h at
+ * the default): 30 minutes hold 15 gaps of a job every 2 minutes, too few for a tail. (Valuing the pods on the
+ * longer window, as the arrival window values them, was tried, session 15: steady-low as cheap, but it kept a
+ * pod up from one burst to the next, and bursty-mmpp's images waited past 60 s at p95.)
+ */
+export const GAP_WINDOW_ARRIVAL_WINDOWS = 4;
+
+/** The fewest idle gaps a rank's learned idle timeout is drawn from; with fewer, its pod waits τ*. */
+export const GAP_TIMEOUT_MIN_SAMPLES = 30;
+
 export type BreakEvenReason = 'break-even' | 'pod-only-job' | 'held-for-new-pod' | 'none';
 
 export interface BreakEvenDecision {
@@ -111,6 +128,12 @@ export interface BreakEvenDecision {
    * busier than u* (boot already paid). An idle pod ranked beyond this is released (`idlePodTimeoutS`).
    */
   podsWorthKeeping: number;
+  /**
+   * Per pod rank (most recently busy first), the idle timeout its idle gaps in the gap window's replay call for
+   * (`learnedIdleTimeoutS`, releasing costing the next job's serverless premium); null with too few gaps. Empty
+   * without serverless or a replay. Kept pods wait the longer of their rank's and τ* (`idlePodTimeoutsS`).
+   */
+  gapTimeoutsS: Array<number | null>;
 }
 
 /** u* = p_p / p_s (§1.5): above this busy fraction a pod is cheaper than per-second serverless. */
@@ -139,6 +162,38 @@ export function serverlessPremiumUsd(inputs: {
 }): number {
   const serverless = inputs.serverlessPricePerS * (inputs.jobDurationS + inputs.serverlessOverheadPerJobS);
   return Math.max(0, serverless - inputs.podPricePerS * inputs.jobDurationS);
+}
+
+/**
+ * The idle timeout observed gaps call for (§1.3, TTL theory): the τ that minimises the cost of the idle spells
+ * those gaps would have been, where an idle second costs p_p and a gap longer than τ costs τ of idling and then
+ * `rebuyUsd` (the pod is gone when the next job comes). For memoryless gaps that is 0 or "all of them", for
+ * bursty ones the end of the short gaps. When idling through every gap seen is cheapest, the longest one is only
+ * the sample's edge, not a reason to stop: the answer is then at least `keepThroughS`. null with fewer than
+ * `minSamples` gaps. O(n log n).
+ */
+export function learnedIdleTimeoutS(
+  gapsS: readonly number[],
+  rebuyUsd: number,
+  podPricePerS: number,
+  options: { minSamples: number; keepThroughS: number },
+): number | null {
+  const gaps = gapsS.filter((g) => Number.isFinite(g) && g >= 0).sort((a, b) => a - b);
+  if (gaps.length < Math.max(1, options.minSamples) || !(podPricePerS > 0) || !(rebuyUsd >= 0)) return null;
+  let bestS = 0;
+  let bestUsd = gaps.length * rebuyUsd; // τ = 0: every gap is a re-buy
+  let idleUsd = 0; // the gaps up to gaps[i], idled through
+  for (let i = 0; i < gaps.length; i++) {
+    idleUsd += gaps[i] * podPricePerS;
+    const longer = gaps.length - 1 - i;
+    const usd = idleUsd + longer * (gaps[i] * podPricePerS + rebuyUsd);
+    if (usd < bestUsd) {
+      bestUsd = usd;
+      bestS = gaps[i];
+    }
+  }
+  const longestS = gaps[gaps.length - 1];
+  return bestS === longestS && longestS > 0 ? Math.max(longestS, options.keepThroughS) : bestS;
 }
 
 /** What the caller has measured (the service from its database, the simulator from its state). */
@@ -323,6 +378,7 @@ export function decideBreakEvenScale(inputs: BreakEvenInputs): BreakEvenDecision
 
   // Pods the queue keeps busy beyond u* once up (no boot to pay): the reaper keeps these.
   let podsWorthKeeping = 0;
+  let gapTimeoutsS: Array<number | null> = [];
   for (let k = 0; ; k++) {
     const workForPodS = Math.min(horizonS, Math.max(0, forecastWorkS - k * horizonS));
     if (workForPodS <= 0 || (inputs.serverlessAvailable && workForPodS / horizonS <= uStar)) break;
@@ -383,6 +439,31 @@ export function decideBreakEvenScale(inputs: BreakEvenInputs): BreakEvenDecision
       firstPodBusyFraction = replay[live].busyFraction;
     }
     podsWorthKeeping = Math.max(podsWorthKeeping, keepRanks);
+    // A pod released in a gap costs the next job serverless's premium over a pod (a new pod is the spawn
+    // decision's business): the gaps each rank had in the gap window set how long its idle pod is worth keeping.
+    const rebuyUsd = serverlessPremiumUsd({
+      podPricePerS: inputs.podPricePerS,
+      serverlessPricePerS: inputs.serverlessPricePerS,
+      jobDurationS: inputs.defaultDurationS,
+      serverlessOverheadPerJobS: overheadS,
+    });
+    // Each rank from its own idle spells in the replay (rank 1 idles while rank 0 takes the jobs). A rank whose
+    // every gap was worth idling through (§1.3: memoryless gaps shorter than a premium's worth of idling) keeps its
+    // pod, and through an arrival window without a job, even when the arrival window alone values it below its
+    // price (a window without one of the rare long jobs). A burst's short gaps do not make the long quiet ones
+    // between bursts worth idling through, so a pod is not kept up from one burst to the next.
+    const gapWindowS = Math.max(windowS, inputs.gapWindowS ?? windowS);
+    const gapReplay =
+      gapWindowS > windowS ? replayPods(arrivals, gapWindowS, ranks, waitTargetS) : replays[0].replay;
+    gapTimeoutsS = gapReplay.map((rank) =>
+      learnedIdleTimeoutS(rank.idleGapsS, rebuyUsd, inputs.podPricePerS, {
+        minSamples: GAP_TIMEOUT_MIN_SAMPLES,
+        keepThroughS: windowS,
+      }),
+    );
+    let keptForGaps = 0;
+    while (keptForGaps < gapTimeoutsS.length && (gapTimeoutsS[keptForGaps] ?? 0) >= windowS) keptForGaps++;
+    podsWorthKeeping = Math.max(podsWorthKeeping, keptForGaps);
   }
 
   let reason: BreakEvenReason = wanted > 0 ? 'break-even' : 'none';
@@ -406,6 +487,7 @@ export function decideBreakEvenScale(inputs: BreakEvenInputs): BreakEvenDecision
     firstPodBusyFraction,
     cappedByMaxPods: spawn < wanted,
     podsWorthKeeping,
+    gapTimeoutsS,
   };
 }
 
@@ -424,8 +506,10 @@ export const DEFAULT_RELEASE_AFTER_S = 0;
 /**
  * Each pod's idle timeout (seconds), by name. Pods are ranked busy first, then ready ones most recently busy
  * first (the order routing fills them), then booting ones; the first `podsWorthKeeping` keep the ski-rental
- * τ* (`idleTimeoutS`, 2-competitive on any gap sequence), the others go after min(τ*, `releaseAfterS`): the
- * forecast says they would idle below u*, and for memoryless gaps waiting longer only adds idle cost.
+ * τ* (`idleTimeoutS`, 2-competitive on any gap sequence), or their rank's gap timeout when its replayed idle
+ * gaps show longer ones are worth idling through (`gapTimeoutsS`: a steady stream whose next job comes within a
+ * premium's worth of idling, usually); the others go after min(τ*, `releaseAfterS`): the forecast says they
+ * would idle below u*, and for memoryless gaps waiting longer only adds idle cost.
  */
 export function idlePodTimeoutsS<
   T extends { name: string; state: 'starting' | 'ready' | 'busy'; lastBusyAt: number | null },
@@ -434,6 +518,7 @@ export function idlePodTimeoutsS<
   podsWorthKeeping: number,
   idleTimeoutS: number,
   releaseAfterS: number = DEFAULT_RELEASE_AFTER_S,
+  gapTimeoutsS: ReadonlyArray<number | null> = [],
 ): Record<string, number> {
   const ranked = [
     ...pods.filter((pod) => pod.state === 'busy'),
@@ -443,7 +528,7 @@ export function idlePodTimeoutsS<
   const release = Math.max(0, Math.min(idleTimeoutS, releaseAfterS));
   const timeouts: Record<string, number> = {};
   ranked.forEach((pod, rank) => {
-    timeouts[pod.name] = rank < podsWorthKeeping ? idleTimeoutS : release;
+    timeouts[pod.name] = rank < podsWorthKeeping ? Math.max(idleTimeoutS, gapTimeoutsS[rank] ?? 0) : release;
   });
   return timeouts;
 }

@@ -15,8 +15,9 @@ describe('replayPods (the counterfactual pod replay)', () => {
         0,
       ),
     ).toEqual([
-      { busyFraction: 0.3, jobs: 3 },
-      { busyFraction: 0, jobs: 0 },
+      // Idle 10 s between its jobs: the gaps its idle timeout is learned from.
+      { busyFraction: 0.3, jobs: 3, idleGapsS: [10, 10] },
+      { busyFraction: 0, jobs: 0, idleGapsS: [] },
     ]);
     // Two at once, no wait allowed: one per rank.
     expect(
@@ -30,8 +31,8 @@ describe('replayPods (the counterfactual pod replay)', () => {
         0,
       ),
     ).toEqual([
-      { busyFraction: 0.1, jobs: 1 },
-      { busyFraction: 0.1, jobs: 1 },
+      { busyFraction: 0.1, jobs: 1, idleGapsS: [] },
+      { busyFraction: 0.1, jobs: 1, idleGapsS: [] },
     ]);
   });
 
@@ -41,6 +42,8 @@ describe('replayPods (the counterfactual pod replay)', () => {
     const replay = replayPods(burst, 600, 3, 30);
     expect(replay.map((pod) => pod.jobs)).toEqual([2, 2, 2]);
     expect(replay[0].busyFraction).toBeCloseTo(0.1, 12);
+    // Back to back: no idle gap between a rank's two jobs.
+    expect(replay[0].idleGapsS).toEqual([]);
   });
 
   it('work running past now counts up to now; arrivals outside the window are ignored', () => {
@@ -54,12 +57,14 @@ describe('replayPods (the counterfactual pod replay)', () => {
         1,
         0,
       ),
-    ).toEqual([{ busyFraction: 0.05, jobs: 1 }]);
+    ).toEqual([{ busyFraction: 0.05, jobs: 1, idleGapsS: [] }]);
   });
 
   it('no pods or no window: nothing', () => {
     expect(replayPods([{ agoS: 5, durationS: 30 }], 100, 0, 0)).toEqual([]);
-    expect(replayPods([{ agoS: 5, durationS: 30 }], 0, 1, 0)).toEqual([{ busyFraction: 0, jobs: 0 }]);
+    expect(replayPods([{ agoS: 5, durationS: 30 }], 0, 1, 0)).toEqual([
+      { busyFraction: 0, jobs: 0, idleGapsS: [] },
+    ]);
   });
 
   it("a job's own maxWaitS overrides the wait target", () => {
@@ -68,9 +73,9 @@ describe('replayPods (the counterfactual pod replay)', () => {
       { agoS: 90, durationS: 70 },
       { agoS: 60, durationS: 10, maxWaitS: 45 },
     ];
-    expect(replayPods(jobs, 100, 1, 30)).toEqual([{ busyFraction: 0.8, jobs: 2 }]);
+    expect(replayPods(jobs, 100, 1, 30)).toEqual([{ busyFraction: 0.8, jobs: 2, idleGapsS: [] }]);
     expect(replayPods([jobs[0], { ...jobs[1], maxWaitS: 30 }], 100, 1, 30)).toEqual([
-      { busyFraction: 0.7, jobs: 1 },
+      { busyFraction: 0.7, jobs: 1, idleGapsS: [] },
     ]);
   });
 });

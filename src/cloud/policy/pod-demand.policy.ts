@@ -20,6 +20,8 @@ export interface ReplayedPod {
   busyFraction: number;
   /** Jobs it took (how much evidence the fraction rests on). */
   jobs: number;
+  /** Its idle spells between one job's end and the next job's start (s): what its idle timeout is learned from. */
+  idleGapsS: number[];
 }
 
 /**
@@ -36,7 +38,8 @@ export function replayPods(
   const ranks = Math.max(0, Math.floor(maxPods));
   const busy = new Array<number>(ranks).fill(0);
   const taken = new Array<number>(ranks).fill(0);
-  if (ranks === 0 || windowS <= 0) return busy.map(() => ({ busyFraction: 0, jobs: 0 }));
+  const idleGapsS = Array.from({ length: ranks }, (): number[] => []);
+  if (ranks === 0 || windowS <= 0) return busy.map(() => ({ busyFraction: 0, jobs: 0, idleGapsS: [] }));
   // Time runs from −windowS (start of the window) to 0 (now).
   const jobs = arrivals
     .filter((a) => a.agoS >= 0 && a.agoS <= windowS && a.durationS > 0)
@@ -48,11 +51,16 @@ export function replayPods(
     for (let k = 0; k < ranks; k++) {
       const start = Math.max(job.at, freeAt[k]);
       if (start - job.at > (job.maxWaitS ?? wait)) continue;
+      if (taken[k] > 0 && start > freeAt[k]) idleGapsS[k].push(start - freeAt[k]);
       freeAt[k] = start + job.durationS;
       taken[k]++;
       busy[k] += Math.max(0, Math.min(0, freeAt[k]) - start);
       break;
     }
   }
-  return busy.map((s, k) => ({ busyFraction: Math.min(1, s / windowS), jobs: taken[k] }));
+  return busy.map((s, k) => ({
+    busyFraction: Math.min(1, s / windowS),
+    jobs: taken[k],
+    idleGapsS: idleGapsS[k],
+  }));
 }
