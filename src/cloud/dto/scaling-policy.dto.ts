@@ -100,8 +100,8 @@ export class BreakEvenParametersDto {
     example: [1800, 226.7],
     description:
       'How long each kept pod (most recently busy first) may idle: idleTimeoutSeconds (τ*), or longer when the ' +
-      'idle gaps its rank had in a replay of the last 4 arrival windows were cheaper to idle through than paying ' +
-      "serverless's premium for the next job. null before the first decision",
+      'idle gaps its rank had in a replay of the last 4 arrival windows were cheaper to idle through than a ' +
+      "release (a boot to buy it again, the next job's serverless premium meanwhile). null before the first decision",
   })
   keptIdleTimeoutsSeconds!: number[] | null;
 

@@ -309,8 +309,8 @@ describe('break-even policy', () => {
   });
 
   it("gap window: each kept pod's idle timeout comes from its rank's own idle gaps in the replay", () => {
-    // Pod $0.0001/s, serverless $0.0004/s, 20 s of overhead per serverless job: the premium of a 50 s mean job
-    // is $0.0004 × 70 − $0.0001 × 50 = $0.023, 230 s of pod time.
+    // Pod $0.0001/s, serverless $0.0004/s, 20 s of overhead per serverless job: releasing a pod costs a 100 s
+    // boot ($0.01) and the premium of a 50 s mean job ($0.0004 × 70 − $0.0001 × 50 = $0.023): 330 s of pod time.
     const inputs = {
       ...base,
       serverlessOverheadPerJobS: 20,
@@ -320,14 +320,20 @@ describe('break-even policy', () => {
       pods: [{ state: 'ready' as const }],
     };
     // A 30 s job every 2 min for 2 h: rank 0 takes them all, idle 90 s between them (59 gaps), each cheaper to
-    // idle through than the next job's premium: kept through an arrival window. Rank 1 never idles between jobs.
+    // idle through than buying the pod again: kept through an arrival window. Rank 1 never idles between jobs.
     const stream = Array.from({ length: 60 }, (_, i) => ({ agoS: 60 + i * 120, jobClass: 'thirty' }));
     const decided = decideBreakEvenScale({ ...inputs, recentArrivals: stream, gapWindowS: 7200 });
     expect(decided.podsWorthKeeping).toBe(1);
     expect(decided.gapTimeoutsS).toEqual([1800, null, null, null, null]);
     // Over the arrival window alone rank 0 has 14 gaps: fewer than GAP_TIMEOUT_MIN_SAMPLES, so τ* applies.
     expect(decideBreakEvenScale({ ...inputs, recentArrivals: stream }).gapTimeoutsS[0]).toBeNull();
-    // A job every 10 min for 6 h: idle 570 s each time, more than a premium's worth: released at once.
+    // A job every 5 min for 4 h: idle 270 s each time, more than the premium alone (230 s) but less than a boot
+    // and the premium: kept through.
+    const fives = Array.from({ length: 48 }, (_, i) => ({ agoS: 60 + i * 300, jobClass: 'thirty' }));
+    expect(
+      decideBreakEvenScale({ ...inputs, recentArrivals: fives, gapWindowS: 14_400 }).gapTimeoutsS[0],
+    ).toBe(1800);
+    // A job every 10 min for 6 h: idle 570 s each time, more than buying the pod again: released at once.
     const sparse = Array.from({ length: 36 }, (_, i) => ({ agoS: 60 + i * 600, jobClass: 'thirty' }));
     expect(
       decideBreakEvenScale({ ...inputs, recentArrivals: sparse, gapWindowS: 21_600 }).gapTimeoutsS[0],
@@ -349,7 +355,7 @@ describe('break-even policy', () => {
 
   it('keeps a pod whose idle gaps are all worth idling through, though the arrival window lacks a long job', () => {
     // 6 s images every 2 min for 2 h, and a 300 s video 50 and 90 minutes ago. 20 s of overhead per serverless
-    // job; the premium of a 50 s mean job is 230 s of pod time.
+    // job; releasing a pod costs a boot and a mean job's premium, 330 s of pod time.
     const images = Array.from({ length: 60 }, (_, i) => ({ agoS: 30 + i * 120, jobClass: 'image' }));
     const videos = [3000, 5400].map((agoS) => ({ agoS, jobClass: 'video' }));
     const inputs = {
@@ -364,8 +370,8 @@ describe('break-even policy', () => {
     // The last 30 minutes hold 15 images: (15 × 6 s + 15 × 20 s) × 4 = 1,560 s of serverless against 1,800 s
     // of pod. On that alone the pod goes.
     expect(decideBreakEvenScale(inputs).podsWorthKeeping).toBe(0);
-    // Its rank idled at most 114 s between jobs over the 2 h, each gap cheaper than sending the next job to
-    // serverless: it stays, and through 30 minutes without a job.
+    // Its rank idled at most 114 s between jobs over the 2 h, each gap cheaper than buying the pod again: it
+    // stays, and through 30 minutes without a job.
     const decided = decideBreakEvenScale({ ...inputs, gapWindowS: 7200 });
     expect(decided.podsWorthKeeping).toBe(1);
     expect(decided.gapTimeoutsS[0]).toBe(1800);

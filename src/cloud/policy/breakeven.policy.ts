@@ -130,8 +130,9 @@ export interface BreakEvenDecision {
   podsWorthKeeping: number;
   /**
    * Per pod rank (most recently busy first), the idle timeout its idle gaps in the gap window's replay call for
-   * (`learnedIdleTimeoutS`, releasing costing the next job's serverless premium); null with too few gaps. Empty
-   * without serverless or a replay. Kept pods wait the longer of their rank's and τ* (`idlePodTimeoutsS`).
+   * (`learnedIdleTimeoutS`, a release costing τ*'s β: a boot and a job's serverless premium); null with too few
+   * gaps. Empty without serverless or a replay. Kept pods wait the longer of their rank's and τ*
+   * (`idlePodTimeoutsS`).
    */
   gapTimeoutsS: Array<number | null>;
 }
@@ -439,14 +440,17 @@ export function decideBreakEvenScale(inputs: BreakEvenInputs): BreakEvenDecision
       firstPodBusyFraction = replay[live].busyFraction;
     }
     podsWorthKeeping = Math.max(podsWorthKeeping, keepRanks);
-    // A pod released in a gap costs the next job serverless's premium over a pod (a new pod is the spawn
-    // decision's business): the gaps each rank had in the gap window set how long its idle pod is worth keeping.
-    const rebuyUsd = serverlessPremiumUsd({
-      podPricePerS: inputs.podPricePerS,
-      serverlessPricePerS: inputs.serverlessPricePerS,
-      jobDurationS: inputs.defaultDurationS,
-      serverlessOverheadPerJobS: overheadS,
-    });
+    // A pod released in a gap costs what τ* prices (ski rental's β): a boot to buy it again, and the next job's
+    // serverless premium meanwhile. The gaps each rank had in the gap window set how long its idle pod is worth
+    // keeping against that.
+    const rebuyUsd =
+      inputs.podPricePerS * inputs.bootS +
+      serverlessPremiumUsd({
+        podPricePerS: inputs.podPricePerS,
+        serverlessPricePerS: inputs.serverlessPricePerS,
+        jobDurationS: inputs.defaultDurationS,
+        serverlessOverheadPerJobS: overheadS,
+      });
     // Each rank from its own idle spells in the replay (rank 1 idles while rank 0 takes the jobs). A rank whose
     // every gap was worth idling through (§1.3: memoryless gaps shorter than a premium's worth of idling) keeps its
     // pod, and through an arrival window without a job, even when the arrival window alone values it below its
