@@ -320,7 +320,7 @@ describe('break-even policy', () => {
       pods: [{ state: 'ready' as const }],
     };
     // A 30 s job every 2 min for 2 h: rank 0 takes them all, idle 90 s between them (59 gaps), each cheaper to
-    // idle through than buying the pod again: kept through an arrival window. Rank 1 never idles between jobs.
+    // idle through than buying the pod again: kept through an arrival window. The other ranks take no job.
     const stream = Array.from({ length: 60 }, (_, i) => ({ agoS: 60 + i * 120, jobClass: 'thirty' }));
     const decided = decideBreakEvenScale({ ...inputs, recentArrivals: stream, gapWindowS: 7200 });
     expect(decided.podsWorthKeeping).toBe(1);
