@@ -300,6 +300,9 @@ describe('break-even scaling policy', () => {
     const tauMs = parameters.idleTimeoutSeconds * 1000;
     expect(tauMs).toBeLessThan(1_800_000);
     const [pod] = h.fake.runningPods();
+    // The pod itself says how long it may idle (the dashboard's countdown reads it).
+    const listed = (await h.get('/api/cloud/pods')).body.pods as Array<{ id: string; idleTimeout: number }>;
+    expect(listed.find((entry) => entry.id === pod.id)?.idleTimeout).toBe(1_800_000);
 
     // The stream goes on elsewhere while this pod idles. Past τ*, it lives: the stream's next job is cheaper on
     // it than on serverless.
@@ -340,6 +343,10 @@ describe('break-even scaling policy', () => {
     expect(parameters.bootSeconds).toBeLessThan(165);
     const tauMs = parameters.idleTimeoutSeconds * 1000;
     expect(tauMs).toBeLessThan(3_600_000);
+    // Spawned by hand: τ*, whatever the forecast keeps.
+    const listed = (await h.get('/api/cloud/pods')).body.pods as Array<{ id: string; idleTimeout: number }>;
+    // (The status rounds τ* to a tenth of a second.)
+    expect(Math.abs(listed.find((entry) => entry.id === podId)!.idleTimeout - tauMs)).toBeLessThanOrEqual(50);
 
     // Idle since it became ready (on the last tick of bootPods): a little short of τ*, it lives.
     h.clock.advance(tauMs - 20 * SECOND);

@@ -228,6 +228,8 @@ describe.each(['rest', 'graphql'] as const)('cloud pods over RUNPOD_POD_API=%s',
     expect(status.totalJobsProcessed).toBe(1);
     expect(status.pods[0]).toMatchObject({ jobsProcessed: 1, busy: false });
     expect(status.pods[0].idleTime).toBeGreaterThanOrEqual(4 * MINUTE);
+    // Its own reap timeout, as the reaper set it: CLOUD_IDLE_TIMEOUT under the seed's rule.
+    expect(status.pods[0].idleTimeout).toBe(5 * MINUTE);
   });
 
   it('reports cost that matches the simulator billing of the same pods within 1%', async () => {

@@ -410,6 +410,9 @@ export class CloudControlLoop
             this.gapTimeoutsS,
           )
         : undefined;
+    this.decisions.noteIdleTimeouts(
+      new Map(candidates.map((pod) => [pod.name, perPodMs?.[pod.name] ?? idleTimeoutMs])),
+    );
     const decision = decideReaping(candidates, now, idleTimeoutMs, perPodMs);
     for (const name of decision.mark) await this.transitions.markIdle(name, now);
     for (const name of decision.unmark) await this.transitions.clearIdleMark(name);

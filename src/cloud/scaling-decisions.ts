@@ -36,6 +36,8 @@ export class ScalingDecisionLog {
   private last: ScalingDecision | null = null;
   private parameters: MeasuredParameters | null = null;
   private keeping: KeptPods | null = null;
+  /** Each pod's idle timeout (ms) as the latest reaper pass set it, by pod name. */
+  private idleTimeoutsMs = new Map<string, number>();
 
   /** The break-even policy's parameters as measured on the latest tick. */
   setParameters(parameters: MeasuredParameters): void {
@@ -53,6 +55,15 @@ export class ScalingDecisionLog {
 
   keptPods(): KeptPods | null {
     return this.keeping;
+  }
+
+  /** The reaper's pass: each ready or busy pod's idle timeout (ms); pods it did not see are forgotten. */
+  noteIdleTimeouts(byPodMs: ReadonlyMap<string, number>): void {
+    this.idleTimeoutsMs = new Map(byPodMs);
+  }
+
+  idleTimeoutOf(podName: string): number | null {
+    return this.idleTimeoutsMs.get(podName) ?? null;
   }
 
   /** A decision that acted (or was held back by CLOUD_MAX_PODS). */

@@ -160,6 +160,8 @@ export interface Pod {
   costUsd: number;
   uptime: number;
   idleTime: number;
+  /** ms of idling before the reaper takes it, as its latest pass set it; null before one has. */
+  idleTimeout?: number | null;
   url: string | null;
   failureReason: string | null;
 }
@@ -220,6 +222,9 @@ export interface ScalingPolicy {
     serverlessStartDelaySeconds: number | null;
     serverlessStartDelaySamples: number;
     idleTimeoutSeconds: number;
+    /** Pods the forecast keeps, and each one's idle timeout (τ* or longer when its idle gaps say so). */
+    podsKept?: number | null;
+    keptIdleTimeoutsSeconds?: number[] | null;
     horizonSeconds: number;
   } | null;
   lastEvaluation: ScalingDecision | null;

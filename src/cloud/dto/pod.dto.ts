@@ -46,6 +46,17 @@ export class PodSummaryDto {
   @ApiProperty({ example: 0, description: 'ms since the pod last worked (0 while busy or booting)' })
   idleTime!: number;
 
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    example: 231900,
+    description:
+      'ms of idling after which the reaper terminates this pod, as its latest pass set it (CLOUD_IDLE_TIMEOUT ' +
+      "under the seed's rule; under break-even τ*, its rank's longer gap timeout, or the release delay for a pod " +
+      'the forecast does not keep); null until a pass has seen it ready or busy',
+  })
+  idleTimeout!: number | null;
+
   @ApiPropertyOptional({
     type: String,
     example: 'https://x9k2mq81vd0a3c-8188.proxy.runpod.net',

@@ -278,7 +278,12 @@ function PodsTable({ status, running }: { status: CloudStatus | null; running: J
               <td>{duration(pod.uptime + since)}</td>
               <td>{usd(pod.costUsd + (pod.costPerHour * since) / 3_600_000, 4)}</td>
               <td>
-                <PodPhase pod={pod} idleTimeout={reapAfterMs(status)} since={since} running={running} />
+                <PodPhase
+                  pod={pod}
+                  idleTimeout={pod.idleTimeout ?? reapAfterMs(status)}
+                  since={since}
+                  running={running}
+                />
               </td>
               <td>{pod.jobsProcessed}</td>
             </tr>
@@ -390,7 +395,10 @@ function RecentEvents() {
   );
 }
 
-/** When an idle pod is reaped: the break-even τ* in force, else CLOUD_IDLE_TIMEOUT (the seed's rule). */
+/**
+ * When an idle pod is reaped, for a pod the reaper has not timed yet (each pod carries its own `idleTimeout`
+ * once it has): the break-even τ* in force, else CLOUD_IDLE_TIMEOUT (the seed's rule).
+ */
 function reapAfterMs(status: CloudStatus): number {
   const parameters = status.scalingPolicy?.parameters;
   return parameters ? parameters.idleTimeoutSeconds * 1000 : status.config.idleTimeout;
@@ -430,8 +438,11 @@ function ScalingPolicyView({ policy }: { policy: ScalingPolicy }) {
             {p.serverlessStartDelaySeconds === null ? '–' : duration(p.serverlessStartDelaySeconds * 1000)}
           </li>
           <li>
-            Idle pods reaped after τ* {duration(p.idleTimeoutSeconds * 1000)}; serverless workers{' '}
-            {p.serverlessMaxWorkers ?? 'not capped'} ({p.serverlessMaxWorkersSource})
+            Idle pods reaped after τ* {duration(p.idleTimeoutSeconds * 1000)}
+            {p.keptIdleTimeoutsSeconds && p.keptIdleTimeoutsSeconds.length > 0
+              ? ` (kept: ${p.keptIdleTimeoutsSeconds.map((s) => duration(s * 1000)).join(', ')})`
+              : ''}
+            ; serverless workers {p.serverlessMaxWorkers ?? 'not capped'} ({p.serverlessMaxWorkersSource})
           </li>
         </ul>
       )}
