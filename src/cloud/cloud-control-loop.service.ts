@@ -25,6 +25,7 @@ import { decideScale } from './policy/autoscale.policy';
 import {
   decideBreakEvenScale,
   idlePodTimeoutsS,
+  keptPodIdleTimeoutS,
   GAP_WINDOW_ARRIVAL_WINDOWS,
   type BreakEvenDecision,
 } from './policy/breakeven.policy';
@@ -292,12 +293,11 @@ export class CloudControlLoop
     });
     this.podsWorthKeeping = decision.podsWorthKeeping;
     this.gapTimeoutsS = decision.gapTimeoutsS;
-    this.decisions.noteKeeping({
-      pods: decision.podsWorthKeeping,
-      idleTimeoutsS: Array.from({ length: decision.podsWorthKeeping }, (_, rank) =>
-        Math.max(parameters.idleTimeoutS, decision.gapTimeoutsS[rank] ?? 0),
+    this.decisions.noteKeptIdleTimeouts(
+      Array.from({ length: decision.podsWorthKeeping }, (_, rank) =>
+        keptPodIdleTimeoutS(parameters.idleTimeoutS, decision.gapTimeoutsS[rank]),
       ),
-    });
+    );
     const message = breakEvenMessage(decision, counts.waitingForCloud, serverlessAvailable);
     const evaluation: ScalingDecision = {
       at: now,
@@ -410,9 +410,8 @@ export class CloudControlLoop
             this.gapTimeoutsS,
           )
         : undefined;
-    this.decisions.noteIdleTimeouts(
-      new Map(candidates.map((pod) => [pod.name, perPodMs?.[pod.name] ?? idleTimeoutMs])),
-    );
+    const timeoutOfMs = new Map(candidates.map((pod) => [pod.name, perPodMs?.[pod.name] ?? idleTimeoutMs]));
+    this.decisions.noteIdleTimeouts(timeoutOfMs);
     const decision = decideReaping(candidates, now, idleTimeoutMs, perPodMs);
     for (const name of decision.mark) await this.transitions.markIdle(name, now);
     for (const name of decision.unmark) await this.transitions.clearIdleMark(name);
@@ -431,10 +430,10 @@ export class CloudControlLoop
         reason: 'idle-timeout',
         message: !breakEven
           ? `pod ${pod.runpodId} idle ${Math.round(idleMs / 1000)}s ≥ CLOUD_IDLE_TIMEOUT`
-          : (perPodMs?.[name] ?? idleTimeoutMs) < idleTimeoutMs
+          : timeoutOfMs.get(name)! < idleTimeoutMs
             ? `pod ${pod.runpodId} idle ${Math.round(idleMs / 1000)}s: the forecast keeps ${this.podsWorthKeeping} pod(s) busy enough, not this one`
-            : (perPodMs?.[name] ?? idleTimeoutMs) > idleTimeoutMs
-              ? `pod ${pod.runpodId} idle ${Math.round(idleMs / 1000)}s ≥ ${Math.round(perPodMs![name] / 1000)}s, the idle timeout its recent gaps between jobs call for`
+            : timeoutOfMs.get(name)! > idleTimeoutMs
+              ? `pod ${pod.runpodId} idle ${Math.round(idleMs / 1000)}s ≥ ${Math.round(timeoutOfMs.get(name)! / 1000)}s, the idle timeout its recent gaps between jobs call for`
               : `pod ${pod.runpodId} idle ${Math.round(idleMs / 1000)}s ≥ break-even τ* ${Math.round(idleTimeoutMs / 1000)}s`,
       });
       await this.lifecycle

@@ -16,7 +16,7 @@ import { capabilitiesView } from '../local/local-worker-capabilities';
 import { PodCapabilitiesService } from './pod-capabilities.service';
 import { PodLifecycleService } from './pod-lifecycle.service';
 import type { MeasuredParameters } from './break-even-observations.service';
-import { ScalingDecisionLog, type KeptPods, type ScalingDecision } from './scaling-decisions';
+import { ScalingDecisionLog, type ScalingDecision } from './scaling-decisions';
 import type { BreakEvenParametersDto, ScalingDecisionDto, ScalingPolicyDto } from './dto/scaling-policy.dto';
 import { podCost } from './policy/pod-cost';
 
@@ -77,7 +77,8 @@ export class CloudViewService {
     return {
       name,
       parameters:
-        parameters && parametersView(parameters, this.config.cloud.breakEven, this.scaling.keptPods()),
+        parameters &&
+        parametersView(parameters, this.config.cloud.breakEven, this.scaling.keptIdleTimeouts()),
       lastEvaluation: latest && decisionView(latest),
       decisions: this.scaling.recent().map(decisionView),
     };
@@ -165,7 +166,7 @@ const round = (value: number, digits: number) => Number(value.toFixed(digits));
 function parametersView(
   p: MeasuredParameters,
   policy: BreakEvenConfig,
-  kept: KeptPods | null,
+  keptIdleTimeoutsS: readonly number[] | null,
 ): BreakEvenParametersDto {
   return {
     podWaitTargetSeconds: policy.podWaitTargetS,
@@ -189,8 +190,8 @@ function parametersView(
     serverlessStartDelaySeconds: p.serverlessStartDelayS === null ? null : round(p.serverlessStartDelayS, 1),
     serverlessStartDelaySamples: p.serverlessStartDelaySamples,
     idleTimeoutSeconds: round(p.idleTimeoutS, 1),
-    podsKept: kept?.pods ?? null,
-    keptIdleTimeoutsSeconds: kept ? kept.idleTimeoutsS.map((s) => round(s, 1)) : null,
+    podsKept: keptIdleTimeoutsS?.length ?? null,
+    keptIdleTimeoutsSeconds: keptIdleTimeoutsS?.map((s) => round(s, 1)) ?? null,
     horizonSeconds: round(p.horizonS, 1),
   };
 }

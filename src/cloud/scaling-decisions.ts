@@ -15,13 +15,6 @@ export interface ScalingDecision {
   message: string;
 }
 
-/** The pods the break-even forecast keeps (most recently busy first) and their idle timeouts. */
-export interface KeptPods {
-  pods: number;
-  /** Per kept pod, most recently busy first: τ*, or longer when its rank's idle gaps are worth idling through. */
-  idleTimeoutsS: number[];
-}
-
 /** Decisions kept for the status page. */
 const KEPT = 20;
 
@@ -35,9 +28,13 @@ export class ScalingDecisionLog {
   /** The latest evaluation, also when it changed nothing (the reason nothing was spawned). */
   private last: ScalingDecision | null = null;
   private parameters: MeasuredParameters | null = null;
-  private keeping: KeptPods | null = null;
+  /**
+   * The pods the latest break-even decision keeps, most recently busy first: each one's idle timeout (τ*, or
+   * longer when its rank's idle gaps are worth idling through); null before a decision.
+   */
+  private keptIdleTimeoutsS: readonly number[] | null = null;
   /** Each pod's idle timeout (ms) as the latest reaper pass set it, by pod name. */
-  private idleTimeoutsMs = new Map<string, number>();
+  private idleTimeoutsMs: ReadonlyMap<string, number> = new Map();
 
   /** The break-even policy's parameters as measured on the latest tick. */
   setParameters(parameters: MeasuredParameters): void {
@@ -48,18 +45,17 @@ export class ScalingDecisionLog {
     return this.parameters;
   }
 
-  /** What the latest break-even decision keeps up, and how long those pods may idle. */
-  noteKeeping(keeping: KeptPods): void {
-    this.keeping = keeping;
+  noteKeptIdleTimeouts(idleTimeoutsS: readonly number[]): void {
+    this.keptIdleTimeoutsS = idleTimeoutsS;
   }
 
-  keptPods(): KeptPods | null {
-    return this.keeping;
+  keptIdleTimeouts(): readonly number[] | null {
+    return this.keptIdleTimeoutsS;
   }
 
   /** The reaper's pass: each ready or busy pod's idle timeout (ms); pods it did not see are forgotten. */
   noteIdleTimeouts(byPodMs: ReadonlyMap<string, number>): void {
-    this.idleTimeoutsMs = new Map(byPodMs);
+    this.idleTimeoutsMs = byPodMs;
   }
 
   idleTimeoutOf(podName: string): number | null {

@@ -515,6 +515,11 @@ export const DEFAULT_RELEASE_AFTER_S = 0;
  * premium's worth of idling, usually); the others go after min(τ*, `releaseAfterS`): the forecast says they
  * would idle below u*, and for memoryless gaps waiting longer only adds idle cost.
  */
+/** A kept pod's idle timeout: τ*, or its rank's gap timeout when that is longer (never shorter than τ*). */
+export function keptPodIdleTimeoutS(idleTimeoutS: number, gapTimeoutS: number | null | undefined): number {
+  return Math.max(idleTimeoutS, gapTimeoutS ?? 0);
+}
+
 export function idlePodTimeoutsS<
   T extends { name: string; state: 'starting' | 'ready' | 'busy'; lastBusyAt: number | null },
 >(
@@ -532,7 +537,8 @@ export function idlePodTimeoutsS<
   const release = Math.max(0, Math.min(idleTimeoutS, releaseAfterS));
   const timeouts: Record<string, number> = {};
   ranked.forEach((pod, rank) => {
-    timeouts[pod.name] = rank < podsWorthKeeping ? Math.max(idleTimeoutS, gapTimeoutsS[rank] ?? 0) : release;
+    timeouts[pod.name] =
+      rank < podsWorthKeeping ? keptPodIdleTimeoutS(idleTimeoutS, gapTimeoutsS[rank]) : release;
   });
   return timeouts;
 }
