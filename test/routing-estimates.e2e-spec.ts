@@ -82,6 +82,31 @@ describe('routing estimates: quotes, job estimates and actuals', () => {
     });
   });
 
+  it("learns the endpoint's cold start from jobs sent to it cold, and keeps it across a restart", async () => {
+    h = await CloudHarness.start({ serverless: true });
+    const serverlessStartInS = async () => {
+      const quote = await h.post('/api/jobs/quote', { workflow: pngWorkflow(), backend: 'serverless' });
+      expect(quote.status).toBe(200);
+      const candidate = quote.body.candidates.find((c: any) => c.backend === 'serverless');
+      return (Date.parse(candidate.startAt) - h.clock.now()) / 1000;
+    };
+    // Nothing seen yet: a cold endpoint is priced the published cold start (45 s).
+    expect(await serverlessStartInS()).toBeGreaterThan(40);
+
+    // The fake's workers start at once. A job sent to the endpoint cold (nothing in flight, none ended within
+    // its idle timeout) shows that.
+    const done = await h.waitForJob(await h.submit({ workflow: pngWorkflow(), backend: 'serverless' }));
+    expect(done).toMatchObject({ status: 'completed', backend: 'serverless' });
+    const estimates = h.app!.get(RoutingEstimatesService);
+    await h.until(() => estimates.snapshot().startDelays === 1);
+    h.clock.advance(60_000); // past the endpoint's idle timeout: cold again
+    expect(await serverlessStartInS()).toBeLessThan(10);
+
+    await h.stopApp();
+    await h.startApp();
+    expect(await serverlessStartInS()).toBeLessThan(10);
+  });
+
   it("shows a ready pod's marginal cost in a quote, and attributes a pod job its share of the pod without adding it to the ledger", async () => {
     h = await CloudHarness.start({
       localComfy: { samplerStepMs: 40 },

@@ -299,9 +299,15 @@ describe('several serverless endpoints', () => {
 });
 
 describe('serverless start delays and pod attribution', () => {
-  it('splits observed delays into warm and cold, defaulting to the published figures', () => {
-    expect(serverlessStartDelays([])).toEqual({ warmS: DEFAULT_WARM_START_S, coldS: DEFAULT_COLD_START_S });
-    expect(serverlessStartDelays([1, 3, 2, 40, 60, NaN, -1])).toEqual({ warmS: 2, coldS: 50 });
+  it('takes the median of the delays of warm sends and of cold sends, defaulting to the published figures', () => {
+    expect(serverlessStartDelays([], [])).toEqual({
+      warmS: DEFAULT_WARM_START_S,
+      coldS: DEFAULT_COLD_START_S,
+    });
+    expect(serverlessStartDelays([1, 3, 2, NaN, -1], [40, 60])).toEqual({ warmS: 2, coldS: 50 });
+    // Each state's own delays: an endpoint that starts cold in a second is not priced the published 45 s.
+    expect(serverlessStartDelays([], [0.4, 1.2, 0.8])).toEqual({ warmS: DEFAULT_WARM_START_S, coldS: 0.8 });
+    expect(serverlessStartDelays([12, 30, 20], [])).toEqual({ warmS: 20, coldS: DEFAULT_COLD_START_S });
   });
 
   it('calls a worker warm while a job runs or within the idle timeout after one', () => {

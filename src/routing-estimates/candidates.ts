@@ -347,7 +347,10 @@ export function serverlessLikelyWarm(
   return inFlight > 0 || (lastEndedAt !== null && now - lastEndedAt <= idleS * 1000);
 }
 
-/** Start delays at or under this are taken as warm starts (FlashBoot hits), longer ones as cold starts. */
+/**
+ * In a start-delay history saved before the samples were kept by how the job was sent, delays at or under this
+ * are taken as warm starts (FlashBoot hits), longer ones as cold starts.
+ */
 export const WARM_START_MAX_S = 10;
 /** RunPod FlashBoot hit, median ~2 s (reference/autoscaling-theory.md §3.4, §6.2). */
 export const DEFAULT_WARM_START_S = 2;
@@ -355,13 +358,18 @@ export const DEFAULT_WARM_START_S = 2;
 export const DEFAULT_COLD_START_S = 45;
 
 /**
- * Warm and cold serverless start delays (seconds) from observed ones (RunPod's delayTime): the median of those
- * at or under WARM_START_MAX_S and of those above it, each the published default when none was seen.
+ * Observed start delays (RunPod's delayTime, seconds) of jobs sent while the endpoint was likely warm and of jobs
+ * sent while it was not (`serverlessLikelyWarm` at the send), each group's median the estimate for a send in that
+ * state, the published default while a group has no sample. Measured, not assumed: an endpoint whose workers start
+ * in a second (FlashBoot, or the in-repo fake) must not be priced a 45 s cold start it never shows.
  */
-export function serverlessStartDelays(observedS: readonly number[]): { warmS: number; coldS: number } {
-  const valid = observedS.filter((s) => Number.isFinite(s) && s >= 0);
-  const warm = valid.filter((s) => s <= WARM_START_MAX_S);
-  const cold = valid.filter((s) => s > WARM_START_MAX_S);
+export function serverlessStartDelays(
+  warmObservedS: readonly number[],
+  coldObservedS: readonly number[],
+): { warmS: number; coldS: number } {
+  const valid = (values: readonly number[]) => values.filter((s) => Number.isFinite(s) && s >= 0);
+  const warm = valid(warmObservedS);
+  const cold = valid(coldObservedS);
   return {
     warmS: warm.length > 0 ? median(warm) : DEFAULT_WARM_START_S,
     coldS: cold.length > 0 ? median(cold) : DEFAULT_COLD_START_S,

@@ -43,6 +43,7 @@ import {
   type PodInput,
   serverlessLikelyWarm,
   serverlessStartDelays,
+  WARM_START_MAX_S,
 } from './candidates';
 import { CloudQueue } from './cloud-queue';
 import { gpuSpeedFactor } from './gpu-speed';
@@ -164,11 +165,19 @@ export class RoutingEstimatesService
   private readonly localRunning = new Map<string, RunningJob>();
   /** Jobs running on pods that this process started (workerId: the pod's name): when each is expected to end. */
   private readonly podRunning = new Map<string, RunningJob>();
-  private startDelaysS: number[] = [];
+  /** Start delays of serverless jobs sent while the endpoint was likely warm, and while it was not. */
+  private warmStartsS: number[] = [];
+  private coldStartsS: number[] = [];
   /** Per serverless endpoint: jobs this process sent there and not ended, and when the last one ended. */
   private readonly endpointLoad = new Map<string, { inFlight: number; lastEndedAt: number | null }>();
-  /** Serverless jobs in flight from this process, by job id: the endpoint each went to. */
-  private readonly serverlessJobs = new Map<string, string>();
+  /**
+   * Serverless jobs in flight from this process, by job id: the endpoint each went to, whether every worker of it
+   * was busy then (the job queued at RunPod behind others) and whether it was likely warm.
+   */
+  private readonly serverlessJobs = new Map<
+    string,
+    { endpointId: string; queuedBehind: boolean; sentWarm: boolean }
+  >();
   /**
    * The estimator's answers by signature and worker class until it learns something (a completion can move any
    * estimate: a transferred one follows its donor, eviction drops pairs). A submit asks for every candidate class;
@@ -293,7 +302,7 @@ export class RoutingEstimatesService
 
   /** The learned state, for tests and the status page. */
   snapshot(): { pairs: number; startDelays: number } {
-    return { pairs: this.estimator.size, startDelays: this.startDelaysS.length };
+    return { pairs: this.estimator.size, startDelays: this.warmStartsS.length + this.coldStartsS.length };
   }
 
   private quoteWith(
@@ -422,8 +431,8 @@ export class RoutingEstimatesService
     const podsPossible = this.lifecycle.canSpawnPods() && settings.maxPods > 0;
     const serverlessOn = this.lifecycle.isAvailable() && allowed.has('serverless');
     const endpoints = serverlessOn ? endpointsFor(this.config.runpod.serverlessEndpoints, requirements) : [];
-    const maxWorkers = parameters?.serverlessMaxWorkers ?? policy.serverlessMaxWorkers ?? Infinity;
-    const delays = serverlessStartDelays(this.startDelaysS);
+    const maxWorkers = this.serverlessMaxWorkers();
+    const delays = serverlessStartDelays(this.warmStartsS, this.coldStartsS);
     return {
       now,
       runSeconds,
@@ -646,10 +655,16 @@ export class RoutingEstimatesService
       this.tracked.delete(event.jobId);
       this.localRunning.delete(event.jobId);
       this.podRunning.delete(event.jobId);
+      // RunPod's delayTime is the job's time in the endpoint's queue. Sent while a worker was free, that is the
+      // worker's start (warm, or a cold start); sent while every worker was busy, it is mostly the wait behind
+      // the jobs ahead, which the candidates count on their own (`saturated`, `queued`). Taken as a start delay,
+      // a batch queued at RunPod once made serverless look minutes from starting for the next 100 jobs.
+      const sent = this.serverlessJobs.get(event.jobId);
       this.serverlessEnded(event.jobId);
-      if (event.serverlessStartDelayMs !== undefined) {
-        this.startDelaysS.push(event.serverlessStartDelayMs / 1000);
-        if (this.startDelaysS.length > START_DELAYS_KEPT) this.startDelaysS.shift();
+      if (event.serverlessStartDelayMs !== undefined && sent && !sent.queuedBehind) {
+        const samples = sent.sentWarm ? this.warmStartsS : this.coldStartsS;
+        samples.push(event.serverlessStartDelayMs / 1000);
+        if (samples.length > START_DELAYS_KEPT) samples.shift();
         this.dirty = true;
       }
       const seconds = this.runSecondsOf(event, tracked);
@@ -707,14 +722,27 @@ export class RoutingEstimatesService
   private serverlessStarted(jobId: string, endpointId: string): void {
     this.serverlessEnded(jobId); // a retry on serverless replaces its earlier attempt
     makeRoomFor(this.serverlessJobs, MAX_TRACKED);
-    this.serverlessJobs.set(jobId, endpointId);
     const load = this.endpointLoad.get(endpointId) ?? { inFlight: 0, lastEndedAt: null };
+    this.serverlessJobs.set(jobId, {
+      endpointId,
+      queuedBehind: load.inFlight >= this.serverlessMaxWorkers(),
+      sentWarm: serverlessLikelyWarm(load.inFlight, load.lastEndedAt, this.clock.now(), SERVERLESS_IDLE_S),
+    });
     this.endpointLoad.set(endpointId, { ...load, inFlight: load.inFlight + 1 });
+  }
+
+  /** RUNPOD_SERVERLESS_MAX_WORKERS, or what RunPod says of the primary endpoint (Infinity: unknown). */
+  private serverlessMaxWorkers(): number {
+    return (
+      this.scaling.parametersInForce()?.serverlessMaxWorkers ??
+      this.config.cloud.breakEven.serverlessMaxWorkers ??
+      Infinity
+    );
   }
 
   /** The job's serverless attempt (if this process sent one) ended: its endpoint has one job less in flight. */
   private serverlessEnded(jobId: string): void {
-    const endpointId = this.serverlessJobs.get(jobId);
+    const endpointId = this.serverlessJobs.get(jobId)?.endpointId;
     if (endpointId === undefined) return;
     this.serverlessJobs.delete(jobId);
     const load = this.endpointLoad.get(endpointId);
@@ -788,14 +816,21 @@ export class RoutingEstimatesService
     try {
       const state = (await this.documents.load(DOCUMENT)) as {
         estimator?: unknown;
+        serverlessWarmStartsS?: unknown;
+        serverlessColdStartsS?: unknown;
         serverlessStartDelaysS?: unknown;
       } | null;
       this.estimator = this.newEstimator(state?.estimator ?? null);
       this.estimates.clear();
-      const delays = Array.isArray(state?.serverlessStartDelaysS) ? state.serverlessStartDelaysS : [];
-      this.startDelaysS = delays
-        .filter((d): d is number => typeof d === 'number' && Number.isFinite(d) && d >= 0)
-        .slice(-START_DELAYS_KEPT);
+      if (state?.serverlessWarmStartsS !== undefined || state?.serverlessColdStartsS !== undefined) {
+        this.warmStartsS = delaySamples(state.serverlessWarmStartsS);
+        this.coldStartsS = delaySamples(state.serverlessColdStartsS);
+      } else {
+        // Saved before the samples were kept by how each job was sent: split by the delay alone.
+        const delays = delaySamples(state?.serverlessStartDelaysS);
+        this.warmStartsS = delays.filter((d) => d <= WARM_START_MAX_S);
+        this.coldStartsS = delays.filter((d) => d > WARM_START_MAX_S);
+      }
     } catch (error) {
       this.logger.warn(`Could not restore the run-time estimates: ${(error as Error).message}`);
     }
@@ -806,7 +841,11 @@ export class RoutingEstimatesService
     if (this.saving) return this.saving;
     if (!this.dirty) return;
     this.dirty = false;
-    const state = { estimator: this.estimator.toJSON(), serverlessStartDelaysS: this.startDelaysS };
+    const state = {
+      estimator: this.estimator.toJSON(),
+      serverlessWarmStartsS: this.warmStartsS,
+      serverlessColdStartsS: this.coldStartsS,
+    };
     this.saving = this.documents
       .save(DOCUMENT, state, this.clock.now())
       .catch((error: Error) => {
@@ -844,4 +883,11 @@ function hintOf(profile: WorkflowProfile): WorkloadHint {
     frames: profile.frames,
     batch: profile.batch,
   };
+}
+
+/** Start-delay samples as saved: finite, non-negative numbers, the newest START_DELAYS_KEPT. */
+function delaySamples(saved: unknown): number[] {
+  return (Array.isArray(saved) ? saved : [])
+    .filter((d): d is number => typeof d === 'number' && Number.isFinite(d) && d >= 0)
+    .slice(-START_DELAYS_KEPT);
 }
