@@ -324,7 +324,7 @@ describe('break-even scaling policy', () => {
     expect(h.fake.getPod(pod.id)!.terminatedAt).not.toBeNull();
     const terminate = (await scaling()).decisions.find((decision: any) => decision.action === 'terminate');
     expect(terminate.message).toMatch(
-      new RegExp(`pod ${pod.id} idle \\d+s ≥ 1800s, the idle timeout its recent gaps between jobs call for`),
+      new RegExp(`pod ${pod.id} idle \\d+s ≥ 1800s, the idle timeout its last two hours of jobs call for`),
     );
   });
 

@@ -433,7 +433,7 @@ export class CloudControlLoop
           : timeoutOfMs.get(name)! < idleTimeoutMs
             ? `pod ${pod.runpodId} idle ${Math.round(idleMs / 1000)}s: the forecast keeps ${this.podsWorthKeeping} pod(s) busy enough, not this one`
             : timeoutOfMs.get(name)! > idleTimeoutMs
-              ? `pod ${pod.runpodId} idle ${Math.round(idleMs / 1000)}s ≥ ${Math.round(timeoutOfMs.get(name)! / 1000)}s, the idle timeout its recent gaps between jobs call for`
+              ? `pod ${pod.runpodId} idle ${Math.round(idleMs / 1000)}s ≥ ${Math.round(timeoutOfMs.get(name)! / 1000)}s, the idle timeout its last two hours of jobs call for`
               : `pod ${pod.runpodId} idle ${Math.round(idleMs / 1000)}s ≥ break-even τ* ${Math.round(idleTimeoutMs / 1000)}s`,
       });
       await this.lifecycle

@@ -377,6 +377,41 @@ describe('break-even policy', () => {
     expect(decided.gapTimeoutsS[0]).toBe(1800);
   });
 
+  it('keeps a pod the gap window values above its price, through an arrival window without a job', () => {
+    // Clusters of four 10 s jobs every 5 minutes, the last 20 minutes ago: rank 0 takes each cluster within the
+    // 30 s wait target. 20 s of overhead per serverless job: a cluster is (40 s + 4 × 20 s) × 4 = 480 s of pod
+    // time on serverless.
+    const clusters = Array.from({ length: 18 }, (_, c) =>
+      Array.from({ length: 4 }, () => ({ agoS: 1200 + c * 300, jobClass: 'ten' })),
+    ).flat();
+    const inputs = {
+      ...base,
+      serverlessOverheadPerJobS: 20,
+      observedDurationS: { ten: 10 },
+      arrivalWindowS: 1800,
+      podWaitTargetS: 30,
+      recentArrivals: clusters,
+      pods: [{ state: 'ready' as const }],
+    };
+    // The last 30 minutes hold two clusters (960 s against 1,800 s), and rank 0 had 17 gaps, too few to learn a
+    // timeout from: on those alone the pod goes.
+    expect(decideBreakEvenScale(inputs)).toMatchObject({ podsWorthKeeping: 0 });
+    expect(decideBreakEvenScale(inputs).gapTimeoutsS[0]).toBeNull();
+    // Over the 2 h gap window the 18 clusters are 8,640 s against 7,200 s: kept, through 30 minutes without a job.
+    const decided = decideBreakEvenScale({ ...inputs, gapWindowS: 7200 });
+    expect(decided.podsWorthKeeping).toBe(1);
+    expect(decided.gapTimeoutsS).toEqual([1800, null, null, null, null]);
+    // Two clusters fewer (the oldest): 7,680 s against 7,200 s, still kept; four fewer: 6,720 s, released.
+    const fewer = (n: number) => clusters.filter((a) => a.agoS < 1200 + (18 - n) * 300);
+    expect(
+      decideBreakEvenScale({ ...inputs, recentArrivals: fewer(2), gapWindowS: 7200 }).podsWorthKeeping,
+    ).toBe(1);
+    expect(decideBreakEvenScale({ ...inputs, recentArrivals: fewer(4), gapWindowS: 7200 })).toMatchObject({
+      podsWorthKeeping: 0,
+      gapTimeoutsS: [null, null, null, null, null],
+    });
+  });
+
   it('a long job may wait longer for a pod: the larger of the wait target and a fraction of its run', () => {
     expect(podWaitAllowanceS(30, 30, 0.5)).toBe(30);
     expect(podWaitAllowanceS(240, 30, 0.5)).toBe(120);

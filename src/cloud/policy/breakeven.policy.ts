@@ -101,9 +101,8 @@ export const DEFAULT_ARRIVAL_WINDOW_S = 1800;
 
 /**
  * A pod rank's idle timeout is learned from the idle gaps it had in a replay of this many arrival windows (2 h at
- * the default): 30 minutes hold 15 gaps of a job every 2 minutes, too few for a tail. (Valuing the pods on the
- * longer window, as the arrival window values them, was tried, session 15: steady-low as cheap, but it kept a
- * pod up from one burst to the next, and bursty-mmpp's images waited past 60 s at p95.)
+ * the default): 30 minutes hold 15 gaps of a job every 2 minutes, too few for a tail. A rank that replay values
+ * above its price is kept through an arrival window without a job (`decideBreakEvenScale`).
  */
 export const GAP_WINDOW_ARRIVAL_WINDOWS = 4;
 
@@ -130,9 +129,9 @@ export interface BreakEvenDecision {
   podsWorthKeeping: number;
   /**
    * Per pod rank (most recently busy first), the idle timeout its idle gaps in the gap window's replay call for
-   * (`learnedIdleTimeoutS`, a release costing τ*'s β: a boot and a job's serverless premium); null with too few
-   * gaps. Empty without serverless or a replay. Kept pods wait the longer of their rank's and τ*
-   * (`idlePodTimeoutsS`).
+   * (`learnedIdleTimeoutS`, a release costing τ*'s β: a boot and a job's serverless premium), at least the arrival
+   * window for a rank that replay values above its price; null with too few gaps. Empty without serverless or a
+   * replay. Kept pods wait the longer of their rank's and τ* (`idlePodTimeoutsS`).
    */
   gapTimeoutsS: Array<number | null>;
 }
@@ -465,6 +464,19 @@ export function decideBreakEvenScale(inputs: BreakEvenInputs): BreakEvenDecision
         keepThroughS: windowS,
       }),
     );
+    // A rank the whole gap window values above its price is kept too, through an arrival window without a job:
+    // work that keeps coming over hours, in clusters minutes apart (bursty-gamma) or with its long jobs rare
+    // (a video in ten), is not over when 30 minutes are quiet, and each re-buy pays a boot and sends the next
+    // cluster to serverless's cold starts. Bursts hours apart rarely pay for a pod over two hours.
+    if (gapWindowS > windowS) {
+      const gapWindow = { windowS: gapWindowS, replay: gapReplay };
+      let keptOverGapWindow = 0;
+      while (keptOverGapWindow < gapReplay.length && value(keptOverGapWindow, gapWindow) > 1)
+        keptOverGapWindow++;
+      gapTimeoutsS = gapTimeoutsS.map((timeoutS, k) =>
+        k < keptOverGapWindow ? Math.max(timeoutS ?? 0, windowS) : timeoutS,
+      );
+    }
     let keptForGaps = 0;
     while (keptForGaps < gapTimeoutsS.length && (gapTimeoutsS[keptForGaps] ?? 0) >= windowS) keptForGaps++;
     podsWorthKeeping = Math.max(podsWorthKeeping, keptForGaps);
