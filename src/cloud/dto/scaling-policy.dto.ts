@@ -101,7 +101,8 @@ export class BreakEvenParametersDto {
     description:
       'How long each kept pod (most recently busy first) may idle: idleTimeoutSeconds (τ*), or longer when the ' +
       'idle gaps its rank had in a replay of the last 4 arrival windows were cheaper to idle through than a ' +
-      "release (a boot to buy it again, the next job's serverless premium meanwhile). null before the first decision",
+      "release (a boot to buy it again, the next job's serverless premium meanwhile), and at least " +
+      'arrivalWindowSeconds when that replay values the rank above its price. null before the first decision',
   })
   keptIdleTimeoutsSeconds!: number[] | null;
 
