@@ -428,13 +428,9 @@ export class CloudControlLoop
         action: 'terminate',
         pods: 1,
         reason: 'idle-timeout',
-        message: !breakEven
-          ? `pod ${pod.runpodId} idle ${Math.round(idleMs / 1000)}s ≥ CLOUD_IDLE_TIMEOUT`
-          : timeoutOfMs.get(name)! < idleTimeoutMs
-            ? `pod ${pod.runpodId} idle ${Math.round(idleMs / 1000)}s: the forecast keeps ${this.podsWorthKeeping} pod(s) busy enough, not this one`
-            : timeoutOfMs.get(name)! > idleTimeoutMs
-              ? `pod ${pod.runpodId} idle ${Math.round(idleMs / 1000)}s ≥ ${Math.round(timeoutOfMs.get(name)! / 1000)}s, the idle timeout its last two hours of jobs call for`
-              : `pod ${pod.runpodId} idle ${Math.round(idleMs / 1000)}s ≥ break-even τ* ${Math.round(idleTimeoutMs / 1000)}s`,
+        message: `pod ${pod.runpodId} idle ${Math.round(idleMs / 1000)}s${
+          breakEven ? this.reapedBecause(timeoutOfMs.get(name)!, idleTimeoutMs) : ' ≥ CLOUD_IDLE_TIMEOUT'
+        }`,
       });
       await this.lifecycle
         .terminate(name, `idle for ${Math.round(idleMs / 1000)}s`, 'terminated')
@@ -442,6 +438,15 @@ export class CloudControlLoop
           this.logger.error(`Could not terminate idle pod ${pod.runpodId}: ${error.message} (will retry)`),
         );
     }
+  }
+
+  /** Why the break-even reaper took an idle pod whose timeout was `timeoutMs` (τ* is `idleTimeoutMs`). */
+  private reapedBecause(timeoutMs: number, idleTimeoutMs: number): string {
+    if (timeoutMs < idleTimeoutMs)
+      return `: the forecast keeps ${this.podsWorthKeeping} pod(s) busy enough, not this one`;
+    if (timeoutMs > idleTimeoutMs)
+      return ` ≥ ${Math.round(timeoutMs / 1000)}s, the idle timeout its last two hours of jobs call for`;
+    return ` ≥ break-even τ* ${Math.round(idleTimeoutMs / 1000)}s`;
   }
 
   /**

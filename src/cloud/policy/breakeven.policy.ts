@@ -430,10 +430,8 @@ export function decideBreakEvenScale(inputs: BreakEvenInputs): BreakEvenDecision
         ...replays.map((r) => value(k, r) * Math.max(0, 1 - z / Math.sqrt(Math.max(1, r.replay[k].jobs)))),
       );
     const replay = replays[0].replay;
-    let startRanks = 0;
-    while (startRanks < replay.length && startValue(startRanks) > 1) startRanks++;
-    let keepRanks = 0;
-    while (keepRanks < replay.length && keepValue(keepRanks) > 1) keepRanks++;
+    const startRanks = leadingRanks(replay.length, (k) => startValue(k) > 1);
+    const keepRanks = leadingRanks(replay.length, (k) => keepValue(k) > 1);
     if (startRanks - live > wanted) {
       wanted = startRanks - live;
       firstPodBusyFraction = replay[live].busyFraction;
@@ -470,15 +468,12 @@ export function decideBreakEvenScale(inputs: BreakEvenInputs): BreakEvenDecision
     // cluster to serverless's cold starts. Bursts hours apart rarely pay for a pod over two hours.
     if (gapWindowS > windowS) {
       const gapWindow = { windowS: gapWindowS, replay: gapReplay };
-      let keptOverGapWindow = 0;
-      while (keptOverGapWindow < gapReplay.length && value(keptOverGapWindow, gapWindow) > 1)
-        keptOverGapWindow++;
+      const keptOverGapWindow = leadingRanks(gapReplay.length, (k) => value(k, gapWindow) > 1);
       gapTimeoutsS = gapTimeoutsS.map((timeoutS, k) =>
         k < keptOverGapWindow ? Math.max(timeoutS ?? 0, windowS) : timeoutS,
       );
     }
-    let keptForGaps = 0;
-    while (keptForGaps < gapTimeoutsS.length && (gapTimeoutsS[keptForGaps] ?? 0) >= windowS) keptForGaps++;
+    const keptForGaps = leadingRanks(gapTimeoutsS.length, (k) => (gapTimeoutsS[k] ?? 0) >= windowS);
     podsWorthKeeping = Math.max(podsWorthKeeping, keptForGaps);
   }
 
@@ -505,6 +500,13 @@ export function decideBreakEvenScale(inputs: BreakEvenInputs): BreakEvenDecision
     podsWorthKeeping,
     gapTimeoutsS,
   };
+}
+
+/** How many pod ranks from the first (0, 1, ...) satisfy `holds` before the first that does not. */
+function leadingRanks(ranks: number, holds: (rank: number) => boolean): number {
+  let k = 0;
+  while (k < ranks && holds(k)) k++;
+  return k;
 }
 
 /**
