@@ -344,11 +344,14 @@ export class BreakEvenPolicy extends SeedPolicy {
     const arrivedSince = now - gapWindowS * MS;
     while (this.cloudStarts.length > 0 && this.cloudStarts[0].at < Math.min(since, arrivedSince))
       this.cloudStarts.shift();
+    // The dispatcher's published demand: not the jobs waiting for a local worker (held for a busy one, planned
+    // to one, waiting for its warm model) or refused by the budget.
+    const waiting = state.queue.filter(
+      (job) => !this.heldLocally.has(job.id) && !this.notCloudDemand.has(job.id),
+    );
     const recentArrivals = [
       ...this.cloudStarts.filter((start) => start.arrivalAt >= arrivedSince),
-      ...state.queue
-        .filter((job) => !this.heldLocally.has(job.id))
-        .map((job) => ({ arrivalAt: job.arrivalAt, jobClass: classOf(job) })),
+      ...waiting.map((job) => ({ arrivalAt: job.arrivalAt, jobClass: classOf(job) })),
     ].map((a) => ({ agoS: (now - a.arrivalAt) / MS, jobClass: a.jobClass }));
     const decision = decideBreakEvenScale({
       podPricePerS: state.model.podPricePerHour / 3600,
@@ -360,14 +363,12 @@ export class BreakEvenPolicy extends SeedPolicy {
       horizonS: stats.horizonS,
       observedDurationS: stats.byClass,
       defaultDurationS: stats.meanS,
-      queue: state.queue
-        .filter((job) => !this.heldLocally.has(job.id))
-        .map((job) => ({
-          jobClass: classOf(job),
-          podOnly: job.podOnly,
-          heldForNewPod: this.heldForNewPod.has(job.id),
-          mayRunLocally: !job.podOnly && state.model.localWorkers > 0,
-        })),
+      queue: waiting.map((job) => ({
+        jobClass: classOf(job),
+        podOnly: job.podOnly,
+        heldForNewPod: this.heldForNewPod.has(job.id),
+        mayRunLocally: !job.podOnly && state.model.localWorkers > 0,
+      })),
       localSlots: state.model.localWorkers,
       pods: live.map((pod) => ({ state: pod.state })),
       maxPods: state.model.maxPods,

@@ -190,6 +190,26 @@ describe('policy simulator: model-aware routing measurement', () => {
     expect(run('model-aware').completionS[1]).toBeLessThan(200);
   });
 
+  it('starts no pod for jobs planned to a local worker: the dispatcher publishes them as no cloud demand', () => {
+    const fleet: SimModel = { ...withoutFailures(DEFAULT_MODEL), localWorkers: 1 };
+    // Twenty 10 s images at once, due in an hour: the planner puts each on the one local worker (free, and
+    // serverless would still make the deadline if the worker slipped). They wait for it, not for the cloud.
+    const jobs: SimJob[] = Array.from({ length: 20 }, (_, i) => ({
+      ...job(i, 0, 'sdxl', 10),
+      deadlineS: 3600,
+      deadlineFeasible: true,
+    }));
+    const result = runSimulation(trace(...jobs), createRouter('model-aware', fleet), {
+      model: fleet,
+      seed: 1,
+      router: { ...ROUTER_DEFAULTS, localModels: [['sdxl']] },
+    });
+    expect(result.completed).toBe(20);
+    expect(result.router).toMatchObject({ feasibleDeadlines: 20, feasibleDeadlinesMet: 20 });
+    expect(result.podLaunches).toBe(0);
+    expect(result.costUsd).toBe(0);
+  });
+
   it('runs a nightly batch due within the hour on the pods, sending to serverless only what they cannot finish', () => {
     // 500 images and 50 videos at 02:00, due at 03:00; five pods would finish them in about the hour. Each job is
     // planned (a new pod), re-planned as its start slips: behind the jobs ahead of it (CloudQueue), it keeps its

@@ -52,6 +52,12 @@ export const SEED_DEFAULTS: SeedSettings = {
  */
 export class SeedPolicy implements SimPolicy {
   private demand = { waitingForCloud: 0, waitingForPodOnly: 0 };
+  /**
+   * The last pass's jobs left waiting but not for the cloud, which the dispatcher does not publish as cloud
+   * demand: those waiting for a busy local worker with their model loaded (`waitsForWarmWorker`), for a local
+   * worker only (a plan to local, or the budget's stop: a `wait` not `forPod`), or refused by the budget.
+   */
+  protected notCloudDemand: ReadonlySet<number> = new Set();
   private readonly idleMarks = new Map<string, number>();
 
   constructor(
@@ -120,6 +126,7 @@ export class SeedPolicy implements SimPolicy {
     // decideRoute is pure: within a pass, jobs with the same inputs get the same answer (a backlog of 500
     // jobs waiting for pods asks it twice, not 500 times).
     const memo = new Map<string, ReturnType<typeof decideRoute>>();
+    const notCloudDemand = new Set<number>();
     for (const job of state.queue.slice(0, PASS_SIZE)) {
       const idleLocalWorkers =
         freeLocal.size === 0
@@ -147,7 +154,10 @@ export class SeedPolicy implements SimPolicy {
       }
       switch (decision.kind) {
         case 'local':
-          if (this.waitsForWarmWorker(job, decision.workerId, state)) break;
+          if (this.waitsForWarmWorker(job, decision.workerId, state)) {
+            notCloudDemand.add(job.id);
+            break;
+          }
           freeLocal.delete(decision.workerId);
           route.push({ jobId: job.id, to: 'local', workerId: decision.workerId });
           break;
@@ -157,6 +167,7 @@ export class SeedPolicy implements SimPolicy {
             const costUsd = decision.kind === 'pod' ? podJobUsd(budget) : serverlessJobUsd(budget);
             if (!admits(budget, admittedUsd, costUsd)) {
               base.cloudBlockedReason = 'daily cloud budget would be crossed';
+              notCloudDemand.add(job.id);
               break;
             }
             admittedUsd += costUsd;
@@ -167,6 +178,7 @@ export class SeedPolicy implements SimPolicy {
         }
         case 'wait':
           if (decision.forPod) waitingForCloud++;
+          else notCloudDemand.add(job.id);
           if (decision.podOnly) waitingForPodOnly++;
           break;
         case 'reject':
@@ -175,6 +187,7 @@ export class SeedPolicy implements SimPolicy {
       }
     }
     this.demand = { waitingForCloud, waitingForPodOnly };
+    this.notCloudDemand = notCloudDemand;
     return { spawn: 0, reap: [], route };
   }
 
