@@ -107,6 +107,32 @@ describe('routing estimates: quotes, job estimates and actuals', () => {
     expect(await serverlessStartInS()).toBeLessThan(10);
   });
 
+  it("prices a saturated endpoint's start after the job it runs, by that job's estimate", async () => {
+    h = await CloudHarness.start({
+      serverless: true,
+      sim: { comfy: { samplerStepMs: 100 } },
+      env: { RUNPOD_SERVERLESS_MAX_WORKERS: '1' },
+    });
+    const serverlessStartAt = async () => {
+      const quote = await h.post('/api/jobs/quote', { workflow: pngWorkflow(), backend: 'serverless' });
+      expect(quote.status).toBe(200);
+      return Date.parse(quote.body.candidates.find((c: any) => c.backend === 'serverless').startAt);
+    };
+    // Its one worker takes a job for about 40 s of real time (cancelled below).
+    const running = await h.submit({ workflow: slowWorkflow(400), backend: 'serverless' });
+    await h.until(async () => (await h.get(`/api/jobs/${running}`)).body.status === 'running');
+    const { estimate } = (await h.get(`/api/jobs/${running}`)).body;
+    const sentAt = h.clock.now();
+    const first = await serverlessStartAt();
+    // After the running job's start (the published 45 s cold start: none measured yet) and its estimated run.
+    expect(first).toBeGreaterThanOrEqual(sentAt + (45 + estimate.runSeconds) * 1000 - 1000);
+    // Its end does not move with the clock while the job is within its estimate: the start stays put, where
+    // "a typical job from now" would move with it.
+    h.clock.advance(20_000);
+    expect(await serverlessStartAt()).toBe(first);
+    expect((await h.request('DELETE', `/api/jobs/${running}`)).status).toBeLessThan(300);
+  });
+
   it("shows a ready pod's marginal cost in a quote, and attributes a pod job its share of the pod without adding it to the ledger", async () => {
     h = await CloudHarness.start({
       localComfy: { samplerStepMs: 40 },

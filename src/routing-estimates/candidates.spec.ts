@@ -223,6 +223,15 @@ describe('candidates', () => {
     expect(cold.startAt).toBe(NOW + 45 * S);
     const [full] = candidates(inputs({ serverless: [{ ...serverless, saturated: true }] }));
     expect(full.startAt).toBe(NOW + 22 * S);
+    // Saturated, with the jobs in flight known: the worker that frees first, warm (cold or not now).
+    const [behind] = candidates(
+      inputs({ serverless: [{ ...serverless, warm: false, saturated: true, freeAt: NOW + 200 * S }] }),
+    );
+    expect(behind.startAt).toBe(NOW + 202 * S);
+    const [overdue] = candidates(
+      inputs({ serverless: [{ ...serverless, saturated: true, freeAt: NOW - 5 * S }] }),
+    );
+    expect(overdue.startAt).toBe(NOW + 2 * S);
   });
 
   it('computes a quote for 50 workers behind 1,000 queued jobs in a few milliseconds at most', () => {

@@ -84,6 +84,11 @@ export interface ServerlessInput {
   coldStartS: number;
   /** Every endpoint worker is busy: the job queues at RunPod. */
   saturated: boolean;
+  /**
+   * Saturated: when a worker is expected to free for a job sent now (epoch ms; `serverlessWorkerFreeAt` over the
+   * jobs in flight there). Absent or null: one typical job (`aheadJobS`) from now.
+   */
+  freeAt?: number | null;
   /** Jobs sent to the endpoint beyond its workers, waiting in RunPod's queue (0 when absent). */
   queued?: number;
 }
@@ -259,9 +264,14 @@ export function newPodStartedAnyway(
 
 export function serverlessCandidates(inputs: CandidateInputs): Candidate[] {
   return inputs.serverless.map((s) => {
-    const startS =
-      (s.warm ? positive(s.warmStartS, 0) : positive(s.coldStartS, 0)) +
-      (s.saturated ? positive(inputs.aheadJobS, 1) : 0);
+    // Saturated, the job takes the worker that frees first, warm.
+    const startS = !s.saturated
+      ? s.warm
+        ? positive(s.warmStartS, 0)
+        : positive(s.coldStartS, 0)
+      : s.freeAt != null && Number.isFinite(s.freeAt)
+        ? Math.max(0, (s.freeAt - inputs.now) / 1000) + positive(s.warmStartS, 0)
+        : (s.warm ? positive(s.warmStartS, 0) : positive(s.coldStartS, 0)) + positive(inputs.aheadJobS, 1);
     return candidate(
       inputs,
       {

@@ -48,6 +48,7 @@ import {
 import { CloudQueue } from './cloud-queue';
 import { gpuSpeedFactor } from './gpu-speed';
 import { expectedEnd, type RunningJob } from './running-job';
+import { serverlessWorkerFreeAt, type InFlightServerlessJob } from './serverless-queue';
 import {
   type Plan,
   plan,
@@ -171,12 +172,13 @@ export class RoutingEstimatesService
   /** Per serverless endpoint: jobs this process sent there and not ended, and when the last one ended. */
   private readonly endpointLoad = new Map<string, { inFlight: number; lastEndedAt: number | null }>();
   /**
-   * Serverless jobs in flight from this process, by job id: the endpoint each went to, whether every worker of it
-   * was busy then (the job queued at RunPod behind others) and whether it was likely warm.
+   * Serverless jobs in flight from this process, by job id, in the order they were sent: the endpoint each went
+   * to, whether every worker of it was busy then (the job queued at RunPod behind others), whether it was likely
+   * warm, and what it is expected to take (a saturated endpoint's next free worker, `serverlessWorkerFreeAt`).
    */
   private readonly serverlessJobs = new Map<
     string,
-    { endpointId: string; queuedBehind: boolean; sentWarm: boolean }
+    { endpointId: string; queuedBehind: boolean; sentWarm: boolean } & InFlightServerlessJob
   >();
   /**
    * The estimator's answers by signature and worker class until it learns something (a completion can move any
@@ -464,6 +466,10 @@ export class RoutingEstimatesService
           coldStartS: delays.coldS,
           saturated: load.inFlight >= maxWorkers,
           queued: Number.isFinite(maxWorkers) ? Math.max(0, load.inFlight - maxWorkers) : 0,
+          freeAt:
+            load.inFlight >= maxWorkers
+              ? serverlessWorkerFreeAt(this.inFlightOn(endpoint.id), maxWorkers, delays.warmS, now)
+              : null,
         };
       }),
     };
@@ -722,13 +728,30 @@ export class RoutingEstimatesService
   private serverlessStarted(jobId: string, endpointId: string): void {
     this.serverlessEnded(jobId); // a retry on serverless replaces its earlier attempt
     makeRoomFor(this.serverlessJobs, MAX_TRACKED);
+    const now = this.clock.now();
     const load = this.endpointLoad.get(endpointId) ?? { inFlight: 0, lastEndedAt: null };
+    const sentWarm = serverlessLikelyWarm(load.inFlight, load.lastEndedAt, now, SERVERLESS_IDLE_S);
+    const tracked = this.tracked.get(jobId);
+    const typicalS = this.typicalJobS();
+    const { medianS, p90S } = tracked
+      ? this.estimateOf(tracked.signature, serverlessClass(endpointId), tracked.hint)
+      : { medianS: typicalS, p90S: typicalS };
+    const delays = serverlessStartDelays(this.warmStartsS, this.coldStartsS);
     this.serverlessJobs.set(jobId, {
       endpointId,
       queuedBehind: load.inFlight >= this.serverlessMaxWorkers(),
-      sentWarm: serverlessLikelyWarm(load.inFlight, load.lastEndedAt, this.clock.now(), SERVERLESS_IDLE_S),
+      sentWarm,
+      sentAt: now,
+      startDelayS: sentWarm ? delays.warmS : delays.coldS,
+      medianS,
+      p90S,
     });
     this.endpointLoad.set(endpointId, { ...load, inFlight: load.inFlight + 1 });
+  }
+
+  /** The jobs this process sent to an endpoint and has not seen end, in the order they were sent. */
+  private inFlightOn(endpointId: string): InFlightServerlessJob[] {
+    return [...this.serverlessJobs.values()].filter((job) => job.endpointId === endpointId);
   }
 
   /** RUNPOD_SERVERLESS_MAX_WORKERS, or what RunPod says of the primary endpoint (Infinity: unknown). */
