@@ -9,6 +9,7 @@ import {
   type Decision,
   type PodView,
   type QueuedJobView,
+  type SentServerlessJob,
   type SimPolicy,
   type SimState,
 } from './policy';
@@ -283,6 +284,8 @@ class Simulation {
   private readonly rpQueue: Submission[] = [];
   /** Serverless jobs RunPod has ended that the service's `/status` polls have not seen yet. */
   private noticePending = 0;
+  /** Serverless jobs sent whose end the service has not seen, by job id, in the order they were sent. */
+  private readonly slsSent = new Map<number, SentServerlessJob>();
   private readonly breakdown: CostBreakdown = {
     podBoot: 0,
     podBusy: 0,
@@ -481,7 +484,13 @@ class Simulation {
             { id: `local-${i}`, busy, busySince: this.localBusySince[i] },
       ),
       pods: [...this.pods.values()].map((pod) => ({ ...pod.view })),
-      serverless: { inFlight, warmIdle, workers: this.workers.size },
+      serverless: {
+        inFlight,
+        // The model-aware router's serverless start estimate (router measurements only: a copy per pass).
+        ...(this.options.router ? { sent: [...this.slsSent.values()] } : {}),
+        warmIdle,
+        workers: this.workers.size,
+      },
       completed: this.completed,
       spentTodayUsd: this.model.dailyBudgetUsd > 0 ? this.spentToday() : 0,
       model: this.model,
@@ -714,6 +723,7 @@ class Simulation {
   private endJob(exec: Execution, ranS: number): void {
     const { js } = exec;
     if (exec.record) exec.record.seenS = (this.now - SIM_EPOCH_MS) / MS;
+    if (exec.backend === 'serverless') this.slsSent.delete(js.job.id);
     this.running--;
     if (exec.outcome === 'ok') {
       js.status = 'done';
@@ -827,6 +837,17 @@ class Simulation {
   private submitServerless(js: JobState): void {
     js.status = 'running';
     this.running++;
+    let warm = false;
+    for (const worker of this.workers) warm ||= worker.state === 'idle';
+    this.slsSent.delete(js.job.id);
+    this.slsSent.set(js.job.id, {
+      id: js.job.id,
+      sentAt: this.now,
+      sentWarm: warm,
+      kind: js.job.kind,
+      ...(js.job.signature === undefined ? {} : { signature: js.job.signature }),
+      ...(js.job.checkpoint === undefined ? {} : { checkpoint: js.job.checkpoint }),
+    });
     this.rpQueue.push({ js, draws: this.drawsFor(js), submittedAt: this.now });
     this.serveEndpoint();
   }

@@ -53,9 +53,23 @@ export interface LocalWorkerView {
   busySince?: number | null;
 }
 
+/** A job sent to serverless whose end the service has not seen, as the service knows it. */
+export interface SentServerlessJob {
+  id: number;
+  /** When it was sent (epoch ms). */
+  sentAt: number;
+  /** A worker was up and idle when it was sent. */
+  sentWarm: boolean;
+  kind: 'image' | 'video';
+  signature?: string;
+  checkpoint?: string;
+}
+
 export interface ServerlessView {
   /** Jobs sent to the endpoint and not finished (running, cold-starting or queued at RunPod). */
   inFlight: number;
+  /** Those jobs, in the order they were sent. */
+  sent?: readonly SentServerlessJob[];
   /** Workers up and idle (a job sent now starts warm). */
   warmIdle: number;
   workers: number;

@@ -1,6 +1,7 @@
 import type { JobBackend } from '../persistence/entities/job.entity';
 import { candidates, type Candidate, type CandidateInputs } from '../routing-estimates/candidates';
 import { CloudQueue } from '../routing-estimates/cloud-queue';
+import { serverlessWorkerFreeAt } from '../routing-estimates/serverless-queue';
 import {
   needsReplan,
   plan,
@@ -31,6 +32,8 @@ import type {
 import { ROUTER_MIX } from './router-workload';
 import { PASS_SIZE } from './seed-policy';
 
+/** The serverless start the router's estimates take for a warm endpoint (s). */
+const SIM_WARM_START_S = 1;
 /** DeadlineReplanner: a planned start may slip this much, and a job is re-planned at most this often. */
 const START_GRACE_MS = REPLAN_START_GRACE_MS;
 const MIN_REPLAN_GAP_MS = 10_000;
@@ -382,6 +385,7 @@ export class ModelAwareRouter extends BreakEvenPolicy {
     );
     const localById = new Map(local.map((worker) => [worker.id, worker]));
     const bootS = (model.podBootMinS + model.podBootMaxS) / 2;
+    const coldStartS = serverlessOverheadS(model) - model.serverlessIdleTimeoutS;
     const inputs: CandidateInputs = {
       now,
       runSeconds: (workerClass) => {
@@ -428,10 +432,21 @@ export class ModelAwareRouter extends BreakEvenPolicy {
           pricePerSecond: model.serverlessPricePerSecond,
           overheadS: serverlessOverheadS(model),
           warm: state.serverless.warmIdle > 0,
-          warmStartS: 1,
-          coldStartS: serverlessOverheadS(model) - model.serverlessIdleTimeoutS,
+          warmStartS: SIM_WARM_START_S,
+          coldStartS,
           saturated: state.serverless.inFlight >= model.serverlessMaxWorkers,
           queued: Math.max(0, state.serverless.inFlight - model.serverlessMaxWorkers),
+          // RoutingEstimatesService: the jobs it sent there, each by its own estimate.
+          freeAt: serverlessWorkerFreeAt(
+            (state.serverless.sent ?? []).map((sent) => ({
+              sentAt: sent.sentAt,
+              startDelayS: sent.sentWarm ? SIM_WARM_START_S : coldStartS,
+              ...this.estimateOf(estimateKeyOf(sent), state),
+            })),
+            model.serverlessMaxWorkers,
+            SIM_WARM_START_S,
+            now,
+          ),
         },
       ],
     };

@@ -128,6 +128,33 @@ describe('policy simulator: model-aware routing measurement', () => {
     expect(result.router).toMatchObject({ wrongModelSends: 3, resubmissions: 2, failed: 1 });
   });
 
+  it('shows the router the serverless jobs it sent whose end it has not seen, in the order sent', () => {
+    const seen: number[][] = [];
+    const toServerless: SimPolicy = {
+      name: 'serverless',
+      decide(state) {
+        seen.push((state.serverless.sent ?? []).map((sent) => sent.id));
+        return {
+          spawn: 0,
+          reap: [],
+          route: state.queue.map((job) => ({ jobId: job.id, to: 'serverless' as const })),
+        };
+      },
+    };
+    const result = runSimulation(
+      trace(job(0, 0, 'sdxl', 100), job(1, 10, 'sdxl', 100), job(2, 20, 'flux', 100)),
+      toServerless,
+      { model: { ...model, localWorkers: 0 }, seed: 1, router },
+    );
+    expect(result.completed).toBe(3);
+    expect(seen).toContainEqual([0, 1, 2]);
+    expect(seen.at(-1)).toEqual([]);
+    // Without router options (bench:policy) the list is not built.
+    seen.length = 0;
+    runSimulation(trace(job(0, 0, 'sdxl')), toServerless, { model: { ...model, localWorkers: 0 }, seed: 1 });
+    expect(seen.every((ids) => ids.length === 0)).toBe(true);
+  });
+
   it('leaves a run without router options as it was (no router stats, no model loads)', () => {
     const result = runSimulation(trace(job(0, 0, 'flux')), toLocal0, { model, seed: 1 });
     expect(result.router).toBeUndefined();
