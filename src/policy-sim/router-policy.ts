@@ -386,6 +386,7 @@ export class ModelAwareRouter extends BreakEvenPolicy {
     const localById = new Map(local.map((worker) => [worker.id, worker]));
     const bootS = (model.podBootMinS + model.podBootMaxS) / 2;
     const coldStartS = serverlessOverheadS(model) - model.serverlessIdleTimeoutS;
+    const saturated = state.serverless.inFlight >= model.serverlessMaxWorkers;
     const inputs: CandidateInputs = {
       now,
       runSeconds: (workerClass) => {
@@ -434,19 +435,21 @@ export class ModelAwareRouter extends BreakEvenPolicy {
           warm: state.serverless.warmIdle > 0,
           warmStartS: SIM_WARM_START_S,
           coldStartS,
-          saturated: state.serverless.inFlight >= model.serverlessMaxWorkers,
+          saturated,
           queued: Math.max(0, state.serverless.inFlight - model.serverlessMaxWorkers),
           // RoutingEstimatesService: the jobs it sent there, each by its own estimate.
-          freeAt: serverlessWorkerFreeAt(
-            (state.serverless.sent ?? []).map((sent) => ({
-              sentAt: sent.sentAt,
-              startDelayS: sent.sentWarm ? SIM_WARM_START_S : coldStartS,
-              ...this.estimateOf(estimateKeyOf(sent), state),
-            })),
-            model.serverlessMaxWorkers,
-            SIM_WARM_START_S,
-            now,
-          ),
+          freeAt: saturated
+            ? serverlessWorkerFreeAt(
+                (state.serverless.sent ?? []).map((sent) => ({
+                  sentAt: sent.sentAt,
+                  startDelayS: sent.sentWarm ? SIM_WARM_START_S : coldStartS,
+                  ...this.estimateOf(estimateKeyOf(sent), state),
+                })),
+                model.serverlessMaxWorkers,
+                SIM_WARM_START_S,
+                now,
+              )
+            : null,
         },
       ],
     };
