@@ -264,14 +264,13 @@ export function newPodStartedAnyway(
 
 export function serverlessCandidates(inputs: CandidateInputs): Candidate[] {
   return inputs.serverless.map((s) => {
-    // Saturated, the job takes the worker that frees first, warm.
+    const startDelayS = s.warm ? positive(s.warmStartS, 0) : positive(s.coldStartS, 0);
+    // Saturated, the job takes the worker that frees first, warm; without that time, one typical job later.
     const startS = !s.saturated
-      ? s.warm
-        ? positive(s.warmStartS, 0)
-        : positive(s.coldStartS, 0)
+      ? startDelayS
       : s.freeAt != null && Number.isFinite(s.freeAt)
         ? Math.max(0, (s.freeAt - inputs.now) / 1000) + positive(s.warmStartS, 0)
-        : (s.warm ? positive(s.warmStartS, 0) : positive(s.coldStartS, 0)) + positive(inputs.aheadJobS, 1);
+        : startDelayS + positive(inputs.aheadJobS, 1);
     return candidate(
       inputs,
       {
