@@ -8,6 +8,7 @@
  *
  *   --shape a,b     steady | steady-light | bursty (default all three)
  *   --seeds N       seeds 1..N (default 5)
+ *   --first-seed K  seeds K..K+N-1 instead (a second sample of seeds, to check a change is not tuned to 1..N)
  *   --minutes N     simulated minutes per run (default 480)
  *   --max-pods N    CLOUD_MAX_PODS (default 5)
  *   --no-failures   no boot failures, worker crashes or job errors (a deadline missed then is the router's)
@@ -44,6 +45,7 @@ function arg(name: string): string | undefined {
 
 const shapes = (arg('shape')?.split(',') ?? [...ROUTER_SHAPES]) as RouterShape[];
 const seeds = Number(arg('seeds') ?? 5);
+const firstSeed = Number(arg('first-seed') ?? 1);
 const minutes = Number(arg('minutes') ?? 480);
 const model: SimModel = {
   ...DEFAULT_MODEL,
@@ -141,7 +143,7 @@ function bench(resubmitFailed: boolean): void {
   );
   for (const shape of shapes) {
     const bySeed = new Map<RouterName, Row[]>(ROUTER_NAMES.map((name) => [name, []]));
-    for (let seed = 1; seed <= seeds; seed++) {
+    for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
       const workload = buildRouterWorkload(shape, { seed, minutes }, model);
       for (const name of ROUTER_NAMES) {
         const router = createRouter(name, model);
@@ -215,7 +217,7 @@ function bench(resubmitFailed: boolean): void {
 }
 
 console.log(
-  `${seeds} seeds x ${minutes} simulated minutes, 4 local GPUs, max ${model.maxPods} pods, ` +
+  `${seeds} seeds (${firstSeed}-${firstSeed + seeds - 1}) x ${minutes} simulated minutes, 4 local GPUs, max ${model.maxPods} pods, ` +
     `serverless ${model.serverlessMaxWorkers} workers; means over seeds`,
 );
 const mode = arg('resubmit');

@@ -233,12 +233,33 @@ describe('routing by deadline, cost cap and preference', () => {
     expect((await candidatesOf({ workflow })).quote.pick.why).toMatch(/^fixed order/);
   });
 
+  it("keeps serverless as a plan's way out judged at a cold start's p90, not at serverless's median start", async () => {
+    h = await CloudHarness.start({ serverless: true, env: PRICED });
+    const workflow = pngWorkflow('way-out');
+    const { quote, pod, serverless } = await candidatesOf({ workflow });
+    const now = Date.parse(serverless.startAt) - 45_000; // no start delay observed yet: the published 45 s cold start
+    expect(Date.parse(quote.candidates[0].startAt)).toBeGreaterThanOrEqual(now);
+    // If the pod slips, the re-planner notices a grace, a tick (60 s here) and 5 s after its start, and sends the
+    // job to serverless then. On serverless's median start that completes 6 s before this deadline; on a cold
+    // start's p90 (57 s before any sample) 6 s after it: the pod is no plan, serverless is.
+    const slipNoticedAt = Date.parse(pod.startAt) + 5_000 + 60_000 + 5_000;
+    const serverlessRunMs = Date.parse(serverless.completeAt) - Date.parse(serverless.startAt);
+    const deadline = slipNoticedAt + 45_000 + serverlessRunMs + 6_000;
+    const id = await h.submit({ workflow, deadline: iso(deadline) });
+    expect((await h.get(`/api/jobs/${id}`)).body.plannedBackend).toBe('serverless');
+    // Twelve seconds later the way out holds on a cold start's p90 too: the (cheaper) pod.
+    const later = await h.submit({ workflow, deadline: iso(deadline + 12_000) });
+    expect((await h.get(`/api/jobs/${later}`)).body.plannedBackend).toBe('pod');
+  });
+
   it('re-plans a queued job whose planned pod start passed: to serverless while that makes the deadline, else says the deadline will be missed', async () => {
     h = await CloudHarness.start({ serverless: true, env: PRICED });
     const workflow = pngWorkflow('replan');
     const { pod, serverless } = await candidatesOf({ workflow });
-    // A deadline a new pod makes (cheaper): planned to a pod, which the (un-ticked) autoscaler never starts.
-    const roomy = iso(Date.parse(pod.completeAt) + 120_000);
+    // A deadline a new pod makes (cheaper): planned to a pod, which the (un-ticked) autoscaler never starts. It
+    // leaves serverless its way out should the pod slip: sent when the re-planner notices (a tick after the
+    // start), serverless starts within a cold start's p90 (57 s before any sample) and completes in time.
+    const roomy = iso(Date.parse(pod.completeAt) + 150_000);
     const a = await h.submit({ workflow, deadline: roomy });
     // A tighter one with a cap below serverless: the pod alone fits it.
     const capped = iso(Date.parse(pod.completeAt) + 20_000);

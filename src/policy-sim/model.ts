@@ -160,6 +160,16 @@ export function drawColdStart(model: SimModel, rng: Rng): number {
   return rng.uniform(model.coldMissMinS, model.coldMissMaxS);
 }
 
+/**
+ * The q-quantile of the §6.2 cold-start mixture, from a fixed sample of its draws: what RoutingEstimatesService
+ * learns as the p90 of its cold starts (`serverlessStartDelays`), for the router the simulator runs.
+ */
+export function coldStartQuantileS(model: SimModel, q: number, samples = 4001): number {
+  const rng = Rng.stream(0, 'cold-start-quantile');
+  const draws = Array.from({ length: samples }, () => drawColdStart(model, rng)).sort((a, b) => a - b);
+  return draws[Math.min(samples - 1, Math.max(0, Math.ceil(q * samples) - 1))];
+}
+
 /** The shortest cold start the model allows (a valid floor for the lower bound). */
 export function coldStartFloorS(model: SimModel): number {
   return model.flashBootHitProb > 0 ? 0 : model.coldMissMinS;

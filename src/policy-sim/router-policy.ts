@@ -20,7 +20,7 @@ import { waitForWarmWorker, type WarmWorker } from '../routing/warm-worker-wait.
 import { DEFAULT_DEADLINE_MARGIN_S } from '../cloud/policy/breakeven.policy';
 import { canRun, type WorkerCapabilities, type WorkflowRequirements } from '../workflows';
 import { BreakEvenPolicy, runEstimatesBy, serverlessOverheadS, type RunEstimate } from './breakeven-policy';
-import type { SimModel } from './model';
+import { coldStartQuantileS, type SimModel } from './model';
 import type {
   BreakEvenSettings,
   Decision,
@@ -257,7 +257,7 @@ export class ModelAwareRouter extends BreakEvenPolicy {
       )
         return known.backend;
       const offered = this.candidatesFor(job, state);
-      const request = this.request(job.deadlineAt, now, state.model.tickS);
+      const request = this.request(job.deadlineAt, now, state.model);
       // DeadlineReplanner: a job serverless failed is re-planned with serverless as its last resort.
       const replanned = replanScope({ requestedBackend: 'auto', podOnly: job.podOnly }).afterServerlessFailure
         ? replanAfterServerlessFailure(offered, request)
@@ -268,7 +268,7 @@ export class ModelAwareRouter extends BreakEvenPolicy {
     return this.record(
       job,
       now,
-      plan(offered, this.request(job.deadlineAt, now, state.model.tickS)),
+      plan(offered, this.request(job.deadlineAt, now, state.model)),
       undefined,
       offered,
     );
@@ -333,15 +333,20 @@ export class ModelAwareRouter extends BreakEvenPolicy {
     this.planLog.set(job.id, list);
   }
 
-  private request(deadline: number, now: number, tickS: number) {
+  private request(deadline: number, now: number, model: SimModel) {
+    this.wayOutStartS ??= coldStartQuantileS(model, 0.9);
     return {
       preference: 'balanced' as const,
       deadline,
       maxCostUsd: null,
       now,
-      reactionMs: replanReactionMs(START_GRACE_MS, tickS * 1000),
+      reactionMs: replanReactionMs(START_GRACE_MS, model.tickS * 1000),
+      wayOutStartS: this.wayOutStartS,
     };
   }
+
+  /** RoutingEstimatesService's `wayOutStartS`: the p90 of the model's cold starts. */
+  private wayOutStartS: number | undefined;
 
   private record(
     job: QueuedJobView,

@@ -1,7 +1,14 @@
 import { createPolicy, POLICY_NAMES } from './baselines';
 import { runSimulation } from './engine';
 import { lowerBound } from './lower-bound';
-import { DEFAULT_MODEL, fakeRunpodModel, serverlessNoticeS, withoutFailures, type SimModel } from './model';
+import {
+  coldStartQuantileS,
+  DEFAULT_MODEL,
+  fakeRunpodModel,
+  serverlessNoticeS,
+  withoutFailures,
+  type SimModel,
+} from './model';
 import { SEED_DEFAULTS, SeedPolicy } from './seed-policy';
 import { parseTrace } from './trace-file';
 import { upperBound } from './upper-bound';
@@ -201,6 +208,18 @@ describe('policy simulator', () => {
     // The first jobs start when the first pods are ready: one tick (spawn) plus the fixed 150 s boot.
     expect(Math.min(...pods.waits)).toBeGreaterThanOrEqual(150);
     expect(Math.min(...pods.waits)).toBeLessThanOrEqual(150 + model.tickS);
+  });
+});
+
+describe("the cold starts' p90 the simulated router is given (the service learns it from its cold starts)", () => {
+  it('is a FlashBoot miss in the default mixture and 0 on the fake, whose workers start at once', () => {
+    // Half hits (~2 s), 49.5% misses U(30, 60), 0.5% tail: P(<= x) = 0.5 + 0.495 (x - 30) / 30 = 0.9 at x ~ 54 s.
+    const p90 = coldStartQuantileS(DEFAULT_MODEL, 0.9);
+    expect(p90).toBeGreaterThan(51);
+    expect(p90).toBeLessThan(57);
+    expect(coldStartQuantileS(DEFAULT_MODEL, 0.9)).toBe(p90); // a fixed sample: deterministic
+    expect(coldStartQuantileS(DEFAULT_MODEL, 0.4)).toBeLessThan(10);
+    expect(coldStartQuantileS(fakeRunpodModel(3), 0.9)).toBe(0);
   });
 });
 

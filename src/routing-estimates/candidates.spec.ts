@@ -3,6 +3,7 @@ import {
   allowedBackends,
   type CandidateInputs,
   candidates,
+  DEFAULT_COLD_START_P90_S,
   DEFAULT_COLD_START_S,
   DEFAULT_WARM_START_S,
   type PodInput,
@@ -312,11 +313,27 @@ describe('serverless start delays and pod attribution', () => {
     expect(serverlessStartDelays([], [])).toEqual({
       warmS: DEFAULT_WARM_START_S,
       coldS: DEFAULT_COLD_START_S,
+      coldP90S: DEFAULT_COLD_START_P90_S,
     });
-    expect(serverlessStartDelays([1, 3, 2, NaN, -1], [40, 60])).toEqual({ warmS: 2, coldS: 50 });
+    expect(serverlessStartDelays([1, 3, 2, NaN, -1], [40, 60])).toEqual({
+      warmS: 2,
+      coldS: 50,
+      coldP90S: 60,
+    });
     // Each state's own delays: an endpoint that starts cold in a second is not priced the published 45 s.
-    expect(serverlessStartDelays([], [0.4, 1.2, 0.8])).toEqual({ warmS: DEFAULT_WARM_START_S, coldS: 0.8 });
-    expect(serverlessStartDelays([12, 30, 20], [])).toEqual({ warmS: 20, coldS: DEFAULT_COLD_START_S });
+    expect(serverlessStartDelays([], [0.4, 1.2, 0.8])).toMatchObject({
+      warmS: DEFAULT_WARM_START_S,
+      coldS: 0.8,
+    });
+    expect(serverlessStartDelays([12, 30, 20], [])).toMatchObject({ warmS: 20, coldS: DEFAULT_COLD_START_S });
+  });
+
+  it("takes the cold starts' p90 (nearest rank) as the way out's start: a FlashBoot mixture's median says little of a miss", () => {
+    // Half hits in about 2 s, half misses in 30-60 s: the median is between the two, the p90 a miss.
+    const cold = [1.5, 2, 2.5, 1.8, 2.2, 31, 38, 44, 52, 58];
+    expect(serverlessStartDelays([], cold).coldS).toBe((2.5 + 31) / 2);
+    expect(serverlessStartDelays([], cold).coldP90S).toBe(52);
+    expect(serverlessStartDelays([], [0.4, 1.2, 0.8]).coldP90S).toBe(1.2);
   });
 
   it('calls a worker warm while a job runs or within the idle timeout after one', () => {

@@ -365,23 +365,28 @@ export const WARM_START_MAX_S = 10;
 export const DEFAULT_WARM_START_S = 2;
 /** A FlashBoot miss, U(30, 60) s (§6.2). */
 export const DEFAULT_COLD_START_S = 45;
+/** That miss's p90 (§6.2's U(30, 60) s): the way out's start (`wayOutStartS` in plan.ts) before any sample. */
+export const DEFAULT_COLD_START_P90_S = 57;
 
 /**
  * Observed start delays (RunPod's delayTime, seconds) of jobs sent while the endpoint was likely warm and of jobs
  * sent while it was not (`serverlessLikelyWarm` at the send), each group's median the estimate for a send in that
  * state, the published default while a group has no sample. Measured, not assumed: an endpoint whose workers start
- * in a second (FlashBoot, or the in-repo fake) must not be priced a 45 s cold start it never shows.
+ * in a second (FlashBoot, or the in-repo fake) must not be priced a 45 s cold start it never shows. `coldP90S`,
+ * the cold starts' p90 (nearest rank), is how late a serverless way out may start (plan.ts, `wayOutStartS`): cold
+ * starts are a mixture (a FlashBoot hit in seconds, a miss in 30-60 s), so their median says little of a miss.
  */
 export function serverlessStartDelays(
   warmObservedS: readonly number[],
   coldObservedS: readonly number[],
-): { warmS: number; coldS: number } {
+): { warmS: number; coldS: number; coldP90S: number } {
   const valid = (values: readonly number[]) => values.filter((s) => Number.isFinite(s) && s >= 0);
   const warm = valid(warmObservedS);
-  const cold = valid(coldObservedS);
+  const cold = valid(coldObservedS).sort((a, b) => a - b);
   return {
     warmS: warm.length > 0 ? median(warm) : DEFAULT_WARM_START_S,
     coldS: cold.length > 0 ? median(cold) : DEFAULT_COLD_START_S,
+    coldP90S: cold.length > 0 ? cold[Math.ceil(0.9 * cold.length) - 1] : DEFAULT_COLD_START_P90_S,
   };
 }
 

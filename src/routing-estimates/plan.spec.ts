@@ -57,6 +57,30 @@ describe('plan', () => {
     ).toMatchObject({ candidate: late });
   });
 
+  it("judges the way out at a cold start's p90 (wayOutStartS), not at the serverless candidate's own start", () => {
+    // A video on a busy local worker: starts in 100 s, done at 350 s. Serverless now: a 25 s start (the mixture's
+    // median) and a 300 s run. Deadline 440 s: sent when the slip is noticed (115 s), serverless completes at
+    // 440 s on its own start; with a 55 s cold start, at 470 s: too late, so serverless now.
+    const busyLocal = { ...c('local', 350, 0), startAt: NOW + 100 * S };
+    const wayOut = { ...c('serverless', 325, 0.11), startAt: NOW + 25 * S };
+    const request = { preference: 'balanced' as const, maxCostUsd: null, now: NOW, deadline: NOW + 440 * S };
+    expect(plan([busyLocal, wayOut], request)).toMatchObject({ candidate: busyLocal });
+    expect(plan([busyLocal, wayOut], { ...request, wayOutStartS: 55 })).toMatchObject({ candidate: wayOut });
+    // A way out that starts later than that anyway (a full endpoint, 90 s) is judged at its own start: sent at
+    // 115 s, it completes at 505 s.
+    const behindQueue = { ...wayOut, startAt: NOW + 90 * S, completeAt: NOW + 390 * S };
+    expect(
+      plan([busyLocal, behindQueue], { ...request, deadline: NOW + 510 * S, wayOutStartS: 55 }),
+    ).toMatchObject({ candidate: busyLocal });
+    expect(
+      plan([busyLocal, behindQueue], { ...request, deadline: NOW + 500 * S, wayOutStartS: 55 }),
+    ).toMatchObject({ candidate: behindQueue });
+    // A candidate that starts now needs no way out, whatever the cold start.
+    expect(
+      plan([c('local', 300, 0), wayOut], { ...request, deadline: NOW + 310 * S, wayOutStartS: 300 }),
+    ).toMatchObject({ candidate: { backend: 'local' } });
+  });
+
   it('picks the cheapest candidate that completes by the deadline', () => {
     expect(plan(all, { preference: 'balanced', deadline: NOW + 300 * S, maxCostUsd: null })).toMatchObject({
       kind: 'pick',

@@ -31,6 +31,13 @@ export interface PlanRequest {
   now?: number;
   /** How long the re-planner may take to notice a plan that did not start (`replanReactionMs`). */
   reactionMs?: number;
+  /**
+   * Seconds a serverless start may take when the way out is taken (`keepsFallback`): a cold start's p90
+   * (`serverlessStartDelays`). The way out is sent late, when a cheaper plan slipped, and its endpoint may be cold
+   * by then; judged at the median start, a video planned onto a busy local worker kept a way out that a 30-60 s
+   * cold start then made late. Absent: the fallback candidate's own start.
+   */
+  wayOutStartS?: number;
 }
 
 /**
@@ -62,7 +69,8 @@ export const POD_PLAN_OVERRUN_RUNS = 2;
  * Whether picking `c` for a deadline job keeps serverless as a way out: the cheaper candidates (a busy local
  * worker, a pod) start later, on estimates that slip; the re-planner moves a job whose planned start passed to
  * serverless, but only while serverless still makes the deadline. So `c` is taken only if it starts about now,
- * or if serverless sent when the re-planner would notice the slip still completes by the deadline; a pod, only if
+ * or if serverless sent when the re-planner would notice the slip (starting within `wayOutStartS`, or its own
+ * start if later) still completes by the deadline; a pod, only if
  * it would make the deadline with an overrun (`POD_PLAN_OVERRUN_RUNS`). Without a serverless candidate on time
  * now there is nothing to keep.
  */
@@ -72,11 +80,16 @@ function keepsFallback(
   now: number,
   deadline: number,
   reactionMs: number,
+  wayOutStartS: number,
 ): boolean {
   if (fallback === null || c.backend === 'serverless') return true;
   if (c.backend === 'pod' && c.startAt + POD_PLAN_OVERRUN_RUNS * c.runSeconds * 1000 > deadline) return false;
   const slipAt = c.startAt + reactionMs;
-  return c.startAt <= now + reactionMs || slipAt + (fallback.completeAt - now) <= deadline;
+  const wayOutMs = Math.max(
+    fallback.completeAt - now,
+    fallback.completeAt - fallback.startAt + wayOutStartS * 1000,
+  );
+  return c.startAt <= now + reactionMs || slipAt + wayOutMs <= deadline;
 }
 
 export type Plan =
@@ -151,9 +164,12 @@ export function plan(
             );
       // The fastest serverless candidate passes its own test, so a candidate is kept whenever one is on time.
       const reactionMs = request.reactionMs ?? REPLAN_REACTION_MS;
+      const wayOutStartS = Math.max(0, request.wayOutStartS ?? 0);
       const onTime = best(
         inTime.filter(
-          (c) => choosable(c) && (now === undefined || keepsFallback(c, fallback, now, deadline, reactionMs)),
+          (c) =>
+            choosable(c) &&
+            (now === undefined || keepsFallback(c, fallback, now, deadline, reactionMs, wayOutStartS)),
         ),
         cheaper,
       );

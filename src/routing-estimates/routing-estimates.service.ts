@@ -335,6 +335,7 @@ export class RoutingEstimatesService
       maxCostUsd: job.maxCostUsd ?? null,
       now,
       reactionMs: replanReactionMs(REPLAN_START_GRACE_MS, this.config.cloud.tickIntervalMs),
+      wayOutStartS: serverlessStartDelays(this.warmStartsS, this.coldStartsS).coldP90S,
     };
     const replanner = planning === 'replan' ? replan : replanAfterServerlessFailure;
     const chosen =
