@@ -70,9 +70,8 @@ export const POD_PLAN_OVERRUN_RUNS = 2;
  * worker, a pod) start later, on estimates that slip; the re-planner moves a job whose planned start passed to
  * serverless, but only while serverless still makes the deadline. So `c` is taken only if it starts about now,
  * or if serverless sent when the re-planner would notice the slip (starting within `wayOutStartS`, or its own
- * start if later) still completes by the deadline; a pod, only if
- * it would make the deadline with an overrun (`POD_PLAN_OVERRUN_RUNS`). Without a serverless candidate on time
- * now there is nothing to keep.
+ * start if later) still completes by the deadline; a pod, only if it would make the deadline with an overrun
+ * (`POD_PLAN_OVERRUN_RUNS`). Without a serverless candidate on time now there is nothing to keep.
  */
 function keepsFallback(
   c: Candidate,
