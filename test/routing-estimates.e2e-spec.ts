@@ -133,6 +133,34 @@ describe('routing estimates: quotes, job estimates and actuals', () => {
     expect((await h.request('DELETE', `/api/jobs/${running}`)).status).toBeLessThan(300);
   });
 
+  it('forgets the oldest of more than 8,192 serverless jobs in flight without leaving their endpoint full for good', async () => {
+    h = await CloudHarness.start({ serverless: true, env: { RUNPOD_SERVERLESS_MAX_WORKERS: '1' } });
+    const serverlessStartInS = async () => {
+      const quote = await h.post('/api/jobs/quote', { workflow: pngWorkflow(), backend: 'serverless' });
+      expect(quote.status).toBe(200);
+      const candidate = quote.body.candidates.find((c: any) => c.backend === 'serverless');
+      return (Date.parse(candidate.startAt) - h.clock.now()) / 1000;
+    };
+    const idle = await serverlessStartInS(); // a cold start: nothing in flight
+    const estimates = h.app!.get(RoutingEstimatesService);
+    const endpointId = 'sim-endpoint-01';
+    const ids = Array.from({ length: 9_000 }, (_, i) => `flood-${i}`);
+    // The service's own events for 9,000 jobs sent to the one-worker endpoint (a seed-rule burst it queues at
+    // RunPod), then each job's end.
+    for (const jobId of ids)
+      estimates.onStarted({
+        jobId,
+        backend: 'serverless',
+        workerId: endpointId,
+        attempt: 1,
+        createdAt: h.clock.now(),
+      });
+    expect(await serverlessStartInS()).toBeGreaterThan(idle + 60); // full: behind the jobs in flight
+    for (const jobId of ids) estimates.onCancelled({ jobId, status: 'cancelled' });
+    h.clock.advance(60_000); // past the endpoint's idle timeout: cold again, as at the start
+    expect(await serverlessStartInS()).toBeCloseTo(idle, 0);
+  });
+
   it("shows a ready pod's marginal cost in a quote, and attributes a pod job its share of the pod without adding it to the ledger", async () => {
     h = await CloudHarness.start({
       localComfy: { samplerStepMs: 40 },

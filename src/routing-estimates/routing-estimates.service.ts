@@ -728,7 +728,7 @@ export class RoutingEstimatesService
 
   private serverlessStarted(jobId: string, endpointId: string): void {
     this.serverlessEnded(jobId); // a retry on serverless replaces its earlier attempt
-    makeRoomFor(this.serverlessJobs, MAX_TRACKED);
+    this.forgetOldestSends();
     const now = this.clock.now();
     const load = this.endpointLoad.get(endpointId) ?? { inFlight: 0, lastEndedAt: null };
     const sentWarm = serverlessLikelyWarm(load.inFlight, load.lastEndedAt, now, SERVERLESS_IDLE_S);
@@ -748,6 +748,22 @@ export class RoutingEstimatesService
       p90S,
     });
     this.endpointLoad.set(endpointId, { ...load, inFlight: load.inFlight + 1 });
+  }
+
+  /**
+   * Past MAX_TRACKED jobs in flight, the oldest eighth is forgotten as if ended: its endpoints' counts go with
+   * it. (Dropped from the map alone, their end events would find nothing to count down, and the endpoint would
+   * look full for good.)
+   */
+  private forgetOldestSends(): void {
+    if (this.serverlessJobs.size < MAX_TRACKED) return;
+    let drop = Math.ceil(MAX_TRACKED / 8);
+    for (const [jobId, sent] of this.serverlessJobs) {
+      this.serverlessJobs.delete(jobId);
+      const load = this.endpointLoad.get(sent.endpointId);
+      if (load) this.endpointLoad.set(sent.endpointId, { ...load, inFlight: Math.max(0, load.inFlight - 1) });
+      if (--drop === 0) break;
+    }
   }
 
   /** The jobs this process sent to an endpoint and has not seen end, in the order they were sent. */
