@@ -201,15 +201,26 @@ describe('break-even scaling policy', () => {
     await bootPods();
     await h.tick();
     expect((await scaling()).parameters.meanJobSeconds).toBe(30);
-    // 10,000 sampler steps: the run-time estimate (published defaults, scaled by steps) is minutes, not 30 s.
-    const long = await h.submit({ workflow: samplerWorkflow(10_000, 1) });
+    // 10,000 sampler steps at 512x512: the run-time estimate (published defaults, scaled by size and steps) is
+    // minutes, not 30 s. (At samplerWorkflow's 64x64 it is about 10 s: the pod then looked free within the wait
+    // target, the next job was held for it until the running job's overrun estimate grew past it, about 25 s,
+    // and this test passed only while that stayed under waitForJob's 25 s.)
+    const workflow = samplerWorkflow(10_000, 1);
+    const long = await h.submit({
+      workflow: {
+        ...workflow,
+        '5': { class_type: 'EmptyLatentImage', inputs: { width: 512, height: 512, batch_size: 1 } },
+      },
+    });
     await h.until(async () => (await h.get(`/api/jobs/${long}`)).body.status === 'running');
     expect((await h.get(`/api/jobs/${long}`)).body).toMatchObject({ backend: 'pod' });
     expect(h.fake.getPod(podId)!.terminatedAt).toBeNull();
 
-    // Sent to serverless at once, not "waiting for a pod that will take it shortly" (the clock stands still, so
-    // a held job would wait forever here).
-    const next = await h.waitForJob(await h.submit({ workflow: pngWorkflow('next') }));
+    // Sent to serverless at once, not "waiting for a pod that will take it shortly".
+    const nextId = await h.submit({ workflow: pngWorkflow('next') });
+    await h.until(async () => (await h.get(`/api/jobs/${nextId}`)).body.status !== 'queued');
+    expect((await h.get(`/api/jobs/${nextId}`)).body.waitingReason).toBeNull();
+    const next = await h.waitForJob(nextId);
     expect(next).toMatchObject({ status: 'completed', backend: 'serverless' });
     expect((await h.get(`/api/jobs/${long}`)).body.status).toBe('running');
     await h.request('DELETE', `/api/jobs/${long}`);
