@@ -186,6 +186,10 @@ const CASES: PolicyCase[] = [
     sim: 'breakeven',
     mixed: true,
     trace: 'images and videos',
+    // At K = 40 the service's p95 ran 14-16 s above the simulator's 101.5 s in CI (the floor is 15.2 s), where
+    // each serverless slot is freed a /status poll late and the videos' backlog adds those polls up; one run in
+    // three then ran again at K_BUSY_MACHINE (3 minutes more). At K = 20 (about 90 s): 8.2 s above.
+    k: 20,
     env: {
       CLOUD_POLICY: 'breakeven',
       CLOUD_SERVERLESS_OVERHEAD_SECONDS: '0',
