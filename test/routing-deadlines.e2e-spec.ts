@@ -236,10 +236,8 @@ describe('routing by deadline, cost cap and preference', () => {
   it("keeps serverless as a plan's way out judged at a cold start's p90, not at serverless's median start", async () => {
     h = await CloudHarness.start({ serverless: true, env: PRICED });
     const workflow = pngWorkflow('way-out');
-    const { quote, pod, serverless } = await candidatesOf({ workflow });
-    const now = Date.parse(serverless.startAt) - 45_000; // no start delay observed yet: the published 45 s cold start
-    expect(Date.parse(quote.candidates[0].startAt)).toBeGreaterThanOrEqual(now);
-    // If the pod slips, the re-planner notices a grace, a tick (60 s here) and 5 s after its start, and sends the
+    const { pod, serverless } = await candidatesOf({ workflow });
+    // No start delay observed yet: serverless is priced the published 45 s cold start. If the pod slips, the re-planner notices a grace, a tick (60 s here) and 5 s after its start, and sends the
     // job to serverless then. On serverless's median start that completes 6 s before this deadline; on a cold
     // start's p90 (57 s before any sample) 6 s after it: the pod is no plan, serverless is.
     const slipNoticedAt = Date.parse(pod.startAt) + 5_000 + 60_000 + 5_000;
