@@ -237,9 +237,10 @@ describe('routing by deadline, cost cap and preference', () => {
     h = await CloudHarness.start({ serverless: true, env: PRICED });
     const workflow = pngWorkflow('way-out');
     const { pod, serverless } = await candidatesOf({ workflow });
-    // No start delay observed yet: serverless is priced the published 45 s cold start. If the pod slips, the re-planner notices a grace, a tick (60 s here) and 5 s after its start, and sends the
-    // job to serverless then. On serverless's median start that completes 6 s before this deadline; on a cold
-    // start's p90 (57 s before any sample) 6 s after it: the pod is no plan, serverless is.
+    // No start delay observed yet: serverless is priced the published 45 s cold start. If the pod slips, the
+    // re-planner notices a grace, a tick (60 s here) and 5 s after its start, and sends the job to serverless
+    // then. On serverless's median start that completes 6 s before this deadline; on a cold start's p90 (57 s
+    // before any sample) 6 s after it: the pod is no plan, serverless is.
     const slipNoticedAt = Date.parse(pod.startAt) + 5_000 + 60_000 + 5_000;
     const serverlessRunMs = Date.parse(serverless.completeAt) - Date.parse(serverless.startAt);
     const deadline = slipNoticedAt + 45_000 + serverlessRunMs + 6_000;
