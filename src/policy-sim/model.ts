@@ -1,4 +1,4 @@
-import { Rng } from './rng';
+import { quantile, Rng } from './rng';
 
 /**
  * The fleet the simulator models (autoscaling-theory.md §6.2). All times in seconds, prices in USD. Defaults:
@@ -166,8 +166,10 @@ export function drawColdStart(model: SimModel, rng: Rng): number {
  */
 export function coldStartQuantileS(model: SimModel, q: number, samples = 4001): number {
   const rng = Rng.stream(0, 'cold-start-quantile');
-  const draws = Array.from({ length: samples }, () => drawColdStart(model, rng)).sort((a, b) => a - b);
-  return draws[Math.min(samples - 1, Math.max(0, Math.ceil(q * samples) - 1))];
+  return quantile(
+    Array.from({ length: samples }, () => drawColdStart(model, rng)),
+    q,
+  );
 }
 
 /** The shortest cold start the model allows (a valid floor for the lower bound). */

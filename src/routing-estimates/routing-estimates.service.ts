@@ -319,11 +319,13 @@ export class RoutingEstimatesService
     const hint = hintOf(profile);
     const allowed = allowedBackends(requested);
     const estimate = (workerClass: string) => this.estimateOf(profile.signature, workerClass, hint);
+    const delays = serverlessStartDelays(this.warmStartsS, this.coldStartsS);
     const inputs = this.candidateInputs(
       now,
       allowed,
       requirements,
       facts,
+      delays,
       (c) => estimate(c).medianS,
       new Set(job.failedWorkers ?? []),
       job.id,
@@ -335,7 +337,7 @@ export class RoutingEstimatesService
       maxCostUsd: job.maxCostUsd ?? null,
       now,
       reactionMs: replanReactionMs(REPLAN_START_GRACE_MS, this.config.cloud.tickIntervalMs),
-      wayOutStartS: serverlessStartDelays(this.warmStartsS, this.coldStartsS).coldP90S,
+      wayOutStartS: delays.coldP90S,
     };
     const replanner = planning === 'replan' ? replan : replanAfterServerlessFailure;
     const chosen =
@@ -389,6 +391,7 @@ export class RoutingEstimatesService
     allowed: ReadonlySet<string>,
     requirements: WorkflowRequirements | null,
     facts: FleetFacts | null,
+    delays: ReturnType<typeof serverlessStartDelays>,
     runSeconds: (workerClass: string) => number,
     failedOn: ReadonlySet<string> = new Set(),
     jobId?: string,
@@ -435,7 +438,6 @@ export class RoutingEstimatesService
     const serverlessOn = this.lifecycle.isAvailable() && allowed.has('serverless');
     const endpoints = serverlessOn ? endpointsFor(this.config.runpod.serverlessEndpoints, requirements) : [];
     const maxWorkers = this.serverlessMaxWorkers();
-    const delays = serverlessStartDelays(this.warmStartsS, this.coldStartsS);
     return {
       now,
       runSeconds,
