@@ -1,4 +1,5 @@
 import { DeadlineReplanner } from '../src/routing/deadline-replanner.service';
+import { p90Ratio } from '../src/routing-estimates/run-time-defaults';
 import { CloudHarness } from './support/cloud-harness';
 import { pngWorkflow, slowWorkflow } from './support/workflows';
 
@@ -249,6 +250,44 @@ describe('routing by deadline, cost cap and preference', () => {
     // Twelve seconds later the way out holds on a cold start's p90 too: the (cheaper) pod.
     const later = await h.submit({ workflow, deadline: iso(deadline + 12_000) });
     expect((await h.get(`/api/jobs/${later}`)).body.plannedBackend).toBe('pod');
+  });
+
+  it('keeps serverless as a way out judged at its p90 run, not at its median', async () => {
+    h = await CloudHarness.start({
+      localWorkers: 1,
+      localComfy: { samplerStepMs: 50 },
+      serverless: true,
+      env: PRICED,
+    });
+    // A long image (2,000 steps at 512x512): two minutes on the published defaults, whose p90 (before any
+    // sample) is its median times the image spread's ratio.
+    const sampler = slowWorkflow(2000);
+    const workflow = {
+      ...sampler,
+      '5': { class_type: 'EmptyLatentImage', inputs: { width: 512, height: 512, batch_size: 1 } },
+    };
+    // One runs on the local worker (the fake clock stands still: it stays busy for its estimate).
+    const first = await h.submit({ workflow, backend: 'local' });
+    await h.until(async () => (await h.get(`/api/jobs/${first}`)).body.status === 'running');
+    const { quote, serverless } = await candidatesOf({ workflow });
+    const local = quote.candidates.find((c: any) => c.backend === 'local');
+    expect(Date.parse(local.startAt)).toBeGreaterThan(h.clock.now() + 60_000);
+    const slipNoticedAt = Date.parse(local.startAt) + 5_000 + 60_000 + 5_000;
+    const runMs = Date.parse(serverless.completeAt) - Date.parse(serverless.startAt);
+    const overrunMs = runMs * (p90Ratio('image') - 1);
+    expect(overrunMs).toBeGreaterThan(30_000);
+    // Sent when the local start's slip is noticed, after a cold start's p90 (57 s before any sample), serverless
+    // completes by `onMedian` if it runs its median: the old rule kept the (free) local worker for any later
+    // deadline. On its p90 it needs `overrunMs` more.
+    const onMedian = slipNoticedAt + 57_000 + runMs;
+    expect(Date.parse(local.completeAt)).toBeLessThan(onMedian);
+    const backendFor = async (deadline: number) =>
+      (await candidatesOf({ workflow, deadline: iso(deadline) })).quote.pick.candidate.backend;
+    expect(await backendFor(onMedian + overrunMs / 2)).toBe('serverless');
+    expect(await backendFor(onMedian + overrunMs + 12_000)).toBe('local');
+    // A submitted job is planned as quoted.
+    const id = await h.submit({ workflow, deadline: iso(onMedian + overrunMs / 2) });
+    expect((await h.get(`/api/jobs/${id}`)).body.plannedBackend).toBe('serverless');
   });
 
   it('re-plans a queued job whose planned pod start passed: to serverless while that makes the deadline, else says the deadline will be missed', async () => {

@@ -381,7 +381,7 @@ export class ModelAwareRouter extends BreakEvenPolicy {
     const { model, now } = state;
     const pass = this.passFacts(state);
     const checkpoint = job.checkpoint;
-    const baseS = this.medianOf(estimateKeyOf(job), state);
+    const { medianS: baseS, p90S } = this.estimateOf(estimateKeyOf(job), state);
     // RoutingEstimatesService.candidateInputs: not the workers the job failed on (routing avoids them).
     const local = state.local.filter(
       (worker) =>
@@ -398,6 +398,11 @@ export class ModelAwareRouter extends BreakEvenPolicy {
         const worker = localById.get(workerClass);
         const warm = worker !== undefined && checkpoint !== undefined && worker.lastModel === checkpoint;
         return baseS + (warm ? 0 : MODEL_LOAD_ALLOWANCE_S);
+      },
+      runP90Seconds: (workerClass) => {
+        const worker = localById.get(workerClass);
+        const warm = worker !== undefined && checkpoint !== undefined && worker.lastModel === checkpoint;
+        return p90S + (warm ? 0 : MODEL_LOAD_ALLOWANCE_S);
       },
       local: local.map((worker) => ({
         id: worker.id,

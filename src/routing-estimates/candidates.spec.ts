@@ -58,8 +58,20 @@ describe('candidates', () => {
       startAt: NOW,
       completeAt: NOW + 10 * S,
       runSeconds: 10,
+      runP90Seconds: 10,
       costUsd: 0,
     });
+  });
+
+  it("carries each class's p90 run, never below its median (the median when none is given)", () => {
+    const local = [{ id: 'w1', workerClass: 'w1', slots: 1, busyUntil: [] }];
+    const p90 = (workerClass: string) => (workerClass === 'w1' ? 19 : 4);
+    const [withP90] = candidates(inputs({ local, runP90Seconds: p90 }));
+    expect(withP90).toMatchObject({ runSeconds: 10, runP90Seconds: 19 });
+    const [floored] = candidates(inputs({ local, runP90Seconds: () => 4 }));
+    expect(floored).toMatchObject({ runSeconds: 10, runP90Seconds: 10 });
+    const [broken] = candidates(inputs({ local, runP90Seconds: () => Number.NaN }));
+    expect(broken).toMatchObject({ runP90Seconds: 10 });
   });
 
   it('starts on a busy local worker when its running job ends, after the queue ahead took the first free slots', () => {

@@ -42,6 +42,11 @@ export interface Candidate {
   completeAt: number;
   /** Estimated run seconds (median) on this class. */
   runSeconds: number;
+  /**
+   * The run's p90 on this class (`CandidateInputs.runP90Seconds`), at least `runSeconds`: how long a serverless
+   * way out may run (plan.ts, `keepsFallback`). Absent: `runSeconds`.
+   */
+  runP90Seconds?: number;
   costUsd: number;
 }
 
@@ -97,6 +102,8 @@ export interface CandidateInputs {
   now: number;
   /** Median run seconds of the job on a worker class. */
   runSeconds: (workerClass: string) => number;
+  /** The p90 of the job's run on a worker class (the estimator's); absent: the median. */
+  runP90Seconds?: (workerClass: string) => number;
   /** Local workers that take jobs and can run this one. */
   local: readonly LocalWorkerInput[];
   /** Queued jobs ahead of this one that a local worker may take. */
@@ -139,6 +146,7 @@ function candidate(
   cost: (runSeconds: number) => number,
 ): Candidate {
   const runSeconds = positive(inputs.runSeconds(fields.workerClass), inputs.aheadJobS);
+  const runP90Seconds = Math.max(runSeconds, positive(inputs.runP90Seconds?.(fields.workerClass) ?? 0, 0));
   const startAt = Math.max(inputs.now, fields.startAt);
   // Field by field, not `{ ...fields, ... }`: on Node 20 adding keys to a spread copy takes about 1 µs a key
   // (`npm run bench:object-spread`), and a quote builds a candidate per worker.
@@ -150,6 +158,7 @@ function candidate(
     startAt,
     completeAt: startAt + runSeconds * 1000,
     runSeconds,
+    runP90Seconds,
     costUsd: Math.max(0, cost(runSeconds)),
   };
 }

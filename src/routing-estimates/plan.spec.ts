@@ -81,6 +81,32 @@ describe('plan', () => {
     ).toMatchObject({ candidate: { backend: 'local' } });
   });
 
+  it('judges the way out behind a local worker at its p90 run (runP90Seconds), not at its median', () => {
+    // The same video: serverless now, a 25 s start and a 300 s median run whose p90 is 570 s (a Wan video's
+    // lognormal spread). Sent when the slip is noticed (115 s) after a 55 s cold start, it completes at 470 s on
+    // its median and at 740 s on its p90.
+    const busyLocal = { ...c('local', 350, 0), startAt: NOW + 100 * S };
+    const wayOut = { ...c('serverless', 325, 0.11), startAt: NOW + 25 * S, runSeconds: 300 };
+    const request = { preference: 'balanced' as const, maxCostUsd: null, now: NOW, wayOutStartS: 55 };
+    const longTail = { ...wayOut, runP90Seconds: 570 };
+    for (const deadline of [480, 730]) {
+      expect(plan([busyLocal, wayOut], { ...request, deadline: NOW + deadline * S })).toMatchObject({
+        candidate: busyLocal,
+      });
+      expect(plan([busyLocal, longTail], { ...request, deadline: NOW + deadline * S })).toMatchObject({
+        candidate: longTail,
+      });
+    }
+    expect(plan([busyLocal, longTail], { ...request, deadline: NOW + 740 * S })).toMatchObject({
+      candidate: busyLocal,
+    });
+    // A pod plan keeps the median way out (its own overrun rule leaves it room).
+    const bootingPod = { ...busyLocal, backend: 'pod' as const, kind: 'new-pod' as const, costUsd: 0.02 };
+    expect(plan([bootingPod, longTail], { ...request, deadline: NOW + 480 * S })).toMatchObject({
+      candidate: bootingPod,
+    });
+  });
+
   it('picks the cheapest candidate that completes by the deadline', () => {
     expect(plan(all, { preference: 'balanced', deadline: NOW + 300 * S, maxCostUsd: null })).toMatchObject({
       kind: 'pick',

@@ -70,8 +70,9 @@ export const POD_PLAN_OVERRUN_RUNS = 2;
  * worker, a pod) start later, on estimates that slip; the re-planner moves a job whose planned start passed to
  * serverless, but only while serverless still makes the deadline. So `c` is taken only if it starts about now,
  * or if serverless sent when the re-planner would notice the slip (starting within `wayOutStartS`, or its own
- * start if later) still completes by the deadline; a pod, only if it would make the deadline with an overrun
- * (`POD_PLAN_OVERRUN_RUNS`). Without a serverless candidate on time now there is nothing to keep.
+ * start if later, and running its p90 behind a local worker) still completes by the deadline; a pod, only if it
+ * would make the deadline with an overrun (`POD_PLAN_OVERRUN_RUNS`). Without a serverless candidate on time now
+ * there is nothing to keep.
  */
 function keepsFallback(
   c: Candidate,
@@ -84,10 +85,17 @@ function keepsFallback(
   if (fallback === null || c.backend === 'serverless') return true;
   if (c.backend === 'pod' && c.startAt + POD_PLAN_OVERRUN_RUNS * c.runSeconds * 1000 > deadline) return false;
   const slipAt = c.startAt + reactionMs;
-  const wayOutMs = Math.max(
-    fallback.completeAt - now,
-    fallback.completeAt - fallback.startAt + wayOutStartS * 1000,
-  );
+  // Behind a busy local worker, the way out is judged at its p90 run: sent late, it has no slack left for a long
+  // run (in bench:router, Wan videos that waited for a local worker and then ran 1.2-1.5 times their median on
+  // serverless were late). A pod plan keeps the median: its own overrun rule above already leaves room, and a
+  // nightly batch judged at the p90 too sent more to serverless (bench:policy batch +1.6%) with none late either way.
+  const overrunMs =
+    c.backend === 'local'
+      ? ((fallback.runP90Seconds ?? fallback.runSeconds) - fallback.runSeconds) * 1000
+      : 0;
+  const wayOutMs =
+    Math.max(fallback.completeAt - now, fallback.completeAt - fallback.startAt + wayOutStartS * 1000) +
+    overrunMs;
   return c.startAt <= now + reactionMs || slipAt + wayOutMs <= deadline;
 }
 

@@ -330,6 +330,7 @@ export class RoutingEstimatesService
       new Set(job.failedWorkers ?? []),
       job.id,
     );
+    inputs.runP90Seconds = (c) => estimate(c).p90S;
     const all = candidates(inputs);
     const request = {
       preference: this.settings.get().routingPreference,
