@@ -13,7 +13,7 @@
  *   --max-pods N    CLOUD_MAX_PODS (default 5)
  *   --no-failures   no boot failures, worker crashes or job errors (a deadline missed then is the router's)
  *   --resubmit M    on (default: both tables) | off (as the service behaves only) | only (resubmission only)
- *   --misses        list the model-aware router's missed feasible deadlines: each job's attempts and plans
+ *   --misses        list the model-aware router's missed feasible deadlines: each job's cause, attempts and plans
  */
 import {
   ROUTER_DEFAULTS,
@@ -23,6 +23,7 @@ import {
   type RunResult,
 } from '../src/policy-sim/engine';
 import { DEFAULT_MODEL, type SimModel } from '../src/policy-sim/model';
+import { countMissCauses, missCause, type MissCause } from '../src/policy-sim/miss-cause';
 import { quantile } from '../src/policy-sim/rng';
 import {
   createRouter,
@@ -103,10 +104,15 @@ function row(result: RunResult): Row {
 const listMisses = process.argv.includes('--misses');
 
 /** One missed feasible deadline: the job, its attempts and its plans (simulated seconds since the start). */
-function describeMiss(label: string, miss: MissedDeadline, plans: readonly PlanRecord[]): string {
+function describeMiss(
+  label: string,
+  miss: MissedDeadline,
+  cause: MissCause,
+  plans: readonly PlanRecord[],
+): string {
   const s = (ms: number) => ((ms - SIM_EPOCH_MS) / 1000).toFixed(1);
   const lines = [
-    `${label} job ${miss.jobId} ${miss.checkpoint ?? miss.kind}: arrival ${miss.arrivalS.toFixed(1)}, run ` +
+    `${label} job ${miss.jobId} ${miss.checkpoint ?? miss.kind} [${cause}]: arrival ${miss.arrivalS.toFixed(1)}, run ` +
       `${miss.durationS.toFixed(1)}, deadline ${miss.deadlineS.toFixed(1)} (slack ` +
       `${(miss.deadlineS - miss.arrivalS - miss.durationS).toFixed(1)}), completed ` +
       `${miss.completedS === null ? 'never' : `${miss.completedS.toFixed(1)} (late ${(miss.completedS - miss.deadlineS).toFixed(1)})`}`,
@@ -137,6 +143,7 @@ function bench(resubmitFailed: boolean): void {
   const lines: string[] = [];
   const checks: string[] = [];
   const misses: string[] = [];
+  const causes: MissCause[] = [];
   lines.push(
     '| workload | router | cost $ | p50 / p95 completion s | images / videos p95 s | p95 all jobs s | p95 wait s | failed | resubmitted | wrong-model sends | feasible deadlines met | model loads (local) |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
@@ -161,8 +168,11 @@ function bench(resubmitFailed: boolean): void {
         });
         bySeed.get(name)!.push(row(result));
         if (router instanceof ModelAwareRouter)
-          for (const miss of result.router?.missed ?? [])
-            misses.push(describeMiss(`${shape} seed ${seed}`, miss, planLog.get(miss.jobId) ?? []));
+          for (const miss of result.router?.missed ?? []) {
+            const cause = missCause(miss, model);
+            causes.push(cause);
+            misses.push(describeMiss(`${shape} seed ${seed}`, miss, cause, planLog.get(miss.jobId) ?? []));
+          }
       }
     }
     const jobs = mean(bySeed.get('fixed-order')!, 'jobs');
@@ -212,7 +222,8 @@ function bench(resubmitFailed: boolean): void {
   for (const check of checks) console.log(`- ${check}`);
   if (listMisses)
     console.log(
-      `\nFeasible deadlines the model-aware router missed (${misses.length}):\n\n${misses.join('\n')}`,
+      `\nFeasible deadlines the model-aware router missed (${misses.length}; by cause (src/policy-sim/miss-cause.ts): ` +
+        `${countMissCauses(causes)}):\n\n${misses.join('\n')}`,
     );
 }
 
