@@ -389,21 +389,18 @@ export class ModelAwareRouter extends BreakEvenPolicy {
         (checkpoint === undefined || !worker.models || worker.models.includes(checkpoint)),
     );
     const localById = new Map(local.map((worker) => [worker.id, worker]));
+    const loadS = (workerClass: string) => {
+      const worker = localById.get(workerClass);
+      const warm = worker !== undefined && checkpoint !== undefined && worker.lastModel === checkpoint;
+      return warm ? 0 : MODEL_LOAD_ALLOWANCE_S;
+    };
     const bootS = (model.podBootMinS + model.podBootMaxS) / 2;
     const coldStartS = serverlessOverheadS(model) - model.serverlessIdleTimeoutS;
     const saturated = state.serverless.inFlight >= model.serverlessMaxWorkers;
     const inputs: CandidateInputs = {
       now,
-      runSeconds: (workerClass) => {
-        const worker = localById.get(workerClass);
-        const warm = worker !== undefined && checkpoint !== undefined && worker.lastModel === checkpoint;
-        return baseS + (warm ? 0 : MODEL_LOAD_ALLOWANCE_S);
-      },
-      runP90Seconds: (workerClass) => {
-        const worker = localById.get(workerClass);
-        const warm = worker !== undefined && checkpoint !== undefined && worker.lastModel === checkpoint;
-        return p90S + (warm ? 0 : MODEL_LOAD_ALLOWANCE_S);
-      },
+      runSeconds: (workerClass) => baseS + loadS(workerClass),
+      runP90Seconds: (workerClass) => p90S + loadS(workerClass),
       local: local.map((worker) => ({
         id: worker.id,
         workerClass: worker.id,

@@ -65,8 +65,7 @@ describe('candidates', () => {
 
   it("carries each class's p90 run, never below its median (the median when none is given)", () => {
     const local = [{ id: 'w1', workerClass: 'w1', slots: 1, busyUntil: [] }];
-    const p90 = (workerClass: string) => (workerClass === 'w1' ? 19 : 4);
-    const [withP90] = candidates(inputs({ local, runP90Seconds: p90 }));
+    const [withP90] = candidates(inputs({ local, runP90Seconds: () => 19 }));
     expect(withP90).toMatchObject({ runSeconds: 10, runP90Seconds: 19 });
     const [floored] = candidates(inputs({ local, runP90Seconds: () => 4 }));
     expect(floored).toMatchObject({ runSeconds: 10, runP90Seconds: 10 });

@@ -326,11 +326,10 @@ export class RoutingEstimatesService
       requirements,
       facts,
       delays,
-      (c) => estimate(c).medianS,
+      estimate,
       new Set(job.failedWorkers ?? []),
       job.id,
     );
-    inputs.runP90Seconds = (c) => estimate(c).p90S;
     const all = candidates(inputs);
     const request = {
       preference: this.settings.get().routingPreference,
@@ -393,7 +392,7 @@ export class RoutingEstimatesService
     requirements: WorkflowRequirements | null,
     facts: FleetFacts | null,
     delays: ReturnType<typeof serverlessStartDelays>,
-    runSeconds: (workerClass: string) => number,
+    runEstimate: (workerClass: string) => { medianS: number; p90S: number },
     failedOn: ReadonlySet<string> = new Set(),
     jobId?: string,
   ): CandidateInputs {
@@ -441,7 +440,8 @@ export class RoutingEstimatesService
     const maxWorkers = this.serverlessMaxWorkers();
     return {
       now,
-      runSeconds,
+      runSeconds: (workerClass) => runEstimate(workerClass).medianS,
+      runP90Seconds: (workerClass) => runEstimate(workerClass).p90S,
       local,
       localQueueAhead: facts?.queued ?? 0,
       ...(facts?.cloudQueue.ahead(jobId) ?? { podQueueAhead: 0 }),
