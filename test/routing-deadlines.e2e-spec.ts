@@ -128,7 +128,7 @@ describe('routing by deadline, cost cap and preference', () => {
     const capped = await candidatesOf({ workflow, maxCostUsd });
     expect(capped.quote.pick).toMatchObject({
       candidate: { backend: 'local' },
-      why: /the fastest candidate within/,
+      why: expect.stringMatching(/the fastest candidate within/),
     });
     const id = await h.submit({ workflow, maxCostUsd });
     expect((await h.get(`/api/jobs/${id}`)).body).toMatchObject({ plannedBackend: 'local', maxCostUsd });
@@ -284,6 +284,12 @@ describe('routing by deadline, cost cap and preference', () => {
     const backendFor = async (deadline: number) =>
       (await candidatesOf({ workflow, deadline: iso(deadline) })).quote.pick.candidate.backend;
     expect(await backendFor(onMedian + overrunMs / 2)).toBe('serverless');
+    // The quote says why the free local worker, on time by its estimate, was passed over.
+    expect(
+      (await candidatesOf({ workflow, deadline: iso(onMedian + overrunMs / 2) })).quote.pick.why,
+    ).toMatch(
+      /; not local completing at .*: it starts at .*, and were that start to slip, serverless sent then would complete too late$/,
+    );
     expect(await backendFor(onMedian + overrunMs + 12_000)).toBe('local');
     // A submitted job is planned as quoted.
     const id = await h.submit({ workflow, deadline: iso(onMedian + overrunMs / 2) });

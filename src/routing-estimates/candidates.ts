@@ -44,7 +44,7 @@ export interface Candidate {
   runSeconds: number;
   /**
    * The run's p90 on this class (`CandidateInputs.runP90Seconds`), at least `runSeconds`: how long a serverless
-   * way out may run (plan.ts, `keepsFallback`). Absent: `runSeconds`.
+   * way out may run (plan.ts, `wayOutProblem`). Absent: `runSeconds`.
    */
   runP90Seconds?: number;
   costUsd: number;

@@ -2,6 +2,7 @@ import type { Candidate } from './candidates';
 import {
   DEADLINE_MISS_PREFIX,
   deadlineMissReason,
+  iso,
   needsReplan,
   plan,
   plannedBackendOf,
@@ -100,10 +101,47 @@ describe('plan', () => {
     expect(plan([busyLocal, longTail], { ...request, deadline: NOW + 740 * S })).toMatchObject({
       candidate: busyLocal,
     });
+    // The reason names the free worker passed over, and why.
+    expect(plan([busyLocal, longTail], { ...request, deadline: NOW + 480 * S })).toMatchObject({
+      why: expect.stringMatching(
+        new RegExp(
+          `; not local completing at ${iso(busyLocal.completeAt)} for \\$0\\.0000: it starts at ` +
+            `${iso(busyLocal.startAt)}, and were that start to slip, serverless sent then would complete too late$`,
+        ),
+      ),
+    });
     // A pod plan keeps the median way out (its own overrun rule leaves it room).
     const bootingPod = { ...busyLocal, backend: 'pod' as const, kind: 'new-pod' as const, costUsd: 0.02 };
     expect(plan([bootingPod, longTail], { ...request, deadline: NOW + 480 * S })).toMatchObject({
       candidate: bootingPod,
+    });
+  });
+
+  it('says why a cheaper pod on time was passed over: it would be late if the job ran twice its estimate', () => {
+    const pod200 = { ...c('pod', 205, 0.05), startAt: NOW + 5 * S, runSeconds: 200 };
+    const p = plan([pod200, serverless], {
+      preference: 'balanced',
+      maxCostUsd: null,
+      now: NOW,
+      deadline: NOW + 300 * S,
+    });
+    expect(p).toMatchObject({
+      candidate: serverless,
+      why: expect.stringMatching(
+        /; not pod \(new-pod\) completing at .*: a job there that ran 2 times its estimate would be late$/,
+      ),
+    });
+    // With nothing cheaper passed over, the reason is the pick alone.
+    expect(
+      plan([pod200, serverless], {
+        preference: 'balanced',
+        maxCostUsd: null,
+        now: NOW,
+        deadline: NOW + 500 * S,
+      }),
+    ).toMatchObject({
+      candidate: pod200,
+      why: expect.not.stringContaining('; not '),
     });
   });
 
@@ -224,7 +262,11 @@ describe('re-planning a queued job with a deadline', () => {
   it('goes to serverless when serverless still makes a near deadline, even when the planner would pick a pod', () => {
     const request = { preference: 'cost' as const, deadline: NOW + 300 * S, maxCostUsd: null };
     expect(plan(all, request)).toMatchObject({ candidate: pod });
-    expect(replan(all, request)).toMatchObject({ kind: 'pick', candidate: serverless, why: /re-planned/ });
+    expect(replan(all, request)).toMatchObject({
+      kind: 'pick',
+      candidate: serverless,
+      why: expect.stringMatching(/re-planned/),
+    });
   });
 
   it('keeps a job whose deadline is far on the planner, which keeps serverless as its way out', () => {
@@ -235,7 +277,7 @@ describe('re-planning a queued job with a deadline', () => {
     expect(replan([queuedPod, serverless], { ...request, deadline: NOW + 3600 * S })).toMatchObject({
       kind: 'pick',
       candidate: queuedPod,
-      why: /^the cheapest candidate/,
+      why: expect.stringMatching(/^the cheapest candidate/),
     });
     // Just under that room (619 s to spare): serverless now.
     expect(replan([queuedPod, serverless], { ...request, deadline: NOW + 679 * S })).toMatchObject({
@@ -264,7 +306,7 @@ describe('re-planning a queued job with a deadline', () => {
     // Done at 370 s: 309 s to spare: serverless now.
     expect(replan([podDoneAt(370), serverless], request)).toMatchObject({
       candidate: serverless,
-      why: /re-planned: serverless still completes/,
+      why: expect.stringMatching(/re-planned: serverless still completes/),
     });
   });
 
@@ -305,7 +347,7 @@ describe('re-planning a job serverless failed (the seed: fallback to on-demand)'
       kind: 'pick',
       candidate: serverless,
       missesDeadline: false,
-      why: /^serverless failed this job once, but only serverless can complete by/,
+      why: expect.stringMatching(/^serverless failed this job once, but only serverless can complete by/),
     });
     // A pod on time whose start may slip past serverless's rescue is no way to make it either.
     const latePod = { ...c('pod', 260, 0.05, 'booting-pod'), startAt: NOW + 200 * S };

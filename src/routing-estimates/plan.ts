@@ -26,13 +26,13 @@ export interface PlanRequest {
   maxCostUsd: number | null;
   /**
    * Now (epoch ms), when the candidates were computed: with it, a deadline plan keeps its serverless fallback
-   * (`keepsFallback`). Absent: any on-time candidate may be picked.
+   * (`wayOutProblem`). Absent: any on-time candidate may be picked.
    */
   now?: number;
   /** How long the re-planner may take to notice a plan that did not start (`replanReactionMs`). */
   reactionMs?: number;
   /**
-   * Seconds a serverless start may take when the way out is taken (`keepsFallback`): a cold start's p90
+   * Seconds a serverless start may take when the way out is taken (`wayOutProblem`): a cold start's p90
    * (`serverlessStartDelays`). The way out is sent late, when a cheaper plan slipped, and its endpoint may be cold
    * by then; judged at the median start, a video planned onto a busy local worker kept a way out that a 30-60 s
    * cold start then made late. Absent: the fallback candidate's own start.
@@ -66,27 +66,28 @@ export const REPLAN_REACTION_MS = replanReactionMs(REPLAN_START_GRACE_MS, 5_000)
 export const POD_PLAN_OVERRUN_RUNS = 2;
 
 /**
- * Whether picking `c` for a deadline job keeps serverless as a way out: the cheaper candidates (a busy local
- * worker, a pod) start later, on estimates that slip; the re-planner moves a job whose planned start passed to
- * serverless, but only while serverless still makes the deadline. So `c` is taken only if it starts about now,
- * or if serverless sent when the re-planner would notice the slip (starting within `wayOutStartS`, or its own
- * start if later, and running its p90 behind a local worker) still completes by the deadline; a pod, only if it
- * would make the deadline with an overrun (`POD_PLAN_OVERRUN_RUNS`). Without a serverless candidate on time now
- * there is nothing to keep.
+ * Why picking `c` for a deadline job would not keep serverless as a way out; null when it does. The cheaper
+ * candidates (a busy local worker, a pod) start later, on estimates that slip; the re-planner moves a job whose
+ * planned start passed to serverless, but only while serverless still makes the deadline. So `c` is taken only
+ * if it starts about now, or if serverless sent when the re-planner would notice the slip (starting within
+ * `wayOutStartS`, or its own start if later, and running its p90 behind a local worker) still completes by the
+ * deadline (else `slip`); a pod, only if it would make the deadline with an overrun (`POD_PLAN_OVERRUN_RUNS`;
+ * else `overrun`). Without a serverless candidate on time now there is nothing to keep.
  */
-function keepsFallback(
+function wayOutProblem(
   c: Candidate,
   fallback: Candidate | null,
   now: number,
   deadline: number,
   reactionMs: number,
   wayOutStartS: number,
-): boolean {
-  if (fallback === null || c.backend === 'serverless') return true;
-  if (c.backend === 'pod' && c.startAt + POD_PLAN_OVERRUN_RUNS * c.runSeconds * 1000 > deadline) return false;
+): 'overrun' | 'slip' | null {
+  if (fallback === null || c.backend === 'serverless') return null;
+  if (c.backend === 'pod' && c.startAt + POD_PLAN_OVERRUN_RUNS * c.runSeconds * 1000 > deadline)
+    return 'overrun';
   const slipAt = c.startAt + reactionMs;
   // Behind a busy local worker, the way out is judged at its p90 run: sent late, it has no slack left for a long
-  // run (in bench:router, Wan videos that waited for a local worker and then ran 1.2-1.5 times their median on
+  // run (in bench:router, Wan videos that waited for a local worker and then ran 1.2-2.4 times their median on
   // serverless were late). A pod plan keeps the median: its own overrun rule above already leaves room, and a
   // nightly batch judged at the p90 too sent more to serverless (bench:policy batch +1.6%) with none late either way.
   const overrunMs =
@@ -96,7 +97,15 @@ function keepsFallback(
   const wayOutMs =
     Math.max(fallback.completeAt - now, fallback.completeAt - fallback.startAt + wayOutStartS * 1000) +
     overrunMs;
-  return c.startAt <= now + reactionMs || slipAt + wayOutMs <= deadline;
+  return c.startAt <= now + reactionMs || slipAt + wayOutMs <= deadline ? null : 'slip';
+}
+
+/** What `plan`'s reason says of a cheaper on-time candidate that `wayOutProblem` turned down. */
+function passedOverReason(c: Candidate, problem: 'overrun' | 'slip'): string {
+  return problem === 'overrun'
+    ? `not ${describeCandidate(c)}: a job there that ran ${POD_PLAN_OVERRUN_RUNS} times its estimate would be late`
+    : `not ${describeCandidate(c)}: it starts at ${iso(c.startAt)}, and were that start to slip, serverless ` +
+        'sent then would complete too late';
 }
 
 export type Plan =
@@ -137,7 +146,7 @@ interface PlanOptions {
   /**
    * Only to make the deadline, when nothing else can (a job serverless failed: `replanAfterServerlessFailure`):
    * serverless is then no pick by cost, no late pick within maxCostUsd and no best option; it still stands as the
-   * way out that a slipping candidate must keep (`keepsFallback`).
+   * way out that a slipping candidate must keep (`wayOutProblem`).
    */
   serverlessOnlyToMakeDeadline?: boolean;
 }
@@ -172,22 +181,29 @@ export function plan(
       // The fastest serverless candidate passes its own test, so a candidate is kept whenever one is on time.
       const reactionMs = request.reactionMs ?? REPLAN_REACTION_MS;
       const wayOutStartS = Math.max(0, request.wayOutStartS ?? 0);
+      const problemOf = (c: Candidate) =>
+        now === undefined ? null : wayOutProblem(c, fallback, now, deadline, reactionMs, wayOutStartS);
       const onTime = best(
-        inTime.filter(
-          (c) =>
-            choosable(c) &&
-            (now === undefined || keepsFallback(c, fallback, now, deadline, reactionMs, wayOutStartS)),
-        ),
+        inTime.filter((c) => choosable(c) && problemOf(c) === null),
         cheaper,
       );
-      if (onTime)
+      if (onTime) {
+        // The cheapest on-time candidate turned down for its way out, if any: the reason says why.
+        const passedOver = best(
+          inTime.filter((c) => choosable(c) && cheaper(c, onTime)),
+          cheaper,
+        );
+        const problem = passedOver ? problemOf(passedOver) : null;
         return {
           kind: 'pick',
           candidate: onTime,
           rule: 'deadline',
           missesDeadline: false,
-          why: `the cheapest candidate that can ${limits}: ${describeCandidate(onTime)}`,
+          why:
+            `the cheapest candidate that can ${limits}: ${describeCandidate(onTime)}` +
+            (passedOver && problem ? `; ${passedOverReason(passedOver, problem)}` : ''),
         };
+      }
       const onlyServerless = lastResort
         ? best(
             inTime.filter((c) => c.backend === 'serverless'),
@@ -296,7 +312,7 @@ export const NEAR_KEEP_ROOM_S = 300;
 /**
  * The re-plan of a queued job with a deadline whose plan went stale: with room to spare (`REPLAN_ROOM_RUNS`,
  * `REPLAN_ROOM_S`), or without serverless on time, the planner over every candidate, which keeps serverless as
- * the way out (`keepsFallback`); near the deadline, the planner over the candidates that complete with room
+ * the way out (`wayOutProblem`); near the deadline, the planner over the candidates that complete with room
  * (`NEAR_KEEP_ROOM_RUNS`, `NEAR_KEEP_ROOM_S`), else serverless, while it still makes the deadline within the cost
  * cap (it starts in seconds whatever the queue); a job nothing can make it stays queued and is told
  * (`infeasible`).
