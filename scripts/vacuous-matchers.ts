@@ -4,7 +4,7 @@ import { join, relative } from 'node:path';
 /**
  * Regular-expression literals inside `toMatchObject(...)`: Jest's subset match walks the expected object's own
  * keys, and a RegExp has none, so `toMatchObject({ why: /late/ })` passes whatever `why` holds. Such a check
- * must be `expect.stringMatching(/late/)`. Six of them once stood in the plan tests, all vacuous.
+ * must be `expect.stringMatching(/late/)`. Five such checks once stood in the plan and deadline tests.
  */
 export function regexInToMatchObject(source: string): number[] {
   const lines: number[] = [];
