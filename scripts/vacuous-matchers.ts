@@ -32,14 +32,14 @@ export function regexInToMatchObject(source: string): number[] {
   return lines;
 }
 
-/** Every `*.spec.ts` under the given directories, with the lines where `regexInToMatchObject` finds one. */
+/** Every `*.spec.ts` and `*.e2e-spec.ts` under the given directories, with the lines where `regexInToMatchObject` finds one. */
 export function vacuousMatchers(root: string, dirs: readonly string[]): string[] {
   const found: string[] = [];
   const walk = (dir: string) => {
     for (const name of readdirSync(dir)) {
       const path = join(dir, name);
       if (statSync(path).isDirectory()) walk(path);
-      else if (name.endsWith('.spec.ts'))
+      else if (name.endsWith('spec.ts'))
         for (const line of regexInToMatchObject(readFileSync(path, 'utf8')))
           found.push(`${relative(root, path)}:${line}`);
     }
