@@ -167,6 +167,17 @@ export interface JobsConfig {
   /** First and longest wait between serverless status polls (backoff doubles in between). */
   serverlessPollMs: number;
   serverlessPollMaxMs: number;
+  /**
+   * A serverless job still IN_QUEUE at RunPod this long after it was sent, while the endpoint runs no job at all
+   * (its workers throttled, unhealthy or initializing for ever), is cancelled there and retried elsewhere, with
+   * the endpoint's worker counts in the reason. 0: never. On the service's clock (not scaled in compressed time).
+   */
+  serverlessQueueTimeoutMs: number;
+  /**
+   * RunPod's `policy.executionTimeout` for each serverless job (5 s to 7 days, RunPod's bounds). Without it
+   * RunPod stops a job after 600 s, which a video can outlast. On RunPod's clock (not scaled in compressed time).
+   */
+  serverlessExecutionTimeoutMs: number;
   comfyRequestTimeoutMs: number;
   /**
    * How long a job on a ComfyUI (local or pod) waits between /history polls: without a websocket, and with one
@@ -451,6 +462,14 @@ export function loadConfig(env: Env): AppConfig {
       maxBodyBytes: readInt(env, 'MAX_REQUEST_BODY_MB', 25, 1, 1024) * 1024 * 1024,
       serverlessPollMs: readInt(env, 'SERVERLESS_POLL_INTERVAL', 1000, 10),
       serverlessPollMaxMs: readInt(env, 'SERVERLESS_POLL_MAX_INTERVAL', 2000, 10),
+      serverlessQueueTimeoutMs: readInt(env, 'SERVERLESS_QUEUE_TIMEOUT', 600_000, 0),
+      serverlessExecutionTimeoutMs: readInt(
+        env,
+        'SERVERLESS_EXECUTION_TIMEOUT',
+        3_600_000,
+        5_000,
+        7 * 24 * 3_600_000,
+      ),
       comfyRequestTimeoutMs: readInt(env, 'COMFYUI_REQUEST_TIMEOUT', 30000, 100),
       comfyPollMs: readInt(env, 'COMFYUI_POLL_INTERVAL', 1000, 5),
       comfyConnectedPollMs: readInt(env, 'COMFYUI_CONNECTED_POLL_INTERVAL', 5000, 5),

@@ -30,6 +30,10 @@ import {
   type ExecutionResult,
   mayHaveEarlierOutputs,
 } from './execution';
+import { stuckInQueue } from '../serverless-queue.policy';
+
+/** How often a job past SERVERLESS_QUEUE_TIMEOUT on an endpoint that is busy (not stuck) looks again. */
+const QUEUE_RECHECK_MS = 30_000;
 
 /**
  * Runs a job on the RunPod serverless endpoint (worker-comfyui): `POST /run {input: {workflow, images}}`,
@@ -84,13 +88,32 @@ export class ServerlessExecutor {
             image: (await this.store.readInput(job.id, input.name)).toString('base64'),
           })),
         );
-        const submitted = await client.run({ workflow: JSON.parse(job.workflow), images });
+        // RunPod stops a job at its executionTimeout, 600 s unless the request says otherwise: a video outlasts it.
+        const submitted = await client.run(
+          { workflow: JSON.parse(job.workflow), images },
+          { executionTimeout: this.config.jobs.serverlessExecutionTimeoutMs },
+        );
         remoteId = submitted.id;
         sentAt = this.clock.now();
         await ctx.onRemoteId(remoteId);
       }
-      const final = await this.pollUntilDone(client, remoteId, ctx);
+      // Sent now, or (re-attached after a restart) when it was dispatched.
+      const queuedSince = sentAt ?? job.startedAt ?? this.clock.now();
+      const { final, stuckReason } = await this.pollUntilDone(
+        client,
+        remoteId,
+        ctx,
+        endpoint.id,
+        queuedSince,
+      );
       const costUsd = await this.bill(job.id, job.attempts, final, endpoint.pricePerSecond);
+      if (stuckReason !== undefined && final.status === 'CANCELLED' && !ctx.signal.aborted)
+        throw new ExecutionError(
+          `serverless: ${stuckReason}; cancelled there`,
+          'infrastructure',
+          undefined,
+          costUsd,
+        );
       const startedRunningAt =
         sentAt !== undefined && typeof final.delayTime === 'number' && final.delayTime >= 0
           ? sentAt + final.delayTime
@@ -108,13 +131,22 @@ export class ServerlessExecutor {
     return workerId === null ? endpoints[0] : endpoints.find((endpoint) => endpoint.id === workerId);
   }
 
+  /**
+   * Polls until the job ends at RunPod. A job stuck in RunPod's queue (`stuckInQueue`: SERVERLESS_QUEUE_TIMEOUT
+   * waited and the endpoint runs nothing) is cancelled there; `stuckReason` then says why, for the retry.
+   */
   private async pollUntilDone(
     client: RunPodServerlessClient,
     remoteId: string,
     ctx: ExecutionContext,
-  ): Promise<ServerlessJobStatus> {
+    endpointId: string,
+    queuedSince: number,
+  ): Promise<{ final: ServerlessJobStatus; stuckReason?: string }> {
+    const queueTimeoutMs = this.config.jobs.serverlessQueueTimeoutMs;
     let delay = this.config.jobs.serverlessPollMs;
     let cancelSent = false;
+    let stuckReason: string | undefined;
+    let queueCheckAt = queuedSince + queueTimeoutMs;
     for (;;) {
       if (ctx.signal.aborted && ctx.signal.reason === 'cancel' && !cancelSent) {
         cancelSent = true;
@@ -123,7 +155,32 @@ export class ServerlessExecutor {
           .catch((error: Error) => this.logger.warn(`Cancel of ${remoteId} failed: ${error.message}`));
       }
       const status = await client.status(remoteId);
-      if (isTerminalServerlessState(status.status)) return status;
+      if (isTerminalServerlessState(status.status)) return { final: status, stuckReason };
+      const now = this.clock.now();
+      if (status.status === 'IN_QUEUE' && !cancelSent && queueTimeoutMs > 0 && now >= queueCheckAt) {
+        const health = await client.health().catch(() => null);
+        const verdict = stuckInQueue({
+          endpointId,
+          queuedForMs: now - queuedSince,
+          timeoutMs: queueTimeoutMs,
+          health,
+        });
+        if (verdict.stuck) {
+          stuckReason = verdict.reason;
+          cancelSent = true;
+          this.logger.warn(`Job ${ctx.job.id}: ${verdict.reason}; cancelling it there to run it elsewhere`);
+          await client.cancel(remoteId).catch((error: Error) => {
+            // Not cancelled: the job keeps its place and the next check tries again.
+            this.logger.warn(`Cancel of ${remoteId} failed: ${error.message}`);
+            cancelSent = false;
+            stuckReason = undefined;
+            queueCheckAt = now + QUEUE_RECHECK_MS;
+          });
+        } else {
+          // The endpoint is busy, not stuck: look again later (a /health call, not every poll).
+          queueCheckAt = now + QUEUE_RECHECK_MS;
+        }
+      }
       ctx.onProgress({
         value: status.status === 'IN_PROGRESS' ? 1 : 0,
         max: 2,

@@ -142,6 +142,7 @@ export class FakeRunPod {
         await this.store.killComfy(pod);
       },
       killServerlessWorker: (endpointId, index) => this.serverless.killWorker(endpointId, index),
+      resumeServerless: (endpointId) => this.serverless.resume(endpointId),
     });
     const bootMs = options.bootMs ?? 2000;
     this.store = new PodStore({

@@ -44,6 +44,8 @@ export type JobFailureKind =
 export interface FaultHooks {
   killPod(podId: string): Promise<void>;
   killServerlessWorker(endpointId: string, workerIndex?: number): Promise<void>;
+  /** Throttling of the endpoint ended: its queued jobs may start. */
+  resumeServerless(endpointId: string): void;
 }
 
 function matches(rule: { api?: ApiKind; path?: string | RegExp; method?: string }, api: ApiKind, method: string, path: string): boolean {
@@ -64,6 +66,7 @@ export class Faults {
   private bootFault?: { mode: BootFaultMode; remaining: number };
   private keysRejected = false;
   private jobFailures: Array<{ kind: JobFailureKind; remaining: number; endpointId?: string }> = [];
+  private readonly throttledEndpoints = new Set<string>();
 
   constructor(private readonly hooks: FaultHooks) {}
 
@@ -191,7 +194,23 @@ export class Faults {
     return this.hooks.killServerlessWorker(endpointId, workerIndex);
   }
 
+  /**
+   * Every worker of the endpoint is `throttled` ("when supply is short", runpod.md §3.3; not billed): no job
+   * starts and `/health` counts its idle workers as throttled; queued jobs stay IN_QUEUE until `on` is false
+   * (or until reset, after which the next request starts them).
+   */
+  throttleServerless(endpointId: string, on = true): void {
+    if (on) this.throttledEndpoints.add(endpointId);
+    else if (this.throttledEndpoints.delete(endpointId)) this.hooks.resumeServerless(endpointId);
+  }
+
+  /** @internal */
+  isServerlessThrottled(endpointId: string): boolean {
+    return this.throttledEndpoints.has(endpointId);
+  }
+
   reset(): void {
+    this.throttledEndpoints.clear();
     this.noCapacityGpus.clear();
     this.noCapacityAll = undefined;
     this.httpRules = [];

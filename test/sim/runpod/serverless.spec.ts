@@ -159,6 +159,17 @@ describe('FakeRunPod serverless + worker-comfyui', () => {
       const next = await sls(fake, 'POST', `/${EP}/run`, { input: { workflow: SAVE_WORKFLOW } });
       expect((await sls(fake, 'GET', `/${EP}/status/${next.body.id}`)).body.status).toBe('IN_QUEUE');
     });
+
+    it('a throttled endpoint keeps jobs IN_QUEUE and counts its workers as throttled until supply returns', async () => {
+      fake.faults.throttleServerless(EP);
+      const run = await sls(fake, 'POST', `/${EP}/run`, { input: { workflow: SAVE_WORKFLOW } });
+      expect((await sls(fake, 'GET', `/${EP}/status/${run.body.id}`)).body.status).toBe('IN_QUEUE');
+      const health = await sls(fake, 'GET', `/${EP}/health`);
+      expect(health.body).toMatchObject({ jobs: { inQueue: 1, inProgress: 0 }, workers: { throttled: 1, idle: 0, ready: 0, running: 0 } });
+      fake.faults.throttleServerless(EP, false);
+      await waitUntil(async () => ((await sls(fake, 'GET', `/${EP}/status/${run.body.id}`)).body.status === 'IN_PROGRESS' ? true : undefined));
+      expect((await sls(fake, 'GET', `/${EP}/health`)).body.workers).toMatchObject({ throttled: 0, running: 1 });
+    });
   });
 
   describe('worker-comfyui handler results', () => {

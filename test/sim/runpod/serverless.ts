@@ -188,6 +188,12 @@ export class ServerlessSim {
     return this.endpoints.get(endpointId)?.workers ?? [];
   }
 
+  /** Throttling ended (Faults.throttleServerless): queued jobs start on the idle workers. */
+  resume(endpointId: string): void {
+    const ep = this.endpoints.get(endpointId);
+    if (ep) this.dispatch(ep);
+  }
+
   async killWorker(endpointId: string, index?: number): Promise<void> {
     const ep = this.endpoints.get(endpointId);
     if (!ep) throw new Error(`unknown serverless endpoint ${endpointId}`);
@@ -291,7 +297,7 @@ export class ServerlessSim {
   }
 
   private dispatch(ep: Endpoint): void {
-    if (this.stopped) return;
+    if (this.stopped || this.o.faults.isServerlessThrottled(ep.id)) return;
     for (;;) {
       const worker = ep.workers.find((w) => w.state === 'idle' && w.comfyUrl !== undefined);
       if (!worker || ep.queue.length === 0) return;
@@ -498,7 +504,9 @@ export class ServerlessSim {
           if (method !== 'GET') return sendJson(res, 405, { error: 'method not allowed' });
           const jobs = [...ep.jobs.values()];
           const count = (s: JobStatus): number => jobs.filter((j) => j.status === s).length;
-          const idle = ep.workers.filter((w) => w.state === 'idle').length;
+          const free = ep.workers.filter((w) => w.state === 'idle').length;
+          const throttled = this.o.faults.isServerlessThrottled(ep.id) ? free : 0;
+          const idle = free - throttled;
           return sendJson(res, 200, {
             jobs: {
               completed: count('COMPLETED'),
@@ -512,7 +520,7 @@ export class ServerlessSim {
               initializing: 0,
               ready: idle,
               running: ep.workers.filter((w) => w.state === 'running').length,
-              throttled: 0,
+              throttled,
               unhealthy: ep.workers.filter((w) => w.state === 'unhealthy').length,
             },
           });
