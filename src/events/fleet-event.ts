@@ -14,7 +14,7 @@ export const FLEET_EVENT_FIELDS = {
   [JobEvents.Completed]: ['jobId', 'backend', 'durationMs', 'cost'],
   [JobEvents.Failed]: ['jobId', 'backend', 'error'],
   [JobEvents.Cancelled]: ['jobId'],
-  [JobEvents.Requeued]: ['jobId'],
+  [JobEvents.Requeued]: ['jobId', 'backend', 'reason'],
   [CloudEvents.PodSpawned]: ['podId', 'name', 'gpuTypeId', 'costPerHour', 'origin'],
   [CloudEvents.PodReady]: ['podId', 'url', 'bootMs'],
   [CloudEvents.PodTerminated]: ['podId', 'cost', 'reason'],

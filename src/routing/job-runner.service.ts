@@ -327,7 +327,11 @@ export class JobRunner {
     this.logger.warn(
       `Job ${job.id} lost on ${placement.backend} ${placement.workerId} (${failure.message}); retrying elsewhere`,
     );
-    this.events.emit(JobEvents.Requeued, { jobId: job.id });
+    this.events.emit(JobEvents.Requeued, {
+      jobId: job.id,
+      backend: placement.backend,
+      reason: failure.message,
+    });
   }
 
   async finish(

@@ -111,6 +111,17 @@ export class JobRequeuedEventDto extends FleetEventDto {
 
   @ApiProperty({ example: 'job-7f0c2e9a-1b4d-4c3e-9a51-0d2f6b7c8e90' })
   jobId!: string;
+
+  @ApiProperty({ enum: JOB_BACKENDS, example: 'serverless', description: 'where the failed attempt ran' })
+  backend!: string;
+
+  @ApiProperty({
+    description: 'why that attempt failed',
+    example:
+      'serverless: serverless endpoint abc123 kept the job in its queue for 600 s without running any job ' +
+      '(workers: 0 running, 0 idle, 0 initializing, 3 throttled, 0 unhealthy); cancelled there',
+  })
+  reason!: string;
 }
 
 export class PodSpawnedEventDto extends FleetEventDto {

@@ -369,6 +369,8 @@ function eventText(event: FleetEvent): string {
       return `Local worker ${field('workerId')}: ${field('change')}`;
     case 'jobFailed':
       return `Job ${shortId(field('jobId'))} failed`;
+    case 'jobRequeued':
+      return `Job ${shortId(field('jobId'))} retried after a ${field('backend') || 'worker'} failure${event.reason ? `: ${field('reason')}` : ''}`;
     default:
       return event.type;
   }
