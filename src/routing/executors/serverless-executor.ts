@@ -24,13 +24,13 @@ import {
   parseWorkerComfyOutput,
   readableServerlessError,
 } from '../../runpod/worker-comfyui-output';
+import { stuckInQueue } from '../serverless-queue.policy';
 import {
   ExecutionError,
   type ExecutionContext,
   type ExecutionResult,
   mayHaveEarlierOutputs,
 } from './execution';
-import { stuckInQueue } from '../serverless-queue.policy';
 
 /** How often a job past SERVERLESS_QUEUE_TIMEOUT on an endpoint that is busy (not stuck) looks again. */
 const QUEUE_RECHECK_MS = 30_000;
