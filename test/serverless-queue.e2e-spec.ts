@@ -76,3 +76,47 @@ describe('serverless jobs RunPod does not run, or would stop', () => {
     expect(atRunPod.executionTimeMs).toBeGreaterThan(11 * MINUTE);
   });
 });
+
+describe('a stuck serverless endpoint with another one configured', () => {
+  let h: CloudHarness;
+  const CHEAP_USD_PER_S = 0.0002;
+  const DEAR_USD_PER_S = 0.0008;
+
+  beforeAll(async () => {
+    h = await CloudHarness.start({
+      sim: {
+        serverlessEndpoints: [
+          { id: 'cheap-ep', workers: 1, pricePerSecond: CHEAP_USD_PER_S },
+          { id: 'dear-ep', workers: 1, pricePerSecond: DEAR_USD_PER_S },
+        ],
+      },
+      env: {
+        RUNPOD_DOCKER_IMAGE: '', // no pods: serverless is the only cloud backend
+        RUNPOD_SERVERLESS_ENDPOINT_ID: 'cheap-ep',
+        RUNPOD_SERVERLESS_PRICE_PER_SECOND: String(CHEAP_USD_PER_S),
+        RUNPOD_SERVERLESS_ENDPOINTS: JSON.stringify([{ id: 'dear-ep', pricePerSecond: DEAR_USD_PER_S }]),
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('retries on the other endpoint, not on the one that left it stuck, and bills only that one', async () => {
+    h.fake.faults.throttleServerless('cheap-ep');
+    const id = await h.submit({ workflow: pngWorkflow('failover'), backend: 'serverless' });
+    await h.until(() => h.fake.serverlessJobs('cheap-ep').some((job) => job.status === 'IN_QUEUE'));
+    h.clock.advance(10 * MINUTE + 1000);
+    const job = await h.waitForJob(id);
+    expect(job).toMatchObject({
+      status: 'completed',
+      backend: 'serverless',
+      workerId: 'dear-ep',
+      attempts: 2,
+    });
+    expect(h.fake.serverlessJobs('cheap-ep').map((entry) => entry.status)).toEqual(['CANCELLED']);
+    expect(h.fake.serverlessJobs('dear-ep').map((entry) => entry.status)).toEqual(['COMPLETED']);
+    expect(job.costUsd).toBeCloseTo(h.fake.totalServerlessBilledSeconds('dear-ep') * DEAR_USD_PER_S, 10);
+  });
+});

@@ -128,7 +128,10 @@ export interface CandidateInputs {
   bootS: number;
   /** A pod's keep-alive after its last job (the idle timeout). */
   keepAliveS: number;
-  /** The serverless endpoints that can run the job, cheapest first (the one the dispatcher would use first). */
+  /**
+   * The serverless endpoints that can run the job, in the dispatcher's order: cheapest first, those the job
+   * failed on last.
+   */
   serverless: readonly ServerlessInput[];
 }
 

@@ -67,7 +67,7 @@ import {
   type RouterPick,
 } from './router-pick';
 import { localHoldsConfigured } from '../routing/local-hold.policy';
-import { endpointsFor } from '../routing/serverless-endpoint-choice';
+import { endpointsFor, untriedEndpointsFirst } from '../routing/serverless-endpoint-choice';
 import { MODEL_LOAD_SECONDS, type WorkflowKind, type WorkloadHint } from './run-time-defaults';
 import { RunTimeEstimator, type RunTimeEstimate } from './run-time-estimator';
 
@@ -436,7 +436,12 @@ export class RoutingEstimatesService
     const livePods = facts?.pods.length ?? 0;
     const podsPossible = this.lifecycle.canSpawnPods() && settings.maxPods > 0;
     const serverlessOn = this.lifecycle.isAvailable() && allowed.has('serverless');
-    const endpoints = serverlessOn ? endpointsFor(this.config.runpod.serverlessEndpoints, requirements) : [];
+    // In the dispatcher's order: a retry tries an endpoint that has not failed the job first.
+    const endpoints = serverlessOn
+      ? untriedEndpointsFirst(endpointsFor(this.config.runpod.serverlessEndpoints, requirements), [
+          ...failedOn,
+        ])
+      : [];
     const maxWorkers = this.serverlessMaxWorkers();
     return {
       now,

@@ -26,6 +26,7 @@ import { BackendCapabilities } from './backend-capabilities.service';
 import { ServerlessExecutor } from './executors/serverless-executor';
 import { JobRunner } from './job-runner.service';
 import { decideRoute, type FleetSnapshot } from './routing.policy';
+import { untriedEndpointsFirst } from './serverless-endpoint-choice';
 import { inDispatchOrder } from './dispatch-order.policy';
 import { LocalHolds } from './local-holds.service';
 import { imagesBehindEach, videoLeavesSlotToImages } from './video-yield.policy';
@@ -321,8 +322,11 @@ export class Dispatcher implements OnApplicationBootstrap {
           pass.readyPods ??= await this.pods.findInStates(['ready']);
           if (!pass.readyPods.some(podAccepts)) idlePodsForJob = 0;
         }
-        // Serverless endpoints that declare models take only jobs whose models they declare.
-        const endpoints = base.serverlessAvailable ? await this.capabilities.serverlessEndpointsFor(job) : [];
+        // Serverless endpoints that declare models take only jobs whose models they declare; a retry tries an
+        // endpoint that has not failed the job first.
+        const endpoints = base.serverlessAvailable
+          ? untriedEndpointsFirst(await this.capabilities.serverlessEndpointsFor(job), failedWorkers)
+          : [];
         const routed = decideRoute(job, {
           localWorkersExist: base.localWorkersExist,
           preferServerless: base.preferServerless,

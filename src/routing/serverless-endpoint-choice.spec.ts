@@ -4,6 +4,7 @@ import {
   anyEndpointDeclaresModels,
   endpointsFor,
   missingOnEveryEndpoint,
+  untriedEndpointsFirst,
 } from './serverless-endpoint-choice';
 
 const endpoint = (id: string, pricePerSecond: number, models: string[] | null): ServerlessEndpointConfig => ({
@@ -53,6 +54,14 @@ describe('serverless endpoint choice', () => {
     expect(missing?.models).toEqual([{ folder: 'checkpoints', name: 'sd15.safetensors' }]);
     expect(missingOnEveryEndpoint([sdxlOnly, undeclared], needs('sd15.safetensors'))).toBeUndefined();
     expect(missingOnEveryEndpoint([], needs('sd15.safetensors'))).toBeUndefined();
+  });
+
+  it('offers an endpoint the job failed on only after the others, in their order', () => {
+    const ids = (failed: string[]) =>
+      untriedEndpointsFirst([sdxlOnly, undeclared, both], failed).map((e) => e.id);
+    expect(ids([])).toEqual(['sdxl-only', 'any', 'both']);
+    expect(ids(['sdxl-only', 'local-1'])).toEqual(['any', 'both', 'sdxl-only']);
+    expect(ids(['both', 'sdxl-only', 'any'])).toEqual(['sdxl-only', 'any', 'both']);
   });
 
   it('knows whether routing needs a job requirements at all', () => {

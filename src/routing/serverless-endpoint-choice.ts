@@ -53,6 +53,19 @@ export function endpointsFor(
 }
 
 /**
+ * `endpoints` (cheapest first) with those the job already failed on (`failedWorkers`: a serverless attempt's
+ * worker is its endpoint) moved last: a retry goes to another endpoint that can run it before it tries one that
+ * left it stuck in its queue or crashed its worker, and still has one when every endpoint failed it once.
+ */
+export function untriedEndpointsFirst<T extends { id: string }>(
+  endpoints: readonly T[],
+  failedWorkers: readonly string[],
+): T[] {
+  const failed = (endpoint: T) => failedWorkers.includes(endpoint.id);
+  return [...endpoints.filter((endpoint) => !failed(endpoint)), ...endpoints.filter(failed)];
+}
+
+/**
  * When no endpoint can run the job: what the closest one (fewest missing models) lacks, for the error; undefined
  * when one can (or none is configured).
  */
