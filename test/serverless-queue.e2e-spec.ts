@@ -50,19 +50,24 @@ describe('serverless jobs RunPod does not run, or would stop', () => {
     expect(h.fake.serverlessJobs()).toHaveLength(1);
   });
 
-  it('leaves a job queued behind a running one alone, however long it waits', async () => {
-    // The endpoint's one worker runs a long job; a second one waits in RunPod's queue behind it.
+  it('leaves jobs queued behind a running one alone, however long they wait, asking /health once for both', async () => {
+    // The endpoint's one worker runs a long job; two more wait in RunPod's queue behind it.
     const first = await h.submit({ workflow: slowWorkflow(40, 1), backend: 'serverless' });
     await h.until(() => h.fake.serverlessJobs().some((job) => job.status === 'IN_PROGRESS'));
-    const second = await h.submit({ workflow: slowWorkflow(2, 2), backend: 'serverless' });
-    await h.until(() => h.fake.serverlessJobs().some((job) => job.status === 'IN_QUEUE'));
+    const queued = [
+      await h.submit({ workflow: slowWorkflow(2, 2), backend: 'serverless' }),
+      await h.submit({ workflow: slowWorkflow(2, 3), backend: 'serverless' }),
+    ];
+    await h.until(() => h.fake.serverlessJobs().filter((job) => job.status === 'IN_QUEUE').length === 2);
     h.clock.advance(11 * MINUTE);
-    for (const id of [first, second]) {
+    for (const id of [first, ...queued]) {
       const job = await h.waitForJob(id);
       expect(job).toMatchObject({ status: 'completed', backend: 'serverless', attempts: 1 });
     }
-    expect(h.fake.serverlessJobs().map((job) => job.status)).toEqual(['COMPLETED', 'COMPLETED']);
+    expect(h.fake.serverlessJobs().map((job) => job.status)).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED']);
     expect(h.logger.has(/kept the job in its queue/)).toBe(false);
+    // Both queued jobs looked past the timeout within seconds of each other: one /health call served both.
+    expect(h.fake.requests({ api: 'serverless', path: /\/health$/ })).toHaveLength(1);
   });
 
   it('asks RunPod for an hour of execution, so a job running past its default 600 s is not stopped', async () => {

@@ -17,6 +17,7 @@ import {
 import {
   isTerminalServerlessState,
   type RunPodServerlessClient,
+  type ServerlessHealth,
   type ServerlessJobStatus,
 } from '../../runpod/serverless-client';
 import {
@@ -34,6 +35,8 @@ import {
 
 /** How often a job past SERVERLESS_QUEUE_TIMEOUT on an endpoint that is busy (not stuck) looks again. */
 const QUEUE_RECHECK_MS = 30_000;
+/** Jobs waiting on one endpoint share its `/health` answer this long: one call, however many jobs ask. */
+const HEALTH_SHARED_MS = 10_000;
 
 /**
  * Runs a job on the RunPod serverless endpoint (worker-comfyui): `POST /run {input: {workflow, images}}`,
@@ -46,6 +49,7 @@ const QUEUE_RECHECK_MS = 30_000;
 export class ServerlessExecutor {
   private readonly logger = new Logger('Serverless');
   private readonly downloader: ServerlessOutputDownloader;
+  private readonly healthAsked = new Map<string, { at: number; answer: Promise<ServerlessHealth | null> }>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -158,7 +162,7 @@ export class ServerlessExecutor {
       if (isTerminalServerlessState(status.status)) return { final: status, stuckReason };
       const now = this.clock.now();
       if (status.status === 'IN_QUEUE' && !cancelSent && queueTimeoutMs > 0 && now >= queueCheckAt) {
-        const health = await client.health().catch(() => null);
+        const health = await this.healthOf(endpointId, client);
         const verdict = stuckInQueue({
           endpointId,
           queuedForMs: now - queuedSince,
@@ -192,6 +196,16 @@ export class ServerlessExecutor {
       await sleep(delay, undefined, { signal: cancelSent ? undefined : ctx.signal }).catch(() => undefined);
       delay = Math.min(delay * 2, this.config.jobs.serverlessPollMaxMs);
     }
+  }
+
+  /** The endpoint's `/health` (null when it cannot be read), asked at most once per HEALTH_SHARED_MS. */
+  private healthOf(endpointId: string, client: RunPodServerlessClient): Promise<ServerlessHealth | null> {
+    const now = this.clock.now();
+    const asked = this.healthAsked.get(endpointId);
+    if (asked && now - asked.at < HEALTH_SHARED_MS) return asked.answer;
+    const answer = client.health().catch(() => null);
+    this.healthAsked.set(endpointId, { at: now, answer });
+    return answer;
   }
 
   /**
