@@ -41,7 +41,6 @@ async function main(): Promise<void> {
     LOCAL_COMFYUI_URLS: localUrl,
     DATA_DIR: DEMO_DATA_DIR,
     CLOUD_TICK_INTERVAL: '1000',
-    CLOUD_IDLE_TIMEOUT: '120000',
     ...process.env,
     PORT: String(port),
   };
@@ -71,10 +70,12 @@ async function main(): Promise<void> {
     `  curl -X POST ${url}/api/cloud/spawn -H 'Content-Type: application/json' -d '{"gpuType": "NVIDIA RTX 4090"}'`,
     `  curl ${url}/api/cloud/pods`,
     `  curl ${url}/api/cloud/cost`,
-    `  curl -X PUT ${url}/api/cloud/config -H 'Content-Type: application/json' -d '{"idleTimeout": 60000}'`,
+    `  curl -X PUT ${url}/api/cloud/config -H 'Content-Type: application/json' -d '{"maxPods": 2}'`,
     `  curl -X POST ${url}/api/cloud/shutdown-all`,
     '',
-    'Idle pods are reaped after CLOUD_IDLE_TIMEOUT (120 s in the demo). Ctrl-C stops everything.',
+    // The default policy (breakeven) sets each idle pod's timeout itself; CLOUD_IDLE_TIMEOUT is the seed rule's.
+    'Idle pods are reaped by the break-even policy after their own idle timeout (about 3 minutes here;',
+    'pods[].idleTimeout in /api/cloud/status). Ctrl-C stops everything.',
     '',
   ];
   console.log(lines.join('\n'));

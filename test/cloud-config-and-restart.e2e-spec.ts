@@ -58,6 +58,41 @@ describe('PUT /api/cloud/config', () => {
     h.clock.advance(1000);
     await h.tick();
     expect(h.fake.getPod(id)!.terminatedAt).not.toBeNull();
+    // The seed rule uses it: no warning that it is ignored.
+    expect(h.logger.has(/does not use/)).toBe(false);
+  });
+});
+
+describe('PUT /api/cloud/config under CLOUD_POLICY=breakeven', () => {
+  let h: CloudHarness;
+  beforeEach(async () => (h = await CloudHarness.start({ env: { CLOUD_POLICY: 'breakeven' } })));
+  afterEach(async () => h.close());
+
+  it("saves the seed rule's idleTimeout and autoScaleThreshold, and warns that this policy does not use them", async () => {
+    const answer = await h.put('/api/cloud/config', { idleTimeout: 60000, autoScaleThreshold: 2 });
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ idleTimeout: 60000, autoScaleThreshold: 2 });
+    expect(
+      h.logger.has(
+        /WARN \[CloudAdmin\] idleTimeout and autoScaleThreshold saved, but CLOUD_POLICY=breakeven does not use them .*they apply under CLOUD_POLICY=seed/,
+      ),
+    ).toBe(true);
+
+    // The pod's own idle timeout is the policy's, not the 60 s saved.
+    const id = await h.spawnReadyPod();
+    await h.tick();
+    const pod = (await h.get('/api/cloud/status')).body.pods.find((p: any) => p.id === id);
+    expect(pod.idleTimeout).not.toBe(60000);
+    h.clock.advance(MINUTE);
+    await h.tick();
+    h.clock.advance(1000);
+    await h.tick();
+    expect(h.fake.getPod(id)!.terminatedAt).toBeNull();
+
+    // A change the policy does use is not warned about.
+    const lines = h.logger.lines.length;
+    await h.put('/api/cloud/config', { maxPods: 2 });
+    expect(h.logger.lines.slice(lines).some((line) => line.includes('does not use'))).toBe(false);
   });
 });
 

@@ -362,9 +362,11 @@ describe('OpenAPI contract: every route answers only what /api/docs-json documen
 
   it('cloud config: the documented example applies as-is and changes only what it shows', async () => {
     const before = (await expectStatus('GET /api/cloud/status', 200)).config;
+    let current = before;
     for (const example of examplesOf('PUT /api/cloud/config')) {
       const changed = await expectStatus('PUT /api/cloud/config', 200, { body: example });
-      expect(changed).toEqual({ ...before, ...(example as object) });
+      expect(changed).toEqual({ ...current, ...(example as object) });
+      current = changed;
     }
     await expectStatus('PUT /api/cloud/config', 400, { body: { maxPods: -1 } });
     await expectStatus('PUT /api/cloud/config', 400, { body: { gpuType: 'NVIDIA Quantum 9000' } });

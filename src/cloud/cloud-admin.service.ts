@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InvalidInputError } from '../common/domain-errors';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
@@ -13,6 +13,8 @@ import { PodLifecycleService } from './pod-lifecycle.service';
 /** Operator actions behind the cloud routes: one call per route. */
 @Injectable()
 export class CloudAdminService {
+  private readonly logger = new Logger('CloudAdmin');
+
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly lifecycle: PodLifecycleService,
@@ -53,6 +55,7 @@ export class CloudAdminService {
         throw error;
       }
     }
+    this.warnIfIgnored(update);
     const settings = await this.settings.update({
       maxPods: update.maxPods,
       idleTimeoutMs: update.idleTimeout,
@@ -63,6 +66,24 @@ export class CloudAdminService {
       dailyBudgetUsd: update.dailyBudgetUsd,
     });
     return this.view.configView(settings);
+  }
+
+  /**
+   * idleTimeout and autoScaleThreshold are the seed rule's: under CLOUD_POLICY=breakeven they are saved (they
+   * apply if the service is switched to the seed rule) but change nothing now, which the operator is told, as at
+   * startup for CLOUD_IDLE_TIMEOUT and CLOUD_AUTOSCALE_THRESHOLD.
+   */
+  private warnIfIgnored(update: UpdateCloudConfigDto): void {
+    if (this.config.cloud.policy !== 'breakeven') return;
+    const ignored = (['idleTimeout', 'autoScaleThreshold'] as const).filter(
+      (key) => update[key] !== undefined,
+    );
+    if (ignored.length === 0) return;
+    this.logger.warn(
+      `${ignored.join(' and ')} saved, but CLOUD_POLICY=breakeven does not use ${ignored.length > 1 ? 'them' : 'it'} ` +
+        "(it measures each pod's idle timeout and spawns by break-even; GET /api/cloud/status shows both); " +
+        'they apply under CLOUD_POLICY=seed',
+    );
   }
 
   private spawned(pod: PodEntity) {

@@ -172,12 +172,22 @@ export class CloudController {
   }
 
   @Put('config')
-  @ApiOperation({ summary: 'Change cloud settings (partial; validated; saved; used by the next tick)' })
+  @ApiOperation({
+    summary: 'Change cloud settings (partial; validated; saved; used by the next tick)',
+    description:
+      "idleTimeout and autoScaleThreshold are the seed rule's (CLOUD_POLICY=seed). Under the default " +
+      "CLOUD_POLICY=breakeven they are saved but not used: the policy measures each pod's idle timeout " +
+      '(pods[].idleTimeout in GET /api/cloud/status) and spawns by break-even, and the service logs a warning.',
+  })
   @ApiBody({
     type: UpdateCloudConfigDto,
     examples: {
+      maxPods: {
+        summary: 'At most 2 pods at once (nothing else changes)',
+        value: { maxPods: 2 },
+      },
       idleTimeout: {
-        summary: 'Reap idle pods after 2 minutes (nothing else changes)',
+        summary: 'CLOUD_POLICY=seed: reap idle pods after 2 minutes',
         value: { idleTimeout: 120000 },
       },
     },
