@@ -117,7 +117,7 @@ export class ModelAwareRouter extends BreakEvenPolicy {
     this.warmClaims = new Map();
     const decision = super.dispatch(state);
     this.publishCloudQueue(state, decision);
-    // Dispatcher.runPass: a job planned to serverless skips the break-even holds and slots.
+    // DispatchPass: a job planned to serverless skips the break-even holds and slots.
     const routed = new Set(decision.route.map((route) => route.jobId));
     const extra = state.queue
       .slice(0, 500)
@@ -465,9 +465,9 @@ export class ModelAwareRouter extends BreakEvenPolicy {
   }
 
   /**
-   * Dispatcher.runPass publishes the jobs it left waiting for the cloud, in its order (`CloudQueue`), and
-   * RoutingEstimatesService reads it: a re-planned job's pod start comes after those ahead of it. Here: the
-   * queue less this pass's routes, the jobs held for a local worker and those planned to one.
+   * A dispatch pass (DispatchPass) publishes the jobs it left waiting for the cloud, in its order
+   * (`CloudQueue`), and RoutingEstimatesService reads it: a re-planned job's pod start comes after those ahead of
+   * it. Here: the queue less this pass's routes, the jobs held for a local worker and those planned to one.
    */
   private publishCloudQueue(state: SimState, decision: Decision): void {
     const routed = new Set(decision.route.map((route) => route.jobId));

@@ -14,7 +14,7 @@ import type { JobBackend } from '../persistence/entities/job.entity';
 import { decideRoute, type FleetSnapshot } from '../routing/routing.policy';
 import type { Decision, PodView, QueuedJobView, Route, SimPolicy, SimState } from './policy';
 
-/** The dispatcher reads at most this many queued jobs per pass (dispatcher.service.ts PASS_SIZE). */
+/** The dispatcher reads at most this many queued jobs per pass (dispatch-pass.ts PASS_SIZE). */
 export const PASS_SIZE = 500;
 const NO_WORKERS: string[] = [];
 
@@ -44,7 +44,8 @@ export const SEED_DEFAULTS: SeedSettings = {
 
 /**
  * The shipped decision code as a simulator policy. Each dispatch pass calls `decideRoute` (routing.policy.ts)
- * per queued job exactly as Dispatcher.runPass builds its FleetSnapshot, and publishes the same demand counts;
+ * per queued job with the FleetSnapshot the service's dispatch pass (DispatchPass) builds, and publishes the same
+ * demand counts;
  * each tick runs the control loop's order: boot deadline (`podsPastBootDeadline`), then the budget stop
  * (`budgetReached`) or autoscale (`decideScale`), then two-step reaping (`decideReaping`, whose marks this
  * adapter keeps like the pods table does). Only glue lives here: which idle pod a job gets mirrors

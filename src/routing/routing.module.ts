@@ -7,6 +7,7 @@ import { LocalModule } from '../local/local.module';
 import { RoutingEstimatesModule } from '../routing-estimates/routing-estimates.module';
 import { BackendCapabilities } from './backend-capabilities.service';
 import { DeadlineReplanner } from './deadline-replanner.service';
+import { DispatchPasses } from './dispatch-pass';
 import { Dispatcher } from './dispatcher.service';
 import { ComfyExecutor } from './executors/comfy-executor';
 import { ServerlessExecutor } from './executors/serverless-executor';
@@ -25,6 +26,7 @@ import { WorkerRouter } from './worker-router.service';
     BackendCapabilities,
     DeadlineReplanner,
     Dispatcher,
+    DispatchPasses,
     JobRunner,
     JobRecovery,
     LocalHolds,
