@@ -41,14 +41,14 @@ import {
   type CandidateInputs,
   candidates,
   type PodInput,
-  serverlessLikelyWarm,
   serverlessStartDelays,
   WARM_START_MAX_S,
 } from './candidates';
 import { CloudQueue } from './cloud-queue';
 import { gpuSpeedFactor } from './gpu-speed';
-import { expectedEnd, type RunningJob } from './running-job';
-import { serverlessWorkerFreeAt, type InFlightServerlessJob } from './serverless-queue';
+import { RunningJobs } from './running-jobs';
+import { ServerlessInFlight } from './serverless-in-flight';
+import { serverlessWorkerFreeAt } from './serverless-queue';
 import {
   type Plan,
   plan,
@@ -162,24 +162,11 @@ export class RoutingEstimatesService
   private readonly logger = new Logger('RoutingEstimates');
   private estimator = this.newEstimator();
   private readonly tracked = new Map<string, Tracked>();
-  /** Jobs running on local workers that this process started: when each is expected to end. */
-  private readonly localRunning = new Map<string, RunningJob>();
-  /** Jobs running on pods that this process started (workerId: the pod's name): when each is expected to end. */
-  private readonly podRunning = new Map<string, RunningJob>();
+  private readonly running = new RunningJobs();
   /** Start delays of serverless jobs sent while the endpoint was likely warm, and while it was not. */
   private warmStartsS: number[] = [];
   private coldStartsS: number[] = [];
-  /** Per serverless endpoint: jobs this process sent there and not ended, and when the last one ended. */
-  private readonly endpointLoad = new Map<string, { inFlight: number; lastEndedAt: number | null }>();
-  /**
-   * Serverless jobs in flight from this process, by job id, in the order they were sent: the endpoint each went
-   * to, whether every worker of it was busy then (the job queued at RunPod behind others), whether it was likely
-   * warm, and what it is expected to take (a saturated endpoint's next free worker, `serverlessWorkerFreeAt`).
-   */
-  private readonly serverlessJobs = new Map<
-    string,
-    { endpointId: string; queuedBehind: boolean; sentWarm: boolean } & InFlightServerlessJob
-  >();
+  private readonly serverlessInFlight = new ServerlessInFlight(MAX_TRACKED, SERVERLESS_IDLE_S);
   /**
    * The estimator's answers by signature and worker class until it learns something (a completion can move any
    * estimate: a transferred one follows its donor, eviction drops pairs). A submit asks for every candidate class;
@@ -400,7 +387,7 @@ export class RoutingEstimatesService
     const policy = this.config.cloud.breakEven;
     const aheadJobS = this.typicalJobS();
     const settings = this.settings.get();
-    const runningByWorker = this.localRunningByWorker();
+    const runningByWorker = this.running.localEndsByWorker(now);
     const local = allowed.has('local')
       ? this.local
           .list()
@@ -464,20 +451,25 @@ export class RoutingEstimatesService
       keepAliveS: settings.idleTimeoutMs / 1000,
       // RUNPOD_SERVERLESS_MAX_WORKERS (or what RunPod says of the primary) is taken for every endpoint.
       serverless: endpoints.map((endpoint) => {
-        const load = this.endpointLoad.get(endpoint.id) ?? { inFlight: 0, lastEndedAt: null };
+        const load = this.serverlessInFlight.load(endpoint.id);
         return {
           endpointId: endpoint.id,
           workerClass: serverlessClass(endpoint.id),
           pricePerSecond: endpoint.pricePerSecond,
           overheadS: policy.serverlessOverheadS,
-          warm: serverlessLikelyWarm(load.inFlight, load.lastEndedAt, now, SERVERLESS_IDLE_S),
+          warm: this.serverlessInFlight.likelyWarm(endpoint.id, now),
           warmStartS: delays.warmS,
           coldStartS: delays.coldS,
           saturated: load.inFlight >= maxWorkers,
           queued: Number.isFinite(maxWorkers) ? Math.max(0, load.inFlight - maxWorkers) : 0,
           freeAt:
             load.inFlight >= maxWorkers
-              ? serverlessWorkerFreeAt(this.inFlightOn(endpoint.id), maxWorkers, delays.warmS, now)
+              ? serverlessWorkerFreeAt(
+                  this.serverlessInFlight.inFlightOn(endpoint.id),
+                  maxWorkers,
+                  delays.warmS,
+                  now,
+                )
               : null,
         };
       }),
@@ -498,11 +490,7 @@ export class RoutingEstimatesService
    * every slot is estimated from one with a guess in it.
    */
   localKnownEnds(workerId: string): number[] {
-    const now = this.clock.now();
-    return [...this.localRunning.values()]
-      .filter((job) => job.workerId === workerId)
-      .map((job) => expectedEnd(job, now))
-      .sort((a, b) => a - b);
+    return this.running.localEnds(workerId, this.clock.now());
   }
 
   /**
@@ -511,11 +499,7 @@ export class RoutingEstimatesService
    * dispatcher's wait for a pod (PodHolds).
    */
   podBusyUntil(): Map<string, number> {
-    const now = this.clock.now();
-    const ends = new Map<string, number>();
-    for (const job of this.podRunning.values())
-      ends.set(job.workerId, Math.max(ends.get(job.workerId) ?? -Infinity, expectedEnd(job, now)));
-    return ends;
+    return this.running.podEnds(this.clock.now());
   }
 
   /** The typical job's run (s): the mean the control loop measured, else CLOUD_POLICY_DEFAULT_JOB_SECONDS. */
@@ -542,17 +526,6 @@ export class RoutingEstimatesService
   modelLoadSeconds(jobId: string): number {
     const tracked = this.tracked.get(jobId);
     return tracked ? MODEL_LOAD_SECONDS[tracked.hint.kind] : 0;
-  }
-
-  private localRunningByWorker(): Map<string, number[]> {
-    const now = this.clock.now();
-    const runningByWorker = new Map<string, number[]>();
-    for (const job of this.localRunning.values()) {
-      const ends = runningByWorker.get(job.workerId) ?? [];
-      ends.push(expectedEnd(job, now));
-      runningByWorker.set(job.workerId, ends);
-    }
-    return runningByWorker;
   }
 
   /** `running` slots' expected ends, soonest first; a job this process did not start: half a typical job left. */
@@ -658,8 +631,12 @@ export class RoutingEstimatesService
     Object.assign(tracked, { backend: event.backend, workerClass, startedAt: now, attempt: event.attempt });
     if (event.backend === 'local' || event.backend === 'pod') {
       const { medianS, p90S } = this.estimateOf(tracked.signature, workerClass, tracked.hint);
-      const running = event.backend === 'local' ? this.localRunning : this.podRunning;
-      running.set(event.jobId, { workerId: event.workerId, startedAt: now, medianS, p90S });
+      this.running.started(event.jobId, event.backend, {
+        workerId: event.workerId,
+        startedAt: now,
+        medianS,
+        p90S,
+      });
     }
   }
 
@@ -668,14 +645,12 @@ export class RoutingEstimatesService
     try {
       const tracked = this.tracked.get(event.jobId);
       this.tracked.delete(event.jobId);
-      this.localRunning.delete(event.jobId);
-      this.podRunning.delete(event.jobId);
+      this.running.ended(event.jobId);
       // RunPod's delayTime is the job's time in the endpoint's queue. Sent while a worker was free, that is the
       // worker's start (warm, or a cold start); sent while every worker was busy, it is mostly the wait behind
       // the jobs ahead, which the candidates count on their own (`saturated`, `queued`). Taken as a start delay,
       // a batch queued at RunPod once made serverless look minutes from starting for the next 100 jobs.
-      const sent = this.serverlessJobs.get(event.jobId);
-      this.serverlessEnded(event.jobId);
+      const sent = this.serverlessInFlight.ended(event.jobId, this.clock.now());
       if (event.serverlessStartDelayMs !== undefined && sent && !sent.queuedBehind) {
         const samples = sent.sentWarm ? this.warmStartsS : this.coldStartsS;
         samples.push(event.serverlessStartDelayMs / 1000);
@@ -698,26 +673,26 @@ export class RoutingEstimatesService
 
   @OnEvent(JobEvents.Failed)
   onFailed(event: JobFailedEvent): void {
-    this.serverlessEnded(event.jobId);
-    this.tracked.delete(event.jobId);
-    this.localRunning.delete(event.jobId);
-    this.podRunning.delete(event.jobId);
+    this.ended(event.jobId);
   }
 
   @OnEvent(JobEvents.Cancelled)
   onCancelled(event: JobStatusEvent): void {
-    this.serverlessEnded(event.jobId);
-    this.tracked.delete(event.jobId);
-    this.localRunning.delete(event.jobId);
-    this.podRunning.delete(event.jobId);
+    this.ended(event.jobId);
+  }
+
+  /** A job that ended without a run to learn from: forgotten, and its worker or endpoint counts it no more. */
+  private ended(jobId: string): void {
+    this.serverlessInFlight.ended(jobId, this.clock.now());
+    this.tracked.delete(jobId);
+    this.running.ended(jobId);
   }
 
   @OnEvent(JobEvents.Requeued)
   onRequeued(event: { jobId: string }): void {
     const tracked = this.tracked.get(event.jobId);
-    this.localRunning.delete(event.jobId);
-    this.podRunning.delete(event.jobId);
-    this.serverlessEnded(event.jobId);
+    this.running.ended(event.jobId);
+    this.serverlessInFlight.ended(event.jobId, this.clock.now());
     if (tracked) Object.assign(tracked, { backend: undefined, workerClass: undefined, startedAt: undefined });
   }
 
@@ -735,48 +710,23 @@ export class RoutingEstimatesService
   }
 
   private serverlessStarted(jobId: string, endpointId: string): void {
-    this.serverlessEnded(jobId); // a retry on serverless replaces its earlier attempt
-    this.forgetOldestSends();
-    const now = this.clock.now();
-    const load = this.endpointLoad.get(endpointId) ?? { inFlight: 0, lastEndedAt: null };
-    const sentWarm = serverlessLikelyWarm(load.inFlight, load.lastEndedAt, now, SERVERLESS_IDLE_S);
     const tracked = this.tracked.get(jobId);
     const typicalS = this.typicalJobS();
     const { medianS, p90S } = tracked
       ? this.estimateOf(tracked.signature, serverlessClass(endpointId), tracked.hint)
       : { medianS: typicalS, p90S: typicalS };
     const delays = serverlessStartDelays(this.warmStartsS, this.coldStartsS);
-    this.serverlessJobs.set(jobId, {
+    this.serverlessInFlight.sent(
+      jobId,
       endpointId,
-      queuedBehind: load.inFlight >= this.serverlessMaxWorkers(),
-      sentWarm,
-      sentAt: now,
-      startDelayS: sentWarm ? delays.warmS : delays.coldS,
-      medianS,
-      p90S,
-    });
-    this.endpointLoad.set(endpointId, { ...load, inFlight: load.inFlight + 1 });
-  }
-
-  /**
-   * Past MAX_TRACKED jobs in flight, the oldest eighth is forgotten as if ended: its endpoints' counts go with
-   * it. (Dropped from the map alone, their end events would find nothing to count down, and the endpoint would
-   * look full for good.)
-   */
-  private forgetOldestSends(): void {
-    if (this.serverlessJobs.size < MAX_TRACKED) return;
-    let drop = Math.ceil(MAX_TRACKED / 8);
-    for (const [jobId, sent] of this.serverlessJobs) {
-      this.serverlessJobs.delete(jobId);
-      const load = this.endpointLoad.get(sent.endpointId);
-      if (load) this.endpointLoad.set(sent.endpointId, { ...load, inFlight: Math.max(0, load.inFlight - 1) });
-      if (--drop === 0) break;
-    }
-  }
-
-  /** The jobs this process sent to an endpoint and has not seen end, in the order they were sent. */
-  private inFlightOn(endpointId: string): InFlightServerlessJob[] {
-    return [...this.serverlessJobs.values()].filter((job) => job.endpointId === endpointId);
+      this.clock.now(),
+      this.serverlessMaxWorkers(),
+      (sentWarm) => ({
+        startDelayS: sentWarm ? delays.warmS : delays.coldS,
+        medianS,
+        p90S,
+      }),
+    );
   }
 
   /** RUNPOD_SERVERLESS_MAX_WORKERS, or what RunPod says of the primary endpoint (Infinity: unknown). */
@@ -786,19 +736,6 @@ export class RoutingEstimatesService
       this.config.cloud.breakEven.serverlessMaxWorkers ??
       Infinity
     );
-  }
-
-  /** The job's serverless attempt (if this process sent one) ended: its endpoint has one job less in flight. */
-  private serverlessEnded(jobId: string): void {
-    const endpointId = this.serverlessJobs.get(jobId)?.endpointId;
-    if (endpointId === undefined) return;
-    this.serverlessJobs.delete(jobId);
-    const load = this.endpointLoad.get(endpointId);
-    if (load)
-      this.endpointLoad.set(endpointId, {
-        inFlight: Math.max(0, load.inFlight - 1),
-        lastEndedAt: this.clock.now(),
-      });
   }
 
   private estimateOf(signature: string, workerClass: string, hint: WorkloadHint): RunTimeEstimate {
