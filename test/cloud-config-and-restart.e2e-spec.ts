@@ -59,7 +59,7 @@ describe('PUT /api/cloud/config', () => {
     await h.tick();
     expect(h.fake.getPod(id)!.terminatedAt).not.toBeNull();
     // The seed rule uses it: no warning that it is ignored.
-    expect(h.logger.has(/does not use/)).toBe(false);
+    expect(h.logger.has(/does not reap or spawn/)).toBe(false);
   });
 });
 
@@ -68,13 +68,13 @@ describe('PUT /api/cloud/config under CLOUD_POLICY=breakeven', () => {
   beforeEach(async () => (h = await CloudHarness.start({ env: { CLOUD_POLICY: 'breakeven' } })));
   afterEach(async () => h.close());
 
-  it("saves the seed rule's idleTimeout and autoScaleThreshold, and warns that this policy does not use them", async () => {
+  it("saves the seed rule's idleTimeout and autoScaleThreshold, and warns that this policy neither reaps nor spawns by them", async () => {
     const answer = await h.put('/api/cloud/config', { idleTimeout: 60000, autoScaleThreshold: 2 });
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ idleTimeout: 60000, autoScaleThreshold: 2 });
     expect(
       h.logger.has(
-        /WARN \[CloudAdmin\] idleTimeout and autoScaleThreshold saved, but CLOUD_POLICY=breakeven does not use them .*they apply under CLOUD_POLICY=seed/,
+        /WARN \[CloudAdmin\] idleTimeout and autoScaleThreshold saved, but CLOUD_POLICY=breakeven does not reap or spawn by them .*idleTimeout is still the idle time quotes and the daily budget count for a pod; under CLOUD_POLICY=seed they apply in full/,
       ),
     ).toBe(true);
 
@@ -92,7 +92,7 @@ describe('PUT /api/cloud/config under CLOUD_POLICY=breakeven', () => {
     // A change the policy does use is not warned about.
     const lines = h.logger.lines.length;
     await h.put('/api/cloud/config', { maxPods: 2 });
-    expect(h.logger.lines.slice(lines).some((line) => line.includes('does not use'))).toBe(false);
+    expect(h.logger.lines.slice(lines).some((line) => line.includes('does not reap'))).toBe(false);
   });
 });
 

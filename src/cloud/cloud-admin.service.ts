@@ -70,8 +70,9 @@ export class CloudAdminService {
 
   /**
    * idleTimeout and autoScaleThreshold are the seed rule's: under CLOUD_POLICY=breakeven they are saved (they
-   * apply if the service is switched to the seed rule) but change nothing now, which the operator is told, as at
-   * startup for CLOUD_IDLE_TIMEOUT and CLOUD_AUTOSCALE_THRESHOLD.
+   * apply if the service is switched to the seed rule) but neither reaps nor spawns, which the operator is told,
+   * as at startup for CLOUD_IDLE_TIMEOUT and CLOUD_AUTOSCALE_THRESHOLD. idleTimeout is still the idle time that
+   * quotes (a pod's keep-alive) and the daily budget's admission count for a pod.
    */
   private warnIfIgnored(update: UpdateCloudConfigDto): void {
     if (this.config.cloud.policy !== 'breakeven') return;
@@ -79,10 +80,14 @@ export class CloudAdminService {
       (key) => update[key] !== undefined,
     );
     if (ignored.length === 0) return;
+    const still =
+      update.idleTimeout !== undefined
+        ? '; idleTimeout is still the idle time quotes and the daily budget count for a pod'
+        : '';
     this.logger.warn(
-      `${ignored.join(' and ')} saved, but CLOUD_POLICY=breakeven does not use ${ignored.length > 1 ? 'them' : 'it'} ` +
-        "(it measures each pod's idle timeout and spawns by break-even; GET /api/cloud/status shows both); " +
-        'they apply under CLOUD_POLICY=seed',
+      `${ignored.join(' and ')} saved, but CLOUD_POLICY=breakeven does not reap or spawn by ` +
+        `${ignored.length > 1 ? 'them' : 'it'} (it measures each pod's idle timeout and spawns by break-even; ` +
+        `GET /api/cloud/status shows both)${still}; under CLOUD_POLICY=seed they apply in full`,
     );
   }
 

@@ -80,9 +80,9 @@ export class CloudControlLoop
     const ignored = this.config.cloud.seedSettingsSet;
     if (this.config.cloud.policy === 'breakeven' && ignored.length > 0) {
       this.logger.warn(
-        `${ignored.join(' and ')} ${ignored.length > 1 ? 'are' : 'is'} set but CLOUD_POLICY=breakeven does not use ` +
-          `${ignored.length > 1 ? 'them' : 'it'} (it measures its own idle timeout and spawns by break-even); ` +
-          'set CLOUD_POLICY=seed to keep the seed rule',
+        `${ignored.join(' and ')} ${ignored.length > 1 ? 'are' : 'is'} set but CLOUD_POLICY=breakeven does not ` +
+          `reap or spawn by ${ignored.length > 1 ? 'them' : 'it'} (it measures its own idle timeout and spawns ` +
+          'by break-even); set CLOUD_POLICY=seed to keep the seed rule',
       );
     }
     startLoop(

@@ -176,8 +176,9 @@ export class CloudController {
     summary: 'Change cloud settings (partial; validated; saved; used by the next tick)',
     description:
       "idleTimeout and autoScaleThreshold are the seed rule's (CLOUD_POLICY=seed). Under the default " +
-      "CLOUD_POLICY=breakeven they are saved but not used: the policy measures each pod's idle timeout " +
-      '(pods[].idleTimeout in GET /api/cloud/status) and spawns by break-even, and the service logs a warning.',
+      "CLOUD_POLICY=breakeven they are saved but neither reaps nor spawns: the policy measures each pod's " +
+      'idle timeout (pods[].idleTimeout in GET /api/cloud/status) and spawns by break-even, and the service ' +
+      'logs a warning. idleTimeout is still the idle time that quotes and the daily budget count for a pod.',
   })
   @ApiBody({
     type: UpdateCloudConfigDto,
