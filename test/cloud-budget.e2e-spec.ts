@@ -1,5 +1,5 @@
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { MINUTE } from '../src/common/clock';
+import { HOUR, MINUTE } from '../src/common/clock';
 import { CloudHarness } from './support/cloud-harness';
 import { pngWorkflow } from './support/workflows';
 
@@ -69,5 +69,37 @@ describe('the daily budget', () => {
     expect((await h.put('/api/cloud/config', { dailyBudgetUsd: 5 })).body.dailyBudgetUsd).toBe(5);
     await h.post('/api/jobs', { workflow: pngWorkflow('kick'), backend: 'local' }); // any arrival triggers a pass
     expect((await h.waitForJob(cloudOnly)).backend).toBe('serverless');
+  });
+});
+
+describe('the daily budget under CLOUD_POLICY=breakeven', () => {
+  let h: CloudHarness;
+
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it("counts an idle pod's own idle timeout (as the reaper set it), not CLOUD_IDLE_TIMEOUT, as what it still commits", async () => {
+    // Serverless 200 times a pod's price: the break-even τ* keeps an idle pod for hours, where CLOUD_IDLE_TIMEOUT
+    // would say a minute. Counted at a minute, a second pod would fit in the $0.50 left; counted at τ*, it does not.
+    h = await CloudHarness.start({
+      serverless: true,
+      env: {
+        CLOUD_POLICY: 'breakeven',
+        CLOUD_DAILY_BUDGET_USD: '0.5',
+        CLOUD_IDLE_TIMEOUT: '60000',
+        RUNPOD_SERVERLESS_PRICE_PER_SECOND: '0.02',
+      },
+    });
+    const id = await h.spawnReadyPod(); // $0.34/h
+    await h.tick();
+    const pod = (await h.get('/api/cloud/status')).body.pods.find((p: any) => p.id === id);
+    expect(pod.idleTimeout).toBeGreaterThan(HOUR);
+    const second = await h.post('/api/cloud/spawn?wait=false');
+    expect(second.status).toBe(409);
+    expect(second.body.message).toMatch(
+      /Daily budget \(CLOUD_DAILY_BUDGET_USD \$0\.50\): a new pod .* would cross it; .* committed to cloud work in flight/,
+    );
+    expect(h.fake.listAllPods()).toHaveLength(1);
   });
 });

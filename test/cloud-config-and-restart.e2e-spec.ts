@@ -74,7 +74,7 @@ describe('PUT /api/cloud/config under CLOUD_POLICY=breakeven', () => {
     expect(answer.body).toMatchObject({ idleTimeout: 60000, autoScaleThreshold: 2 });
     expect(
       h.logger.has(
-        /WARN \[CloudAdmin\] idleTimeout and autoScaleThreshold saved, but CLOUD_POLICY=breakeven does not reap or spawn by them .*idleTimeout is still the idle time quotes and the daily budget count for a pod; under CLOUD_POLICY=seed they apply in full/,
+        /WARN \[CloudAdmin\] idleTimeout and autoScaleThreshold saved, but CLOUD_POLICY=breakeven does not reap or spawn by them .*idleTimeout is still a pod's keep-alive in quotes and a new pod's idle time in the daily budget; under CLOUD_POLICY=seed they apply in full/,
       ),
     ).toBe(true);
 

@@ -9,12 +9,8 @@ import { PodsRepository } from '../persistence/pods.repository';
 import { SERVERLESS_ENDPOINT_API, type ServerlessEndpointApi } from '../runpod/serverless-endpoint-api';
 import { BudgetService } from './budget.service';
 import { CloudSettingsService } from './cloud-settings.service';
-import {
-  breakEvenParameters,
-  jobClassOf,
-  type BreakEvenParameters,
-  type JobClass,
-} from './policy/breakeven.policy';
+import type { MeasuredParameters } from './measured-parameters';
+import { breakEvenParameters, jobClassOf, type JobClass } from './policy/breakeven.policy';
 
 /** Completed cloud jobs whose run times the policy averages (the simulator's adapter keeps as many). */
 const JOB_SAMPLES = 200;
@@ -29,17 +25,6 @@ const DELAY_SAMPLES = 100;
 const RELOAD_MS = 5 * 60 * 1000;
 /** The endpoint's max workers are re-read from RunPod this often (an operator may change them in its console). */
 const ENDPOINT_REFRESH_MS = 10 * 60 * 1000;
-
-/** The break-even policy's parameters in force, with what they were measured from. */
-export interface MeasuredParameters extends BreakEvenParameters {
-  podPricePerHour: number;
-  /** Mean RunPod delayTime of recent serverless jobs (queue + cold start); null before the first. */
-  serverlessStartDelayS: number | null;
-  serverlessStartDelaySamples: number;
-  /** The endpoint's max workers; Infinity when neither config nor RunPod tells (serverless is then not capped). */
-  serverlessMaxWorkers: number;
-  serverlessMaxWorkersSource: 'config' | 'runpod' | 'unknown';
-}
 
 /**
  * What the break-even policy needs to know about this fleet, measured from the service's own records: pod boot

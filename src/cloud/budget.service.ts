@@ -12,6 +12,7 @@ import { PODS_API, type PodsApi } from '../runpod/pods-api';
 import { type BudgetExceededEvent, CloudEvents } from './cloud.events';
 import { CloudSettingsService } from './cloud-settings.service';
 import { roundUsd } from './cost-ledger.service';
+import { ScalingDecisionLog } from './scaling-decisions';
 import { BudgetAdmission, budgetRefusal } from './budget-admission';
 import {
   type BudgetInputs,
@@ -53,6 +54,7 @@ export class BudgetService implements OnApplicationBootstrap {
     private readonly ledger: LedgerRepository,
     private readonly lock: BudgetAdmissionLock,
     private readonly settings: CloudSettingsService,
+    private readonly scaling: ScalingDecisionLog,
     private readonly clock: Clock,
     private readonly events: EventEmitter2,
   ) {}
@@ -86,6 +88,7 @@ export class BudgetService implements OnApplicationBootstrap {
         costPerHour: pod.costPerHour,
         requestedAt: pod.requestedAt,
         lastBusyAt: pod.lastBusyAt,
+        idleTimeoutMs: this.ownIdleTimeoutMs(pod.name),
       })),
       serverlessInFlight,
       // Several endpoints: the dearest, so a job admitted before its endpoint is known never passes the limit.
@@ -96,6 +99,15 @@ export class BudgetService implements OnApplicationBootstrap {
       idleTimeoutMs: this.settings.get().idleTimeoutMs,
       now,
     };
+  }
+
+  /**
+   * Break-even: the pod's own idle timeout as the reaper's last pass set it (none for a pod it has not seen yet:
+   * CLOUD_IDLE_TIMEOUT). The seed rule reaps every pod at CLOUD_IDLE_TIMEOUT.
+   */
+  private ownIdleTimeoutMs(podName: string): number | undefined {
+    if (this.config.cloud.policy !== 'breakeven') return undefined;
+    return this.scaling.idleTimeoutOf(podName) ?? undefined;
   }
 
   async status(): Promise<BudgetStatus> {

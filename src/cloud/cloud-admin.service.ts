@@ -72,7 +72,7 @@ export class CloudAdminService {
    * idleTimeout and autoScaleThreshold are the seed rule's: under CLOUD_POLICY=breakeven they are saved (they
    * apply if the service is switched to the seed rule) but neither reaps nor spawns, which the operator is told,
    * as at startup for CLOUD_IDLE_TIMEOUT and CLOUD_AUTOSCALE_THRESHOLD. idleTimeout is still the idle time that
-   * quotes (a pod's keep-alive) and the daily budget's admission count for a pod.
+   * quotes charge a pod (its keep-alive) and that the daily budget counts for a new pod.
    */
   private warnIfIgnored(update: UpdateCloudConfigDto): void {
     if (this.config.cloud.policy !== 'breakeven') return;
@@ -82,7 +82,7 @@ export class CloudAdminService {
     if (ignored.length === 0) return;
     const still =
       update.idleTimeout !== undefined
-        ? '; idleTimeout is still the idle time quotes and the daily budget count for a pod'
+        ? "; idleTimeout is still a pod's keep-alive in quotes and a new pod's idle time in the daily budget"
         : '';
     this.logger.warn(
       `${ignored.join(' and ')} saved, but CLOUD_POLICY=breakeven does not reap or spawn by ` +

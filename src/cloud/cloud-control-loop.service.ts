@@ -20,7 +20,8 @@ import { breakEvenQueue, CLOUD_DEMAND, type CloudDemandBoard } from './cloud-dem
 import { BudgetExceededError, BudgetService } from './budget.service';
 import { CloudSettingsService } from './cloud-settings.service';
 import { CostLedgerService } from './cost-ledger.service';
-import { BreakEvenObservations, type MeasuredParameters } from './break-even-observations.service';
+import { BreakEvenObservations } from './break-even-observations.service';
+import type { MeasuredParameters } from './measured-parameters';
 import { decideScale } from './policy/autoscale.policy';
 import {
   decideBreakEvenScale,

@@ -15,7 +15,7 @@ import { PodListDto, PodSummaryDto } from './dto/pod.dto';
 import { capabilitiesView } from '../local/local-worker-capabilities';
 import { PodCapabilitiesService } from './pod-capabilities.service';
 import { PodLifecycleService } from './pod-lifecycle.service';
-import type { MeasuredParameters } from './break-even-observations.service';
+import type { MeasuredParameters } from './measured-parameters';
 import { ScalingDecisionLog, type ScalingDecision } from './scaling-decisions';
 import type { BreakEvenParametersDto, ScalingDecisionDto, ScalingPolicyDto } from './dto/scaling-policy.dto';
 import { podCost } from './policy/pod-cost';

@@ -178,7 +178,8 @@ export class CloudController {
       "idleTimeout and autoScaleThreshold are the seed rule's (CLOUD_POLICY=seed). Under the default " +
       "CLOUD_POLICY=breakeven they are saved but neither reaps nor spawns: the policy measures each pod's " +
       'idle timeout (pods[].idleTimeout in GET /api/cloud/status) and spawns by break-even, and the service ' +
-      'logs a warning. idleTimeout is still the idle time that quotes and the daily budget count for a pod.',
+      "logs a warning. idleTimeout is still a pod's keep-alive in quotes, and a new pod's idle time in the " +
+      'daily budget.',
   })
   @ApiBody({
     type: UpdateCloudConfigDto,

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { CloudPolicyName } from '../config/app-config';
-import type { MeasuredParameters } from './break-even-observations.service';
+import type { MeasuredParameters } from './measured-parameters';
 
 /** One scaling decision the control loop acted on, with its reason, as GET /api/cloud/status shows it. */
 export interface ScalingDecision {

@@ -394,6 +394,13 @@ export class BreakEvenPolicy extends SeedPolicy {
     return (timeouts[pod.name] ?? this.lastTimeoutS) * MS;
   }
 
+  /** BudgetService: a pod's own idle timeout once the reaper's pass (a tick) has seen it ready or busy. */
+  protected override ownIdleTimeoutMs(pod: PodView): number | undefined {
+    const seen = this.podsNow.find((p) => p.name === pod.name);
+    if (!seen || (seen.state !== 'ready' && seen.state !== 'busy')) return undefined;
+    return this.idleTimeoutFor(pod, 0);
+  }
+
   protected override tick(state: SimState, now: number): Decision {
     this.podsNow = state.pods;
     return super.tick(state, now);

@@ -76,6 +76,14 @@ export class SeedPolicy implements SimPolicy {
   }
 
   /**
+   * Seam: the pod's own idle timeout as the budget counts it (BudgetService); undefined: the settings' (the seed
+   * rule reaps every pod at it).
+   */
+  protected ownIdleTimeoutMs(_pod: PodView): number | undefined {
+    return undefined;
+  }
+
+  /**
    * Seam for the router measurement (router-policy.ts): the idle local workers a job may take, best first (the
    * dispatcher's BackendCapabilities.capableFirst). The seed: all of them, in order (the first free one).
    */
@@ -273,6 +281,7 @@ export class SeedPolicy implements SimPolicy {
         costPerHour: pod.costPerHour,
         requestedAt: pod.requestedAt,
         lastBusyAt: pod.lastBusyAt,
+        idleTimeoutMs: this.ownIdleTimeoutMs(pod),
       })),
       serverlessInFlight: state.serverless.inFlight,
       serverlessPricePerSecond: model.serverlessPricePerSecond,

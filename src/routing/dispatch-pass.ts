@@ -5,7 +5,7 @@ import { BudgetService } from '../cloud/budget.service';
 import { CloudSettingsService } from '../cloud/cloud-settings.service';
 import { PodLifecycleService } from '../cloud/pod-lifecycle.service';
 import { expectedRunOfKind, jobClassOf, serverlessSlots } from '../cloud/policy/breakeven.policy';
-import type { MeasuredParameters } from '../cloud/break-even-observations.service';
+import type { MeasuredParameters } from '../cloud/measured-parameters';
 import { ScalingDecisionLog } from '../cloud/scaling-decisions';
 import { Clock } from '../common/clock';
 import type { AppConfig } from '../config/app-config';

@@ -41,6 +41,32 @@ describe('budget policy', () => {
     expect(committedUsd(inputs)).toBeCloseTo(idle + busy + serverless, 10);
   });
 
+  it("counts a live pod's own idle timeout when it has one (break-even: longer for a kept pod, none for a released one)", () => {
+    const idle = {
+      state: 'ready' as const,
+      costPerHour: 0.36,
+      requestedAt: NOW - HOUR,
+      lastBusyAt: NOW - MINUTE,
+    };
+    const busy = { state: 'busy' as const, costPerHour: 0.36, requestedAt: NOW - HOUR, lastBusyAt: NOW };
+    // Kept for 30 minutes: 29 of them left, where the 5-minute default leaves 4.
+    expect(committedUsd({ ...base, livePods: [{ ...idle, idleTimeoutMs: 30 * MINUTE }] })).toBeCloseTo(
+      (0.36 * 29 * MINUTE) / HOUR,
+      10,
+    );
+    expect(committedUsd({ ...base, livePods: [idle] })).toBeCloseTo((0.36 * 4 * MINUTE) / HOUR, 10);
+    // Released at once: a tick.
+    expect(committedUsd({ ...base, livePods: [{ ...idle, idleTimeoutMs: 0 }] })).toBeCloseTo(
+      (0.36 * 5000) / HOUR,
+      10,
+    );
+    // Busy: its job, then its own idle timeout.
+    expect(committedUsd({ ...base, livePods: [{ ...busy, idleTimeoutMs: 30 * MINUTE }] })).toBeCloseTo(
+      (0.36 * 35 * MINUTE) / HOUR,
+      10,
+    );
+  });
+
   it('commits a requested or booting pod at the rest of its boot, one job and one idle timeout', () => {
     const justRequested = {
       state: 'requested' as const,

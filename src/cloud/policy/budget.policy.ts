@@ -9,6 +9,11 @@ export interface BudgetPod {
   requestedAt: number;
   /** Last moment it worked or became ready: the idle timeout counts from here. */
   lastBusyAt: number | null;
+  /**
+   * Its own idle timeout, as the reaper last set it (the break-even policy gives each pod its own: τ*, longer for
+   * a pod worth keeping, none for one released at once); absent: `BudgetInputs.idleTimeoutMs`.
+   */
+  idleTimeoutMs?: number;
 }
 
 export interface BudgetInputs {
@@ -26,7 +31,7 @@ export interface BudgetInputs {
   jobEstimateMs: number;
   /** CLOUD_BOOT_TIMEOUT: a pod not ready by then is terminated, so a booting pod bills at most this long. */
   bootTimeoutMs: number;
-  /** How long a pod with no work lives before it is reaped. */
+  /** How long a pod with no work lives before it is reaped (a new pod's; a live one's own when it has one). */
   idleTimeoutMs: number;
   now: number;
 }
@@ -56,13 +61,14 @@ export function podJobUsd(inputs: BudgetInputs): number {
 /**
  * What work in flight will still cost before it stops on its own (what it already accrued is in today's
  * spend). A pod requested or booting: the rest of its boot (to the boot deadline), one job and one idle
- * timeout, exactly what admitting it committed. A busy pod: its job and then the idle timeout. An idle pod:
+ * timeout, exactly what admitting it committed. A busy pod: its job and then its idle timeout. An idle pod:
  * the rest of its idle timeout (at least a tick). In-flight serverless jobs: their estimate. Counting less
  * for a pod that is up would let a second pod into room for one as soon as the first finished booting.
  */
 export function committedUsd(inputs: BudgetInputs): number {
   let committed = 0;
   for (const pod of inputs.livePods) {
+    const idleTimeoutMs = pod.idleTimeoutMs ?? inputs.idleTimeoutMs;
     let untilStoppable: number;
     switch (pod.state) {
       case 'requested':
@@ -72,10 +78,10 @@ export function committedUsd(inputs: BudgetInputs): number {
         break;
       }
       case 'busy':
-        untilStoppable = inputs.jobEstimateMs + inputs.idleTimeoutMs;
+        untilStoppable = inputs.jobEstimateMs + idleTimeoutMs;
         break;
       case 'ready': {
-        const idleLeft = (pod.lastBusyAt ?? pod.requestedAt) + inputs.idleTimeoutMs - inputs.now;
+        const idleLeft = (pod.lastBusyAt ?? pod.requestedAt) + idleTimeoutMs - inputs.now;
         untilStoppable = Math.max(inputs.tickIntervalMs, idleLeft);
         break;
       }
