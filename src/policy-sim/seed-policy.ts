@@ -44,11 +44,10 @@ export const SEED_DEFAULTS: SeedSettings = {
 
 /**
  * The shipped decision code as a simulator policy. Each dispatch pass calls `decideRoute` (routing.policy.ts)
- * per queued job with the FleetSnapshot the service's dispatch pass (DispatchPass) builds, and publishes the same
- * demand counts;
- * each tick runs the control loop's order: boot deadline (`podsPastBootDeadline`), then the budget stop
- * (`budgetReached`) or autoscale (`decideScale`), then two-step reaping (`decideReaping`, whose marks this
- * adapter keeps like the pods table does). Only glue lives here: which idle pod a job gets mirrors
+ * per queued job with the FleetSnapshot the service's dispatch pass (DispatchPass) builds, and publishes the
+ * same demand counts; each tick runs the control loop's order: boot deadline (`podsPastBootDeadline`), then the
+ * budget stop (`budgetReached`) or autoscale (`decideScale`), then two-step reaping (`decideReaping`, whose
+ * marks this adapter keeps like the pods table does). Only glue lives here: which idle pod a job gets mirrors
  * PodLifecycleService.reserveIdlePod (most recently busy first), which is not a pure function in the service.
  */
 export class SeedPolicy implements SimPolicy {
