@@ -81,7 +81,7 @@ export class ServerlessExecutor {
         'infrastructure',
       );
     let remoteId = ctx.reattach ? job.remoteId : null;
-    // When RunPod accepted the job; unknown after a restart re-attached it (then the dispatch time stands).
+    // When the job was sent; unknown after a restart re-attached it (then the dispatch time stands).
     let sentAt: number | undefined;
     try {
       if (!remoteId) {
@@ -92,13 +92,16 @@ export class ServerlessExecutor {
             image: (await this.store.readInput(job.id, input.name)).toString('base64'),
           })),
         );
+        // Read before the request, not after its answer: RunPod's delayTime counts from its receipt, which is no
+        // earlier. Read after, the time the answer took (a slow network, a busy event loop) would be taken off the
+        // run; read before, the run is measured long by at most the request's own time, retries included.
+        sentAt = this.clock.now();
         // RunPod stops a job at its executionTimeout, 600 s unless the request says otherwise: a video outlasts it.
         const submitted = await client.run(
           { workflow: JSON.parse(job.workflow), images },
           { executionTimeout: this.config.jobs.serverlessExecutionTimeoutMs },
         );
         remoteId = submitted.id;
-        sentAt = this.clock.now();
         await ctx.onRemoteId(remoteId);
       }
       // Sent now, or (re-attached after a restart) when it was dispatched.
