@@ -93,6 +93,8 @@ export class CloudDemandBoard implements CloudDemand {
   private readonly cloudStarts: Array<{ at: number; arrivedAt: number; jobClass: JobClass }> = [];
   private passesUnderWay = 0;
   private settledWaiters: Array<() => void> = [];
+  private reads = 0;
+  private readonly routedListeners: Array<(read: number) => void> = [];
 
   /**
    * A dispatch pass begins; call the returned function when it has ended. Until it publishes, the counts of the
@@ -111,6 +113,27 @@ export class CloudDemandBoard implements CloudDemand {
       const waiters = this.settledWaiters.splice(0);
       for (const wake of waiters) wake();
     };
+  }
+
+  /** How many times a dispatch pass has read the queue in this process: the number of the last read. */
+  get queueReads(): number {
+    return this.reads;
+  }
+
+  /**
+   * A dispatch pass reads the queue; call the returned function once it has routed what it read (each job then
+   * started, or waits where the pass counted it). A pass that can start nothing may skip the read.
+   */
+  queueRead(): () => void {
+    const read = ++this.reads;
+    return () => {
+      for (const listener of this.routedListeners) listener(read);
+    };
+  }
+
+  /** `listener(read)` when the pass of queue read number `read` has routed the jobs queued before that read. */
+  onQueueRouted(listener: (read: number) => void): void {
+    this.routedListeners.push(listener);
   }
 
   /**

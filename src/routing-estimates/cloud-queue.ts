@@ -23,12 +23,20 @@ export class CloudQueue {
 
   /**
    * The jobs ahead of `jobId` and their mean expected run; a job not in the queue (new, or not waiting for the
-   * cloud at the last pass) counts the whole queue ahead of it. No mean when nothing is ahead.
+   * cloud at the last pass) counts the whole queue ahead of it, and the jobs planned onto pods since that pass
+   * (`plannedSince`: how many, and their expected seconds in all). No mean when nothing is ahead.
    */
-  ahead(jobId: string | undefined): { podQueueAhead: number; podAheadJobS?: number } {
-    const count = (jobId === undefined ? undefined : this.position.get(jobId)) ?? this.length;
-    return count === 0
-      ? { podQueueAhead: 0 }
-      : { podQueueAhead: count, podAheadJobS: this.workBeforeS[count] / count };
+  ahead(
+    jobId: string | undefined,
+    plannedSince: { count: number; runS: number } = { count: 0, runS: 0 },
+  ): { podQueueAhead: number; podAheadJobS?: number } {
+    const position = jobId === undefined ? undefined : this.position.get(jobId);
+    const count = position ?? this.length + plannedSince.count;
+    const workS =
+      position !== undefined ? this.workBeforeS[position] : this.workBeforeS[this.length] + plannedSince.runS;
+    return count === 0 ? { podQueueAhead: 0 } : { podQueueAhead: count, podAheadJobS: workS / count };
   }
 }
+
+/** No fleet facts read yet: nothing known to wait for the cloud. */
+export const EMPTY_CLOUD_QUEUE = new CloudQueue([]);

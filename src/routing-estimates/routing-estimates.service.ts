@@ -21,6 +21,7 @@ import {
   JobEvents,
   type JobCompletedEvent,
   type JobFailedEvent,
+  type JobQueuedEvent,
   type JobStartedEvent,
   type JobStatusEvent,
 } from '../jobs/job.events';
@@ -44,8 +45,9 @@ import {
   serverlessStartDelays,
   WARM_START_MAX_S,
 } from './candidates';
-import { CloudQueue } from './cloud-queue';
+import { CloudQueue, EMPTY_CLOUD_QUEUE } from './cloud-queue';
 import { gpuSpeedFactor } from './gpu-speed';
+import { PlansSincePass } from './plans-since-pass';
 import { RunningJobs } from './running-jobs';
 import { ServerlessInFlight } from './serverless-in-flight';
 import { serverlessWorkerFreeAt } from './serverless-queue';
@@ -90,6 +92,11 @@ const START_DELAYS_KEPT = 100;
 const SERVERLESS_IDLE_S = 5;
 /** Pod boots averaged for the boot-time estimate. */
 const BOOT_SAMPLES = 20;
+/**
+ * A plan at submit counts for the next submits' plans until a dispatch pass has seen it; this long at most (clock
+ * time), for an instance whose passes do not run (a follower). A leader's passes run on every submit.
+ */
+const PLANS_SINCE_PASS_MAX_AGE_MS = 30_000;
 
 /** What the service keeps of a job between its submit, start and end. */
 interface Tracked {
@@ -166,7 +173,10 @@ export class RoutingEstimatesService
   /** Start delays of serverless jobs sent while the endpoint was likely warm, and while it was not. */
   private warmStartsS: number[] = [];
   private coldStartsS: number[] = [];
+  /** `serverlessStartDelays` of the samples above until one is added (a submit asks for it twice). */
+  private startDelaysKnown: ReturnType<typeof serverlessStartDelays> | null = null;
   private readonly serverlessInFlight = new ServerlessInFlight(MAX_TRACKED, SERVERLESS_IDLE_S);
+  private readonly plansSincePass = new PlansSincePass(MAX_TRACKED, PLANS_SINCE_PASS_MAX_AGE_MS);
   /**
    * The estimator's answers by signature and worker class until it learns something (a completion can move any
    * estimate: a transferred one follows its donor, eviction drops pairs). A submit asks for every candidate class;
@@ -194,6 +204,7 @@ export class RoutingEstimatesService
     private readonly scaling: ScalingDecisionLog,
     private readonly clock: Clock,
   ) {
+    demand.onQueueRouted((read) => this.plansSincePass.seenBy(read));
     const { breakEven } = config.cloud;
     this.localHoldRule = localHoldsConfigured(config.cloud)
       ? {
@@ -245,9 +256,9 @@ export class RoutingEstimatesService
       workloadKind = profile.kind;
       this.track(jobId, { signature: profile.signature, hint: hintOf(profile) });
       const facts = constrained && !this.facts ? await this.refreshFacts() : this.factsNow();
-      const { estimate, plannedBackend, plan } = this.jobPlan(
-        this.quoteWith(profile, job, requirements, facts, 'submit'),
-      );
+      const quote = this.quoteWith(profile, job, requirements, facts, 'submit');
+      this.plannedAtSubmit(jobId, quote);
+      const { estimate, plannedBackend, plan } = this.jobPlan(quote);
       return { estimate, plannedBackend, plan, workloadKind };
     } catch (error) {
       if (constrained) throw error;
@@ -272,6 +283,22 @@ export class RoutingEstimatesService
       this.facts && this.clock.now() - this.facts.at <= FACTS_TTL_MS ? this.facts : await this.refreshFacts();
     const planning = afterServerlessFailure ? 'replan-after-serverless-failure' : 'replan';
     return this.jobPlan(this.quoteWith(profile, job, requirements, facts, planning));
+  }
+
+  /** The next submits plan behind this one until a dispatch pass has seen it (`PlansSincePass`). */
+  private plannedAtSubmit(jobId: string, quote: Quote): void {
+    const candidate = quote.pick.candidate;
+    if (!candidate) return;
+    const now = this.clock.now();
+    const delays = this.startDelays();
+    const warm = candidate.workerId !== null && this.serverlessInFlight.likelyWarm(candidate.workerId, now);
+    this.plansSincePass.planned(jobId, candidate, warm ? delays.warmS : delays.coldS, now);
+  }
+
+  /** A pass that reads the queue from now on sees the job: its plan counts until that pass has routed it. */
+  @OnEvent(JobEvents.Queued)
+  onQueued(event: JobQueuedEvent): void {
+    this.plansSincePass.queued(event.jobId, this.demand.queueReads);
   }
 
   private jobPlan(quote: Quote): JobPlan {
@@ -306,7 +333,7 @@ export class RoutingEstimatesService
     const hint = hintOf(profile);
     const allowed = allowedBackends(requested);
     const estimate = (workerClass: string) => this.estimateOf(profile.signature, workerClass, hint);
-    const delays = serverlessStartDelays(this.warmStartsS, this.coldStartsS);
+    const delays = this.startDelays();
     const inputs = this.candidateInputs(
       now,
       allowed,
@@ -436,7 +463,7 @@ export class RoutingEstimatesService
       runP90Seconds: (workerClass) => runEstimate(workerClass).p90S,
       local,
       localQueueAhead: facts?.queued ?? 0,
-      ...(facts?.cloudQueue.ahead(jobId) ?? { podQueueAhead: 0 }),
+      ...(facts?.cloudQueue ?? EMPTY_CLOUD_QUEUE).ahead(jobId, this.plansSincePass.podWork(now)),
       aheadJobS,
       pods,
       newPod:
@@ -451,7 +478,9 @@ export class RoutingEstimatesService
       keepAliveS: settings.idleTimeoutMs / 1000,
       // RUNPOD_SERVERLESS_MAX_WORKERS (or what RunPod says of the primary) is taken for every endpoint.
       serverless: endpoints.map((endpoint) => {
-        const load = this.serverlessInFlight.load(endpoint.id);
+        // Sent, and planned onto it since the last pass (which the next pass sends).
+        const planned = this.plansSincePass.serverlessOn(endpoint.id, now);
+        const inFlight = this.serverlessInFlight.load(endpoint.id).inFlight + planned.length;
         return {
           endpointId: endpoint.id,
           workerClass: serverlessClass(endpoint.id),
@@ -460,12 +489,12 @@ export class RoutingEstimatesService
           warm: this.serverlessInFlight.likelyWarm(endpoint.id, now),
           warmStartS: delays.warmS,
           coldStartS: delays.coldS,
-          saturated: load.inFlight >= maxWorkers,
-          queued: Number.isFinite(maxWorkers) ? Math.max(0, load.inFlight - maxWorkers) : 0,
+          saturated: inFlight >= maxWorkers,
+          queued: Number.isFinite(maxWorkers) ? Math.max(0, inFlight - maxWorkers) : 0,
           freeAt:
-            load.inFlight >= maxWorkers
+            inFlight >= maxWorkers
               ? serverlessWorkerFreeAt(
-                  this.serverlessInFlight.inFlightOn(endpoint.id),
+                  [...this.serverlessInFlight.inFlightOn(endpoint.id), ...planned],
                   maxWorkers,
                   delays.warmS,
                   now,
@@ -623,6 +652,7 @@ export class RoutingEstimatesService
 
   @OnEvent(JobEvents.Started)
   onStarted(event: JobStartedEvent): void {
+    this.plansSincePass.forget(event.jobId);
     const tracked = this.tracked.get(event.jobId);
     const workerClass = this.classOf(event.backend, event.workerId);
     if (event.backend === 'serverless') this.serverlessStarted(event.jobId, event.workerId);
@@ -645,6 +675,7 @@ export class RoutingEstimatesService
     try {
       const tracked = this.tracked.get(event.jobId);
       this.tracked.delete(event.jobId);
+      this.plansSincePass.forget(event.jobId);
       this.running.ended(event.jobId);
       // RunPod's delayTime is the job's time in the endpoint's queue. Sent while a worker was free, that is the
       // worker's start (warm, or a cold start); sent while every worker was busy, it is mostly the wait behind
@@ -654,6 +685,7 @@ export class RoutingEstimatesService
       if (event.serverlessStartDelayMs !== undefined && sent && !sent.queuedBehind) {
         const samples = sent.sentWarm ? this.warmStartsS : this.coldStartsS;
         samples.push(event.serverlessStartDelayMs / 1000);
+        this.startDelaysKnown = null;
         if (samples.length > START_DELAYS_KEPT) samples.shift();
         this.dirty = true;
       }
@@ -683,6 +715,7 @@ export class RoutingEstimatesService
 
   /** A job that ended without a run to learn from: forgotten, and its worker or endpoint counts it no more. */
   private ended(jobId: string): void {
+    this.plansSincePass.forget(jobId);
     this.serverlessInFlight.ended(jobId, this.clock.now());
     this.tracked.delete(jobId);
     this.running.ended(jobId);
@@ -715,7 +748,7 @@ export class RoutingEstimatesService
     const { medianS, p90S } = tracked
       ? this.estimateOf(tracked.signature, serverlessClass(endpointId), tracked.hint)
       : { medianS: typicalS, p90S: typicalS };
-    const delays = serverlessStartDelays(this.warmStartsS, this.coldStartsS);
+    const delays = this.startDelays();
     this.serverlessInFlight.sent(
       jobId,
       endpointId,
@@ -727,6 +760,11 @@ export class RoutingEstimatesService
         p90S,
       }),
     );
+  }
+
+  private startDelays(): ReturnType<typeof serverlessStartDelays> {
+    this.startDelaysKnown ??= serverlessStartDelays(this.warmStartsS, this.coldStartsS);
+    return this.startDelaysKnown;
   }
 
   /** RUNPOD_SERVERLESS_MAX_WORKERS, or what RunPod says of the primary endpoint (Infinity: unknown). */
@@ -816,6 +854,7 @@ export class RoutingEstimatesService
         this.warmStartsS = delays.filter((d) => d <= WARM_START_MAX_S);
         this.coldStartsS = delays.filter((d) => d > WARM_START_MAX_S);
       }
+      this.startDelaysKnown = null;
     } catch (error) {
       this.logger.warn(`Could not restore the run-time estimates: ${(error as Error).message}`);
     }

@@ -128,11 +128,13 @@ export class DispatchPasses {
     if (freeLocal === 0 && idlePods === 0 && !serverlessCanTake && deferBookkeeping()) return;
     if (fleet.podsPossible || fleet.serverlessAvailable)
       fleet.cloudBlockedReason = await this.budget.cloudJobBlockedReason();
+    const routed = this.demand.queueRead();
     const page = await this.jobs.findQueuedForRouting(
       mustSeeWholeQueue ? PASS_SIZE : Math.min(PASS_SIZE, freeLocal + LOCAL_PASS_MARGIN),
     );
     const queued = breakEven?.parameters ? await this.dueFirst(page, breakEven.parameters) : page;
     await new DispatchPass(this, queued, freeSlots, fleet, idlePods, breakEven).routeAll(stopped);
+    routed();
   }
 
   private breakEvenPass(): BreakEvenPass | null {
