@@ -19,11 +19,12 @@ interface PendingPlan {
 }
 
 /**
- * The cloud jobs planned at submit since the dispatcher's last pass. Between two passes a submitted job is
- * neither in flight on serverless nor in the published cloud queue, so a burst of submits was planned as if each
- * job came alone: in a batch of 80 sent within one pass, every job saw serverless idle and took it, and how many
- * did depended on how long that pass took (CI: 45 to 61 of 80), not on the work. Counted here, each job is
- * planned behind the ones planned before it, as if the dispatcher had sent each at once (the simulator does).
+ * The cloud jobs planned at submit that no dispatch pass has read from the queue yet. Until a pass has, a
+ * submitted job is neither in flight on serverless nor in the published cloud queue, so a burst of submits was
+ * planned as if each job came alone: in a batch of 80 submitted between two passes, each saw serverless idle and
+ * took it, and how many did depended on how long the passes took (28 to 61 of 80 in the agreement test), not on
+ * the work. Counted here, each job is planned behind the ones planned before it, as if the dispatcher had sent
+ * each at once (the simulator does).
  *
  * A pass that read the queue after the job was queued saw it: it is then in flight, in the cloud queue, or
  * running, and is forgotten here (`seenBy`). So are jobs that started or ended, and any older than `maxAgeMs` (a
@@ -63,7 +64,7 @@ export class PlansSincePass {
     this.plans.delete(jobId);
   }
 
-  /** The pass of queue read number `read` has routed every job planned before that read. */
+  /** The pass of queue read number `read` has routed every job queued before that read. */
   seenBy(read: number): void {
     for (const [jobId, plan] of this.plans) if (plan.read < read) this.plans.delete(jobId);
   }

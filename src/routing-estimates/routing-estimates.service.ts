@@ -478,7 +478,7 @@ export class RoutingEstimatesService
       keepAliveS: settings.idleTimeoutMs / 1000,
       // RUNPOD_SERVERLESS_MAX_WORKERS (or what RunPod says of the primary) is taken for every endpoint.
       serverless: endpoints.map((endpoint) => {
-        // Sent, and planned onto it since the last pass (which the next pass sends).
+        // Sent, and planned onto it at submit but not yet read from the queue by a dispatch pass.
         const planned = this.plansSincePass.serverlessOn(endpoint.id, now);
         const inFlight = this.serverlessInFlight.load(endpoint.id).inFlight + planned.length;
         return {

@@ -245,10 +245,11 @@ export class JobRunner {
     const costUsd = job.costUsd + result.costUsd + attributedUsd;
     // The dispatch time hides RunPod's queue and cold start on serverless: record when the job really started
     // running. Only for a first attempt: a retried job started running on its first one.
-    const startedAt =
+    const runStartedAt =
       result.startedRunningAt !== undefined && job.attempts === 1
         ? Math.min(result.startedRunningAt, completedAt)
-        : job.startedAt;
+        : undefined;
+    const startedAt = runStartedAt ?? job.startedAt;
     const done = await this.jobs.transition(job.id, ['running'], {
       status: 'completed',
       startedAt,
@@ -270,10 +271,11 @@ export class JobRunner {
       cost: costUsd,
       webhookUrl: job.webhookUrl,
     };
-    if (startedAt !== job.startedAt && startedAt !== null) {
-      event.realWaitMs = Math.max(0, startedAt - job.createdAt);
+    // Also when the run started the moment it was sent: a warm start of 0 s is a start delay to learn.
+    if (runStartedAt !== undefined) {
+      event.realWaitMs = Math.max(0, runStartedAt - job.createdAt);
       if (backend === 'serverless' && job.startedAt !== null)
-        event.serverlessStartDelayMs = Math.max(0, startedAt - job.startedAt);
+        event.serverlessStartDelayMs = Math.max(0, runStartedAt - job.startedAt);
     }
     this.events.emit(JobEvents.Completed, event);
   }
