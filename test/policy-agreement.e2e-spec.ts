@@ -38,10 +38,11 @@ const TRACE_SEED = 11;
 const TICK_S = 5;
 /**
  * p95 wait: 15% of the simulator's value, or this many seconds if larger. The simulator's ticks fall every
- * TICK_S from t = 0 and it sees a pod ready the instant its boot ends; the service ticks on its own phase and
- * sees the boot end on its first tick after it (0..TICK_S later), then dispatches. A job that waited for a pod
- * can so start up to one tick later (or earlier, by the phase) than in the simulator, and the spawn that
- * started the pod was itself decided on a tick: two ticks of granularity, plus ~1 s of scheduling jitter.
+ * TICK_S from t = 0 and it sees a pod ready the instant its boot ends; the service's ticks start in that phase
+ * (runService starts the trace on one) but its timer drifts, and it sees the boot end on its first tick after it
+ * (0..TICK_S later), then dispatches. A job that waited for a pod can so start up to one tick later (or earlier,
+ * by the drift) than in the simulator, and the spawn that started the pod was itself decided on a tick: two
+ * ticks of granularity, plus ~1 s of scheduling jitter.
  */
 const P95_FLOOR_S = 2 * TICK_S + 1;
 /**
@@ -82,7 +83,7 @@ function poissonTrace(mixed = false): Workload {
   return { name: mixed ? 'policy-agreement-mixed' : 'policy-agreement', jobs, horizonS };
 }
 
-/** The batch case: this many images submitted together at BATCH_AT_S, all due BATCH_DUE_S later. */
+/** The batch case: this many images submitted from BATCH_AT_S on, all due BATCH_DUE_S later. */
 const BATCH_JOBS = 80;
 const BATCH_AT_S = 61;
 const BATCH_DUE_S = 900;
