@@ -290,8 +290,12 @@ export class RoutingEstimatesService
     const candidate = quote.pick.candidate;
     if (!candidate) return;
     const now = this.clock.now();
+    // Serverless: the start it would get were a worker free, by whether its endpoint is warm now (pods: unused).
     const delays = this.startDelays();
-    const warm = candidate.workerId !== null && this.serverlessInFlight.likelyWarm(candidate.workerId, now);
+    const warm =
+      candidate.backend === 'serverless' &&
+      candidate.workerId !== null &&
+      this.serverlessInFlight.likelyWarm(candidate.workerId, now);
     this.plansSincePass.planned(jobId, candidate, warm ? delays.warmS : delays.coldS, now);
   }
 
