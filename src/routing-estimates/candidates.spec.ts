@@ -6,6 +6,7 @@ import {
   DEFAULT_COLD_START_P90_S,
   DEFAULT_COLD_START_S,
   DEFAULT_WARM_START_S,
+  newPodStartAt,
   type PodInput,
   podJobAttributionUsd,
   scheduleAhead,
@@ -169,6 +170,51 @@ describe('candidates', () => {
         .startAt - NOW;
     expect(newPodStart()).toBe(350 * S);
     expect(newPodStart(5)).toBe(190 * S);
+  });
+
+  it('starts a new pod job behind the share of the queue the booting pods leave to it', () => {
+    // One pod booting (up in 50 s), room for one more (up in 150 s), ten 20 s jobs ahead. The booting pod takes
+    // the jobs at 50, 70, ..., 130 s alone; from 150 s the two share them: the tenth is taken at 170 s, and this
+    // job starts at 190 s on the first free, not at the new pod's 150 s as if the queue were not there.
+    const boot: PodInput = {
+      ...readyPod('boot'),
+      state: 'starting',
+      createdAt: NOW - 100 * S,
+      idleSince: null,
+    };
+    const list = candidates(
+      inputs({
+        pods: [boot],
+        podQueueAhead: 10,
+        newPod: { workerClass: 'pod:A', pricePerHour: 3.6, room: 1 },
+      }),
+    );
+    expect(list.map((c) => [c.kind, (c.startAt - NOW) / S])).toEqual([
+      ['booting-pod', 250],
+      ['new-pod', 190],
+    ]);
+    // With the queue empty the new pod starts at its boot, whatever the live pods do.
+    const empty = candidates(inputs({ pods: [boot], newPod: { workerClass: 'pod:A', pricePerHour: 3.6 } }));
+    expect((empty[1].startAt - NOW) / S).toBe(150);
+  });
+
+  it('never starts a new pod job before its boot, nor later for more room or fewer jobs ahead', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 600 }), { maxLength: 6 }),
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 0, max: 200 }),
+        (liveFreeInS, room, ahead) => {
+          const upAt = NOW + 150 * S;
+          const live = liveFreeInS.map((s) => NOW + s * S);
+          const start = newPodStartAt(live, room, upAt, ahead, 20 * S);
+          expect(start).toBeGreaterThanOrEqual(upAt);
+          expect(newPodStartAt(live, room + 1, upAt, ahead, 20 * S)).toBeLessThanOrEqual(start);
+          if (ahead > 0)
+            expect(newPodStartAt(live, room, upAt, ahead - 1, 20 * S)).toBeLessThanOrEqual(start);
+        },
+      ),
+    );
   });
 
   it('prices a new pod at the run alone when the cloud work ahead starts every pod that may start', () => {

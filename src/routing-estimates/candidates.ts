@@ -10,7 +10,8 @@
  * - ready pod: now when idle, else when its job ends: its `busyUntil` (that job's estimate), else its job's
  *   start + `aheadJobS`.
  * - booting pod: created + boot time (observed mean), not before now.
- * - new pod: now + boot time.
+ * - new pod: now + boot time, or later when the jobs waiting ahead fill the live pods and the new ones that may
+ *   start (`newPodStartAt`).
  * Pods take the jobs waiting for a pod (`podQueueAhead`) first, in the same way as local slots.
  * - serverless: now + the warm start delay when a worker is likely warm (a job in flight or one ended within the
  *   endpoint's idle timeout), else the cold one; when every endpoint worker is busy, + `aheadJobS`.
@@ -235,10 +236,8 @@ export function podCandidates(inputs: CandidateInputs): Candidate[] {
   });
   if (inputs.newPod) {
     const perS = positive(inputs.newPod.pricePerHour, 0) / 3600;
-    // Jobs waiting for a pod beyond what the live pods take get the new pods first, as many as may start.
     const queuedForNew = Math.max(0, inputs.podQueueAhead - inputs.pods.length);
     const room = Math.max(1, Math.floor(inputs.newPod.room ?? 1));
-    const perNewPod = Math.floor(queuedForNew / room);
     const startedAnyway = newPodStartedAnyway(queuedForNew, inputs.serverless, room);
     out.push(
       candidate(
@@ -248,13 +247,43 @@ export function podCandidates(inputs: CandidateInputs): Candidate[] {
           kind: 'new-pod',
           workerClass: inputs.newPod.workerClass,
           workerId: null,
-          startAt: now + bootMs + (inputs.pods.length === 0 ? perNewPod * queueJobMs : 0),
+          startAt: newPodStartAt(
+            pods.map((p) => p.freeAt),
+            room,
+            now + bootMs,
+            inputs.podQueueAhead,
+            queueJobMs,
+          ),
         },
         (runS) => perS * (startedAnyway ? runS : positive(inputs.bootS, 0) + runS + keepAliveS),
       ),
     );
   }
   return out;
+}
+
+/**
+ * When a job sent to the pods starts if the `room` pods that may still start are started: the jobs waiting for a
+ * pod ahead of it take the slots that free first, the live pods' and the new pods' (each up at `newPodUpAt`), and
+ * the job takes the first slot free after them, not before a new pod is up. Live pods take their share of the
+ * queue: with pods still booting, a queue of an hour's work ahead does not start on a new pod at its boot time.
+ * Only as many new pods as the queue can reach are scheduled (one more than the jobs ahead).
+ */
+export function newPodStartAt(
+  livePodsFreeAt: readonly number[],
+  room: number,
+  newPodUpAt: number,
+  podQueueAhead: number,
+  queueJobMs: number,
+): number {
+  const ahead = Math.min(Math.max(0, Math.floor(podQueueAhead)), MAX_QUEUE_SIMULATED);
+  const newSlots = Math.min(Math.max(1, Math.floor(room)), ahead + 1);
+  const slots = [...livePodsFreeAt];
+  for (let i = 0; i < newSlots; i++) slots.push(newPodUpAt);
+  const freeAt = scheduleAhead(slots, ahead, queueJobMs);
+  let turn = Infinity;
+  for (const at of freeAt) if (at < turn) turn = at;
+  return Math.max(newPodUpAt, turn);
 }
 
 /**
