@@ -197,4 +197,23 @@ describe('routing estimates: quotes, job estimates and actuals', () => {
     // (The two reads are a moment apart on a clock that follows real time: far less than the job's share.)
     expect(Math.abs(cost.totalCost - podCost)).toBeLessThan(done.costUsd / 2);
   });
+
+  it("starts a new pod's job behind the images queued for pods, each counted at an image's published run before any has run", async () => {
+    h = await CloudHarness.start({ env: { CLOUD_POLICY: 'breakeven', CLOUD_MAX_PODS: '1' } });
+    const newPodInS = async () => {
+      const quote = await h.post('/api/jobs/quote', { workflow: pngWorkflow(), backend: 'pod' });
+      expect(quote.status).toBe(200);
+      const [pod] = quote.body.candidates;
+      expect(pod.kind).toBe('new-pod');
+      return (Date.parse(pod.startAt) - h.clock.now()) / 1000;
+    };
+    const bootS = await newPodInS();
+    // Twenty images wait for the one pod that may start (the control loop is not ticked: none does).
+    for (let i = 0; i < 20; i++) await h.submit({ workflow: pngWorkflow(`queued-${i}`), backend: 'pod' });
+    // Behind them: 20 x 6 s (an image's published median) after the boot, not 20 x the typical job (60 s). Until
+    // a dispatch pass has published all twenty, those it has not count at their own estimate (under a second).
+    let aheadS = 0;
+    await h.until(async () => (aheadS = (await newPodInS()) - bootS) > 115);
+    expect(aheadS).toBeLessThan(130);
+  });
 });

@@ -1,4 +1,4 @@
-import { CloudQueue } from './cloud-queue';
+import { CloudQueue, queuedJobRunS } from './cloud-queue';
 
 describe('CloudQueue', () => {
   const queue = new CloudQueue([
@@ -20,5 +20,18 @@ describe('CloudQueue', () => {
     expect(queue.ahead('new')).toEqual({ podQueueAhead: 4, podAheadJobS: 70.5 });
     expect(queue.ahead('')).toEqual({ podQueueAhead: 4, podAheadJobS: 70.5 });
     expect(new CloudQueue([]).ahead('x')).toEqual({ podQueueAhead: 0 });
+  });
+
+  it("counts a queued job at its kind's measured mean, its kind's published default before any, else the typical job", () => {
+    const measured = { image: 9, job: 50 };
+    expect(queuedJobRunS('image', measured, 60)).toBe(9);
+    // No video has run: the published 240 s, not the 60 s typical job (nor an image's 6 s).
+    expect(queuedJobRunS('video', measured, 60)).toBe(240);
+    expect(queuedJobRunS('image', undefined, 60)).toBe(6);
+    expect(queuedJobRunS('image', { image: 0 }, 60)).toBe(6);
+    // A job of unknown kind: its class's measured mean, else the typical job.
+    expect(queuedJobRunS('job', measured, 60)).toBe(50);
+    expect(queuedJobRunS('job', {}, 60)).toBe(60);
+    expect(queuedJobRunS(null, measured, 60)).toBe(60);
   });
 });

@@ -1,3 +1,5 @@
+import { RUN_TIME_REFERENCES } from './run-time-defaults';
+
 /**
  * The jobs the dispatcher's last pass left waiting for the cloud (a pod, or a free serverless worker), in its
  * order, each with its expected run: what a pod candidate's start is computed behind (`podQueueAhead`,
@@ -40,3 +42,21 @@ export class CloudQueue {
 
 /** No fleet facts read yet: nothing known to wait for the cloud. */
 export const EMPTY_CLOUD_QUEUE = new CloudQueue([]);
+
+/**
+ * A queued job's expected run in the cloud queue: its kind's measured mean run (`measuredByClass`, the break-even
+ * parameters), else, before a job of its kind has run, the published default of the kind (`RUN_TIME_REFERENCES`:
+ * an image 6 s, a video 240 s), else (a job of unknown kind) the typical job. Not the typical job for every kind:
+ * before anything has run, a batch of 500 images counted at the 60 s default job is more than eight hours of pod
+ * work ahead, and every job planned behind it went to serverless at several times a pod's price.
+ */
+export function queuedJobRunS(
+  jobClass: string | null | undefined,
+  measuredByClass: Readonly<Record<string, number>> | undefined,
+  typicalS: number,
+): number {
+  const measured = jobClass != null ? measuredByClass?.[jobClass] : undefined;
+  if (measured !== undefined && Number.isFinite(measured) && measured > 0) return measured;
+  if (jobClass === 'image' || jobClass === 'video') return RUN_TIME_REFERENCES[jobClass].medianS;
+  return typicalS;
+}

@@ -11,7 +11,7 @@ import { OnEvent } from '@nestjs/event-emitter';
 import { BudgetService } from '../cloud/budget.service';
 import { CLOUD_DEMAND, type CloudDemandBoard } from '../cloud/cloud-demand';
 import { CloudSettingsService } from '../cloud/cloud-settings.service';
-import { expectedRunOfKind, podWaitAllowanceS } from '../cloud/policy/breakeven.policy';
+import { podWaitAllowanceS } from '../cloud/policy/breakeven.policy';
 import { PodLifecycleService } from '../cloud/pod-lifecycle.service';
 import { ScalingDecisionLog } from '../cloud/scaling-decisions';
 import { Clock } from '../common/clock';
@@ -45,7 +45,7 @@ import {
   serverlessStartDelays,
   WARM_START_MAX_S,
 } from './candidates';
-import { CloudQueue, EMPTY_CLOUD_QUEUE } from './cloud-queue';
+import { CloudQueue, EMPTY_CLOUD_QUEUE, queuedJobRunS } from './cloud-queue';
 import { gpuSpeedFactor } from './gpu-speed';
 import { PlansSincePass } from './plans-since-pass';
 import { RunningJobs } from './running-jobs';
@@ -605,15 +605,16 @@ export class RoutingEstimatesService
 
   /**
    * The dispatcher's last published cloud queue, each job with its kind's measured mean run (the break-even
-   * parameters; the typical job before any, or for a job counted but not listed).
+   * parameters), its kind's published default before any has run (`queuedJobRunS`), the typical job for a job
+   * counted but not listed.
    */
   private cloudQueue(): CloudQueue {
     const demand = this.demand.current();
-    const parameters = this.scaling.parametersInForce();
+    const byClass = this.scaling.parametersInForce()?.byClass;
     const typicalS = this.typicalJobS();
     const listed = demand.queuedJobs.map((job) => ({
       id: job.jobId ?? '',
-      runS: parameters ? expectedRunOfKind(job.jobClass, parameters) : typicalS,
+      runS: queuedJobRunS(job.jobClass, byClass, typicalS),
     }));
     const unlisted = Math.max(0, demand.waitingForCloud - listed.length);
     return new CloudQueue([
