@@ -1,4 +1,5 @@
 import type { JobBackend } from '../persistence/entities/job.entity';
+import { queuedJobRunS } from '../routing-estimates/cloud-queue';
 import { expectedEnd } from '../routing-estimates/running-job';
 import { inDispatchOrder } from '../routing/dispatch-order.policy';
 import { holdForLocal } from '../routing/local-hold.policy';
@@ -223,8 +224,13 @@ export class BreakEvenPolicy extends SeedPolicy {
   }
 
   /** A job's expected run as the break-even policy measures it (its kind's mean, `expectedRunOfKind`). */
-  protected kindMeanRunS(job: QueuedJobView): number {
+  private kindMeanRunS(job: QueuedJobView): number {
     return this.passStats ? this.durationOf(job, this.passStats) : 0;
+  }
+
+  /** A job's expected run in the cloud queue RoutingEstimatesService reads (`queuedJobRunS`). */
+  protected queuedRunS(job: QueuedJobView): number {
+    return this.passStats ? queuedJobRunS(classOf(job), this.passStats.byClass, this.passStats.meanS) : 0;
   }
 
   /** Seam: the run-time estimate of the job a busy local worker runs (RoutingEstimatesService's, at its start). */

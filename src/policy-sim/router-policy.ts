@@ -13,7 +13,7 @@ import {
   REPLANS_PER_TICK,
   type Plan,
 } from '../routing-estimates/plan';
-import { MODEL_LOAD_SECONDS } from '../routing-estimates/run-time-defaults';
+import { defaultRunTime, MODEL_LOAD_SECONDS } from '../routing-estimates/run-time-defaults';
 import { localWorkerOrder } from '../routing/local-worker-order';
 import { replanScope } from '../routing/retry.policy';
 import { waitForWarmWorker, type WarmWorker } from '../routing/warm-worker-wait.policy';
@@ -166,20 +166,24 @@ export class ModelAwareRouter extends BreakEvenPolicy {
     return this.estimateOf(pod.runningCheckpoint ?? pod.runningKind, state);
   }
 
-  /** The median and p90 run of a checkpoint's (or a kind's: `estimateKeyOf`) jobs, as completed so far. */
+  /**
+   * The median and p90 run of a checkpoint's (or a kind's: `estimateKeyOf`) jobs, as completed so far. Before any
+   * has: the router workload's checkpoint median; for a job known only by its kind, the service's published
+   * default for that kind (`defaultRunTime`: an image 6 s, a video 240 s at the reference size, which the
+   * simulator's job shapes are drawn around); else the mean job.
+   */
   private estimateOf(key: string | undefined, state: SimState): { medianS: number; p90S: number } {
-    const medianS = this.medianOf(key, state);
-    const p90S = key !== undefined ? this.passFacts(state).estimates.get(key)?.p90S : undefined;
-    return { medianS, p90S: p90S ?? medianS };
+    const learned = key !== undefined ? this.passFacts(state).estimates.get(key) : undefined;
+    if (learned) return { medianS: learned.medianS, p90S: learned.p90S };
+    const checkpointS = ROUTER_MIX.find((c) => c.checkpoint === key)?.medianS;
+    if (checkpointS !== undefined) return { medianS: checkpointS, p90S: checkpointS };
+    if (key === 'image' || key === 'video') return defaultRunTime({ kind: key }, 1);
+    const meanS = this.passFacts(state).meanS;
+    return { medianS: meanS, p90S: meanS };
   }
 
   private medianOf(key: string | undefined, state: SimState): number {
-    const pass = this.passFacts(state);
-    return (
-      (key !== undefined ? pass.estimates.get(key)?.medianS : undefined) ??
-      ROUTER_MIX.find((c) => c.checkpoint === key)?.medianS ??
-      pass.meanS
-    );
+    return this.estimateOf(key, state).medianS;
   }
 
   /** LocalHolds.warmWorkerFor: the same facts, from the simulator's state. */
@@ -389,10 +393,11 @@ export class ModelAwareRouter extends BreakEvenPolicy {
         (checkpoint === undefined || !worker.models || worker.models.includes(checkpoint)),
     );
     const localById = new Map(local.map((worker) => [worker.id, worker]));
+    // A job without a checkpoint loads nothing (the engine's `modelLoadS`).
     const loadS = (workerClass: string) => {
+      if (checkpoint === undefined) return 0;
       const worker = localById.get(workerClass);
-      const warm = worker !== undefined && checkpoint !== undefined && worker.lastModel === checkpoint;
-      return warm ? 0 : MODEL_LOAD_ALLOWANCE_S;
+      return worker !== undefined && worker.lastModel === checkpoint ? 0 : MODEL_LOAD_ALLOWANCE_S;
     };
     const bootS = (model.podBootMinS + model.podBootMaxS) / 2;
     const coldStartS = serverlessOverheadS(model) - model.serverlessIdleTimeoutS;
@@ -480,7 +485,7 @@ export class ModelAwareRouter extends BreakEvenPolicy {
             !this.heldLocally.has(job.id) &&
             this.plans.get(job.id)?.backend !== 'local',
         )
-        .map((job) => ({ id: String(job.id), runS: this.kindMeanRunS(job) })),
+        .map((job) => ({ id: String(job.id), runS: this.queuedRunS(job) })),
     );
   }
 

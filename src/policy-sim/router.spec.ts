@@ -249,8 +249,10 @@ describe('policy simulator: model-aware routing measurement', () => {
     });
     expect(result.completed).toBe(550);
     expect(result.deadlineMisses).toBe(0);
-    // Serverless at the first slip took 91% of the work (a 3.6x price); now the pods take most of it (25% left
-    // to serverless: the videos five pods cannot finish while serverless can still rescue them).
-    expect(result.serverlessShare).toBeLessThan(0.35);
+    // Serverless at the first slip took 91% of the work (a 3.6x price); now the pods take most of it (9% left
+    // to serverless: the videos five pods cannot finish while serverless can still rescue them). It was 19% while
+    // the cloud queue counted each job ahead at the typical job (a pod boot's worth before any job has run), a 6 s
+    // image included.
+    expect(result.serverlessShare).toBeLessThan(0.15);
   });
 });
