@@ -206,6 +206,7 @@ async function main(): Promise<void> {
         );
         console.log(boundLines[boundLines.length - 1]);
       }
+      const withDeadlines = workload.jobs.some((job) => job.deadlineS !== undefined);
       for (const policyName of policies) {
         const result = runMeasured(
           workload,
@@ -221,6 +222,8 @@ async function main(): Promise<void> {
         console.log(
           `  ${policyName.padEnd(18)} seed ${String(seed).padEnd(3)} $${result.costUsd.toFixed(3).padStart(8)}  ` +
             `${(result.costUsd / bounds.lbUsd).toFixed(2)}x LB  p95 ${result.waitP95.toFixed(1)} s (images ${result.imageWaitP95.toFixed(1)} s)  lost ${result.lost}  ` +
+            // Jobs completed after their deadline, warm-up days included.
+            (withDeadlines ? `late ${result.deadlineMisses}  ` : '') +
             `(${result.wallMs.toFixed(0)} ms)`,
         );
       }
