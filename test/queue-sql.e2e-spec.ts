@@ -211,6 +211,74 @@ describe('hand-written queue SQL (JobsRepository, PodsRepository)', () => {
     expect(plan.join('\n')).not.toContain('TEMP B-TREE');
   });
 
+  it('indexes backend and completion time only for the jobs that have them; the list and the cost history use them', async () => {
+    const hour = 3_600_000;
+    const t0 = 1_795_000_000_000 - (1_795_000_000_000 % hour);
+    await jobs.insert(job('job-queued', { createdAt: t0 + 1 }));
+    await jobs.insert(job('job-pod-running', { status: 'running', backend: 'pod', createdAt: t0 + 2 }));
+    await jobs.insert(
+      job('job-pod-done', { status: 'completed', backend: 'pod', createdAt: t0 + 3, completedAt: t0 + 10 }),
+    );
+    await jobs.insert(
+      job('job-sls-done', {
+        status: 'completed',
+        backend: 'serverless',
+        createdAt: t0 + 4,
+        completedAt: t0 + hour + 5,
+      }),
+    );
+    expect((await jobs.listPage({ backend: 'pod' }, 10)).map((row) => row.id)).toEqual([
+      'job-pod-done',
+      'job-pod-running',
+    ]);
+    expect(await jobs.completedCountsByBucket(t0, t0 + 2 * hour, hour)).toEqual(
+      expect.arrayContaining([
+        { bucketStart: t0, count: 1 },
+        { bucketStart: t0 + hour, count: 1 },
+      ]),
+    );
+
+    // A queued job has neither column: the two indexes are partial, so a submit writes no entry to them.
+    const sqlite = dataSource.options.type === 'better-sqlite3';
+    const definitions = sqlite
+      ? await dataSource.query<Array<{ name: string; definition: string }>>(
+          `SELECT "name", "sql" AS "definition" FROM sqlite_master WHERE "name" IN (?, ?) ORDER BY "name"`,
+          ['idx_jobs_completed_status', 'idx_jobs_list_backend'],
+        )
+      : await dataSource.query<Array<{ name: string; definition: string }>>(
+          `SELECT indexname AS "name", indexdef AS "definition" FROM pg_indexes ` +
+            `WHERE indexname IN ($1, $2) AND schemaname = $3 ORDER BY indexname`,
+          [
+            'idx_jobs_completed_status',
+            'idx_jobs_list_backend',
+            (dataSource.options as { schema: string }).schema,
+          ],
+        );
+    expect(definitions.map((row) => row.name)).toEqual([
+      'idx_jobs_completed_status',
+      'idx_jobs_list_backend',
+    ]);
+    expect(definitions[0].definition).toMatch(/WHERE \(?"?completed_at"? IS NOT NULL/);
+    expect(definitions[1].definition).toMatch(/WHERE \(?"?backend"? IS NOT NULL/);
+    if (!sqlite) return; // PostgreSQL plans a tiny table by its statistics (a scan); SQLite plans by schema.
+    const plan = async (sql: string, values: unknown[]) =>
+      (await dataSource.query<Array<{ detail: string }>>(`EXPLAIN QUERY PLAN ${sql}`, values))
+        .map((row) => row.detail)
+        .join('\n');
+    expect(
+      await plan(
+        `SELECT "id" FROM "jobs" WHERE "backend" = ? ORDER BY "created_at" DESC, "id" DESC LIMIT 10`,
+        ['pod'],
+      ),
+    ).toContain('idx_jobs_list_backend');
+    expect(
+      await plan(`SELECT COUNT(*) FROM "jobs" WHERE "completed_at" >= ? AND "completed_at" < ?`, [
+        t0,
+        t0 + hour,
+      ]),
+    ).toContain('idx_jobs_completed_status');
+  });
+
   it('counts pods in a state without loading them', async () => {
     for (const [name, state] of [
       ['w-1', 'ready'],

@@ -22,6 +22,7 @@ import { RoutingEstimatesEntity } from './entities/routing-estimates.entity';
 import { RoutingEstimates1764270000000 } from './migrations/1764270000000-routing-estimates';
 import { JobDeadlines1764280000000 } from './migrations/1764280000000-job-deadlines';
 import { JobWorkloadKind1764290000000 } from './migrations/1764290000000-job-workload-kind';
+import { JobsListIndexesNotNull1764300000000 } from './migrations/1764300000000-jobs-list-indexes-not-null';
 
 export const ENTITIES = [
   PodEntity,
@@ -46,6 +47,7 @@ export const MIGRATIONS = [
   RoutingEstimates1764270000000,
   JobDeadlines1764280000000,
   JobWorkloadKind1764290000000,
+  JobsListIndexesNotNull1764300000000,
 ];
 
 interface SqliteHandle {
