@@ -67,6 +67,12 @@ describe('hand-written queue SQL (JobsRepository, PodsRepository)', () => {
     pods = new PodsRepository(dataSource.getRepository(PodEntity));
   });
 
+  /** SQLite's plan for a statement: its steps' details, one per line. */
+  async function sqlitePlan(sql: string, values: unknown[] = []): Promise<string> {
+    const rows = await dataSource.query<Array<{ detail: string }>>(`EXPLAIN QUERY PLAN ${sql}`, values);
+    return rows.map((row) => row.detail).join('\n');
+  }
+
   afterEach(async () => {
     await dataSource.destroy();
     await database.drop();
@@ -190,12 +196,10 @@ describe('hand-written queue SQL (JobsRepository, PodsRepository)', () => {
   it('serves the dispatch read from the index, without sorting the queue', async () => {
     const plan =
       dataSource.options.type === 'better-sqlite3'
-        ? (
-            await dataSource.query<Array<{ detail: string }>>(
-              `EXPLAIN QUERY PLAN SELECT "id" FROM "jobs" WHERE "status" = 'queued' ` +
-                `ORDER BY "priority" DESC, "created_at" ASC LIMIT 10`,
-            )
-          ).map((row) => row.detail)
+        ? await sqlitePlan(
+            `SELECT "id" FROM "jobs" WHERE "status" = 'queued' ` +
+              `ORDER BY "priority" DESC, "created_at" ASC LIMIT 10`,
+          )
         : null;
     if (plan === null) {
       // PostgreSQL picks plans by table statistics (a tiny table is scanned); the index's definition is what
@@ -207,8 +211,8 @@ describe('hand-written queue SQL (JobsRepository, PodsRepository)', () => {
       expect(index.indexdef).toContain('(status, priority DESC, created_at)');
       return;
     }
-    expect(plan.join('\n')).toContain('USING INDEX idx_jobs_dispatch_order');
-    expect(plan.join('\n')).not.toContain('TEMP B-TREE');
+    expect(plan).toContain('USING INDEX idx_jobs_dispatch_order');
+    expect(plan).not.toContain('TEMP B-TREE');
   });
 
   it('indexes backend and completion time only for the jobs that have them; the list and the cost history use them', async () => {
@@ -261,18 +265,14 @@ describe('hand-written queue SQL (JobsRepository, PodsRepository)', () => {
     expect(definitions[0].definition).toMatch(/WHERE \(?"?completed_at"? IS NOT NULL/);
     expect(definitions[1].definition).toMatch(/WHERE \(?"?backend"? IS NOT NULL/);
     if (!sqlite) return; // PostgreSQL plans a tiny table by its statistics (a scan); SQLite plans by schema.
-    const plan = async (sql: string, values: unknown[]) =>
-      (await dataSource.query<Array<{ detail: string }>>(`EXPLAIN QUERY PLAN ${sql}`, values))
-        .map((row) => row.detail)
-        .join('\n');
     expect(
-      await plan(
+      await sqlitePlan(
         `SELECT "id" FROM "jobs" WHERE "backend" = ? ORDER BY "created_at" DESC, "id" DESC LIMIT 10`,
         ['pod'],
       ),
     ).toContain('idx_jobs_list_backend');
     expect(
-      await plan(`SELECT COUNT(*) FROM "jobs" WHERE "completed_at" >= ? AND "completed_at" < ?`, [
+      await sqlitePlan(`SELECT COUNT(*) FROM "jobs" WHERE "completed_at" >= ? AND "completed_at" < ?`, [
         t0,
         t0 + hour,
       ]),

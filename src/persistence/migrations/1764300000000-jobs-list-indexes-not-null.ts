@@ -10,20 +10,21 @@ import { type MigrationInterface, type QueryRunner, TableIndex } from 'typeorm';
  * jobs queued, the insert took 143 us against 195 us, paired batches of 1,000 submits in one process). A job gets
  * its entries when it starts and ends, as before, but no longer moves them from the null end of each index.
  */
+/** Each index, partial over the rows that have its leading column. */
 const PARTIAL_INDEXES = [
-  { name: 'idx_jobs_list_backend', columnNames: ['backend', 'created_at', 'id'], column: 'backend' },
-  { name: 'idx_jobs_completed_status', columnNames: ['completed_at', 'status'], column: 'completed_at' },
+  { name: 'idx_jobs_list_backend', columnNames: ['backend', 'created_at', 'id'] },
+  { name: 'idx_jobs_completed_status', columnNames: ['completed_at', 'status'] },
 ];
 
 export class JobsListIndexesNotNull1764300000000 implements MigrationInterface {
   name = 'JobsListIndexesNotNull1764300000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    for (const { name, columnNames, column } of PARTIAL_INDEXES) {
+    for (const { name, columnNames } of PARTIAL_INDEXES) {
       await queryRunner.dropIndex('jobs', name);
       await queryRunner.createIndex(
         'jobs',
-        new TableIndex({ name, columnNames, where: `"${column}" IS NOT NULL` }),
+        new TableIndex({ name, columnNames, where: `"${columnNames[0]}" IS NOT NULL` }),
       );
     }
   }
