@@ -1,5 +1,6 @@
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { HOUR, MINUTE } from '../src/common/clock';
+import { DEFAULT_GPU_TYPES } from './sim/runpod/fake-runpod';
 import { CloudHarness } from './support/cloud-harness';
 import { pngWorkflow } from './support/workflows';
 
@@ -20,6 +21,45 @@ describe('the daily budget', () => {
     );
     expect(spawn.body.details).toMatchObject({ limitUsd: 0.01 });
     expect(h.fake.listAllPods()).toEqual([]);
+  });
+
+  it('admits no pod while RunPod cannot price it, rather than at $0, and spawns once it can', async () => {
+    h = await CloudHarness.start({ env: { CLOUD_DAILY_BUDGET_USD: '5' } });
+    // RunPod's catalogue answers 500 (retries included) and no pod of this GPU type ran before: no price.
+    h.fake.faults.failNext(1000, 500, { path: /catalog/ });
+    // A fresh start, so no earlier read of the catalogue is cached.
+    await h.stopApp();
+    await h.startApp();
+    const refused = await Promise.all(Array.from({ length: 5 }, () => h.post('/api/cloud/spawn?wait=false')));
+    for (const answer of refused) {
+      expect(answer.status).toBe(503);
+      expect(answer.body.message).toMatch(
+        /^Daily budget \(CLOUD_DAILY_BUDGET_USD \$5\.00\): a new pod cannot be admitted: no price known for NVIDIA GeForce RTX 3090 \(RunPod's GPU catalogue could not be read, and no pod of that type ran here\); try again when RunPod answers$/,
+      );
+    }
+    expect(h.fake.listAllPods()).toEqual([]);
+
+    h.fake.faults.reset();
+    const spawn = await h.post('/api/cloud/spawn?wait=false');
+    expect(spawn.status).toBe(202);
+    expect(spawn.body.pod.costPerHour).toBe(0.34);
+    expect(h.fake.listAllPods()).toHaveLength(1);
+  });
+
+  it('leaves a fallback GPU type with no known price out of a spawn under a budget', async () => {
+    // The fake's catalogue does not list the fallback type: RunPod quotes no price for it.
+    h = await CloudHarness.start({
+      env: { CLOUD_DAILY_BUDGET_USD: '5', CLOUD_GPU_FALLBACKS: 'NVIDIA RTX A5000' },
+      sim: { gpuTypes: DEFAULT_GPU_TYPES.filter((type) => type.id !== 'NVIDIA RTX A5000') },
+    });
+    const spawn = await h.post('/api/cloud/spawn?wait=false');
+    expect(spawn.status).toBe(202);
+    expect(
+      h.logger.has(/A new pod will not fall back to a GPU type with no price known for NVIDIA RTX A5000/),
+    ).toBe(true);
+    expect(
+      h.logger.has(/Spawning new cloud pod\.\.\. \(comfyui-worker-\w+, NVIDIA GeForce RTX 3090\)$/),
+    ).toBe(true);
   });
 
   it('at the limit terminates idle pods, fires budgetExceeded, and reports the budget', async () => {

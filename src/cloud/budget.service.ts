@@ -4,6 +4,7 @@ import { Clock, HOUR } from '../common/clock';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { dearestPricePerSecond } from '../config/serverless-endpoints';
+import { UnavailableError } from '../common/domain-errors';
 import { BudgetAdmissionLock } from '../persistence/budget-admission-lock';
 import { JobsRepository } from '../persistence/jobs.repository';
 import { LedgerRepository } from '../persistence/ledger.repository';
@@ -25,6 +26,13 @@ import { utcDay } from './policy/pod-cost';
 
 export { BudgetExceededError } from './budget-admission';
 
+export interface NewPodPricing {
+  /** The GPU types the pod may be created as, in fallback order. */
+  gpuTypeIds: string[];
+  /** The rate the budget admits it at ($/h). */
+  ratePerHour: number;
+}
+
 export interface BudgetStatus {
   limitUsd: number;
   spentTodayUsd: number;
@@ -44,6 +52,7 @@ const CATALOG_TTL_MS = 10 * 60 * 1000;
 export class BudgetService implements OnApplicationBootstrap {
   private readonly logger = new Logger('Budget');
   private catalog: { at: number; prices: Map<string, number> } | null = null;
+  private catalogRead: Promise<void> | null = null;
   private exceededDay: string | null = null;
 
   constructor(
@@ -162,14 +171,33 @@ export class BudgetService implements OnApplicationBootstrap {
   }
 
   /**
-   * The rate a new pod is admitted at: the dearest of the GPU types it may fall back to (any of them may be
-   * the one created). 0 with no limit (no need to ask RunPod for prices).
+   * What a new pod may be created as, and the rate it is admitted at: the dearest of those GPU types (any of
+   * them may be the one created). With no limit: every type, at 0 (no need to ask RunPod for prices). With a
+   * limit, a type with no known price is left out, and with none left the spawn is refused: admitting a pod
+   * at $0 because RunPod's catalogue could not be read let a burst past the budget.
    */
-  async newPodRate(gpuTypeIds: readonly string[]): Promise<number> {
-    if (this.settings.get().dailyBudgetUsd <= 0) return 0;
-    let rate = 0;
-    for (const gpuTypeId of gpuTypeIds) rate = Math.max(rate, await this.pricePerHour(gpuTypeId));
-    return rate;
+  async newPodPricing(gpuTypeIds: readonly string[]): Promise<NewPodPricing> {
+    const limitUsd = this.settings.get().dailyBudgetUsd;
+    if (limitUsd <= 0) return { gpuTypeIds: [...gpuTypeIds], ratePerHour: 0 };
+    const priced: string[] = [];
+    const unpriced: string[] = [];
+    let ratePerHour = 0;
+    for (const gpuTypeId of gpuTypeIds) {
+      const price = await this.knownPricePerHour(gpuTypeId);
+      if (price === null) unpriced.push(gpuTypeId);
+      else {
+        priced.push(gpuTypeId);
+        ratePerHour = Math.max(ratePerHour, price);
+      }
+    }
+    const noPrice = `no price known for ${unpriced.join(', ')} (RunPod's GPU catalogue could not be read, and no pod of that type ran here)`;
+    if (priced.length === 0) {
+      throw new UnavailableError(
+        `Daily budget (CLOUD_DAILY_BUDGET_USD $${limitUsd.toFixed(2)}): a new pod cannot be admitted: ${noPrice}; try again when RunPod answers`,
+      );
+    }
+    if (unpriced.length > 0) this.logger.warn(`A new pod will not fall back to a GPU type with ${noPrice}`);
+    return { gpuTypeIds: priced, ratePerHour };
   }
 
   /**
@@ -210,7 +238,13 @@ export class BudgetService implements OnApplicationBootstrap {
     return true;
   }
 
-  private async refreshCatalog(): Promise<void> {
+  /** One catalogue read at a time: a burst of spawns waits for the read in flight instead of each starting one. */
+  private refreshCatalog(): Promise<void> {
+    this.catalogRead ??= this.readCatalog().finally(() => (this.catalogRead = null));
+    return this.catalogRead;
+  }
+
+  private async readCatalog(): Promise<void> {
     try {
       const types = await this.podsApi.listGpuTypes();
       // Our pods are billed the price of the cloud we create them in (RUNPOD_CLOUD_TYPE), which may be
@@ -228,18 +262,24 @@ export class BudgetService implements OnApplicationBootstrap {
   }
 
   /**
-   * RunPod's quoted price in our cloud (catalog, cached), else what our last pod of that type cost, else 0
-   * (logged). The budget admits new pods at it; the break-even policy weighs pods against serverless with it.
+   * RunPod's quoted price in our cloud, else 0 (logged): what the break-even policy and the quotes weigh pods
+   * with (the policy falls back to the seed's rule at 0). The budget never admits at 0 (`newPodPricing`).
    */
   async pricePerHour(gpuTypeId: string): Promise<number> {
+    const price = await this.knownPricePerHour(gpuTypeId);
+    if (price !== null) return price;
+    this.logger.warn(`No price known for ${gpuTypeId}: RunPod's GPU catalogue could not be read`);
+    return 0;
+  }
+
+  /** RunPod's quoted price in our cloud (catalogue, cached), else what our last pod of that type cost. */
+  private async knownPricePerHour(gpuTypeId: string): Promise<number | null> {
     if (!this.catalog || this.clock.now() - this.catalog.at > CATALOG_TTL_MS) await this.refreshCatalog();
     const quoted = this.catalog?.prices.get(gpuTypeId);
     if (quoted) return quoted;
     const seen = (await this.pods.findRecent(50)).find(
       (pod) => pod.gpuTypeId === gpuTypeId && pod.costPerHour > 0,
     );
-    if (seen) return seen.costPerHour;
-    this.logger.warn(`No price known for ${gpuTypeId}; the budget check counts only what already runs`);
-    return 0;
+    return seen ? seen.costPerHour : null;
   }
 }

@@ -100,11 +100,12 @@ export class PodLifecycleService {
         'Pods cannot be spawned: RUNPOD_DOCKER_IMAGE is not set (an image serving ComfyUI on 8188)',
       );
     }
-    const candidates = this.gpuCandidates(request.gpuType);
     // Volume, data centers, template, env: checked against RunPod before anything is committed.
     const settings = await this.placement.createSettings();
     // Prices may come from RunPod's catalog: read them before taking the admission lock.
-    const rate = await this.budget.newPodRate(candidates);
+    const { gpuTypeIds: candidates, ratePerHour: rate } = await this.budget.newPodPricing(
+      this.gpuCandidates(request.gpuType),
+    );
     // The write-ahead row (`requested`, at the admitted rate) is the commitment: written inside the
     // admission, so every later admission, on any instance, counts this pod before RunPod has even answered.
     const row = await this.budget.admit(async (admission) => {
