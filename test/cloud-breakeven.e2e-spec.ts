@@ -147,7 +147,8 @@ describe('break-even scaling policy', () => {
   });
 
   it('falls back to the seed rule while no pod price is known, instead of treating pods as free', async () => {
-    await start();
+    // No daily budget: under one, a pod whose price is not known is not admitted at all (cloud-budget's test).
+    await start({ CLOUD_DAILY_BUDGET_USD: '0' });
     // RunPod's catalogue answers 500 (retries included) and no pod of this GPU type ran before: no price.
     h.fake.faults.failNext(1000, 500, { path: /catalog/ });
     // A fresh start, so no earlier read of the catalogue is cached.

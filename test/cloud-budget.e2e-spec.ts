@@ -38,6 +38,16 @@ describe('the daily budget', () => {
       );
     }
     expect(h.fake.listAllPods()).toEqual([]);
+    // Nor does the autoscaler start one.
+    h.demand.publish({ waitingForCloud: 12 }, 'test');
+    await h.tick();
+    expect(
+      h.logger.has(
+        /Auto-scaling spawn failed: Daily budget .*: a new pod cannot be admitted: no price known/,
+      ),
+    ).toBe(true);
+    expect(h.fake.listAllPods()).toEqual([]);
+    h.demand.publish({ waitingForCloud: 0 }, 'test');
 
     h.fake.faults.reset();
     const spawn = await h.post('/api/cloud/spawn?wait=false');
