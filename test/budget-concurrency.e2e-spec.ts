@@ -193,6 +193,42 @@ postgresOnly('the daily budget under concurrency, two instances on one PostgreSQ
     expect(statuses.filter((status) => status === 409)).toHaveLength(49);
   }, 180000);
 
+  it("counts an idle pod's own idle timeout alike on both instances (the leader's reaper stores it)", async () => {
+    const urls = await startTwo();
+    const spawn = async (url: string) => {
+      const response = await fetch(`${url}/api/cloud/spawn?wait=false`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
+      return { status: response.status, body: (await response.json()) as any };
+    };
+    expect((await spawn(urls[0])).status).toBe(202);
+    // Under break-even the leader's reaper gives the ready pod τ* (not CLOUD_IDLE_TIMEOUT): both instances list it.
+    const idleTimeouts = async () =>
+      Promise.all(
+        urls.map(async (url) => {
+          const { pods } = (await (await fetch(`${url}/api/cloud/pods`)).json()) as any;
+          return pods[0]?.status === 'ready' ? (pods[0].idleTimeout as number | null) : null;
+        }),
+      );
+    const deadline = Date.now() + 60000;
+    let seen = await idleTimeouts();
+    while (!(seen[0] !== null && seen[0] === seen[1])) {
+      if (Date.now() > deadline) throw new Error(`idle timeouts listed: ${JSON.stringify(seen)}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      seen = await idleTimeouts();
+    }
+    expect(seen[0]).not.toBe(IDLE_TIMEOUT_MS);
+
+    // A second pod is refused on both, each counting the same rest of that idle timeout as committed.
+    const [first, second] = [await spawn(urls[0]), await spawn(urls[1])];
+    expect([first.status, second.status]).toEqual([409, 409]);
+    expect(second.body.details.committedUsd).toBeCloseTo(first.body.details.committedUsd, 3);
+    expect(first.body.details.committedUsd).toBeLessThan((0.34 * IDLE_TIMEOUT_MS) / HOUR - 0.001);
+    expect(fake!.listAllPods()).toHaveLength(1);
+  }, 180000);
+
   it('lets 200 concurrent cloud-only jobs split between two instances start at most one pod, and run them on it', async () => {
     // The control loop runs on its own timer in each process here (no test ticks): often, so the autoscaler
     // sees the 200 waiting jobs (it would want 40 pods) many times while the one pod boots and works.

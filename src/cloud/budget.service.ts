@@ -8,12 +8,12 @@ import { UnavailableError } from '../common/domain-errors';
 import { BudgetAdmissionLock } from '../persistence/budget-admission-lock';
 import { JobsRepository } from '../persistence/jobs.repository';
 import { LedgerRepository } from '../persistence/ledger.repository';
+import type { PodEntity } from '../persistence/entities/pod.entity';
 import { PodsRepository } from '../persistence/pods.repository';
 import { PODS_API, type PodsApi } from '../runpod/pods-api';
 import { type BudgetExceededEvent, CloudEvents } from './cloud.events';
 import { CloudSettingsService } from './cloud-settings.service';
 import { roundUsd } from './cost-ledger.service';
-import { ScalingDecisionLog } from './scaling-decisions';
 import { BudgetAdmission, budgetRefusal } from './budget-admission';
 import {
   type BudgetInputs,
@@ -63,7 +63,6 @@ export class BudgetService implements OnApplicationBootstrap {
     private readonly ledger: LedgerRepository,
     private readonly lock: BudgetAdmissionLock,
     private readonly settings: CloudSettingsService,
-    private readonly scaling: ScalingDecisionLog,
     private readonly clock: Clock,
     private readonly events: EventEmitter2,
   ) {}
@@ -97,7 +96,7 @@ export class BudgetService implements OnApplicationBootstrap {
         costPerHour: pod.costPerHour,
         requestedAt: pod.requestedAt,
         lastBusyAt: pod.lastBusyAt,
-        idleTimeoutMs: this.ownIdleTimeoutMs(pod.name),
+        idleTimeoutMs: this.ownIdleTimeoutMs(pod),
       })),
       serverlessInFlight,
       // Several endpoints: the dearest, so a job admitted before its endpoint is known never passes the limit.
@@ -111,12 +110,12 @@ export class BudgetService implements OnApplicationBootstrap {
   }
 
   /**
-   * Break-even: the pod's own idle timeout as the reaper's last pass set it (none for a pod it has not seen yet:
-   * CLOUD_IDLE_TIMEOUT). The seed rule reaps every pod at CLOUD_IDLE_TIMEOUT.
+   * Break-even: the pod's own idle timeout as the leader's reaper last stored it (none for a pod it has not seen
+   * yet: CLOUD_IDLE_TIMEOUT). The seed rule reaps every pod at CLOUD_IDLE_TIMEOUT.
    */
-  private ownIdleTimeoutMs(podName: string): number | undefined {
+  private ownIdleTimeoutMs(pod: PodEntity): number | undefined {
     if (this.config.cloud.policy !== 'breakeven') return undefined;
-    return this.scaling.idleTimeoutOf(podName) ?? undefined;
+    return pod.idleTimeoutMs ?? undefined;
   }
 
   async status(): Promise<BudgetStatus> {

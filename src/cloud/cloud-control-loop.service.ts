@@ -411,8 +411,14 @@ export class CloudControlLoop
             this.gapTimeoutsS,
           )
         : undefined;
-    const timeoutOfMs = new Map(candidates.map((pod) => [pod.name, perPodMs?.[pod.name] ?? idleTimeoutMs]));
-    this.decisions.noteIdleTimeouts(timeoutOfMs);
+    const timeoutOfMs = new Map(
+      candidates.map((pod) => [pod.name, Math.round(perPodMs?.[pod.name] ?? idleTimeoutMs)]),
+    );
+    // Stored where it changed: every instance's budget admission and pod list read it.
+    for (const pod of candidates) {
+      const timeoutMs = timeoutOfMs.get(pod.name)!;
+      if (pod.idleTimeoutMs !== timeoutMs) await this.transitions.setIdleTimeout(pod.name, timeoutMs);
+    }
     const decision = decideReaping(candidates, now, idleTimeoutMs, perPodMs);
     for (const name of decision.mark) await this.transitions.markIdle(name, now);
     for (const name of decision.unmark) await this.transitions.clearIdleMark(name);

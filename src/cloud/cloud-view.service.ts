@@ -148,7 +148,7 @@ export class CloudViewService {
       costUsd: roundUsd(costUsd),
       uptime: pod.createdAt !== null ? Math.max(0, ended - pod.createdAt) : 0,
       idleTime: pod.state === 'ready' && pod.lastBusyAt !== null ? Math.max(0, now - pod.lastBusyAt) : 0,
-      idleTimeout: this.scaling.idleTimeoutOf(pod.name),
+      idleTimeout: pod.idleTimeoutMs,
       url: pod.url,
       failureReason: pod.failureReason,
       capabilities: this.capabilitiesOf(pod),

@@ -33,8 +33,6 @@ export class ScalingDecisionLog {
    * longer when its rank's idle gaps are worth idling through); null before a decision.
    */
   private keptIdleTimeoutsS: readonly number[] | null = null;
-  /** Each pod's idle timeout (ms) as the latest reaper pass set it, by pod name. */
-  private idleTimeoutsMs: ReadonlyMap<string, number> = new Map();
 
   /** The break-even policy's parameters as measured on the latest tick. */
   setParameters(parameters: MeasuredParameters): void {
@@ -51,15 +49,6 @@ export class ScalingDecisionLog {
 
   keptIdleTimeouts(): readonly number[] | null {
     return this.keptIdleTimeoutsS;
-  }
-
-  /** The reaper's pass: each ready or busy pod's idle timeout (ms); pods it did not see are forgotten. */
-  noteIdleTimeouts(byPodMs: ReadonlyMap<string, number>): void {
-    this.idleTimeoutsMs = byPodMs;
-  }
-
-  idleTimeoutOf(podName: string): number | null {
-    return this.idleTimeoutsMs.get(podName) ?? null;
   }
 
   /** A decision that acted (or was held back by CLOUD_MAX_PODS). */

@@ -23,6 +23,7 @@ import { RoutingEstimates1764270000000 } from './migrations/1764270000000-routin
 import { JobDeadlines1764280000000 } from './migrations/1764280000000-job-deadlines';
 import { JobWorkloadKind1764290000000 } from './migrations/1764290000000-job-workload-kind';
 import { JobsListIndexesNotNull1764300000000 } from './migrations/1764300000000-jobs-list-indexes-not-null';
+import { PodIdleTimeout1764310000000 } from './migrations/1764310000000-pod-idle-timeout';
 
 export const ENTITIES = [
   PodEntity,
@@ -48,6 +49,7 @@ export const MIGRATIONS = [
   JobDeadlines1764280000000,
   JobWorkloadKind1764290000000,
   JobsListIndexesNotNull1764300000000,
+  PodIdleTimeout1764310000000,
 ];
 
 interface SqliteHandle {

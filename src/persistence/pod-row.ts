@@ -24,6 +24,7 @@ export function newPodRow(fields: NewPodRow): PodEntity {
     lastBusyAt: null,
     busySince: null,
     idleMarkedAt: null,
+    idleTimeoutMs: null,
     drainRequestedAt: null,
     terminateRequestedAt: null,
     terminatedAt: null,

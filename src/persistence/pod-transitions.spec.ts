@@ -97,6 +97,7 @@ describe('PodTransitions (SQLite, through the real repository)', () => {
       lastBusyAt: null,
       busySince: null,
       idleMarkedAt: null,
+      idleTimeoutMs: null,
       drainRequestedAt: null,
       terminateRequestedAt: null,
       terminatedAt: null,
@@ -188,6 +189,14 @@ describe('PodTransitions (SQLite, through the real repository)', () => {
     expect(await row('cw-ready')).toMatchObject({ state: 'ready', idleMarkedAt: T0 + 3 });
     await transitions.clearIdleMark('cw-ready');
     expect((await row('cw-ready')).idleMarkedAt).toBeNull();
+  });
+
+  it('setIdleTimeout stores the idle timeout the reaper gives a pod, in any state, and changes no state', async () => {
+    for (const state of ALL_STATES) {
+      const name = await podIn(state);
+      await transitions.setIdleTimeout(name, 178_236);
+      expect(await row(name)).toMatchObject({ state, idleTimeoutMs: 178_236 });
+    }
   });
 
   it('markDraining marks a busy pod only', async () => {

@@ -96,6 +96,11 @@ export class PodTransitions {
     await this.pods.update(name, { idleMarkedAt: null });
   }
 
+  /** The idle timeout the reaper gives the pod (no state change; any state). */
+  async setIdleTimeout(name: string, idleTimeoutMs: number): Promise<void> {
+    await this.pods.update(name, { idleTimeoutMs });
+  }
+
   /** A busy pod past CLOUD_MAX_POD_LIFETIME takes no new work (no state change). */
   async markDraining(name: string, now: number): Promise<boolean> {
     return this.pods.transition(name, ['busy'], { drainRequestedAt: now });

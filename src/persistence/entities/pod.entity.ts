@@ -69,6 +69,15 @@ export class PodEntity {
   idleMarkedAt!: number | null;
 
   /**
+   * Its own idle timeout (ms) as the leader's reaper last set it (under `breakeven`: τ*, longer for a pod worth
+   * keeping, shorter for one released); null until the reaper has seen the pod. Stored, not only held in the
+   * leader's memory, so every instance's budget admission counts what an idle pod still commits alike, and a
+   * new leader starts from it.
+   */
+  @Column({ name: 'idle_timeout_ms', type: 'integer', nullable: true })
+  idleTimeoutMs!: number | null;
+
+  /**
    * Set when the pod must take no new work and end once idle (CLOUD_MAX_POD_LIFETIME). The router skips it;
    * the control loop terminates it as soon as it is ready (not busy).
    */
