@@ -1,10 +1,10 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { Clock, HOUR } from '../common/clock';
+import { UnavailableError } from '../common/domain-errors';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { dearestPricePerSecond } from '../config/serverless-endpoints';
-import { UnavailableError } from '../common/domain-errors';
 import { BudgetAdmissionLock } from '../persistence/budget-admission-lock';
 import { JobsRepository } from '../persistence/jobs.repository';
 import { LedgerRepository } from '../persistence/ledger.repository';
