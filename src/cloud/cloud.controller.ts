@@ -127,6 +127,13 @@ export class CloudController {
       },
       { summary: 'Cloud off', message: 'Cloud workers are not available: RUNPOD_API_KEY is not set' },
       {
+        summary: 'No price known under a budget',
+        message:
+          'Daily budget (CLOUD_DAILY_BUDGET_USD $10.00): a new pod cannot be admitted: no price known for ' +
+          "NVIDIA GeForce RTX 3090 (RunPod's GPU catalogue could not be read, and no pod of that type ran here); " +
+          'try again when RunPod answers',
+      },
+      {
         summary: 'Pod failed to boot',
         message: 'Pod comfyui-worker-3fa9c01b2e did not come up: boot timed out after 600 s',
       },
