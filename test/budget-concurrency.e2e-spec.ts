@@ -159,6 +159,16 @@ postgresOnly('the daily budget under concurrency, two instances on one PostgreSQ
     return urls;
   }
 
+  /** `POST /api/cloud/spawn?wait=false` on one instance. */
+  async function spawnOn(url: string): Promise<{ status: number; body: any }> {
+    const response = await fetch(`${url}/api/cloud/spawn?wait=false`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    return { status: response.status, body: await response.json() };
+  }
+
   afterEach(async () => {
     for (const service of services) service.kill();
     services = [];
@@ -174,15 +184,7 @@ postgresOnly('the daily budget under concurrency, two instances on one PostgreSQ
     // at about 178 s here), and the rest of it can leave room for a second pod by design: a burst slow enough to
     // outlast the first pod's boot (about 4 s) then rightly admits two (a CI run on a busy machine did).
     const urls = await startTwo({ CLOUD_POLICY: 'seed' });
-    const statuses = await burst(50, async (index) => {
-      const response = await fetch(`${urls[index % 2]}/api/cloud/spawn?wait=false`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: '{}',
-      });
-      await response.text();
-      return response.status;
-    });
+    const statuses = await burst(50, async (index) => (await spawnOn(urls[index % 2])).status);
     console.log(
       `50 concurrent spawns on two instances: ${statuses.filter((s) => s === 202).length} accepted, ` +
         `${fake!.listAllPods().length} pod(s) created at RunPod`,
@@ -197,15 +199,7 @@ postgresOnly('the daily budget under concurrency, two instances on one PostgreSQ
     // $0.12 leaves room for one pod and, after it, for less than 71 s of pod time, so a second pod is refused
     // under τ* too (at $0.13 one CI run admitted it: the rest of τ* fits within seconds there, by design).
     const urls = await startTwo({ CLOUD_DAILY_BUDGET_USD: '0.12' });
-    const spawn = async (url: string) => {
-      const response = await fetch(`${url}/api/cloud/spawn?wait=false`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: '{}',
-      });
-      return { status: response.status, body: (await response.json()) as any };
-    };
-    expect((await spawn(urls[0])).status).toBe(202);
+    expect((await spawnOn(urls[0])).status).toBe(202);
     // Under break-even the leader's reaper gives the ready pod τ* (not CLOUD_IDLE_TIMEOUT): both instances list it.
     const idleTimeouts = async () =>
       Promise.all(
@@ -226,7 +220,7 @@ postgresOnly('the daily budget under concurrency, two instances on one PostgreSQ
     // A second pod is refused on both, each counting the same rest of that idle timeout as committed (the two
     // answers may be seconds apart on a busy machine: the rest shrinks by $0.0001 in about 1 s; the follower
     // used to count CLOUD_IDLE_TIMEOUT, $0.01 more).
-    const [first, second] = [await spawn(urls[0]), await spawn(urls[1])];
+    const [first, second] = [await spawnOn(urls[0]), await spawnOn(urls[1])];
     expect([first.status, second.status]).toEqual([409, 409]);
     expect(Math.abs(second.body.details.committedUsd - first.body.details.committedUsd)).toBeLessThan(0.004);
     expect(first.body.details.committedUsd).toBeLessThan((0.34 * IDLE_TIMEOUT_MS) / HOUR - 0.001);

@@ -189,13 +189,14 @@ export class BudgetService implements OnApplicationBootstrap {
         ratePerHour = Math.max(ratePerHour, price);
       }
     }
+    if (unpriced.length === 0) return { gpuTypeIds: priced, ratePerHour };
     const noPrice = `no price known for ${unpriced.join(', ')} (RunPod's GPU catalogue could not be read, and no pod of that type ran here)`;
     if (priced.length === 0) {
       throw new UnavailableError(
         `Daily budget (CLOUD_DAILY_BUDGET_USD $${limitUsd.toFixed(2)}): a new pod cannot be admitted: ${noPrice}; try again when RunPod answers`,
       );
     }
-    if (unpriced.length > 0) this.logger.warn(`A new pod will not fall back to a GPU type with ${noPrice}`);
+    this.logger.warn(`A new pod will not fall back to a GPU type with ${noPrice}`);
     return { gpuTypeIds: priced, ratePerHour };
   }
 
