@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { randomUUID } from 'node:crypto';
 import { Clock } from '../common/clock';
 import { InvalidInputError, NotFoundError, UnavailableError } from '../common/domain-errors';
 import { ShutdownState } from '../common/shutdown-state';
+import { TimeOrderedIds } from '../common/time-ordered-id';
 import { validateApiWorkflow } from '../comfyui/comfyui-workflow';
 import {
   JobEntity,
@@ -99,6 +99,9 @@ export function jobConstraints(
 @Injectable()
 export class JobsService {
   private readonly logger = new Logger('Jobs');
+
+  /** Job ids are time-ordered (UUIDv7): they are the jobs table's primary key (TimeOrderedIds says why). */
+  private readonly ids = new TimeOrderedIds();
 
   constructor(
     private readonly jobs: JobsRepository,
@@ -207,7 +210,7 @@ export class JobsService {
     }
     const { requirements, metadata, images, constraints } = await this.checked(spec);
 
-    const id = `job-${randomUUID()}`;
+    const id = `job-${this.ids.next(this.clock.now())}`;
     const planned = await this.estimates.planAtSubmit(
       id,
       { workflow: spec.workflow, backend: spec.backend, ...constraints },
