@@ -3,6 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { CLOUD_WORKERS_DATA_SOURCE } from './data-source-name';
 import { Equal, type FindOptionsWhere, In, MoreThan, Repository } from 'typeorm';
 import { EntitySql } from './entity-sql';
+import { type SqliteConnection, SqliteGroupCommit } from './sqlite-group-commit';
 import { type JobBackend, JobEntity, type JobStatus, TERMINAL_JOB_STATUSES } from './entities/job.entity';
 
 export interface JobListFilter {
@@ -72,11 +73,21 @@ const SUMMARY_COLUMNS = [
 @Injectable()
 export class JobsRepository {
   private readonly sql: EntitySql<JobEntity>;
+  /** SQLite only: concurrent submits' rows committed together (SqliteGroupCommit says why). */
+  private readonly groupCommit: SqliteGroupCommit | undefined;
 
   constructor(
     @InjectRepository(JobEntity, CLOUD_WORKERS_DATA_SOURCE) private readonly jobs: Repository<JobEntity>,
   ) {
     this.sql = new EntitySql(jobs);
+    const driver = jobs.manager.connection.driver as {
+      options: { type: string };
+      databaseConnection?: unknown;
+    };
+    this.groupCommit =
+      driver.options.type === 'better-sqlite3'
+        ? new SqliteGroupCommit(() => driver.databaseConnection as SqliteConnection)
+        : undefined;
   }
 
   async insert(job: JobEntity): Promise<void> {
@@ -89,10 +100,9 @@ export class JobsRepository {
       const values = properties.map(() => '?').join(', ');
       return `INSERT INTO ${this.sql.tableName} (${columns}) VALUES (${values})`;
     });
-    await this.sql.run(
-      sql,
-      properties.map((property) => this.sql.toDatabase(property, job[property])),
-    );
+    const parameters = properties.map((property) => this.sql.toDatabase(property, job[property]));
+    if (this.groupCommit) await this.groupCommit.run(sql, parameters);
+    else await this.sql.run(sql, parameters);
   }
 
   async findById(id: string): Promise<JobEntity | null> {
