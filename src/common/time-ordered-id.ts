@@ -6,7 +6,7 @@ import { randomFillSync } from 'node:crypto';
  * Why not version 4: a job's id is the jobs table's primary key, and random keys land on a random leaf of its
  * index, so every insert dirties a page no other insert touches (one more page in SQLite's WAL and its
  * checkpoint, a scattered B-tree in PostgreSQL). Time-ordered keys append to the rightmost leaf, as the
- * created_at indexes do: measured on the jobs schema with SQLite, an insert took about 10% less (docs/bench-dispatch.md,
+ * created_at indexes do: in the service on SQLite the job INSERT took about 20% less (docs/bench-dispatch.md,
  * session 26). The id stays unguessable (62 random bits) and says no more than the job's own createdAt.
  *
  * Ids from one generator are strictly increasing, also when the clock stands still (a fake clock) or steps
@@ -21,8 +21,7 @@ export class TimeOrderedIds {
     const ms = Math.floor(nowMs);
     if (ms > this.lastMs) {
       this.lastMs = ms;
-      // Start low in the 12-bit range so a burst in one millisecond has room to count up.
-      this.counter = 0;
+      this.counter = 0; // a new millisecond: the whole 12-bit range to count up in
     } else if (++this.counter > 0xfff) {
       this.lastMs++;
       this.counter = 0;

@@ -115,4 +115,12 @@ describe('SqliteGroupCommit (SQLite, through the jobs repository)', () => {
     expect(counter.groups).toBe(0);
     expect(await dataSource.query('SELECT COUNT(*) AS n FROM group_commit_probe')).toEqual([{ n: 0 }]);
   });
+
+  it('rejects every waiting write when there is no connection, instead of throwing out of the loop', async () => {
+    const group = new SqliteGroupCommit(() => {
+      throw new Error('The database connection is not open');
+    });
+    const results = await Promise.allSettled([group.run('INSERT 1', []), group.run('INSERT 2', [])]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+  });
 });

@@ -37,6 +37,8 @@ const MAX_STATEMENTS = 32;
 export class SqliteGroupCommit {
   private pending: PendingWrite[] = [];
   private readonly statements = new Map<string, ReturnType<SqliteConnection['prepare']>>();
+  /** The connection the prepared statements belong to (a new one starts a new cache). */
+  private preparedOn: SqliteConnection | undefined;
 
   constructor(private readonly connection: () => SqliteConnection) {}
 
@@ -50,6 +52,15 @@ export class SqliteGroupCommit {
   private flush(): void {
     const group = this.pending;
     this.pending = [];
+    try {
+      this.commit(group);
+    } catch (error) {
+      // No connection (the data source closed under us): every caller hears it; nothing may escape a setImmediate.
+      for (const write of group) write.reject(error);
+    }
+  }
+
+  private commit(group: PendingWrite[]): void {
     const db = this.connection();
     if (group.length > 1 && !db.inTransaction) {
       try {
@@ -73,6 +84,10 @@ export class SqliteGroupCommit {
   }
 
   private execute(db: SqliteConnection, write: PendingWrite): void {
+    if (db !== this.preparedOn) {
+      this.statements.clear();
+      this.preparedOn = db;
+    }
     let statement = this.statements.get(write.sql);
     if (!statement) {
       makeRoomFor(this.statements, MAX_STATEMENTS);
