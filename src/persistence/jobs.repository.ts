@@ -80,13 +80,13 @@ export class JobsRepository {
     @InjectRepository(JobEntity, CLOUD_WORKERS_DATA_SOURCE) private readonly jobs: Repository<JobEntity>,
   ) {
     this.sql = new EntitySql(jobs);
-    const driver = jobs.manager.connection.driver as {
-      options: { type: string };
-      databaseConnection?: unknown;
-    };
+    const { connection } = jobs.manager;
     this.groupCommit =
-      driver.options.type === 'better-sqlite3'
-        ? new SqliteGroupCommit(() => driver.databaseConnection as SqliteConnection)
+      connection.options.type === 'better-sqlite3'
+        ? new SqliteGroupCommit(
+            () =>
+              (connection.driver as unknown as { databaseConnection: SqliteConnection }).databaseConnection,
+          )
         : undefined;
   }
 

@@ -78,7 +78,7 @@ export class SqliteGroupCommit {
         this.execute(db, write);
         write.resolve();
       } catch (error) {
-        write.reject(error instanceof QueryFailedError ? error : queryFailed(write, error));
+        write.reject(queryFailed(write.sql, error));
       }
     }
   }
@@ -103,6 +103,6 @@ export class SqliteGroupCommit {
  * The kind of error TypeORM's runner throws for a failed statement, so callers see one kind of failure; without
  * the parameters, which hold the caller's data (a workflow, a webhook URL), so they cannot reach a log.
  */
-function queryFailed(write: PendingWrite, error: unknown): QueryFailedError {
-  return new QueryFailedError(write.sql, [], error as Error);
+function queryFailed(sql: string, error: unknown): QueryFailedError {
+  return new QueryFailedError(sql, [], error as Error);
 }
